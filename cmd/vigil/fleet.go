@@ -1,0 +1,317 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/report"
+)
+
+func dial(g *globals) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(g.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", g.server, err)
+	}
+	return conn, nil
+}
+
+// filterFlags are the flags shared by findings list and watch.
+type filterFlags struct {
+	tenant, account, pillar, severity, check string
+	statuses                                 []string
+}
+
+func (f *filterFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.tenant, "tenant", "", "only this tenant")
+	cmd.Flags().StringVar(&f.account, "account", "", "only this account")
+	cmd.Flags().StringVar(&f.pillar, "pillar", "", "only this pillar: code, container, cluster or cloud")
+	cmd.Flags().StringVar(&f.severity, "severity", "", "minimum severity")
+	cmd.Flags().StringVar(&f.check, "check", "", "only this check id")
+	cmd.Flags().StringSliceVar(&f.statuses, "status", nil, "only these statuses: open, resolved, reopened, suppressed")
+}
+
+func (f *filterFlags) filter() (*vigilv1.FindingFilter, error) {
+	p, err := finding.ParsePillar(f.pillar)
+	if err != nil {
+		return nil, err
+	}
+	s, err := finding.ParseSeverity(f.severity)
+	if err != nil {
+		return nil, err
+	}
+	out := &vigilv1.FindingFilter{Tenant: f.tenant, Account: f.account, Pillar: p, MinSeverity: s, CheckId: f.check}
+	for _, st := range f.statuses {
+		v, err := finding.ParseStatus(st)
+		if err != nil {
+			return nil, err
+		}
+		out.Statuses = append(out.Statuses, v)
+	}
+	return out, nil
+}
+
+func newFindingsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "findings", Short: "Query the findings stored by a vigil-server"}
+
+	var ff filterFlags
+	var format string
+	var limit, pageSize int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List stored findings (all pages unless --limit)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			filter, err := ff.filter()
+			if err != nil {
+				return err
+			}
+			conn, err := dial(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			client := vigilv1.NewFindingServiceClient(conn)
+			var all []*vigilv1.StoredFinding
+			token := ""
+			for {
+				size := pageSize
+				if limit > 0 && limit-len(all) < size {
+					size = limit - len(all)
+				}
+				resp, err := client.ListFindings(cmd.Context(), &vigilv1.ListFindingsRequest{Filter: filter, PageSize: int32(size), PageToken: token})
+				if err != nil {
+					return fmt.Errorf("list findings: %w", err)
+				}
+				all = append(all, resp.Findings...)
+				token = resp.NextPageToken
+				if token == "" || (limit > 0 && len(all) >= limit) {
+					break
+				}
+			}
+			switch format {
+			case "json":
+				return report.WriteJSON(cmd.OutOrStdout(), &vigilv1.ListFindingsResponse{Findings: all})
+			case "table":
+				return report.StoredTable(cmd.OutOrStdout(), all)
+			}
+			return fmt.Errorf("unknown format %q (want table or json)", format)
+		},
+	}
+	ff.add(list)
+	list.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	list.Flags().IntVar(&limit, "limit", 0, "stop after this many findings (0: all)")
+	list.Flags().IntVar(&pageSize, "page-size", 500, "findings per request")
+
+	var getFormat string
+	get := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show one stored finding by id or fingerprint",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			conn, err := dial(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := vigilv1.NewFindingServiceClient(conn).GetFinding(cmd.Context(), &vigilv1.GetFindingRequest{Id: args[0]})
+			if err != nil {
+				return fmt.Errorf("get finding: %w", err)
+			}
+			if getFormat == "json" {
+				return report.WriteJSON(cmd.OutOrStdout(), resp.Finding)
+			}
+			return writeFindingDetail(cmd.OutOrStdout(), resp.Finding)
+		},
+	}
+	get.Flags().StringVarP(&getFormat, "format", "f", "table", "output format: table or json")
+
+	var sumFormat, sumTenant string
+	var byTenant, byAccount bool
+	var sumStatuses []string
+	summary := &cobra.Command{
+		Use:   "summary",
+		Short: "Count findings by pillar and severity (open ones unless --status)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req := &vigilv1.SummarizeFindingsRequest{Tenant: sumTenant, ByTenant: byTenant, ByAccount: byAccount}
+			for _, st := range sumStatuses {
+				v, err := finding.ParseStatus(st)
+				if err != nil {
+					return err
+				}
+				req.Statuses = append(req.Statuses, v)
+			}
+			conn, err := dial(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := vigilv1.NewFindingServiceClient(conn).SummarizeFindings(cmd.Context(), req)
+			if err != nil {
+				return fmt.Errorf("summarize findings: %w", err)
+			}
+			if sumFormat == "json" {
+				return report.WriteJSON(cmd.OutOrStdout(), resp)
+			}
+			return writeSummary(cmd.OutOrStdout(), resp, byTenant, byAccount)
+		},
+	}
+	summary.Flags().StringVarP(&sumFormat, "format", "f", "table", "output format: table or json")
+	summary.Flags().StringVar(&sumTenant, "tenant", "", "only this tenant")
+	summary.Flags().BoolVar(&byTenant, "by-tenant", false, "group by tenant too")
+	summary.Flags().BoolVar(&byAccount, "by-account", false, "group by account too")
+	summary.Flags().StringSliceVar(&sumStatuses, "status", nil, "statuses to count (default open and reopened)")
+
+	var wf filterFlags
+	var watchFormat string
+	watch := &cobra.Command{
+		Use:   "watch",
+		Short: "Follow lifecycle events (opened, resolved, reopened, suppressed)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			filter, err := wf.filter()
+			if err != nil {
+				return err
+			}
+			conn, err := dial(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			stream, err := vigilv1.NewFindingServiceClient(conn).WatchFindings(cmd.Context(), &vigilv1.WatchFindingsRequest{Filter: filter})
+			if err != nil {
+				return fmt.Errorf("watch findings: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			for {
+				resp, err := stream.Recv()
+				if errors.Is(err, io.EOF) || cmd.Context().Err() != nil {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("watch findings: %w", err)
+				}
+				ev := resp.Event
+				if watchFormat == "json" {
+					b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(ev)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(out, string(b))
+					continue
+				}
+				f := ev.GetFinding().GetFinding()
+				fmt.Fprintf(out, "%s %-9s %-8s %s %s %s\n", ev.GetTime().AsTime().Format(time.RFC3339),
+					strings.TrimPrefix(ev.Type.String(), "EVENT_TYPE_"), strings.ToUpper(finding.SeverityName(f.GetSeverity())),
+					f.GetCheckId(), report.ResourceName(f.GetResource()), ev.GetFinding().GetId())
+			}
+		},
+	}
+	wf.add(watch)
+	watch.Flags().StringVarP(&watchFormat, "format", "f", "table", "output format: table or json (one event per line)")
+
+	cmd.AddCommand(list, get, summary, watch)
+	return cmd
+}
+
+func writeFindingDetail(w io.Writer, s *vigilv1.StoredFinding) error {
+	f := s.Finding
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	rows := [][2]string{
+		{"ID", s.Id}, {"Fingerprint", f.GetFingerprint()}, {"Check", f.GetCheckId() + " " + f.GetTitle()},
+		{"Status", strings.ToUpper(finding.StatusName(s.Status))}, {"Severity", strings.ToUpper(finding.SeverityName(f.GetSeverity()))},
+		{"Pillar", finding.PillarName(f.GetPillar())}, {"Tenant", f.GetResource().GetTenant()},
+		{"Resource", report.ResourceName(f.GetResource())}, {"Location", fmt.Sprintf("%s:%d", f.GetLocation().GetPath(), f.GetLocation().GetStartLine())},
+		{"Message", f.GetMessage()}, {"First seen", s.GetFirstSeen().AsTime().Format(time.RFC3339)},
+		{"Last seen", s.GetLastSeen().AsTime().Format(time.RFC3339)}, {"Times seen", fmt.Sprint(s.TimesSeen)},
+		{"Agent", s.GetScope().GetAgent()}, {"Remediation", f.GetRemediation()}, {"References", strings.Join(f.GetReferences(), ", ")},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+	}
+	return tw.Flush()
+}
+
+func writeSummary(w io.Writer, resp *vigilv1.SummarizeFindingsResponse, byTenant, byAccount bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := []string{}
+	if byTenant {
+		head = append(head, "TENANT")
+	}
+	if byAccount {
+		head = append(head, "ACCOUNT")
+	}
+	head = append(head, "PILLAR", "SEVERITY", "COUNT")
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, gr := range resp.Groups {
+		row := []string{}
+		if byTenant {
+			row = append(row, gr.Tenant)
+		}
+		if byAccount {
+			row = append(row, gr.Account)
+		}
+		row = append(row, finding.PillarName(gr.Pillar), strings.ToUpper(finding.SeverityName(gr.Severity)), fmt.Sprint(gr.Count))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	fmt.Fprintf(tw, "TOTAL\t\t%d\n", resp.Total)
+	return tw.Flush()
+}
+
+func newAgentsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "agents", Short: "The agents known to a vigil-server"}
+	var format, tenant string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List agents with their last heartbeat, version and stale flag",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, err := dial(g)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			resp, err := vigilv1.NewAgentServiceClient(conn).ListAgents(cmd.Context(), &vigilv1.ListAgentsRequest{Tenant: tenant})
+			if err != nil {
+				return fmt.Errorf("list agents: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			switch format {
+			case "json":
+				return report.WriteJSON(out, resp)
+			case "table":
+				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "TENANT\tAGENT\tVERSION\tHOST\tLAST HEARTBEAT\tLAST SCAN\tSTALE")
+				for _, a := range resp.Agents {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%v\n", a.Tenant, a.Id, a.Version, a.Hostname,
+						ts(a.LastHeartbeat.AsTime()), ts(a.LastScan.AsTime()), a.Stale)
+				}
+				return tw.Flush()
+			}
+			return fmt.Errorf("unknown format %q (want table or json)", format)
+		},
+	}
+	list.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	list.Flags().StringVar(&tenant, "tenant", "", "only this tenant")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func ts(t time.Time) string {
+	if t.Unix() <= 0 {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}
+

@@ -1,0 +1,115 @@
+package checks
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed packs/*.yaml
+var builtin embed.FS
+
+// Catalog is a set of compiled checks, indexed by input.
+type Catalog struct {
+	env     *cel.Env
+	checks  []*Check
+	byID    map[string]*Check
+	byInput map[string][]*Check
+}
+
+// Builtin compiles the packs embedded in the binary.
+func Builtin() (*Catalog, error) {
+	c, err := empty()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.addFS(builtin, "packs"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Load compiles the built-in packs plus every *.yaml / *.yml pack in dir
+// (when dir is not empty). User checks may not reuse a built-in id.
+func Load(dir string) (*Catalog, error) {
+	c, err := Builtin()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return c, nil
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("checks dir: %w", err)
+	}
+	if err := c.addFS(os.DirFS(dir), "."); err != nil {
+		return nil, fmt.Errorf("checks dir %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+func empty() (*Catalog, error) {
+	env, err := newEnv()
+	if err != nil {
+		return nil, fmt.Errorf("cel environment: %w", err)
+	}
+	return &Catalog{env: env, byID: map[string]*Check{}, byInput: map[string][]*Check{}}, nil
+}
+
+func (c *Catalog) addFS(fsys fs.FS, root string) error {
+	return fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		ext := strings.ToLower(filepath.Ext(p))
+		if d.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return c.AddPack(p, data)
+	})
+}
+
+// AddPack parses and compiles one pack; name is used in errors.
+func (c *Catalog) AddPack(name string, data []byte) error {
+	var pack Pack
+	if err := yaml.UnmarshalStrict(data, &pack); err != nil {
+		return fmt.Errorf("pack %s: %w", name, err)
+	}
+	for _, s := range pack.Checks {
+		chk, err := compile(c.env, s, name)
+		if err != nil {
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		if prev, dup := c.byID[chk.ID]; dup {
+			return fmt.Errorf("pack %s: check %s already defined in %s", name, chk.ID, prev.Source)
+		}
+		c.byID[chk.ID] = chk
+		c.checks = append(c.checks, chk)
+		c.byInput[chk.Input] = append(c.byInput[chk.Input], chk)
+	}
+	sort.Slice(c.checks, func(i, j int) bool { return c.checks[i].ID < c.checks[j].ID })
+	return nil
+}
+
+// All returns every check, ordered by id.
+func (c *Catalog) All() []*Check { return c.checks }
+
+// ForInput returns the checks reading one kind of input.
+func (c *Catalog) ForInput(input string) []*Check { return c.byInput[input] }
+
+// Get returns a check by id.
+func (c *Catalog) Get(id string) (*Check, bool) {
+	chk, ok := c.byID[id]
+	return chk, ok
+}

@@ -1,0 +1,195 @@
+// Package checks is the check engine: CEL checks defined in YAML packs,
+// compiled once at start-up and evaluated many times by the scanners.
+//
+// A pack is a YAML file with a list of checks. Each check names the input it
+// reads ("kubernetes", "dockerfile"), optionally the object kinds it applies
+// to and an iterator ("each") that the scanner expands, a CEL expression that
+// is true when the check fails, and the field that the finding points at.
+package checks
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// Check is one compiled check.
+type Check struct {
+	ID          string
+	Pillar      vigilv1.Pillar
+	Severity    vigilv1.Severity
+	Title       string
+	Description string
+	Remediation string
+	References  []string
+	Tags        []string
+	// Input is the kind of document the check reads.
+	Input string
+	// Kinds restricts a Kubernetes check to these object kinds; "workload"
+	// stands for every pod-bearing kind.
+	Kinds []string
+	// Each names the iterator the scanner expands: for Kubernetes
+	// "pod", "container", "volume", "rule", "subject" or "port"; for Dockerfiles
+	// "instruction" or "stage". Empty means once per object or file.
+	Each string
+	// Field is the path of the offending field relative to the iterated
+	// element (or the object), for pointing at a line.
+	Field string
+	// Source is the pack the check came from.
+	Source string
+
+	expr    cel.Program
+	message cel.Program
+}
+
+// Spec is the YAML form of a check.
+type Spec struct {
+	ID          string   `json:"id"`
+	Pillar      string   `json:"pillar"`
+	Severity    string   `json:"severity"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Remediation string   `json:"remediation,omitempty"`
+	References  []string `json:"references,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Input       string   `json:"input"`
+	Kinds       []string `json:"kinds,omitempty"`
+	Each        string   `json:"each,omitempty"`
+	Field       string   `json:"field,omitempty"`
+	// Expr is a CEL expression that is true when the check fails.
+	Expr string `json:"expr"`
+	// Message is an optional CEL expression giving the finding's message.
+	Message string `json:"message,omitempty"`
+}
+
+// Pack is the YAML form of a pack file.
+type Pack struct {
+	Checks []Spec `json:"checks"`
+}
+
+var idPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*-[0-9]{3,}$`)
+
+var iterators = map[string][]string{
+	"kubernetes": {"", "pod", "container", "volume", "rule", "subject", "port"},
+	"dockerfile": {"", "instruction", "stage"},
+}
+
+// compile validates a spec and compiles its programs.
+func compile(env *cel.Env, s Spec, source string) (*Check, error) {
+	if !idPattern.MatchString(s.ID) {
+		return nil, fmt.Errorf("check %q: id must look like VGL-CLUSTER-001", s.ID)
+	}
+	pillar, err := finding.ParsePillar(s.Pillar)
+	if err != nil || pillar == vigilv1.Pillar_PILLAR_UNSPECIFIED {
+		return nil, fmt.Errorf("check %s: pillar %q: must be code, container, cluster or cloud", s.ID, s.Pillar)
+	}
+	sev, err := finding.ParseSeverity(s.Severity)
+	if err != nil || sev == vigilv1.Severity_SEVERITY_UNSPECIFIED {
+		return nil, fmt.Errorf("check %s: severity %q: must be info, low, medium, high or critical", s.ID, s.Severity)
+	}
+	its, ok := iterators[s.Input]
+	if !ok {
+		return nil, fmt.Errorf("check %s: unknown input %q", s.ID, s.Input)
+	}
+	validEach := false
+	for _, e := range its {
+		validEach = validEach || e == s.Each
+	}
+	if !validEach {
+		return nil, fmt.Errorf("check %s: input %s has no iterator %q (want one of %s)", s.ID, s.Input, s.Each, strings.Join(its[1:], ", "))
+	}
+	if strings.TrimSpace(s.Title) == "" {
+		return nil, fmt.Errorf("check %s: title is empty", s.ID)
+	}
+	c := &Check{
+		ID: s.ID, Pillar: pillar, Severity: sev, Title: s.Title, Description: s.Description,
+		Remediation: s.Remediation, References: s.References, Tags: s.Tags, Input: s.Input,
+		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source,
+	}
+	c.expr, err = program(env, s.Expr, cel.BoolType)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: expr: %w", s.ID, err)
+	}
+	if s.Message != "" {
+		c.message, err = program(env, s.Message, cel.StringType)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: message: %w", s.ID, err)
+		}
+	}
+	return c, nil
+}
+
+func program(env *cel.Env, src string, want *cel.Type) (cel.Program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, fmt.Errorf("empty expression")
+	}
+	ast, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if !ast.OutputType().IsExactType(want) && !ast.OutputType().IsExactType(cel.DynType) {
+		return nil, fmt.Errorf("expression has type %s, want %s", ast.OutputType(), want)
+	}
+	return env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+}
+
+// Fails evaluates the check against vars and reports whether it fails.
+func (c *Check) Fails(vars map[string]any) (bool, error) {
+	out, _, err := c.expr.Eval(vars)
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", c.ID, err)
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("check %s: expression returned %T, not bool", c.ID, out.Value())
+	}
+	return b, nil
+}
+
+// Message renders the finding message; it falls back to the title.
+func (c *Check) Message(vars map[string]any) string {
+	if c.message == nil {
+		return c.Title
+	}
+	out, _, err := c.message.Eval(vars)
+	if err != nil {
+		return c.Title
+	}
+	if s, ok := out.Value().(string); ok && s != "" {
+		return s
+	}
+	return c.Title
+}
+
+// AppliesTo reports whether a Kubernetes check applies to an object kind.
+// workload is true when the kind carries a pod template.
+func (c *Check) AppliesTo(kind string, workload bool) bool {
+	if len(c.Kinds) == 0 {
+		return true
+	}
+	for _, k := range c.Kinds {
+		if k == kind || (k == "workload" && workload) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewFinding fills the check's metadata into a finding.
+func (c *Check) NewFinding(message string) *vigilv1.Finding {
+	return &vigilv1.Finding{
+		CheckId:     c.ID,
+		Pillar:      c.Pillar,
+		Severity:    c.Severity,
+		Title:       c.Title,
+		Message:     message,
+		References:  append([]string(nil), c.References...),
+		Tags:        append([]string(nil), c.Tags...),
+		Remediation: c.Remediation,
+	}
+}

@@ -1,0 +1,333 @@
+// Package cluster scans Kubernetes: manifests on disk today, the live API and
+// control-plane configuration as they land.
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// MaxManifestSize bounds the size of one manifest file.
+const MaxManifestSize = 16 << 20
+
+// Manifests evaluates the "kubernetes" checks of a catalog over YAML and
+// JSON manifests: multi-document files, List kinds and every pod-bearing kind.
+type Manifests struct {
+	Checks []*checks.Check
+}
+
+// NewManifests returns a manifest scanner using the catalog's Kubernetes checks.
+func NewManifests(cat *checks.Catalog) *Manifests {
+	return &Manifests{Checks: cat.ForInput("kubernetes")}
+}
+
+// Name is the scanner name used in scopes.
+func (m *Manifests) Name() string { return "kubernetes" }
+
+// Match selects YAML and JSON files.
+func (m *Manifests) Match(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// object is one Kubernetes object with its YAML node for line lookups.
+type object struct {
+	obj  map[string]any
+	node *yaml.Node
+}
+
+// ScanFile scans one manifest file. Documents that are not Kubernetes
+// objects are skipped; a syntax error stops the file and is returned along
+// with the findings of the documents before it.
+func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("%s: manifest is %d bytes, over the %d byte limit", path, len(data), MaxManifestSize)
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*vigilv1.Finding
+	var evalErrs []error
+	for doc := 1; ; doc++ {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s: document %d: %w", path, doc, err)
+		}
+		var raw any
+		if err := node.Decode(&raw); err != nil {
+			return out, fmt.Errorf("%s: document %d: %w", path, doc, err)
+		}
+		for _, o := range expand(normalize(raw), &node) {
+			fs, errs := m.scanObject(o, path, lines, tenant)
+			out = append(out, fs...)
+			evalErrs = append(evalErrs, errs...)
+		}
+	}
+	return out, errors.Join(evalErrs...)
+}
+
+// expand returns the Kubernetes objects of a document: the document itself,
+// or the items of a List. Documents without apiVersion and kind are skipped.
+func expand(v any, node *yaml.Node) []object {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	kind, _ := obj["kind"].(string)
+	api, _ := obj["apiVersion"].(string)
+	if kind == "" || api == "" {
+		return nil
+	}
+	items, isList := obj["items"].([]any)
+	if !isList || !strings.HasSuffix(kind, "List") {
+		return []object{{obj: obj, node: node}}
+	}
+	itemsNode := childNode(node, "items")
+	var out []object
+	for i, it := range items {
+		var n *yaml.Node
+		if itemsNode != nil && i < len(itemsNode.Content) {
+			n = itemsNode.Content[i]
+		}
+		out = append(out, expand(it, n)...)
+	}
+	return out
+}
+
+func childNode(n *yaml.Node, key string) *yaml.Node {
+	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for k := 0; k+1 < len(n.Content); k += 2 {
+		if n.Content[k].Value == key {
+			return n.Content[k+1]
+		}
+	}
+	return nil
+}
+
+// element is one expansion of a check's iterator.
+type element struct {
+	vars map[string]any
+	path string // field path from the object root, with indexes
+	key  string // stable key, with names instead of indexes
+}
+
+func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant string) ([]*vigilv1.Finding, []error) {
+	kind, _ := o.obj["kind"].(string)
+	meta, _ := o.obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		name, _ = meta["generateName"].(string)
+	}
+	ns, _ := meta["namespace"].(string)
+	res := &vigilv1.Resource{Tenant: tenant, Provider: "kubernetes", Namespace: ns, Kind: kind, Name: name}
+
+	spec, podMeta, specPath := podSpec(o.obj, kind)
+	workload := spec != nil
+	annotations, _ := meta["annotations"].(map[string]any)
+	if workload {
+		annotations, _ = podMeta["annotations"].(map[string]any)
+	}
+	if annotations == nil {
+		annotations = map[string]any{}
+	}
+	base := map[string]any{
+		"obj": o.obj, "kind": kind, "annotations": annotations,
+		"pod": nil, "container": nil, "volume": nil, "rule": nil, "subject": nil, "port": nil,
+		"dockerfile": nil, "stage": nil, "instruction": nil,
+	}
+	if workload {
+		base["pod"] = spec
+	}
+
+	var out []*vigilv1.Finding
+	var errs []error
+	cache := map[string][]element{}
+	for _, c := range m.Checks {
+		if !c.AppliesTo(kind, workload) {
+			continue
+		}
+		els, ok := cache[c.Each]
+		if !ok {
+			els = iterate(c.Each, base, o.obj, spec, specPath)
+			cache[c.Each] = els
+		}
+		for _, el := range els {
+			fails, err := c.Fails(el.vars)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s %s: %w", path, kind, name, err))
+				continue
+			}
+			if !fails {
+				continue
+			}
+			field := joinPath(el.path, c.Field)
+			line := lineOf(o.node, field)
+			f := c.NewFinding(c.Message(el.vars))
+			f.Scanner = m.Name()
+			f.Resource = res
+			f.Location = &vigilv1.Location{Path: path, StartLine: int32(line), EndLine: int32(line), Snippet: snippet(lines, line)}
+			f.Fingerprint = finding.Fingerprint(c.ID, res, path, joinPath(el.key, c.Field))
+			out = append(out, f)
+		}
+	}
+	return out, errs
+}
+
+// iterate expands a check iterator over an object.
+func iterate(each string, base, obj, spec map[string]any, specPath string) []element {
+	with := func(k string, v any) map[string]any {
+		vars := make(map[string]any, len(base))
+		for bk, bv := range base {
+			vars[bk] = bv
+		}
+		vars[k] = v
+		return vars
+	}
+	var out []element
+	switch each {
+	case "":
+		out = append(out, element{vars: base})
+	case "container":
+		if spec == nil {
+			return nil
+		}
+		for _, group := range []string{"initContainers", "containers", "ephemeralContainers"} {
+			list, _ := spec[group].([]any)
+			for i, c := range list {
+				cm, ok := c.(map[string]any)
+				if !ok {
+					continue
+				}
+				name, _ := cm["name"].(string)
+				out = append(out, element{
+					vars: with("container", cm),
+					path: fmt.Sprintf("%s.%s[%d]", specPath, group, i),
+					key:  fmt.Sprintf("%s.%s[%q]", specPath, group, name),
+				})
+			}
+		}
+	case "volume":
+		if spec == nil {
+			return nil
+		}
+		list, _ := spec["volumes"].([]any)
+		for i, v := range list {
+			vm, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			name, _ := vm["name"].(string)
+			out = append(out, element{vars: with("volume", vm), path: fmt.Sprintf("%s.volumes[%d]", specPath, i), key: fmt.Sprintf("%s.volumes[%q]", specPath, name)})
+		}
+	case "rule", "subject", "port":
+		field, keyOf := map[string]string{"rule": "rules", "subject": "subjects", "port": "spec.ports"}[each], stableKey(each)
+		list, _ := lookup(obj, field).([]any)
+		for i, v := range list {
+			vm, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			out = append(out, element{vars: with(each, vm), path: fmt.Sprintf("%s[%d]", field, i), key: fmt.Sprintf("%s[%s]", field, keyOf(i, vm))})
+		}
+	}
+	return out
+}
+
+// stableKey names a list element by content where it has a natural name, so
+// reordering a list does not change fingerprints.
+func stableKey(each string) func(int, map[string]any) string {
+	return func(i int, m map[string]any) string {
+		switch each {
+		case "subject":
+			k, _ := m["kind"].(string)
+			n, _ := m["name"].(string)
+			ns, _ := m["namespace"].(string)
+			return strconv.Quote(k + "/" + ns + "/" + n)
+		case "port":
+			if n, ok := m["name"].(string); ok && n != "" {
+				return strconv.Quote(n)
+			}
+			return strconv.Quote(fmt.Sprint(m["port"]))
+		}
+		return strconv.Itoa(i)
+	}
+}
+
+func lookup(m map[string]any, dotted string) any {
+	var cur any = m
+	for _, k := range strings.Split(dotted, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+// snippet returns the trimmed text of a 1-based line, at most 200 bytes.
+func snippet(lines [][]byte, line int) string {
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	s := strings.TrimSpace(string(lines[line-1]))
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// normalize turns YAML decoding results into JSON-like values CEL reads:
+// maps with string keys, slices of any, int64 and float64 numbers.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalize(e)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = normalize(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = normalize(e)
+		}
+		return t
+	case int:
+		return int64(t)
+	case uint64:
+		return int64(t)
+	default:
+		return v
+	}
+}

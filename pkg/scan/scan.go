@@ -1,0 +1,230 @@
+// Package scan runs the file scanners of every pillar over paths on disk.
+// `vigil scan` and the agent both call it, so a path is scanned the same way
+// wherever it is scanned.
+package scan
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/container"
+)
+
+// FileScanner analyzes one kind of file.
+type FileScanner interface {
+	// Name identifies the scanner in scopes ("kubernetes", "dockerfile").
+	Name() string
+	// Match reports whether the scanner reads the file at path.
+	Match(path string) bool
+	// ScanFile returns the findings of one file. An error names the file
+	// and the reason; findings returned with it are kept.
+	ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error)
+}
+
+// MaxFileSize is the largest file any scanner reads.
+const MaxFileSize = 16 << 20
+
+// skipDirs are never descended into.
+var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform": true}
+
+// Scanner runs a fixed set of file scanners.
+type Scanner struct {
+	files []FileScanner
+}
+
+// New returns a Scanner with every built-in file scanner over the catalog.
+func New(cat *checks.Catalog) *Scanner {
+	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), container.NewDockerfiles(cat)}}
+}
+
+// Names returns the scanner names, the unit of a scope together with a target.
+func (s *Scanner) Names() []string {
+	out := make([]string, len(s.files))
+	for i, f := range s.files {
+		out[i] = f.Name()
+	}
+	return out
+}
+
+// Result is the outcome of scanning one target.
+type Result struct {
+	// Findings per scanner name; every scanner has an entry, maybe empty.
+	Findings map[string][]*vigilv1.Finding
+	Errors   []*vigilv1.ScanError
+}
+
+// Target scans one file or directory tree.
+func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
+	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
+	for _, f := range s.files {
+		res.Findings[f.Name()] = []*vigilv1.Finding{}
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", target, err)
+	}
+	type job struct {
+		path string
+		fs   FileScanner
+	}
+	var jobs []job
+	add := func(p string) {
+		for _, f := range s.files {
+			if f.Match(p) {
+				jobs = append(jobs, job{p, f})
+			}
+		}
+	}
+	if !info.IsDir() {
+		add(target)
+	} else {
+		err := filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				res.Errors = append(res.Errors, &vigilv1.ScanError{Path: p, Error: err.Error()})
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				if p != target && skipDirs[d.Name()] {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				add(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("walk %s: %w", target, err)
+		}
+	}
+
+	type out struct {
+		scanner  string
+		findings []*vigilv1.Finding
+		err      *vigilv1.ScanError
+	}
+	results := make([]out, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				fs, err := scanFile(ctx, j.fs, j.path, tenant)
+				results[i] = out{scanner: j.fs.Name(), findings: fs}
+				if err != nil {
+					results[i].err = &vigilv1.ScanError{Path: filepath.ToSlash(j.path), Error: err.Error()}
+				}
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		res.Findings[r.scanner] = append(res.Findings[r.scanner], r.findings...)
+		if r.err != nil {
+			res.Errors = append(res.Errors, r.err)
+		}
+	}
+	for name, fs := range res.Findings {
+		res.Findings[name] = dedupe(fs)
+	}
+	return res, nil
+}
+
+func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) ([]*vigilv1.Finding, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: file is larger than %d bytes; skipped", path, MaxFileSize)
+	}
+	return fsc.ScanFile(ctx, filepath.ToSlash(path), data, tenant)
+}
+
+// Run scans every target and returns one report, findings sorted by path,
+// line and check. A target that cannot be read is reported in errors.
+func (s *Scanner) Run(ctx context.Context, targets []string, tenant string) (*vigilv1.ScanReport, error) {
+	rep := &vigilv1.ScanReport{}
+	for _, t := range targets {
+		res, err := s.Target(ctx, t, tenant)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: t, Error: err.Error()})
+			continue
+		}
+		for _, name := range s.Names() {
+			rep.Findings = append(rep.Findings, res.Findings[name]...)
+		}
+		rep.Errors = append(rep.Errors, res.Errors...)
+	}
+	rep.Findings = dedupe(rep.Findings)
+	Sort(rep.Findings)
+	return rep, nil
+}
+
+// Sort orders findings by path, line, check id and fingerprint.
+func Sort(fs []*vigilv1.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if pa, pb := a.GetLocation().GetPath(), b.GetLocation().GetPath(); pa != pb {
+			return pa < pb
+		}
+		if la, lb := a.GetLocation().GetStartLine(), b.GetLocation().GetStartLine(); la != lb {
+			return la < lb
+		}
+		if a.CheckId != b.CheckId {
+			return a.CheckId < b.CheckId
+		}
+		return strings.Compare(a.Fingerprint, b.Fingerprint) < 0
+	})
+}
+
+// dedupe drops findings with a fingerprint seen before (the same file
+// reached through two targets, or one field reported twice).
+func dedupe(fs []*vigilv1.Finding) []*vigilv1.Finding {
+	seen := make(map[string]bool, len(fs))
+	out := fs[:0]
+	for _, f := range fs {
+		if seen[f.Fingerprint] {
+			continue
+		}
+		seen[f.Fingerprint] = true
+		out = append(out, f)
+	}
+	return out
+}
