@@ -314,4 +314,3 @@ func ts(t time.Time) string {
 	}
 	return t.Format(time.RFC3339)
 }
-

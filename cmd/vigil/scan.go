@@ -93,4 +93,3 @@ func newChecksCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(list)
 	return cmd
 }
-
