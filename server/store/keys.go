@@ -1,0 +1,106 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// KeyLen is the length of a findings key: scope id plus fingerprint.
+const KeyLen = finding.ScopeIDLen + 32
+
+// findingKey builds the findings key of a fingerprint in a scope.
+func findingKey(scope [finding.ScopeIDLen]byte, fingerprint string) ([]byte, error) {
+	if len(fingerprint) != 64 {
+		return nil, fmt.Errorf("fingerprint %q: want 64 hex digits", fingerprint)
+	}
+	k := make([]byte, KeyLen)
+	copy(k, scope[:])
+	if _, err := hex.Decode(k[finding.ScopeIDLen:], []byte(fingerprint)); err != nil {
+		return nil, fmt.Errorf("fingerprint %q: %w", fingerprint, err)
+	}
+	return k, nil
+}
+
+// indexEntry is one index key of a finding.
+type indexEntry struct {
+	bucket []byte
+	key    string
+}
+
+// indexEntries lists the index keys of a finding record.
+func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
+	f := r.Stored.GetFinding()
+	res := f.GetResource()
+	k := string(key)
+	var change [8]byte
+	binary.BigEndian.PutUint64(change[:], uint64(r.Stored.GetLastChange().AsTime().UnixNano()))
+	return []indexEntry{
+		{bIdxTenant, res.GetTenant() + "\x00" + k},
+		{bIdxAccount, res.GetAccount() + "\x00" + k},
+		{bIdxCheck, f.GetCheckId() + "\x00" + k},
+		{bIdxPillar, string([]byte{byte(f.GetPillar())}) + "\x00" + k},
+		{bIdxSeverity, string([]byte{byte(f.GetSeverity())}) + "\x00" + k},
+		{bIdxStatus, string([]byte{byte(r.Stored.GetStatus())}) + "\x00" + k},
+		{bIdxChange, string(change[:]) + "\x00" + k},
+	}
+}
+
+// countKey is the counts bucket key of a finding record.
+func countKey(r *vigilv1.FindingRecord) []byte {
+	f := r.Stored.GetFinding()
+	res := f.GetResource()
+	k := make([]byte, 0, len(res.GetTenant())+len(res.GetAccount())+5)
+	k = append(k, res.GetTenant()...)
+	k = append(k, 0)
+	k = append(k, res.GetAccount()...)
+	k = append(k, 0, byte(f.GetPillar()), byte(f.GetSeverity()), byte(r.Stored.GetStatus()))
+	return k
+}
+
+// parseCountKey splits a counts key.
+func parseCountKey(k []byte) (tenant, account string, p vigilv1.Pillar, s vigilv1.Severity, st vigilv1.Status, ok bool) {
+	if len(k) < 5 {
+		return
+	}
+	tail := k[len(k)-3:]
+	head := k[:len(k)-4]
+	for i, b := range head {
+		if b == 0 {
+			return string(head[:i]), string(head[i+1:]), vigilv1.Pillar(tail[0]), vigilv1.Severity(tail[1]), vigilv1.Status(tail[2]), true
+		}
+	}
+	return
+}
+
+func u64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func putU64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+// present reports whether a status counts toward the scope's set.
+func present(s vigilv1.Status) bool {
+	return s == vigilv1.Status_STATUS_OPEN || s == vigilv1.Status_STATUS_REOPENED || s == vigilv1.Status_STATUS_SUPPRESSED
+}
+
+func agentKey(tenant, id string) []byte { return []byte(tenant + "\x00" + id) }
+
+// StaleAfter returns how long after its last heartbeat an agent is stale.
+func StaleAfter(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	return 3 * interval
+}

@@ -1,0 +1,314 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// ErrNotFound is returned by Get for an unknown id.
+var ErrNotFound = errors.New("finding not found")
+
+// ErrBadToken is returned by List for a page token it did not issue for
+// this filter.
+var ErrBadToken = errors.New("invalid page token")
+
+// MaxPageSize caps a List page.
+const MaxPageSize = 1000
+
+// List returns one page of findings matching the filter, in the order of
+// the index it walks, and the token of the next page ("" at the end).
+func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) ([]*vigilv1.StoredFinding, string, error) {
+	if pageSize <= 0 {
+		pageSize = 100
+	}
+	if pageSize > MaxPageSize {
+		pageSize = MaxPageSize
+	}
+	if filter == nil {
+		filter = &vigilv1.FindingFilter{}
+	}
+	bucket, prefix := chooseIndex(filter)
+	tag := bucketTag(bucket)
+	var after []byte
+	if token != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || len(raw) < 1 || raw[0] != tag || !bytes.HasPrefix(raw[1:], prefix) {
+			return nil, "", ErrBadToken
+		}
+		after = raw[1:]
+	}
+	statuses := map[vigilv1.Status]bool{}
+	for _, st := range filter.Statuses {
+		statuses[st] = true
+	}
+	var out []*vigilv1.StoredFinding
+	next := ""
+	err := s.db.View(func(tx *bolt.Tx) error {
+		findings := tx.Bucket(bFindings)
+		scopes := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}
+		cur := tx.Bucket(bucket).Cursor()
+		var k, v []byte
+		if after != nil {
+			k, v = cur.Seek(after)
+			if bytes.Equal(k, after) {
+				k, v = cur.Next()
+			}
+		} else {
+			k, v = cur.Seek(prefix)
+		}
+		var lastK []byte
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			fkey, val := k, v
+			if tag != 0 {
+				if len(k) < KeyLen {
+					continue
+				}
+				fkey = k[len(k)-KeyLen:]
+				if val = findings.Get(fkey); val == nil {
+					continue
+				}
+			}
+			rec := &vigilv1.FindingRecord{}
+			if err := proto.Unmarshal(val, rec); err != nil {
+				return fmt.Errorf("decode finding %x: %w", fkey, err)
+			}
+			if !matches(rec, filter, statuses) {
+				continue
+			}
+			if len(out) == pageSize {
+				next = base64.RawURLEncoding.EncodeToString(append([]byte{tag}, lastK...))
+				return nil
+			}
+			sr, err := scopes.get(fkey[:finding.ScopeIDLen])
+			if err != nil {
+				return err
+			}
+			out = append(out, view(fkey, rec, sr))
+			lastK = append(lastK[:0], k...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// chooseIndex picks the most selective index the filter allows, and the
+// key prefix to walk in it.
+func chooseIndex(f *vigilv1.FindingFilter) ([]byte, []byte) {
+	switch {
+	case f.CheckId != "":
+		return bIdxCheck, []byte(f.CheckId + "\x00")
+	case f.Account != "":
+		return bIdxAccount, []byte(f.Account + "\x00")
+	case f.Tenant != "":
+		return bIdxTenant, []byte(f.Tenant + "\x00")
+	case len(f.Statuses) == 1:
+		return bIdxStatus, []byte{byte(f.Statuses[0]), 0}
+	case f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED:
+		return bIdxPillar, []byte{byte(f.Pillar), 0}
+	}
+	return bFindings, nil
+}
+
+// bucketTag names the walked bucket inside page tokens.
+func bucketTag(b []byte) byte {
+	for i, x := range [][]byte{bFindings, bIdxCheck, bIdxAccount, bIdxTenant, bIdxStatus, bIdxPillar} {
+		if bytes.Equal(b, x) {
+			return byte(i)
+		}
+	}
+	return 255
+}
+
+func matches(r *vigilv1.FindingRecord, f *vigilv1.FindingFilter, statuses map[vigilv1.Status]bool) bool {
+	fd := r.Stored.GetFinding()
+	res := fd.GetResource()
+	switch {
+	case f.Tenant != "" && res.GetTenant() != f.Tenant,
+		f.Account != "" && res.GetAccount() != f.Account,
+		f.CheckId != "" && fd.GetCheckId() != f.CheckId,
+		f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED && fd.GetPillar() != f.Pillar,
+		fd.GetSeverity() < f.MinSeverity,
+		len(statuses) > 0 && !statuses[r.Stored.GetStatus()]:
+		return false
+	}
+	return true
+}
+
+type scopeReader struct {
+	b     *bolt.Bucket
+	cache map[string]*vigilv1.ScopeRecord
+}
+
+func (s scopeReader) get(id []byte) (*vigilv1.ScopeRecord, error) {
+	if r, ok := s.cache[string(id)]; ok {
+		return r, nil
+	}
+	r := &vigilv1.ScopeRecord{}
+	if v := s.b.Get(id); v != nil {
+		if err := proto.Unmarshal(v, r); err != nil {
+			return nil, fmt.Errorf("decode scope %x: %w", id, err)
+		}
+	}
+	s.cache[string(id)] = r
+	return r, nil
+}
+
+// Get returns a finding by id (the hex store key) or by fingerprint (64
+// hex digits; the first match when several scopes report it).
+func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
+	raw, err := hex.DecodeString(id)
+	if err != nil || (len(raw) != KeyLen && len(raw) != 32) {
+		return nil, fmt.Errorf("%w: %q is neither a finding id nor a fingerprint", ErrNotFound, id)
+	}
+	var out *vigilv1.StoredFinding
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bFindings)
+		key, val := raw, []byte(nil)
+		if len(raw) == KeyLen {
+			val = b.Get(raw)
+		} else {
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if bytes.Equal(k[finding.ScopeIDLen:], raw) {
+					key, val = k, v
+					break
+				}
+			}
+		}
+		if val == nil {
+			return ErrNotFound
+		}
+		rec := &vigilv1.FindingRecord{}
+		if err := proto.Unmarshal(val, rec); err != nil {
+			return fmt.Errorf("decode finding: %w", err)
+		}
+		sr, err := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}.get(key[:finding.ScopeIDLen])
+		if err != nil {
+			return err
+		}
+		out = view(key, rec, sr)
+		return nil
+	})
+	return out, err
+}
+
+// Summarize counts findings by pillar and severity (and tenant and account
+// when asked) from the running counts, in O(groups). Statuses default to
+// the open ones.
+func (s *Store) Summarize(req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
+	statuses := map[vigilv1.Status]bool{}
+	for _, st := range req.GetStatuses() {
+		statuses[st] = true
+	}
+	if len(statuses) == 0 {
+		statuses[vigilv1.Status_STATUS_OPEN] = true
+		statuses[vigilv1.Status_STATUS_REOPENED] = true
+	}
+	type group struct {
+		tenant, account string
+		p               vigilv1.Pillar
+		s               vigilv1.Severity
+	}
+	sums := map[group]uint64{}
+	var total uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bCounts).Cursor()
+		var k, v []byte
+		prefix := []byte(nil)
+		if req.GetTenant() != "" {
+			prefix = []byte(req.GetTenant() + "\x00")
+		}
+		for k, v = c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			tenant, account, p, sev, st, ok := parseCountKey(k)
+			if !ok || !statuses[st] {
+				continue
+			}
+			g := group{p: p, s: sev}
+			if req.GetByTenant() {
+				g.tenant = tenant
+			}
+			if req.GetByAccount() {
+				g.account = account
+			}
+			n := u64(v)
+			sums[g] += n
+			total += n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &vigilv1.SummarizeFindingsResponse{Total: total}
+	for g, n := range sums {
+		resp.Groups = append(resp.Groups, &vigilv1.SummaryGroup{Tenant: g.tenant, Account: g.account, Pillar: g.p, Severity: g.s, Count: n})
+	}
+	sort.Slice(resp.Groups, func(i, j int) bool {
+		a, b := resp.Groups[i], resp.Groups[j]
+		if a.Tenant != b.Tenant {
+			return a.Tenant < b.Tenant
+		}
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Pillar != b.Pillar {
+			return a.Pillar < b.Pillar
+		}
+		return a.Severity > b.Severity
+	})
+	return resp, nil
+}
+
+// Agents lists the agents, of one tenant when tenant is not empty, marking
+// those whose last heartbeat is older than staleAfter as stale.
+func (s *Store) Agents(tenant string, now time.Time, staleAfter time.Duration) ([]*vigilv1.Agent, error) {
+	var out []*vigilv1.Agent
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bAgents).Cursor()
+		prefix := []byte(nil)
+		if tenant != "" {
+			prefix = []byte(tenant + "\x00")
+		}
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			a := &vigilv1.Agent{}
+			if err := proto.Unmarshal(v, a); err != nil {
+				return fmt.Errorf("decode agent: %w", err)
+			}
+			last := a.GetLastHeartbeat().AsTime()
+			a.Stale = a.LastHeartbeat == nil || now.Sub(last) > staleAfter
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Scope returns the record of a scope, or nil when it never completed a scan.
+func (s *Store) Scope(sc *vigilv1.Scope) (*vigilv1.ScopeRecord, error) {
+	id := finding.ScopeID(sc)
+	var out *vigilv1.ScopeRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bScopes).Get(id[:])
+		if v == nil {
+			return nil
+		}
+		out = &vigilv1.ScopeRecord{}
+		return proto.Unmarshal(v, out)
+	})
+	return out, err
+}
+

@@ -1,0 +1,152 @@
+// Package store keeps the server's view of the fleet in a bbolt file.
+//
+// Layout and invariants (schema 1):
+//
+//   - findings: key = scope id (8 bytes) + fingerprint (32 bytes) →
+//     FindingRecord. Keys are clustered by scope so one scan's writes touch
+//     few pages. The public finding id is the hex of this key.
+//   - idx_tenant, idx_account, idx_check, idx_pillar, idx_severity,
+//     idx_status, idx_change: key = value + 0x00 + finding key → empty.
+//     Every finding has exactly one entry in each index, for its current
+//     values; they are rewritten in the same transaction as the finding.
+//   - counts: key = tenant 0x00 account 0x00 pillar severity status (one
+//     byte each) → big-endian uint64; the sum over a group equals the
+//     number of findings with those values.
+//   - scopes: key = scope id → ScopeRecord. Its digest is the XOR of
+//     SHA-256(fingerprint) over the findings of the scope that are present
+//     (open, reopened or suppressed), and present is their number.
+//   - agents: key = tenant 0x00 agent id → Agent.
+//   - meta: "schema" → schema version.
+//
+// An unchanged finding is not rewritten on re-scan: its last-seen time and
+// times-seen count derive from its scope's completed scans.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the layout version written to meta.
+const SchemaVersion = 1
+
+var (
+	bFindings = []byte("findings")
+	bScopes   = []byte("scopes")
+	bCounts   = []byte("counts")
+	bAgents   = []byte("agents")
+	bMeta     = []byte("meta")
+
+	bIdxTenant   = []byte("idx_tenant")
+	bIdxAccount  = []byte("idx_account")
+	bIdxCheck    = []byte("idx_check")
+	bIdxPillar   = []byte("idx_pillar")
+	bIdxSeverity = []byte("idx_severity")
+	bIdxStatus   = []byte("idx_status")
+	bIdxChange   = []byte("idx_change")
+
+	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta,
+		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange}
+
+	keySchema = []byte("schema")
+)
+
+// Store is an open store file.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// Options tune a store.
+type Options struct {
+	// NoSync skips fsync on commit; for benchmarks and tests only.
+	NoSync bool
+}
+
+// Open opens or creates the store at path. It refuses a file that is not a
+// bbolt store or has a newer schema.
+func Open(path string, opts Options) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		v := meta.Get(keySchema)
+		switch {
+		case v == nil:
+			return meta.Put(keySchema, []byte{SchemaVersion})
+		case len(v) != 1:
+			return errors.New("corrupt schema version in meta")
+		case v[0] > SchemaVersion:
+			return fmt.Errorf("store has schema %d, this server knows up to %d", v[0], SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+// Check verifies the file's page structure; a corrupt file gives an error.
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// Update runs fn in one write transaction; everything fn does commits
+// together or not at all.
+func (s *Store) Update(fn func(w *Writer) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		w := newWriter(tx)
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+}
+
+// Backup writes a consistent snapshot of the store to path.
+func (s *Store) Backup(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,351 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// Writer applies ingest messages inside one write transaction. Its methods
+// are idempotent: applying the same message twice changes nothing more than
+// applying it once, which with acknowledgement after commit gives
+// exactly-once effect over at-least-once delivery.
+type Writer struct {
+	tx       *bolt.Tx
+	findings *bolt.Bucket
+	scopes   *bolt.Bucket
+	counts   *bolt.Bucket
+	idx      map[string]*bolt.Bucket
+	// scopeCache holds scope records modified in this transaction.
+	scopeCache map[[finding.ScopeIDLen]byte]*vigilv1.ScopeRecord
+	dirty      map[[finding.ScopeIDLen]byte]bool
+	// Events are the lifecycle transitions of this transaction, to publish
+	// after commit.
+	Events []*vigilv1.FindingEvent
+	// Resend lists scopes whose digest did not match at ScanCompleted.
+	Resend []*vigilv1.Scope
+}
+
+func newWriter(tx *bolt.Tx) *Writer {
+	w := &Writer{
+		tx: tx, findings: tx.Bucket(bFindings), scopes: tx.Bucket(bScopes), counts: tx.Bucket(bCounts),
+		idx:        map[string]*bolt.Bucket{},
+		scopeCache: map[[finding.ScopeIDLen]byte]*vigilv1.ScopeRecord{},
+		dirty:      map[[finding.ScopeIDLen]byte]bool{},
+	}
+	for _, b := range [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange} {
+		w.idx[string(b)] = tx.Bucket(b)
+	}
+	return w
+}
+
+// Flush writes the scope records modified so far; Store.Update calls it
+// before commit.
+func (w *Writer) Flush() error {
+	for id := range w.dirty {
+		b, err := proto.Marshal(w.scopeCache[id])
+		if err != nil {
+			return fmt.Errorf("encode scope: %w", err)
+		}
+		if err := w.scopes.Put(append([]byte(nil), id[:]...), b); err != nil {
+			return fmt.Errorf("put scope: %w", err)
+		}
+	}
+	clear(w.dirty)
+	return nil
+}
+
+func (w *Writer) scope(s *vigilv1.Scope) (*vigilv1.ScopeRecord, [finding.ScopeIDLen]byte, error) {
+	id := finding.ScopeID(s)
+	if r, ok := w.scopeCache[id]; ok {
+		return r, id, nil
+	}
+	r := &vigilv1.ScopeRecord{}
+	if v := w.scopes.Get(id[:]); v != nil {
+		if err := proto.Unmarshal(v, r); err != nil {
+			return nil, id, fmt.Errorf("decode scope %x: %w", id, err)
+		}
+	} else {
+		r.Scope = proto.Clone(s).(*vigilv1.Scope)
+		r.Digest = make([]byte, 32)
+	}
+	w.scopeCache[id] = r
+	return r, id, nil
+}
+
+func toggle(r *vigilv1.ScopeRecord, fp string) {
+	var d finding.Digest
+	copy(d[:], r.Digest)
+	d.Toggle(fp)
+	r.Digest = d[:]
+}
+
+// ApplyBatch upserts a batch: new findings open, resolved ones reopen,
+// present ones are updated only when their content changed (or, in a full
+// scan, marked as seen by it); gone fingerprints resolve.
+func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
+	sr, sid, err := w.scope(b.Scope)
+	if err != nil {
+		return err
+	}
+	if sr.LastScanId == b.ScanId && b.ScanId != "" {
+		return nil // the scan already completed: a redelivery
+	}
+	ts := timestamppb.New(now)
+	for _, f := range b.Findings {
+		key, err := findingKey(sid, f.Fingerprint)
+		if err != nil {
+			return err
+		}
+		old, err := w.get(key)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			rec := &vigilv1.FindingRecord{
+				Stored: &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Scope: b.Scope},
+				SinceScan: sr.Scans + 1,
+			}
+			if b.Full {
+				rec.FullScanId = b.ScanId
+			}
+			if err := w.put(key, nil, rec); err != nil {
+				return err
+			}
+			toggle(sr, f.Fingerprint)
+			sr.Present++
+			w.dirty[sid] = true
+			w.event(vigilv1.EventType_EVENT_TYPE_OPENED, key, rec, sr, ts)
+			continue
+		}
+		rec := proto.Clone(old).(*vigilv1.FindingRecord)
+		changed := !proto.Equal(old.Stored.Finding, f)
+		rec.Stored.Finding = f
+		reopened := !present(old.Stored.Status)
+		if reopened {
+			rec.Stored.Status = vigilv1.Status_STATUS_REOPENED
+			rec.Stored.LastChange = ts
+			rec.Stored.ResolvedAt = nil
+			rec.Stored.LastSeen = nil
+			rec.Stored.TimesSeen = 0
+			rec.SinceScan = sr.Scans + 1
+			toggle(sr, f.Fingerprint)
+			sr.Present++
+			w.dirty[sid] = true
+			changed = true
+		}
+		if b.Full && rec.FullScanId != b.ScanId {
+			rec.FullScanId = b.ScanId
+			changed = true
+		}
+		if changed {
+			if err := w.put(key, old, rec); err != nil {
+				return err
+			}
+		}
+		if reopened {
+			w.event(vigilv1.EventType_EVENT_TYPE_REOPENED, key, rec, sr, ts)
+		}
+	}
+	for _, fp := range b.GoneFingerprints {
+		key, err := findingKey(sid, fp)
+		if err != nil {
+			return err
+		}
+		if err := w.resolve(key, sr, sid, ts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolve marks a present finding resolved, freezing its last-seen time and
+// times-seen count at the scope's last completed scan.
+func (w *Writer) resolve(key []byte, sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, ts *timestamppb.Timestamp) error {
+	old, err := w.get(key)
+	if err != nil || old == nil || !present(old.Stored.Status) {
+		return err
+	}
+	rec := proto.Clone(old).(*vigilv1.FindingRecord)
+	fillSeen(rec, sr)
+	rec.Stored.Status = vigilv1.Status_STATUS_RESOLVED
+	rec.Stored.LastChange = ts
+	rec.Stored.ResolvedAt = ts
+	if err := w.put(key, old, rec); err != nil {
+		return err
+	}
+	toggle(sr, rec.Stored.Finding.Fingerprint)
+	if sr.Present > 0 {
+		sr.Present--
+	}
+	w.dirty[sid] = true
+	w.event(vigilv1.EventType_EVENT_TYPE_RESOLVED, key, rec, sr, ts)
+	return nil
+}
+
+// ApplyCompleted closes a scan: a full scan resolves every present finding
+// of the scope it did not report; the scope's scan count and time advance;
+// a digest that differs from the agent's asks for a full resend.
+func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time) error {
+	sr, sid, err := w.scope(c.Scope)
+	if err != nil {
+		return err
+	}
+	if sr.LastScanId == c.ScanId {
+		return nil // already applied
+	}
+	ts := timestamppb.New(now)
+	if c.Full {
+		var stale [][]byte
+		cur := w.findings.Cursor()
+		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
+			rec := &vigilv1.FindingRecord{}
+			if err := proto.Unmarshal(v, rec); err != nil {
+				return fmt.Errorf("decode finding %x: %w", k, err)
+			}
+			if present(rec.Stored.Status) && rec.FullScanId != c.ScanId {
+				stale = append(stale, append([]byte(nil), k...))
+			}
+		}
+		for _, k := range stale {
+			if err := w.resolve(k, sr, sid, ts); err != nil {
+				return err
+			}
+		}
+	}
+	finished := c.FinishedAt
+	if finished == nil {
+		finished = ts
+	}
+	if sr.FirstScanTime == nil {
+		sr.FirstScanTime = finished
+	}
+	sr.Scans++
+	sr.LastScanId = c.ScanId
+	sr.LastScanTime = finished
+	sr.Scope = c.Scope
+	want := finding.Digest{}
+	copy(want[:], c.SetDigest)
+	got := finding.Digest{}
+	copy(got[:], sr.Digest)
+	sr.ResendRequested = want != got || sr.Present != c.FindingCount
+	if sr.ResendRequested {
+		w.Resend = append(w.Resend, c.Scope)
+	}
+	w.dirty[sid] = true
+	return w.touchAgent(c.Scope.GetTenant(), c.Scope.GetAgent(), func(a *vigilv1.Agent) {
+		a.LastScan = finished
+		if c.AgentVersion != "" {
+			a.Version = c.AgentVersion
+		}
+	})
+}
+
+// Heartbeat records an agent's heartbeat.
+func (w *Writer) Heartbeat(h *vigilv1.Heartbeat, now time.Time) error {
+	return w.touchAgent(h.Tenant, h.Agent, func(a *vigilv1.Agent) {
+		a.Version = h.Version
+		a.Hostname = h.Hostname
+		a.LastHeartbeat = timestamppb.New(now)
+		a.Scopes = h.Scopes
+		a.OutboxDepth = h.OutboxDepth
+		if h.LastScanAt != nil && (a.LastScan == nil || h.LastScanAt.AsTime().After(a.LastScan.AsTime())) {
+			a.LastScan = h.LastScanAt
+		}
+	})
+}
+
+func (w *Writer) touchAgent(tenant, id string, fn func(*vigilv1.Agent)) error {
+	b := w.tx.Bucket(bAgents)
+	k := agentKey(tenant, id)
+	a := &vigilv1.Agent{Tenant: tenant, Id: id}
+	if v := b.Get(k); v != nil {
+		if err := proto.Unmarshal(v, a); err != nil {
+			return fmt.Errorf("decode agent %s/%s: %w", tenant, id, err)
+		}
+	}
+	fn(a)
+	v, err := proto.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, v)
+}
+
+func (w *Writer) get(key []byte) (*vigilv1.FindingRecord, error) {
+	v := w.findings.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	rec := &vigilv1.FindingRecord{}
+	if err := proto.Unmarshal(v, rec); err != nil {
+		return nil, fmt.Errorf("decode finding %x: %w", key, err)
+	}
+	return rec, nil
+}
+
+// put writes a record and moves its index entries and counts from old
+// (nil for a new finding) to the new values.
+func (w *Writer) put(key []byte, old, rec *vigilv1.FindingRecord) error {
+	rec.Stored.Id = ""
+	v, err := proto.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode finding: %w", err)
+	}
+	if err := w.findings.Put(key, v); err != nil {
+		return fmt.Errorf("put finding: %w", err)
+	}
+	newEntries := indexEntries(key, rec)
+	if old != nil {
+		oldEntries := indexEntries(key, old)
+		for i, e := range oldEntries {
+			if e.key == newEntries[i].key {
+				continue
+			}
+			if err := w.idx[string(e.bucket)].Delete([]byte(e.key)); err != nil {
+				return err
+			}
+		}
+		for i, e := range newEntries {
+			if e.key == oldEntries[i].key {
+				continue
+			}
+			if err := w.idx[string(e.bucket)].Put([]byte(e.key), nil); err != nil {
+				return err
+			}
+		}
+		ok, nk := countKey(old), countKey(rec)
+		if !bytes.Equal(ok, nk) {
+			if err := w.addCount(ok, -1); err != nil {
+				return err
+			}
+			return w.addCount(nk, 1)
+		}
+		return nil
+	}
+	for _, e := range newEntries {
+		if err := w.idx[string(e.bucket)].Put([]byte(e.key), nil); err != nil {
+			return err
+		}
+	}
+	return w.addCount(countKey(rec), 1)
+}
+
+func (w *Writer) addCount(k []byte, delta int64) error {
+	n := int64(u64(w.counts.Get(k))) + delta
+	if n <= 0 {
+		return w.counts.Delete(k)
+	}
+	return w.counts.Put(k, putU64(uint64(n)))
+}
+
+func (w *Writer) event(t vigilv1.EventType, key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord, ts *timestamppb.Timestamp) {
+	w.Events = append(w.Events, &vigilv1.FindingEvent{Type: t, Finding: view(key, rec, sr), Time: ts})
+}
