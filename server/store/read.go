@@ -311,4 +311,3 @@ func (s *Store) Scope(sc *vigilv1.Scope) (*vigilv1.ScopeRecord, error) {
 	})
 	return out, err
 }
-

@@ -110,7 +110,7 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 		}
 		if old == nil {
 			rec := &vigilv1.FindingRecord{
-				Stored: &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Scope: b.Scope},
+				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Scope: b.Scope},
 				SinceScan: sr.Scans + 1,
 			}
 			if b.Full {
