@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -142,4 +143,38 @@ func PillarName(p vigilv1.Pillar) string {
 // StatusName is the short lower-case name of a status ("open").
 func StatusName(s vigilv1.Status) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "STATUS_"))
+}
+
+// secretAssignment matches "name = value" and "name: value" where the name
+// looks like a credential; the value is what Redact masks.
+var secretAssignment = regexp.MustCompile(`(?i)([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|api_?key|access_?key|private_?key|credential|auth)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"',;]+)`)
+
+// SecretTag marks checks whose findings are about a credential; their
+// snippets are redacted before they leave the scanner.
+const SecretTag = "hardcoded-secret"
+
+// Redact masks credential values in a snippet, keeping at most the first
+// two characters of each so a reader can tell which value it was.
+func Redact(snippet string) string {
+	return secretAssignment.ReplaceAllStringFunc(snippet, func(m string) string {
+		sub := secretAssignment.FindStringSubmatch(m)
+		return sub[1] + mask(sub[2])
+	})
+}
+
+func mask(v string) string {
+	if len(v) <= 4 {
+		return "****"
+	}
+	return v[:2] + strings.Repeat("*", 8)
+}
+
+// RedactSecrets redacts the snippet of a finding from a secret check.
+func RedactSecrets(f *vigilv1.Finding) {
+	for _, t := range f.GetTags() {
+		if t == SecretTag && f.GetLocation() != nil {
+			f.Location.Snippet = Redact(f.Location.Snippet)
+			return
+		}
+	}
 }

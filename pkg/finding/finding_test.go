@@ -2,6 +2,7 @@ package finding
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -80,5 +81,21 @@ func TestParse(t *testing.T) {
 	}
 	if _, err := ParseStatus("unspecified"); err == nil {
 		t.Error("ParseStatus accepted unspecified")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, secret := range map[string]string{
+		"ENV API_TOKEN=tok_live_0000000000000000 NODE_ENV=production": "tok_live_0000000000000000",
+		`password: "hunter2hunter2"`:                                  "hunter2hunter2",
+		"DB_PASSWORD='s3cr3t-value'":                                  "s3cr3t-value",
+	} {
+		out := Redact(in)
+		if strings.Contains(out, secret) || !strings.Contains(out, "****") {
+			t.Errorf("Redact(%q) = %q", in, out)
+		}
+	}
+	if got := Redact("NODE_ENV=production"); got != "NODE_ENV=production" {
+		t.Errorf("non-secret changed: %q", got)
 	}
 }

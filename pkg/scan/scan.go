@@ -17,6 +17,7 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/container"
 )
@@ -171,7 +172,11 @@ func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) ([]*vig
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: file is larger than %d bytes; skipped", path, MaxFileSize)
 	}
-	return fsc.ScanFile(ctx, filepath.ToSlash(path), data, tenant)
+	fs, err := fsc.ScanFile(ctx, filepath.ToSlash(path), data, tenant)
+	for _, f := range fs {
+		finding.RedactSecrets(f)
+	}
+	return fs, err
 }
 
 // Run scans every target and returns one report, findings sorted by path,

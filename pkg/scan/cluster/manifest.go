@@ -213,6 +213,10 @@ func iterate(each string, base, obj, spec map[string]any, specPath string) []ele
 	switch each {
 	case "":
 		out = append(out, element{vars: base})
+	case "pod":
+		if spec != nil {
+			out = append(out, element{vars: base, path: specPath, key: specPath})
+		}
 	case "container":
 		if spec == nil {
 			return nil

@@ -1,0 +1,371 @@
+// Package agent is the Vigil agent runtime: it scans its targets on a
+// schedule, writes what changed to a bbolt outbox and publishes the outbox
+// to NATS JetStream, deleting each message only after JetStream acked it.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/scan"
+	"github.com/vigilsec/vigil/pkg/version"
+)
+
+// Config configures an agent.
+type Config struct {
+	NATSURL string
+	Tenant  string
+	ID      string
+	// Targets are the paths to scan.
+	Targets []string
+	// Once scans once, drains the outbox and returns.
+	Once bool
+	// Interval between scans when not Once (default 1h).
+	Interval time.Duration
+	// DrainTimeout bounds how long Once waits for the outbox to drain
+	// (default 1m); what is left stays for the next start.
+	DrainTimeout time.Duration
+	// DataDir holds the outbox file (default ./vigil-agent-data).
+	DataDir string
+	// ChecksDir adds user check packs.
+	ChecksDir string
+	// HeartbeatInterval between heartbeats (default 15s).
+	HeartbeatInterval time.Duration
+	// FullEvery sends every scope's full set every this many scans (default 24).
+	FullEvery int
+	Logger    *slog.Logger
+}
+
+// Validate checks the configuration and fills in defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("--nats-url is required"))
+	}
+	if err := bus.ValidateID("tenant", c.Tenant); err != nil {
+		errs = append(errs, err)
+	}
+	if err := bus.ValidateID("agent id", c.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Targets) == 0 {
+		errs = append(errs, errors.New("no targets: give one or more paths to scan"))
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Hour
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = time.Minute
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./vigil-agent-data"
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 15 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return errors.Join(errs...)
+}
+
+// Agent is a configured agent.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	scanner *scan.Scanner
+	outbox  *Outbox
+
+	nc *nats.Conn
+	js jetstream.JetStream
+
+	kickPublish chan struct{}
+	kickScan    chan struct{}
+	lastScan    atomic.Int64
+	scopesMu    sync.Mutex
+	scopes      []*vigilv1.Scope
+}
+
+// ErrNotDrained is returned by Run in Once mode when the outbox still holds
+// messages at the drain timeout; they are sent at the next start.
+var ErrNotDrained = errors.New("outbox not drained before the drain timeout; the backlog is kept for the next start")
+
+// New loads the checks and opens the outbox.
+func New(cfg Config) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cat, err := checks.Load(cfg.ChecksDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	ob, err := OpenOutbox(filepath.Join(cfg.DataDir, "outbox.db"))
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.New(cat), outbox: ob,
+		kickPublish: make(chan struct{}, 1), kickScan: make(chan struct{}, 1)}
+	return a, nil
+}
+
+// Outbox exposes the agent's outbox, for tests and tools.
+func (a *Agent) Outbox() *Outbox { return a.outbox }
+
+// Run connects to NATS (retrying in the background while it is down),
+// scans, publishes and heartbeats until ctx ends, or in Once mode until
+// the outbox drained.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.outbox.Close()
+	var err error
+	a.nc, err = nats.Connect(a.cfg.NATSURL, nats.Name("vigil-agent "+a.cfg.Tenant+"/"+a.cfg.ID),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				a.log.Warn("NATS disconnected; scans continue into the outbox", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			a.log.Info("NATS reconnected; sending the backlog")
+			a.kick(a.kickPublish)
+		}))
+	if err != nil {
+		return fmt.Errorf("NATS %s: %w", a.cfg.NATSURL, err)
+	}
+	defer a.nc.Close()
+	if a.js, err = jetstream.New(a.nc); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	sub, err := a.nc.Subscribe(bus.ControlSubject(a.cfg.Tenant, a.cfg.ID), a.onControl)
+	if err != nil {
+		return fmt.Errorf("subscribe control: %w", err)
+	}
+	defer sub.Unsubscribe()
+
+	var wg sync.WaitGroup
+	runCtx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
+	wg.Add(2)
+	go func() { defer wg.Done(); a.publishLoop(runCtx) }()
+	go func() { defer wg.Done(); a.heartbeatLoop(runCtx) }()
+
+	if a.cfg.Once {
+		if err := a.ScanOnce(ctx); err != nil {
+			return err
+		}
+		return a.waitDrained(ctx)
+	}
+	for {
+		if err := a.ScanOnce(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			a.log.Error("scan failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(a.cfg.Interval):
+		case <-a.kickScan:
+		}
+	}
+}
+
+// ScanOnce scans every target and enqueues the result of each scope.
+func (a *Agent) ScanOnce(ctx context.Context) error {
+	var scopes []*vigilv1.Scope
+	for _, target := range a.cfg.Targets {
+		target = filepath.Clean(target)
+		started := time.Now()
+		res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			// The target is unreadable as a whole: report nothing for it
+			// rather than resolving everything it had.
+			a.log.Error("target not scanned", "target", target, "err", err)
+			continue
+		}
+		finished := time.Now()
+		for _, e := range res.Errors {
+			a.log.Warn("file not scanned", "path", e.Path, "err", e.Error)
+		}
+		for _, name := range a.scanner.Names() {
+			scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
+			scopes = append(scopes, scope)
+			st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished},
+				EnqueueOptions{FullEvery: a.cfg.FullEvery, AgentVersion: version.Version})
+			if err != nil {
+				return err
+			}
+			a.log.Info("scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+		}
+	}
+	a.scopesMu.Lock()
+	a.scopes = scopes
+	a.scopesMu.Unlock()
+	a.lastScan.Store(time.Now().UnixNano())
+	a.kick(a.kickPublish)
+	return nil
+}
+
+func (a *Agent) kick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// publishLoop drains the outbox whenever kicked, and retries every second
+// while messages remain.
+func (a *Agent) publishLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if err := a.drain(ctx); err != nil && ctx.Err() == nil {
+			a.log.Debug("outbox not drained yet", "err", err, "pending", a.outbox.Depth())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.kickPublish:
+		case <-t.C:
+		}
+	}
+}
+
+// drain publishes pending messages in order, one at a time so that a
+// scan's batches always precede its ScanCompleted in the stream, deleting
+// them in groups after their acks.
+func (a *Agent) drain(ctx context.Context) error {
+	for ctx.Err() == nil {
+		pending, err := a.outbox.Peek(64)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		var acked []uint64
+		var pubErr error
+		for _, p := range pending {
+			msg := nats.NewMsg(p.Subject)
+			msg.Data = p.Data
+			msg.Header.Set(bus.HeaderContentType, bus.ContentProtobuf)
+			msg.Header.Set(nats.MsgIdHdr, p.MsgID)
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, pubErr = a.js.PublishMsg(pctx, msg)
+			cancel()
+			if pubErr != nil {
+				break
+			}
+			acked = append(acked, p.Seq)
+		}
+		if len(acked) > 0 {
+			if err := a.outbox.Delete(acked); err != nil {
+				return err
+			}
+		}
+		if pubErr != nil {
+			return fmt.Errorf("publish: %w", pubErr)
+		}
+	}
+	return ctx.Err()
+}
+
+func (a *Agent) waitDrained(ctx context.Context) error {
+	deadline := time.NewTimer(a.cfg.DrainTimeout)
+	defer deadline.Stop()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if a.outbox.Depth() == 0 {
+			a.heartbeat()
+			a.nc.Flush()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			a.log.Warn("outbox not drained", "pending", a.outbox.Depth())
+			return ErrNotDrained
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	a.heartbeat()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.heartbeat()
+		}
+	}
+}
+
+func (a *Agent) heartbeat() {
+	if !a.nc.IsConnected() {
+		return
+	}
+	host, _ := os.Hostname()
+	a.scopesMu.Lock()
+	scopes := a.scopes
+	a.scopesMu.Unlock()
+	h := &vigilv1.Heartbeat{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Version: version.Version, Hostname: host, Scopes: scopes,
+		SentAt: timestamppb.Now(), OutboxDepth: a.outbox.Depth(), IntervalSeconds: uint32(a.cfg.HeartbeatInterval / time.Second)}
+	if ls := a.lastScan.Load(); ls > 0 {
+		h.LastScanAt = timestamppb.New(time.Unix(0, ls))
+	}
+	data, err := proto.Marshal(h)
+	if err != nil {
+		return
+	}
+	if err := a.nc.Publish(bus.AgentsSubject(a.cfg.Tenant, a.cfg.ID), data); err != nil {
+		a.log.Debug("heartbeat not sent", "err", err)
+	}
+}
+
+// onControl answers the server's requests: a full resend of a scope.
+func (a *Agent) onControl(m *nats.Msg) {
+	req := &vigilv1.ResendRequest{}
+	if err := proto.Unmarshal(m.Data, req); err != nil || req.Scope == nil ||
+		req.Scope.Tenant != a.cfg.Tenant || req.Scope.Agent != a.cfg.ID {
+		a.log.Warn("ignoring malformed control request", "err", err)
+		return
+	}
+	id := finding.ScopeID(req.Scope)
+	accepted := a.outbox.ForceFull(id[:]) == nil
+	a.log.Info("server asked for a full resend", "scanner", req.Scope.Scanner, "target", req.Scope.Target, "reason", req.Reason)
+	if data, err := proto.Marshal(&vigilv1.ResendResponse{Accepted: accepted}); err == nil {
+		m.Respond(data)
+	}
+	if !a.cfg.Once {
+		a.kick(a.kickScan)
+	}
+}

@@ -1,0 +1,80 @@
+// Command vigil-agent scans paths on a schedule and publishes the findings
+// to NATS JetStream through a local outbox.
+//
+//	vigil-agent --once --nats-url nats://127.0.0.1:4222 --tenant acme --id a1 ./manifests ./Dockerfile
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vigilsec/vigil/agent"
+	"github.com/vigilsec/vigil/pkg/config"
+	"github.com/vigilsec/vigil/pkg/version"
+)
+
+func main() {
+	err := run()
+	switch {
+	case errors.Is(err, agent.ErrNotDrained):
+		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
+		os.Exit(3)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := pflag.NewFlagSet("vigil-agent", pflag.ContinueOnError)
+	var cfg agent.Config
+	var cfgFile, logLevel string
+	var targets []string
+	var showVersion bool
+	fs.StringVar(&cfgFile, "config", os.Getenv("VIGIL_CONFIG"), "YAML file with settings named like the flags (targets under 'target')")
+	fs.StringVar(&cfg.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
+	fs.StringVar(&cfg.Tenant, "tenant", "", "tenant this agent reports for")
+	fs.StringVar(&cfg.ID, "id", "", "agent id, unique within the tenant")
+	fs.BoolVar(&cfg.Once, "once", false, "scan once, wait for the outbox to drain, and exit")
+	fs.DurationVar(&cfg.Interval, "interval", 0, "time between scans (default 1h)")
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "with --once, how long to wait for the outbox to drain (default 1m)")
+	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-agent-data", "directory for the outbox")
+	fs.StringVar(&cfg.ChecksDir, "checks-dir", "", "directory of extra check packs")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")
+	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
+	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if showVersion {
+		fmt.Println(version.Version)
+		return nil
+	}
+	if err := config.Apply(fs, cfgFile); err != nil {
+		return err
+	}
+	cfg.Targets = append(targets, fs.Args()...)
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(cfg.Logger)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}

@@ -1,0 +1,237 @@
+package agent
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// ScopeScan is the result of one scan of one scope, ready to enqueue.
+type ScopeScan struct {
+	Scope    *vigilv1.Scope
+	Findings []*vigilv1.Finding
+	// Errors are the target's scan errors; findings previously reported for
+	// a file that failed this time are carried over, not resolved.
+	Errors     []*vigilv1.ScanError
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// EnqueueOptions tune how a scan travels.
+type EnqueueOptions struct {
+	// FullEvery sends the full set every this many scans (default 24).
+	FullEvery int
+	// BatchFindings caps findings per FindingBatch (default 500).
+	BatchFindings int
+	// BatchBytes caps the encoded size of a FindingBatch (default 512 KiB).
+	BatchBytes   int
+	AgentVersion string
+}
+
+// EnqueueStats says what a scan enqueued.
+type EnqueueStats struct {
+	Full     bool
+	Sent     int // findings carried in batches
+	Gone     int
+	Messages int
+	SetSize  int
+}
+
+type sentEntry struct {
+	hash [8]byte
+	path string
+}
+
+// EnqueueScan computes what changed in a scope since the last scan sent,
+// and in one transaction enqueues the batches and the closing ScanCompleted
+// and records the new set as sent.
+func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, error) {
+	if opts.FullEvery <= 0 {
+		opts.FullEvery = 24
+	}
+	if opts.BatchFindings <= 0 {
+		opts.BatchFindings = 500
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = 512 << 10
+	}
+	subject := bus.FindingsSubject(s.Scope.Tenant, s.Scope.Agent)
+	sid := finding.ScopeID(s.Scope)
+	errPaths := map[string]bool{}
+	for _, e := range s.Errors {
+		errPaths[e.Path] = true
+	}
+	var st EnqueueStats
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		sent, scopes, out := tx.Bucket(bSent), tx.Bucket(bScopes), tx.Bucket(bOutbox)
+		prev := map[string]sentEntry{}
+		c := sent.Cursor()
+		for k, v := c.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = c.Next() {
+			if len(k) != len(sid)+32 || len(v) < 8 {
+				continue
+			}
+			var e sentEntry
+			copy(e.hash[:], v[:8])
+			e.path = string(v[8:])
+			prev[hex.EncodeToString(k[len(sid):])] = e
+		}
+		scopeVal := scopes.Get(sid[:])
+		sinceFull := uint64(0)
+		if len(scopeVal) == 8 {
+			sinceFull = binary.BigEndian.Uint64(scopeVal)
+		}
+		full := scopeVal == nil || sinceFull+1 >= uint64(opts.FullEvery)
+		if full && scopeVal != nil && len(errPaths) > 0 {
+			full = false // a full send cannot carry findings of files that failed to parse
+		}
+
+		cur := make(map[string]sentEntry, len(s.Findings))
+		var changed []*vigilv1.Finding
+		for _, f := range s.Findings {
+			b, err := proto.MarshalOptions{Deterministic: true}.Marshal(f)
+			if err != nil {
+				return fmt.Errorf("encode finding: %w", err)
+			}
+			h := sha256.Sum256(b)
+			e := sentEntry{path: f.GetLocation().GetPath()}
+			copy(e.hash[:], h[:8])
+			cur[f.Fingerprint] = e
+			if p, ok := prev[f.Fingerprint]; full || !ok || p.hash != e.hash {
+				changed = append(changed, f)
+			}
+		}
+		var gone []string
+		for fp, e := range prev {
+			if _, ok := cur[fp]; ok {
+				continue
+			}
+			if errPaths[e.path] {
+				cur[fp] = e // carried over: the file could not be read this time
+				continue
+			}
+			gone = append(gone, fp)
+		}
+		if full {
+			gone = nil // the server resolves what a full scan does not report
+		}
+
+		scanID := newScanID()
+		seq := uint32(0)
+		enqueue := func(m *vigilv1.ScanMessage) error {
+			seq++
+			data, err := proto.Marshal(m)
+			if err != nil {
+				return fmt.Errorf("encode scan message: %w", err)
+			}
+			if len(data) > bus.MaxMessageSize {
+				return fmt.Errorf("scan message of %d bytes exceeds the bus limit", len(data))
+			}
+			n, err := out.NextSequence()
+			if err != nil {
+				return err
+			}
+			st.Messages++
+			return out.Put(seqKey(n), encodePending(subject, fmt.Sprintf("%s/%d", scanID, seq), data))
+		}
+		batch := &vigilv1.FindingBatch{ScanId: scanID, Scope: s.Scope, Full: full}
+		size := 0
+		flush := func() error {
+			if len(batch.Findings) == 0 && len(batch.GoneFingerprints) == 0 {
+				return nil
+			}
+			batch.Seq = seq + 1
+			if err := enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: batch}}); err != nil {
+				return err
+			}
+			batch = &vigilv1.FindingBatch{ScanId: scanID, Scope: s.Scope, Full: full}
+			size = 0
+			return nil
+		}
+		for _, f := range changed {
+			fs := proto.Size(f) + 8
+			if len(batch.Findings) >= opts.BatchFindings || (size+fs > opts.BatchBytes && len(batch.Findings) > 0) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			batch.Findings = append(batch.Findings, f)
+			size += fs
+		}
+		for _, fp := range gone {
+			if size+70 > opts.BatchBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			batch.GoneFingerprints = append(batch.GoneFingerprints, fp)
+			size += 70
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		set := make([]string, 0, len(cur))
+		for fp := range cur {
+			set = append(set, fp)
+		}
+		digest := finding.DigestOf(set)
+		done := &vigilv1.ScanCompleted{
+			ScanId: scanID, Scope: s.Scope, Batches: seq, Full: full, FindingCount: uint64(len(cur)),
+			SetDigest: digest[:], StartedAt: timestamppb.New(s.StartedAt), FinishedAt: timestamppb.New(s.FinishedAt),
+			Errors: s.Errors, AgentVersion: opts.AgentVersion,
+		}
+		if err := enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: done}}); err != nil {
+			return err
+		}
+
+		for _, fp := range gone {
+			k, _ := hex.DecodeString(fp)
+			if err := sent.Delete(append(append([]byte(nil), sid[:]...), k...)); err != nil {
+				return err
+			}
+		}
+		for _, f := range changed {
+			k, err := hex.DecodeString(f.Fingerprint)
+			if err != nil || len(k) != 32 {
+				return fmt.Errorf("finding with malformed fingerprint %q", f.Fingerprint)
+			}
+			e := cur[f.Fingerprint]
+			if err := sent.Put(append(append([]byte(nil), sid[:]...), k...), append(e.hash[:], e.path...)); err != nil {
+				return err
+			}
+		}
+		next := sinceFull + 1
+		if full {
+			next = 0
+		}
+		var nb [8]byte
+		binary.BigEndian.PutUint64(nb[:], next)
+		if err := scopes.Put(sid[:], nb[:]); err != nil {
+			return err
+		}
+		st = EnqueueStats{Full: full, Sent: len(changed), Gone: len(gone), Messages: st.Messages, SetSize: len(cur)}
+		return nil
+	})
+	if err != nil {
+		return EnqueueStats{}, fmt.Errorf("enqueue scan of %s/%s: %w", s.Scope.Scanner, s.Scope.Target, err)
+	}
+	return st, nil
+}
+
+// newScanID is unique per scan and sorts by time.
+func newScanID() string {
+	var r [6]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("%s-%x", time.Now().UTC().Format("20060102T150405.000000000"), r)
+}

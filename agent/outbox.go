@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Outbox is the agent's bbolt file. It holds messages not yet acknowledged
+// by JetStream and, per scope, the set of findings last sent.
+//
+// Invariants:
+//   - outbox: key = big-endian sequence → subject 0x00 msg id 0x00 payload.
+//     Keys only grow; a message is deleted only after JetStream acked it, so
+//     a crash re-sends at most the messages in flight, which JetStream drops
+//     as duplicates by Nats-Msg-Id.
+//   - sent: key = scope id + fingerprint (raw) → content hash (8 bytes) +
+//     file path. It is changed in the same transaction that enqueues the
+//     messages describing the change, so state and outbox never disagree.
+//   - scopes: key = scope id → scans since the last full send (8 bytes);
+//     a missing key forces the next scan of the scope to send in full.
+type Outbox struct {
+	db *bolt.DB
+}
+
+var (
+	bOutbox = []byte("outbox")
+	bSent   = []byte("sent")
+	bScopes = []byte("scopes")
+)
+
+// OpenOutbox opens or creates the outbox file.
+func OpenOutbox(path string) (*Outbox, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bOutbox, bSent, bScopes} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	return &Outbox{db: db}, nil
+}
+
+// Close closes the file.
+func (o *Outbox) Close() error { return o.db.Close() }
+
+// Pending is one message waiting for an ack.
+type Pending struct {
+	Seq     uint64
+	Subject string
+	MsgID   string
+	Data    []byte
+}
+
+func encodePending(subject, msgID string, data []byte) []byte {
+	b := make([]byte, 0, len(subject)+len(msgID)+2+len(data))
+	b = append(b, subject...)
+	b = append(b, 0)
+	b = append(b, msgID...)
+	b = append(b, 0)
+	return append(b, data...)
+}
+
+func decodePending(seq uint64, v []byte) (Pending, error) {
+	i := bytes.IndexByte(v, 0)
+	if i < 0 {
+		return Pending{}, errors.New("corrupt outbox entry")
+	}
+	j := bytes.IndexByte(v[i+1:], 0)
+	if j < 0 {
+		return Pending{}, errors.New("corrupt outbox entry")
+	}
+	return Pending{Seq: seq, Subject: string(v[:i]), MsgID: string(v[i+1 : i+1+j]), Data: append([]byte(nil), v[i+2+j:]...)}, nil
+}
+
+// Peek returns up to n of the oldest pending messages, oldest first.
+func (o *Outbox) Peek(n int) ([]Pending, error) {
+	var out []Pending
+	err := o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
+			p, err := decodePending(binary.BigEndian.Uint64(k), v)
+			if err != nil {
+				return fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes acknowledged messages.
+func (o *Outbox) Delete(seqs []uint64) error {
+	return o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bOutbox)
+		for _, s := range seqs {
+			if err := b.Delete(seqKey(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Depth is the number of pending messages.
+func (o *Outbox) Depth() uint64 {
+	var n int
+	o.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bOutbox).Stats().KeyN
+		return nil
+	})
+	return uint64(n)
+}
+
+// ForceFull makes the next scan of a scope send its full set.
+func (o *Outbox) ForceFull(scopeID []byte) error {
+	return o.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bScopes).Delete(scopeID) })
+}
+
+func seqKey(s uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], s)
+	return k[:]
+}

@@ -1,0 +1,234 @@
+// Package bus defines how Vigil talks over NATS JetStream: subjects, streams,
+// message encoding and validation. Agents and the server both use it, so the
+// wire contract lives in one place.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+)
+
+// Stream names.
+const (
+	FindingsStream   = "VIGIL_FINDINGS"
+	EventsStream     = "VIGIL_EVENTS"
+	DeadLetterStream = "VIGIL_DEADLETTER"
+)
+
+// Header names.
+const (
+	HeaderContentType = "Content-Type"
+	HeaderReason      = "Vigil-Reason"
+	HeaderSubject     = "Vigil-Original-Subject"
+	ContentProtobuf   = "application/protobuf"
+	ContentJSON       = "application/json"
+)
+
+// MaxMessageSize bounds every message Vigil publishes or accepts; it stays
+// under the NATS default max payload of 1 MiB.
+const MaxMessageSize = 1000 * 1024
+
+// DuplicateWindow is how long JetStream drops re-sends by Nats-Msg-Id.
+const DuplicateWindow = 10 * time.Minute
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidateID checks that a tenant or agent id is one NATS subject token.
+func ValidateID(kind, id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("%s %q: use 1 to 64 letters, digits, '-' or '_'", kind, id)
+	}
+	return nil
+}
+
+// FindingsSubject carries an agent's FindingBatch and ScanCompleted messages.
+func FindingsSubject(tenant, agent string) string { return "vigil.findings." + tenant + "." + agent }
+
+// AgentsSubject carries an agent's heartbeats.
+func AgentsSubject(tenant, agent string) string { return "vigil.agents." + tenant + "." + agent }
+
+// ControlSubject carries requests from the server to one agent.
+func ControlSubject(tenant, agent string) string { return "vigil.control." + tenant + "." + agent }
+
+// EventsSubject carries lifecycle events for SIEMs.
+func EventsSubject(tenant, pillar, severity string) string {
+	return "vigil.events." + tenant + "." + pillar + "." + severity
+}
+
+// DeadLetterSubject carries messages the server could not use.
+func DeadLetterSubject(reason string) string { return "vigil.deadletter." + reason }
+
+// ParseFindingsSubject returns the tenant and agent of a findings subject.
+func ParseFindingsSubject(subject string) (tenant, agent string, err error) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || parts[0] != "vigil" || parts[1] != "findings" {
+		return "", "", fmt.Errorf("subject %q is not vigil.findings.<tenant>.<agent>", subject)
+	}
+	return parts[2], parts[3], nil
+}
+
+// EnsureStreams creates or updates the streams Vigil uses. replicas is the
+// stream replica count (1 for a single server, 3 for a cluster).
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	if replicas < 1 {
+		replicas = 1
+	}
+	cfgs := []jetstream.StreamConfig{
+		{Name: FindingsStream, Subjects: []string{"vigil.findings.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
+			Duplicates: DuplicateWindow, MaxMsgSize: MaxMessageSize, MaxAge: 7 * 24 * time.Hour, Discard: jetstream.DiscardOld},
+		{Name: EventsStream, Subjects: []string{"vigil.events.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
+			MaxAge: 7 * 24 * time.Hour, MaxBytes: 8 << 30},
+		{Name: DeadLetterStream, Subjects: []string{"vigil.deadletter.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
+			MaxAge: 30 * 24 * time.Hour, MaxBytes: 1 << 30},
+	}
+	for _, c := range cfgs {
+		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// NewScanMsg encodes a scan message for publishing with its dedup id.
+func NewScanMsg(subject, msgID string, m *vigilv1.ScanMessage) (*nats.Msg, error) {
+	data, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode scan message: %w", err)
+	}
+	if len(data) > MaxMessageSize {
+		return nil, fmt.Errorf("scan message is %d bytes, over the %d byte limit", len(data), MaxMessageSize)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	msg.Header.Set(HeaderContentType, ContentProtobuf)
+	msg.Header.Set(nats.MsgIdHdr, msgID)
+	return msg, nil
+}
+
+// Reasons a message goes to the dead-letter subject.
+const (
+	ReasonTooLarge        = "too_large"
+	ReasonDecode          = "decode"
+	ReasonInvalid         = "invalid"
+	ReasonSubjectMismatch = "subject_mismatch"
+	ReasonApply           = "apply"
+)
+
+// RejectError says why a message is unusable; Reason names the dead-letter
+// subject it goes to.
+type RejectError struct {
+	Reason string
+	Err    error
+}
+
+func (e *RejectError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *RejectError) Unwrap() error { return e.Err }
+
+func reject(reason string, format string, args ...any) error {
+	return &RejectError{Reason: reason, Err: fmt.Errorf(format, args...)}
+}
+
+// DecodeScanMsg decodes and validates a message from a findings subject:
+// size, encoding, required fields, fingerprint shape, and that the scope's
+// tenant and agent are those of the subject.
+func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
+	if len(data) > MaxMessageSize {
+		return nil, reject(ReasonTooLarge, "message of %d bytes exceeds %d", len(data), MaxMessageSize)
+	}
+	tenant, agent, err := ParseFindingsSubject(subject)
+	if err != nil {
+		return nil, reject(ReasonSubjectMismatch, "%w", err)
+	}
+	m := &vigilv1.ScanMessage{}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return nil, reject(ReasonDecode, "%w", err)
+	}
+	var scope *vigilv1.Scope
+	var scanID string
+	switch p := m.Payload.(type) {
+	case *vigilv1.ScanMessage_Batch:
+		scope, scanID = p.Batch.GetScope(), p.Batch.GetScanId()
+		for _, f := range p.Batch.Findings {
+			if err := validFingerprint(f.GetFingerprint()); err != nil {
+				return nil, reject(ReasonInvalid, "%w", err)
+			}
+			if f.GetCheckId() == "" {
+				return nil, reject(ReasonInvalid, "finding %s has no check id", f.GetFingerprint())
+			}
+			if f.GetResource().GetTenant() != tenant {
+				return nil, reject(ReasonSubjectMismatch, "finding of tenant %q on a subject of tenant %q", f.GetResource().GetTenant(), tenant)
+			}
+		}
+		for _, fp := range p.Batch.GoneFingerprints {
+			if err := validFingerprint(fp); err != nil {
+				return nil, reject(ReasonInvalid, "%w", err)
+			}
+		}
+	case *vigilv1.ScanMessage_Completed:
+		scope, scanID = p.Completed.GetScope(), p.Completed.GetScanId()
+		if n := len(p.Completed.SetDigest); n != 32 && n != 0 {
+			return nil, reject(ReasonInvalid, "set digest of %d bytes", n)
+		}
+	default:
+		return nil, reject(ReasonInvalid, "empty scan message")
+	}
+	if scanID == "" {
+		return nil, reject(ReasonInvalid, "scan id missing")
+	}
+	if scope == nil || scope.Scanner == "" || scope.Target == "" {
+		return nil, reject(ReasonInvalid, "scope missing or incomplete")
+	}
+	if scope.Tenant != tenant || scope.Agent != agent {
+		return nil, reject(ReasonSubjectMismatch, "scope %s/%s on subject of %s/%s", scope.Tenant, scope.Agent, tenant, agent)
+	}
+	return m, nil
+}
+
+func validFingerprint(fp string) error {
+	if len(fp) != 64 {
+		return fmt.Errorf("fingerprint %q is not 64 hex digits", fp)
+	}
+	for i := 0; i < len(fp); i++ {
+		c := fp[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return fmt.Errorf("fingerprint %q is not lower-case hex", fp)
+		}
+	}
+	return nil
+}
+
+// DecodeHeartbeat decodes and validates a heartbeat against its subject.
+func DecodeHeartbeat(subject string, data []byte) (*vigilv1.Heartbeat, error) {
+	if len(data) > MaxMessageSize {
+		return nil, reject(ReasonTooLarge, "heartbeat of %d bytes", len(data))
+	}
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || parts[0] != "vigil" || parts[1] != "agents" {
+		return nil, reject(ReasonSubjectMismatch, "subject %q is not vigil.agents.<tenant>.<agent>", subject)
+	}
+	h := &vigilv1.Heartbeat{}
+	if err := proto.Unmarshal(data, h); err != nil {
+		return nil, reject(ReasonDecode, "%w", err)
+	}
+	if h.Tenant != parts[2] || h.Agent != parts[3] {
+		return nil, reject(ReasonSubjectMismatch, "heartbeat of %s/%s on subject of %s/%s", h.Tenant, h.Agent, parts[2], parts[3])
+	}
+	return h, nil
+}
+
+// IsReject reports whether err is a RejectError, and returns it.
+func IsReject(err error) (*RejectError, bool) {
+	var r *RejectError
+	ok := errors.As(err, &r)
+	return r, ok
+}

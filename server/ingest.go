@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/server/store"
+)
+
+// ingest consumes the findings stream with a durable pull consumer. Each
+// fetch is applied in one store transaction and acknowledged after commit.
+func (s *Server) ingest(ctx context.Context) error {
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.FindingsStream, jetstream.ConsumerConfig{
+		Durable:       s.cfg.Consumer,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 4 * s.cfg.FetchBatch,
+		FilterSubject: "vigil.findings.>",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", s.cfg.Consumer, err)
+	}
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		if backoff > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+		}
+		batch, err := cons.Fetch(s.cfg.FetchBatch, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.log.Warn("fetch failed", "err", err)
+			backoff = min(2*backoff+100*time.Millisecond, 5*time.Second)
+			continue
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(msgs) == 0 && ctx.Err() == nil {
+			s.log.Debug("fetch ended", "err", err)
+		}
+		if len(msgs) == 0 {
+			backoff = 0
+			continue
+		}
+		// The batch in hand is finished even when ctx ends meanwhile.
+		if s.process(msgs) {
+			backoff = 0
+		} else {
+			backoff = min(2*backoff+250*time.Millisecond, 5*time.Second)
+		}
+	}
+	return nil
+}
+
+type decoded struct {
+	msg jetstream.Msg
+	sm  *vigilv1.ScanMessage
+}
+
+// process applies one fetch. It returns false when the store could not
+// commit anything (the messages are left for redelivery).
+func (s *Server) process(msgs []jetstream.Msg) bool {
+	start := time.Now()
+	var good []decoded
+	for _, m := range msgs {
+		sm, err := bus.DecodeScanMsg(m.Subject(), m.Data())
+		if err != nil {
+			s.deadLetter(m, err)
+			continue
+		}
+		good = append(good, decoded{m, sm})
+	}
+	if len(good) == 0 {
+		return true
+	}
+	now := time.Now()
+	var events []*vigilv1.FindingEvent
+	var resend []*vigilv1.Scope
+	err := s.store.Update(func(w *store.Writer) error {
+		for _, d := range good {
+			if err := apply(w, d.sm, now); err != nil {
+				return err
+			}
+		}
+		events, resend = w.Events, w.Resend
+		return nil
+	})
+	if err == nil {
+		for _, d := range good {
+			s.ack(d.msg)
+		}
+		s.after(events, resend)
+		s.log.Debug("batch committed", "messages", len(good), "events", len(events), "took", time.Since(start))
+		return true
+	}
+	// Find out whether one message is at fault or the store is.
+	s.log.Warn("batch failed, applying one message at a time", "err", err, "messages", len(good))
+	committed := 0
+	var failed []decoded
+	for _, d := range good {
+		var evs []*vigilv1.FindingEvent
+		var rs []*vigilv1.Scope
+		err := s.store.Update(func(w *store.Writer) error {
+			if err := apply(w, d.sm, now); err != nil {
+				return err
+			}
+			evs, rs = w.Events, w.Resend
+			return nil
+		})
+		if err != nil {
+			failed = append(failed, d)
+			continue
+		}
+		committed++
+		s.ack(d.msg)
+		s.after(evs, rs)
+	}
+	if committed == 0 {
+		s.log.Error("store rejects every message; will retry", "err", err, "messages", len(failed))
+		for _, d := range failed {
+			d.msg.NakWithDelay(time.Second)
+		}
+		return false
+	}
+	for _, d := range failed {
+		s.deadLetter(d.msg, &bus.RejectError{Reason: bus.ReasonApply, Err: err})
+	}
+	return true
+}
+
+func apply(w *store.Writer, sm *vigilv1.ScanMessage, now time.Time) error {
+	switch p := sm.Payload.(type) {
+	case *vigilv1.ScanMessage_Batch:
+		return w.ApplyBatch(p.Batch, now)
+	case *vigilv1.ScanMessage_Completed:
+		return w.ApplyCompleted(p.Completed, now)
+	}
+	return nil
+}
+
+func (s *Server) ack(m jetstream.Msg) {
+	if err := m.Ack(); err != nil {
+		s.log.Warn("ack failed; the message will be redelivered and applied idempotently", "err", err)
+	}
+}
+
+// deadLetter copies an unusable message to vigil.deadletter.<reason> with the
+// reason and original subject in headers, then acknowledges it.
+func (s *Server) deadLetter(m jetstream.Msg, cause error) {
+	reason := bus.ReasonInvalid
+	if r, ok := bus.IsReject(cause); ok {
+		reason = r.Reason
+	}
+	dl := nats.NewMsg(bus.DeadLetterSubject(reason))
+	dl.Data = m.Data()
+	dl.Header.Set(bus.HeaderReason, cause.Error())
+	dl.Header.Set(bus.HeaderSubject, m.Subject())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.js.PublishMsg(ctx, dl); err != nil {
+		s.log.Error("dead-letter publish failed; leaving message for redelivery", "err", err, "subject", m.Subject())
+		m.NakWithDelay(time.Second)
+		return
+	}
+	s.log.Warn("message dead-lettered", "reason", reason, "subject", m.Subject(), "err", cause)
+	s.ack(m)
+}
+
+// after publishes the lifecycle events of a committed transaction and asks
+// agents for full resends where digests disagreed.
+func (s *Server) after(events []*vigilv1.FindingEvent, resend []*vigilv1.Scope) {
+	s.hub.publish(events)
+	for _, ev := range events {
+		f := ev.GetFinding().GetFinding()
+		data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(ev)
+		if err != nil {
+			continue
+		}
+		msg := nats.NewMsg(bus.EventsSubject(f.GetResource().GetTenant(), finding.PillarName(f.GetPillar()), finding.SeverityName(f.GetSeverity())))
+		msg.Data = data
+		msg.Header.Set(bus.HeaderContentType, bus.ContentJSON)
+		if err := s.nc.PublishMsg(msg); err != nil {
+			s.log.Warn("event publish failed", "err", err)
+		}
+	}
+	for _, sc := range resend {
+		go s.requestResend(sc)
+	}
+}
+
+func (s *Server) requestResend(sc *vigilv1.Scope) {
+	data, _ := proto.Marshal(&vigilv1.ResendRequest{Scope: sc, Reason: "set digest mismatch"})
+	_, err := s.nc.Request(bus.ControlSubject(sc.Tenant, sc.Agent), data, 5*time.Second)
+	if err != nil {
+		s.log.Warn("resend request not answered; the agent's next periodic full scan will repair the scope", "tenant", sc.Tenant, "agent", sc.Agent, "target", sc.Target, "err", err)
+		return
+	}
+	s.log.Info("full resend requested", "tenant", sc.Tenant, "agent", sc.Agent, "scanner", sc.Scanner, "target", sc.Target)
+}
+
+func (s *Server) onHeartbeat(m *nats.Msg) {
+	h, err := bus.DecodeHeartbeat(m.Subject, m.Data)
+	if err != nil {
+		s.log.Warn("bad heartbeat", "subject", m.Subject, "err", err)
+		return
+	}
+	if err := s.store.Update(func(w *store.Writer) error { return w.Heartbeat(h, time.Now()) }); err != nil {
+		s.log.Error("store heartbeat", "err", err)
+	}
+}

@@ -1,0 +1,205 @@
+// Package server is the central Vigil server: it consumes agents' findings
+// from NATS JetStream, deduplicates them into a lifecycle in a bbolt store,
+// publishes lifecycle events and answers gRPC queries.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/server/store"
+)
+
+// Config configures a server. Zero values take the defaults noted.
+type Config struct {
+	// DataDir holds the store file and the embedded NATS server's JetStream files.
+	DataDir string
+	// GRPCAddr is the gRPC listen address (default 127.0.0.1:7433; port 0 picks one).
+	GRPCAddr string
+	// NATSURL points at an external NATS server; empty starts an embedded one.
+	NATSURL string
+	// NATSListen is the embedded NATS server's address (default
+	// 127.0.0.1:4222; port -1 picks one).
+	NATSListen string
+	// StreamReplicas is the replica count of the streams (default 1).
+	StreamReplicas int
+	// FetchBatch is how many messages one store transaction takes (default 256).
+	FetchBatch int
+	// StaleAfter marks agents stale after this long without a heartbeat
+	// (default three heartbeat intervals of 30 s).
+	StaleAfter time.Duration
+	// Consumer is the durable consumer name (default vigil-server).
+	Consumer string
+	// NoSync skips fsync of the store; for benchmarks only.
+	NoSync bool
+	Logger *slog.Logger
+}
+
+// Server is a running Vigil server.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+	ns    *natsserver.Server
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	grpc  *grpc.Server
+	lis   net.Listener
+	hub   *hub
+
+	closeOnce sync.Once
+}
+
+// New opens the store, starts or connects to NATS, creates the streams and
+// binds the gRPC listener. Serve runs it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("data dir is required")
+	}
+	if cfg.GRPCAddr == "" {
+		cfg.GRPCAddr = "127.0.0.1:7433"
+	}
+	if cfg.NATSListen == "" {
+		cfg.NATSListen = "127.0.0.1:4222"
+	}
+	if cfg.FetchBatch <= 0 {
+		cfg.FetchBatch = 256
+	}
+	if cfg.Consumer == "" {
+		cfg.Consumer = "vigil-server"
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = store.StaleAfter(0)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub()}
+	var err error
+	if s.store, err = store.Open(filepath.Join(cfg.DataDir, "vigil.db"), store.Options{NoSync: cfg.NoSync}); err != nil {
+		return nil, err
+	}
+	url := cfg.NATSURL
+	if url == "" {
+		if s.ns, err = startNATS(cfg.NATSListen, filepath.Join(cfg.DataDir, "nats")); err != nil {
+			s.Close()
+			return nil, err
+		}
+		url = s.ns.ClientURL()
+		s.log.Info("embedded NATS started", "url", url)
+	}
+	s.nc, err = nats.Connect(url, nats.Name("vigil-server"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				s.log.Warn("NATS disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { s.log.Info("NATS reconnected", "url", nc.ConnectedUrl()) }))
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect NATS %s: %w", url, err)
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := bus.EnsureStreams(ctx, s.js, cfg.StreamReplicas); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.lis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
+	}
+	s.grpc = s.newGRPC()
+	return s, nil
+}
+
+// GRPCAddr is the address the gRPC server listens on.
+func (s *Server) GRPCAddr() string { return s.lis.Addr().String() }
+
+// NATSURL is the URL agents connect to (the embedded server's, or the
+// configured external one).
+func (s *Server) NATSURL() string {
+	if s.ns != nil {
+		return s.ns.ClientURL()
+	}
+	return s.cfg.NATSURL
+}
+
+// Store gives tests and tools read access to the store.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Serve ingests and answers queries until ctx ends, then shuts down
+// gracefully: the batch in progress commits, gRPC calls finish, the store
+// closes.
+func (s *Server) Serve(ctx context.Context) error {
+	hbSub, err := s.nc.Subscribe("vigil.agents.>", s.onHeartbeat)
+	if err != nil {
+		return fmt.Errorf("subscribe heartbeats: %w", err)
+	}
+	grpcErr := make(chan error, 1)
+	go func() { grpcErr <- s.grpc.Serve(s.lis) }()
+	ingestErr := make(chan error, 1)
+	go func() { ingestErr <- s.ingest(ctx) }()
+	s.log.Info("vigil-server ready", "grpc", s.GRPCAddr(), "nats", s.NATSURL())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-grpcErr:
+	case runErr = <-ingestErr:
+	}
+	hbSub.Unsubscribe()
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	s.hub.closeAll()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		s.grpc.Stop()
+	}
+	if runErr == nil {
+		runErr = <-ingestErr
+	}
+	s.Close()
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	return runErr
+}
+
+// Close releases everything without waiting; Serve calls it on the way out.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		if s.nc != nil {
+			s.nc.Drain()
+			s.nc.Close()
+		}
+		if s.ns != nil {
+			s.ns.Shutdown()
+			s.ns.WaitForShutdown()
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				s.log.Error("close store", "err", err)
+			}
+		}
+	})
+}
