@@ -49,7 +49,9 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// FullEvery sends every scope's full set every this many scans (default 24).
 	FullEvery int
-	Logger    *slog.Logger
+	// BatchFindings caps findings per FindingBatch (default 500).
+	BatchFindings int
+	Logger        *slog.Logger
 }
 
 // Validate checks the configuration and fills in defaults.
@@ -214,7 +216,7 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 			scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
 			scopes = append(scopes, scope)
 			st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished},
-				EnqueueOptions{FullEvery: a.cfg.FullEvery, AgentVersion: version.Version})
+				EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
 			if err != nil {
 				return err
 			}

@@ -23,7 +23,7 @@ func (s *Server) ingest(ctx context.Context) error {
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.FindingsStream, jetstream.ConsumerConfig{
 		Durable:       s.cfg.Consumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
+		AckWait:       10 * time.Second,
 		MaxAckPending: 4 * s.cfg.FetchBatch,
 		FilterSubject: "vigil.findings.>",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -74,7 +74,14 @@ func (s *Server) ingest(ctx context.Context) error {
 type decoded struct {
 	msg jetstream.Msg
 	sm  *vigilv1.ScanMessage
+	// deferred is set for a ScanCompleted whose batches are not all in yet.
+	deferred bool
 }
+
+// forceAfter is the delivery count after which a ScanCompleted applies even
+// though batches are missing (they were dead-lettered or lost); the digest
+// check then asks the agent for a full resend.
+const forceAfter = 15
 
 // process applies one fetch. It returns false when the store could not
 // commit anything (the messages are left for redelivery).
@@ -87,7 +94,7 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 			s.deadLetter(m, err)
 			continue
 		}
-		good = append(good, decoded{m, sm})
+		good = append(good, decoded{msg: m, sm: sm})
 	}
 	if len(good) == 0 {
 		return true
@@ -96,16 +103,22 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 	var events []*vigilv1.FindingEvent
 	var resend []*vigilv1.Scope
 	err := s.store.Update(func(w *store.Writer) error {
-		for _, d := range good {
-			if err := apply(w, d.sm, now); err != nil {
+		for i := range good {
+			ok, err := apply(w, good[i].sm, now, delivered(good[i].msg) >= forceAfter)
+			if err != nil {
 				return err
 			}
+			good[i].deferred = !ok
 		}
 		events, resend = w.Events, w.Resend
 		return nil
 	})
 	if err == nil {
 		for _, d := range good {
+			if d.deferred {
+				d.msg.NakWithDelay(2 * time.Second)
+				continue
+			}
 			s.ack(d.msg)
 		}
 		s.after(events, resend)
@@ -119,10 +132,13 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 	for _, d := range good {
 		var evs []*vigilv1.FindingEvent
 		var rs []*vigilv1.Scope
+		deferred := false
 		err := s.store.Update(func(w *store.Writer) error {
-			if err := apply(w, d.sm, now); err != nil {
+			ok, err := apply(w, d.sm, now, delivered(d.msg) >= forceAfter)
+			if err != nil {
 				return err
 			}
+			deferred = !ok
 			evs, rs = w.Events, w.Resend
 			return nil
 		})
@@ -131,7 +147,11 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 			continue
 		}
 		committed++
-		s.ack(d.msg)
+		if deferred {
+			d.msg.NakWithDelay(2 * time.Second)
+		} else {
+			s.ack(d.msg)
+		}
 		s.after(evs, rs)
 	}
 	if committed == 0 {
@@ -147,14 +167,23 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 	return true
 }
 
-func apply(w *store.Writer, sm *vigilv1.ScanMessage, now time.Time) error {
+// apply applies one message; false means a ScanCompleted was deferred.
+func apply(w *store.Writer, sm *vigilv1.ScanMessage, now time.Time, force bool) (bool, error) {
 	switch p := sm.Payload.(type) {
 	case *vigilv1.ScanMessage_Batch:
-		return w.ApplyBatch(p.Batch, now)
+		return true, w.ApplyBatch(p.Batch, now)
 	case *vigilv1.ScanMessage_Completed:
-		return w.ApplyCompleted(p.Completed, now)
+		return w.ApplyCompleted(p.Completed, now, force)
 	}
-	return nil
+	return true, nil
+}
+
+func delivered(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.NumDelivered
 }
 
 func (s *Server) ack(m jetstream.Msg) {

@@ -179,6 +179,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		runErr = <-ingestErr
 	}
 	s.Close()
+	s.log.Info("vigil-server stopped")
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}

@@ -3,6 +3,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -17,16 +19,21 @@ import (
 
 // JSONOptions is the protobuf JSON encoding used for every JSON output:
 // proto field names, enums by name, empty lists present.
-var JSONOptions = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Indent: "  "}
+var JSONOptions = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 
-// WriteJSON writes one message as protobuf JSON followed by a newline.
+// WriteJSON writes one message as indented protobuf JSON and a newline.
+// The encoder's output is re-indented so the bytes are stable.
 func WriteJSON(w io.Writer, m proto.Message) error {
 	b, err := JSONOptions.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode json: %w", err)
 	}
-	b = append(b, '\n')
-	_, err = w.Write(b)
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 

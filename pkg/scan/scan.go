@@ -65,8 +65,11 @@ type Result struct {
 	Errors   []*vigilv1.ScanError
 }
 
-// Target scans one file or directory tree.
+// Target scans one file or directory tree. Paths in findings start with
+// the cleaned target, so the same target gives the same fingerprints
+// whichever way it was spelled.
 func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
+	target = filepath.Clean(target)
 	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
 	for _, f := range s.files {
 		res.Findings[f.Name()] = []*vigilv1.Finding{}

@@ -15,6 +15,10 @@
 //   - scopes: key = scope id → ScopeRecord. Its digest is the XOR of
 //     SHA-256(fingerprint) over the findings of the scope that are present
 //     (open, reopened or suppressed), and present is their number.
+//   - scan_batches: key = scope id + scan id 0x00 + big-endian batch seq →
+//     empty, for each batch of a scan that has not completed yet. A
+//     ScanCompleted applies only once all its batches are here (batches can
+//     be redelivered out of order after a crash), then its keys go.
 //   - agents: key = tenant 0x00 agent id → Agent.
 //   - meta: "schema" → schema version.
 //
@@ -39,6 +43,7 @@ var (
 	bScopes   = []byte("scopes")
 	bCounts   = []byte("counts")
 	bAgents   = []byte("agents")
+	bBatches  = []byte("scan_batches")
 	bMeta     = []byte("meta")
 
 	bIdxTenant   = []byte("idx_tenant")
@@ -49,7 +54,7 @@ var (
 	bIdxStatus   = []byte("idx_status")
 	bIdxChange   = []byte("idx_change")
 
-	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta,
+	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches,
 		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange}
 
 	keySchema = []byte("schema")

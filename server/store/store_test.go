@@ -35,11 +35,15 @@ func scan(t *testing.T, s *Store, scope *vigilv1.Scope, id string, full bool, ad
 	var events []*vigilv1.FindingEvent
 	d := finding.DigestOf(set)
 	err := s.Update(func(w *Writer) error {
-		if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: id, Scope: scope, Full: full, Findings: add, GoneFingerprints: gone}, at); err != nil {
+		if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: id, Seq: 1, Scope: scope, Full: full, Findings: add, GoneFingerprints: gone}, at); err != nil {
 			return err
 		}
-		if err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: id, Scope: scope, Full: full, FindingCount: uint64(len(set)), SetDigest: d[:]}, at); err != nil {
+		ok, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: id, Scope: scope, Full: full, Batches: 1, FindingCount: uint64(len(set)), SetDigest: d[:]}, at, false)
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return fmt.Errorf("completion of %s not applied", id)
 		}
 		events = w.Events
 		return nil
@@ -229,5 +233,44 @@ func TestRefusesForeignFile(t *testing.T) {
 	}
 	if _, err := Open(p, Options{}); err == nil {
 		t.Fatal("opened a file that is not a store")
+	}
+}
+
+func TestCompletionWaitsForItsBatches(t *testing.T) {
+	s := openTemp(t)
+	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "./m"}
+	a, b := mkFinding("acme", "C-X-001", vigilv1.Severity_SEVERITY_HIGH, 1), mkFinding("acme", "C-X-002", vigilv1.Severity_SEVERITY_HIGH, 2)
+	d := finding.DigestOf([]string{a.Fingerprint, b.Fingerprint})
+	done := &vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 2, FindingCount: 2, SetDigest: d[:]}
+	apply := func(fn func(w *Writer) error) {
+		if err := s.Update(fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Batch 1, then the completion (batch 2 still missing), then batch 2
+	// redelivered, then the completion again.
+	apply(func(w *Writer) error {
+		return w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{a}}, time.Now())
+	})
+	apply(func(w *Writer) error {
+		ok, err := w.ApplyCompleted(done, time.Now(), false)
+		if ok {
+			t.Error("completion applied with a batch missing")
+		}
+		return err
+	})
+	apply(func(w *Writer) error {
+		return w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 2, Scope: scope, Full: true, Findings: []*vigilv1.Finding{b}}, time.Now())
+	})
+	apply(func(w *Writer) error {
+		ok, err := w.ApplyCompleted(done, time.Now(), false)
+		if !ok {
+			t.Error("completion not applied with every batch present")
+		}
+		return err
+	})
+	sr, _ := s.Scope(scope)
+	if sr.ResendRequested || sr.Present != 2 || sr.Scans != 1 {
+		t.Fatalf("scope = %+v", sr)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -95,8 +96,11 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if sr.LastScanId == b.ScanId && b.ScanId != "" {
-		return nil // the scan already completed: a redelivery
+	if sr.LastScanId != "" && b.ScanId <= sr.LastScanId {
+		return nil // the scan (or a later one) already completed: a redelivery
+	}
+	if err := w.tx.Bucket(bBatches).Put(batchKey(sid, b.ScanId, b.Seq), nil); err != nil {
+		return fmt.Errorf("record batch: %w", err)
 	}
 	ts := timestamppb.New(now)
 	for _, f := range b.Findings {
@@ -193,13 +197,34 @@ func (w *Writer) resolve(key []byte, sr *vigilv1.ScopeRecord, sid [finding.Scope
 // ApplyCompleted closes a scan: a full scan resolves every present finding
 // of the scope it did not report; the scope's scan count and time advance;
 // a digest that differs from the agent's asks for a full resend.
-func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time) error {
+//
+// It returns false, changing nothing, while batches of the scan are still
+// missing (they may be redelivered after the completion); force applies it
+// regardless, for a completion whose batches never come.
+func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force bool) (bool, error) {
 	sr, sid, err := w.scope(c.Scope)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if sr.LastScanId == c.ScanId {
-		return nil // already applied
+	if sr.LastScanId != "" && c.ScanId <= sr.LastScanId {
+		// Already applied, or older than the last applied scan (scan ids
+		// sort by time): a late redelivery that must not move the scope back.
+		return true, nil
+	}
+	prefix := batchKey(sid, c.ScanId, 0)
+	prefix = prefix[:len(prefix)-4]
+	var have []uint32
+	bc := w.tx.Bucket(bBatches).Cursor()
+	for k, _ := bc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = bc.Next() {
+		have = append(have, binary.BigEndian.Uint32(k[len(prefix):]))
+	}
+	if uint32(len(have)) < c.Batches && !force {
+		return false, nil
+	}
+	for _, seq := range have {
+		if err := w.tx.Bucket(bBatches).Delete(batchKey(sid, c.ScanId, seq)); err != nil {
+			return false, err
+		}
 	}
 	ts := timestamppb.New(now)
 	if c.Full {
@@ -208,7 +233,7 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time) error {
 		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
 			rec := &vigilv1.FindingRecord{}
 			if err := proto.Unmarshal(v, rec); err != nil {
-				return fmt.Errorf("decode finding %x: %w", k, err)
+				return false, fmt.Errorf("decode finding %x: %w", k, err)
 			}
 			if present(rec.Stored.Status) && rec.FullScanId != c.ScanId {
 				stale = append(stale, append([]byte(nil), k...))
@@ -216,7 +241,7 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time) error {
 		}
 		for _, k := range stale {
 			if err := w.resolve(k, sr, sid, ts); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
@@ -240,12 +265,20 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time) error {
 		w.Resend = append(w.Resend, c.Scope)
 	}
 	w.dirty[sid] = true
-	return w.touchAgent(c.Scope.GetTenant(), c.Scope.GetAgent(), func(a *vigilv1.Agent) {
+	return true, w.touchAgent(c.Scope.GetTenant(), c.Scope.GetAgent(), func(a *vigilv1.Agent) {
 		a.LastScan = finished
 		if c.AgentVersion != "" {
 			a.Version = c.AgentVersion
 		}
 	})
+}
+
+func batchKey(sid [finding.ScopeIDLen]byte, scanID string, seq uint32) []byte {
+	k := make([]byte, 0, len(sid)+len(scanID)+5)
+	k = append(k, sid[:]...)
+	k = append(k, scanID...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint32(k, seq)
 }
 
 // Heartbeat records an agent's heartbeat.

@@ -49,6 +49,7 @@ func run() error {
 	fs.StringVar(&cfg.ChecksDir, "checks-dir", "", "directory of extra check packs")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")
 	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
+	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")
 	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
