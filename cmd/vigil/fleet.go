@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -103,6 +104,16 @@ func newFindingsCmd(g *globals) *cobra.Command {
 			case "json":
 				return report.WriteJSON(cmd.OutOrStdout(), &vigilv1.ListFindingsResponse{Findings: all})
 			case "table":
+				sort.SliceStable(all, func(i, j int) bool {
+					a, b := all[i].GetFinding(), all[j].GetFinding()
+					if a.GetSeverity() != b.GetSeverity() {
+						return a.GetSeverity() > b.GetSeverity()
+					}
+					if a.GetLocation().GetPath() != b.GetLocation().GetPath() {
+						return a.GetLocation().GetPath() < b.GetLocation().GetPath()
+					}
+					return a.GetLocation().GetStartLine() < b.GetLocation().GetStartLine()
+				})
 				return report.StoredTable(cmd.OutOrStdout(), all)
 			}
 			return fmt.Errorf("unknown format %q (want table or json)", format)

@@ -1,0 +1,63 @@
+# Vigil build. Tools are pinned and installed with `go install` into ./bin.
+GO ?= go
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+
+BUF      := $(BIN)/.buf-$(BUF_VERSION)
+PGO      := $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
+PGOGRPC  := $(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
+
+.PHONY: all tools build generate check-generated lint test test-short demo bench eval clean
+
+all: build
+
+$(BUF):
+	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	@touch $@
+$(PGO):
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@touch $@
+$(PGOGRPC):
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@touch $@
+
+tools: $(BUF) $(PGO) $(PGOGRPC)
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/vigil ./server/cmd/vigil-server ./agent/cmd/vigil-agent
+
+generate: tools
+	$(BIN)/buf generate
+
+# Fails when the committed generated code differs from what buf generates.
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- pkg/api)" ]; then \
+		echo "generated code in pkg/api is stale: run make generate and commit"; git status --short -- pkg/api; exit 1; fi
+
+lint: tools
+	$(BIN)/buf lint
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: check-generated
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+demo: build
+	./deploy/demo.sh
+
+bench:
+	./deploy/bench.sh
+
+eval: build
+	$(GO) run ./integration/eval --corpus ../shared/corpus
+
+clean:
+	rm -rf $(BIN)
