@@ -1,0 +1,79 @@
+package bus
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+)
+
+const fp = "2bc5fefd21020e26eb773615be7b90cb7032231884f2e3a49f0c59d32157f100"
+
+func batch(tenant, agent string) []byte {
+	m := &vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: &vigilv1.FindingBatch{
+		ScanId: "s1", Seq: 1, Scope: &vigilv1.Scope{Tenant: tenant, Agent: agent, Scanner: "kubernetes", Target: "/m"},
+		Findings: []*vigilv1.Finding{{Fingerprint: fp, CheckId: "VGL-CLUSTER-001", Resource: &vigilv1.Resource{Tenant: tenant}}},
+	}}}
+	b, _ := proto.Marshal(m)
+	return b
+}
+
+func TestDecodeScanMsg(t *testing.T) {
+	if _, err := DecodeScanMsg(FindingsSubject("acme", "a1"), batch("acme", "a1")); err != nil {
+		t.Fatalf("valid batch rejected: %v", err)
+	}
+	cases := map[string]struct {
+		subject string
+		data    []byte
+		reason  string
+	}{
+		"other agent's subject": {FindingsSubject("acme", "a2"), batch("acme", "a1"), ReasonSubjectMismatch},
+		"other tenant":          {FindingsSubject("globex", "a1"), batch("acme", "a1"), ReasonSubjectMismatch},
+		"garbage":               {FindingsSubject("acme", "a1"), []byte("\xff\xff\xff not protobuf"), ReasonDecode},
+		"empty":                 {FindingsSubject("acme", "a1"), nil, ReasonInvalid},
+		"too large":             {FindingsSubject("acme", "a1"), make([]byte, MaxMessageSize+1), ReasonTooLarge},
+		"bad subject":           {"vigil.findings.acme", batch("acme", "a1"), ReasonSubjectMismatch},
+	}
+	for name, c := range cases {
+		_, err := DecodeScanMsg(c.subject, c.data)
+		r, ok := IsReject(err)
+		if !ok || r.Reason != c.reason {
+			t.Errorf("%s: err = %v, want reason %s", name, err, c.reason)
+		}
+	}
+	bad := &vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: &vigilv1.FindingBatch{
+		ScanId: "s1", Scope: &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "k", Target: "t"},
+		GoneFingerprints: []string{strings.ToUpper(fp)},
+	}}}
+	b, _ := proto.Marshal(bad)
+	if _, err := DecodeScanMsg(FindingsSubject("acme", "a1"), b); err == nil {
+		t.Error("upper-case fingerprint accepted")
+	}
+}
+
+func TestValidateID(t *testing.T) {
+	for _, ok := range []string{"acme", "a-1", "A_b"} {
+		if ValidateID("tenant", ok) != nil {
+			t.Errorf("%q rejected", ok)
+		}
+	}
+	for _, bad := range []string{"", "a.b", "a*", "a>", "a b", strings.Repeat("x", 65)} {
+		if ValidateID("tenant", bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeScanMsg(f *testing.F) {
+	f.Add("vigil.findings.acme.a1", batch("acme", "a1"))
+	f.Add("vigil.findings.acme.a1", []byte{0x12, 0x02, 0x0a, 0x00})
+	f.Fuzz(func(t *testing.T, subject string, data []byte) {
+		m, err := DecodeScanMsg(subject, data)
+		if err == nil && m == nil {
+			t.Fatal("nil message without error")
+		}
+		DecodeHeartbeat(subject, data)
+	})
+}

@@ -1,0 +1,182 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/vigilsec/vigil/pkg/checks"
+)
+
+type checkCase struct {
+	Check string `json:"check"`
+	Fail  string `json:"fail"`
+	Pass  string `json:"pass"`
+}
+
+func catalog(t testing.TB) *checks.Catalog {
+	t.Helper()
+	cat, err := checks.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func ids(t *testing.T, m *Manifests, doc string) map[string]int {
+	t.Helper()
+	fs, err := m.ScanFile(context.Background(), "case.yaml", []byte(doc), "")
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	out := map[string]int{}
+	for _, f := range fs {
+		out[f.CheckId]++
+	}
+	return out
+}
+
+// TestEveryCheckFailsAndPasses runs each check's failing and passing case.
+func TestEveryCheckFailsAndPasses(t *testing.T) {
+	data, err := os.ReadFile("testdata/cases.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []checkCase
+	if err := yaml.UnmarshalStrict(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog(t)
+	m := NewManifests(cat)
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.Check] = true
+		t.Run(c.Check, func(t *testing.T) {
+			if got := ids(t, m, c.Fail); got[c.Check] == 0 {
+				t.Errorf("failing case not reported; got %v", got)
+			}
+			if got := ids(t, m, c.Pass); got[c.Check] != 0 {
+				t.Errorf("passing case reported")
+			}
+		})
+	}
+	for _, c := range cat.ForInput("kubernetes") {
+		if !covered[c.ID] {
+			t.Errorf("check %s has no test case in testdata/cases.yaml", c.ID)
+		}
+	}
+}
+
+const deployment = `# leading comment
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: shop/web:1.0
+          securityContext:
+            privileged: true
+`
+
+func TestLinesPointAtTheField(t *testing.T) {
+	m := NewManifests(catalog(t))
+	fs, err := m.ScanFile(context.Background(), "d.yaml", []byte("---\n"+deployment), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.CheckId == "VGL-CLUSTER-001" {
+			if f.Location.StartLine != 15 || !strings.Contains(f.Location.Snippet, "privileged: true") {
+				t.Fatalf("privileged finding at line %d %q, want line 15", f.Location.StartLine, f.Location.Snippet)
+			}
+			if f.Resource.Tenant != "acme" || f.Resource.Namespace != "shop" || f.Resource.Kind != "Deployment" || f.Resource.Name != "web" {
+				t.Fatalf("resource = %v", f.Resource)
+			}
+			return
+		}
+	}
+	t.Fatal("privileged container not reported")
+}
+
+func TestFingerprintsSurviveMovingAndReordering(t *testing.T) {
+	m := NewManifests(catalog(t))
+	fp := func(doc string) map[string]bool {
+		fs, err := m.ScanFile(context.Background(), "d.yaml", []byte(doc), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, f := range fs {
+			out[f.Fingerprint] = true
+		}
+		return out
+	}
+	a := fp(deployment)
+	b := fp("# moved down\n\n\n" + deployment)
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("moving the manifest changed the findings: %d vs %d", len(a), len(b))
+	}
+	for k := range a {
+		if !b[k] {
+			t.Fatal("moving the manifest changed a fingerprint")
+		}
+	}
+}
+
+func TestListsMultiDocAndCustomKinds(t *testing.T) {
+	m := NewManifests(catalog(t))
+	doc := `apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {hostNetwork: true, containers: [{name: c, image: x:1}]}}
+---
+not: kubernetes
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: r}
+spec: {template: {spec: {hostNetwork: true, containers: [{name: c, image: x:1}]}}}
+`
+	fs, err := m.ScanFile(context.Background(), "l.yaml", []byte(doc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, f := range fs {
+		if f.CheckId == "VGL-CLUSTER-005" {
+			got[f.Resource.Kind+"/"+f.Resource.Name] = int(f.Location.StartLine)
+		}
+	}
+	if got["Pod/a"] != 4 || got["Rollout/r"] != 11 {
+		t.Fatalf("hostNetwork findings = %v", got)
+	}
+}
+
+func TestBadYAMLIsAnErrorNamingTheFile(t *testing.T) {
+	m := NewManifests(catalog(t))
+	fs, err := m.ScanFile(context.Background(), "bad.yaml", []byte(deployment+"---\nkind: [unclosed\n"), "")
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(fs) == 0 {
+		t.Fatal("findings of the good document before the error were lost")
+	}
+}
+
+func FuzzManifest(f *testing.F) {
+	f.Add([]byte(deployment))
+	f.Add([]byte("apiVersion: v1\nkind: List\nitems: [1, {kind: Pod}]\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	m := NewManifests(catalog(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m.ScanFile(context.Background(), "fuzz.yaml", data, "t")
+	})
+}
