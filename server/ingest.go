@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,12 @@ func (s *Server) ingest(ctx context.Context) error {
 		return fmt.Errorf("consumer %s: %w", s.cfg.Consumer, err)
 	}
 	backoff := time.Duration(0)
+	var it jetstream.MessagesContext
+	defer func() {
+		if it != nil {
+			it.Stop()
+		}
+	}()
 	for ctx.Err() == nil {
 		if backoff > 0 {
 			select {
@@ -41,27 +48,39 @@ func (s *Server) ingest(ctx context.Context) error {
 			case <-time.After(backoff):
 			}
 		}
-		batch, err := cons.Fetch(s.cfg.FetchBatch, jetstream.FetchMaxWait(500*time.Millisecond))
+		if it == nil {
+			if it, err = cons.Messages(jetstream.PullMaxMessages(2 * s.cfg.FetchBatch)); err != nil {
+				s.log.Warn("consume failed", "err", err)
+				it = nil
+				backoff = min(2*backoff+100*time.Millisecond, 5*time.Second)
+				continue
+			}
+		}
+		// Block for the first message, then take what is already buffered.
+		m, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
 		if err != nil {
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+				backoff = 0
+				continue
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.log.Warn("fetch failed", "err", err)
+			s.log.Warn("consume interrupted; resubscribing", "err", err)
+			it.Stop()
+			it = nil
 			backoff = min(2*backoff+100*time.Millisecond, 5*time.Second)
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
+		msgs := []jetstream.Msg{m}
+		for len(msgs) < s.cfg.FetchBatch {
+			m, err := it.Next(jetstream.NextMaxWait(2 * time.Millisecond))
+			if err != nil {
+				break
+			}
 			msgs = append(msgs, m)
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(msgs) == 0 && ctx.Err() == nil {
-			s.log.Debug("fetch ended", "err", err)
-		}
-		if len(msgs) == 0 {
-			backoff = 0
-			continue
-		}
-		// The batch in hand is finished even when ctx ends meanwhile.
+		// The messages in hand are finished even when ctx ends meanwhile.
 		if s.process(msgs) {
 			backoff = 0
 		} else {
@@ -83,10 +102,12 @@ type decoded struct {
 // check then asks the agent for a full resend.
 const forceAfter = 15
 
+// maxTxFindings bounds the findings one store transaction writes.
+const maxTxFindings = 4000
+
 // process applies one fetch. It returns false when the store could not
 // commit anything (the messages are left for redelivery).
 func (s *Server) process(msgs []jetstream.Msg) bool {
-	start := time.Now()
 	var good []decoded
 	for _, m := range msgs {
 		sm, err := bus.DecodeScanMsg(m.Subject(), m.Data())
@@ -100,61 +121,34 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 		return true
 	}
 	now := time.Now()
-	var events []*vigilv1.FindingEvent
-	var resend []*vigilv1.Scope
-	err := s.store.Update(func(w *store.Writer) error {
-		for i := range good {
-			ok, err := apply(w, good[i].sm, now, delivered(good[i].msg) >= forceAfter)
-			if err != nil {
-				return err
-			}
-			good[i].deferred = !ok
+	// Commit in transactions of bounded size: bbolt holds a transaction's
+	// changed pages in memory and large ones cost more than they save.
+	var err error
+	chunk := 0
+	size := 0
+	for i, d := range good {
+		size += len(d.sm.GetBatch().GetFindings()) + len(d.sm.GetBatch().GetGoneFingerprints()) + 1
+		if size < maxTxFindings && i < len(good)-1 {
+			continue
 		}
-		events, resend = w.Events, w.Resend
-		return nil
-	})
+		if err = s.commit(good[chunk:i+1], now); err != nil {
+			good = good[chunk:]
+			break
+		}
+		chunk, size = i+1, 0
+	}
 	if err == nil {
-		for _, d := range good {
-			if d.deferred {
-				d.msg.NakWithDelay(2 * time.Second)
-				continue
-			}
-			s.ack(d.msg)
-		}
-		s.after(events, resend)
-		s.log.Debug("batch committed", "messages", len(good), "events", len(events), "took", time.Since(start))
 		return true
 	}
 	// Find out whether one message is at fault or the store is.
 	s.log.Warn("batch failed, applying one message at a time", "err", err, "messages", len(good))
-	committed := 0
 	var failed []decoded
-	for _, d := range good {
-		var evs []*vigilv1.FindingEvent
-		var rs []*vigilv1.Scope
-		deferred := false
-		err := s.store.Update(func(w *store.Writer) error {
-			ok, err := apply(w, d.sm, now, delivered(d.msg) >= forceAfter)
-			if err != nil {
-				return err
-			}
-			deferred = !ok
-			evs, rs = w.Events, w.Resend
-			return nil
-		})
-		if err != nil {
-			failed = append(failed, d)
-			continue
+	for i := range good {
+		if err := s.commit(good[i:i+1], now); err != nil {
+			failed = append(failed, good[i])
 		}
-		committed++
-		if deferred {
-			d.msg.NakWithDelay(2 * time.Second)
-		} else {
-			s.ack(d.msg)
-		}
-		s.after(evs, rs)
 	}
-	if committed == 0 {
+	if len(failed) == len(good) {
 		s.log.Error("store rejects every message; will retry", "err", err, "messages", len(failed))
 		for _, d := range failed {
 			d.msg.NakWithDelay(time.Second)
@@ -165,6 +159,60 @@ func (s *Server) process(msgs []jetstream.Msg) bool {
 		s.deadLetter(d.msg, &bus.RejectError{Reason: bus.ReasonApply, Err: err})
 	}
 	return true
+}
+
+// commit applies messages in one store transaction; after the commit it
+// acknowledges them (or, for deferred completions, asks for redelivery)
+// and publishes the lifecycle events.
+func (s *Server) commit(items []decoded, now time.Time) error {
+	start := time.Now()
+	var events []*vigilv1.FindingEvent
+	var resend []*vigilv1.Scope
+	err := s.store.Update(func(w *store.Writer) error {
+		for i := range items {
+			ok, err := apply(w, items[i].sm, now, delivered(items[i].msg) >= forceAfter)
+			if err != nil {
+				return err
+			}
+			items[i].deferred = !ok
+		}
+		events, resend = w.Events, w.Resend
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range items {
+		if d.deferred {
+			d.msg.NakWithDelay(2 * time.Second)
+			continue
+		}
+		s.ack(d.msg)
+		s.stats.messages.Add(1)
+		if d.sm.GetCompleted() != nil {
+			s.stats.scans.Add(1)
+		}
+	}
+	s.after(events, resend)
+	s.log.Debug("batch committed", "messages", len(items), "events", len(events), "took", time.Since(start))
+	return nil
+}
+
+// Stats are running ingest counters since the server started.
+type Stats struct {
+	// Messages is the number of scan messages applied.
+	Messages uint64
+	// Scans is the number of ScanCompleted messages applied.
+	Scans uint64
+}
+
+type stats struct {
+	messages, scans atomic.Uint64
+}
+
+// Stats returns the ingest counters.
+func (s *Server) Stats() Stats {
+	return Stats{Messages: s.stats.messages.Load(), Scans: s.stats.scans.Load()}
 }
 
 // apply applies one message; false means a ScanCompleted was deferred.
@@ -214,10 +262,30 @@ func (s *Server) deadLetter(m jetstream.Msg, cause error) {
 	s.ack(m)
 }
 
-// after publishes the lifecycle events of a committed transaction and asks
-// agents for full resends where digests disagreed.
+// after hands the lifecycle events of a committed transaction to watchers
+// and to the event publisher, and asks agents for full resends where
+// digests disagreed.
 func (s *Server) after(events []*vigilv1.FindingEvent, resend []*vigilv1.Scope) {
 	s.hub.publish(events)
+	if len(events) > 0 {
+		s.events <- events
+	}
+	for _, sc := range resend {
+		go s.requestResend(sc)
+	}
+}
+
+// publishEvents encodes and publishes lifecycle events on
+// vigil.events.<tenant>.<pillar>.<severity>, off the ingest goroutine, until
+// the channel closes.
+func (s *Server) publishEvents() {
+	defer close(s.eventsDone)
+	for events := range s.events {
+		s.publishEventBatch(events)
+	}
+}
+
+func (s *Server) publishEventBatch(events []*vigilv1.FindingEvent) {
 	for _, ev := range events {
 		f := ev.GetFinding().GetFinding()
 		data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(ev)
@@ -230,9 +298,6 @@ func (s *Server) after(events []*vigilv1.FindingEvent, resend []*vigilv1.Scope) 
 		if err := s.nc.PublishMsg(msg); err != nil {
 			s.log.Warn("event publish failed", "err", err)
 		}
-	}
-	for _, sc := range resend {
-		go s.requestResend(sc)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/server/store"
 )
@@ -59,6 +60,10 @@ type Server struct {
 	grpc  *grpc.Server
 	lis   net.Listener
 	hub   *hub
+	stats stats
+	// events carries committed lifecycle events to publishEvents.
+	events     chan []*vigilv1.FindingEvent
+	eventsDone chan struct{}
 
 	closeOnce sync.Once
 }
@@ -90,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub()}
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), events: make(chan []*vigilv1.FindingEvent, 64), eventsDone: make(chan struct{})}
 	var err error
 	if s.store, err = store.Open(filepath.Join(cfg.DataDir, "vigil.db"), store.Options{NoSync: cfg.NoSync}); err != nil {
 		return nil, err
@@ -156,16 +161,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- s.grpc.Serve(s.lis) }()
+	go s.publishEvents()
+	ingestCtx, stopIngest := context.WithCancel(ctx)
+	defer stopIngest()
 	ingestErr := make(chan error, 1)
-	go func() { ingestErr <- s.ingest(ctx) }()
+	go func() { ingestErr <- s.ingest(ingestCtx) }()
 	s.log.Info("vigil-server ready", "grpc", s.GRPCAddr(), "nats", s.NATSURL())
 
 	var runErr error
+	ingestDone := false
 	select {
 	case <-ctx.Done():
 	case runErr = <-grpcErr:
 	case runErr = <-ingestErr:
+		ingestDone = true
 	}
+	stopIngest()
 	hbSub.Unsubscribe()
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
@@ -175,9 +186,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		s.grpc.Stop()
 	}
-	if runErr == nil {
-		runErr = <-ingestErr
+	if !ingestDone {
+		// The ingest finishes the batch in hand before it returns.
+		if err := <-ingestErr; runErr == nil {
+			runErr = err
+		}
 	}
+	close(s.events)
+	<-s.eventsDone
+	s.nc.Flush()
 	s.Close()
 	s.log.Info("vigil-server stopped")
 	if errors.Is(runErr, context.Canceled) {

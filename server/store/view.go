@@ -3,20 +3,23 @@ package store
 import (
 	"encoding/hex"
 
-	"google.golang.org/protobuf/proto"
-
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
 
 // view turns a record into the StoredFinding clients see, deriving last
 // seen and times seen from the scope for present findings.
+// The result shares the record's sub-messages, which are never changed once
+// written.
 func view(key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord) *vigilv1.StoredFinding {
-	r := proto.Clone(rec).(*vigilv1.FindingRecord)
-	if present(r.Stored.Status) {
-		fillSeen(r, sr)
+	st := rec.Stored
+	out := &vigilv1.StoredFinding{
+		Id: hex.EncodeToString(key), Finding: st.Finding, Status: st.Status, FirstSeen: st.FirstSeen,
+		LastSeen: st.LastSeen, TimesSeen: st.TimesSeen, LastChange: st.LastChange, Scope: st.Scope, ResolvedAt: st.ResolvedAt,
 	}
-	r.Stored.Id = hex.EncodeToString(key)
-	return r.Stored
+	if present(st.Status) {
+		fillSeen(&vigilv1.FindingRecord{Stored: out, SinceScan: rec.SinceScan}, sr)
+	}
+	return out
 }
 
 // fillSeen sets last seen and times seen of a present finding from its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,6 +19,10 @@ import (
 // are idempotent: applying the same message twice changes nothing more than
 // applying it once, which with acknowledgement after commit gives
 // exactly-once effect over at-least-once delivery.
+//
+// Writes are buffered and applied in key order at Flush: bbolt keeps a
+// transaction's changes to a page in one in-memory node, and unordered
+// inserts into a growing node cost a copy of the node each.
 type Writer struct {
 	tx       *bolt.Tx
 	findings *bolt.Bucket
@@ -27,6 +32,12 @@ type Writer struct {
 	// scopeCache holds scope records modified in this transaction.
 	scopeCache map[[finding.ScopeIDLen]byte]*vigilv1.ScopeRecord
 	dirty      map[[finding.ScopeIDLen]byte]bool
+	// pending holds finding records written in this transaction.
+	pending map[string]*vigilv1.FindingRecord
+	// idxOps holds index changes per bucket: true puts the key, false deletes it.
+	idxOps map[string]map[string]bool
+	// countDelta holds changes of the running counts.
+	countDelta map[string]int64
 	// Events are the lifecycle transitions of this transaction, to publish
 	// after commit.
 	Events []*vigilv1.FindingEvent
@@ -40,6 +51,9 @@ func newWriter(tx *bolt.Tx) *Writer {
 		idx:        map[string]*bolt.Bucket{},
 		scopeCache: map[[finding.ScopeIDLen]byte]*vigilv1.ScopeRecord{},
 		dirty:      map[[finding.ScopeIDLen]byte]bool{},
+		pending:    map[string]*vigilv1.FindingRecord{},
+		idxOps:     map[string]map[string]bool{},
+		countDelta: map[string]int64{},
 	}
 	for _, b := range [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange} {
 		w.idx[string(b)] = tx.Bucket(b)
@@ -47,20 +61,73 @@ func newWriter(tx *bolt.Tx) *Writer {
 	return w
 }
 
-// Flush writes the scope records modified so far; Store.Update calls it
+// Flush writes the buffered changes in key order; Store.Update calls it
 // before commit.
 func (w *Writer) Flush() error {
+	keys := sortedKeys(w.pending)
+	for _, k := range keys {
+		v, err := proto.Marshal(w.pending[k])
+		if err != nil {
+			return fmt.Errorf("encode finding: %w", err)
+		}
+		if err := w.findings.Put([]byte(k), v); err != nil {
+			return fmt.Errorf("put finding: %w", err)
+		}
+	}
+	clear(w.pending)
+	for name, ops := range w.idxOps {
+		b := w.idx[name]
+		for _, k := range sortedKeys(ops) {
+			var err error
+			if ops[k] {
+				err = b.Put([]byte(k), nil)
+			} else {
+				err = b.Delete([]byte(k))
+			}
+			if err != nil {
+				return fmt.Errorf("index %s: %w", name, err)
+			}
+		}
+	}
+	clear(w.idxOps)
+	for _, k := range sortedKeys(w.countDelta) {
+		n := int64(u64(w.counts.Get([]byte(k)))) + w.countDelta[k]
+		var err error
+		if n <= 0 {
+			err = w.counts.Delete([]byte(k))
+		} else {
+			err = w.counts.Put([]byte(k), putU64(uint64(n)))
+		}
+		if err != nil {
+			return fmt.Errorf("counts: %w", err)
+		}
+	}
+	clear(w.countDelta)
+	ids := make([]string, 0, len(w.dirty))
 	for id := range w.dirty {
-		b, err := proto.Marshal(w.scopeCache[id])
+		ids = append(ids, string(id[:]))
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		b, err := proto.Marshal(w.scopeCache[[finding.ScopeIDLen]byte([]byte(id))])
 		if err != nil {
 			return fmt.Errorf("encode scope: %w", err)
 		}
-		if err := w.scopes.Put(append([]byte(nil), id[:]...), b); err != nil {
+		if err := w.scopes.Put([]byte(id), b); err != nil {
 			return fmt.Errorf("put scope: %w", err)
 		}
 	}
 	clear(w.dirty)
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func (w *Writer) scope(s *vigilv1.Scope) (*vigilv1.ScopeRecord, [finding.ScopeIDLen]byte, error) {
@@ -228,6 +295,10 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 	}
 	ts := timestamppb.New(now)
 	if c.Full {
+		// The cursor below reads the bucket: write what is buffered first.
+		if err := w.Flush(); err != nil {
+			return false, err
+		}
 		var stale [][]byte
 		cur := w.findings.Cursor()
 		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
@@ -313,6 +384,9 @@ func (w *Writer) touchAgent(tenant, id string, fn func(*vigilv1.Agent)) error {
 }
 
 func (w *Writer) get(key []byte) (*vigilv1.FindingRecord, error) {
+	if rec, ok := w.pending[string(key)]; ok {
+		return rec, nil
+	}
 	v := w.findings.Get(key)
 	if v == nil {
 		return nil, nil
@@ -324,59 +398,45 @@ func (w *Writer) get(key []byte) (*vigilv1.FindingRecord, error) {
 	return rec, nil
 }
 
-// put writes a record and moves its index entries and counts from old
-// (nil for a new finding) to the new values.
+// put buffers a record and moves its index entries and counts from old
+// (nil for a new finding) to the new values. The caller must not change
+// rec afterwards.
 func (w *Writer) put(key []byte, old, rec *vigilv1.FindingRecord) error {
 	rec.Stored.Id = ""
-	v, err := proto.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode finding: %w", err)
-	}
-	if err := w.findings.Put(key, v); err != nil {
-		return fmt.Errorf("put finding: %w", err)
-	}
+	w.pending[string(key)] = rec
 	newEntries := indexEntries(key, rec)
+	var oldEntries []indexEntry
 	if old != nil {
-		oldEntries := indexEntries(key, old)
-		for i, e := range oldEntries {
-			if e.key == newEntries[i].key {
-				continue
-			}
-			if err := w.idx[string(e.bucket)].Delete([]byte(e.key)); err != nil {
-				return err
-			}
-		}
-		for i, e := range newEntries {
-			if e.key == oldEntries[i].key {
-				continue
-			}
-			if err := w.idx[string(e.bucket)].Put([]byte(e.key), nil); err != nil {
-				return err
-			}
-		}
-		ok, nk := countKey(old), countKey(rec)
-		if !bytes.Equal(ok, nk) {
-			if err := w.addCount(ok, -1); err != nil {
-				return err
-			}
-			return w.addCount(nk, 1)
-		}
-		return nil
+		oldEntries = indexEntries(key, old)
 	}
-	for _, e := range newEntries {
-		if err := w.idx[string(e.bucket)].Put([]byte(e.key), nil); err != nil {
-			return err
+	for i, e := range newEntries {
+		if oldEntries != nil && oldEntries[i].key == e.key {
+			continue
 		}
+		if oldEntries != nil {
+			w.idxOp(oldEntries[i].bucket, oldEntries[i].key, false)
+		}
+		w.idxOp(e.bucket, e.key, true)
 	}
-	return w.addCount(countKey(rec), 1)
+	nk := string(countKey(rec))
+	if old != nil {
+		ok := string(countKey(old))
+		if ok == nk {
+			return nil
+		}
+		w.countDelta[ok]--
+	}
+	w.countDelta[nk]++
+	return nil
 }
 
-func (w *Writer) addCount(k []byte, delta int64) error {
-	n := int64(u64(w.counts.Get(k))) + delta
-	if n <= 0 {
-		return w.counts.Delete(k)
+func (w *Writer) idxOp(bucket []byte, key string, put bool) {
+	ops := w.idxOps[string(bucket)]
+	if ops == nil {
+		ops = map[string]bool{}
+		w.idxOps[string(bucket)] = ops
 	}
-	return w.counts.Put(k, putU64(uint64(n)))
+	ops[key] = put
 }
 
 func (w *Writer) event(t vigilv1.EventType, key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord, ts *timestamppb.Timestamp) {
