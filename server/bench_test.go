@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,8 +105,14 @@ func publishAll(b *testing.B, js jetstream.JetStream, msgs []fleetMsg) {
 		msg.Data = m.data
 		msg.Header.Set(nats.MsgIdHdr, m.id)
 		msg.Header.Set(bus.HeaderContentType, bus.ContentProtobuf)
-		if _, err := js.PublishMsgAsync(msg); err != nil {
-			b.Fatal(err)
+		for {
+			_, err := js.PublishMsgAsync(msg)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				b.Fatal(err)
+			}
 		}
 	}
 	select {

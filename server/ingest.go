@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -288,8 +287,9 @@ func (s *Server) publishEvents() {
 func (s *Server) publishEventBatch(events []*vigilv1.FindingEvent) {
 	for _, ev := range events {
 		f := ev.GetFinding().GetFinding()
-		data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(ev)
+		data, err := encodeEvent(ev)
 		if err != nil {
+			s.log.Error("encode event", "err", err)
 			continue
 		}
 		msg := nats.NewMsg(bus.EventsSubject(f.GetResource().GetTenant(), finding.PillarName(f.GetPillar()), finding.SeverityName(f.GetSeverity())))

@@ -294,7 +294,13 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 		}
 	}
 	ts := timestamppb.New(now)
-	if c.Full {
+	// After a full scan's batches the scope holds at least the reported set;
+	// when count and digest already equal the agent's, it holds exactly that
+	// set and nothing is left to resolve.
+	var want, got finding.Digest
+	copy(want[:], c.SetDigest)
+	copy(got[:], sr.Digest)
+	if c.Full && (want != got || sr.Present != c.FindingCount) {
 		// The cursor below reads the bucket: write what is buffered first.
 		if err := w.Flush(); err != nil {
 			return false, err
@@ -327,9 +333,6 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 	sr.LastScanId = c.ScanId
 	sr.LastScanTime = finished
 	sr.Scope = c.Scope
-	want := finding.Digest{}
-	copy(want[:], c.SetDigest)
-	got := finding.Digest{}
 	copy(got[:], sr.Digest)
 	sr.ResendRequested = want != got || sr.Present != c.FindingCount
 	if sr.ResendRequested {

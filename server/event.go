@@ -1,0 +1,118 @@
+package server
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+)
+
+// Event JSON is the protobuf JSON mapping of FindingEvent with proto field
+// names (protojson.Unmarshal reads it back), written with encoding/json
+// because the ingest publishes one per lifecycle change.
+
+type eventJSON struct {
+	Type    string      `json:"type"`
+	Finding *storedJSON `json:"finding,omitempty"`
+	Time    string      `json:"time,omitempty"`
+}
+
+type storedJSON struct {
+	ID         string       `json:"id,omitempty"`
+	Finding    *findingJSON `json:"finding,omitempty"`
+	Status     string       `json:"status,omitempty"`
+	FirstSeen  string       `json:"first_seen,omitempty"`
+	LastSeen   string       `json:"last_seen,omitempty"`
+	TimesSeen  string       `json:"times_seen,omitempty"`
+	LastChange string       `json:"last_change,omitempty"`
+	Scope      *scopeJSON   `json:"scope,omitempty"`
+	ResolvedAt string       `json:"resolved_at,omitempty"`
+}
+
+type scopeJSON struct {
+	Tenant  string `json:"tenant,omitempty"`
+	Agent   string `json:"agent,omitempty"`
+	Scanner string `json:"scanner,omitempty"`
+	Target  string `json:"target,omitempty"`
+}
+
+type findingJSON struct {
+	Fingerprint string        `json:"fingerprint,omitempty"`
+	CheckID     string        `json:"check_id,omitempty"`
+	Pillar      string        `json:"pillar,omitempty"`
+	Severity    string        `json:"severity,omitempty"`
+	Title       string        `json:"title,omitempty"`
+	Message     string        `json:"message,omitempty"`
+	Resource    *resourceJSON `json:"resource,omitempty"`
+	Location    *locationJSON `json:"location,omitempty"`
+	References  []string      `json:"references,omitempty"`
+	Tags        []string      `json:"tags,omitempty"`
+	Remediation string        `json:"remediation,omitempty"`
+	Scanner     string        `json:"scanner,omitempty"`
+}
+
+type resourceJSON struct {
+	Tenant    string `json:"tenant,omitempty"`
+	Provider  string `json:"provider,omitempty"`
+	Account   string `json:"account,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Name      string `json:"name,omitempty"`
+	URI       string `json:"uri,omitempty"`
+}
+
+type locationJSON struct {
+	Path      string `json:"path,omitempty"`
+	StartLine int32  `json:"start_line,omitempty"`
+	EndLine   int32  `json:"end_line,omitempty"`
+	Snippet   string `json:"snippet,omitempty"`
+}
+
+func ts(t *timestamppb.Timestamp) string {
+	if t == nil {
+		return ""
+	}
+	return t.AsTime().UTC().Format(time.RFC3339Nano)
+}
+
+func enumName[E interface {
+	~int32
+	String() string
+}](e E) string {
+	if e == 0 {
+		return ""
+	}
+	return e.String()
+}
+
+// encodeEvent returns the JSON of a lifecycle event.
+func encodeEvent(ev *vigilv1.FindingEvent) ([]byte, error) {
+	out := eventJSON{Type: ev.GetType().String(), Time: ts(ev.GetTime())}
+	if sf := ev.GetFinding(); sf != nil {
+		s := &storedJSON{ID: sf.Id, Status: enumName(sf.Status), FirstSeen: ts(sf.FirstSeen), LastSeen: ts(sf.LastSeen),
+			LastChange: ts(sf.LastChange), ResolvedAt: ts(sf.ResolvedAt)}
+		if sf.TimesSeen != 0 {
+			s.TimesSeen = strconv.FormatUint(sf.TimesSeen, 10)
+		}
+		if sc := sf.Scope; sc != nil {
+			s.Scope = &scopeJSON{sc.Tenant, sc.Agent, sc.Scanner, sc.Target}
+		}
+		if f := sf.Finding; f != nil {
+			fj := &findingJSON{Fingerprint: f.Fingerprint, CheckID: f.CheckId, Pillar: enumName(f.Pillar), Severity: enumName(f.Severity),
+				Title: f.Title, Message: f.Message, References: f.References, Tags: f.Tags, Remediation: f.Remediation, Scanner: f.Scanner}
+			if r := f.Resource; r != nil {
+				fj.Resource = &resourceJSON{r.Tenant, r.Provider, r.Account, r.Region, r.Namespace, r.Kind, r.Name, r.Uri}
+			}
+			if l := f.Location; l != nil {
+				fj.Location = &locationJSON{l.Path, l.StartLine, l.EndLine, l.Snippet}
+			}
+			s.Finding = fj
+		}
+		out.Finding = s
+	}
+	return json.Marshal(out)
+}

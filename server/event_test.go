@@ -1,0 +1,43 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+)
+
+// The hand-written event encoding must read back as the same FindingEvent
+// through the standard protobuf JSON decoder.
+func TestEventJSONIsProtoJSON(t *testing.T) {
+	now := timestamppb.New(time.Date(2026, 11, 25, 20, 0, 0, 123456789, time.UTC))
+	evs := []*vigilv1.FindingEvent{
+		{Type: vigilv1.EventType_EVENT_TYPE_RESOLVED, Time: now, Finding: &vigilv1.StoredFinding{
+			Id: "ab", Status: vigilv1.Status_STATUS_RESOLVED, FirstSeen: now, LastSeen: now, TimesSeen: 7, LastChange: now, ResolvedAt: now,
+			Scope: &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/m"},
+			Finding: &vigilv1.Finding{Fingerprint: "ff", CheckId: "VGL-CLUSTER-001", Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH,
+				Title: "Privileged \"container\" <b>", Message: "m\nline", References: []string{"CIS"}, Tags: []string{"privileged-container"},
+				Remediation: "r", Scanner: "kubernetes",
+				Resource: &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Account: "1", Region: "eu", Namespace: "n", Kind: "Pod", Name: "p", Uri: "u"},
+				Location: &vigilv1.Location{Path: "m.yaml", StartLine: 3, EndLine: 4, Snippet: "privileged: true"}},
+		}},
+		{Type: vigilv1.EventType_EVENT_TYPE_OPENED, Finding: &vigilv1.StoredFinding{Finding: &vigilv1.Finding{CheckId: "X"}}},
+	}
+	for _, ev := range evs {
+		b, err := encodeEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := &vigilv1.FindingEvent{}
+		if err := protojson.Unmarshal(b, back); err != nil {
+			t.Fatalf("protojson cannot read %s: %v", b, err)
+		}
+		if !proto.Equal(ev, back) {
+			t.Fatalf("round trip changed the event:\n%v\n%v", ev, back)
+		}
+	}
+}
