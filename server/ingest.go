@@ -17,8 +17,9 @@ import (
 	"github.com/vigilsec/vigil/server/store"
 )
 
-// ingest consumes the findings stream with a durable pull consumer. Each
-// fetch is applied in one store transaction and acknowledged after commit.
+// ingest consumes the findings stream with a durable pull consumer. Messages
+// are decoded here and applied by a second goroutine, in store transactions
+// of bounded size, and acknowledged after commit.
 func (s *Server) ingest(ctx context.Context) error {
 	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.FindingsStream, jetstream.ConsumerConfig{
 		Durable:       s.cfg.Consumer,
@@ -32,6 +33,24 @@ func (s *Server) ingest(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", s.cfg.Consumer, err)
 	}
+	work := make(chan []decoded, 2)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		backoff := time.Duration(0)
+		for chunk := range work {
+			if s.applyChunk(chunk) {
+				backoff = 0
+				continue
+			}
+			// The store failed: the messages wait for redelivery.
+			backoff = min(2*backoff+250*time.Millisecond, 5*time.Second)
+			time.Sleep(backoff)
+		}
+	}()
+	// On the way out the chunks already decoded are applied before return.
+	defer func() { close(work); <-committed }()
+
 	backoff := time.Duration(0)
 	var it jetstream.MessagesContext
 	defer func() {
@@ -80,11 +99,10 @@ func (s *Server) ingest(ctx context.Context) error {
 			msgs = append(msgs, m)
 		}
 		// The messages in hand are finished even when ctx ends meanwhile.
-		if s.process(msgs) {
-			backoff = 0
-		} else {
-			backoff = min(2*backoff+250*time.Millisecond, 5*time.Second)
+		for _, chunk := range s.decode(msgs) {
+			work <- chunk
 		}
+		backoff = 0
 	}
 	return nil
 }
@@ -102,52 +120,52 @@ type decoded struct {
 const forceAfter = 15
 
 // maxTxFindings bounds the findings one store transaction writes.
-const maxTxFindings = 4000
+const maxTxFindings = 2000
 
-// process applies one fetch. It returns false when the store could not
-// commit anything (the messages are left for redelivery).
-func (s *Server) process(msgs []jetstream.Msg) bool {
-	var good []decoded
+// decode validates fetched messages, dead-letters the unusable ones and
+// splits the rest into chunks of at most maxTxFindings findings, one store
+// transaction each: bbolt transactions that change many pages cost more
+// than they save.
+func (s *Server) decode(msgs []jetstream.Msg) [][]decoded {
+	var chunks [][]decoded
+	var cur []decoded
+	size := 0
 	for _, m := range msgs {
 		sm, err := bus.DecodeScanMsg(m.Subject(), m.Data())
 		if err != nil {
 			s.deadLetter(m, err)
 			continue
 		}
-		good = append(good, decoded{msg: m, sm: sm})
+		cur = append(cur, decoded{msg: m, sm: sm})
+		size += len(sm.GetBatch().GetFindings()) + len(sm.GetBatch().GetGoneFingerprints()) + 1
+		if size >= maxTxFindings {
+			chunks, cur, size = append(chunks, cur), nil, 0
+		}
 	}
-	if len(good) == 0 {
-		return true
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
 	}
+	return chunks
+}
+
+// applyChunk commits a chunk. When the transaction fails it applies the
+// messages one at a time to find the one at fault, which goes to the
+// dead-letter subject. It returns false when the store could not commit
+// anything (every message is left for redelivery).
+func (s *Server) applyChunk(chunk []decoded) bool {
 	now := time.Now()
-	// Commit in transactions of bounded size: bbolt holds a transaction's
-	// changed pages in memory and large ones cost more than they save.
-	var err error
-	chunk := 0
-	size := 0
-	for i, d := range good {
-		size += len(d.sm.GetBatch().GetFindings()) + len(d.sm.GetBatch().GetGoneFingerprints()) + 1
-		if size < maxTxFindings && i < len(good)-1 {
-			continue
-		}
-		if err = s.commit(good[chunk:i+1], now); err != nil {
-			good = good[chunk:]
-			break
-		}
-		chunk, size = i+1, 0
-	}
+	err := s.commit(chunk, now)
 	if err == nil {
 		return true
 	}
-	// Find out whether one message is at fault or the store is.
-	s.log.Warn("batch failed, applying one message at a time", "err", err, "messages", len(good))
+	s.log.Warn("transaction failed, applying one message at a time", "err", err, "messages", len(chunk))
 	var failed []decoded
-	for i := range good {
-		if err := s.commit(good[i:i+1], now); err != nil {
-			failed = append(failed, good[i])
+	for i := range chunk {
+		if err := s.commit(chunk[i:i+1], now); err != nil {
+			failed = append(failed, chunk[i])
 		}
 	}
-	if len(failed) == len(good) {
+	if len(failed) == len(chunk) {
 		s.log.Error("store rejects every message; will retry", "err", err, "messages", len(failed))
 		for _, d := range failed {
 			d.msg.NakWithDelay(time.Second)

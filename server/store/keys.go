@@ -32,16 +32,21 @@ type indexEntry struct {
 	key    string
 }
 
-// indexEntries lists the index keys of a finding record.
+// indexEntries lists the index keys of a finding record. A finding without
+// an account has no account entry: an empty account is never a filter.
 func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
 	f := r.Stored.GetFinding()
 	res := f.GetResource()
 	k := string(key)
 	var change [8]byte
 	binary.BigEndian.PutUint64(change[:], uint64(r.Stored.GetLastChange().AsTime().UnixNano()))
+	account := indexEntry{bIdxAccount, res.GetAccount() + "\x00" + k}
+	if res.GetAccount() == "" {
+		account = indexEntry{} // no entry; the zero value keeps positions aligned
+	}
 	return []indexEntry{
 		{bIdxTenant, res.GetTenant() + "\x00" + k},
-		{bIdxAccount, res.GetAccount() + "\x00" + k},
+		account,
 		{bIdxCheck, f.GetCheckId() + "\x00" + k},
 		{bIdxPillar, string([]byte{byte(f.GetPillar())}) + "\x00" + k},
 		{bIdxSeverity, string([]byte{byte(f.GetSeverity())}) + "\x00" + k},

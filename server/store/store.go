@@ -8,7 +8,8 @@
 //   - idx_tenant, idx_account, idx_check, idx_pillar, idx_severity,
 //     idx_status, idx_change: key = value + 0x00 + finding key → empty.
 //     Every finding has exactly one entry in each index, for its current
-//     values; they are rewritten in the same transaction as the finding.
+//     values (none in idx_account when its account is empty); they are
+//     rewritten in the same transaction as the finding.
 //   - counts: key = tenant 0x00 account 0x00 pillar severity status (one
 //     byte each) → big-endian uint64; the sum over a group equals the
 //     number of findings with those values.

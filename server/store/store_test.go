@@ -142,6 +142,9 @@ func TestIndexesAndPagination(t *testing.T) {
 		tenant := []string{"acme", "globex"}[i%2]
 		sev := vigilv1.Severity(1 + i%5)
 		f := mkFinding(tenant, fmt.Sprintf("VGL-CLUSTER-%03d", i%7), sev, i)
+		if i%3 == 0 {
+			f.Resource.Account = "123456789012"
+		}
 		fs = append(fs, f)
 		set = append(set, f.Fingerprint)
 	}
@@ -193,6 +196,9 @@ func TestIndexesAndPagination(t *testing.T) {
 		{&vigilv1.FindingFilter{}, func(*vigilv1.Finding) bool { return true }},
 		{&vigilv1.FindingFilter{Tenant: "acme"}, func(f *vigilv1.Finding) bool { return f.Resource.Tenant == "acme" }},
 		{&vigilv1.FindingFilter{CheckId: "VGL-CLUSTER-003"}, func(f *vigilv1.Finding) bool { return f.CheckId == "VGL-CLUSTER-003" }},
+		{&vigilv1.FindingFilter{Account: "123456789012", Tenant: "acme"}, func(f *vigilv1.Finding) bool {
+			return f.Resource.Account == "123456789012" && f.Resource.Tenant == "acme"
+		}},
 		{&vigilv1.FindingFilter{Tenant: "globex", MinSeverity: vigilv1.Severity_SEVERITY_HIGH}, func(f *vigilv1.Finding) bool {
 			return f.Resource.Tenant == "globex" && f.Severity >= vigilv1.Severity_SEVERITY_HIGH
 		}},

@@ -16,6 +16,9 @@ func view(key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord) *vigi
 		Id: hex.EncodeToString(key), Finding: st.Finding, Status: st.Status, FirstSeen: st.FirstSeen,
 		LastSeen: st.LastSeen, TimesSeen: st.TimesSeen, LastChange: st.LastChange, Scope: st.Scope, ResolvedAt: st.ResolvedAt,
 	}
+	if sr != nil && sr.Scope != nil {
+		out.Scope = sr.Scope // records do not repeat their scope
+	}
 	if present(st.Status) {
 		fillSeen(&vigilv1.FindingRecord{Stored: out, SinceScan: rec.SinceScan}, sr)
 	}

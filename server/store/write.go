@@ -181,7 +181,7 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 		}
 		if old == nil {
 			rec := &vigilv1.FindingRecord{
-				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Scope: b.Scope},
+				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts},
 				SinceScan: sr.Scans + 1,
 			}
 			if b.Full {
@@ -416,10 +416,12 @@ func (w *Writer) put(key []byte, old, rec *vigilv1.FindingRecord) error {
 		if oldEntries != nil && oldEntries[i].key == e.key {
 			continue
 		}
-		if oldEntries != nil {
+		if oldEntries != nil && oldEntries[i].bucket != nil {
 			w.idxOp(oldEntries[i].bucket, oldEntries[i].key, false)
 		}
-		w.idxOp(e.bucket, e.key, true)
+		if e.bucket != nil {
+			w.idxOp(e.bucket, e.key, true)
+		}
 	}
 	nk := string(countKey(rec))
 	if old != nil {

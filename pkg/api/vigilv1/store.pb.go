@@ -28,7 +28,7 @@ type FindingRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// stored holds the finding and its lifecycle; last_seen and times_seen are
 	// filled only once the finding is resolved (frozen), and otherwise derived
-	// from the scope.
+	// from the scope. Its scope is left out: the key's scope id names it.
 	Stored *StoredFinding `protobuf:"bytes,1,opt,name=stored,proto3" json:"stored,omitempty"`
 	// since_scan is the scope's scan number in which the finding was last
 	// opened or reopened.
