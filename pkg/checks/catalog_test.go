@@ -75,12 +75,12 @@ func TestBadPacksAreRejectedWithReasons(t *testing.T) {
 
 func TestImageRefs(t *testing.T) {
 	for ref, want := range map[string][2]string{
-		"nginx":                        {"", ""},
-		"nginx:1.27":                   {"1.27", ""},
-		"registry:5000/team/app":       {"", ""},
-		"registry:5000/team/app:v2":    {"v2", ""},
-		"app@sha256:abc":               {"", "sha256:abc"},
-		"ghcr.io/o/app:1.0@sha256:abc": {"1.0", "sha256:abc"},
+		"nginx":                     {"", ""},
+		"nginx:1.27":                {"1.27", ""},
+		"registry:5000/team/app":    {"", ""},
+		"registry:5000/team/app:v2": {"v2", ""},
+		"app@sha256:abc":            {"", ""},
+		"ghcr.io/o/app:1.0@sha256:" + strings.Repeat("a", 64): {"1.0", "sha256:" + strings.Repeat("a", 64)},
 	} {
 		if got := [2]string{ImageTag(ref), ImageDigest(ref)}; got != want {
 			t.Errorf("%s: got %v want %v", ref, got, want)
@@ -97,4 +97,20 @@ func FuzzAddPack(f *testing.F) {
 		}
 		c.AddPack("fuzz.yaml", data)
 	})
+}
+
+func TestImageDigestGrammar(t *testing.T) {
+	for ref, pinned := range map[string]bool{
+		"nginx@blake3:" + strings.Repeat("a", 64):  true,
+		"nginx@blake3:" + strings.Repeat("a", 63):  false,
+		"nginx@sha256:" + strings.Repeat("A", 64):  false,
+		"nginx@custom-algorithm:aaaa":              true,
+		"nginx@custom-algorithm:a":                 true,
+		"nginx@Bad:aaaa":                           false,
+		"nginx@sha512:" + strings.Repeat("0", 128): true,
+	} {
+		if got := ImageDigest(ref) != ""; got != pinned {
+			t.Errorf("%s pinned = %v, want %v", ref, got, pinned)
+		}
+	}
 }

@@ -1,12 +1,15 @@
 package checks
 
 import (
+	"regexp"
 	"strings"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
+
+	"github.com/vigilsec/vigil/pkg/finding"
 )
 
 // Variables every check may read; a scanner leaves the ones that do not apply
@@ -28,6 +31,9 @@ func newEnv() (*cel.Env, error) {
 		cel.Function("image_tag",
 			cel.Overload("image_tag_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageTag(string(v.(types.String)))) }))),
+		cel.Function("looks_like_secret",
+			cel.Overload("looks_like_secret_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(finding.LooksLikeSecret(string(v.(types.String)))) }))),
 		cel.Function("image_digest",
 			cel.Overload("image_digest_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageDigest(string(v.(types.String)))) }))),
@@ -50,11 +56,30 @@ func ImageTag(ref string) string {
 	return ""
 }
 
-// ImageDigest returns the digest of an image reference, "" when it has none.
+// ImageDigest returns the digest of an image reference, "" when it has none
+// or when it is not a well-formed OCI digest (a malformed digest pins
+// nothing): algorithm:encoded by the OCI grammar, with the registered
+// algorithms (sha256, sha512, blake3) held to their exact encoding.
 func ImageDigest(ref string) string {
 	_, d, ok := strings.Cut(ref, "@")
 	if !ok {
 		return ""
 	}
+	m := digestGrammar.FindStringSubmatch(d)
+	if m == nil {
+		return ""
+	}
+	if want, registered := registeredDigests[m[1]]; registered && !want.MatchString(m[2]) {
+		return ""
+	}
 	return d
 }
+
+var (
+	digestGrammar     = regexp.MustCompile(`^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$`)
+	registeredDigests = map[string]*regexp.Regexp{
+		"sha256": regexp.MustCompile(`^[a-f0-9]{64}$`),
+		"sha512": regexp.MustCompile(`^[a-f0-9]{128}$`),
+		"blake3": regexp.MustCompile(`^[a-f0-9]{64}$`),
+	}
+)

@@ -99,3 +99,30 @@ func TestRedact(t *testing.T) {
 		t.Errorf("non-secret changed: %q", got)
 	}
 }
+
+func BenchmarkFingerprint(b *testing.B) {
+	r := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Namespace: "prod", Kind: "Deployment", Name: "web"}
+	for i := 0; i < b.N; i++ {
+		Fingerprint("VGL-CLUSTER-001", r, "manifests/web.yaml", "spec.template.spec.containers[\"web\"].securityContext.privileged")
+	}
+}
+
+func TestLooksLikeSecret(t *testing.T) {
+	for _, v := range []string{
+		"AKIAIOSFODNN7EXAMPLE",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIE",
+		"bearer abcdefghijklmnopqrstuvwxyz012345",
+		"REDIS_PASSWORD=abcd1234",
+		"postgres://app:s3cr3tpw@db:5432/app",
+		"ghp_" + strings.Repeat("a", 36),
+	} {
+		if !LooksLikeSecret(v) {
+			t.Errorf("missed %q", v)
+		}
+	}
+	for _, v := range []string{"info", "8080", "/var/run/secrets/token", "password=$DB_PASSWORD", "https://example.com/a:b", "Hello from the environment"} {
+		if LooksLikeSecret(v) {
+			t.Errorf("flagged %q", v)
+		}
+	}
+}

@@ -180,3 +180,21 @@ func FuzzManifest(f *testing.F) {
 		m.ScanFile(context.Background(), "fuzz.yaml", data, "t")
 	})
 }
+
+// BenchmarkScanDeployment measures parsing one Deployment and evaluating
+// every Kubernetes check on it.
+func BenchmarkScanDeployment(b *testing.B) {
+	m := NewManifests(catalog(b))
+	data := []byte(deployment)
+	b.SetBytes(int64(len(data)))
+	var n int
+	for i := 0; i < b.N; i++ {
+		fs, err := m.ScanFile(context.Background(), "d.yaml", data, "acme")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(fs)
+	}
+	b.ReportMetric(float64(len(m.Checks)), "checks")
+	b.ReportMetric(float64(n), "findings")
+}

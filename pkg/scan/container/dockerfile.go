@@ -165,6 +165,11 @@ func buildModel(ast *parser.Node) *model {
 			"kv": []any{}, "commands": []any{}, "pipes": []any{}, "stage": int64(-1),
 		}
 		switch cmd {
+		case "ADD", "COPY":
+			// Paths may be quoted; the builder strips the quotes.
+			for i, a := range args {
+				args[i] = unquote(a.(string))
+			}
 		case "ENV", "LABEL":
 			inst["kv"] = triples(args)
 		case "ARG":

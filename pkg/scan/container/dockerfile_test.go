@@ -113,3 +113,14 @@ func FuzzDockerfile(f *testing.F) {
 		d.ScanFile(context.Background(), "Dockerfile", data, "t")
 	})
 }
+
+func BenchmarkScanDockerfile(b *testing.B) {
+	d := scanner(b)
+	data := []byte("FROM golang:1.26 AS build\nWORKDIR /src\nCOPY . .\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\nRUN go build -o /app\nFROM gcr.io/distroless/static\nCOPY --from=build /app /app\nUSER 65532\nENTRYPOINT [\"/app\"]\n")
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		if _, err := d.ScanFile(context.Background(), "Dockerfile", data, "acme"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

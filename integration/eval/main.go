@@ -1,0 +1,163 @@
+// Command eval measures recall and precision of Vigil's checks on the
+// labelled corpora in ../shared/corpus: it scans each labelled unit exactly
+// as `vigil scan` does, maps findings to categories through check tags and
+// compares them with the unit's expected and not_expected categories.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/scan"
+)
+
+type unit struct {
+	Path        string   `json:"path"`
+	Files       []string `json:"files"`
+	Expected    []string `json:"expected"`
+	NotExpected []string `json:"not_expected"`
+}
+
+type tally struct{ tp, fn, fp, tn int }
+
+func (t tally) recall() string {
+	if t.tp+t.fn == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(t.tp)/float64(t.tp+t.fn))
+}
+
+func (t tally) precision() string {
+	if t.tp+t.fp == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(t.tp)/float64(t.tp+t.fp))
+}
+
+func main() {
+	corpus := flag.String("corpus", "../shared/corpus", "folder of labelled corpora")
+	all := flag.Bool("all", false, "list every category, also those no Vigil check covers")
+	misses := flag.Bool("misses", false, "print the units behind each false negative and false positive")
+	flag.Parse()
+	if _, err := os.Stat(*corpus); err != nil {
+		fmt.Printf("eval: %s not found; skipping (the labelled corpora live beside the repository)\n", *corpus)
+		return
+	}
+	cat, err := checks.Builtin()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "eval:", err)
+		os.Exit(1)
+	}
+	covered := map[string]bool{}
+	for _, c := range cat.All() {
+		for _, t := range c.Tags {
+			covered[t] = true
+		}
+	}
+	scanner := scan.New(cat)
+	dirs, _ := os.ReadDir(*corpus)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CORPUS\tCATEGORY\tTP\tFN\tFP\tTN\tRECALL\tPRECISION")
+	for _, d := range dirs {
+		gt := filepath.Join(*corpus, d.Name(), "ground_truth.json")
+		data, err := os.ReadFile(gt)
+		if err != nil {
+			continue
+		}
+		var units []unit
+		if err := json.Unmarshal(data, &units); err != nil {
+			fmt.Fprintf(os.Stderr, "eval: %s: %v\n", gt, err)
+			continue
+		}
+		perCat := map[string]*tally{}
+		get := func(c string) *tally {
+			if perCat[c] == nil {
+				perCat[c] = &tally{}
+			}
+			return perCat[c]
+		}
+		scanErrors := 0
+		for _, u := range units {
+			root := filepath.Join(*corpus, d.Name(), u.Path)
+			targets := []string{root}
+			if len(u.Files) > 0 {
+				targets = nil
+				for _, f := range u.Files {
+					// Files are relative to the unit, or to its parent.
+					p := filepath.Join(root, f)
+					if _, err := os.Stat(p); err != nil {
+						p = filepath.Join(filepath.Dir(root), f)
+					}
+					targets = append(targets, p)
+				}
+			}
+			rep, err := scanner.Run(context.Background(), targets, "")
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "eval: %s: %v\n", root, err)
+				continue
+			}
+			scanErrors += len(rep.Errors)
+			reported := map[string]bool{}
+			for _, f := range rep.Findings {
+				for _, t := range f.Tags {
+					reported[t] = true
+				}
+			}
+			for _, c := range u.Expected {
+				if reported[c] {
+					get(c).tp++
+				} else {
+					get(c).fn++
+					if *misses && covered[c] {
+						fmt.Printf("FN %s %s\n", c, root)
+					}
+				}
+			}
+			for _, c := range u.NotExpected {
+				if reported[c] {
+					get(c).fp++
+					if *misses {
+						fmt.Printf("FP %s %s\n", c, root)
+					}
+				} else {
+					get(c).tn++
+				}
+			}
+		}
+		var total, cov tally
+		names := make([]string, 0, len(perCat))
+		for c := range perCat {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		for _, c := range names {
+			t := *perCat[c]
+			total.tp, total.fn, total.fp, total.tn = total.tp+t.tp, total.fn+t.fn, total.fp+t.fp, total.tn+t.tn
+			if covered[c] {
+				cov.tp, cov.fn, cov.fp, cov.tn = cov.tp+t.tp, cov.fn+t.fn, cov.fp+t.fp, cov.tn+t.tn
+			}
+			if covered[c] || *all {
+				mark := ""
+				if !covered[c] {
+					mark = " (no check)"
+				}
+				fmt.Fprintf(tw, "%s\t%s%s\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), c, mark, t.tp, t.fn, t.fp, t.tn, t.recall(), t.precision())
+			}
+		}
+		fmt.Fprintf(tw, "%s\tALL CATEGORIES WITH A CHECK\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), cov.tp, cov.fn, cov.fp, cov.tn, cov.recall(), cov.precision())
+		fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), total.tp, total.fn, total.fp, total.tn, total.recall(), total.precision())
+		if scanErrors > 0 {
+			fmt.Fprintf(tw, "%s\t(files that could not be parsed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors)
+		}
+		fmt.Fprintln(tw, strings.Repeat("\t", 7))
+	}
+	tw.Flush()
+}
