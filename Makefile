@@ -41,6 +41,7 @@ check-generated: generate
 
 lint: tools
 	$(BIN)/buf lint
+	$(GO) mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 

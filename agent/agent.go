@@ -98,7 +98,6 @@ type Agent struct {
 	js jetstream.JetStream
 
 	kickPublish chan struct{}
-	kickScan    chan struct{}
 	lastScan    atomic.Int64
 	scopesMu    sync.Mutex
 	scopes      []*vigilv1.Scope
@@ -125,7 +124,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.New(cat), outbox: ob,
-		kickPublish: make(chan struct{}, 1), kickScan: make(chan struct{}, 1)}
+		kickPublish: make(chan struct{}, 1)}
 	return a, nil
 }
 
@@ -157,11 +156,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.js, err = jetstream.New(a.nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	sub, err := a.nc.Subscribe(bus.ControlSubject(a.cfg.Tenant, a.cfg.ID), a.onControl)
-	if err != nil {
-		return fmt.Errorf("subscribe control: %w", err)
-	}
-	defer sub.Unsubscribe()
 
 	var wg sync.WaitGroup
 	runCtx, cancel := context.WithCancel(ctx)
@@ -170,6 +164,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.publishLoop(runCtx) }()
 	go func() { defer wg.Done(); a.heartbeatLoop(runCtx) }()
 
+	// Requests the server stored while the agent was away apply before the
+	// first scan, so a scope the server asked for is sent in full.
+	if a.nc.IsConnected() {
+		if err := a.readControl(ctx); err != nil {
+			a.log.Warn("control requests not read", "err", err)
+		}
+	}
 	if a.cfg.Once {
 		if err := a.ScanOnce(ctx); err != nil {
 			return err
@@ -183,11 +184,36 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			a.log.Error("scan failed", "err", err)
 		}
+		if err := a.waitNextScan(ctx); err != nil {
+			return nil
+		}
+	}
+}
+
+// waitNextScan waits for the interval, checking for control requests from
+// the server meanwhile; a resend request starts the next scan at once.
+func (a *Agent) waitNextScan(ctx context.Context) error {
+	next := time.NewTimer(a.cfg.Interval)
+	defer next.Stop()
+	poll := time.NewTicker(5 * time.Second)
+	defer poll.Stop()
+	for {
 		select {
 		case <-ctx.Done():
+			return ctx.Err()
+		case <-next.C:
 			return nil
-		case <-time.After(a.cfg.Interval):
-		case <-a.kickScan:
+		case <-poll.C:
+			if !a.nc.IsConnected() {
+				continue
+			}
+			before := a.outbox.ControlSeq()
+			if err := a.readControl(ctx); err != nil {
+				a.log.Debug("control requests not read", "err", err)
+			}
+			if a.outbox.ControlSeq() != before {
+				return nil
+			}
 		}
 	}
 }
@@ -353,21 +379,50 @@ func (a *Agent) heartbeat() {
 	}
 }
 
-// onControl answers the server's requests: a full resend of a scope.
-func (a *Agent) onControl(m *nats.Msg) {
-	req := &vigilv1.ResendRequest{}
-	if err := proto.Unmarshal(m.Data, req); err != nil || req.Scope == nil ||
-		req.Scope.Tenant != a.cfg.Tenant || req.Scope.Agent != a.cfg.ID {
-		a.log.Warn("ignoring malformed control request", "err", err)
-		return
+// readControl applies the control requests stored for this agent since the
+// last one it applied: each resend request makes the next scan of its scope
+// send the full set.
+func (a *Agent) readControl(ctx context.Context) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.ControlSubject(a.cfg.Tenant, a.cfg.ID)}}
+	if last := a.outbox.ControlSeq(); last > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = last + 1
 	}
-	id := finding.ScopeID(req.Scope)
-	accepted := a.outbox.ForceFull(id[:]) == nil
-	a.log.Info("server asked for a full resend", "scanner", req.Scope.Scanner, "target", req.Scope.Target, "reason", req.Reason)
-	if data, err := proto.Marshal(&vigilv1.ResendResponse{Accepted: accepted}); err == nil {
-		m.Respond(data)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cons, err := a.js.OrderedConsumer(cctx, bus.ControlStream, cfg)
+	if err != nil {
+		return fmt.Errorf("control stream: %w", err)
 	}
-	if !a.cfg.Once {
-		a.kick(a.kickScan)
+	for {
+		batch, err := cons.FetchNoWait(100)
+		if err != nil {
+			return fmt.Errorf("control stream: %w", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil {
+				continue
+			}
+			req := &vigilv1.ResendRequest{}
+			if err := proto.Unmarshal(m.Data(), req); err != nil || req.Scope == nil ||
+				req.Scope.Tenant != a.cfg.Tenant || req.Scope.Agent != a.cfg.ID {
+				a.log.Warn("ignoring malformed control request", "seq", md.Sequence.Stream, "err", err)
+				continue
+			}
+			id := finding.ScopeID(req.Scope)
+			if err := a.outbox.ForceFull(id[:], md.Sequence.Stream); err != nil {
+				return err
+			}
+			a.log.Info("server asked for a full resend", "scanner", req.Scope.Scanner, "target", req.Scope.Target, "reason", req.Reason)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return fmt.Errorf("control stream: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
 	}
 }

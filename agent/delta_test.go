@@ -144,8 +144,11 @@ func TestDeltaSync(t *testing.T) {
 		t.Fatalf("periodic full scan: %+v", s)
 	}
 	id := finding.ScopeID(scope)
-	if err := o.ForceFull(id[:]); err != nil {
+	if err := o.ForceFull(id[:], 42); err != nil {
 		t.Fatal(err)
+	}
+	if o.ControlSeq() != 42 {
+		t.Fatalf("control sequence %d, want 42", o.ControlSeq())
 	}
 	if s = scanOf(nil, changed, c); !s.full {
 		t.Fatal("ForceFull did not make the next scan full")

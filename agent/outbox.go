@@ -23,6 +23,8 @@ import (
 //     messages describing the change, so state and outbox never disagree.
 //   - scopes: key = scope id → scans since the last full send (8 bytes);
 //     a missing key forces the next scan of the scope to send in full.
+//   - meta: "control_seq" → the stream sequence (8 bytes) of the last
+//     control request applied.
 type Outbox struct {
 	db *bolt.DB
 }
@@ -31,6 +33,9 @@ var (
 	bOutbox = []byte("outbox")
 	bSent   = []byte("sent")
 	bScopes = []byte("scopes")
+	bMeta   = []byte("meta")
+
+	keyControlSeq = []byte("control_seq")
 )
 
 // OpenOutbox opens or creates the outbox file.
@@ -40,7 +45,7 @@ func OpenOutbox(path string) (*Outbox, error) {
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bOutbox, bSent, bScopes} {
+		for _, b := range [][]byte{bOutbox, bSent, bScopes, bMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -126,9 +131,27 @@ func (o *Outbox) Depth() uint64 {
 	return uint64(n)
 }
 
-// ForceFull makes the next scan of a scope send its full set.
-func (o *Outbox) ForceFull(scopeID []byte) error {
-	return o.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bScopes).Delete(scopeID) })
+// ForceFull makes the next scan of a scope send its full set, and records
+// the control request's stream sequence as applied.
+func (o *Outbox) ForceFull(scopeID []byte, controlSeq uint64) error {
+	return o.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bScopes).Delete(scopeID); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(keyControlSeq, seqKey(controlSeq))
+	})
+}
+
+// ControlSeq is the stream sequence of the last control request applied.
+func (o *Outbox) ControlSeq() uint64 {
+	var n uint64
+	o.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bMeta).Get(keyControlSeq); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return n
 }
 
 func seqKey(s uint64) []byte {

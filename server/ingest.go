@@ -319,11 +319,15 @@ func (s *Server) publishEventBatch(events []*vigilv1.FindingEvent) {
 	}
 }
 
+// requestResend asks an agent for the full set of a scope. The request is
+// stored in the control stream, so an agent that is not running reads it at
+// its next start.
 func (s *Server) requestResend(sc *vigilv1.Scope) {
 	data, _ := proto.Marshal(&vigilv1.ResendRequest{Scope: sc, Reason: "set digest mismatch"})
-	_, err := s.nc.Request(bus.ControlSubject(sc.Tenant, sc.Agent), data, 5*time.Second)
-	if err != nil {
-		s.log.Warn("resend request not answered; the agent's next periodic full scan will repair the scope", "tenant", sc.Tenant, "agent", sc.Agent, "target", sc.Target, "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.js.Publish(ctx, bus.ControlSubject(sc.Tenant, sc.Agent), data); err != nil {
+		s.log.Warn("resend request not stored; the agent's next periodic full scan will repair the scope", "tenant", sc.Tenant, "agent", sc.Agent, "target", sc.Target, "err", err)
 		return
 	}
 	s.log.Info("full resend requested", "tenant", sc.Tenant, "agent", sc.Agent, "scanner", sc.Scanner, "target", sc.Target)

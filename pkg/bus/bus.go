@@ -23,6 +23,7 @@ const (
 	FindingsStream   = "VIGIL_FINDINGS"
 	EventsStream     = "VIGIL_EVENTS"
 	DeadLetterStream = "VIGIL_DEADLETTER"
+	ControlStream    = "VIGIL_CONTROL"
 )
 
 // Header names.
@@ -57,7 +58,8 @@ func FindingsSubject(tenant, agent string) string { return "vigil.findings." + t
 // AgentsSubject carries an agent's heartbeats.
 func AgentsSubject(tenant, agent string) string { return "vigil.agents." + tenant + "." + agent }
 
-// ControlSubject carries requests from the server to one agent.
+// ControlSubject carries requests from the server to one agent; the
+// VIGIL_CONTROL stream keeps them until the agent reads them.
 func ControlSubject(tenant, agent string) string { return "vigil.control." + tenant + "." + agent }
 
 // EventsSubject carries lifecycle events for SIEMs.
@@ -90,6 +92,10 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) er
 			MaxAge: 7 * 24 * time.Hour, MaxBytes: 8 << 30},
 		{Name: DeadLetterStream, Subjects: []string{"vigil.deadletter.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
 			MaxAge: 30 * 24 * time.Hour, MaxBytes: 1 << 30},
+		// Control requests are kept so that an agent that was not running
+		// (a --once agent between runs) reads them at its next start.
+		{Name: ControlStream, Subjects: []string{"vigil.control.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
+			MaxAge: 30 * 24 * time.Hour, MaxMsgsPerSubject: 1000, Discard: jetstream.DiscardOld},
 	}
 	for _, c := range cfgs {
 		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vigilsec/vigil/agent"
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/server"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot()
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func fixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"app/deploy.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx}]\n",
+		"app/broken.yaml": "apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n",
+		"app/Dockerfile":  "FROM alpine:3.20\nENV API_TOKEN=tok_live_abcdefghijklmnop\nUSER app\n",
+		"app/notes.txt":   "not scanned",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "app")
+}
+
+func TestScanJSON(t *testing.T) {
+	dir := fixture(t)
+	out, err := run(t, "scan", "--format", "json", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string][]map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(raw["findings"]) == 0 || len(raw["errors"]) != 1 {
+		t.Fatalf("findings %d, errors %v", len(raw["findings"]), raw["errors"])
+	}
+	if e := raw["errors"][0]; !strings.HasSuffix(e["path"].(string), "broken.yaml") || e["error"] == "" {
+		t.Fatalf("error entry = %v", e)
+	}
+	f := raw["findings"][0]
+	for _, k := range []string{"fingerprint", "check_id", "pillar", "severity", "title", "message", "resource", "location", "references", "tags"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("finding lacks %q: %v", k, f)
+		}
+	}
+	loc := f["location"].(map[string]any)
+	for _, k := range []string{"path", "start_line", "end_line", "snippet"} {
+		if _, ok := loc[k]; !ok {
+			t.Errorf("location lacks %q", k)
+		}
+	}
+	if strings.Contains(out, "tok_live_abcdefghijklmnop") {
+		t.Fatal("the secret value is in the scan output")
+	}
+	rep := &vigilv1.ScanReport{}
+	if err := protojson.Unmarshal([]byte(out), rep); err != nil {
+		t.Fatalf("not a ScanReport: %v", err)
+	}
+}
+
+func TestScanSeverityAndExitCode(t *testing.T) {
+	dir := fixture(t)
+	out, err := run(t, "scan", "--format", "json", "--severity", "critical", "--exit-code", "4", dir)
+	if err != nil {
+		t.Fatalf("no critical finding, yet: %v", err)
+	}
+	rep := &vigilv1.ScanReport{}
+	protojson.Unmarshal([]byte(out), rep)
+	if len(rep.Findings) != 0 {
+		t.Fatalf("severity filter let through %d findings", len(rep.Findings))
+	}
+	_, err = run(t, "scan", "--format", "json", "--severity", "high", "--exit-code", "4", dir)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 4 {
+		t.Fatalf("err = %v, want exit code 4", err)
+	}
+	if _, err := run(t, "scan", "--severity", "urgent", dir); err == nil {
+		t.Fatal("a bad severity was accepted")
+	}
+}
+
+func TestScanSARIF(t *testing.T) {
+	dir := fixture(t)
+	out, err := run(t, "scan", "--format", "sarif", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID string `json:"id"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID              string            `json:"ruleId"`
+				RuleIndex           int               `json:"ruleIndex"`
+				PartialFingerprints map[string]string `json:"partialFingerprints"`
+				Locations           []struct {
+					PhysicalLocation struct {
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil || log.Version != "2.1.0" || len(log.Runs) != 1 {
+		t.Fatalf("SARIF = %v, %s", err, out)
+	}
+	run := log.Runs[0]
+	if len(run.Results) == 0 {
+		t.Fatal("no results")
+	}
+	for _, r := range run.Results {
+		if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID || r.PartialFingerprints["vigilFingerprint/v1"] == "" || r.Locations[0].PhysicalLocation.Region.StartLine < 1 {
+			t.Fatalf("bad result %+v", r)
+		}
+	}
+}
+
+func TestChecksList(t *testing.T) {
+	out, err := run(t, "checks", "list", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat struct {
+		Checks []catalogEntry `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(out), &cat); err != nil || len(cat.Checks) < 30 {
+		t.Fatalf("catalog: %v, %d checks", err, len(cat.Checks))
+	}
+	if out, _ := run(t, "checks", "list"); !strings.Contains(out, "VGL-CLUSTER-001") {
+		t.Fatal("table lacks VGL-CLUSTER-001")
+	}
+}
+
+// TestFleetCommands runs the fleet commands against a real server fed by a
+// real agent through embedded NATS.
+func TestFleetCommands(t *testing.T) {
+	dir := fixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "cli", Targets: []string{dir}, Once: true, DataDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scanOut, _ := run(t, "scan", "--format", "json", "--tenant", "acme", dir)
+	local := &vigilv1.ScanReport{}
+	protojson.Unmarshal([]byte(scanOut), local)
+
+	addr := srv.GRPCAddr()
+	var list vigilv1.ListFindingsResponse
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := run(t, "--server", addr, "findings", "list", "--format", "json", "--page-size", "2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := protojson.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Findings) == len(local.Findings) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(list.Findings) != len(local.Findings) || len(local.Findings) == 0 {
+		t.Fatalf("server lists %d findings, vigil scan %d", len(list.Findings), len(local.Findings))
+	}
+	out, err := run(t, "--server", addr, "findings", "list", "--format", "json", "--limit", "1")
+	if err != nil || strings.Count(out, `"fingerprint"`) != 1 {
+		t.Fatalf("--limit 1: %v\n%s", err, out)
+	}
+	out, err = run(t, "--server", addr, "findings", "summary", "--format", "json")
+	var sum vigilv1.SummarizeFindingsResponse
+	if err != nil || protojson.Unmarshal([]byte(out), &sum) != nil || sum.Total != uint64(len(local.Findings)) {
+		t.Fatalf("summary: %v %s", err, out)
+	}
+	out, err = run(t, "--server", addr, "findings", "get", list.Findings[0].Id)
+	if err != nil || !strings.Contains(out, list.Findings[0].Finding.CheckId) {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	if _, err := run(t, "--server", addr, "findings", "get", strings.Repeat("0", 80)); err == nil {
+		t.Fatal("get of an unknown id succeeded")
+	}
+	out, err = run(t, "--server", addr, "agents", "list")
+	if err != nil || !strings.Contains(out, "cli") {
+		t.Fatalf("agents: %v\n%s", err, out)
+	}
+	out, err = run(t, "--server", addr, "findings", "list", "--severity", "high", "--status", "open")
+	if err != nil || !strings.Contains(out, "HIGH") {
+		t.Fatalf("table: %v\n%s", err, out)
+	}
+}
