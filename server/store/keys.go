@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
 )
@@ -108,4 +110,39 @@ func StaleAfter(interval time.Duration) time.Duration {
 		interval = 30 * time.Second
 	}
 	return 3 * interval
+}
+
+// encodeRecord encodes a finding record without the fingerprint, which the
+// key carries. The fingerprint is cleared only for the encoding and put
+// back: records in a transaction belong to the writing goroutine until
+// commit.
+func encodeRecord(rec *vigilv1.FindingRecord) ([]byte, error) {
+	f := rec.GetStored().GetFinding()
+	if f == nil {
+		return proto.Marshal(rec)
+	}
+	fp := f.Fingerprint
+	f.Fingerprint = ""
+	b, err := proto.Marshal(rec)
+	f.Fingerprint = fp
+	return b, err
+}
+
+// decodeRecord decodes a finding record and restores its fingerprint from
+// the key.
+func decodeRecord(key, val []byte) (*vigilv1.FindingRecord, error) {
+	rec := &vigilv1.FindingRecord{}
+	if err := proto.Unmarshal(val, rec); err != nil {
+		return nil, fmt.Errorf("decode finding %x: %w", key, err)
+	}
+	if rec.Stored == nil {
+		return nil, fmt.Errorf("decode finding %x: no stored finding", key)
+	}
+	if rec.Stored.Finding == nil {
+		rec.Stored.Finding = &vigilv1.Finding{}
+	}
+	if len(key) == KeyLen {
+		rec.Stored.Finding.Fingerprint = hex.EncodeToString(key[finding.ScopeIDLen:])
+	}
+	return rec, nil
 }

@@ -79,9 +79,9 @@ func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) 
 					continue
 				}
 			}
-			rec := &vigilv1.FindingRecord{}
-			if err := proto.Unmarshal(val, rec); err != nil {
-				return fmt.Errorf("decode finding %x: %w", fkey, err)
+			rec, err := decodeRecord(fkey, val)
+			if err != nil {
+				return err
 			}
 			if !matches(rec, filter, statuses) {
 				continue
@@ -192,9 +192,9 @@ func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
 		if val == nil {
 			return ErrNotFound
 		}
-		rec := &vigilv1.FindingRecord{}
-		if err := proto.Unmarshal(val, rec); err != nil {
-			return fmt.Errorf("decode finding: %w", err)
+		rec, err := decodeRecord(key, val)
+		if err != nil {
+			return err
 		}
 		sr, err := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}.get(key[:finding.ScopeIDLen])
 		if err != nil {

@@ -66,7 +66,7 @@ func newWriter(tx *bolt.Tx) *Writer {
 func (w *Writer) Flush() error {
 	keys := sortedKeys(w.pending)
 	for _, k := range keys {
-		v, err := proto.Marshal(w.pending[k])
+		v, err := encodeRecord(w.pending[k])
 		if err != nil {
 			return fmt.Errorf("encode finding: %w", err)
 		}
@@ -185,7 +185,7 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 				SinceScan: sr.Scans + 1,
 			}
 			if b.Full {
-				rec.FullScanId = b.ScanId
+				rec.FullScan = sr.Scans + 1
 			}
 			if err := w.put(key, nil, rec); err != nil {
 				return err
@@ -212,8 +212,8 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 			w.dirty[sid] = true
 			changed = true
 		}
-		if b.Full && rec.FullScanId != b.ScanId {
-			rec.FullScanId = b.ScanId
+		if b.Full && rec.FullScan != sr.Scans+1 {
+			rec.FullScan = sr.Scans + 1
 			changed = true
 		}
 		if changed {
@@ -308,11 +308,11 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 		var stale [][]byte
 		cur := w.findings.Cursor()
 		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
-			rec := &vigilv1.FindingRecord{}
-			if err := proto.Unmarshal(v, rec); err != nil {
-				return false, fmt.Errorf("decode finding %x: %w", k, err)
+			rec, err := decodeRecord(k, v)
+			if err != nil {
+				return false, err
 			}
-			if present(rec.Stored.Status) && rec.FullScanId != c.ScanId {
+			if present(rec.Stored.Status) && rec.FullScan != sr.Scans+1 {
 				stale = append(stale, append([]byte(nil), k...))
 			}
 		}
@@ -394,11 +394,7 @@ func (w *Writer) get(key []byte) (*vigilv1.FindingRecord, error) {
 	if v == nil {
 		return nil, nil
 	}
-	rec := &vigilv1.FindingRecord{}
-	if err := proto.Unmarshal(v, rec); err != nil {
-		return nil, fmt.Errorf("decode finding %x: %w", key, err)
-	}
-	return rec, nil
+	return decodeRecord(key, v)
 }
 
 // put buffers a record and moves its index entries and counts from old

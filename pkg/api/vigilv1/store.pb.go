@@ -28,13 +28,15 @@ type FindingRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// stored holds the finding and its lifecycle; last_seen and times_seen are
 	// filled only once the finding is resolved (frozen), and otherwise derived
-	// from the scope. Its scope is left out: the key's scope id names it.
+	// from the scope. Its scope and its finding's fingerprint are left out:
+	// the key names both.
 	Stored *StoredFinding `protobuf:"bytes,1,opt,name=stored,proto3" json:"stored,omitempty"`
 	// since_scan is the scope's scan number in which the finding was last
 	// opened or reopened.
 	SinceScan uint64 `protobuf:"varint,2,opt,name=since_scan,json=sinceScan,proto3" json:"since_scan,omitempty"`
-	// full_scan_id is the last full scan that reported the finding.
-	FullScanId    string `protobuf:"bytes,3,opt,name=full_scan_id,json=fullScanId,proto3" json:"full_scan_id,omitempty"`
+	// full_scan is the scope's scan number of the last full scan that
+	// reported the finding.
+	FullScan      uint64 `protobuf:"varint,4,opt,name=full_scan,json=fullScan,proto3" json:"full_scan,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -83,11 +85,11 @@ func (x *FindingRecord) GetSinceScan() uint64 {
 	return 0
 }
 
-func (x *FindingRecord) GetFullScanId() string {
+func (x *FindingRecord) GetFullScan() uint64 {
 	if x != nil {
-		return x.FullScanId
+		return x.FullScan
 	}
-	return ""
+	return 0
 }
 
 // ScopeRecord is the value of the server store's scopes bucket.
@@ -199,13 +201,12 @@ var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/service.proto\"\x81\x01\n" +
+	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/service.proto\"\x90\x01\n" +
 	"\rFindingRecord\x12/\n" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
-	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12 \n" +
-	"\ffull_scan_id\x18\x03 \x01(\tR\n" +
-	"fullScanId\"\xcf\x02\n" +
+	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
+	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xcf\x02\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
