@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -14,8 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -150,17 +146,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		ctx, cancel := context.WithCancel(context.Background())
-		srv, err := New(ctx, Config{DataDir: b.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			b.Fatal(err)
-		}
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(ctx) }()
-		nc, err := nats.Connect(srv.NATSURL())
-		if err != nil {
-			b.Fatal(err)
-		}
+		srv, nc, _, client := startServer(b, Config{})
 		js, _ := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(512))
 		b.StartTimer()
 
@@ -175,11 +161,6 @@ func BenchmarkIngestFleet(b *testing.B) {
 		rescan := time.Since(start)
 
 		b.StopTimer()
-		conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		client := vigilv1.NewFindingServiceClient(conn)
 		var list, sum []time.Duration
 		token := ""
 		var filter *vigilv1.FindingFilter
@@ -210,11 +191,6 @@ func BenchmarkIngestFleet(b *testing.B) {
 		if resp, _ := client.SummarizeFindings(context.Background(), &vigilv1.SummarizeFindingsRequest{}); resp.GetTotal() != uint64(total) {
 			b.Fatalf("store holds %d open findings, want %d", resp.GetTotal(), int(total))
 		}
-		conn.Close()
-		nc.Close()
-		cancel()
-		<-served
-
 		b.ReportMetric(total/ingest.Seconds(), "findings/s")
 		b.ReportMetric(ingest.Seconds(), "ingest-s")
 		b.ReportMetric(rescan.Seconds(), "rescan-s")

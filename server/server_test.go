@@ -19,7 +19,7 @@ import (
 )
 
 // startServer runs a server with an embedded NATS server on random ports.
-func startServer(t *testing.T, cfg Config) (*Server, *nats.Conn, jetstream.JetStream, vigilv1.FindingServiceClient) {
+func startServer(t testing.TB, cfg Config) (*Server, *nats.Conn, jetstream.JetStream, vigilv1.FindingServiceClient) {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.GRPCAddr = "127.0.0.1:0"

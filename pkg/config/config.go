@@ -5,6 +5,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -70,4 +72,42 @@ func Apply(fs *pflag.FlagSet, path string) error {
 		return fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// Common holds the settings every Vigil binary has: the config file, the
+// log level and --version.
+type Common struct {
+	File     string
+	LogLevel string
+	Version  bool
+}
+
+// Bind adds --config, --log-level and --version to fs.
+func (c *Common) Bind(fs *pflag.FlagSet) {
+	fs.StringVar(&c.File, "config", os.Getenv("VIGIL_CONFIG"), "YAML file with settings named like the flags")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+}
+
+// Load parses args into fs and fills unset flags from the environment and
+// the config file. It returns the JSON logger on stderr, or done when only
+// the version was asked for (it has been written to out).
+func (c *Common) Load(fs *pflag.FlagSet, args []string, out io.Writer, version string) (logger *slog.Logger, done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, false, err
+	}
+	if c.Version {
+		fmt.Fprintln(out, version)
+		return nil, true, nil
+	}
+	if err := Apply(fs, c.File); err != nil {
+		return nil, false, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, false, fmt.Errorf("log level: %w", err)
+	}
+	logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+	return logger, false, nil
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,10 +34,8 @@ func main() {
 func run() error {
 	fs := pflag.NewFlagSet("vigil-agent", pflag.ContinueOnError)
 	var cfg agent.Config
-	var cfgFile, logLevel string
+	var common config.Common
 	var targets []string
-	var showVersion bool
-	fs.StringVar(&cfgFile, "config", os.Getenv("VIGIL_CONFIG"), "YAML file with settings named like the flags (targets under 'target')")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.StringVar(&cfg.Tenant, "tenant", "", "tenant this agent reports for")
 	fs.StringVar(&cfg.ID, "id", "", "agent id, unique within the tenant")
@@ -51,25 +48,13 @@ func run() error {
 	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")
 	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	common.Bind(fs)
+	logger, done, err := common.Load(fs, os.Args[1:], os.Stdout, version.Version)
+	if err != nil || done {
 		return err
 	}
-	if showVersion {
-		fmt.Println(version.Version)
-		return nil
-	}
-	if err := config.Apply(fs, cfgFile); err != nil {
-		return err
-	}
+	cfg.Logger = logger
 	cfg.Targets = append(targets, fs.Args()...)
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("log level: %w", err)
-	}
-	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(cfg.Logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

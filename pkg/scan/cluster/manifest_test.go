@@ -2,20 +2,12 @@ package cluster
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/checks/checkstest"
 )
-
-type checkCase struct {
-	Check string `json:"check"`
-	Fail  string `json:"fail"`
-	Pass  string `json:"pass"`
-}
 
 func catalog(t testing.TB) *checks.Catalog {
 	t.Helper()
@@ -41,33 +33,8 @@ func ids(t *testing.T, m *Manifests, doc string) map[string]int {
 
 // TestEveryCheckFailsAndPasses runs each check's failing and passing case.
 func TestEveryCheckFailsAndPasses(t *testing.T) {
-	data, err := os.ReadFile("testdata/cases.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []checkCase
-	if err := yaml.UnmarshalStrict(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	cat := catalog(t)
-	m := NewManifests(cat)
-	covered := map[string]bool{}
-	for _, c := range cases {
-		covered[c.Check] = true
-		t.Run(c.Check, func(t *testing.T) {
-			if got := ids(t, m, c.Fail); got[c.Check] == 0 {
-				t.Errorf("failing case not reported; got %v", got)
-			}
-			if got := ids(t, m, c.Pass); got[c.Check] != 0 {
-				t.Errorf("passing case reported")
-			}
-		})
-	}
-	for _, c := range cat.ForInput("kubernetes") {
-		if !covered[c.ID] {
-			t.Errorf("check %s has no test case in testdata/cases.yaml", c.ID)
-		}
-	}
+	m := NewManifests(catalog(t))
+	checkstest.Run(t, "testdata/cases.yaml", m.Checks, func(t *testing.T, doc string) map[string]int { return ids(t, m, doc) })
 }
 
 const deployment = `# leading comment

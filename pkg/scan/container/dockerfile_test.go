@@ -2,20 +2,12 @@ package container
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/checks/checkstest"
 )
-
-type checkCase struct {
-	Check string `json:"check"`
-	Fail  string `json:"fail"`
-	Pass  string `json:"pass"`
-}
 
 func scanner(t testing.TB) *Dockerfiles {
 	t.Helper()
@@ -27,16 +19,8 @@ func scanner(t testing.TB) *Dockerfiles {
 }
 
 func TestEveryCheckFailsAndPasses(t *testing.T) {
-	data, err := os.ReadFile("testdata/cases.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []checkCase
-	if err := yaml.UnmarshalStrict(data, &cases); err != nil {
-		t.Fatal(err)
-	}
 	d := scanner(t)
-	ids := func(t *testing.T, src string) map[string]int {
+	checkstest.Run(t, "testdata/cases.yaml", d.Checks, func(t *testing.T, src string) map[string]int {
 		fs, err := d.ScanFile(context.Background(), "Dockerfile", []byte(src), "")
 		if err != nil {
 			t.Fatalf("scan: %v", err)
@@ -46,24 +30,7 @@ func TestEveryCheckFailsAndPasses(t *testing.T) {
 			out[f.CheckId]++
 		}
 		return out
-	}
-	covered := map[string]bool{}
-	for _, c := range cases {
-		covered[c.Check] = true
-		t.Run(c.Check, func(t *testing.T) {
-			if got := ids(t, c.Fail); got[c.Check] == 0 {
-				t.Errorf("failing case not reported; got %v", got)
-			}
-			if got := ids(t, c.Pass); got[c.Check] != 0 {
-				t.Errorf("passing case reported")
-			}
-		})
-	}
-	for _, c := range d.Checks {
-		if !covered[c.ID] {
-			t.Errorf("check %s has no test case in testdata/cases.yaml", c.ID)
-		}
-	}
+	})
 }
 
 func TestFindingPointsAtInstruction(t *testing.T) {

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,34 +26,20 @@ func main() {
 func run() error {
 	fs := pflag.NewFlagSet("vigil-server", pflag.ContinueOnError)
 	var cfg server.Config
-	var cfgFile, logLevel string
-	var showVersion bool
-	fs.StringVar(&cfgFile, "config", os.Getenv("VIGIL_CONFIG"), "YAML file with settings named like the flags")
+	var common config.Common
 	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-data", "directory for the store and the embedded NATS server's files")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7433", "gRPC listen address")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "external NATS server URL; empty runs an embedded NATS server")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server")
 	fs.IntVar(&cfg.StreamReplicas, "stream-replicas", 1, "replicas of the JetStream streams (3 on a NATS cluster)")
-	fs.IntVar(&cfg.FetchBatch, "fetch-batch", 256, "messages applied per store transaction")
+	fs.IntVar(&cfg.FetchBatch, "fetch-batch", 256, "messages taken from the stream at a time")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 0, "mark agents stale after this long without a heartbeat (default 90s)")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	common.Bind(fs)
+	logger, done, err := common.Load(fs, os.Args[1:], os.Stdout, version.Version)
+	if err != nil || done {
 		return err
 	}
-	if showVersion {
-		fmt.Println(version.Version)
-		return nil
-	}
-	if err := config.Apply(fs, cfgFile); err != nil {
-		return err
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("log level: %w", err)
-	}
-	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(cfg.Logger)
+	cfg.Logger = logger
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
