@@ -280,3 +280,26 @@ func TestCompletionWaitsForItsBatches(t *testing.T) {
 		t.Fatalf("scope = %+v", sr)
 	}
 }
+
+// A batch delivered twice, in one transaction or in two, counts once.
+func TestDuplicateBatchCountsOnce(t *testing.T) {
+	s := openTemp(t)
+	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "./m"}
+	b := &vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{mkFinding("acme", "C-X-001", vigilv1.Severity_SEVERITY_HIGH, 1)}}
+	for i := 0; i < 2; i++ {
+		err := s.Update(func(w *Writer) error {
+			if err := w.ApplyBatch(b, time.Now()); err != nil {
+				return err
+			}
+			return w.ApplyBatch(b, time.Now())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sr, _ := s.Scope(scope)
+	sum, _ := s.Summarize(&vigilv1.SummarizeFindingsRequest{})
+	if sr.Present != 1 || sr.Records != 1 || sum.Total != 1 {
+		t.Fatalf("present %d, records %d, total %d; want 1 each", sr.Present, sr.Records, sum.Total)
+	}
+}

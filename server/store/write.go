@@ -38,6 +38,9 @@ type Writer struct {
 	idxOps map[string]map[string]bool
 	// countDelta holds changes of the running counts.
 	countDelta map[string]int64
+	// fresh marks scopes that had no finding record when this transaction
+	// began: their lookups need only the pending records.
+	fresh map[[finding.ScopeIDLen]byte]bool
 	// Events are the lifecycle transitions of this transaction, to publish
 	// after commit.
 	Events []*vigilv1.FindingEvent
@@ -54,6 +57,7 @@ func newWriter(tx *bolt.Tx) *Writer {
 		pending:    map[string]*vigilv1.FindingRecord{},
 		idxOps:     map[string]map[string]bool{},
 		countDelta: map[string]int64{},
+		fresh:      map[[finding.ScopeIDLen]byte]bool{},
 	}
 	for _, b := range [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange} {
 		w.idx[string(b)] = tx.Bucket(b)
@@ -145,6 +149,7 @@ func (w *Writer) scope(s *vigilv1.Scope) (*vigilv1.ScopeRecord, [finding.ScopeID
 		r.Digest = make([]byte, 32)
 	}
 	w.scopeCache[id] = r
+	w.fresh[id] = r.Records == 0
 	return r, id, nil
 }
 
@@ -175,11 +180,14 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		old, err := w.get(key)
-		if err != nil {
+		var old *vigilv1.FindingRecord
+		if w.fresh[sid] {
+			old = w.pending[string(key)]
+		} else if old, err = w.get(key); err != nil {
 			return err
 		}
 		if old == nil {
+			sr.Records++
 			rec := &vigilv1.FindingRecord{
 				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts},
 				SinceScan: sr.Scans + 1,

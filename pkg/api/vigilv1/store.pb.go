@@ -107,8 +107,10 @@ type ScopeRecord struct {
 	// resend_requested is set when the agent's digest did not match.
 	ResendRequested bool                   `protobuf:"varint,7,opt,name=resend_requested,json=resendRequested,proto3" json:"resend_requested,omitempty"`
 	FirstScanTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=first_scan_time,json=firstScanTime,proto3" json:"first_scan_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// records counts the scope's finding records in the store, any status.
+	Records       uint64 `protobuf:"varint,9,opt,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScopeRecord) Reset() {
@@ -197,6 +199,13 @@ func (x *ScopeRecord) GetFirstScanTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ScopeRecord) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
 var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
@@ -206,7 +215,7 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
 	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
-	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xcf\x02\n" +
+	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xe9\x02\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
@@ -216,7 +225,8 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\apresent\x18\x05 \x01(\x04R\apresent\x12\x16\n" +
 	"\x06digest\x18\x06 \x01(\fR\x06digest\x12)\n" +
 	"\x10resend_requested\x18\a \x01(\bR\x0fresendRequested\x12B\n" +
-	"\x0ffirst_scan_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rfirstScanTimeB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"\x0ffirst_scan_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rfirstScanTime\x12\x18\n" +
+	"\arecords\x18\t \x01(\x04R\arecordsB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_store_proto_rawDescOnce sync.Once
