@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,3 +237,23 @@ func TestFleetCommands(t *testing.T) {
 		t.Fatalf("table: %v\n%s", err, out)
 	}
 }
+
+func TestSpinnerClearsItsLine(t *testing.T) {
+	var buf syncBuf
+	stop := spinTo(&buf, "scanning 1 path(s)", time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	stop()
+	stop() // idempotent
+	out := buf.String()
+	if !strings.Contains(out, "scanning 1 path(s)") || !strings.HasSuffix(out, "\r\033[K") {
+		t.Fatalf("spinner output %q", out)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -36,7 +36,9 @@ func newScanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stop := spin(fmt.Sprintf("scanning %d path(s)", len(args)))
 			rep, err := scan.New(cat).Run(cmd.Context(), args, tenant)
+			stop()
 			if err != nil {
 				return err
 			}
