@@ -38,7 +38,9 @@ type Check struct {
 	// "instruction" or "stage". Empty means once per object or file.
 	Each string
 	// Field is the path of the offending field relative to the iterated
-	// element (or the object), for pointing at a line.
+	// element (or the object), for pointing at a line. For containers,
+	// "flag:NAME" points at the command-line element that sets --NAME, or
+	// at the command when the flag is absent.
 	Field string
 	// Source is the pack the check came from.
 	Source string

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"crypto/tls"
 	"regexp"
 	"strings"
 
@@ -17,6 +18,8 @@ import (
 var variables = []string{
 	// Kubernetes
 	"obj", "kind", "pod", "container", "volume", "rule", "subject", "port", "annotations",
+	// Kubernetes, per container: the command line of control-plane components
+	"component", "flags",
 	// Dockerfile
 	"dockerfile", "stage", "instruction",
 }
@@ -34,6 +37,9 @@ func newEnv() (*cel.Env, error) {
 		cel.Function("looks_like_secret",
 			cel.Overload("looks_like_secret_string", []*cel.Type{cel.StringType}, cel.BoolType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(finding.LooksLikeSecret(string(v.(types.String)))) }))),
+		cel.Function("tls_cipher_weak",
+			cel.Overload("tls_cipher_weak_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(WeakCipherSuite(string(v.(types.String)))) }))),
 		cel.Function("image_digest",
 			cel.Overload("image_digest_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageDigest(string(v.(types.String)))) }))),
@@ -83,3 +89,17 @@ var (
 		"blake3": regexp.MustCompile(`^[a-f0-9]{64}$`),
 	}
 )
+
+// strongCiphers are the suites Go's TLS stack considers secure.
+var strongCiphers = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range tls.CipherSuites() {
+		m[c.Name] = true
+	}
+	return m
+}()
+
+// WeakCipherSuite reports whether a TLS cipher suite name is one Go's TLS
+// stack (that of every Kubernetes component) classifies as insecure, or
+// does not know at all.
+func WeakCipherSuite(name string) bool { return !strongCiphers[name] }

@@ -135,6 +135,20 @@ type element struct {
 	vars map[string]any
 	path string // field path from the object root, with indexes
 	key  string // stable key, with names instead of indexes
+	// flagPaths locates command-line flags of a container.
+	flagPaths map[string]string
+}
+
+// fieldPath resolves a check's field against an element.
+func (el element) fieldPath(field string) string {
+	name, isFlag := strings.CutPrefix(field, "flag:")
+	if !isFlag {
+		return joinPath(el.path, field)
+	}
+	if p, ok := el.flagPaths[name]; ok {
+		return p
+	}
+	return joinPath(el.path, "command")
 }
 
 func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant string) ([]*vigilv1.Finding, []error) {
@@ -159,7 +173,7 @@ func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant str
 	base := map[string]any{
 		"obj": o.obj, "kind": kind, "annotations": annotations,
 		"pod": nil, "container": nil, "volume": nil, "rule": nil, "subject": nil, "port": nil,
-		"dockerfile": nil, "stage": nil, "instruction": nil,
+		"component": nil, "flags": nil, "dockerfile": nil, "stage": nil, "instruction": nil,
 	}
 	if workload {
 		base["pod"] = spec
@@ -186,8 +200,7 @@ func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant str
 			if !fails {
 				continue
 			}
-			field := joinPath(el.path, c.Field)
-			line := lineOf(o.node, field)
+			line := lineOf(o.node, el.fieldPath(c.Field))
 			f := c.NewFinding(c.Message(el.vars))
 			f.Scanner = m.Name()
 			f.Resource = res
@@ -229,11 +242,11 @@ func iterate(each string, base, obj, spec map[string]any, specPath string) []ele
 					continue
 				}
 				name, _ := cm["name"].(string)
-				out = append(out, element{
-					vars: with("container", cm),
-					path: fmt.Sprintf("%s.%s[%d]", specPath, group, i),
-					key:  fmt.Sprintf("%s.%s[%q]", specPath, group, name),
-				})
+				p := fmt.Sprintf("%s.%s[%d]", specPath, group, i)
+				cl := parseCommandLine(cm, p)
+				vars := with("container", cm)
+				vars["component"], vars["flags"] = cl.component, cl.flags
+				out = append(out, element{vars: vars, path: p, key: fmt.Sprintf("%s.%s[%q]", specPath, group, name), flagPaths: cl.paths})
 			}
 		}
 	case "volume":

@@ -113,6 +113,7 @@ func (m *model) elements(each string) []element {
 		v := map[string]any{
 			"dockerfile": m.file, "stage": nil, "instruction": nil,
 			"obj": nil, "kind": nil, "pod": nil, "container": nil, "volume": nil, "rule": nil, "subject": nil, "port": nil, "annotations": nil,
+			"component": nil, "flags": nil,
 		}
 		if stage != nil {
 			v["stage"] = stage
