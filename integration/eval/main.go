@@ -87,8 +87,10 @@ func main() {
 		scanErrors := 0
 		for _, u := range units {
 			root := filepath.Join(*corpus, d.Name(), u.Path)
+			// A unit is scanned as one target, as a user scans a folder, so
+			// checks across objects see all of its files.
 			targets := []string{root}
-			if len(u.Files) > 0 {
+			if st, err := os.Stat(root); (err != nil || !st.IsDir()) && len(u.Files) > 0 {
 				targets = nil
 				for _, f := range u.Files {
 					// Files are relative to the unit, or to its parent.

@@ -77,7 +77,7 @@ type Pack struct {
 var idPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*-[0-9]{3,}$`)
 
 var iterators = map[string][]string{
-	"kubernetes": {"", "pod", "container", "volume", "rule", "subject", "port"},
+	"kubernetes": {"", "pod", "container", "volume", "rule", "subject", "port", "binding", "isolation", "namespace"},
 	"dockerfile": {"", "instruction", "stage"},
 }
 
@@ -142,7 +142,7 @@ func program(env *cel.Env, src string, want *cel.Type) (cel.Program, error) {
 
 // Fails evaluates the check against vars and reports whether it fails.
 func (c *Check) Fails(vars map[string]any) (bool, error) {
-	out, _, err := c.expr.Eval(vars)
+	out, _, err := c.expr.Eval(activation(vars))
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", c.ID, err)
 	}
@@ -158,7 +158,7 @@ func (c *Check) Message(vars map[string]any) string {
 	if c.message == nil {
 		return c.Title
 	}
-	out, _, err := c.message.Eval(vars)
+	out, _, err := c.message.Eval(activation(vars))
 	if err != nil {
 		return c.Title
 	}

@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
+	"cel.dev/cel-go/interpreter"
 
 	"github.com/vigilsec/vigil/pkg/finding"
 )
@@ -20,6 +21,9 @@ var variables = []string{
 	"obj", "kind", "pod", "container", "volume", "rule", "subject", "port", "annotations",
 	// Kubernetes, per container: the command line of control-plane components
 	"component", "flags",
+	// Kubernetes, across objects: a binding's role, the policies selecting a
+	// workload, the policies of a namespace
+	"role", "selected_by", "policies",
 	// Dockerfile
 	"dockerfile", "stage", "instruction",
 }
@@ -103,3 +107,29 @@ var strongCiphers = func() map[string]bool {
 // stack (that of every Kubernetes component) classifies as insecure, or
 // does not know at all.
 func WeakCipherSuite(name string) bool { return !strongCiphers[name] }
+
+var declared = func() map[string]bool {
+	m := map[string]bool{}
+	for _, v := range variables {
+		m[v] = true
+	}
+	return m
+}()
+
+// activation resolves the variables a scanner sets, and every other
+// declared variable to null, so scanners set only what applies.
+type activation map[string]any
+
+func (a activation) ResolveName(name string) (any, bool) {
+	if v, ok := a[name]; ok {
+		return v, true
+	}
+	if declared[name] {
+		return nil, true
+	}
+	return nil, false
+}
+
+func (a activation) Parent() interpreter.Activation { return nil }
+
+var _ interpreter.Activation = activation(nil)

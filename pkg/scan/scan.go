@@ -33,6 +33,14 @@ type FileScanner interface {
 	ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error)
 }
 
+// SetScanner is a FileScanner with checks over all its files of a target
+// at once (a binding and its role, workloads and the policies that select
+// them).
+type SetScanner interface {
+	FileScanner
+	ScanSet(ctx context.Context, files []cluster.File, tenant string) ([]*vigilv1.Finding, error)
+}
+
 // MaxFileSize is the largest file any scanner reads.
 const MaxFileSize = 16 << 20
 
@@ -156,13 +164,39 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 			res.Errors = append(res.Errors, r.err)
 		}
 	}
+	for _, fsc := range s.files {
+		ss, ok := fsc.(SetScanner)
+		if !ok {
+			continue
+		}
+		var files []cluster.File
+		for _, j := range jobs {
+			if j.fs != fsc {
+				continue
+			}
+			data, err := readFile(j.path)
+			if err != nil {
+				continue // reported by the file scan
+			}
+			files = append(files, cluster.File{Path: filepath.ToSlash(j.path), Data: data})
+		}
+		fs, err := ss.ScanSet(ctx, files, tenant)
+		for _, f := range fs {
+			finding.RedactSecrets(f)
+		}
+		res.Findings[fsc.Name()] = append(res.Findings[fsc.Name()], fs...)
+		if err != nil {
+			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target, Error: err.Error()})
+		}
+	}
 	for name, fs := range res.Findings {
 		res.Findings[name] = dedupe(fs)
 	}
 	return res, nil
 }
 
-func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) ([]*vigilv1.Finding, error) {
+// readFile reads a file of at most MaxFileSize bytes.
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -174,6 +208,14 @@ func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) ([]*vig
 	}
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s: file is larger than %d bytes; skipped", path, MaxFileSize)
+	}
+	return data, nil
+}
+
+func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) ([]*vigilv1.Finding, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
 	}
 	fs, err := fsc.ScanFile(ctx, filepath.ToSlash(path), data, tenant)
 	for _, f := range fs {

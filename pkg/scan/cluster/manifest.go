@@ -183,7 +183,7 @@ func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant str
 	var errs []error
 	cache := map[string][]element{}
 	for _, c := range m.Checks {
-		if !c.AppliesTo(kind, workload) {
+		if IsSetIterator(c.Each) || !c.AppliesTo(kind, workload) {
 			continue
 		}
 		els, ok := cache[c.Each]

@@ -24,6 +24,11 @@ func ids(t *testing.T, m *Manifests, doc string) map[string]int {
 	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
+	set, err := m.ScanSet(context.Background(), []File{{Path: "case.yaml", Data: []byte(doc)}}, "")
+	if err != nil {
+		t.Fatalf("scan set: %v", err)
+	}
+	fs = append(fs, set...)
 	out := map[string]int{}
 	for _, f := range fs {
 		out[f.CheckId]++

@@ -1,0 +1,342 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// Set iterators evaluate checks that need several objects at once; the
+// per-file scan skips them and ScanSet runs them over every manifest of a
+// target:
+//
+//	binding    each RoleBinding and ClusterRoleBinding; role is the Role or
+//	           ClusterRole it refers to when the target has it, else null
+//	isolation  each workload; selected_by lists the NetworkPolicies (and
+//	           Cilium policies) of its namespace whose selector matches its
+//	           pods
+//	namespace  each Namespace; policies lists the NetworkPolicies in it
+var setIterators = map[string]bool{"binding": true, "isolation": true, "namespace": true}
+
+// IsSetIterator reports whether an iterator needs the whole set of objects.
+func IsSetIterator(each string) bool { return setIterators[each] }
+
+// File is one manifest file of a target.
+type File struct {
+	Path string
+	Data []byte
+}
+
+type located struct {
+	object
+	path  string
+	lines [][]byte
+}
+
+// ScanSet evaluates the set-level checks over all manifests of a target.
+// Files that do not parse were reported by ScanFile and are skipped here.
+func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([]*vigilv1.Finding, error) {
+	var setChecks []*checks.Check
+	for _, c := range m.Checks {
+		if IsSetIterator(c.Each) {
+			setChecks = append(setChecks, c)
+		}
+	}
+	if len(setChecks) == 0 {
+		return nil, nil
+	}
+	var objs []located
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(f.Data) > MaxManifestSize {
+			continue
+		}
+		lines := bytes.Split(f.Data, []byte("\n"))
+		dec := yaml.NewDecoder(bytes.NewReader(f.Data))
+		for {
+			var node yaml.Node
+			if err := dec.Decode(&node); err != nil {
+				break // io.EOF, or an error ScanFile already reported
+			}
+			var raw any
+			if node.Decode(&raw) != nil {
+				break
+			}
+			for _, o := range expand(normalize(raw), &node) {
+				objs = append(objs, located{object: o, path: f.Path, lines: lines})
+			}
+		}
+	}
+	ix := newSetIndex(objs)
+	var out []*vigilv1.Finding
+	var errs []error
+	for _, c := range setChecks {
+		for _, el := range ix.elements(c.Each) {
+			if !c.AppliesTo(el.kind, el.workload) {
+				continue
+			}
+			fails, err := c.Fails(el.vars)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", el.obj.path, err))
+				continue
+			}
+			if !fails {
+				continue
+			}
+			line := lineOf(el.obj.node, joinPath(el.path, c.Field))
+			res := resourceOf(el.obj.obj, tenant)
+			f := c.NewFinding(c.Message(el.vars))
+			f.Scanner = m.Name()
+			f.Resource = res
+			f.Location = &vigilv1.Location{Path: el.obj.path, StartLine: int32(line), EndLine: int32(line), Snippet: snippet(el.obj.lines, line)}
+			f.Fingerprint = finding.Fingerprint(c.ID, res, el.obj.path, joinPath(el.path, c.Field))
+			out = append(out, f)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func resourceOf(obj map[string]any, tenant string) *vigilv1.Resource {
+	kind, _ := obj["kind"].(string)
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		name, _ = meta["generateName"].(string)
+	}
+	ns, _ := meta["namespace"].(string)
+	return &vigilv1.Resource{Tenant: tenant, Provider: "kubernetes", Namespace: ns, Kind: kind, Name: name}
+}
+
+type setElement struct {
+	obj      located
+	kind     string
+	workload bool
+	vars     map[string]any
+	path     string
+}
+
+type setIndex struct {
+	objs []located
+	// roles by "Kind/namespace/name" (ClusterRoles with an empty namespace).
+	roles map[string]map[string]any
+	// policies by namespace; clusterPolicies apply to every namespace.
+	policies        map[string][]policy
+	clusterPolicies []policy
+}
+
+type policy struct {
+	name     string
+	selector labels.Selector
+}
+
+// namespaceOf returns an object's namespace, "default" when unset: that
+// is where kubectl applies a manifest without one.
+func namespaceOf(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	if ns, _ := meta["namespace"].(string); ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+func nameOf(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	n, _ := meta["name"].(string)
+	return n
+}
+
+func newSetIndex(objs []located) *setIndex {
+	ix := &setIndex{objs: objs, roles: map[string]map[string]any{}, policies: map[string][]policy{}}
+	for _, o := range objs {
+		kind, _ := o.obj["kind"].(string)
+		switch kind {
+		case "Role":
+			ix.roles["Role/"+namespaceOf(o.obj)+"/"+nameOf(o.obj)] = o.obj
+		case "ClusterRole":
+			ix.roles["ClusterRole//"+nameOf(o.obj)] = o.obj
+		case "NetworkPolicy":
+			if sel, ok := selectorAt(o.obj, "spec", "podSelector"); ok {
+				ix.policies[namespaceOf(o.obj)] = append(ix.policies[namespaceOf(o.obj)], policy{nameOf(o.obj), sel})
+			}
+		case "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy":
+			for _, sel := range ciliumSelectors(o.obj) {
+				p := policy{nameOf(o.obj), sel}
+				if kind == "CiliumNetworkPolicy" {
+					ix.policies[namespaceOf(o.obj)] = append(ix.policies[namespaceOf(o.obj)], p)
+				} else {
+					ix.clusterPolicies = append(ix.clusterPolicies, p)
+				}
+			}
+		}
+	}
+	return ix
+}
+
+// selectorAt converts the label selector at a path; an empty selector
+// selects everything, a missing one nothing.
+func selectorAt(obj map[string]any, keys ...string) (labels.Selector, bool) {
+	var cur any = obj
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	if cur == nil {
+		return labels.Everything(), true
+	}
+	return toSelector(cur)
+}
+
+func toSelector(v any) (labels.Selector, bool) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	var ls metav1.LabelSelector
+	if err := json.Unmarshal(b, &ls); err != nil {
+		return nil, false
+	}
+	// Cilium selectors name labels with a source prefix (k8s:, any:).
+	strip := func(k string) string {
+		for _, p := range []string{"k8s:", "any:"} {
+			k = strings.TrimPrefix(k, p)
+		}
+		return k
+	}
+	ml := map[string]string{}
+	for k, v := range ls.MatchLabels {
+		ml[strip(k)] = v
+	}
+	ls.MatchLabels = ml
+	for i := range ls.MatchExpressions {
+		ls.MatchExpressions[i].Key = strip(ls.MatchExpressions[i].Key)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&ls)
+	if err != nil {
+		return nil, false
+	}
+	return sel, true
+}
+
+// ciliumSelectors returns the endpoint selectors of a Cilium policy, from
+// spec and from each entry of specs.
+func ciliumSelectors(obj map[string]any) []labels.Selector {
+	var specs []any
+	if s, ok := obj["spec"]; ok {
+		specs = append(specs, s)
+	}
+	if list, ok := obj["specs"].([]any); ok {
+		specs = append(specs, list...)
+	}
+	var out []labels.Selector
+	for _, s := range specs {
+		m, ok := s.(map[string]any)
+		if !ok {
+			continue
+		}
+		if es, ok := m["endpointSelector"]; ok {
+			if es == nil {
+				out = append(out, labels.Everything())
+			} else if sel, ok := toSelector(es); ok {
+				out = append(out, sel)
+			}
+		}
+	}
+	return out
+}
+
+func (ix *setIndex) elements(each string) []setElement {
+	var out []setElement
+	base := func(o located) map[string]any {
+		kind, _ := o.obj["kind"].(string)
+		return map[string]any{
+			"obj": o.obj, "kind": kind, "annotations": map[string]any{}, "pod": nil, "container": nil, "volume": nil, "rule": nil,
+			"subject": nil, "port": nil, "component": nil, "flags": nil, "dockerfile": nil, "stage": nil, "instruction": nil,
+			"role": nil, "selected_by": []any{}, "policies": []any{},
+		}
+	}
+	for _, o := range ix.objs {
+		kind, _ := o.obj["kind"].(string)
+		switch each {
+		case "binding":
+			if kind != "RoleBinding" && kind != "ClusterRoleBinding" {
+				continue
+			}
+			vars := base(o)
+			ref, _ := o.obj["roleRef"].(map[string]any)
+			refKind, _ := ref["kind"].(string)
+			refName, _ := ref["name"].(string)
+			ns := ""
+			if refKind == "Role" {
+				ns = namespaceOf(o.obj)
+			}
+			if role, ok := ix.roles[refKind+"/"+ns+"/"+refName]; ok {
+				vars["role"] = role
+			}
+			out = append(out, setElement{obj: o, kind: kind, vars: vars, path: ""})
+		case "isolation":
+			spec, meta, specPath := podSpec(o.obj, kind)
+			if spec == nil {
+				continue
+			}
+			vars := base(o)
+			vars["pod"] = spec
+			podLabels := labels.Set{}
+			if l, ok := meta["labels"].(map[string]any); ok {
+				for k, v := range l {
+					podLabels[k] = fmt.Sprint(v)
+				}
+			}
+			var selected []any
+			for _, p := range append(append([]policy(nil), ix.policies[namespaceOf(o.obj)]...), ix.clusterPolicies...) {
+				if p.selector.Matches(podLabels) {
+					selected = append(selected, p.name)
+				}
+			}
+			if selected == nil {
+				selected = []any{}
+			}
+			vars["selected_by"] = selected
+			metaPath := "" // a Pod's labels are its own; a template's are beside its spec
+			if kind != "Pod" {
+				metaPath = strings.TrimSuffix(specPath, ".spec")
+			}
+			out = append(out, setElement{obj: o, kind: kind, workload: true, vars: vars, path: metaPath})
+		case "namespace":
+			if kind != "Namespace" {
+				continue
+			}
+			vars := base(o)
+			var names []string
+			for _, p := range ix.policies[nameOf(o.obj)] {
+				names = append(names, p.name)
+			}
+			sort.Strings(names)
+			pol := []any{}
+			for _, n := range names {
+				pol = append(pol, n)
+			}
+			vars["policies"] = pol
+			out = append(out, setElement{obj: o, kind: kind, vars: vars, path: ""})
+		}
+	}
+	return out
+}
