@@ -24,6 +24,8 @@ var variables = []string{
 	// Kubernetes, across objects: a binding's role, the policies selecting a
 	// workload, the policies of a namespace
 	"role", "selected_by", "policies",
+	// Kubernetes: the effective kubelet configuration
+	"kubelet",
 	// Dockerfile
 	"dockerfile", "stage", "instruction",
 }

@@ -178,6 +178,9 @@ func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant str
 	if workload {
 		base["pod"] = spec
 	}
+	if k, ok := kubeletModel(o.obj, kind); ok {
+		base["kubelet"] = k
+	}
 
 	var out []*vigilv1.Finding
 	var errs []error

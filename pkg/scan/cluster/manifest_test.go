@@ -170,3 +170,13 @@ func BenchmarkScanDeployment(b *testing.B) {
 	b.ReportMetric(float64(len(m.Checks)), "checks")
 	b.ReportMetric(float64(n), "findings")
 }
+
+func FuzzManifestSet(f *testing.F) {
+	f.Add([]byte(deployment + "---\n{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: n}, spec: {podSelector: {matchExpressions: [{key: a, operator: In}]}}}\n"))
+	f.Add([]byte(`{"apiVersion": "hostdata.kubescape.cloud/v1beta0", "kind": "KubeletInfo", "data": {"cmdLine": "kubelet --event-qps=x", "configFile": {"content": "!!"}}}`))
+	m := NewManifests(catalog(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m.ScanFile(context.Background(), "fuzz.yaml", data, "t")
+		m.ScanSet(context.Background(), []File{{Path: "fuzz.yaml", Data: data}}, "t")
+	})
+}
