@@ -85,6 +85,16 @@ func main() {
 			return perCat[c]
 		}
 		scanErrors := 0
+		// Corpora with a folder per input type (kubernetes/, dockerfile/,
+		// terraform/, ...) are also totalled per folder.
+		perGroup := map[string]*tally{}
+		group := func(u unit) *tally {
+			g, _, _ := strings.Cut(u.Path, "/")
+			if perGroup[g] == nil {
+				perGroup[g] = &tally{}
+			}
+			return perGroup[g]
+		}
 		for _, u := range units {
 			root := filepath.Join(*corpus, d.Name(), u.Path)
 			// A unit is scanned as one target, as a user scans a folder, so
@@ -116,8 +126,10 @@ func main() {
 			for _, c := range u.Expected {
 				if reported[c] {
 					get(c).tp++
+					group(u).tp++
 				} else {
 					get(c).fn++
+					group(u).fn++
 					if *misses && covered[c] {
 						fmt.Printf("FN %s %s\n", c, root)
 					}
@@ -126,11 +138,13 @@ func main() {
 			for _, c := range u.NotExpected {
 				if reported[c] {
 					get(c).fp++
+					group(u).fp++
 					if *misses {
 						fmt.Printf("FP %s %s\n", c, root)
 					}
 				} else {
 					get(c).tn++
+					group(u).tn++
 				}
 			}
 		}
@@ -156,6 +170,17 @@ func main() {
 		}
 		fmt.Fprintf(tw, "%s\tALL CATEGORIES WITH A CHECK\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), cov.tp, cov.fn, cov.fp, cov.tn, cov.recall(), cov.precision())
 		fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), total.tp, total.fn, total.fp, total.tn, total.recall(), total.precision())
+		if len(perGroup) > 1 {
+			groups := make([]string, 0, len(perGroup))
+			for g := range perGroup {
+				groups = append(groups, g)
+			}
+			sort.Strings(groups)
+			for _, g := range groups {
+				t := perGroup[g]
+				fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES in %s/\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), g, t.tp, t.fn, t.fp, t.tn, t.recall(), t.precision())
+			}
+		}
 		if scanErrors > 0 {
 			fmt.Fprintf(tw, "%s\t(files that could not be parsed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors)
 		}
