@@ -50,6 +50,50 @@ var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform":
 // Scanner runs a fixed set of file scanners.
 type Scanner struct {
 	files []FileScanner
+	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
+	// from helm template or kustomize build.
+	Stdin io.Reader
+}
+
+// StdinTarget is the target name that reads manifests from standard input.
+const StdinTarget = "-"
+
+// stdin scans YAML read from standard input as one manifest stream.
+func (s *Scanner) stdin(ctx context.Context, tenant string) (*Result, error) {
+	r := s.Stdin
+	if r == nil {
+		r = os.Stdin
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("stdin: more than %d bytes", MaxFileSize)
+	}
+	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
+	for _, fsc := range s.files {
+		res.Findings[fsc.Name()] = []*vigilv1.Finding{}
+		if !fsc.Match("stdin.yaml") {
+			continue
+		}
+		fs, err := fsc.ScanFile(ctx, StdinTarget, data, tenant)
+		if err != nil {
+			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: StdinTarget, Error: err.Error()})
+		}
+		if ss, ok := fsc.(SetScanner); ok {
+			set, err := ss.ScanSet(ctx, []cluster.File{{Path: StdinTarget, Data: data}}, tenant)
+			if err != nil {
+				res.Errors = append(res.Errors, &vigilv1.ScanError{Path: StdinTarget, Error: err.Error()})
+			}
+			fs = append(fs, set...)
+		}
+		for _, f := range fs {
+			finding.RedactSecrets(f)
+		}
+		res.Findings[fsc.Name()] = dedupe(fs)
+	}
+	return res, nil
 }
 
 // New returns a Scanner with every built-in file scanner over the catalog.
@@ -77,6 +121,9 @@ type Result struct {
 // the cleaned target, so the same target gives the same fingerprints
 // whichever way it was spelled.
 func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
+	if target == StdinTarget {
+		return s.stdin(ctx, tenant)
+	}
 	target = filepath.Clean(target)
 	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
 	for _, f := range s.files {
