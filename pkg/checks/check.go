@@ -77,8 +77,9 @@ type Pack struct {
 var idPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*-[A-Z][A-Z0-9]*-[0-9]{3,}$`)
 
 var iterators = map[string][]string{
-	"kubernetes": {"", "pod", "container", "volume", "rule", "subject", "port", "binding", "isolation", "namespace"},
-	"dockerfile": {"", "instruction", "stage"},
+	"kubernetes":  {"", "pod", "container", "volume", "rule", "subject", "port", "binding", "isolation", "namespace"},
+	"dockerfile":  {"", "instruction", "stage"},
+	"certificate": {""},
 }
 
 // compile validates a spec and compiles its programs.

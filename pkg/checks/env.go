@@ -28,6 +28,8 @@ var variables = []string{
 	"kubelet",
 	// Dockerfile
 	"dockerfile", "stage", "instruction",
+	// X.509 certificates
+	"certificate",
 }
 
 // newEnv builds the CEL environment shared by all checks.

@@ -98,7 +98,7 @@ func (s *Scanner) stdin(ctx context.Context, tenant string) (*Result, error) {
 
 // New returns a Scanner with every built-in file scanner over the catalog.
 func New(cat *checks.Catalog) *Scanner {
-	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), container.NewDockerfiles(cat)}}
+	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat)}}
 }
 
 // Names returns the scanner names, the unit of a scope together with a target.
