@@ -34,6 +34,10 @@ type Config struct {
 	ID      string
 	// Targets are the paths to scan.
 	Targets []string
+	// NodeRoot is where a node's root filesystem is mounted (a DaemonSet's
+	// read-only host mount, such as /host); the node's Kubernetes
+	// configuration under it becomes targets (see NodeTargets).
+	NodeRoot string
 	// Once scans once, drains the outbox and returns.
 	Once bool
 	// Interval between scans when not Once (default 1h).
@@ -66,8 +70,15 @@ func (c *Config) Validate() error {
 	if err := bus.ValidateID("agent id", c.ID); err != nil {
 		errs = append(errs, err)
 	}
+	if c.NodeRoot != "" {
+		nt, err := NodeTargets(c.NodeRoot)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.Targets = append(c.Targets, nt...)
+	}
 	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("no targets: give one or more paths to scan"))
+		errs = append(errs, errors.New("no targets: give one or more paths to scan, or --node-root"))
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Hour
@@ -425,4 +436,28 @@ func (a *Agent) readControl(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// nodePaths are where kubeadm-style nodes keep what node checks read:
+// static pod manifests, the PKI, kubeconfigs and encryption configuration
+// under /etc/kubernetes, and the kubelet's configuration and certificates.
+var nodePaths = []string{"etc/kubernetes", "var/lib/kubelet/config.yaml", "var/lib/kubelet/pki"}
+
+// NodeTargets returns the node paths that exist under root.
+func NodeTargets(root string) ([]string, error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("node root: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("node root %s is not a directory", root)
+	}
+	var out []string
+	for _, p := range nodePaths {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if _, err := os.Stat(full); err == nil {
+			out = append(out, full)
+		}
+	}
+	return out, nil
 }

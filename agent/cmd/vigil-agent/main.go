@@ -47,6 +47,7 @@ func run() error {
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")
 	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")
+	fs.StringVar(&cfg.NodeRoot, "node-root", "", "host root mounted read-only (e.g. /host): scan the node's control-plane manifests, kubelet config and PKI")
 	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")
 	common.Bind(fs)
 	logger, done, err := common.Load(fs, os.Args[1:], os.Stdout, version.Version)
