@@ -24,8 +24,9 @@ var variables = []string{
 	// Kubernetes, across objects: a binding's role, the policies selecting a
 	// workload, the policies of a namespace
 	"role", "selected_by", "policies",
-	// Kubernetes: the effective kubelet configuration
-	"kubelet",
+	// Kubernetes: the effective kubelet configuration; the Pod Security
+	// Standards level of a workload
+	"kubelet", "pss",
 	// Dockerfile
 	"dockerfile", "stage", "instruction",
 	// X.509 certificates

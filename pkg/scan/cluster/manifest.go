@@ -26,11 +26,18 @@ const MaxManifestSize = 16 << 20
 // JSON manifests: multi-document files, List kinds and every pod-bearing kind.
 type Manifests struct {
 	Checks []*checks.Check
+	// usesPSS is set when a check reads the Pod Security Standards level,
+	// which costs a PodSpec decode per workload.
+	usesPSS bool
 }
 
 // NewManifests returns a manifest scanner using the catalog's Kubernetes checks.
 func NewManifests(cat *checks.Catalog) *Manifests {
-	return &Manifests{Checks: cat.ForInput("kubernetes")}
+	m := &Manifests{Checks: cat.ForInput("kubernetes")}
+	for _, c := range m.Checks {
+		m.usesPSS = m.usesPSS || c.Each == "pod" && strings.Contains(c.Field+" "+strings.Join(c.Tags, " "), "pss")
+	}
+	return m
 }
 
 // Name is the scanner name used in scopes.
@@ -177,6 +184,9 @@ func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant str
 	}
 	if workload {
 		base["pod"] = spec
+		if m.usesPSS {
+			base["pss"] = pssModel(spec, podMeta)
+		}
 	}
 	if k, ok := kubeletModel(o.obj, kind); ok {
 		base["kubelet"] = k
