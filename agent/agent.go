@@ -18,12 +18,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/version"
 )
 
@@ -34,6 +37,12 @@ type Config struct {
 	ID      string
 	// Targets are the paths to scan.
 	Targets []string
+	// Kubeconfig points at a cluster to scan live through its API;
+	// InCluster uses the pod's service account instead.
+	Kubeconfig string
+	InCluster  bool
+	// KubePageSize bounds each list call to the API (default 500).
+	KubePageSize int64
 	// NodeRoot is where a node's root filesystem is mounted (a DaemonSet's
 	// read-only host mount, such as /host); the node's Kubernetes
 	// configuration under it becomes targets (see NodeTargets).
@@ -77,8 +86,8 @@ func (c *Config) Validate() error {
 		}
 		c.Targets = append(c.Targets, nt...)
 	}
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("no targets: give one or more paths to scan, or --node-root"))
+	if len(c.Targets) == 0 && c.Kubeconfig == "" && !c.InCluster {
+		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Hour
@@ -104,6 +113,7 @@ type Agent struct {
 	log     *slog.Logger
 	scanner *scan.Scanner
 	outbox  *Outbox
+	live    *cluster.Live
 
 	nc *nats.Conn
 	js jetstream.JetStream
@@ -136,6 +146,25 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.New(cat), outbox: ob,
 		kickPublish: make(chan struct{}, 1)}
+	if cfg.Kubeconfig != "" || cfg.InCluster {
+		var rc *rest.Config
+		if cfg.InCluster {
+			rc, err = rest.InClusterConfig()
+		} else {
+			rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+		}
+		if err != nil {
+			ob.Close()
+			return nil, fmt.Errorf("kubernetes config: %w", err)
+		}
+		if a.live, err = cluster.NewLive(rc, cat); err != nil {
+			ob.Close()
+			return nil, err
+		}
+		if cfg.KubePageSize > 0 {
+			a.live.PageSize = cfg.KubePageSize
+		}
+	}
 	return a, nil
 }
 
@@ -258,6 +287,17 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 				return err
 			}
 			a.log.Info("scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+		}
+	}
+	if a.live != nil {
+		scope, err := a.scanLive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			a.log.Error("cluster not scanned", "err", err)
+		} else {
+			scopes = append(scopes, scope)
 		}
 	}
 	a.scopesMu.Lock()
@@ -460,4 +500,29 @@ func NodeTargets(root string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// scanLive scans the cluster through its API as one scope, targeted by the
+// cluster's id.
+func (a *Agent) scanLive(ctx context.Context) (*vigilv1.Scope, error) {
+	started := time.Now()
+	id, err := a.live.ClusterID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs, errs, err := a.live.Scan(ctx, id, a.cfg.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range errs {
+		a.log.Warn("cluster resource not scanned", "path", e.Path, "err", e.Error)
+	}
+	scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: "kubernetes", Target: "k8s://" + id}
+	st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: errs, StartedAt: started, FinishedAt: time.Now()},
+		EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Info("cluster scan enqueued", "cluster", id, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full)
+	return scope, nil
 }

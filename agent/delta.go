@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -117,8 +118,8 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 			if _, ok := cur[fp]; ok {
 				continue
 			}
-			if errPaths[e.path] {
-				cur[fp] = e // carried over: the file could not be read this time
+			if errored(errPaths, e.path) {
+				cur[fp] = e // carried over: the file (or kind) could not be read this time
 				continue
 			}
 			gone = append(gone, fp)
@@ -234,4 +235,19 @@ func newScanID() string {
 	var r [6]byte
 	rand.Read(r[:])
 	return fmt.Sprintf("%s-%x", time.Now().UTC().Format("20060102T150405.000000000"), r)
+}
+
+// errored reports whether a finding's path could not be read in this scan:
+// the path itself failed, or a failed path ending in "/" is its prefix (a
+// whole resource kind that the agent may not list).
+func errored(errPaths map[string]bool, path string) bool {
+	if errPaths[path] {
+		return true
+	}
+	for p := range errPaths {
+		if strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

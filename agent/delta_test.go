@@ -181,3 +181,25 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 		t.Fatalf("the state was lost on reopen: depth %d, want 3 (one completion added)", o2.Depth())
 	}
 }
+
+// A resource kind the agent could not list keeps its earlier findings.
+func TestKindErrorsCarryFindingsOver(t *testing.T) {
+	o, _ := openOutbox(t)
+	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "k8s://c1"}
+	pod, role := mk("k8s://c1/Pod/shop/web", 1), mk("k8s://c1/Role/shop/admin", 2)
+	enqueue := func(errs []*vigilv1.ScanError, fs ...*vigilv1.Finding) summary {
+		if _, err := o.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: errs}, EnqueueOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return summarize(t, drainAll(t, o))
+	}
+	enqueue(nil, pod, role)
+	s := enqueue([]*vigilv1.ScanError{{Path: "k8s://c1/Role/", Error: "not assessed: forbidden"}}, pod)
+	if len(s.gone) != 0 || s.completed.FindingCount != 2 {
+		t.Fatalf("the role's finding was dropped while roles could not be listed: %+v", s)
+	}
+	s = enqueue(nil, pod)
+	if !equal(s.gone, fps(role)) {
+		t.Fatalf("once roles are readable again the finding goes: %+v", s)
+	}
+}

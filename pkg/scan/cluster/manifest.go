@@ -86,7 +86,7 @@ func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tena
 			return out, fmt.Errorf("%s: document %d: %w", path, doc, err)
 		}
 		for _, o := range expand(normalize(raw), &node) {
-			fs, errs := m.scanObject(o, path, lines, tenant)
+			fs, errs := m.scanObject(located{object: o, path: path, lines: lines}, tenant)
 			out = append(out, fs...)
 			evalErrs = append(evalErrs, errs...)
 		}
@@ -158,7 +158,8 @@ func (el element) fieldPath(field string) string {
 	return joinPath(el.path, "command")
 }
 
-func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant string) ([]*vigilv1.Finding, []error) {
+func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, []error) {
+	o, path, lines := lo.object, lo.path, lo.lines
 	kind, _ := o.obj["kind"].(string)
 	meta, _ := o.obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
@@ -166,7 +167,7 @@ func (m *Manifests) scanObject(o object, path string, lines [][]byte, tenant str
 		name, _ = meta["generateName"].(string)
 	}
 	ns, _ := meta["namespace"].(string)
-	res := &vigilv1.Resource{Tenant: tenant, Provider: "kubernetes", Namespace: ns, Kind: kind, Name: name}
+	res := &vigilv1.Resource{Tenant: tenant, Provider: "kubernetes", Account: lo.account, Namespace: ns, Kind: kind, Name: name, Uri: lo.uri}
 
 	spec, podMeta, specPath := podSpec(o.obj, kind)
 	workload := spec != nil

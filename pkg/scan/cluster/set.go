@@ -43,17 +43,14 @@ type located struct {
 	object
 	path  string
 	lines [][]byte
+	// account and uri identify objects read from a live cluster.
+	account, uri string
 }
 
 // ScanSet evaluates the set-level checks over all manifests of a target.
 // Files that do not parse were reported by ScanFile and are skipped here.
 func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([]*vigilv1.Finding, error) {
-	var setChecks []*checks.Check
-	for _, c := range m.Checks {
-		if IsSetIterator(c.Each) {
-			setChecks = append(setChecks, c)
-		}
-	}
+	setChecks := m.setChecks()
 	if len(setChecks) == 0 {
 		return nil, nil
 	}
@@ -81,6 +78,21 @@ func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([
 			}
 		}
 	}
+	return m.scanSetObjects(objs, setChecks, tenant)
+}
+
+func (m *Manifests) setChecks() []*checks.Check {
+	var out []*checks.Check
+	for _, c := range m.Checks {
+		if IsSetIterator(c.Each) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// scanSetObjects evaluates set-level checks over objects already parsed.
+func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, tenant string) ([]*vigilv1.Finding, error) {
 	ix := newSetIndex(objs)
 	var out []*vigilv1.Finding
 	var errs []error
@@ -99,6 +111,7 @@ func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([
 			}
 			line := lineOf(el.obj.node, joinPath(el.path, c.Field))
 			res := resourceOf(el.obj.obj, tenant)
+			res.Account, res.Uri = el.obj.account, el.obj.uri
 			f := c.NewFinding(c.Message(el.vars))
 			f.Scanner = m.Name()
 			f.Resource = res

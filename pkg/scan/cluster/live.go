@@ -1,0 +1,158 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// liveResources are the API resources the Kubernetes checks read. Secrets
+// are not among them: the agent never needs secret values.
+var liveResources = []struct {
+	gvr  schema.GroupVersionResource
+	kind string
+}{
+	{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "Namespace"},
+	{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod"},
+	{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service"},
+	{schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, "ServiceAccount"},
+	{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap"},
+	{schema.GroupVersionResource{Version: "v1", Resource: "replicationcontrollers"}, "ReplicationController"},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment"},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet"},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, "DaemonSet"},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet"},
+	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job"},
+	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, "CronJob"},
+	{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, "Ingress"},
+	{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "NetworkPolicy"},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, "Role"},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "RoleBinding"},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, "ClusterRole"},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, "ClusterRoleBinding"},
+}
+
+// controllers are kinds whose pods and replica sets are judged through the
+// controller's template rather than one by one.
+var controllers = map[string]bool{"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "DaemonSet": true,
+	"Job": true, "CronJob": true, "ReplicationController": true}
+
+// Live evaluates the Kubernetes checks over a running cluster, read through
+// its API with client-go.
+type Live struct {
+	Manifests *Manifests
+	Client    dynamic.Interface
+	// PageSize bounds each list call (default 500).
+	PageSize int64
+}
+
+// NewLive returns a live scanner for the cluster of cfg.
+func NewLive(cfg *rest.Config, cat *checks.Catalog) (*Live, error) {
+	c, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return &Live{Manifests: NewManifests(cat), Client: c, PageSize: 500}, nil
+}
+
+// ClusterID is the UID of the kube-system namespace, which names a cluster
+// for as long as it lives.
+func (l *Live) ClusterID(ctx context.Context) (string, error) {
+	ns, err := l.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("cluster id (kube-system namespace): %w", err)
+	}
+	return string(ns.GetUID()), nil
+}
+
+// ObjectPath is the location of a live object in findings.
+func ObjectPath(clusterID, kind, namespace, name string) string {
+	if namespace == "" {
+		namespace = "_"
+	}
+	return "k8s://" + clusterID + "/" + kind + "/" + namespace + "/" + name
+}
+
+// KindPath is the prefix of every object path of a kind; a scan error on it
+// means the kind could not be read, so its earlier findings are kept.
+func KindPath(clusterID, kind string) string { return "k8s://" + clusterID + "/" + kind + "/" }
+
+// Scan lists every resource the checks read, page by page, and evaluates
+// per-object and cross-object checks. A resource the agent may not list is
+// reported as a scan error (not assessed) and the scan goes on.
+func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.Finding, []*vigilv1.ScanError, error) {
+	var objs []located
+	var scanErrs []*vigilv1.ScanError
+	for _, r := range liveResources {
+		cont := ""
+		for {
+			list, err := l.Client.Resource(r.gvr).Namespace("").List(ctx, metav1.ListOptions{Limit: l.PageSize, Continue: cont})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, nil, ctx.Err()
+				}
+				reason := err.Error()
+				if apierrors.IsForbidden(err) {
+					reason = "not assessed: the agent may not list " + r.gvr.Resource + ": " + reason
+				}
+				scanErrs = append(scanErrs, &vigilv1.ScanError{Path: KindPath(clusterID, r.kind), Error: reason})
+				break
+			}
+			for i := range list.Items {
+				obj := list.Items[i].Object
+				if meta, ok := obj["metadata"].(map[string]any); ok {
+					delete(meta, "managedFields")
+				}
+				obj["kind"], obj["apiVersion"] = r.kind, r.gvr.GroupVersion().String()
+				if controlled(obj) {
+					continue
+				}
+				path := ObjectPath(clusterID, r.kind, list.Items[i].GetNamespace(), list.Items[i].GetName())
+				objs = append(objs, located{object: object{obj: normalize(obj).(map[string]any)}, path: path, account: clusterID, uri: path})
+			}
+			if cont = list.GetContinue(); cont == "" {
+				break
+			}
+		}
+	}
+	var out []*vigilv1.Finding
+	for _, o := range objs {
+		fs, errs := l.Manifests.scanObject(o, tenant)
+		out = append(out, fs...)
+		for _, e := range errs {
+			scanErrs = append(scanErrs, &vigilv1.ScanError{Path: o.path, Error: e.Error()})
+		}
+	}
+	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
+	if err != nil {
+		scanErrs = append(scanErrs, &vigilv1.ScanError{Path: "k8s://" + clusterID, Error: err.Error()})
+	}
+	out = append(out, set...)
+	for _, f := range out {
+		finding.RedactSecrets(f)
+	}
+	return out, scanErrs, nil
+}
+
+// controlled reports whether a controller owns the object, which is then
+// judged through its controller's template.
+func controlled(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	refs, _ := meta["ownerReferences"].([]any)
+	for _, r := range refs {
+		ref, _ := r.(map[string]any)
+		if c, _ := ref["controller"].(bool); c && controllers[fmt.Sprint(ref["kind"])] {
+			return true
+		}
+	}
+	return false
+}
