@@ -277,6 +277,11 @@ func iterate(each string, base, obj, spec map[string]any, specPath string) []ele
 			out = append(out, element{vars: with("volume", vm), path: fmt.Sprintf("%s.volumes[%d]", specPath, i), key: fmt.Sprintf("%s.volumes[%q]", specPath, name)})
 		}
 	case "rule", "subject", "port":
+		if each == "rule" && bootstrapPolicy(obj) {
+			// The API server owns its bootstrap roles and reconciles them
+			// at every start; their rules are not the cluster's choice.
+			return nil
+		}
 		field, keyOf := map[string]string{"rule": "rules", "subject": "subjects", "port": "spec.ports"}[each], stableKey(each)
 		list, _ := lookup(obj, field).([]any)
 		for i, v := range list {
@@ -361,4 +366,12 @@ func normalize(v any) any {
 	default:
 		return v
 	}
+}
+
+// bootstrapPolicy reports whether an RBAC object belongs to the API
+// server's bootstrap policy (cluster-admin, system:* roles).
+func bootstrapPolicy(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	return labels["kubernetes.io/bootstrapping"] == "rbac-defaults"
 }
