@@ -114,3 +114,15 @@ func TestImageDigestGrammar(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicIP(t *testing.T) {
+	for ip, public := range map[string]bool{
+		"203.0.113.10": true, "8.8.8.8": true, "2001:4860::8888": true,
+		"10.0.0.1": false, "192.168.1.1": false, "172.16.0.1": false, "100.64.1.1": false, "127.0.0.1": false,
+		"169.254.1.1": false, "fd00::1": false, "::ffff:10.0.0.1": false, "not-an-ip": false,
+	} {
+		if PublicIP(ip) != public {
+			t.Errorf("PublicIP(%s) = %v", ip, !public)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"crypto/tls"
+	"net/netip"
 	"regexp"
 	"strings"
 
@@ -49,6 +50,9 @@ func newEnv() (*cel.Env, error) {
 		cel.Function("tls_cipher_weak",
 			cel.Overload("tls_cipher_weak_string", []*cel.Type{cel.StringType}, cel.BoolType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(WeakCipherSuite(string(v.(types.String)))) }))),
+		cel.Function("is_public_ip",
+			cel.Overload("is_public_ip_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(PublicIP(string(v.(types.String)))) }))),
 		cel.Function("image_digest",
 			cel.Overload("image_digest_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageDigest(string(v.(types.String)))) }))),
@@ -138,3 +142,17 @@ func (a activation) ResolveName(name string) (any, bool) {
 func (a activation) Parent() interpreter.Activation { return nil }
 
 var _ interpreter.Activation = activation(nil)
+
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// PublicIP reports whether s is an IP address routable on the internet:
+// global unicast, and not private, loopback, link-local or shared
+// (carrier-grade NAT) address space.
+func PublicIP(s string) bool {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !sharedAddressSpace.Contains(a)
+}
