@@ -61,6 +61,7 @@ type Server struct {
 	lis   net.Listener
 	hub   *hub
 	stats stats
+	hbSub *nats.Subscription
 	// events carries committed lifecycle events to publishEvents.
 	events     chan []*vigilv1.FindingEvent
 	eventsDone chan struct{}
@@ -128,6 +129,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	// Heartbeats are taken from here on, so none sent once New returns is lost.
+	if s.hbSub, err = s.nc.Subscribe("vigil.agents.>", s.onHeartbeat); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("subscribe heartbeats: %w", err)
+	}
+	if err := s.nc.Flush(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("subscribe heartbeats: %w", err)
+	}
 	if s.lis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
@@ -155,10 +165,6 @@ func (s *Server) Store() *store.Store { return s.store }
 // gracefully: the batch in progress commits, gRPC calls finish, the store
 // closes.
 func (s *Server) Serve(ctx context.Context) error {
-	hbSub, err := s.nc.Subscribe("vigil.agents.>", s.onHeartbeat)
-	if err != nil {
-		return fmt.Errorf("subscribe heartbeats: %w", err)
-	}
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- s.grpc.Serve(s.lis) }()
 	go s.publishEvents()
@@ -177,7 +183,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		ingestDone = true
 	}
 	stopIngest()
-	hbSub.Unsubscribe()
+	s.hbSub.Unsubscribe()
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
 	s.hub.closeAll()
