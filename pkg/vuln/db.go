@@ -1,0 +1,197 @@
+package vuln
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// MaxRecordSize bounds one OSV record; larger files are reported and skipped.
+const MaxRecordSize = 8 << 20
+
+// DB is an in-memory index of OSV records by ecosystem and package name.
+type DB struct {
+	// byPackage maps "ecosystem\x00name" to the records affecting it.
+	byPackage map[string][]*Entry
+	records   int
+	// Errors lists the files that could not be read, with the reason.
+	Errors []error
+}
+
+// Open loads OSV records from a folder (searched recursively for *.json,
+// and *.zip archives of them, which is the layout of the per-ecosystem OSV
+// exports) or from one zip file. Unreadable records are listed in Errors;
+// the rest load.
+func Open(path string) (*DB, error) {
+	db := &DB{byPackage: map[string][]*Entry{}}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("vulnerability data: %w", err)
+	}
+	if !st.IsDir() {
+		if err := db.addZip(path); err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			db.Errors = append(db.Errors, err)
+			return nil
+		}
+		switch {
+		case d.IsDir():
+			return nil
+		case strings.HasSuffix(p, ".json"):
+			f, err := os.Open(p)
+			if err != nil {
+				db.Errors = append(db.Errors, err)
+				return nil
+			}
+			defer f.Close()
+			db.addRecord(p, f)
+		case strings.HasSuffix(p, ".zip"):
+			if err := db.addZip(p); err != nil {
+				db.Errors = append(db.Errors, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vulnerability data %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *DB) addZip(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("vulnerability data %s: %w", path, err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, ".json") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			db.Errors = append(db.Errors, fmt.Errorf("%s: %s: %w", path, f.Name, err))
+			continue
+		}
+		db.addRecord(path+"!"+f.Name, rc)
+		rc.Close()
+	}
+	return nil
+}
+
+func (db *DB) addRecord(name string, r io.Reader) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxRecordSize+1))
+	if err != nil {
+		db.Errors = append(db.Errors, fmt.Errorf("%s: %w", name, err))
+		return
+	}
+	if len(data) > MaxRecordSize {
+		db.Errors = append(db.Errors, fmt.Errorf("%s: record larger than %d bytes", name, MaxRecordSize))
+		return
+	}
+	e := &Entry{}
+	if err := json.Unmarshal(data, e); err != nil {
+		db.Errors = append(db.Errors, fmt.Errorf("%s: %w", name, err))
+		return
+	}
+	if e.ID == "" {
+		db.Errors = append(db.Errors, fmt.Errorf("%s: record without id", name))
+		return
+	}
+	if e.Withdrawn != "" {
+		return
+	}
+	db.Add(e)
+}
+
+// Add indexes one record.
+func (db *DB) Add(e *Entry) {
+	seen := map[string]bool{}
+	for _, a := range e.Affected {
+		k := a.Package.Ecosystem + "\x00" + a.Package.Name
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		db.byPackage[k] = append(db.byPackage[k], e)
+	}
+	db.records++
+}
+
+// Len is the number of records loaded.
+func (db *DB) Len() int { return db.records }
+
+// Match is one vulnerability affecting a package version.
+type Match struct {
+	ID      string
+	Aliases []string
+	Summary string
+	// Fixed is the lowest fixed version above the queried one, "" when no
+	// fix is known.
+	Fixed string
+	// Severity is the record's own severity word (GHSA's "HIGH"...) or
+	// CVSS vector, "" when it has none.
+	Severity string
+}
+
+// ErrUnsupportedEcosystem is returned for ecosystems without a version ordering.
+var ErrUnsupportedEcosystem = errors.New("no version ordering for this ecosystem")
+
+// Query returns the vulnerabilities affecting one version of a package.
+// ecosystem is OSV's name ("Go", "npm", "Debian:12", "Alpine:v3.20"); a
+// record for the bare ecosystem ("Debian") also applies to its releases.
+func (db *DB) Query(ecosystem, name, version string) ([]Match, error) {
+	cmp, ok := comparer(ecosystem)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", ecosystem, ErrUnsupportedEcosystem)
+	}
+	keys := []string{ecosystem}
+	if base, _, found := strings.Cut(ecosystem, ":"); found {
+		keys = append(keys, base)
+	}
+	var out []Match
+	seen := map[string]bool{}
+	for _, eco := range keys {
+		for _, e := range db.byPackage[eco+"\x00"+name] {
+			if seen[e.ID] {
+				continue
+			}
+			for _, a := range e.Affected {
+				if a.Package.Name != name || a.Package.Ecosystem != eco {
+					continue
+				}
+				if hit, fixed := a.affects(cmp, version); hit {
+					seen[e.ID] = true
+					out = append(out, Match{ID: e.ID, Aliases: e.Aliases, Summary: e.Summary, Fixed: fixed, Severity: severity(e)})
+					break
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func severity(e *Entry) string {
+	if e.DatabaseSpecific.Severity != "" {
+		return strings.ToUpper(e.DatabaseSpecific.Severity)
+	}
+	for _, s := range e.Severity {
+		if s.Score != "" {
+			return s.Score
+		}
+	}
+	return ""
+}

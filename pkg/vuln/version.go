@@ -1,0 +1,81 @@
+// Package vuln matches packages against vulnerability data in OSV format
+// (https://ossf.github.io/osv-schema/), with the version ordering of each
+// ecosystem: dpkg for Debian and Ubuntu, apk for Alpine, Go module
+// versions, and SemVer for npm, crates.io and the like.
+package vuln
+
+import (
+	"fmt"
+	"strings"
+
+	apkversion "github.com/knqyf263/go-apk-version"
+	debversion "github.com/knqyf263/go-deb-version"
+	"golang.org/x/mod/semver"
+)
+
+// compareFunc orders two versions of one ecosystem.
+type compareFunc func(a, b string) (int, error)
+
+// comparer returns the version ordering of an OSV ecosystem ("Debian:12"
+// orders like "Debian").
+func comparer(ecosystem string) (compareFunc, bool) {
+	base, _, _ := strings.Cut(ecosystem, ":")
+	switch base {
+	case "Debian", "Ubuntu":
+		return compareDeb, true
+	case "Alpine":
+		return compareApk, true
+	case "Go":
+		return compareSemver, true
+	case "npm", "crates.io", "Hex", "Pub", "SwiftURL", "Packagist", "NuGet":
+		return compareSemver, true
+	}
+	return nil, false
+}
+
+func compareDeb(a, b string) (int, error) {
+	va, err := debversion.NewVersion(a)
+	if err != nil {
+		return 0, fmt.Errorf("dpkg version %q: %w", a, err)
+	}
+	vb, err := debversion.NewVersion(b)
+	if err != nil {
+		return 0, fmt.Errorf("dpkg version %q: %w", b, err)
+	}
+	return sign(va.Compare(vb)), nil
+}
+
+func compareApk(a, b string) (int, error) {
+	va, err := apkversion.NewVersion(a)
+	if err != nil {
+		return 0, fmt.Errorf("apk version %q: %w", a, err)
+	}
+	vb, err := apkversion.NewVersion(b)
+	if err != nil {
+		return 0, fmt.Errorf("apk version %q: %w", b, err)
+	}
+	return sign(va.Compare(vb)), nil
+}
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	}
+	return 0
+}
+
+// compareSemver orders SemVer 2.0 versions, with or without a leading v
+// (Go module versions have one, OSV's Go records do not).
+func compareSemver(a, b string) (int, error) {
+	va, vb := "v"+strings.TrimPrefix(a, "v"), "v"+strings.TrimPrefix(b, "v")
+	if !semver.IsValid(va) {
+		return 0, fmt.Errorf("semver %q is not valid", a)
+	}
+	if !semver.IsValid(vb) {
+		return 0, fmt.Errorf("semver %q is not valid", b)
+	}
+	return semver.Compare(va, vb), nil
+}
