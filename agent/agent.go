@@ -28,6 +28,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/version"
+	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 // Config configures an agent.
@@ -58,6 +59,8 @@ type Config struct {
 	DataDir string
 	// ChecksDir adds user check packs.
 	ChecksDir string
+	// VulnDB is OSV vulnerability data (folder or zip) for dependency files.
+	VulnDB string
 	// HeartbeatInterval between heartbeats (default 15s).
 	HeartbeatInterval time.Duration
 	// FullEvery sends every scope's full set every this many scans (default 24).
@@ -144,7 +147,17 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.New(cat), outbox: ob,
+	var opts scan.Options
+	if cfg.VulnDB != "" {
+		if opts.VulnDB, err = vuln.Open(cfg.VulnDB); err != nil {
+			ob.Close()
+			return nil, err
+		}
+		for _, e := range opts.VulnDB.Errors {
+			cfg.Logger.Warn("vulnerability record not loaded", "err", e)
+		}
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
 		kickPublish: make(chan struct{}, 1)}
 	if cfg.Kubeconfig != "" || cfg.InCluster {
 		var rc *rest.Config

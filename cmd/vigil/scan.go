@@ -12,10 +12,11 @@ import (
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/pkg/version"
+	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 func newScanCmd(g *globals) *cobra.Command {
-	var format, severity, tenant string
+	var format, severity, tenant, vulnDB string
 	var exitCode int
 	cmd := &cobra.Command{
 		Use:   "scan PATH...",
@@ -36,8 +37,17 @@ func newScanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var opts scan.Options
+			if vulnDB != "" {
+				if opts.VulnDB, err = vuln.Open(vulnDB); err != nil {
+					return err
+				}
+				for _, e := range opts.VulnDB.Errors {
+					fmt.Fprintln(cmd.ErrOrStderr(), "vigil: vulnerability data:", e)
+				}
+			}
 			stop := spin(fmt.Sprintf("scanning %d path(s)", len(args)))
-			rep, err := scan.New(cat).Run(cmd.Context(), args, tenant)
+			rep, err := scan.NewWith(cat, opts).Run(cmd.Context(), args, tenant)
 			stop()
 			if err != nil {
 				return err
@@ -72,6 +82,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output format: table, json or sarif (table on a terminal, else json)")
 	cmd.Flags().StringVar(&severity, "severity", "", "report only findings at or above this severity")
 	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported")
+	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data (folder or zip) to match dependencies against (env VIGIL_VULN_DB)")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings (changes fingerprints as the agent's would)")
 	return cmd
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/code"
 	"github.com/vigilsec/vigil/pkg/scan/container"
+	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 // FileScanner analyzes one kind of file.
@@ -96,9 +98,20 @@ func (s *Scanner) stdin(ctx context.Context, tenant string) (*Result, error) {
 	return res, nil
 }
 
+// Options configure the scanners beyond the check catalog.
+type Options struct {
+	// VulnDB is the OSV data dependency files are matched against; without
+	// it they are parsed but not matched.
+	VulnDB *vuln.DB
+}
+
 // New returns a Scanner with every built-in file scanner over the catalog.
-func New(cat *checks.Catalog) *Scanner {
-	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat)}}
+func New(cat *checks.Catalog) *Scanner { return NewWith(cat, Options{}) }
+
+// NewWith returns a Scanner with every built-in file scanner, configured.
+func NewWith(cat *checks.Catalog, opts Options) *Scanner {
+	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
+		code.NewDependencies(cat, opts.VulnDB)}}
 }
 
 // Names returns the scanner names, the unit of a scope together with a target.

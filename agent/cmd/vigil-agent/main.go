@@ -44,6 +44,7 @@ func run() error {
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "with --once, how long to wait for the outbox to drain (default 1m)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-agent-data", "directory for the outbox")
 	fs.StringVar(&cfg.ChecksDir, "checks-dir", "", "directory of extra check packs")
+	fs.StringVar(&cfg.VulnDB, "vuln-db", "", "OSV vulnerability data (folder or zip) to match dependency files against")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")
 	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")

@@ -1,0 +1,254 @@
+// Package code scans source trees: vulnerable dependencies today; secrets,
+// SAST and DAST as they land.
+package code
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/vuln"
+)
+
+// VulnerableDependency is the check this scanner reports.
+const VulnerableDependency = "VGL-CODE-001"
+
+// Dependencies matches the packages of Go module files and npm lockfiles
+// against OSV vulnerability data.
+type Dependencies struct {
+	// DB is the vulnerability data; without it files are parsed (and
+	// errors reported) but nothing is matched.
+	DB    *vuln.DB
+	Check *checks.Check
+}
+
+// NewDependencies returns a dependency scanner; db may be nil.
+func NewDependencies(cat *checks.Catalog, db *vuln.DB) *Dependencies {
+	c, _ := cat.Get(VulnerableDependency)
+	return &Dependencies{DB: db, Check: c}
+}
+
+// Name is the scanner name used in scopes.
+func (d *Dependencies) Name() string { return "dependencies" }
+
+// Match selects go.mod and package-lock.json.
+func (d *Dependencies) Match(path string) bool {
+	switch filepath.Base(path) {
+	case "go.mod", "package-lock.json":
+		return true
+	}
+	return false
+}
+
+// Package is one dependency pinned by a file.
+type Package struct {
+	Ecosystem string
+	Name      string
+	Version   string
+	Direct    bool
+	// DirectKnown is false where the format does not say (lockfile v1).
+	DirectKnown bool
+	Line        int
+}
+
+// ScanFile parses the file and reports each vulnerable package version.
+func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
+	var pkgs []Package
+	var err error
+	switch filepath.Base(path) {
+	case "go.mod":
+		pkgs, err = ParseGoMod(path, data)
+	case "package-lock.json":
+		pkgs, err = ParsePackageLock(data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if d.DB == nil || d.Check == nil {
+		return nil, nil
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	var out []*vigilv1.Finding
+	var errs []error
+	for _, p := range pkgs {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		matches, err := d.DB.Query(p.Ecosystem, p.Name, p.Version)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s %s: %w", path, p.Name, p.Version, err))
+			continue
+		}
+		for _, m := range matches {
+			out = append(out, d.finding(path, lines, tenant, p, m))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p Package, m vuln.Match) *vigilv1.Finding {
+	ids := append([]string{m.ID}, m.Aliases...)
+	kind := ""
+	switch {
+	case p.DirectKnown && p.Direct:
+		kind = " (direct dependency)"
+	case p.DirectKnown:
+		kind = " (transitive dependency)"
+	}
+	msg := fmt.Sprintf("%s %s%s is affected by %s", p.Name, p.Version, kind, strings.Join(ids, ", "))
+	if m.Fixed != "" {
+		msg += "; fixed in " + m.Fixed
+	} else {
+		msg += "; no fixed version known"
+	}
+	if m.Summary != "" {
+		msg += ": " + m.Summary
+	}
+	f := d.Check.NewFinding(msg)
+	if s, ok := advisorySeverity(m.Severity); ok {
+		f.Severity = s
+	}
+	f.Scanner = d.Name()
+	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: strings.ToLower(p.Ecosystem), Kind: "Package", Name: p.Name, Uri: path}
+	f.References = append(f.References, ids...)
+	snip := ""
+	if p.Line >= 1 && p.Line <= len(lines) {
+		snip = strings.TrimSpace(string(lines[p.Line-1]))
+	}
+	f.Location = &vigilv1.Location{Path: path, StartLine: int32(p.Line), EndLine: int32(p.Line), Snippet: snip}
+	f.Fingerprint = finding.Fingerprint(d.Check.ID, f.Resource, path, p.Version+"/"+m.ID)
+	return f
+}
+
+// advisorySeverity reads an advisory's own severity word.
+func advisorySeverity(s string) (vigilv1.Severity, bool) {
+	switch strings.ToUpper(s) {
+	case "CRITICAL":
+		return vigilv1.Severity_SEVERITY_CRITICAL, true
+	case "HIGH":
+		return vigilv1.Severity_SEVERITY_HIGH, true
+	case "MODERATE", "MEDIUM":
+		return vigilv1.Severity_SEVERITY_MEDIUM, true
+	case "LOW":
+		return vigilv1.Severity_SEVERITY_LOW, true
+	}
+	return 0, false
+}
+
+// ParseGoMod returns the modules a go.mod requires, with replacements by
+// module version applied (local directory replacements are not packages).
+func ParseGoMod(path string, data []byte) ([]Package, error) {
+	f, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	replaced := map[string]modfile.Replace{}
+	for _, r := range f.Replace {
+		replaced[r.Old.Path+"@"+r.Old.Version] = *r
+		if r.Old.Version == "" {
+			replaced[r.Old.Path] = *r
+		}
+	}
+	var out []Package
+	for _, r := range f.Require {
+		name, version := r.Mod.Path, r.Mod.Version
+		rep, ok := replaced[name+"@"+version]
+		if !ok {
+			rep, ok = replaced[name]
+		}
+		if ok {
+			if rep.New.Version == "" {
+				continue // replaced by a local directory
+			}
+			name, version = rep.New.Path, rep.New.Version
+		}
+		line := 0
+		if r.Syntax != nil {
+			line = r.Syntax.Start.Line
+		}
+		out = append(out, Package{Ecosystem: "Go", Name: name, Version: version, Direct: !r.Indirect, DirectKnown: true, Line: line})
+	}
+	return out, nil
+}
+
+// ParsePackageLock returns the packages of an npm package-lock.json,
+// lockfile versions 1 to 3. Direct dependencies are those the root package
+// declares.
+func ParsePackageLock(data []byte) ([]Package, error) {
+	var lock struct {
+		LockfileVersion int `json:"lockfileVersion"`
+		Packages        map[string]struct {
+			Version         string            `json:"version"`
+			Link            bool              `json:"link"`
+			Dependencies    map[string]string `json:"dependencies"`
+			DevDependencies map[string]string `json:"devDependencies"`
+		} `json:"packages"`
+		Dependencies map[string]lockV1Dep `json:"dependencies"`
+	}
+	if err := json.Unmarshal(data, &lock); err != nil {
+		return nil, err
+	}
+	var out []Package
+	if len(lock.Packages) > 0 {
+		root := lock.Packages[""]
+		for path, p := range lock.Packages {
+			if path == "" || p.Link || p.Version == "" {
+				continue
+			}
+			i := strings.LastIndex(path, "node_modules/")
+			if i < 0 {
+				continue // a workspace folder, not an installed package
+			}
+			name := path[i+len("node_modules/"):]
+			topLevel := i == 0
+			_, dep := root.Dependencies[name]
+			_, dev := root.DevDependencies[name]
+			out = append(out, Package{Ecosystem: "npm", Name: name, Version: p.Version, Direct: topLevel && (dep || dev), DirectKnown: true,
+				Line: lineOf(data, `"`+path+`"`)})
+		}
+	} else {
+		var walk func(deps map[string]lockV1Dep)
+		walk = func(deps map[string]lockV1Dep) {
+			for name, d := range deps {
+				if d.Version != "" && !strings.HasPrefix(d.Version, "file:") {
+					// Version 1 hoists transitive packages to the top level
+					// too, so it cannot tell direct ones apart.
+					out = append(out, Package{Ecosystem: "npm", Name: name, Version: d.Version, Line: lineOf(data, `"`+name+`": {`)})
+				}
+				walk(d.Dependencies)
+			}
+		}
+		walk(lock.Dependencies)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out, nil
+}
+
+type lockV1Dep struct {
+	Version      string               `json:"version"`
+	Dependencies map[string]lockV1Dep `json:"dependencies"`
+}
+
+// lineOf is the 1-based line of the first occurrence of s, 0 when absent.
+func lineOf(data []byte, s string) int {
+	i := bytes.Index(data, []byte(s))
+	if i < 0 {
+		return 0
+	}
+	return bytes.Count(data[:i], []byte("\n")) + 1
+}
