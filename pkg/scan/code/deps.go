@@ -23,8 +23,9 @@ import (
 // VulnerableDependency is the check this scanner reports.
 const VulnerableDependency = "VGL-CODE-001"
 
-// Dependencies matches the packages of Go module files and npm lockfiles
-// against OSV vulnerability data.
+// Dependencies matches the packages of dependency files (go.mod,
+// package-lock.json, pnpm-lock.yaml, composer.lock, Cargo.lock) against OSV
+// vulnerability data.
 type Dependencies struct {
 	// DB is the vulnerability data; without it files are parsed (and
 	// errors reported) but nothing is matched.
@@ -41,13 +42,19 @@ func NewDependencies(cat *checks.Catalog, db *vuln.DB) *Dependencies {
 // Name is the scanner name used in scopes.
 func (d *Dependencies) Name() string { return "dependencies" }
 
-// Match selects go.mod and package-lock.json.
+// parsers maps a dependency file's name to its parser.
+var parsers = map[string]func(path string, data []byte) ([]Package, error){
+	"go.mod":            ParseGoMod,
+	"package-lock.json": func(_ string, data []byte) ([]Package, error) { return ParsePackageLock(data) },
+	"pnpm-lock.yaml":    func(_ string, data []byte) ([]Package, error) { return ParsePnpmLock(data) },
+	"composer.lock":     func(_ string, data []byte) ([]Package, error) { return ParseComposerLock(data) },
+	"Cargo.lock":        func(_ string, data []byte) ([]Package, error) { return ParseCargoLock(data) },
+}
+
+// Match selects the dependency files it can parse.
 func (d *Dependencies) Match(path string) bool {
-	switch filepath.Base(path) {
-	case "go.mod", "package-lock.json":
-		return true
-	}
-	return false
+	_, ok := parsers[filepath.Base(path)]
+	return ok
 }
 
 // Package is one dependency pinned by a file.
@@ -63,14 +70,11 @@ type Package struct {
 
 // ScanFile parses the file and reports each vulnerable package version.
 func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
-	var pkgs []Package
-	var err error
-	switch filepath.Base(path) {
-	case "go.mod":
-		pkgs, err = ParseGoMod(path, data)
-	case "package-lock.json":
-		pkgs, err = ParsePackageLock(data)
+	parse, ok := parsers[filepath.Base(path)]
+	if !ok {
+		return nil, nil
 	}
+	pkgs, err := parse(path, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -230,13 +234,17 @@ func ParsePackageLock(data []byte) ([]Package, error) {
 		}
 		walk(lock.Dependencies)
 	}
+	sortPackages(out)
+	return out, nil
+}
+
+func sortPackages(out []Package) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
 		}
 		return out[i].Version < out[j].Version
 	})
-	return out, nil
 }
 
 type lockV1Dep struct {

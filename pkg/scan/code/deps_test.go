@@ -144,10 +144,61 @@ func FuzzDependencyFiles(f *testing.F) {
 		f.Fatal(err)
 	}
 	d := NewDependencies(cat, &vuln.DB{})
+	names := []string{"go.mod", "package-lock.json", "pnpm-lock.yaml", "composer.lock", "Cargo.lock"}
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
-		if name != "go.mod" {
-			name = "package-lock.json"
+		if _, ok := parsers[name]; !ok {
+			name = names[len(name)%len(names)]
 		}
 		d.ScanFile(context.Background(), name, data, "t")
 	})
+}
+
+func TestMoreLockfiles(t *testing.T) {
+	pnpm6 := "lockfileVersion: '6.0'\ndependencies:\n  lodash:\n    specifier: ^4.17.4\n    version: 4.17.4\npackages:\n\n  /lodash@4.17.4:\n    dev: false\n\n  /@babel/core@7.24.0(supports-color@8.1.1):\n    dev: true\n\n  /minimist@1.2.5:\n    dev: false\n"
+	pnpm5 := "lockfileVersion: 5.4\nspecifiers:\n  lodash: ^4.17.4\ndependencies:\n  lodash: 4.17.4\npackages:\n  /lodash/4.17.4:\n    dev: false\n  /@types/node/20.1.0_typescript@5.0.0:\n    dev: true\n"
+	pnpm9 := "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      lodash:\n        specifier: ^4.17.4\n        version: 4.17.4\npackages:\n  lodash@4.17.4:\n    resolution: {integrity: sha512-x}\nsnapshots:\n  lodash@4.17.4: {}\n"
+	composer := `{"packages": [{"name": "guzzlehttp/psr7", "version": "1.8.3"}, {"name": "acme/app", "version": "dev-main"}], "packages-dev": [{"name": "phpunit/phpunit", "version": "v9.6.0"}]}`
+	cargo := "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+	cases := []struct {
+		parse func([]byte) ([]Package, error)
+		data  string
+		want  []string // name@version, direct marked with !
+	}{
+		{ParsePnpmLock, pnpm6, []string{"@babel/core@7.24.0", "lodash@4.17.4!", "minimist@1.2.5"}},
+		{ParsePnpmLock, pnpm5, []string{"@types/node@20.1.0", "lodash@4.17.4!"}},
+		{ParsePnpmLock, pnpm9, []string{"lodash@4.17.4!"}},
+		{ParseComposerLock, composer, []string{"guzzlehttp/psr7@1.8.3", "phpunit/phpunit@9.6.0"}},
+		{ParseCargoLock, cargo, []string{"smallvec@1.6.0"}},
+	}
+	for i, c := range cases {
+		pkgs, err := c.parse([]byte(c.data))
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		var got []string
+		for _, p := range pkgs {
+			s := p.Name + "@" + p.Version
+			if p.Direct {
+				s += "!"
+			}
+			if p.Line == 0 {
+				t.Errorf("case %d: %s has no line", i, s)
+			}
+			got = append(got, s)
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("case %d: got %v, want %v", i, got, c.want)
+		}
+	}
+	// The scanner picks the parser by file name and matches the packages.
+	d := scanner(t, osvDB(t))
+	fs, err := d.ScanFile(context.Background(), "web/pnpm-lock.yaml", []byte(pnpm6), "")
+	if err != nil || len(fs) != 2 {
+		t.Fatalf("pnpm findings = %v, %v", fs, err)
+	}
+	for _, bad := range []string{"pnpm-lock.yaml", "composer.lock", "Cargo.lock"} {
+		if _, err := d.ScanFile(context.Background(), "x/"+bad, []byte("{[unclosed"), ""); err == nil {
+			t.Errorf("a broken %s was accepted", bad)
+		}
+	}
 }
