@@ -178,3 +178,16 @@ func RedactSecrets(f *vigilv1.Finding) {
 		}
 	}
 }
+
+// Snippet returns the trimmed text of a 1-based line of a file, at most
+// 200 bytes, for a finding's location ("" when the line is out of range).
+func Snippet(lines [][]byte, line int) string {
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	s := strings.TrimSpace(string(lines[line-1]))
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}

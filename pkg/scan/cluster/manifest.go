@@ -178,11 +178,8 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 	if annotations == nil {
 		annotations = map[string]any{}
 	}
-	base := map[string]any{
-		"obj": o.obj, "kind": kind, "annotations": annotations,
-		"pod": nil, "container": nil, "volume": nil, "rule": nil, "subject": nil, "port": nil,
-		"component": nil, "flags": nil, "dockerfile": nil, "stage": nil, "instruction": nil,
-	}
+	// Variables left unset read as null (see checks.activation).
+	base := map[string]any{"obj": o.obj, "kind": kind, "annotations": annotations}
 	if workload {
 		base["pod"] = spec
 		if m.usesPSS {
@@ -218,7 +215,7 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 			f := c.NewFinding(c.Message(el.vars))
 			f.Scanner = m.Name()
 			f.Resource = res
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(line), EndLine: int32(line), Snippet: snippet(lines, line)}
+			f.Location = &vigilv1.Location{Path: path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(lines, line)}
 			f.Fingerprint = finding.Fingerprint(c.ID, res, path, joinPath(el.key, c.Field))
 			out = append(out, f)
 		}
@@ -325,18 +322,6 @@ func lookup(m map[string]any, dotted string) any {
 		cur = mm[k]
 	}
 	return cur
-}
-
-// snippet returns the trimmed text of a 1-based line, at most 200 bytes.
-func snippet(lines [][]byte, line int) string {
-	if line < 1 || line > len(lines) {
-		return ""
-	}
-	s := strings.TrimSpace(string(lines[line-1]))
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
 
 // normalize turns YAML decoding results into JSON-like values CEL reads:

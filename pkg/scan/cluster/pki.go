@@ -106,7 +106,7 @@ func (c *Certificates) ScanFile(ctx context.Context, path string, data []byte, t
 			f := chk.NewFinding(chk.Message(vars))
 			f.Scanner = c.Name()
 			f.Resource = res
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(ec.line), EndLine: int32(ec.line), Snippet: snippet(lines, ec.line)}
+			f.Location = &vigilv1.Location{Path: path, StartLine: int32(ec.line), EndLine: int32(ec.line), Snippet: finding.Snippet(lines, ec.line)}
 			f.Fingerprint = finding.Fingerprint(chk.ID, res, path, key)
 			out = append(out, f)
 		}

@@ -115,7 +115,7 @@ func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, te
 			f := c.NewFinding(c.Message(el.vars))
 			f.Scanner = m.Name()
 			f.Resource = res
-			f.Location = &vigilv1.Location{Path: el.obj.path, StartLine: int32(line), EndLine: int32(line), Snippet: snippet(el.obj.lines, line)}
+			f.Location = &vigilv1.Location{Path: el.obj.path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(el.obj.lines, line)}
 			f.Fingerprint = finding.Fingerprint(c.ID, res, el.obj.path, joinPath(el.path, c.Field))
 			out = append(out, f)
 		}
@@ -280,11 +280,8 @@ func (ix *setIndex) elements(each string) []setElement {
 	var out []setElement
 	base := func(o located) map[string]any {
 		kind, _ := o.obj["kind"].(string)
-		return map[string]any{
-			"obj": o.obj, "kind": kind, "annotations": map[string]any{}, "pod": nil, "container": nil, "volume": nil, "rule": nil,
-			"subject": nil, "port": nil, "component": nil, "flags": nil, "dockerfile": nil, "stage": nil, "instruction": nil,
-			"role": nil, "selected_by": []any{}, "policies": []any{},
-		}
+		// Variables left unset read as null (see checks.activation).
+		return map[string]any{"obj": o.obj, "kind": kind, "annotations": map[string]any{}}
 	}
 	for _, o := range ix.objs {
 		kind, _ := o.obj["kind"].(string)

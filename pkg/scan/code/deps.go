@@ -125,11 +125,7 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p Pac
 	f.Scanner = d.Name()
 	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: strings.ToLower(p.Ecosystem), Kind: "Package", Name: p.Name, Uri: path}
 	f.References = append(f.References, ids...)
-	snip := ""
-	if p.Line >= 1 && p.Line <= len(lines) {
-		snip = strings.TrimSpace(string(lines[p.Line-1]))
-	}
-	f.Location = &vigilv1.Location{Path: path, StartLine: int32(p.Line), EndLine: int32(p.Line), Snippet: snip}
+	f.Location = &vigilv1.Location{Path: path, StartLine: int32(p.Line), EndLine: int32(p.Line), Snippet: finding.Snippet(lines, p.Line)}
 	f.Fingerprint = finding.Fingerprint(d.Check.ID, f.Resource, path, p.Version+"/"+m.ID)
 	return f
 }

@@ -88,7 +88,7 @@ func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, te
 			f := c.NewFinding(c.Message(el.vars))
 			f.Scanner = d.Name()
 			f.Resource = resource
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(start), EndLine: int32(end), Snippet: lineText(lines, start)}
+			f.Location = &vigilv1.Location{Path: path, StartLine: int32(start), EndLine: int32(end), Snippet: finding.Snippet(lines, start)}
 			f.Fingerprint = finding.Fingerprint(c.ID, resource, path, el.key)
 			out = append(out, f)
 		}
@@ -110,11 +110,8 @@ type element struct {
 
 func (m *model) elements(each string) []element {
 	vars := func(stage, inst map[string]any) map[string]any {
-		v := map[string]any{
-			"dockerfile": m.file, "stage": nil, "instruction": nil,
-			"obj": nil, "kind": nil, "pod": nil, "container": nil, "volume": nil, "rule": nil, "subject": nil, "port": nil, "annotations": nil,
-			"component": nil, "flags": nil,
-		}
+		// Variables left unset read as null (see checks.activation).
+		v := map[string]any{"dockerfile": m.file}
 		if stage != nil {
 			v["stage"] = stage
 		}
@@ -326,15 +323,4 @@ func shellJoin(args []any) string {
 		parts[i] = strconv.Quote(a.(string))
 	}
 	return strings.Join(parts, " ")
-}
-
-func lineText(lines [][]byte, line int) string {
-	if line < 1 || line > len(lines) {
-		return ""
-	}
-	s := strings.TrimSpace(string(lines[line-1]))
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
