@@ -80,6 +80,10 @@ var iterators = map[string][]string{
 	"kubernetes":  {"", "pod", "container", "volume", "rule", "subject", "port", "binding", "isolation", "namespace"},
 	"dockerfile":  {"", "instruction", "stage"},
 	"certificate": {""},
+	// An image's configuration: each environment variable, each exposed port.
+	"image": {"", "env", "port"},
+	// A running process read from /proc.
+	"process": {""},
 	// Checks whose logic is Go code (dependency vulnerabilities, secrets,
 	// SAST); the pack holds their metadata and no expression.
 	"analyzer": {""},

@@ -32,6 +32,10 @@ var variables = []string{
 	"dockerfile", "stage", "instruction",
 	// X.509 certificates
 	"certificate",
+	// Container images: the configuration, one environment variable
+	"image", "env",
+	// Containers at runtime: one process
+	"process",
 }
 
 // newEnv builds the CEL environment shared by all checks.

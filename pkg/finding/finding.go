@@ -156,6 +156,9 @@ const SecretTag = "hardcoded-secret"
 // Redact masks credential values in a snippet, keeping at most the first
 // two characters of each so a reader can tell which value it was.
 func Redact(snippet string) string {
+	for _, re := range secretValues {
+		snippet = re.ReplaceAllStringFunc(snippet, mask)
+	}
 	return secretAssignment.ReplaceAllStringFunc(snippet, func(m string) string {
 		sub := secretAssignment.FindStringSubmatch(m)
 		return sub[1] + mask(sub[2])

@@ -51,6 +51,17 @@ var parsers = map[string]func(path string, data []byte) ([]Package, error){
 	"Cargo.lock":        func(_ string, data []byte) ([]Package, error) { return ParseCargoLock(data) },
 }
 
+// ParseFile parses a dependency file chosen by its base name; ok is false
+// when the name is not a dependency file this package reads.
+func ParseFile(path string, data []byte) (pkgs []Package, ok bool, err error) {
+	parse, ok := parsers[filepath.Base(path)]
+	if !ok {
+		return nil, false, nil
+	}
+	pkgs, err = parse(path, data)
+	return pkgs, true, err
+}
+
 // Match selects the dependency files it can parse.
 func (d *Dependencies) Match(path string) bool {
 	_, ok := parsers[filepath.Base(path)]

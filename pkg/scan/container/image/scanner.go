@@ -1,0 +1,534 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/secret"
+	"github.com/vigilsec/vigil/pkg/vuln"
+)
+
+// Analyzer check ids of image contents.
+const (
+	CheckSetuid        = "VGL-CONTAINER-110"
+	CheckWorldWritable = "VGL-CONTAINER-111"
+	CheckSecretFile    = "VGL-CONTAINER-112"
+	CheckVulnOS        = "VGL-CONTAINER-120"
+	CheckVulnApp       = "VGL-CONTAINER-121"
+)
+
+// Scanner scans images: the configuration with the catalog's "image"
+// checks, the contents with Go analyzers, and packages against OSV data.
+// Analyses are cached by image digest, so an image reached under many
+// names, or by many workloads, is read and matched once.
+type Scanner struct {
+	config   []*checks.Check
+	analyzer map[string]*checks.Check
+	// DB is the vulnerability data; without it packages are listed but not
+	// matched.
+	DB      *vuln.DB
+	Limits  Limits
+	Secrets *secret.Scanner
+
+	mu    sync.Mutex
+	cache map[string]*cacheEntry
+	order []string
+}
+
+// CacheSize is how many image analyses a Scanner keeps.
+const CacheSize = 128
+
+type cacheEntry struct {
+	done chan struct{}
+	a    *Analysis
+	err  error
+}
+
+// NewScanner returns an image scanner over the catalog; db may be nil.
+// secretKey keys the hashes of secrets found in files.
+func NewScanner(cat *checks.Catalog, db *vuln.DB, secretKey []byte) *Scanner {
+	s := &Scanner{config: cat.ForInput("image"), analyzer: map[string]*checks.Check{}, DB: db,
+		Secrets: secret.New(secretKey), cache: map[string]*cacheEntry{}}
+	for _, id := range []string{CheckSetuid, CheckWorldWritable, CheckSecretFile, CheckVulnOS, CheckVulnApp} {
+		if c, ok := cat.Get(id); ok {
+			s.analyzer[id] = c
+		}
+	}
+	return s
+}
+
+// Name is the scanner name used in scopes.
+func (s *Scanner) Name() string { return "image" }
+
+// Analysis is what reading one image found, independent of the name it
+// was reached by and of the tenant.
+type Analysis struct {
+	Digest    string
+	Config    *v1.ConfigFile
+	Inventory Inventory
+	// Issues of files: setuid, world-writable, secrets.
+	Files []FileIssue
+	// Vulns are the advisories matching the inventory's packages.
+	Vulns []PackageVuln
+	// Errors are problems that did not stop the analysis (a package
+	// database that did not parse, a file over the size limit).
+	Errors []error
+}
+
+// FileIssue is a finding about one file of the image.
+type FileIssue struct {
+	Check   string
+	Path    string
+	Message string
+	Line    int
+	Snippet string
+	// Key distinguishes several issues of one check in one file.
+	Key string
+}
+
+// PackageVuln is one advisory affecting one package.
+type PackageVuln struct {
+	Package Package
+	Match   vuln.Match
+}
+
+// Analyze reads an image once per digest; concurrent and later calls for
+// the same digest share the result.
+func (s *Scanner) Analyze(ctx context.Context, img v1.Image) (*Analysis, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+	key := d.String()
+	s.mu.Lock()
+	if e, ok := s.cache[key]; ok {
+		s.mu.Unlock()
+		select {
+		case <-e.done:
+			return e.a, e.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	e := &cacheEntry{done: make(chan struct{})}
+	s.cache[key] = e
+	s.order = append(s.order, key)
+	if len(s.order) > CacheSize {
+		delete(s.cache, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.mu.Unlock()
+	e.a, e.err = s.analyze(ctx, img, key)
+	if e.err != nil && ctx.Err() != nil {
+		// Do not keep a cancelled analysis.
+		s.mu.Lock()
+		delete(s.cache, key)
+		s.mu.Unlock()
+	}
+	close(e.done)
+	return e.a, e.err
+}
+
+func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*Analysis, error) {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a := &Analysis{Digest: digest, Config: cfg}
+	lim := s.Limits.withDefaults()
+	var osRelease, osReleaseFallback []byte
+	err = Walk(img, lim, func(e *Entry, content io.Reader) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.modeIssues(a, e)
+		if content == nil {
+			return nil
+		}
+		wantInventory := inventoryFile(e.Path)
+		wantSecret := secretCandidate(e)
+		wantBinary := e.Mode&0o111 != 0 && e.Size >= 1024 && e.Size <= lim.MaxBinaryBytes
+		if !wantInventory && !wantSecret && !wantBinary {
+			return nil
+		}
+		if wantBinary && !wantInventory && !wantSecret {
+			var magic [4]byte
+			if _, err := io.ReadFull(content, magic[:]); err != nil || string(magic[:]) != "\x7fELF" {
+				return nil
+			}
+			content = io.MultiReader(bytes.NewReader(magic[:]), content)
+		}
+		max := lim.MaxFileBytes
+		if wantBinary {
+			max = lim.MaxBinaryBytes
+		}
+		if e.Size > max {
+			if wantInventory {
+				a.Errors = append(a.Errors, fmt.Errorf("/%s: %d bytes, over the %d byte limit; not read", e.Path, e.Size, max))
+			}
+			return nil
+		}
+		data, err := io.ReadAll(io.LimitReader(content, e.Size))
+		if err != nil {
+			return fmt.Errorf("/%s: %w", e.Path, err)
+		}
+		switch {
+		case e.Path == "etc/os-release":
+			osRelease = data
+		case e.Path == "usr/lib/os-release":
+			osReleaseFallback = data
+		case e.Path == dpkgStatus || strings.HasPrefix(e.Path, dpkgStatusDir):
+			pkgs, err := parseDpkgStatus("/"+e.Path, data)
+			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
+			a.addErr(err)
+		case e.Path == apkInstalled:
+			pkgs, err := parseApkInstalled("/"+e.Path, data)
+			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
+			a.addErr(err)
+		case wantInventory:
+			pkgs, err := lockfile("/"+e.Path, data)
+			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
+			a.addErr(err)
+		}
+		if wantBinary && bytes.HasPrefix(data, []byte("\x7fELF")) {
+			if pkgs, ok := goBinary("/"+e.Path, data); ok {
+				a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
+			}
+		}
+		if wantSecret {
+			for _, m := range s.Secrets.Scan(data) {
+				a.Files = append(a.Files, FileIssue{Check: CheckSecretFile, Path: "/" + e.Path, Line: m.Line, Snippet: m.Redacted,
+					Message: fmt.Sprintf("/%s line %d holds a %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if osRelease == nil {
+		osRelease = osReleaseFallback
+	}
+	a.Inventory.OS = parseOSRelease(osRelease)
+	a.Inventory.finish()
+	if s.DB != nil {
+		s.match(a)
+	}
+	return a, nil
+}
+
+func (a *Analysis) addErr(err error) {
+	if err != nil {
+		a.Errors = append(a.Errors, err)
+	}
+}
+
+// modeIssues records setuid/setgid and world-writable entries.
+func (s *Scanner) modeIssues(a *Analysis, e *Entry) {
+	const setuid, setgid, sticky = 0o4000, 0o2000, 0o1000
+	if e.Regular() && e.Mode&(setuid|setgid) != 0 {
+		bits := []string{}
+		if e.Mode&setuid != 0 {
+			bits = append(bits, "setuid")
+		}
+		if e.Mode&setgid != 0 {
+			bits = append(bits, "setgid")
+		}
+		a.Files = append(a.Files, FileIssue{Check: CheckSetuid, Path: "/" + e.Path, Key: strings.Join(bits, "+"),
+			Message: fmt.Sprintf("/%s is %s (owner %d, mode %04o)", e.Path, strings.Join(bits, " and "), e.UID, e.Mode&0o7777)})
+	}
+	worldWritable := e.Mode&0o002 != 0
+	switch {
+	case !worldWritable:
+	case e.Regular():
+		a.Files = append(a.Files, FileIssue{Check: CheckWorldWritable, Path: "/" + e.Path, Key: "file",
+			Message: fmt.Sprintf("/%s is writable by every user (mode %04o)", e.Path, e.Mode&0o7777)})
+	case e.Type == '5' && e.Mode&sticky == 0: // directory
+		a.Files = append(a.Files, FileIssue{Check: CheckWorldWritable, Path: "/" + e.Path, Key: "dir",
+			Message: fmt.Sprintf("directory /%s is writable by every user without the sticky bit (mode %04o)", e.Path, e.Mode&0o7777)})
+	}
+}
+
+// secretSkip are folders whose files are distribution or library content,
+// not the application's: searching them finds test fixtures and examples.
+var secretSkip = []string{"usr/share/", "usr/include/", "usr/lib/", "usr/libexec/", "lib/", "lib64/", "var/lib/dpkg/", "var/lib/apk/",
+	"var/cache/", "proc/", "sys/", "dev/", "usr/local/go/", "usr/local/lib/"}
+
+var secretSkipDirs = map[string]bool{"node_modules": true, "vendor": true, ".git": true, "site-packages": true,
+	"dist-packages": true, "testdata": true, "test": true, "tests": true, "__pycache__": true}
+
+// SecretMaxBytes is the largest file searched for secrets.
+const SecretMaxBytes = 2 << 20
+
+// secretCandidate reports whether a file is searched for credentials.
+func secretCandidate(e *Entry) bool {
+	if !e.Regular() || e.Size == 0 || e.Size > SecretMaxBytes {
+		return false
+	}
+	for _, p := range secretSkip {
+		if strings.HasPrefix(e.Path, p) {
+			return false
+		}
+	}
+	for _, part := range strings.Split(path.Dir(e.Path), "/") {
+		if secretSkipDirs[part] {
+			return false
+		}
+	}
+	switch path.Ext(e.Path) {
+	case ".png", ".jpg", ".jpeg", ".gif", ".ico", ".woff", ".woff2", ".ttf", ".gz", ".zip", ".jar", ".so", ".a", ".o", ".pyc", ".mo":
+		return false
+	}
+	return true
+}
+
+// match looks up every package of the inventory in the vulnerability data.
+func (s *Scanner) match(a *Analysis) {
+	for _, p := range a.Inventory.Packages {
+		if p.Ecosystem == "" {
+			continue
+		}
+		name, version := p.Name, p.Version
+		if p.Type == "deb" || p.Type == "apk" {
+			name = p.Source
+			if p.SourceVersion != "" {
+				version = p.SourceVersion
+			}
+		}
+		ms, err := s.DB.Query(p.Ecosystem, name, version)
+		if err != nil {
+			if !errors.Is(err, vuln.ErrUnsupportedEcosystem) {
+				a.addErr(fmt.Errorf("%s: %s %s: %w", p.Path, p.Name, p.Version, err))
+			}
+			continue
+		}
+		for _, m := range ms {
+			a.Vulns = append(a.Vulns, PackageVuln{Package: p, Match: m})
+		}
+	}
+}
+
+// Scan reads one image and returns its findings under name for tenant.
+func (s *Scanner) Scan(ctx context.Context, src Source, tenant string) ([]*vigilv1.Finding, *Analysis, error) {
+	a, err := s.Analyze(ctx, src.Image)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", src.Name, err)
+	}
+	return s.Findings(a, src.Name, tenant), a, nil
+}
+
+// Findings turns an analysis into findings. The resource is the image by
+// digest: the same image under two names gives the same fingerprints.
+func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding {
+	res := &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Name: repository(name), Uri: a.Digest}
+	id := &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Uri: a.Digest}
+	var out []*vigilv1.Finding
+	add := func(c *checks.Check, msg, file string, line int, snippet, key string) *vigilv1.Finding {
+		f := c.NewFinding(msg)
+		f.Scanner = s.Name()
+		f.Resource = res
+		f.Location = &vigilv1.Location{Path: name + "!" + file, StartLine: int32(line), EndLine: int32(line), Snippet: snippet}
+		f.Fingerprint = finding.Fingerprint(c.ID, id, file, key)
+		out = append(out, f)
+		return f
+	}
+	for _, el := range configElements(a.Config) {
+		for _, c := range s.config {
+			if c.Each != el.each {
+				continue
+			}
+			fails, err := c.Fails(el.vars)
+			if err != nil || !fails {
+				continue
+			}
+			add(c, c.Message(el.vars), "config", 0, el.snippet, el.key)
+		}
+	}
+	for _, fi := range a.Files {
+		if c, ok := s.analyzer[fi.Check]; ok {
+			add(c, fi.Message, fi.Path, fi.Line, fi.Snippet, fi.Key)
+		}
+	}
+	for _, v := range a.Vulns {
+		id := CheckVulnApp
+		if v.Package.Type == "deb" || v.Package.Type == "apk" {
+			id = CheckVulnOS
+		}
+		c, ok := s.analyzer[id]
+		if !ok {
+			continue
+		}
+		p, m := v.Package, v.Match
+		ids := append([]string{m.ID}, m.Aliases...)
+		msg := fmt.Sprintf("%s %s is affected by %s", p.Name, p.Version, strings.Join(ids, ", "))
+		if m.Fixed != "" {
+			msg += "; fixed in " + m.Fixed
+		} else {
+			msg += "; no fixed version known"
+		}
+		if m.Summary != "" {
+			msg += ": " + m.Summary
+		}
+		f := add(c, msg, p.Path, 0, p.Name+" "+p.Version, p.Name+"@"+p.Version+"/"+m.ID)
+		if sev, ok := advisorySeverity(m.Severity); ok {
+			f.Severity = sev
+		}
+		f.References = append(f.References, ids...)
+	}
+	for _, f := range out {
+		finding.RedactSecrets(f)
+	}
+	return out
+}
+
+// repository drops the tag or digest from an image name.
+func repository(name string) string {
+	if i := strings.LastIndex(name, "@"); i > 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	return name
+}
+
+func advisorySeverity(s string) (vigilv1.Severity, bool) {
+	switch strings.ToUpper(s) {
+	case "CRITICAL":
+		return vigilv1.Severity_SEVERITY_CRITICAL, true
+	case "HIGH", "IMPORTANT":
+		return vigilv1.Severity_SEVERITY_HIGH, true
+	case "MODERATE", "MEDIUM":
+		return vigilv1.Severity_SEVERITY_MEDIUM, true
+	case "LOW", "NEGLIGIBLE", "UNIMPORTANT":
+		return vigilv1.Severity_SEVERITY_LOW, true
+	}
+	return 0, false
+}
+
+type configElement struct {
+	each    string
+	vars    map[string]any
+	key     string
+	snippet string
+}
+
+// configElements builds the CEL variables of an image configuration.
+func configElements(cfg *v1.ConfigFile) []configElement {
+	if cfg == nil {
+		cfg = &v1.ConfigFile{}
+	}
+	c := cfg.Config
+	env := make([]any, 0, len(c.Env))
+	var envEls []configElement
+	for _, kv := range c.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		m := map[string]any{"name": k, "value": v}
+		env = append(env, m)
+		envEls = append(envEls, configElement{each: "env", vars: map[string]any{"env": m}, key: "env/" + k, snippet: "ENV " + finding.Redact(kv)})
+	}
+	var ports []any
+	var portEls []configElement
+	for p := range c.ExposedPorts {
+		num, proto, _ := strings.Cut(p, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			continue
+		}
+		m := map[string]any{"number": int64(n), "protocol": proto}
+		ports = append(ports, p)
+		portEls = append(portEls, configElement{each: "port", vars: map[string]any{"port": m}, key: "port/" + p, snippet: "EXPOSE " + p})
+	}
+	health := ""
+	if c.Healthcheck != nil && len(c.Healthcheck.Test) > 0 {
+		health = strings.Join(c.Healthcheck.Test, " ")
+		if c.Healthcheck.Test[0] == "NONE" {
+			health = "NONE"
+		}
+	}
+	var history []any
+	for _, h := range cfg.History {
+		history = append(history, h.CreatedBy)
+	}
+	labels := map[string]any{}
+	for k, v := range c.Labels {
+		labels[k] = v
+	}
+	image := map[string]any{
+		"user": c.User, "exposed_ports": ports, "env": env, "healthcheck": health, "labels": labels,
+		"entrypoint": strs(c.Entrypoint), "cmd": strs(c.Cmd), "os": cfg.OS, "architecture": cfg.Architecture,
+		"history": history, "workdir": c.WorkingDir,
+	}
+	out := []configElement{{each: "", vars: map[string]any{"image": image}, key: "image", snippet: "USER " + c.User}}
+	for _, list := range [][]configElement{envEls, portEls} {
+		for _, el := range list {
+			el.vars["image"] = image
+			out = append(out, el)
+		}
+	}
+	return out
+}
+
+func strs(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// Report is the outcome of scanning every image behind one reference.
+type Report struct {
+	Findings []*vigilv1.Finding
+	// Analyses of the images that were read, in the order of the sources.
+	Images []Scanned
+	// Errors name the image (or the reference) and the reason; other images
+	// of the reference are still scanned.
+	Errors []*vigilv1.ScanError
+}
+
+// Scanned is one image read under a name.
+type Scanned struct {
+	Source   Source
+	Analysis *Analysis
+}
+
+// ScanRef opens a reference and scans each of its images.
+func (s *Scanner) ScanRef(ctx context.Context, ref, tenant string, opts OpenOptions) (*Report, error) {
+	srcs, err := Open(ctx, ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	for _, src := range srcs {
+		fs, a, err := s.Scan(ctx, src, tenant)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: err.Error()})
+			continue
+		}
+		for _, e := range a.Errors {
+			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: e.Error()})
+		}
+		rep.Findings = append(rep.Findings, fs...)
+		rep.Images = append(rep.Images, Scanned{Source: src, Analysis: a})
+	}
+	return rep, nil
+}
