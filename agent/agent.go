@@ -27,6 +27,8 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/container/image"
+	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
@@ -61,6 +63,14 @@ type Config struct {
 	ChecksDir string
 	// VulnDB is OSV vulnerability data (folder or zip) for dependency files.
 	VulnDB string
+	// Images are container image references to scan (layout folders,
+	// docker save tarballs, registry images).
+	Images []string
+	// Image configures how image references are resolved.
+	Image image.OpenOptions
+	// TrustedKeys are PEM public keys whose signatures registry images
+	// must carry; without them signatures are not checked.
+	TrustedKeys []string
 	// HeartbeatInterval between heartbeats (default 15s).
 	HeartbeatInterval time.Duration
 	// FullEvery sends every scope's full set every this many scans (default 24).
@@ -89,6 +99,10 @@ func (c *Config) Validate() error {
 		}
 		c.Targets = append(c.Targets, nt...)
 	}
+	for _, ref := range c.Images {
+		c.Targets = append(c.Targets, image.AsTarget(ref))
+	}
+	c.Images = nil
 	if len(c.Targets) == 0 && c.Kubeconfig == "" && !c.InCluster {
 		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
 	}
@@ -147,7 +161,13 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts scan.Options
+	opts := scan.Options{Image: cfg.Image}
+	if len(cfg.TrustedKeys) > 0 {
+		if opts.Signatures, err = signature.LoadKeys(cfg.TrustedKeys...); err != nil {
+			ob.Close()
+			return nil, err
+		}
+	}
 	if cfg.VulnDB != "" {
 		if opts.VulnDB, err = vuln.Open(cfg.VulnDB); err != nil {
 			ob.Close()
@@ -275,7 +295,9 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		target = filepath.Clean(target)
+		if !image.IsReference(target) {
+			target = filepath.Clean(target)
+		}
 		started := time.Now()
 		res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
 		if err != nil {

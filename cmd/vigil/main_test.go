@@ -257,3 +257,72 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestScanImageAndSBOM(t *testing.T) {
+	layoutDir := filepath.Join("..", "..", "examples", "images", "shop-api")
+	out, err := run(t, "scan", "--format", "json", "--image", layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Findings []struct {
+			CheckID  string `json:"check_id"`
+			Location struct {
+				Snippet string `json:"snippet"`
+			} `json:"location"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]bool{}
+	for _, f := range rep.Findings {
+		got[f.CheckID] = true
+	}
+	for _, id := range []string{"VGL-CONTAINER-101", "VGL-CONTAINER-102", "VGL-CONTAINER-103", "VGL-CONTAINER-110", "VGL-CONTAINER-111", "VGL-CONTAINER-112"} {
+		if !got[id] {
+			t.Errorf("%s not reported for the example image; got %v", id, got)
+		}
+	}
+	for _, secret := range []string{"AKIAQYLPMN5EXAMPLE7Q", "9fK2mQx7LpZr4Tv8"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("output holds the secret %s", secret)
+		}
+	}
+
+	sbom := filepath.Join(t.TempDir(), "bom.json")
+	if _, err := run(t, "sbom", "-o", sbom, layoutDir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(sbom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom struct {
+		BOMFormat   string `json:"bomFormat"`
+		SpecVersion string `json:"specVersion"`
+		Metadata    struct {
+			Component struct {
+				Type, Version string
+			} `json:"component"`
+		} `json:"metadata"`
+		Components []struct {
+			Type, Name, Version, Purl string
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(data, &bom); err != nil {
+		t.Fatal(err)
+	}
+	if bom.BOMFormat != "CycloneDX" || bom.SpecVersion != "1.5" || bom.Metadata.Component.Type != "container" || !strings.HasPrefix(bom.Metadata.Component.Version, "sha256:") {
+		t.Fatalf("bom header: %+v", bom)
+	}
+	purls := map[string]bool{}
+	for _, c := range bom.Components {
+		purls[c.Purl] = true
+	}
+	for _, want := range []string{"pkg:apk/alpine/busybox@1.36.1-r28?arch=x86_64&distro=alpine-3.20.3", "pkg:npm/lodash@4.17.20"} {
+		if !purls[want] {
+			t.Errorf("component %s missing; got %v", want, purls)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -11,18 +12,34 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
+	"github.com/vigilsec/vigil/pkg/scan/container/image"
+	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 func newScanCmd(g *globals) *cobra.Command {
 	var format, severity, tenant, vulnDB string
+	var images []string
+	var img imageFlags
 	var exitCode int
 	cmd := &cobra.Command{
-		Use:   "scan PATH...",
-		Short: "Scan files and directories locally, without a server",
-		Args:  cobra.MinimumNArgs(1),
+		Use:   "scan [PATH...] [--image REF...]",
+		Short: "Scan files, directories and container images locally, without a server",
+		Long: `Scan files, directories and container images locally, without a server.
+
+A PATH is a file or a directory tree (OCI layout folders inside it are
+scanned as images), or - for manifests on standard input. An image
+reference (--image, repeatable) is an OCI layout folder, a docker save
+tarball, or a registry image; prefixes oci:, docker-archive: and registry:
+force the kind.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, ref := range images {
+				args = append(args, image.AsTarget(ref))
+			}
+			if len(args) == 0 {
+				return fmt.Errorf("nothing to scan: give a PATH or --image REF")
+			}
 			minSev, err := finding.ParseSeverity(severity)
 			if err != nil {
 				return err
@@ -37,7 +54,10 @@ func newScanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var opts scan.Options
+			opts := scan.Options{Image: img.options()}
+			if opts.Signatures, err = img.verifier(); err != nil {
+				return err
+			}
 			if vulnDB != "" {
 				if opts.VulnDB, err = vuln.Open(vulnDB); err != nil {
 					return err
@@ -84,6 +104,88 @@ func newScanCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported")
 	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data (folder or zip) to match dependencies against (env VIGIL_VULN_DB)")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings (changes fingerprints as the agent's would)")
+	cmd.Flags().StringArrayVar(&images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
+	img.bind(cmd)
+	return cmd
+}
+
+// imageFlags select how image references are resolved.
+type imageFlags struct {
+	platform    string
+	insecure    bool
+	trustedKeys []string
+}
+
+func (f *imageFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.platform, "platform", "linux/amd64", "platform to pick from multi-platform images")
+	cmd.Flags().BoolVar(&f.insecure, "insecure-registry", false, "allow plain-HTTP registries")
+	cmd.Flags().StringArrayVar(&f.trustedKeys, "trusted-key", nil, "PEM public key (ECDSA P-256 or Ed25519) whose cosign signatures registry images must carry (repeatable)")
+}
+
+// verifier loads the trusted keys; nil when none are given.
+func (f *imageFlags) verifier() (*signature.Verifier, error) {
+	if len(f.trustedKeys) == 0 {
+		return nil, nil
+	}
+	return signature.LoadKeys(f.trustedKeys...)
+}
+
+func (f *imageFlags) options() image.OpenOptions {
+	return image.OpenOptions{Platform: f.platform, Insecure: f.insecure}
+}
+
+func newSBOMCmd(g *globals) *cobra.Command {
+	var output, vulnDB string
+	var img imageFlags
+	cmd := &cobra.Command{
+		Use:   "sbom IMAGE",
+		Short: "Write a CycloneDX 1.5 JSON bill of materials of a container image",
+		Long: `Write a CycloneDX 1.5 JSON bill of materials of a container image: its
+distribution, OS packages, Go modules of its binaries and dependencies of
+lockfiles inside it, with package URLs. With --vuln-db, the
+vulnerabilities matched against them are included.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := checks.Load(g.checksDir)
+			if err != nil {
+				return err
+			}
+			var db *vuln.DB
+			if vulnDB != "" {
+				if db, err = vuln.Open(vulnDB); err != nil {
+					return err
+				}
+			}
+			s := image.NewScanner(cat, db, scan.DefaultSecretKey)
+			srcs, err := image.Open(cmd.Context(), image.AsTarget(args[0]), img.options())
+			if err != nil {
+				return err
+			}
+			if len(srcs) != 1 {
+				return fmt.Errorf("%s holds %d images; name one (layout:dir@sha256:…, or a tag)", args[0], len(srcs))
+			}
+			a, err := s.Analyze(cmd.Context(), srcs[0].Image)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			for _, e := range a.Errors {
+				fmt.Fprintln(cmd.ErrOrStderr(), "vigil:", e)
+			}
+			out := cmd.OutOrStdout()
+			if output != "" && output != "-" {
+				f, err := os.Create(output)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				out = f
+			}
+			return report.CycloneDX(out, srcs[0].Name, a, "vigil", version.Version, time.Now())
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (- for standard output)")
+	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data to include matched vulnerabilities (env VIGIL_VULN_DB)")
+	img.bind(cmd)
 	return cmd
 }
 

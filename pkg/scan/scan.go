@@ -21,6 +21,8 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/code"
 	"github.com/vigilsec/vigil/pkg/scan/container"
+	"github.com/vigilsec/vigil/pkg/scan/container/image"
+	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
@@ -51,7 +53,9 @@ var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform":
 
 // Scanner runs a fixed set of file scanners.
 type Scanner struct {
-	files []FileScanner
+	files  []FileScanner
+	images *image.Scanner
+	imgOpt image.OpenOptions
 	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
 	// from helm template or kustomize build.
 	Stdin io.Reader
@@ -103,24 +107,49 @@ type Options struct {
 	// VulnDB is the OSV data dependency files are matched against; without
 	// it they are parsed but not matched.
 	VulnDB *vuln.DB
+	// Image configures how image references are resolved (platform,
+	// plain-HTTP registries, credentials).
+	Image image.OpenOptions
+	// ImageLimits bound what reading one image may cost.
+	ImageLimits image.Limits
+	// Signatures verifies registry images' signatures; nil skips them.
+	Signatures *signature.Verifier
+	// SecretKey keys the hashes of secrets found; scanners that share it
+	// recognise the same secret. DefaultSecretKey when empty.
+	SecretKey []byte
 }
+
+// DefaultSecretKey keys secret hashes when no key is configured. A fleet
+// should set its own so hashes cannot be checked against guesses offline.
+var DefaultSecretKey = []byte("vigil-secret-hash-v1")
 
 // New returns a Scanner with every built-in file scanner over the catalog.
 func New(cat *checks.Catalog) *Scanner { return NewWith(cat, Options{}) }
 
 // NewWith returns a Scanner with every built-in file scanner, configured.
 func NewWith(cat *checks.Catalog, opts Options) *Scanner {
+	key := opts.SecretKey
+	if len(key) == 0 {
+		key = DefaultSecretKey
+	}
+	imgs := image.NewScanner(cat, opts.VulnDB, key)
+	imgs.Limits = opts.ImageLimits
+	imgs.Verifier = opts.Signatures
 	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB)}}
+		code.NewDependencies(cat, opts.VulnDB)}, images: imgs, imgOpt: opts.Image}
 }
+
+// Images returns the image scanner, whose cache of analyses by digest the
+// file scans share.
+func (s *Scanner) Images() *image.Scanner { return s.images }
 
 // Names returns the scanner names, the unit of a scope together with a target.
 func (s *Scanner) Names() []string {
-	out := make([]string, len(s.files))
-	for i, f := range s.files {
-		out[i] = f.Name()
+	out := make([]string, 0, len(s.files)+1)
+	for _, f := range s.files {
+		out = append(out, f.Name())
 	}
-	return out
+	return append(out, s.images.Name())
 }
 
 // Result is the outcome of scanning one target.
@@ -137,11 +166,17 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 	if target == StdinTarget {
 		return s.stdin(ctx, tenant)
 	}
-	target = filepath.Clean(target)
 	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
-	for _, f := range s.files {
-		res.Findings[f.Name()] = []*vigilv1.Finding{}
+	for _, name := range s.Names() {
+		res.Findings[name] = []*vigilv1.Finding{}
 	}
+	if image.IsReference(target) {
+		if err := s.image(ctx, res, target, tenant); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	target = filepath.Clean(target)
 	info, err := os.Stat(target)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", target, err)
@@ -151,6 +186,7 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 		fs   FileScanner
 	}
 	var jobs []job
+	var layouts []string
 	add := func(p string) {
 		for _, f := range s.files {
 			if f.Match(p) {
@@ -171,6 +207,10 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 			}
 			if d.IsDir() {
 				if p != target && skipDirs[d.Name()] {
+					return fs.SkipDir
+				}
+				if image.IsLayout(p) {
+					layouts = append(layouts, p)
 					return fs.SkipDir
 				}
 				return nil
@@ -249,10 +289,30 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target, Error: err.Error()})
 		}
 	}
+	for _, l := range layouts {
+		if err := s.image(ctx, res, filepath.ToSlash(l), tenant); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: filepath.ToSlash(l), Error: err.Error()})
+		}
+	}
 	for name, fs := range res.Findings {
 		res.Findings[name] = dedupe(fs)
 	}
 	return res, nil
+}
+
+// image scans every image behind a reference into res.
+func (s *Scanner) image(ctx context.Context, res *Result, ref, tenant string) error {
+	rep, err := s.images.ScanRef(ctx, ref, tenant, s.imgOpt)
+	if err != nil {
+		return err
+	}
+	name := s.images.Name()
+	res.Findings[name] = append(res.Findings[name], rep.Findings...)
+	res.Errors = append(res.Errors, rep.Errors...)
+	return nil
 }
 
 // readFile reads a file of at most MaxFileSize bytes.

@@ -16,6 +16,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/secret"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
@@ -27,6 +28,9 @@ const (
 	CheckSecretFile    = "VGL-CONTAINER-112"
 	CheckVulnOS        = "VGL-CONTAINER-120"
 	CheckVulnApp       = "VGL-CONTAINER-121"
+	CheckUnsigned      = "VGL-CONTAINER-130"
+	CheckSigInvalid    = "VGL-CONTAINER-131"
+	CheckSigUntrusted  = "VGL-CONTAINER-132"
 )
 
 // Scanner scans images: the configuration with the catalog's "image"
@@ -41,6 +45,9 @@ type Scanner struct {
 	DB      *vuln.DB
 	Limits  Limits
 	Secrets *secret.Scanner
+	// Verifier checks registry images' signatures against trusted keys;
+	// without it signatures are not checked.
+	Verifier *signature.Verifier
 
 	mu    sync.Mutex
 	cache map[string]*cacheEntry
@@ -61,7 +68,7 @@ type cacheEntry struct {
 func NewScanner(cat *checks.Catalog, db *vuln.DB, secretKey []byte) *Scanner {
 	s := &Scanner{config: cat.ForInput("image"), analyzer: map[string]*checks.Check{}, DB: db,
 		Secrets: secret.New(secretKey), cache: map[string]*cacheEntry{}}
-	for _, id := range []string{CheckSetuid, CheckWorldWritable, CheckSecretFile, CheckVulnOS, CheckVulnApp} {
+	for _, id := range []string{CheckSetuid, CheckWorldWritable, CheckSecretFile, CheckVulnOS, CheckVulnApp, CheckUnsigned, CheckSigInvalid, CheckSigUntrusted} {
 		if c, ok := cat.Get(id); ok {
 			s.analyzer[id] = c
 		}
@@ -210,7 +217,7 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 		if wantSecret {
 			for _, m := range s.Secrets.Scan(data) {
 				a.Files = append(a.Files, FileIssue{Check: CheckSecretFile, Path: "/" + e.Path, Line: m.Line, Snippet: m.Redacted,
-					Message: fmt.Sprintf("/%s line %d holds a %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash})
+					Message: fmt.Sprintf("/%s line %d: %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash})
 			}
 		}
 		return nil
@@ -393,6 +400,33 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 	return out
 }
 
+// signature verifies a registry image's signatures; nil when they verify
+// or are not checked (no trusted keys, or not a registry image).
+func (s *Scanner) signature(ctx context.Context, src Source, a *Analysis, tenant string) (*vigilv1.Finding, error) {
+	if s.Verifier == nil || src.Ref == nil {
+		return nil, nil
+	}
+	digest, err := v1.NewHash(a.Digest)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Verifier.Verify(ctx, src.Ref, digest, src.Options...)
+	if err != nil {
+		return nil, err
+	}
+	id := map[signature.Status]string{signature.Unsigned: CheckUnsigned, signature.Invalid: CheckSigInvalid, signature.Untrusted: CheckSigUntrusted}[res.Status]
+	c, ok := s.analyzer[id]
+	if !ok {
+		return nil, nil
+	}
+	f := c.NewFinding(res.Detail)
+	f.Scanner = s.Name()
+	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Name: repository(src.Name), Uri: a.Digest}
+	f.Location = &vigilv1.Location{Path: src.Name + "!signature"}
+	f.Fingerprint = finding.Fingerprint(c.ID, &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Uri: a.Digest}, "signature", "")
+	return f, nil
+}
+
 // repository drops the tag or digest from an image name.
 func repository(name string) string {
 	if i := strings.LastIndex(name, "@"); i > 0 {
@@ -527,8 +561,22 @@ func (s *Scanner) ScanRef(ctx context.Context, ref, tenant string, opts OpenOpti
 		for _, e := range a.Errors {
 			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: e.Error()})
 		}
+		if f, err := s.signature(ctx, src, a, tenant); err != nil {
+			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: err.Error()})
+		} else if f != nil {
+			fs = append(fs, f)
+		}
 		rep.Findings = append(rep.Findings, fs...)
 		rep.Images = append(rep.Images, Scanned{Source: src, Analysis: a})
+	}
+	if len(rep.Images) == 0 {
+		// Nothing was read: say so as a whole, so that callers keep what
+		// they knew of the reference rather than resolve it.
+		var errs []error
+		for _, e := range rep.Errors {
+			errs = append(errs, errors.New(e.Error))
+		}
+		return nil, fmt.Errorf("%s: no image could be read: %w", ref, errors.Join(errs...))
 	}
 	return rep, nil
 }

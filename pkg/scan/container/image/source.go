@@ -65,6 +65,22 @@ func IsReference(target string) bool {
 	return IsLayout(target)
 }
 
+// AsTarget makes a reference an image target that IsReference accepts:
+// prefixed references stay, an existing folder is a layout, an existing
+// file a tarball, anything else a registry image.
+func AsTarget(ref string) string {
+	if IsReference(ref) {
+		return ref
+	}
+	if st, err := os.Stat(ref); err == nil {
+		if st.IsDir() {
+			return TransportLayout + ref
+		}
+		return TransportArchive + ref
+	}
+	return TransportRemote + ref
+}
+
 // IsLayout reports whether dir is an OCI image layout folder.
 func IsLayout(dir string) bool {
 	st, err := os.Stat(filepath.Join(dir, "oci-layout"))
