@@ -19,9 +19,9 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/checks/checkstest"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature/signtest"
-	"github.com/vigilsec/vigil/pkg/checks/checkstest"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 

@@ -76,8 +76,12 @@ func TestVerify(t *testing.T) {
 			other, _ := v1.NewHash("sha256:" + strings.Repeat("ab", 32))
 			signtest.Sign(t, r, d, ecKey, signtest.Options{PayloadDigest: &other})
 		}, Invalid},
-		{"not base64", func(r name.Reference, d v1.Hash) { signtest.Sign(t, r, d, ecKey, signtest.Options{RawAnnotation: "%%%"}) }, Invalid},
-		{"wrong payload type", func(r name.Reference, d v1.Hash) { signtest.Sign(t, r, d, ecKey, signtest.Options{PayloadType: "something else"}) }, Invalid},
+		{"not base64", func(r name.Reference, d v1.Hash) {
+			signtest.Sign(t, r, d, ecKey, signtest.Options{RawAnnotation: "%%%"})
+		}, Invalid},
+		{"wrong payload type", func(r name.Reference, d v1.Hash) {
+			signtest.Sign(t, r, d, ecKey, signtest.Options{PayloadType: "something else"})
+		}, Invalid},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
