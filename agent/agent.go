@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,9 @@ type Config struct {
 	Images []string
 	// Image configures how image references are resolved.
 	Image image.OpenOptions
+	// ProcRoot, when set, is a /proc whose running container processes are
+	// scanned (a node agent's host /proc).
+	ProcRoot string
 	// TrustedKeys are PEM public keys whose signatures registry images
 	// must carry; without them signatures are not checked.
 	TrustedKeys []string
@@ -103,6 +107,9 @@ func (c *Config) Validate() error {
 		c.Targets = append(c.Targets, image.AsTarget(ref))
 	}
 	c.Images = nil
+	if c.ProcRoot != "" {
+		c.Targets = append(c.Targets, scan.RuntimeTarget+c.ProcRoot)
+	}
 	if len(c.Targets) == 0 && c.Kubeconfig == "" && !c.InCluster {
 		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
 	}
@@ -295,7 +302,7 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		if !image.IsReference(target) {
+		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) {
 			target = filepath.Clean(target)
 		}
 		started := time.Now()

@@ -21,10 +21,12 @@ import (
 func newScanCmd(g *globals) *cobra.Command {
 	var format, severity, tenant, vulnDB string
 	var images []string
+	var runtimeScan bool
+	var procRoot string
 	var img imageFlags
 	var exitCode int
 	cmd := &cobra.Command{
-		Use:   "scan [PATH...] [--image REF...]",
+		Use:   "scan [PATH...] [--image REF...] [--runtime]",
 		Short: "Scan files, directories and container images locally, without a server",
 		Long: `Scan files, directories and container images locally, without a server.
 
@@ -36,6 +38,9 @@ force the kind.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, ref := range images {
 				args = append(args, image.AsTarget(ref))
+			}
+			if runtimeScan {
+				args = append(args, scan.RuntimeTarget+procRoot)
 			}
 			if len(args) == 0 {
 				return fmt.Errorf("nothing to scan: give a PATH or --image REF")
@@ -105,6 +110,8 @@ force the kind.`,
 	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data (folder or zip) to match dependencies against (env VIGIL_VULN_DB)")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings (changes fingerprints as the agent's would)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
+	cmd.Flags().BoolVar(&runtimeScan, "runtime", false, "scan the running container processes of this node (from --proc-root)")
+	cmd.Flags().StringVar(&procRoot, "proc-root", "/proc", "the /proc to read with --runtime (a host's, mounted elsewhere)")
 	img.bind(cmd)
 	return cmd
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/code"
 	"github.com/vigilsec/vigil/pkg/scan/container"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
+	"github.com/vigilsec/vigil/pkg/scan/container/proc"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
@@ -53,13 +54,18 @@ var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform":
 
 // Scanner runs a fixed set of file scanners.
 type Scanner struct {
-	files  []FileScanner
-	images *image.Scanner
+	files   []FileScanner
+	images  *image.Scanner
+	runtime *proc.Scanner
 	imgOpt image.OpenOptions
 	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
 	// from helm template or kustomize build.
 	Stdin io.Reader
 }
+
+// RuntimeTarget prefixes a /proc folder ("runtime:/host/proc") whose
+// running container processes are scanned; "runtime:" alone is /proc.
+const RuntimeTarget = "runtime:"
 
 // StdinTarget is the target name that reads manifests from standard input.
 const StdinTarget = "-"
@@ -136,7 +142,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs.Limits = opts.ImageLimits
 	imgs.Verifier = opts.Signatures
 	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB)}, images: imgs, imgOpt: opts.Image}
+		code.NewDependencies(cat, opts.VulnDB)}, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
 }
 
 // Images returns the image scanner, whose cache of analyses by digest the
@@ -149,7 +155,7 @@ func (s *Scanner) Names() []string {
 	for _, f := range s.files {
 		out = append(out, f.Name())
 	}
-	return append(out, s.images.Name())
+	return append(out, s.images.Name(), s.runtime.Name())
 }
 
 // Result is the outcome of scanning one target.
@@ -169,6 +175,20 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
 	for _, name := range s.Names() {
 		res.Findings[name] = []*vigilv1.Finding{}
+	}
+	if procRoot, ok := strings.CutPrefix(target, RuntimeTarget); ok {
+		if procRoot == "" {
+			procRoot = "/proc"
+		}
+		fs, errs := s.runtime.Scan(ctx, procRoot, tenant)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res.Findings[s.runtime.Name()] = dedupe(fs)
+		for _, e := range errs {
+			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: procRoot, Error: e.Error()})
+		}
+		return res, nil
 	}
 	if image.IsReference(target) {
 		if err := s.image(ctx, res, target, tenant); err != nil {
