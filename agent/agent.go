@@ -69,6 +69,9 @@ type Config struct {
 	Images []string
 	// Image configures how image references are resolved.
 	Image image.OpenOptions
+	// ScanImages scans the images the live cluster's pods and workloads
+	// run, pulled from their registries with the agent's credentials.
+	ScanImages bool
 	// ProcRoot, when set, is a /proc whose running container processes are
 	// scanned (a node agent's host /proc).
 	ProcRoot string
@@ -305,31 +308,11 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) {
 			target = filepath.Clean(target)
 		}
-		started := time.Now()
-		res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
+		ss, err := a.scanTarget(ctx, target)
 		if err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			// The target is unreadable as a whole: report nothing for it
-			// rather than resolving everything it had.
-			a.log.Error("target not scanned", "target", target, "err", err)
-			continue
+			return err
 		}
-		finished := time.Now()
-		for _, e := range res.Errors {
-			a.log.Warn("file not scanned", "path", e.Path, "err", e.Error)
-		}
-		for _, name := range a.scanner.Names() {
-			scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
-			scopes = append(scopes, scope)
-			st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished},
-				EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
-			if err != nil {
-				return err
-			}
-			a.log.Info("scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
-		}
+		scopes = append(scopes, ss...)
 	}
 	if a.live != nil {
 		scope, err := a.scanLive(ctx)
@@ -340,6 +323,19 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 			a.log.Error("cluster not scanned", "err", err)
 		} else {
 			scopes = append(scopes, scope)
+		}
+		if a.cfg.ScanImages {
+			// Each image the cluster runs is a target of its own, so an
+			// image the registry will not serve keeps its findings. The
+			// scanner reads each digest once, however many workloads and
+			// tags share it.
+			for _, ref := range a.live.Images() {
+				ss, err := a.scanTarget(ctx, image.TransportRemote+ref)
+				if err != nil {
+					return err
+				}
+				scopes = append(scopes, ss...)
+			}
 		}
 	}
 	a.scopesMu.Lock()
@@ -542,6 +538,37 @@ func NodeTargets(root string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// scanTarget scans one target and enqueues a scope per scanner; a target
+// that cannot be read as a whole enqueues nothing (its findings stay as
+// they were). The error is the outbox's or the context's.
+func (a *Agent) scanTarget(ctx context.Context, target string) ([]*vigilv1.Scope, error) {
+	started := time.Now()
+	res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		a.log.Error("target not scanned", "target", target, "err", err)
+		return nil, nil
+	}
+	finished := time.Now()
+	for _, e := range res.Errors {
+		a.log.Warn("file not scanned", "path", e.Path, "err", e.Error)
+	}
+	var scopes []*vigilv1.Scope
+	for _, name := range a.scanner.Names() {
+		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
+		scopes = append(scopes, scope)
+		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished},
+			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
+		if err != nil {
+			return nil, err
+		}
+		a.log.Info("scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+	}
+	return scopes, nil
 }
 
 // scanLive scans the cluster through its API as one scope, targeted by the

@@ -269,7 +269,13 @@ func runAgent(t *testing.T, natsURL, tenant, id, dataDir string, extra []string,
 // localScan runs `vigil scan` and returns its report.
 func localScan(t *testing.T, tenant string, paths ...string) *vigilv1.ScanReport {
 	t.Helper()
-	cmd := exec.Command(bins.vigil, append([]string{"scan", "--tenant", tenant, "--format", "json"}, paths...)...)
+	return localScanArgs(t, append([]string{"--tenant", tenant}, paths...)...)
+}
+
+// localScanArgs runs `vigil scan --format json` with args.
+func localScanArgs(t *testing.T, args ...string) *vigilv1.ScanReport {
+	t.Helper()
+	cmd := exec.Command(bins.vigil, append([]string{"scan", "--format", "json"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

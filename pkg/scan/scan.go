@@ -57,7 +57,7 @@ type Scanner struct {
 	files   []FileScanner
 	images  *image.Scanner
 	runtime *proc.Scanner
-	imgOpt image.OpenOptions
+	imgOpt  image.OpenOptions
 	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
 	// from helm template or kustomize build.
 	Stdin io.Reader

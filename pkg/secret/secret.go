@@ -44,12 +44,27 @@ type Match struct {
 type Scanner struct {
 	rules []*Rule
 	key   []byte
+	// words holds every rule's keywords; ruleWords[i] are rule i's ids.
+	words     *keywords
+	nwords    int
+	ruleWords [][]int
 }
 
 // New returns a scanner over the built-in rules. key keys the hashes of
 // matches; scanners that share a key recognise the same secret.
 func New(key []byte) *Scanner {
-	return &Scanner{rules: Rules(), key: append([]byte(nil), key...)}
+	s := &Scanner{rules: Rules(), key: append([]byte(nil), key...)}
+	var all []string
+	for _, r := range s.rules {
+		var ids []int
+		for _, w := range r.Keywords {
+			ids = append(ids, len(all))
+			all = append(all, w)
+		}
+		s.ruleWords = append(s.ruleWords, ids)
+	}
+	s.words, s.nwords = newKeywords(all), len(all)
+	return s
 }
 
 // Scan returns the credentials in data. Binary data (a NUL byte in the
@@ -62,16 +77,14 @@ func (s *Scanner) Scan(data []byte) []Match {
 	if bytes.IndexByte(head, 0) >= 0 {
 		return nil
 	}
-	lower := bytes.ToLower(data)
+	seen := make([]bool, s.nwords)
+	s.words.find(data, seen)
 	var out []Match
 	var lineStarts []int
-	for _, r := range s.rules {
+	for i, r := range s.rules {
 		hit := false
-		for _, k := range r.Keywords {
-			if bytes.Contains(lower, []byte(k)) {
-				hit = true
-				break
-			}
+		for _, id := range s.ruleWords[i] {
+			hit = hit || seen[id]
 		}
 		if !hit {
 			continue

@@ -76,3 +76,17 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+func TestKeywordsMatchLikeContains(t *testing.T) {
+	words := []string{"he", "she", "his", "hers", "aws", "akia", "sk_live_", "://", "a"}
+	k := newKeywords(words)
+	for _, text := range []string{"ushers", "AKIA1234", "no match here?", "x sk_live_y", "postgres://u:p@h", "", "HiS"} {
+		seen := make([]bool, len(words))
+		k.find([]byte(text), seen)
+		for i, w := range words {
+			if want := strings.Contains(strings.ToLower(text), w); seen[i] != want {
+				t.Errorf("%q: keyword %q found=%v, want %v", text, w, seen[i], want)
+			}
+		}
+	}
+}

@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,6 +55,8 @@ type Live struct {
 	Client    dynamic.Interface
 	// PageSize bounds each list call (default 500).
 	PageSize int64
+
+	images map[string]bool // of the last Scan
 }
 
 // NewLive returns a live scanner for the cluster of cfg.
@@ -92,6 +96,8 @@ func KindPath(clusterID, kind string) string { return "k8s://" + clusterID + "/"
 func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.Finding, []*vigilv1.ScanError, error) {
 	var objs []located
 	var scanErrs []*vigilv1.ScanError
+	images := map[string]bool{}
+	defer func() { l.images = images }()
 	for _, r := range liveResources {
 		cont := ""
 		for {
@@ -113,6 +119,7 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 					delete(meta, "managedFields")
 				}
 				obj["kind"], obj["apiVersion"] = r.kind, r.gvr.GroupVersion().String()
+				collectImages(obj, images)
 				if controlled(obj) {
 					continue
 				}
@@ -141,6 +148,74 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 		finding.RedactSecrets(f)
 	}
 	return out, scanErrs, nil
+}
+
+// Images returns the image references the last Scan found in the
+// cluster's pods (the digest a container runs, when its status has one)
+// and workload templates, sorted and without repeats.
+func (l *Live) Images() []string {
+	out := make([]string, 0, len(l.images))
+	for ref := range l.images {
+		out = append(out, ref)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// collectImages adds the images an object runs or will run.
+func collectImages(obj map[string]any, into map[string]bool) {
+	spec := podSpecOf(obj)
+	if spec == nil {
+		return
+	}
+	running := map[string]string{} // container name -> image with digest
+	if st, ok := obj["status"].(map[string]any); ok {
+		for _, key := range []string{"initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"} {
+			list, _ := st[key].([]any)
+			for _, c := range list {
+				cs, _ := c.(map[string]any)
+				id, _ := cs["imageID"].(string)
+				name, _ := cs["name"].(string)
+				if i := strings.Index(id, "://"); i >= 0 {
+					id = id[i+3:] // docker-pullable://, docker://
+				}
+				if strings.Contains(id, "@sha256:") {
+					running[name] = id
+				}
+			}
+		}
+	}
+	for _, key := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		list, _ := spec[key].([]any)
+		for _, c := range list {
+			cs, _ := c.(map[string]any)
+			name, _ := cs["name"].(string)
+			if ref := running[name]; ref != "" {
+				into[ref] = true
+				continue
+			}
+			if img, _ := cs["image"].(string); img != "" {
+				into[img] = true
+			}
+		}
+	}
+}
+
+// podSpecOf returns the pod spec of a Pod or of a workload's template.
+func podSpecOf(obj map[string]any) map[string]any {
+	spec, _ := obj["spec"].(map[string]any)
+	if spec == nil {
+		return nil
+	}
+	if obj["kind"] == "Pod" {
+		return spec
+	}
+	if jt, ok := spec["jobTemplate"].(map[string]any); ok {
+		spec, _ = jt["spec"].(map[string]any)
+	}
+	tmpl, _ := spec["template"].(map[string]any)
+	ps, _ := tmpl["spec"].(map[string]any)
+	return ps
 }
 
 // controlled reports whether a controller owns the object, which is then

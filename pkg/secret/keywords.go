@@ -1,0 +1,78 @@
+package secret
+
+// keywords finds which of a set of lower-case keywords occur in a text in
+// one pass (an Aho-Corasick automaton over ASCII-case-folded bytes), so
+// that a rule's expression runs only on texts holding one of its keywords.
+type keywords struct {
+	// next[state*256+b] is the state after reading byte b; the automaton is
+	// complete (failure links folded in), so a pass never backtracks.
+	next []int32
+	// out[state] lists the keyword ids that end at state, its suffixes'
+	// included.
+	out [][]int
+}
+
+func newKeywords(words []string) *keywords {
+	type node struct {
+		child map[byte]int
+		fail  int
+		out   []int
+	}
+	nodes := []node{{child: map[byte]int{}}}
+	for id, w := range words {
+		s := 0
+		for i := 0; i < len(w); i++ {
+			c := lower(w[i])
+			n, ok := nodes[s].child[c]
+			if !ok {
+				n = len(nodes)
+				nodes = append(nodes, node{child: map[byte]int{}})
+				nodes[s].child[c] = n
+			}
+			s = n
+		}
+		nodes[s].out = append(nodes[s].out, id)
+	}
+	k := &keywords{next: make([]int32, len(nodes)*256), out: make([][]int, len(nodes))}
+	// Breadth-first: a node's failure state is finished before its children.
+	queue := []int{0}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		k.out[s] = append(nodes[s].out, k.out[nodes[s].fail]...)
+		if s == 0 {
+			k.out[s] = nodes[s].out
+		}
+		for b := 0; b < 256; b++ {
+			c := byte(b)
+			if n, ok := nodes[s].child[c]; ok {
+				if s != 0 {
+					nodes[n].fail = int(k.next[nodes[s].fail*256+b])
+				}
+				k.next[s*256+b] = int32(n)
+				queue = append(queue, n)
+			} else if s != 0 {
+				k.next[s*256+b] = k.next[nodes[s].fail*256+b]
+			}
+		}
+	}
+	return k
+}
+
+// find marks in seen the ids of the keywords that occur in data.
+func (k *keywords) find(data []byte, seen []bool) {
+	s := int32(0)
+	for _, b := range data {
+		s = k.next[int(s)*256+int(lower(b))]
+		for _, id := range k.out[s] {
+			seen[id] = true
+		}
+	}
+}
+
+func lower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
+}
