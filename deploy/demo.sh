@@ -28,11 +28,16 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-echo "==> vigil-agent --once scanning examples/"
-$BIN/vigil-agent --once --nats-url "nats://$NATS" --tenant "$TENANT" --id demo-agent \
-	--data-dir "$work/agent" --log-level warn examples
+# Vulnerability data: the Go vulnerability database, fetched as a Go module
+# (OSV records under data/osv).
+VULNDB_VERSION=v0.0.0-20261105234957-e22db6528018
+vulndb=$(go mod download -json "golang.org/x/vulndb@$VULNDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/data/osv
 
-want=$($BIN/vigil scan --tenant "$TENANT" --format json examples | grep -c '"fingerprint"' || true)
+echo "==> vigil-agent --once scanning examples/ (vulnerability data: $vulndb)"
+$BIN/vigil-agent --once --nats-url "nats://$NATS" --tenant "$TENANT" --id demo-agent \
+	--data-dir "$work/agent" --log-level warn --vuln-db "$vulndb" examples
+
+want=$($BIN/vigil scan --tenant "$TENANT" --format json --vuln-db "$vulndb" examples | grep -c '"fingerprint"' || true)
 echo "==> waiting for the server to ingest $want findings"
 for _ in $(seq 1 300); do
 	got=$($BIN/vigil --server "$GRPC" findings summary --tenant "$TENANT" --format json | sed -n 's/.*"total": "\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p')

@@ -1,5 +1,7 @@
-// Package container scans what containers are built from and run as:
-// Dockerfiles today, images (layout, tarball, registry) as they land.
+// Package container scans what containers are built from: Dockerfiles,
+// parsed with BuildKit's parser. Its subpackages read images (image),
+// verify their signatures (signature) and judge running container
+// processes (proc).
 package container
 
 import (
