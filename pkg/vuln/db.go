@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
 
 // MaxRecordSize bounds one OSV record; larger files are reported and skipped.
@@ -194,4 +196,20 @@ func severity(e *Entry) string {
 		}
 	}
 	return ""
+}
+
+// Level maps an advisory's own severity word to a finding severity; ok is
+// false for words it does not know (CVSS vectors among them).
+func Level(word string) (level vigilv1.Severity, ok bool) {
+	switch strings.ToUpper(word) {
+	case "CRITICAL":
+		return vigilv1.Severity_SEVERITY_CRITICAL, true
+	case "HIGH", "IMPORTANT":
+		return vigilv1.Severity_SEVERITY_HIGH, true
+	case "MODERATE", "MEDIUM":
+		return vigilv1.Severity_SEVERITY_MEDIUM, true
+	case "LOW", "NEGLIGIBLE", "UNIMPORTANT":
+		return vigilv1.Severity_SEVERITY_LOW, true
+	}
+	return 0, false
 }

@@ -130,7 +130,7 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p Pac
 		msg += ": " + m.Summary
 	}
 	f := d.Check.NewFinding(msg)
-	if s, ok := advisorySeverity(m.Severity); ok {
+	if s, ok := vuln.Level(m.Severity); ok {
 		f.Severity = s
 	}
 	f.Scanner = d.Name()
@@ -139,21 +139,6 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p Pac
 	f.Location = &vigilv1.Location{Path: path, StartLine: int32(p.Line), EndLine: int32(p.Line), Snippet: finding.Snippet(lines, p.Line)}
 	f.Fingerprint = finding.Fingerprint(d.Check.ID, f.Resource, path, p.Version+"/"+m.ID)
 	return f
-}
-
-// advisorySeverity reads an advisory's own severity word.
-func advisorySeverity(s string) (vigilv1.Severity, bool) {
-	switch strings.ToUpper(s) {
-	case "CRITICAL":
-		return vigilv1.Severity_SEVERITY_CRITICAL, true
-	case "HIGH":
-		return vigilv1.Severity_SEVERITY_HIGH, true
-	case "MODERATE", "MEDIUM":
-		return vigilv1.Severity_SEVERITY_MEDIUM, true
-	case "LOW":
-		return vigilv1.Severity_SEVERITY_LOW, true
-	}
-	return 0, false
 }
 
 // ParseGoMod returns the modules a go.mod requires, with replacements by

@@ -78,16 +78,6 @@ func layerFromTar(t testing.TB, tb []byte) v1.Layer {
 	return l
 }
 
-// gzipLayer is a layer whose compressed blob is given.
-func gzipLayer(t testing.TB, gz []byte) v1.Layer {
-	t.Helper()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(gz)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
 func gz(t testing.TB, data []byte) []byte {
 	var b bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)

@@ -389,7 +389,7 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 			msg += ": " + m.Summary
 		}
 		f := add(c, msg, p.Path, 0, p.Name+" "+p.Version, p.Name+"@"+p.Version+"/"+m.ID)
-		if sev, ok := advisorySeverity(m.Severity); ok {
+		if sev, ok := vuln.Level(m.Severity); ok {
 			f.Severity = sev
 		}
 		f.References = append(f.References, ids...)
@@ -436,20 +436,6 @@ func repository(name string) string {
 		name = name[:i]
 	}
 	return name
-}
-
-func advisorySeverity(s string) (vigilv1.Severity, bool) {
-	switch strings.ToUpper(s) {
-	case "CRITICAL":
-		return vigilv1.Severity_SEVERITY_CRITICAL, true
-	case "HIGH", "IMPORTANT":
-		return vigilv1.Severity_SEVERITY_HIGH, true
-	case "MODERATE", "MEDIUM":
-		return vigilv1.Severity_SEVERITY_MEDIUM, true
-	case "LOW", "NEGLIGIBLE", "UNIMPORTANT":
-		return vigilv1.Severity_SEVERITY_LOW, true
-	}
-	return 0, false
 }
 
 type configElement struct {
