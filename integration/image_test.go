@@ -100,7 +100,7 @@ func TestRegistryImageThroughTheFleet(t *testing.T) {
 
 	s.stop()
 	n.stop()
-	for _, secret := range []string{"AKIAQYLPMN5EXAMPLE7Q", "9fK2mQx7LpZr4Tv8"} {
+	for _, secret := range []string{"AKIAZ3MXQ7RV2KLWT4NP", "9fK2mQx7LpZr4Tv8"} {
 		for _, dir := range []string{s.dataDir, n.dir} {
 			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 				if err != nil || d.IsDir() {

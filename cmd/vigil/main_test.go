@@ -284,7 +284,7 @@ func TestScanImageAndSBOM(t *testing.T) {
 			t.Errorf("%s not reported for the example image; got %v", id, got)
 		}
 	}
-	for _, secret := range []string{"AKIAQYLPMN5EXAMPLE7Q", "9fK2mQx7LpZr4Tv8"} {
+	for _, secret := range []string{"AKIAZ3MXQ7RV2KLWT4NP", "9fK2mQx7LpZr4Tv8"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("output holds the secret %s", secret)
 		}

@@ -63,7 +63,7 @@ func main() {
 		entry{path: "srv/uploads/", dir: true, mode: 0o777},
 		entry{path: "srv/app/package-lock.json", content: `{"name":"shop-api","lockfileVersion":3,"packages":{"":{"dependencies":{"lodash":"^4.17.0","express":"^4.18.0"}},"node_modules/lodash":{"version":"4.17.20"},"node_modules/express":{"version":"4.18.2"}}}`},
 		// Fake credential, in the format of AWS's documentation examples.
-		entry{path: "srv/app/.env", content: "NODE_ENV=production\nAWS_ACCESS_KEY_ID=AKIAQYLPMN5EXAMPLE7Q\n"},
+		entry{path: "srv/app/.env", content: "NODE_ENV=production\nAWS_ACCESS_KEY_ID=AKIAZ3MXQ7RV2KLWT4NP\n"},
 	)
 	img, err := mutate.AppendLayers(empty.Image, base, app)
 	if err != nil {

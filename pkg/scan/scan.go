@@ -142,7 +142,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs.Limits = opts.ImageLimits
 	imgs.Verifier = opts.Signatures
 	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB)}, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+		code.NewDependencies(cat, opts.VulnDB), code.NewSecrets(cat, key)}, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
 }
 
 // Images returns the image scanner, whose cache of analyses by digest the
@@ -214,13 +214,23 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 			}
 		}
 	}
+	ig := &ignore{}
 	if !info.IsDir() {
 		add(target)
 	} else {
+		if ig, err = loadIgnore(target); err != nil {
+			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: filepath.ToSlash(filepath.Join(target, IgnoreFile)), Error: err.Error()})
+		}
 		err := filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				res.Errors = append(res.Errors, &vigilv1.ScanError{Path: p, Error: err.Error()})
 				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if rel, _ := filepath.Rel(target, p); p != target && ig.skips(filepath.ToSlash(rel)) {
+				if d.IsDir() {
 					return fs.SkipDir
 				}
 				return nil
@@ -318,7 +328,13 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 		}
 	}
 	for name, fs := range res.Findings {
-		res.Findings[name] = dedupe(fs)
+		kept := fs[:0]
+		for _, f := range fs {
+			if !ig.fingerprints[f.Fingerprint] {
+				kept = append(kept, f)
+			}
+		}
+		res.Findings[name] = dedupe(kept)
 	}
 	return res, nil
 }

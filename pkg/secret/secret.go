@@ -26,6 +26,13 @@ type Rule struct {
 	// MinEntropy, when set, drops matches whose secret has fewer bits of
 	// Shannon entropy per character (placeholders like "changeme").
 	MinEntropy float64
+	// Validate, when set, checks the format's own structure or checksum
+	// (a JWT's header, a card number's Luhn digit); match is the whole
+	// match, secret the credential.
+	Validate func(match, secret []byte) bool
+	// AllowRuns keeps secrets with six or more of one character in a row,
+	// normal in some formats (base64 key bodies, Twitter bearer tokens).
+	AllowRuns bool
 }
 
 // Match is one credential found: where it is and a keyed hash of it.
@@ -69,7 +76,12 @@ func New(key []byte) *Scanner {
 
 // Scan returns the credentials in data. Binary data (a NUL byte in the
 // first 8 KiB) is not searched.
-func (s *Scanner) Scan(data []byte) []Match {
+func (s *Scanner) Scan(data []byte) []Match { return s.ScanFile("", data) }
+
+// ScanFile is Scan for the content of a named file: a value assigned
+// without quotes that reads like an identifier is taken as a literal in
+// configuration files (.env, YAML, properties) and as a variable in code.
+func (s *Scanner) ScanFile(name string, data []byte) []Match {
 	head := data
 	if len(head) > 8<<10 {
 		head = head[:8<<10]
@@ -81,8 +93,47 @@ func (s *Scanner) Scan(data []byte) []Match {
 	s.words.find(data, seen)
 	var out []Match
 	var lineStarts []int
+	seenAt := map[[2]int]bool{} // one finding per secret span
+	emit := func(r *Rule, loc []int, start, end int) {
+		secret := data[start:end]
+		if seenAt[[2]int{start, end}] {
+			return
+		}
+		if r.MinEntropy > 0 && entropy(secret) < r.MinEntropy {
+			return
+		}
+		if placeholder(secret, r.generic(), r.AllowRuns) {
+			return
+		}
+		if r.Validate != nil && !r.Validate(data[loc[0]:loc[1]], secret) {
+			return
+		}
+		seenAt[[2]int{start, end}] = true // also when ignored: no other rule reports it
+		if ignoredLine(data, loc[0], r.ID) {
+			return
+		}
+		if lineStarts == nil {
+			lineStarts = indexLines(data)
+		}
+		// The line is where the match starts (a PEM block's BEGIN line).
+		ms0 := loc[0]
+		for ms0 < start && (data[ms0] == '\n' || data[ms0] == '\r') {
+			ms0++ // a boundary character of the previous line
+		}
+		line := lineOf(lineStarts, ms0)
+		ls := lineStarts[line-1]
+		le := len(data)
+		if line < len(lineStarts) {
+			le = lineStarts[line] - 1
+		}
+		ms, me := max(start, ls), min(end, le)
+		if ms > me {
+			ms, me = le, le // the secret starts on a later line
+		}
+		out = append(out, Match{Rule: r, Line: line, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret)})
+	}
 	for i, r := range s.rules {
-		hit := false
+		hit := len(s.ruleWords[i]) == 0 // no keywords: always searched
 		for _, id := range s.ruleWords[i] {
 			hit = hit || seen[id]
 		}
@@ -91,30 +142,19 @@ func (s *Scanner) Scan(data []byte) []Match {
 		}
 		for _, loc := range r.Pattern.FindAllSubmatchIndex(data, -1) {
 			start, end := loc[0], loc[1]
+			bare := false
 			if i := r.Pattern.SubexpIndex("secret"); i > 0 && loc[2*i] >= 0 {
 				start, end = loc[2*i], loc[2*i+1]
+			} else if i := r.Pattern.SubexpIndex("bare"); i > 0 && loc[2*i] >= 0 {
+				start, end, bare = loc[2*i], loc[2*i+1], true
 			}
-			secret := data[start:end]
-			if r.MinEntropy > 0 && entropy(secret) < r.MinEntropy {
+			if bare && !plausibleBare(name, data[start:end]) {
 				continue
 			}
-			if lineStarts == nil {
-				lineStarts = indexLines(data)
-			}
-			// The line is where the match starts (a PEM block's BEGIN line).
-			line := lineOf(lineStarts, loc[0])
-			ls := lineStarts[line-1]
-			le := len(data)
-			if line < len(lineStarts) {
-				le = lineStarts[line] - 1
-			}
-			ms, me := max(start, ls), min(end, le)
-			if ms > me {
-				ms, me = le, le // the secret starts on a later line
-			}
-			out = append(out, Match{Rule: r, Line: line, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret)})
+			emit(r, loc, start, end)
 		}
 	}
+	s.genericMatches(name, data, emit)
 	return out
 }
 

@@ -323,7 +323,11 @@ type Finding struct {
 	Tags        []string  `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`
 	Remediation string    `protobuf:"bytes,11,opt,name=remediation,proto3" json:"remediation,omitempty"`
 	// scanner names the analyzer that produced the finding (for example "kubernetes").
-	Scanner       string `protobuf:"bytes,12,opt,name=scanner,proto3" json:"scanner,omitempty"`
+	Scanner string `protobuf:"bytes,12,opt,name=scanner,proto3" json:"scanner,omitempty"`
+	// secret_hash is the hex HMAC-SHA256 of a found credential under the
+	// fleet's key: the same secret in two places has the same hash. The
+	// credential itself is never carried.
+	SecretHash    string `protobuf:"bytes,13,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -438,6 +442,13 @@ func (x *Finding) GetRemediation() string {
 func (x *Finding) GetScanner() string {
 	if x != nil {
 		return x.Scanner
+	}
+	return ""
+}
+
+func (x *Finding) GetSecretHash() string {
+	if x != nil {
+		return x.SecretHash
 	}
 	return ""
 }
@@ -567,7 +578,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"start_line\x18\x02 \x01(\x05R\tstartLine\x12\x19\n" +
 	"\bend_line\x18\x03 \x01(\x05R\aendLine\x12\x18\n" +
-	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xa0\x03\n" +
+	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xc1\x03\n" +
 	"\aFinding\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12(\n" +
@@ -583,7 +594,9 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\x04tags\x18\n" +
 	" \x03(\tR\x04tags\x12 \n" +
 	"\vremediation\x18\v \x01(\tR\vremediation\x12\x18\n" +
-	"\ascanner\x18\f \x01(\tR\ascanner\"5\n" +
+	"\ascanner\x18\f \x01(\tR\ascanner\x12\x1f\n" +
+	"\vsecret_hash\x18\r \x01(\tR\n" +
+	"secretHash\"5\n" +
 	"\tScanError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"h\n" +

@@ -103,6 +103,8 @@ type FileIssue struct {
 	Snippet string
 	// Key distinguishes several issues of one check in one file.
 	Key string
+	// SecretHash is the keyed hash of a credential found.
+	SecretHash string
 }
 
 // PackageVuln is one advisory affecting one package.
@@ -215,9 +217,9 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 			}
 		}
 		if wantSecret {
-			for _, m := range s.Secrets.Scan(data) {
+			for _, m := range s.Secrets.ScanFile(e.Path, data) {
 				a.Files = append(a.Files, FileIssue{Check: CheckSecretFile, Path: "/" + e.Path, Line: m.Line, Snippet: m.Redacted,
-					Message: fmt.Sprintf("/%s line %d: %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash})
+					Message: fmt.Sprintf("/%s line %d: %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash, SecretHash: m.Hash})
 			}
 		}
 		return nil
@@ -365,7 +367,7 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 	}
 	for _, fi := range a.Files {
 		if c, ok := s.analyzer[fi.Check]; ok {
-			add(c, fi.Message, fi.Path, fi.Line, fi.Snippet, fi.Key)
+			add(c, fi.Message, fi.Path, fi.Line, fi.Snippet, fi.Key).SecretHash = fi.SecretHash
 		}
 	}
 	for _, v := range a.Vulns {

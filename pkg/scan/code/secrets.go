@@ -1,0 +1,88 @@
+package code
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/secret"
+)
+
+// HardcodedSecret is the check of the secret scanner.
+const HardcodedSecret = "VGL-CODE-010"
+
+// Secrets finds credentials in any text file.
+type Secrets struct {
+	Scanner *secret.Scanner
+	Check   *checks.Check
+}
+
+// NewSecrets returns a secret scanner whose hashes are keyed with key.
+func NewSecrets(cat *checks.Catalog, key []byte) *Secrets {
+	c, _ := cat.Get(HardcodedSecret)
+	return &Secrets{Scanner: secret.New(key), Check: c}
+}
+
+// Name is the scanner name used in scopes.
+func (s *Secrets) Name() string { return "secrets" }
+
+// binaryExts are never text; their content is not searched.
+var binaryExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".ico": true, ".bmp": true,
+	".webp": true, ".svgz": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true, ".eot": true, ".zip": true,
+	".gz": true, ".tgz": true, ".bz2": true, ".xz": true, ".zst": true, ".7z": true, ".rar": true, ".tar": true, ".jar": true,
+	".war": true, ".class": true, ".so": true, ".dylib": true, ".dll": true, ".exe": true, ".o": true, ".a": true, ".pyc": true,
+	".pdf": true, ".mp3": true, ".mp4": true, ".mov": true, ".avi": true, ".wasm": true, ".db": true, ".sqlite": true,
+	".bin": true, ".dat": true, ".p12": true, ".pfx": true, ".jks": true, ".keystore": true}
+
+// lockfileNames hold checksums and URLs, never credentials.
+var lockfileNames = map[string]bool{"go.sum": true, "package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true,
+	"Cargo.lock": true, "composer.lock": true, "Gemfile.lock": true, "poetry.lock": true, "Pipfile.lock": true}
+
+// Match selects files that may hold text.
+func (s *Secrets) Match(path string) bool {
+	base := filepath.Base(path)
+	if lockfileNames[base] || strings.HasSuffix(base, ".min.js") || strings.HasSuffix(base, ".map") {
+		return false
+	}
+	return !binaryExts[strings.ToLower(filepath.Ext(path))]
+}
+
+// ScanFile reports each credential of one file. Binary content (a NUL
+// byte early on) is skipped.
+func (s *Secrets) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
+	if s.Check == nil {
+		return nil, nil
+	}
+	head := data
+	if len(head) > 8<<10 {
+		head = head[:8<<10]
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return nil, nil
+	}
+	var out []*vigilv1.Finding
+	for _, m := range s.Scanner.ScanFile(path, data) {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		out = append(out, s.Finding(path, tenant, m))
+	}
+	return out, nil
+}
+
+// Finding builds the finding of one match: the rule and place, a
+// redacted line and the keyed hash, never the credential.
+func (s *Secrets) Finding(path, tenant string, m secret.Match) *vigilv1.Finding {
+	f := s.Check.NewFinding(fmt.Sprintf("%s on line %d (rule %s)", m.Rule.Title, m.Line, m.Rule.ID))
+	f.Scanner = s.Name()
+	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path}
+	f.Location = &vigilv1.Location{Path: path, StartLine: int32(m.Line), EndLine: int32(m.Line), Snippet: m.Redacted}
+	f.SecretHash = m.Hash
+	f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, path, m.Rule.ID+"/"+m.Hash)
+	return f
+}

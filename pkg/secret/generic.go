@@ -1,0 +1,169 @@
+package secret
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// The generic rules find values assigned to credential-named settings in
+// any syntax: assignments and key-value pairs (code, JSON, YAML, .env,
+// properties), #define and %define, setter calls, XML elements and
+// key/value attributes. The name decides the rule; the value must be a
+// literal that is not a placeholder, a reference or a path.
+var (
+	genericPassword = &Rule{ID: "generic-password", Title: "Password", MinEntropy: 2.3}
+	genericSecret   = &Rule{ID: "generic-secret", Title: "Secret, token or API key", MinEntropy: 3}
+)
+
+// genericKeywords gate the generic search: a file without any is skipped.
+var genericKeywords = []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt", "nonce", "api", "bearer"}
+
+const genericValue = `(?:(?:[bBrRuUfF]{1,2})?(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]|(?P<bare>[^\s"'\x60,;(){}<>\[\]]{4,200}))`
+
+var genericForms = []*regexp.Regexp{
+	// name = value, name: value, "name": "value", name => value, name := value
+	regexp.MustCompile(`(?:^|[^A-Za-z0-9_.$-])["']?(?P<name>[A-Za-z_$][A-Za-z0-9_.$-]{0,63})["']?[ \t]*(?:=|:|=>|:=|\?=)[ \t]*` + genericValue),
+	// password == "value", "value" != password: a comparison with a literal
+	regexp.MustCompile(`(?P<name>[A-Za-z_$][A-Za-z0-9_.$]{0,63})[ \t]*(?:===?|!==?)[ \t]*(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]`),
+	// #define NAME value, %define name value, set NAME value
+	regexp.MustCompile(`(?m)^[ \t]*(?:%define|%global|#[ \t]*define|set|setx|export)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+` + genericValue),
+	// setPassword("value"), .password('value')
+	regexp.MustCompile(`(?P<name>[A-Za-z_][A-Za-z0-9_]{0,63})\([ \t]*(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["'][ \t]*\)`),
+	// <password>value</password>
+	regexp.MustCompile(`<(?P<name>[A-Za-z_][A-Za-z0-9_.:-]{0,63})(?:[ \t][^>\r\n]*)?>(?P<secret>[^<\r\n]{3,200})</`),
+	// <add key="ApiKey" value="…"/>, name="password" value="…"
+	regexp.MustCompile(`(?i)(?:name|key)[ \t]*=[ \t]*["'](?P<name>[^"'\r\n]{1,64})["'][ \t]+value[ \t]*=[ \t]*(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["']`),
+}
+
+// nameWords splits an identifier into lower-case words at separators and
+// lower-to-upper case changes ("dbPassword_2" → db, password, 2).
+func nameWords(name string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	rs := []rune(name)
+	for i, r := range rs {
+		switch {
+		case r == '_' || r == '-' || r == '.' || r == '$' || r == ':' || r == ' ':
+			flush()
+		case unicode.IsUpper(r) && i > 0 && unicode.IsLower(rs[i-1]):
+			flush()
+			cur = append(cur, r)
+		default:
+			cur = append(cur, r)
+		}
+	}
+	flush()
+	return words
+}
+
+var (
+	passwordWords = map[string]bool{"password": true, "passwd": true, "pwd": true, "pass": true, "passphrase": true,
+		"passwort": true, "pword": true, "userpwd": true}
+	secretWords = map[string]bool{"secret": true, "secrets": true, "token": true, "apikey": true, "credential": true,
+		"credentials": true, "cred": true, "creds": true, "auth": true, "authorization": true, "authentication": true, "salt": true, "nonce": true,
+		"privatekey": true, "signingkey": true, "accesskey": true, "secretkey": true, "clientsecret": true, "bearer": true,
+		"jwt": true, "sessionkey": true, "encryptionkey": true, "masterkey": true, "apitoken": true, "authtoken": true}
+	keyQualifiers = map[string]bool{"api": true, "access": true, "private": true, "secret": true, "auth": true, "client": true,
+		"signing": true, "encryption": true, "master": true, "session": true, "license": true, "app": true, "account": true,
+		"aes": true, "hmac": true, "crypt": true, "crypto": true, "shared": true, "storage": true, "subscription": true}
+	passwordSuffixes = []string{"password", "passwd", "pwd"}
+	secretSuffixes   = []string{"secret", "token", "apikey", "accesskey", "privatekey", "secretkey", "credential", "credentials"}
+)
+
+// classify returns the generic rule a setting's name belongs to, or nil.
+func classify(name string) *Rule {
+	words := nameWords(name)
+	if len(words) == 0 {
+		return nil
+	}
+	for _, w := range words {
+		if passwordWords[w] {
+			return genericPassword
+		}
+		for _, suf := range passwordSuffixes {
+			if len(w) > len(suf) && strings.HasSuffix(w, suf) {
+				return genericPassword
+			}
+		}
+	}
+	for i, w := range words {
+		if secretWords[w] {
+			return genericSecret
+		}
+		if w == "key" && i > 0 && keyQualifiers[words[i-1]] {
+			return genericSecret
+		}
+		for _, suf := range secretSuffixes {
+			if len(w) > len(suf) && strings.HasSuffix(w, suf) {
+				return genericSecret
+			}
+		}
+	}
+	if last := words[len(words)-1]; last == "api" && len(words) > 1 {
+		return genericSecret
+	}
+	return nil
+}
+
+// plausibleValue rejects values that are not literals of a credential:
+// URLs, paths, numbers, hex constants, booleans, versions.
+func plausibleValue(v []byte) bool {
+	s := string(v)
+	switch {
+	case strings.Contains(s, "://"), strings.HasPrefix(s, "/"), strings.HasPrefix(s, "./"), strings.HasPrefix(s, "~/"),
+		strings.HasPrefix(s, "0x"), strings.HasPrefix(s, "0X"), strings.HasPrefix(s, "@"), strings.HasPrefix(s, "#"),
+		strings.HasPrefix(strings.ToLower(s), "enc("), strings.HasPrefix(strings.ToLower(s), "enc["):
+		return false
+	}
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' || r == '.' {
+			digits++
+		}
+	}
+	return digits < len(s) // not a number or a version
+}
+
+// genericMatches runs the generic forms over data.
+func (s *Scanner) genericMatches(name string, data []byte, emit func(r *Rule, loc []int, start, end int)) {
+	lower := bytes.ToLower(data)
+	hit := false
+	for _, k := range genericKeywords {
+		if bytes.Contains(lower, []byte(k)) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return
+	}
+	for _, re := range genericForms {
+		ni, si, bi := re.SubexpIndex("name"), re.SubexpIndex("secret"), re.SubexpIndex("bare")
+		for _, loc := range re.FindAllSubmatchIndex(data, -1) {
+			r := classify(string(data[loc[2*ni]:loc[2*ni+1]]))
+			if r == nil {
+				continue
+			}
+			start, end, bare := loc[2*si], loc[2*si+1], false
+			if start < 0 && bi > 0 {
+				start, end, bare = loc[2*bi], loc[2*bi+1], true
+			}
+			if start < 0 {
+				continue
+			}
+			v := data[start:end]
+			if !plausibleValue(v) || (bare && !plausibleBare(name, v)) {
+				continue
+			}
+			emit(r, loc, start, end)
+		}
+	}
+}
