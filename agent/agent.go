@@ -69,6 +69,8 @@ type Config struct {
 	Images []string
 	// Image configures how image references are resolved.
 	Image image.OpenOptions
+	// Repos are git repositories whose history is searched for secrets.
+	Repos []string
 	// ScanImages scans the images the live cluster's pods and workloads
 	// run, pulled from their registries with the agent's credentials.
 	ScanImages bool
@@ -110,6 +112,10 @@ func (c *Config) Validate() error {
 		c.Targets = append(c.Targets, image.AsTarget(ref))
 	}
 	c.Images = nil
+	for _, r := range c.Repos {
+		c.Targets = append(c.Targets, scan.GitTarget+r)
+	}
+	c.Repos = nil
 	if c.ProcRoot != "" {
 		c.Targets = append(c.Targets, scan.RuntimeTarget+c.ProcRoot)
 	}
@@ -305,7 +311,7 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) {
+		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) && !strings.HasPrefix(target, scan.GitTarget) {
 			target = filepath.Clean(target)
 		}
 		ss, err := a.scanTarget(ctx, target)

@@ -20,13 +20,13 @@ import (
 
 func newScanCmd(g *globals) *cobra.Command {
 	var format, severity, tenant, vulnDB string
-	var images []string
+	var images, repos []string
 	var runtimeScan bool
 	var procRoot string
 	var img imageFlags
 	var exitCode int
 	cmd := &cobra.Command{
-		Use:   "scan [PATH...] [--image REF...] [--runtime]",
+		Use:   "scan [PATH...] [--image REF...] [--git REPO...] [--runtime]",
 		Short: "Scan files, directories and container images locally, without a server",
 		Long: `Scan files, directories and container images locally, without a server.
 
@@ -41,6 +41,9 @@ force the kind.`,
 			}
 			if runtimeScan {
 				args = append(args, scan.RuntimeTarget+procRoot)
+			}
+			for _, r := range repos {
+				args = append(args, scan.GitTarget+r)
 			}
 			if len(args) == 0 {
 				return fmt.Errorf("nothing to scan: give a PATH or --image REF")
@@ -110,6 +113,7 @@ force the kind.`,
 	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data (folder or zip) to match dependencies against (env VIGIL_VULN_DB)")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings (changes fingerprints as the agent's would)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
+	cmd.Flags().StringArrayVar(&repos, "git", nil, "git repository whose whole history (every branch and tag) is searched for secrets, each reported with the commit that added it (repeatable)")
 	cmd.Flags().BoolVar(&runtimeScan, "runtime", false, "scan the running container processes of this node (from --proc-root)")
 	cmd.Flags().StringVar(&procRoot, "proc-root", "/proc", "the /proc to read with --runtime (a host's, mounted elsewhere)")
 	img.bind(cmd)

@@ -55,6 +55,7 @@ var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform":
 // Scanner runs a fixed set of file scanners.
 type Scanner struct {
 	files   []FileScanner
+	secrets *code.Secrets
 	images  *image.Scanner
 	runtime *proc.Scanner
 	imgOpt  image.OpenOptions
@@ -62,6 +63,13 @@ type Scanner struct {
 	// from helm template or kustomize build.
 	Stdin io.Reader
 }
+
+// GitTarget prefixes a git repository ("git:./repo") whose whole history
+// is searched for secrets; its findings belong to HistoryScanner.
+const GitTarget = "git:"
+
+// HistoryScanner is the scanner name of secrets found in git history.
+const HistoryScanner = "history"
 
 // RuntimeTarget prefixes a /proc folder ("runtime:/host/proc") whose
 // running container processes are scanned; "runtime:" alone is /proc.
@@ -141,8 +149,9 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs := image.NewScanner(cat, opts.VulnDB, key)
 	imgs.Limits = opts.ImageLimits
 	imgs.Verifier = opts.Signatures
+	secrets := code.NewSecrets(cat, key)
 	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB), code.NewSecrets(cat, key)}, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+		code.NewDependencies(cat, opts.VulnDB), secrets}, secrets: secrets, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
 }
 
 // Images returns the image scanner, whose cache of analyses by digest the
@@ -155,7 +164,7 @@ func (s *Scanner) Names() []string {
 	for _, f := range s.files {
 		out = append(out, f.Name())
 	}
-	return append(out, s.images.Name(), s.runtime.Name())
+	return append(out, s.images.Name(), s.runtime.Name(), HistoryScanner)
 }
 
 // Result is the outcome of scanning one target.
@@ -175,6 +184,14 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
 	for _, name := range s.Names() {
 		res.Findings[name] = []*vigilv1.Finding{}
+	}
+	if repo, ok := strings.CutPrefix(target, GitTarget); ok {
+		fs, err := s.secrets.History(ctx, repo, tenant)
+		if err != nil {
+			return nil, err
+		}
+		res.Findings[HistoryScanner] = dedupe(fs)
+		return res, nil
 	}
 	if procRoot, ok := strings.CutPrefix(target, RuntimeTarget); ok {
 		if procRoot == "" {

@@ -55,6 +55,7 @@ func run() error {
 	fs.StringArrayVar(&cfg.Images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
 	fs.StringVar(&cfg.Image.Platform, "platform", "linux/amd64", "platform to pick from multi-platform images")
 	fs.BoolVar(&cfg.Image.Insecure, "insecure-registry", false, "allow plain-HTTP registries")
+	fs.StringArrayVar(&cfg.Repos, "git", nil, "git repository whose history is searched for secrets (repeatable)")
 	fs.BoolVar(&cfg.ScanImages, "scan-images", false, "with --kubeconfig or --in-cluster, also scan the images the cluster runs (pulled with the docker config's credentials)")
 	fs.StringVar(&cfg.ProcRoot, "proc-root", "", "scan the running container processes under this /proc (a node's, e.g. /host/proc)")
 	fs.StringArrayVar(&cfg.TrustedKeys, "trusted-key", nil, "PEM public key whose cosign signatures registry images must carry (repeatable)")
