@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/scan"
+	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 type unit struct {
@@ -40,6 +41,11 @@ func (t tally) precision() string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(t.tp)/float64(t.tp+t.fp))
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func main() {
@@ -77,6 +83,20 @@ func main() {
 			fmt.Fprintf(os.Stderr, "eval: %s: %v\n", gt, err)
 			continue
 		}
+		unitScanner := scanner
+		if fixture := filepath.Join(*corpus, d.Name(), "advisory-db-fixture"); dirExists(fixture) {
+			// Lockfile corpora come with the advisories their labels were
+			// made with; score against those.
+			tmp, err := os.MkdirTemp("", "vigil-eval-osv")
+			if err == nil {
+				defer os.RemoveAll(tmp)
+				if _, err := convertFixtureDB(fixture, tmp); err != nil {
+					fmt.Fprintln(os.Stderr, "eval:", err)
+				} else if db, err := vuln.Open(tmp); err == nil {
+					unitScanner = scan.NewWith(cat, scan.Options{VulnDB: db})
+				}
+			}
+		}
 		perCat := map[string]*tally{}
 		get := func(c string) *tally {
 			if perCat[c] == nil {
@@ -111,7 +131,7 @@ func main() {
 					targets = append(targets, p)
 				}
 			}
-			rep, err := scanner.Run(context.Background(), targets, "")
+			rep, err := unitScanner.Run(context.Background(), targets, "")
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "eval: %s: %v\n", root, err)
 				continue

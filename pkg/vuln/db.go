@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -122,7 +123,7 @@ func (db *DB) addRecord(name string, r io.Reader) {
 func (db *DB) Add(e *Entry) {
 	seen := map[string]bool{}
 	for _, a := range e.Affected {
-		k := a.Package.Ecosystem + "\x00" + a.Package.Name
+		k := a.Package.Ecosystem + "\x00" + normalizeName(a.Package.Ecosystem, a.Package.Name)
 		if seen[k] {
 			continue
 		}
@@ -166,12 +167,12 @@ func (db *DB) Query(ecosystem, name, version string) ([]Match, error) {
 	var out []Match
 	seen := map[string]bool{}
 	for _, eco := range keys {
-		for _, e := range db.byPackage[eco+"\x00"+name] {
+		for _, e := range db.byPackage[eco+"\x00"+normalizeName(eco, name)] {
 			if seen[e.ID] {
 				continue
 			}
 			for _, a := range e.Affected {
-				if a.Package.Name != name || a.Package.Ecosystem != eco {
+				if normalizeName(eco, a.Package.Name) != normalizeName(eco, name) || a.Package.Ecosystem != eco {
 					continue
 				}
 				if hit, fixed := a.affects(cmp, version); hit {
@@ -212,4 +213,20 @@ func Level(word string) (level vigilv1.Severity, ok bool) {
 		return vigilv1.Severity_SEVERITY_LOW, true
 	}
 	return 0, false
+}
+
+var pypiSeparators = regexp.MustCompile(`[-_.]+`)
+
+// normalizeName gives a package name the form its ecosystem compares by:
+// PyPI names are case-insensitive with -, _ and . alike (PEP 503), NuGet
+// names are case-insensitive.
+func normalizeName(ecosystem, name string) string {
+	base, _, _ := strings.Cut(ecosystem, ":")
+	switch base {
+	case "PyPI":
+		return pypiSeparators.ReplaceAllString(strings.ToLower(name), "-")
+	case "NuGet":
+		return strings.ToLower(name)
+	}
+	return name
 }

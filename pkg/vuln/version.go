@@ -1,15 +1,19 @@
 // Package vuln matches packages against vulnerability data in OSV format
 // (https://ossf.github.io/osv-schema/), with the version ordering of each
-// ecosystem: dpkg for Debian and Ubuntu, apk for Alpine, Go module
-// versions, and SemVer for npm, crates.io and the like.
+// ecosystem: dpkg for Debian and Ubuntu, apk for Alpine, PEP 440 for PyPI,
+// Maven's ordering, RubyGems', Go module versions, and SemVer for npm,
+// crates.io and the like.
 package vuln
 
 import (
 	"fmt"
 	"strings"
 
+	gemversion "github.com/aquasecurity/go-gem-version"
+	pep440 "github.com/aquasecurity/go-pep440-version"
 	apkversion "github.com/knqyf263/go-apk-version"
 	debversion "github.com/knqyf263/go-deb-version"
+	mvnversion "github.com/masahiro331/go-mvn-version"
 	"golang.org/x/mod/semver"
 )
 
@@ -27,8 +31,14 @@ func comparer(ecosystem string) (compareFunc, bool) {
 		return compareApk, true
 	case "Go":
 		return compareSemver, true
-	case "npm", "crates.io", "Hex", "Pub", "SwiftURL", "Packagist", "NuGet":
+	case "npm", "crates.io", "Hex", "Pub", "SwiftURL", "Packagist", "NuGet", "ConanCenter":
 		return compareSemver, true
+	case "PyPI":
+		return comparePEP440, true
+	case "Maven":
+		return compareMaven, true
+	case "RubyGems":
+		return compareGem, true
 	}
 	return nil, false
 }
@@ -53,6 +63,42 @@ func compareApk(a, b string) (int, error) {
 	vb, err := apkversion.NewVersion(b)
 	if err != nil {
 		return 0, fmt.Errorf("apk version %q: %w", b, err)
+	}
+	return sign(va.Compare(vb)), nil
+}
+
+func comparePEP440(a, b string) (int, error) {
+	va, err := pep440.Parse(a)
+	if err != nil {
+		return 0, fmt.Errorf("PEP 440 version %q: %w", a, err)
+	}
+	vb, err := pep440.Parse(b)
+	if err != nil {
+		return 0, fmt.Errorf("PEP 440 version %q: %w", b, err)
+	}
+	return sign(va.Compare(vb)), nil
+}
+
+func compareMaven(a, b string) (int, error) {
+	va, err := mvnversion.NewVersion(a)
+	if err != nil {
+		return 0, fmt.Errorf("Maven version %q: %w", a, err)
+	}
+	vb, err := mvnversion.NewVersion(b)
+	if err != nil {
+		return 0, fmt.Errorf("Maven version %q: %w", b, err)
+	}
+	return sign(va.Compare(vb)), nil
+}
+
+func compareGem(a, b string) (int, error) {
+	va, err := gemversion.NewVersion(a)
+	if err != nil {
+		return 0, fmt.Errorf("RubyGems version %q: %w", a, err)
+	}
+	vb, err := gemversion.NewVersion(b)
+	if err != nil {
+		return 0, fmt.Errorf("RubyGems version %q: %w", b, err)
 	}
 	return sign(va.Compare(vb)), nil
 }

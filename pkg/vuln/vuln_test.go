@@ -27,6 +27,17 @@ func TestVersionOrdering(t *testing.T) {
 		{"npm", "1.0.0-beta.2", "1.0.0-beta.11", -1},
 		{"npm", "1.0.0-rc.1", "1.0.0", -1},
 		{"crates.io", "2.0.0", "2.0.0", 0},
+		{"PyPI", "1.0.dev1", "1.0a1", -1}, // PEP 440: dev < pre < final < post
+		{"PyPI", "1.0rc1", "1.0", -1},
+		{"PyPI", "1.0.post1", "1.0", 1},
+		{"PyPI", "0.15.3", "0.15.10", -1},
+		{"PyPI", "1!0.1", "2.0", 1}, // epoch
+		{"Maven", "1.0-alpha-1", "1.0", -1},
+		{"Maven", "1.0-SNAPSHOT", "1.0", -1},
+		{"Maven", "2.9.10.1", "2.9.10", 1},
+		{"Maven", "1.0.RELEASE", "1.0.1", -1},
+		{"RubyGems", "1.0.0.pre", "1.0.0", -1},
+		{"RubyGems", "5.2.4.3", "5.2.4.10", -1},
 	}
 	for _, c := range cases {
 		cmp, ok := comparer(c.eco)
@@ -38,8 +49,8 @@ func TestVersionOrdering(t *testing.T) {
 			t.Errorf("%s: compare(%s, %s) = %d, %v; want %d", c.eco, c.a, c.b, got, err, c.want)
 		}
 	}
-	if _, ok := comparer("PyPI"); ok {
-		t.Error("PyPI has no ordering yet and must say so")
+	if _, ok := comparer("Hackage"); ok {
+		t.Error("Hackage has no ordering and must say so")
 	}
 }
 
@@ -98,7 +109,7 @@ func TestQuery(t *testing.T) {
 			}
 		}
 	}
-	if _, err := db.Query("PyPI", "django", "4.2"); err == nil {
+	if _, err := db.Query("Hackage", "aeson", "2.2"); err == nil {
 		t.Error("an unsupported ecosystem was queried silently")
 	}
 }
@@ -189,4 +200,25 @@ func FuzzOpenRecord(f *testing.F) {
 			db.Query(eco, "a", version)
 		}
 	})
+}
+
+func TestNamesCompareAsTheirEcosystemSays(t *testing.T) {
+	db := &DB{byPackage: map[string][]*Entry{}}
+	db.Add(record("PYSEC-1", "PyPI", "Flask_Login", nil, Range{Type: "ECOSYSTEM", Events: []Event{{Introduced: "0"}, {Fixed: "0.6.3"}}}))
+	db.Add(record("GHSA-N", "NuGet", "Newtonsoft.Json", nil, Range{Type: "ECOSYSTEM", Events: []Event{{Introduced: "0"}, {Fixed: "13.0.1"}}}))
+	db.Add(record("GHSA-M", "Maven", "org.Example:lib", nil, Range{Type: "ECOSYSTEM", Events: []Event{{Introduced: "0"}, {Fixed: "2.0"}}}))
+	for _, c := range []struct {
+		eco, name, version string
+		hits               int
+	}{
+		{"PyPI", "flask-login", "0.6.2", 1},
+		{"PyPI", "Flask.Login", "0.6.2", 1},
+		{"NuGet", "newtonsoft.json", "12.0.3", 1},
+		{"Maven", "org.example:lib", "1.0", 0}, // Maven names are case-sensitive
+	} {
+		ms, err := db.Query(c.eco, c.name, c.version)
+		if err != nil || len(ms) != c.hits {
+			t.Errorf("%s %s %s: %d matches, %v; want %d", c.eco, c.name, c.version, len(ms), err, c.hits)
+		}
+	}
 }

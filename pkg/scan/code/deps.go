@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
@@ -44,17 +46,40 @@ func (d *Dependencies) Name() string { return "dependencies" }
 
 // parsers maps a dependency file's name to its parser.
 var parsers = map[string]func(path string, data []byte) ([]Package, error){
-	"go.mod":            ParseGoMod,
-	"package-lock.json": func(_ string, data []byte) ([]Package, error) { return ParsePackageLock(data) },
-	"pnpm-lock.yaml":    func(_ string, data []byte) ([]Package, error) { return ParsePnpmLock(data) },
-	"composer.lock":     func(_ string, data []byte) ([]Package, error) { return ParseComposerLock(data) },
-	"Cargo.lock":        func(_ string, data []byte) ([]Package, error) { return ParseCargoLock(data) },
+	"go.mod":             ParseGoMod,
+	"package-lock.json":  func(_ string, data []byte) ([]Package, error) { return ParsePackageLock(data) },
+	"pnpm-lock.yaml":     func(_ string, data []byte) ([]Package, error) { return ParsePnpmLock(data) },
+	"composer.lock":      func(_ string, data []byte) ([]Package, error) { return ParseComposerLock(data) },
+	"Cargo.lock":         func(_ string, data []byte) ([]Package, error) { return ParseCargoLock(data) },
+	"yarn.lock":          func(_ string, data []byte) ([]Package, error) { return ParseYarnLock(data) },
+	"requirements.txt":   func(_ string, data []byte) ([]Package, error) { return ParseRequirements(data) },
+	"Pipfile.lock":       func(_ string, data []byte) ([]Package, error) { return ParsePipfileLock(data) },
+	"poetry.lock":        func(_ string, data []byte) ([]Package, error) { return ParsePythonTOMLLock(data) },
+	"uv.lock":            func(_ string, data []byte) ([]Package, error) { return ParsePythonTOMLLock(data) },
+	"Gemfile.lock":       func(_ string, data []byte) ([]Package, error) { return ParseGemfileLock(data) },
+	"gradle.lockfile":    func(_ string, data []byte) ([]Package, error) { return ParseGradleLockfile(data) },
+	"pom.xml":            func(_ string, data []byte) ([]Package, error) { return ParsePomXML(data) },
+	"packages.lock.json": func(_ string, data []byte) ([]Package, error) { return ParseNuGetLock(data) },
+	"bun.lock":           func(_ string, data []byte) ([]Package, error) { return ParseBunLock(data) },
+	"conan.lock":         func(_ string, data []byte) ([]Package, error) { return ParseConanLock(data) },
+}
+
+// parserFor picks the parser of a dependency file by its base name;
+// requirements files may carry a suffix (requirements-dev.txt).
+func parserFor(base string) (func(path string, data []byte) ([]Package, error), bool) {
+	if p, ok := parsers[base]; ok {
+		return p, true
+	}
+	if strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt") {
+		return parsers["requirements.txt"], true
+	}
+	return nil, false
 }
 
 // ParseFile parses a dependency file chosen by its base name; ok is false
 // when the name is not a dependency file this package reads.
 func ParseFile(path string, data []byte) (pkgs []Package, ok bool, err error) {
-	parse, ok := parsers[filepath.Base(path)]
+	parse, ok := parserFor(filepath.Base(path))
 	if !ok {
 		return nil, false, nil
 	}
@@ -64,7 +89,7 @@ func ParseFile(path string, data []byte) (pkgs []Package, ok bool, err error) {
 
 // Match selects the dependency files it can parse.
 func (d *Dependencies) Match(path string) bool {
-	_, ok := parsers[filepath.Base(path)]
+	_, ok := parserFor(filepath.Base(path))
 	return ok
 }
 
@@ -81,7 +106,7 @@ type Package struct {
 
 // ScanFile parses the file and reports each vulnerable package version.
 func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
-	parse, ok := parsers[filepath.Base(path)]
+	parse, ok := parserFor(filepath.Base(path))
 	if !ok {
 		return nil, nil
 	}
@@ -174,7 +199,39 @@ func ParseGoMod(path string, data []byte) ([]Package, error) {
 		}
 		out = append(out, Package{Ecosystem: "Go", Name: name, Version: version, Direct: !r.Indirect, DirectKnown: true, Line: line})
 	}
+	// Before Go 1.17 a go.mod lists only direct requirements; the modules
+	// the build also downloads are those go.sum has content hashes for.
+	if f.Go != nil && semver.Compare("v"+f.Go.Version, "v1.17") < 0 {
+		if sum, err := os.ReadFile(filepath.Join(filepath.Dir(path), "go.sum")); err == nil {
+			out = append(out, goSumModules(sum, out)...)
+		}
+	}
 	return out, nil
+}
+
+// goSumModules returns the highest version of each module go.sum holds
+// content (not only go.mod) hashes for, leaving out those in have.
+func goSumModules(sum []byte, have []Package) []Package {
+	listed := map[string]bool{}
+	for _, p := range have {
+		listed[p.Name] = true
+	}
+	best := map[string]string{}
+	for _, line := range strings.Split(string(sum), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || strings.HasSuffix(f[1], "/go.mod") || listed[f[0]] {
+			continue
+		}
+		if v := best[f[0]]; v == "" || semver.Compare(f[1], v) > 0 {
+			best[f[0]] = f[1]
+		}
+	}
+	var out []Package
+	for name, v := range best {
+		out = append(out, Package{Ecosystem: "Go", Name: name, Version: v, DirectKnown: true})
+	}
+	sortPackages(out)
+	return out
 }
 
 // ParsePackageLock returns the packages of an npm package-lock.json,

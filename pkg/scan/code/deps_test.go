@@ -1,6 +1,7 @@
 package code
 
 import (
+	"sort"
 	"context"
 	"encoding/json"
 	"os"
@@ -144,7 +145,11 @@ func FuzzDependencyFiles(f *testing.F) {
 		f.Fatal(err)
 	}
 	d := NewDependencies(cat, &vuln.DB{})
-	names := []string{"go.mod", "package-lock.json", "pnpm-lock.yaml", "composer.lock", "Cargo.lock"}
+	var names []string
+	for n := range parsers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		if _, ok := parsers[name]; !ok {
 			name = names[len(name)%len(names)]
@@ -200,5 +205,73 @@ func TestMoreLockfiles(t *testing.T) {
 		if _, err := d.ScanFile(context.Background(), "x/"+bad, []byte("{[unclosed"), ""); err == nil {
 			t.Errorf("a broken %s was accepted", bad)
 		}
+	}
+}
+
+func TestEcosystemLockfiles(t *testing.T) {
+	yarn1 := "# yarn lockfile v1\n\n\"@babel/core@^7.0.0\", \"@babel/core@^7.1.0\":\n  version \"7.24.0\"\n  resolved \"https://r/x.tgz\"\n\njquery@^3.2.1:\n  version \"3.2.1\"\n"
+	yarnBerry := "__metadata:\n  version: 6\n\n\"jquery@npm:^3.2.1\":\n  version: 3.2.1\n  resolution: \"jquery@npm:3.2.1\"\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n"
+	reqs := "# pinned\nFlask==2.0.0\nWerkzeug[watchdog] == 0.11 ; python_version < \"3.8\"\nrequests>=2.0\n-r other.txt\nurllib3===1.26.4 --hash=sha256:abc\n"
+	pipfile := `{"_meta": {"pipfile-spec": 6}, "default": {"werkzeug": {"version": "==0.11.1"}}, "develop": {"pytest": {"version": "==7.0.0"}}}`
+	poetry := "[[package]]\nname = \"werkzeug\"\nversion = \"0.14\"\n\n[[package]]\nname = \"click\"\nversion = \"8.1.3\"\n"
+	uv := "version = 1\n[[package]]\nname = \"werkzeug\"\nversion = \"0.11.1\"\nsource = { registry = \"https://pypi.org/simple\" }\n\n[[package]]\nname = \"uv-test\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n"
+	gemfile := "GEM\n  remote: https://rubygems.org/\n  specs:\n    nokogiri (1.13.10-x86_64-linux)\n      racc (~> 1.4)\n    racc (1.6.1)\n    rails (6.1.7)\n\nPLATFORMS\n  x86_64-linux\n\nDEPENDENCIES\n  rails (~> 6.1)\n"
+	gradle := "# Gradle lock\ncom.fasterxml.jackson.core:jackson-databind:2.9.1=compileClasspath, runtimeClasspath\nempty=\n"
+	pom := `<project><groupId>com.example</groupId><version>1.0</version><properties><jackson.version>2.9.1</jackson.version></properties>
+<dependencyManagement><dependencies><dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>1.7.30</version></dependency></dependencies></dependencyManagement>
+<dependencies>
+<dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-databind</artifactId><version>${jackson.version}</version></dependency>
+<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId></dependency>
+<dependency><groupId>com.example</groupId><artifactId>lib</artifactId><version>${project.version}</version></dependency>
+<dependency><groupId>x</groupId><artifactId>ranged</artifactId><version>[1.0,2.0)</version></dependency>
+</dependencies></project>`
+	nuget := `{"version": 1, "dependencies": {"net6.0": {"Newtonsoft.Json": {"type": "Direct", "resolved": "12.0.3"}, "System.Memory": {"type": "Transitive", "resolved": "4.5.4"}, "MyLib": {"type": "Project"}}}}`
+	conan := `{"graph_lock": {"nodes": {"0": {"path": "../conanfile.txt"}, "1": {"ref": "pcre/8.43#abc"}, "2": {"ref": "zlib/1.2.12@user/stable"}}}}`
+	bun := "{\n  \"workspaces\": {\"\": {\"dependencies\": {\"jquery\": \"3.3.1\",},},},\n  \"packages\": {\n    \"jquery\": [\"jquery@3.3.1\", \"\", {}, \"sha512-x\"],\n    \"@types/bun\": [\"@types/bun@1.2.14\", \"\", {}],\n  }\n}\n"
+	cases := []struct {
+		name  string
+		parse func([]byte) ([]Package, error)
+		data  string
+		want  []string
+	}{
+		{"yarn v1", ParseYarnLock, yarn1, []string{"@babel/core@7.24.0", "jquery@3.2.1"}},
+		{"yarn berry", ParseYarnLock, yarnBerry, []string{"jquery@3.2.1"}},
+		{"requirements", ParseRequirements, reqs, []string{"Flask@2.0.0", "Werkzeug@0.11", "urllib3@1.26.4"}},
+		{"Pipfile.lock", ParsePipfileLock, pipfile, []string{"pytest@7.0.0", "werkzeug@0.11.1"}},
+		{"poetry.lock", ParsePythonTOMLLock, poetry, []string{"click@8.1.3", "werkzeug@0.14"}},
+		{"uv.lock", ParsePythonTOMLLock, uv, []string{"werkzeug@0.11.1"}},
+		{"Gemfile.lock", ParseGemfileLock, gemfile, []string{"nokogiri@1.13.10", "racc@1.6.1", "rails@6.1.7!"}},
+		{"gradle.lockfile", ParseGradleLockfile, gradle, []string{"com.fasterxml.jackson.core:jackson-databind@2.9.1"}},
+		{"pom.xml", ParsePomXML, pom, []string{"com.fasterxml.jackson.core:jackson-databind@2.9.1!", "org.slf4j:slf4j-api@1.7.30!", "com.example:lib@1.0!"}},
+		{"packages.lock.json", ParseNuGetLock, nuget, []string{"Newtonsoft.Json@12.0.3!", "System.Memory@4.5.4"}},
+		{"conan.lock", ParseConanLock, conan, []string{"pcre@8.43", "zlib@1.2.12"}},
+		{"bun.lock", ParseBunLock, bun, []string{"@types/bun@1.2.14", "jquery@3.3.1!"}},
+	}
+	for _, c := range cases {
+		pkgs, err := c.parse([]byte(c.data))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got []string
+		for _, p := range pkgs {
+			s := p.Name + "@" + p.Version
+			if p.Direct {
+				s += "!"
+			}
+			got = append(got, s)
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+	for name, bad := range map[string]string{"Pipfile.lock": "{}", "pom.xml": "<project><dependencies>", "gradle.lockfile": "not:a:lock:line=x",
+		"packages.lock.json": "[", "conan.lock": "{", "poetry.lock": "[[package", "yarn.lock": "garbage: [\n"} {
+		parse, _ := parserFor(name)
+		if _, err := parse(name, []byte(bad)); err == nil {
+			t.Errorf("a broken %s was accepted", name)
+		}
+	}
+	if _, ok := parserFor("requirements-dev.txt"); !ok {
+		t.Error("requirements-dev.txt is not read")
 	}
 }
