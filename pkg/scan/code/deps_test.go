@@ -1,11 +1,11 @@
 package code
 
 import (
-	"sort"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
