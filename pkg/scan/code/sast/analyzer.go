@@ -1,0 +1,95 @@
+package sast
+
+import (
+	"context"
+	"fmt"
+	"go/token"
+	"os"
+	"reflect"
+	"sort"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/checker"
+	"golang.org/x/tools/go/packages"
+)
+
+// Analyzer runs every check on one package. It runs on packages with type
+// errors too (an import that is not in the module cache): the checks see
+// the parts that type-checked.
+var Analyzer = &analysis.Analyzer{
+	Name:             "vigilsast",
+	Doc:              "finds injection flaws by taint tracking over SSA, and unsafe uses of crypto, TLS, randomness, files, listeners and archives",
+	Run:              run,
+	RunDespiteErrors: true,
+	ResultType:       reflect.TypeOf([]Finding(nil)),
+}
+
+func run(pass *analysis.Pass) (any, error) {
+	out := runSyntax(pass)
+	out = append(out, runTrojan(pass, os.ReadFile)...)
+	funcs, err := buildSSA(pass)
+	if err == nil {
+		out = append(out, runTaint(pass, funcs)...)
+		out = append(out, runSSAChecks(funcs)...)
+	}
+	return out, nil
+}
+
+// Result is a finding with its place in the source.
+type Result struct {
+	Finding
+	Position token.Position
+}
+
+// Analyze loads the packages of dirs and runs the Analyzer on them.
+// Errors of loading (a folder that is not Go, a syntax error) come back
+// as errors naming the package; the others are still analyzed.
+func Analyze(ctx context.Context, dirs []string) ([]Result, []error) {
+	pkgs, err := Load(ctx, dirs)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var ok []*packages.Package
+	for _, p := range pkgs {
+		if len(p.Syntax) == 0 {
+			for _, e := range p.Errors {
+				errs = append(errs, fmt.Errorf("%s: %s", p.PkgPath, e.Msg))
+			}
+			continue
+		}
+		ok = append(ok, p)
+	}
+	if len(ok) == 0 {
+		return nil, errs
+	}
+	graph, err := checker.Analyze([]*analysis.Analyzer{Analyzer}, ok, nil)
+	if err != nil {
+		return nil, append(errs, err)
+	}
+	var out []Result
+	for act := range graph.All() {
+		if !act.IsRoot || act.Analyzer != Analyzer {
+			continue
+		}
+		if act.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", act.Package.PkgPath, act.Err))
+			continue
+		}
+		fs, _ := act.Result.([]Finding)
+		for _, f := range fs {
+			out = append(out, Result{Finding: f, Position: act.Package.Fset.Position(f.Pos)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Position, out[j].Position
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return out[i].Check < out[j].Check
+	})
+	return out, errs
+}

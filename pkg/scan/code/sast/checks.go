@@ -1,0 +1,466 @@
+package sast
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// Syntactic and type-based check ids.
+const (
+	CheckWeakCrypto      = "VGL-CODE-120"
+	CheckTLSNoVerify     = "VGL-CODE-121"
+	CheckTLSVersion      = "VGL-CODE-122"
+	CheckWeakRandom      = "VGL-CODE-123"
+	CheckFilePerms       = "VGL-CODE-124"
+	CheckBindAll         = "VGL-CODE-125"
+	CheckDecompression   = "VGL-CODE-126"
+	CheckIntOverflow     = "VGL-CODE-127"
+	CheckHardcodedIV     = "VGL-CODE-128"
+	CheckWeakRSA         = "VGL-CODE-129"
+	CheckSSHHostKey      = "VGL-CODE-130"
+	CheckPprof           = "VGL-CODE-131"
+	CheckHTTPTimeouts    = "VGL-CODE-132"
+	CheckInsecureCookie  = "VGL-CODE-133"
+	CheckTempFile        = "VGL-CODE-134"
+	CheckHTTPDirRoot     = "VGL-CODE-135"
+	CheckTrojanSource    = "VGL-CODE-136"
+	CheckCGI             = "VGL-CODE-137"
+	
+)
+
+// funcName is the package-qualified name of a called function or method
+// ("crypto/md5.New", "(*net/http.Client).Get").
+func funcName(info *types.Info, call *ast.CallExpr) string {
+	var id *ast.Ident
+	switch fn := ast.Unparen(call.Fun).(type) {
+	case *ast.Ident:
+		id = fn
+	case *ast.SelectorExpr:
+		id = fn.Sel
+	case *ast.IndexExpr:
+		if s, ok := fn.X.(*ast.SelectorExpr); ok {
+			id = s.Sel
+		}
+	}
+	if id == nil {
+		return ""
+	}
+	f, ok := info.Uses[id].(*types.Func)
+	if !ok || f.Pkg() == nil {
+		return ""
+	}
+	return f.FullName()
+}
+
+func constInt(info *types.Info, e ast.Expr) (int64, bool) {
+	tv, ok := info.Types[e]
+	if !ok || tv.Value == nil {
+		return 0, false
+	}
+	v, ok := constant.Int64Val(constant.ToInt(tv.Value))
+	return v, ok
+}
+
+func constString(info *types.Info, e ast.Expr) (string, bool) {
+	tv, ok := info.Types[e]
+	if !ok || tv.Value == nil || tv.Value.Kind() != constant.String {
+		return "", false
+	}
+	return constant.StringVal(tv.Value), true
+}
+
+var weakCrypto = map[string]string{
+	"crypto/md5.New": "MD5", "crypto/md5.Sum": "MD5", "crypto/sha1.New": "SHA-1", "crypto/sha1.Sum": "SHA-1",
+	"crypto/des.NewCipher": "DES", "crypto/des.NewTripleDESCipher": "3DES", "crypto/rc4.NewCipher": "RC4",
+	"golang.org/x/crypto/md4.New": "MD4", "golang.org/x/crypto/ripemd160.New": "RIPEMD-160", "golang.org/x/crypto/blowfish.NewCipher": "Blowfish",
+}
+
+var weakRandom = map[string]bool{"Int": true, "Intn": true, "Int31": true, "Int31n": true, "Int63": true, "Int63n": true,
+	"Uint32": true, "Uint64": true, "Float32": true, "Float64": true, "Read": true, "Perm": true, "Shuffle": true, "IntN": true,
+	"Int32": true, "Int32N": true, "Int64": true, "Int64N": true, "Uint32N": true, "Uint64N": true, "UintN": true, "Uint": true, "N": true, "NormFloat64": true, "ExpFloat64": true}
+
+// filePermCalls give the position of the mode argument and the most
+// permissive mode that is acceptable.
+var filePermCalls = map[string][2]int64{
+	"os.WriteFile": {2, 0o600}, "io/ioutil.WriteFile": {2, 0o600}, "os.OpenFile": {2, 0o600}, "os.Chmod": {1, 0o600},
+	"os.Mkdir": {1, 0o750}, "os.MkdirAll": {1, 0o750},
+}
+
+var cipherIVCalls = map[string]int{"crypto/cipher.NewCBCEncrypter": 1, "crypto/cipher.NewCBCDecrypter": 1, "crypto/cipher.NewCTR": 1,
+	"crypto/cipher.NewOFB": 1, "crypto/cipher.NewCFBEncrypter": 1, "crypto/cipher.NewCFBDecrypter": 1}
+
+// runSyntax runs the checks that need syntax and types only.
+func runSyntax(pass *analysis.Pass) []Finding {
+	info := pass.TypesInfo
+	hard := collectHardcoded(pass)
+	var out []Finding
+	add := func(check string, pos token.Pos, format string, args ...any) {
+		out = append(out, Finding{Check: check, Pos: pos, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, file := range pass.Files {
+		for _, imp := range file.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			switch path {
+			case "net/http/pprof":
+				add(CheckPprof, imp.Pos(), "net/http/pprof is imported: it serves profiling data of the process on the default mux")
+			case "net/http/cgi":
+				add(CheckCGI, imp.Pos(), "net/http/cgi is imported: CGI handlers run with the request's headers in their environment (httpoxy)")
+			}
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				name := funcName(info, n)
+				if algo, ok := weakCrypto[name]; ok {
+					add(CheckWeakCrypto, n.Pos(), "%s is a broken algorithm (%s)", algo, name)
+				}
+				if strings.HasPrefix(name, "math/rand.") || strings.HasPrefix(name, "math/rand/v2.") {
+					if fn := name[strings.LastIndex(name, ".")+1:]; weakRandom[fn] {
+						add(CheckWeakRandom, n.Pos(), "%s is not a cryptographic random source; use crypto/rand for keys, tokens and nonces", name)
+					}
+				}
+				if p, ok := filePermCalls[name]; ok && int(p[0]) < len(n.Args) {
+					if mode, ok := constInt(info, n.Args[p[0]]); ok && mode&^p[1] != 0 {
+						add(CheckFilePerms, n.Pos(), "%s with mode %#o grants more than %#o", name, mode, p[1])
+					}
+				}
+				if i, ok := cipherIVCalls[name]; ok && i < len(n.Args) && hardcodedBytes(info, n.Args[i], hard) {
+					add(CheckHardcodedIV, n.Pos(), "%s uses an IV fixed in the source; generate a random one per message", name)
+				}
+				if (name == "(crypto/cipher.AEAD).Seal" || name == "(crypto/cipher.AEAD).Open") && len(n.Args) > 1 && hardcodedBytes(info, n.Args[1], hard) {
+					add(CheckHardcodedIV, n.Pos(), "AEAD %s with a nonce fixed in the source", name)
+				}
+				switch name {
+				case "net.Listen", "crypto/tls.Listen", "net.ListenPacket":
+					if len(n.Args) > 1 {
+						if addr, ok := constString(info, n.Args[1]); ok && allInterfaces(addr) {
+							add(CheckBindAll, n.Pos(), "%s listens on all interfaces (%q)", name, addr)
+						}
+					}
+				case "crypto/rsa.GenerateKey":
+					if len(n.Args) > 1 {
+						if bits, ok := constInt(info, n.Args[1]); ok && bits < 2048 {
+							add(CheckWeakRSA, n.Pos(), "RSA key of %d bits; use at least 2048", bits)
+						}
+					}
+				case "golang.org/x/crypto/ssh.InsecureIgnoreHostKey":
+					add(CheckSSHHostKey, n.Pos(), "ssh.InsecureIgnoreHostKey accepts any host key: the connection can be intercepted")
+				case "net/http.ListenAndServe", "net/http.ListenAndServeTLS", "net/http.Serve", "net/http.ServeTLS":
+					add(CheckHTTPTimeouts, n.Pos(), "%s runs a server without read timeouts (slowloris); use an http.Server with ReadHeaderTimeout", name)
+				case "os.Create", "os.WriteFile", "io/ioutil.WriteFile":
+					if len(n.Args) > 0 {
+						if p, ok := constString(info, n.Args[0]); ok && (strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/var/tmp/")) {
+							add(CheckTempFile, n.Pos(), "a file at a fixed path in a shared temporary folder (%s) can be pre-created or linked by another user; use os.CreateTemp", p)
+						}
+					}
+				}
+			case *ast.CompositeLit:
+				tv := info.Types[n]
+				switch {
+				case tv.Type != nil && isNamed(tv.Type, "crypto/tls", "Config"):
+					tlsConfig(info, n, add)
+				case tv.Type != nil && isNamed(tv.Type, "net/http", "Server"):
+					if !hasField(n, "ReadHeaderTimeout") && !hasField(n, "ReadTimeout") {
+						add(CheckHTTPTimeouts, n.Pos(), "http.Server without ReadHeaderTimeout or ReadTimeout (slowloris)")
+					}
+				case tv.Type != nil && isNamed(tv.Type, "net/http", "Cookie"):
+					if !fieldTrue(info, n, "Secure") || !fieldTrue(info, n, "HttpOnly") {
+						add(CheckInsecureCookie, n.Pos(), "http.Cookie without Secure and HttpOnly")
+					}
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					sel, ok := lhs.(*ast.SelectorExpr)
+					if !ok || i >= len(n.Rhs) {
+						continue
+					}
+					recv := info.Types[sel.X].Type
+					if recv == nil || !isNamed(recv, "crypto/tls", "Config") {
+						continue
+					}
+					tlsField(info, sel.Sel.Name, n.Rhs[i], sel.Pos(), add)
+				}
+			}
+			return true
+		})
+		// http.Dir("/") serves the whole file system.
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 1 {
+				return true
+			}
+			if tv := info.Types[call.Fun]; tv.IsType() && isNamed(tv.Type, "net/http", "Dir") {
+				if s, ok := constString(info, call.Args[0]); ok && s == "/" {
+					add(CheckHTTPDirRoot, call.Pos(), `http.Dir("/") serves the root of the file system`)
+				}
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func allInterfaces(addr string) bool {
+	host := addr
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		host = addr[:i]
+	}
+	host = strings.Trim(host, "[]")
+	return host == "" || host == "0.0.0.0" || host == "::"
+}
+
+// hardcodedBytes reports a byte slice written in the source: a literal,
+// a conversion of a constant string, or a variable initialized that way.
+func hardcodedBytes(info *types.Info, e ast.Expr, hard map[*types.Var]bool) bool {
+	e = ast.Unparen(e)
+	switch x := e.(type) {
+	case *ast.CompositeLit:
+		return true
+	case *ast.CallExpr:
+		if tv := info.Types[x.Fun]; tv.IsType() && len(x.Args) == 1 {
+			_, ok := constString(info, x.Args[0])
+			return ok
+		}
+	case *ast.SliceExpr:
+		return hardcodedBytes(info, x.X, hard)
+	case *ast.Ident:
+		if v, ok := info.Uses[x].(*types.Var); ok {
+			return hard[v]
+		}
+	}
+	return false
+}
+
+// collectHardcoded returns the variables whose only assignment is a byte
+// slice written in the source.
+func collectHardcoded(pass *analysis.Pass) map[*types.Var]bool {
+	initializedHardcoded := map[*types.Var]bool{}
+	assigned := map[*types.Var]int{}
+	for _, f := range pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					id, ok := lhs.(*ast.Ident)
+					if !ok {
+						continue
+					}
+					v, _ := pass.TypesInfo.Defs[id].(*types.Var)
+					if v == nil {
+						v, _ = pass.TypesInfo.Uses[id].(*types.Var)
+					}
+					if v == nil {
+						continue
+					}
+					assigned[v]++
+					if len(n.Rhs) == len(n.Lhs) && hardcodedBytes(pass.TypesInfo, n.Rhs[i], nil) {
+						initializedHardcoded[v] = true
+					}
+				}
+			case *ast.ValueSpec:
+				for i, id := range n.Names {
+					v, _ := pass.TypesInfo.Defs[id].(*types.Var)
+					if v == nil {
+						continue
+					}
+					assigned[v]++
+					if i < len(n.Values) && hardcodedBytes(pass.TypesInfo, n.Values[i], nil) {
+						initializedHardcoded[v] = true
+					}
+				}
+			case *ast.CallExpr:
+				// io.ReadFull(rand.Reader, iv) and friends fill a variable.
+				for _, a := range n.Args {
+					if id, ok := ast.Unparen(a).(*ast.Ident); ok {
+						if v, ok := pass.TypesInfo.Uses[id].(*types.Var); ok {
+							assigned[v] += 2
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	for v := range initializedHardcoded {
+		if assigned[v] > 1 {
+			delete(initializedHardcoded, v)
+		}
+	}
+	return initializedHardcoded
+}
+
+func tlsConfig(info *types.Info, lit *ast.CompositeLit, add func(string, token.Pos, string, ...any)) {
+	for _, el := range lit.Elts {
+		kv, ok := el.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		if key, ok := kv.Key.(*ast.Ident); ok {
+			tlsField(info, key.Name, kv.Value, kv.Pos(), add)
+		}
+	}
+}
+
+func tlsField(info *types.Info, field string, value ast.Expr, pos token.Pos, add func(string, token.Pos, string, ...any)) {
+	switch field {
+	case "InsecureSkipVerify":
+		if tv := info.Types[value]; tv.Value != nil && constant.BoolVal(tv.Value) {
+			add(CheckTLSNoVerify, pos, "InsecureSkipVerify: true accepts any certificate: the connection can be intercepted")
+		}
+	case "MinVersion", "MaxVersion":
+		if v, ok := constInt(info, value); ok && v < 0x0303 {
+			add(CheckTLSVersion, pos, "TLS %s %#04x is below TLS 1.2", field, v)
+		}
+	}
+}
+
+func hasField(lit *ast.CompositeLit, name string) bool {
+	for _, el := range lit.Elts {
+		if kv, ok := el.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok && id.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func fieldTrue(info *types.Info, lit *ast.CompositeLit, name string) bool {
+	for _, el := range lit.Elts {
+		if kv, ok := el.(*ast.KeyValueExpr); ok {
+			if id, ok := kv.Key.(*ast.Ident); ok && id.Name == name {
+				tv := info.Types[kv.Value]
+				return tv.Value == nil || constant.BoolVal(tv.Value)
+			}
+		}
+	}
+	return false
+}
+
+// bidi are the Unicode bidirectional controls of Trojan Source (CVE-2021-42574).
+var bidi = []string{"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+
+// runTrojan reports bidirectional control characters in the source.
+func runTrojan(pass *analysis.Pass, read func(string) ([]byte, error)) []Finding {
+	var out []Finding
+	for _, f := range pass.Files {
+		tf := pass.Fset.File(f.Pos())
+		if tf == nil {
+			continue
+		}
+		data, err := read(tf.Name())
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		for _, c := range bidi {
+			if i := strings.Index(s, c); i >= 0 {
+				out = append(out, Finding{Check: CheckTrojanSource, Pos: tf.Pos(i), Message: fmt.Sprintf("Unicode bidirectional control %U can make code read differently than it compiles (Trojan Source)", []rune(c)[0])})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// decompressors return readers whose output can be far larger than their input.
+var decompressors = map[string]bool{"compress/gzip.NewReader": true, "compress/zlib.NewReader": true, "compress/flate.NewReader": true,
+	"compress/bzip2.NewReader": true, "compress/lzw.NewReader": true, "(*archive/zip.File).Open": true, "archive/zip.OpenReader": true}
+
+// runSSAChecks runs the checks that follow values: decompression without
+// a limit, narrowing conversions of parsed integers.
+func runSSAChecks(funcs []*ssa.Function) []Finding {
+	var out []Finding
+	for _, f := range funcs {
+		for _, b := range f.Blocks {
+			for _, ins := range b.Instrs {
+				switch ins := ins.(type) {
+				case *ssa.Call:
+					name := calleeName(&ins.Call)
+					if (name == "io.Copy" || name == "io.CopyBuffer") && len(ins.Call.Args) > 1 && fromDecompressor(ins.Call.Args[1], 0) {
+						out = append(out, Finding{Check: CheckDecompression, Pos: ins.Pos(), Message: "io.Copy from a decompressing reader without io.LimitReader: a small archive can expand without bound"})
+					}
+				case *ssa.Convert:
+					if narrowed(ins) {
+						out = append(out, Finding{Check: CheckIntOverflow, Pos: ins.Pos(), Message: fmt.Sprintf("an integer parsed from text is converted to %s without a range check; it can wrap around", ins.Type())})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func fromDecompressor(v ssa.Value, depth int) bool {
+	if depth > 6 {
+		return false
+	}
+	switch x := v.(type) {
+	case *ssa.MakeInterface:
+		return fromDecompressor(x.X, depth+1)
+	case *ssa.ChangeInterface:
+		return fromDecompressor(x.X, depth+1)
+	case *ssa.Extract:
+		return fromDecompressor(x.Tuple, depth+1)
+	case *ssa.UnOp:
+		return fromDecompressor(x.X, depth+1)
+	case *ssa.Phi:
+		for _, e := range x.Edges {
+			if fromDecompressor(e, depth+1) {
+				return true
+			}
+		}
+	case *ssa.Call:
+		return decompressors[calleeName(&x.Call)]
+	}
+	return false
+}
+
+// narrowed reports a conversion to a smaller integer type of a value from
+// strconv.Atoi or strconv.ParseInt/ParseUint with a wider bit size, with
+// no comparison of the value in the function (a range check).
+func narrowed(c *ssa.Convert) bool {
+	dst, ok := c.Type().Underlying().(*types.Basic)
+	if !ok || dst.Info()&types.IsInteger == 0 {
+		return false
+	}
+	src, ok := c.X.Type().Underlying().(*types.Basic)
+	if !ok || src.Info()&types.IsInteger == 0 {
+		return false
+	}
+	sizes := map[types.BasicKind]int{types.Int8: 8, types.Uint8: 8, types.Int16: 16, types.Uint16: 16, types.Int32: 32, types.Uint32: 32,
+		types.Int: 64, types.Int64: 64, types.Uint: 64, types.Uint64: 64, types.Uintptr: 64}
+	if sizes[dst.Kind()] >= sizes[src.Kind()] {
+		return false
+	}
+	ex, ok := c.X.(*ssa.Extract)
+	if !ok {
+		return false
+	}
+	call, ok := ex.Tuple.(*ssa.Call)
+	if !ok {
+		return false
+	}
+	switch calleeName(&call.Call) {
+	case "strconv.Atoi", "strconv.ParseInt", "strconv.ParseUint":
+	default:
+		return false
+	}
+	for _, ref := range *c.X.Referrers() {
+		if bin, ok := ref.(*ssa.BinOp); ok {
+			switch bin.Op {
+			case token.LSS, token.LEQ, token.GTR, token.GEQ:
+				return false
+			}
+		}
+	}
+	return true
+}

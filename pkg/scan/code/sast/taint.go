@@ -1,0 +1,488 @@
+package sast
+
+import (
+	"fmt"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// Taint check ids.
+const (
+	CheckSQLInjection     = "VGL-CODE-101"
+	CheckCommandInjection = "VGL-CODE-102"
+	CheckPathTraversal    = "VGL-CODE-103"
+	CheckSSRF             = "VGL-CODE-104"
+	CheckXSS              = "VGL-CODE-105"
+	CheckOpenRedirect     = "VGL-CODE-106"
+	CheckZipSlip          = "VGL-CODE-107"
+)
+
+// origin says where tainted data came from.
+type origin struct {
+	what string
+	pos  token.Pos
+	// archive marks names of archive entries, whose sink is zip slip.
+	archive bool
+}
+
+// taint is the state of one package's analysis: a value is tainted when
+// data from a source reaches it. The analysis is flow-insensitive and
+// field-insensitive within a function, and follows calls between the
+// package's functions through parameters, results and closures until a
+// fixed point.
+type taint struct {
+	values map[ssa.Value]*origin
+	// rets marks functions whose results carry taint.
+	rets map[*ssa.Function]*origin
+	// sanitized marks values passed through a sanitizer, per check.
+	changed bool
+}
+
+func (t *taint) mark(v ssa.Value, o *origin) {
+	if v == nil || o == nil {
+		return
+	}
+	if _, ok := t.values[v]; ok {
+		return
+	}
+	t.values[v] = o
+	t.changed = true
+}
+
+func (t *taint) of(v ssa.Value) *origin { return t.values[v] }
+
+// anyOf returns the origin of the first tainted value.
+func (t *taint) anyOf(vs ...ssa.Value) *origin {
+	for _, v := range vs {
+		if o := t.values[v]; o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// requestFields are the attacker-controlled fields of *http.Request.
+var requestFields = map[string]bool{"URL": true, "Form": true, "PostForm": true, "MultipartForm": true, "Header": true,
+	"Body": true, "Host": true, "RequestURI": true, "Trailer": true, "Method": true, "RemoteAddr": true}
+
+// sourceCalls return attacker-controlled data.
+var sourceCalls = map[string]string{
+	"os.Getenv": "an environment variable", "os.LookupEnv": "an environment variable", "os.Environ": "the environment",
+	"flag.String": "a command-line flag", "flag.Arg": "a command-line argument", "flag.Args": "the command-line arguments",
+	"(*net/http.Request).FormValue": "an HTTP request parameter", "(*net/http.Request).PostFormValue": "an HTTP request parameter",
+	"(*net/http.Request).Cookie": "an HTTP cookie", "(*net/http.Request).Cookies": "HTTP cookies",
+	"(*net/http.Request).Referer": "the HTTP Referer header", "(*net/http.Request).UserAgent": "the HTTP User-Agent header",
+	"(*net/http.Request).PathValue": "an HTTP path parameter", "(*net/http.Request).FormFile": "an uploaded file",
+	"(*net/http.Request).BasicAuth": "HTTP basic credentials", "(*net/http.Request).MultipartReader": "the request body",
+	"github.com/gorilla/mux.Vars": "HTTP path parameters",
+	"(*bufio.Reader).ReadString": "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
+}
+
+// sanitizers return values safe for the checks listed.
+var sanitizers = map[string][]string{
+	"strconv.Atoi": {"*"}, "strconv.ParseInt": {"*"}, "strconv.ParseUint": {"*"}, "strconv.ParseFloat": {"*"},
+	"strconv.ParseBool": {"*"}, "strconv.Quote": {CheckCommandInjection},
+	"html.EscapeString": {CheckXSS}, "html/template.HTMLEscapeString": {CheckXSS}, "html/template.JSEscapeString": {CheckXSS},
+	"net/url.QueryEscape": {CheckXSS, CheckSSRF, CheckOpenRedirect, CheckSQLInjection}, "net/url.PathEscape": {CheckXSS, CheckSSRF, CheckPathTraversal},
+	"path/filepath.Base": {CheckPathTraversal, CheckZipSlip}, "path.Base": {CheckPathTraversal, CheckZipSlip},
+	"path/filepath.Clean": {CheckPathTraversal}, "path/filepath.Rel": {CheckZipSlip}, "path/filepath.IsLocal": {CheckZipSlip, CheckPathTraversal},
+	"path/filepath.Localize": {CheckZipSlip, CheckPathTraversal},
+}
+
+// sink is a call that must not receive tainted data at the argument
+// positions given (-1: any argument).
+type sink struct {
+	check string
+	args  []int
+}
+
+var sinks = map[string]sink{
+	"(*database/sql.DB).Query": {CheckSQLInjection, []int{0}}, "(*database/sql.DB).QueryContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.DB).QueryRow": {CheckSQLInjection, []int{0}}, "(*database/sql.DB).QueryRowContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.DB).Exec": {CheckSQLInjection, []int{0}}, "(*database/sql.DB).ExecContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.DB).Prepare": {CheckSQLInjection, []int{0}}, "(*database/sql.DB).PrepareContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.Tx).Query": {CheckSQLInjection, []int{0}}, "(*database/sql.Tx).QueryContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.Tx).QueryRow": {CheckSQLInjection, []int{0}}, "(*database/sql.Tx).QueryRowContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.Tx).Exec": {CheckSQLInjection, []int{0}}, "(*database/sql.Tx).ExecContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.Tx).Prepare": {CheckSQLInjection, []int{0}}, "(*database/sql.Tx).PrepareContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.Conn).QueryContext": {CheckSQLInjection, []int{1}}, "(*database/sql.Conn).ExecContext": {CheckSQLInjection, []int{1}},
+	"(*database/sql.Conn).QueryRowContext": {CheckSQLInjection, []int{1}}, "(*database/sql.Conn).PrepareContext": {CheckSQLInjection, []int{1}},
+	"(*gorm.io/gorm.DB).Raw": {CheckSQLInjection, []int{0}}, "(*gorm.io/gorm.DB).Exec": {CheckSQLInjection, []int{0}},
+	"(*gorm.io/gorm.DB).Where": {CheckSQLInjection, []int{0}}, "(*gorm.io/gorm.DB).Order": {CheckSQLInjection, []int{0}},
+	"(*gorm.io/gorm.DB).Group": {CheckSQLInjection, []int{0}}, "(*gorm.io/gorm.DB).Having": {CheckSQLInjection, []int{0}},
+	"(*gorm.io/gorm.DB).Joins": {CheckSQLInjection, []int{0}}, "(*gorm.io/gorm.DB).Select": {CheckSQLInjection, []int{0}},
+	"(*github.com/jmoiron/sqlx.DB).Select": {CheckSQLInjection, []int{1}}, "(*github.com/jmoiron/sqlx.DB).Get": {CheckSQLInjection, []int{1}},
+	"(*github.com/jmoiron/sqlx.DB).Queryx": {CheckSQLInjection, []int{0}}, "(*github.com/jmoiron/sqlx.DB).QueryRowx": {CheckSQLInjection, []int{0}},
+	"(*github.com/jmoiron/sqlx.DB).MustExec": {CheckSQLInjection, []int{0}}, "(*github.com/jmoiron/sqlx.DB).NamedExec": {CheckSQLInjection, []int{0}},
+	"github.com/Masterminds/squirrel.Expr": {CheckSQLInjection, []int{0}},
+
+	"os/exec.Command": {CheckCommandInjection, []int{-1}}, "os/exec.CommandContext": {CheckCommandInjection, []int{1, 2}},
+	"syscall.Exec": {CheckCommandInjection, []int{0, 1}}, "os.StartProcess": {CheckCommandInjection, []int{0, 1}},
+
+	"os.Open": {CheckPathTraversal, []int{0}}, "os.OpenFile": {CheckPathTraversal, []int{0}}, "os.ReadFile": {CheckPathTraversal, []int{0}},
+	"os.WriteFile": {CheckPathTraversal, []int{0}}, "os.Create": {CheckPathTraversal, []int{0}}, "os.Remove": {CheckPathTraversal, []int{0}},
+	"os.RemoveAll": {CheckPathTraversal, []int{0}}, "os.ReadDir": {CheckPathTraversal, []int{0}}, "os.Mkdir": {CheckPathTraversal, []int{0}},
+	"os.MkdirAll": {CheckPathTraversal, []int{0}}, "os.Rename": {CheckPathTraversal, []int{0, 1}}, "io/ioutil.ReadFile": {CheckPathTraversal, []int{0}},
+	"io/ioutil.WriteFile": {CheckPathTraversal, []int{0}}, "net/http.ServeFile": {CheckPathTraversal, []int{2}},
+	"os.DirFS": {CheckPathTraversal, []int{0}}, "(*os.Root).Open": {CheckPathTraversal, []int{}},
+
+	"net/http.Get": {CheckSSRF, []int{0}}, "net/http.Head": {CheckSSRF, []int{0}}, "net/http.Post": {CheckSSRF, []int{0}},
+	"net/http.PostForm": {CheckSSRF, []int{0}}, "net/http.NewRequest": {CheckSSRF, []int{1}}, "net/http.NewRequestWithContext": {CheckSSRF, []int{2}},
+	"(*net/http.Client).Get": {CheckSSRF, []int{0}}, "(*net/http.Client).Head": {CheckSSRF, []int{0}}, "(*net/http.Client).Post": {CheckSSRF, []int{0}},
+	"(*net/http.Client).PostForm": {CheckSSRF, []int{0}}, "net.Dial": {CheckSSRF, []int{1}}, "net.DialTimeout": {CheckSSRF, []int{1}},
+
+	"(net/http.ResponseWriter).Write": {CheckXSS, []int{0}}, "net/http.Redirect": {CheckOpenRedirect, []int{2}},
+}
+
+// writerSinks write to their first argument: XSS when it is an
+// http.ResponseWriter.
+var writerSinks = map[string]bool{"fmt.Fprintf": true, "fmt.Fprint": true, "fmt.Fprintln": true, "io.WriteString": true}
+
+// htmlTypes are html/template types whose conversion trusts the content.
+var htmlTypes = map[string]bool{"HTML": true, "JS": true, "URL": true, "HTMLAttr": true, "CSS": true, "JSStr": true, "Srcset": true}
+
+// Finding is one flaw found by an analyzer.
+type Finding struct {
+	Check   string
+	Pos     token.Pos
+	Message string
+}
+
+func calleeName(c *ssa.CallCommon) string {
+	if c.IsInvoke() {
+		return c.Method.FullName()
+	}
+	if f := c.StaticCallee(); f != nil {
+		if f.Signature.Recv() != nil || f.Parent() == nil {
+			return f.String()
+		}
+	}
+	if f, ok := c.Value.(*ssa.Function); ok {
+		return f.String()
+	}
+	return ""
+}
+
+// carries reports whether a value of type t can carry text to a sink.
+func carries(t types.Type) bool {
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return u.Info()&types.IsString != 0
+	case *types.Signature:
+		return false
+	}
+	return true
+}
+
+func isRequest(t types.Type) bool {
+	p, ok := t.(*types.Pointer)
+	if !ok {
+		return false
+	}
+	n, ok := p.Elem().(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "net/http" && n.Obj().Name() == "Request"
+}
+
+func isNamed(t types.Type, pkg, name string) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pkg && n.Obj().Name() == name
+}
+
+// runTaint propagates taint over funcs to a fixed point and reports the
+// sinks it reaches.
+func runTaint(pass *analysis.Pass, funcs []*ssa.Function) []Finding {
+	t := &taint{values: map[ssa.Value]*origin{}, rets: map[*ssa.Function]*origin{}}
+	local := map[*ssa.Function]bool{}
+	for _, f := range funcs {
+		local[f] = true
+	}
+	for iter := 0; iter < 50; iter++ {
+		t.changed = false
+		for _, f := range funcs {
+			t.function(f, local)
+		}
+		if !t.changed {
+			break
+		}
+	}
+	var out []Finding
+	seen := map[string]bool{}
+	report := func(check string, pos token.Pos, msg string) {
+		key := fmt.Sprintf("%s@%d", check, pos)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, Finding{Check: check, Pos: pos, Message: msg})
+		}
+	}
+	for _, f := range funcs {
+		sanitized := sanitizedChecks(f, t)
+		for _, b := range f.Blocks {
+			for _, ins := range b.Instrs {
+				switch ins := ins.(type) {
+				case ssa.CallInstruction:
+					c := ins.Common()
+					name := calleeName(c)
+					args := c.Args
+					if c.IsInvoke() {
+						args = append([]ssa.Value{c.Value}, c.Args...)
+						args = args[1:]
+					} else if c.Signature().Recv() != nil && len(args) > 0 {
+						args = args[1:] // the receiver
+					}
+					if s, ok := sinks[name]; ok {
+						for i, a := range args {
+							if !wants(s.args, i) {
+								continue
+							}
+							if o := t.of(a); o != nil {
+								check := s.check
+								if o.archive && check == CheckPathTraversal {
+									check = CheckZipSlip
+								}
+								if sanitized[check] {
+									continue
+								}
+								report(check, ins.Pos(), fmt.Sprintf("%s flows into %s", o.what, shortName(name)))
+								break
+							}
+						}
+					}
+					if writerSinks[name] && len(args) > 1 && isResponseWriter(args[0]) {
+						if o := t.anyOf(args[1:]...); o != nil && !sanitized[CheckXSS] {
+							report(CheckXSS, ins.Pos(), fmt.Sprintf("%s is written to the HTTP response by %s", o.what, shortName(name)))
+						}
+					}
+				case *ssa.Convert, *ssa.ChangeType:
+					v := ins.(ssa.Value)
+					if isNamedIn(v.Type(), "html/template", htmlTypes) {
+						x := operand0(ins)
+						if o := t.of(x); o != nil && !sanitized[CheckXSS] {
+							report(CheckXSS, v.Pos(), fmt.Sprintf("%s is trusted as %s, unescaped", o.what, v.Type().String()))
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func wants(positions []int, i int) bool {
+	for _, p := range positions {
+		if p == -1 || p == i {
+			return true
+		}
+	}
+	return false
+}
+
+func shortName(n string) string { return strings.NewReplacer("(*", "", ")", "").Replace(n) }
+
+func isNamedIn(t types.Type, pkg string, names map[string]bool) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pkg && names[n.Obj().Name()]
+}
+
+func operand0(ins ssa.Instruction) ssa.Value {
+	ops := ins.Operands(nil)
+	if len(ops) == 0 || ops[0] == nil {
+		return nil
+	}
+	return *ops[0]
+}
+
+// isResponseWriter reports whether v is an http.ResponseWriter, perhaps
+// converted to an io.Writer.
+func isResponseWriter(v ssa.Value) bool {
+	if mi, ok := v.(*ssa.MakeInterface); ok {
+		v = mi.X
+	}
+	if ci, ok := v.(*ssa.ChangeInterface); ok {
+		v = ci.X
+	}
+	return isNamed(v.Type(), "net/http", "ResponseWriter")
+}
+
+// sanitizedChecks lists checks a function guards against by calling a
+// validation on tainted data: a prefix check of a joined path (zip slip),
+// strings.Contains(x, "..").
+func sanitizedChecks(f *ssa.Function, t *taint) map[string]bool {
+	out := map[string]bool{}
+	for _, b := range f.Blocks {
+		for _, ins := range b.Instrs {
+			call, ok := ins.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			switch calleeName(&call.Call) {
+			case "strings.HasPrefix", "path/filepath.IsLocal", "strings.Contains", "path/filepath.Rel":
+				if t.anyOf(call.Call.Args...) != nil {
+					out[CheckZipSlip] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// function applies the propagation rules to one function's instructions.
+func (t *taint) function(f *ssa.Function, local map[*ssa.Function]bool) {
+	for _, p := range f.Params {
+		if isRequest(p.Type()) {
+			t.mark(p, &origin{what: "HTTP request data", pos: p.Pos()})
+		}
+	}
+	for _, b := range f.Blocks {
+		for _, ins := range b.Instrs {
+			switch ins := ins.(type) {
+			case *ssa.UnOp:
+				if g, ok := ins.X.(*ssa.Global); ok && g.Pkg != nil && g.Pkg.Pkg.Path() == "os" && g.Name() == "Args" {
+					t.mark(ins, &origin{what: "os.Args", pos: ins.Pos()})
+				}
+				t.mark(ins, t.of(ins.X))
+			case *ssa.FieldAddr:
+				if isRequest(ins.X.Type()) {
+					if st, ok := ins.X.Type().(*types.Pointer).Elem().Underlying().(*types.Struct); ok && requestFields[st.Field(ins.Field).Name()] {
+						t.mark(ins, &origin{what: "HTTP request data (" + st.Field(ins.Field).Name() + ")", pos: ins.Pos()})
+					}
+				}
+				if isNamed(ins.X.Type(), "archive/zip", "File") || isNamed(ins.X.Type(), "archive/zip", "FileHeader") || isNamed(ins.X.Type(), "archive/tar", "Header") {
+					if st, ok := ins.X.Type().(*types.Pointer).Elem().Underlying().(*types.Struct); ok && (st.Field(ins.Field).Name() == "Name" || st.Field(ins.Field).Name() == "FileHeader" || st.Field(ins.Field).Name() == "Linkname") {
+						t.mark(ins, &origin{what: "an archive entry's name", pos: ins.Pos(), archive: true})
+					}
+				}
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Field:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.IndexAddr:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Index:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Lookup:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Slice:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Extract:
+				t.mark(ins, t.of(ins.Tuple))
+			case *ssa.Convert:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.ChangeType:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.MakeInterface:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.ChangeInterface:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.TypeAssert:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Range:
+				t.mark(ins, t.of(ins.X))
+			case *ssa.Next:
+				t.mark(ins, t.of(ins.Iter))
+			case *ssa.BinOp:
+				if carries(ins.Type()) {
+					t.mark(ins, t.anyOf(ins.X, ins.Y))
+				}
+			case *ssa.Phi:
+				t.mark(ins, t.anyOf(ins.Edges...))
+			case *ssa.Store:
+				if o := t.of(ins.Val); o != nil {
+					t.mark(ins.Addr, o)
+					t.mark(root(ins.Addr), o)
+				}
+			case *ssa.MapUpdate:
+				if o := t.anyOf(ins.Key, ins.Value); o != nil {
+					t.mark(ins.Map, o)
+				}
+			case *ssa.MakeClosure:
+				if fn, ok := ins.Fn.(*ssa.Function); ok {
+					for i, b := range ins.Bindings {
+						if i < len(fn.FreeVars) {
+							t.mark(fn.FreeVars[i], t.of(b))
+						}
+					}
+				}
+			case *ssa.Return:
+				if o := t.anyOf(ins.Results...); o != nil {
+					if _, ok := t.rets[f]; !ok {
+						t.rets[f] = o
+						t.changed = true
+					}
+				}
+			case ssa.CallInstruction:
+				t.call(ins, local)
+			}
+		}
+	}
+}
+
+// root follows field and element addresses to the variable they are in.
+func root(v ssa.Value) ssa.Value {
+	for {
+		switch x := v.(type) {
+		case *ssa.FieldAddr:
+			v = x.X
+		case *ssa.IndexAddr:
+			v = x.X
+		default:
+			return v
+		}
+	}
+}
+
+// call propagates taint through a call: sources, sanitizers, the
+// package's own functions (into parameters and out of results), and
+// other functions conservatively (tainted arguments taint the result
+// and what pointer arguments point to).
+func (t *taint) call(ins ssa.CallInstruction, local map[*ssa.Function]bool) {
+	c := ins.Common()
+	name := calleeName(c)
+	v := ins.Value() // nil for go and defer
+	if what, ok := sourceCalls[name]; ok && v != nil {
+		t.mark(v, &origin{what: what, pos: ins.Pos()})
+		return
+	}
+	if _, ok := sanitizers[name]; ok {
+		return
+	}
+	args := c.Args
+	if c.IsInvoke() {
+		args = append([]ssa.Value{c.Value}, c.Args...)
+	}
+	if f := c.StaticCallee(); f != nil && local[f] {
+		for i, a := range c.Args {
+			if i < len(f.Params) {
+				t.mark(f.Params[i], t.of(a))
+			}
+		}
+		if mc, ok := c.Value.(*ssa.MakeClosure); ok {
+			_ = mc
+		}
+		if o := t.rets[f]; o != nil && v != nil {
+			t.mark(v, o)
+		}
+		return
+	}
+	o := t.anyOf(args...)
+	if o == nil {
+		return
+	}
+	if v != nil && carries(v.Type()) {
+		t.mark(v, o)
+	}
+	for _, a := range c.Args {
+		switch a.Type().Underlying().(type) {
+		case *types.Pointer, *types.Slice, *types.Map:
+			if _, isConst := a.(*ssa.Const); !isConst {
+				t.mark(a, o)
+				t.mark(root(a), o)
+			}
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package code
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/code/sast"
+)
+
+// GoSAST runs the Go analyzers over the packages of a target's .go files.
+type GoSAST struct {
+	checks map[string]*checks.Check
+}
+
+// NewGoSAST returns the Go analyzer scanner over the catalog's code checks.
+func NewGoSAST(cat *checks.Catalog) *GoSAST {
+	g := &GoSAST{checks: map[string]*checks.Check{}}
+	for _, c := range cat.ForInput("analyzer") {
+		if c.Pillar == vigilv1.Pillar_PILLAR_CODE {
+			g.checks[c.ID] = c
+		}
+	}
+	return g
+}
+
+// Name is the scanner name used in scopes.
+func (g *GoSAST) Name() string { return "sast-go" }
+
+// Match selects Go sources, not tests or generated vendored code.
+func (g *GoSAST) Match(path string) bool {
+	return strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") && !strings.Contains(filepath.ToSlash(path), "/vendor/")
+}
+
+// ScanFile does nothing: packages, not files, are analyzed (ScanSet).
+func (g *GoSAST) ScanFile(context.Context, string, []byte, string) ([]*vigilv1.Finding, error) {
+	return nil, nil
+}
+
+// ScanSet loads the packages of the files' folders and runs the analyzers.
+func (g *GoSAST) ScanSet(ctx context.Context, files []cluster.File, tenant string) ([]*vigilv1.Finding, error) {
+	dirSet := map[string]bool{}
+	for _, f := range files {
+		dirSet[filepath.Dir(f.Path)] = true
+	}
+	if len(dirSet) == 0 {
+		return nil, nil
+	}
+	dirs := make([]string, 0, len(dirSet))
+	for d := range dirSet {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	results, errs := sast.Analyze(ctx, dirs)
+	cwd, _ := os.Getwd()
+	var out []*vigilv1.Finding
+	lines := map[string][][]byte{}
+	for _, r := range results {
+		c, ok := g.checks[r.Check]
+		if !ok {
+			continue
+		}
+		path := r.Position.Filename
+		if rel, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(rel, "..") {
+			path = rel
+		}
+		path = filepath.ToSlash(path)
+		if _, ok := lines[path]; !ok {
+			data, _ := os.ReadFile(r.Position.Filename)
+			lines[path] = bytes.Split(data, []byte("\n"))
+		}
+		snippet := finding.Snippet(lines[path], r.Position.Line)
+		f := c.NewFinding(r.Message)
+		f.Scanner = g.Name()
+		f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "go", Kind: "File", Name: path, Uri: path}
+		f.Location = &vigilv1.Location{Path: path, StartLine: int32(r.Position.Line), EndLine: int32(r.Position.Line), Snippet: snippet}
+		f.Fingerprint = finding.Fingerprint(c.ID, f.Resource, path, r.Message+"\x00"+strings.TrimSpace(snippet))
+		out = append(out, f)
+	}
+	return out, errors.Join(errs...)
+}
