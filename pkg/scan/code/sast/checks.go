@@ -15,25 +15,24 @@ import (
 
 // Syntactic and type-based check ids.
 const (
-	CheckWeakCrypto      = "VGL-CODE-120"
-	CheckTLSNoVerify     = "VGL-CODE-121"
-	CheckTLSVersion      = "VGL-CODE-122"
-	CheckWeakRandom      = "VGL-CODE-123"
-	CheckFilePerms       = "VGL-CODE-124"
-	CheckBindAll         = "VGL-CODE-125"
-	CheckDecompression   = "VGL-CODE-126"
-	CheckIntOverflow     = "VGL-CODE-127"
-	CheckHardcodedIV     = "VGL-CODE-128"
-	CheckWeakRSA         = "VGL-CODE-129"
-	CheckSSHHostKey      = "VGL-CODE-130"
-	CheckPprof           = "VGL-CODE-131"
-	CheckHTTPTimeouts    = "VGL-CODE-132"
-	CheckInsecureCookie  = "VGL-CODE-133"
-	CheckTempFile        = "VGL-CODE-134"
-	CheckHTTPDirRoot     = "VGL-CODE-135"
-	CheckTrojanSource    = "VGL-CODE-136"
-	CheckCGI             = "VGL-CODE-137"
-	
+	CheckWeakCrypto     = "VGL-CODE-120"
+	CheckTLSNoVerify    = "VGL-CODE-121"
+	CheckTLSVersion     = "VGL-CODE-122"
+	CheckWeakRandom     = "VGL-CODE-123"
+	CheckFilePerms      = "VGL-CODE-124"
+	CheckBindAll        = "VGL-CODE-125"
+	CheckDecompression  = "VGL-CODE-126"
+	CheckIntOverflow    = "VGL-CODE-127"
+	CheckHardcodedIV    = "VGL-CODE-128"
+	CheckWeakRSA        = "VGL-CODE-129"
+	CheckSSHHostKey     = "VGL-CODE-130"
+	CheckPprof          = "VGL-CODE-131"
+	CheckHTTPTimeouts   = "VGL-CODE-132"
+	CheckInsecureCookie = "VGL-CODE-133"
+	CheckTempFile       = "VGL-CODE-134"
+	CheckHTTPDirRoot    = "VGL-CODE-135"
+	CheckTrojanSource   = "VGL-CODE-136"
+	CheckCGI            = "VGL-CODE-137"
 )
 
 // funcName is the package-qualified name of a called function or method

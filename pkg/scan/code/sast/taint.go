@@ -79,7 +79,7 @@ var sourceCalls = map[string]string{
 	"(*net/http.Request).PathValue": "an HTTP path parameter", "(*net/http.Request).FormFile": "an uploaded file",
 	"(*net/http.Request).BasicAuth": "HTTP basic credentials", "(*net/http.Request).MultipartReader": "the request body",
 	"github.com/gorilla/mux.Vars": "HTTP path parameters",
-	"(*bufio.Reader).ReadString": "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
+	"(*bufio.Reader).ReadString":  "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
 }
 
 // sanitizers return values safe for the checks listed.
