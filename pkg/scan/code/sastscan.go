@@ -78,6 +78,9 @@ func (g *GoSAST) ScanSet(ctx context.Context, files []cluster.File, tenant strin
 			lines[path] = bytes.Split(data, []byte("\n"))
 		}
 		snippet := finding.Snippet(lines[path], r.Position.Line)
+		if suppressed(lines[path], r.Position.Line, r.Check) {
+			continue
+		}
 		f := c.NewFinding(r.Message)
 		f.Scanner = g.Name()
 		f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "go", Kind: "File", Name: path, Uri: path}
@@ -86,4 +89,27 @@ func (g *GoSAST) ScanSet(ctx context.Context, files []cluster.File, tenant strin
 		out = append(out, f)
 	}
 	return out, errors.Join(errs...)
+}
+
+// suppressed reports an inline marker on the finding's line or the line
+// above: "vigil:ignore" (optionally naming the check) or gosec's "#nosec".
+func suppressed(lines [][]byte, line int, check string) bool {
+	for _, l := range []int{line, line - 1} {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		text := string(lines[l-1])
+		if l == line && strings.Contains(text, "#nosec") {
+			return true
+		}
+		i := strings.Index(text, "vigil:ignore")
+		if i < 0 || (l == line-1 && !strings.Contains(text, "vigil:ignore-next-line")) {
+			continue
+		}
+		rest := strings.TrimSpace(strings.TrimPrefix(text[i+len("vigil:ignore"):], "-next-line"))
+		if rest == "" || strings.HasPrefix(rest, check) || strings.HasPrefix(rest, "*/") {
+			return true
+		}
+	}
+	return false
 }

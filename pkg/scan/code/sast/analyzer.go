@@ -24,7 +24,13 @@ var Analyzer = &analysis.Analyzer{
 	ResultType:       reflect.TypeOf([]Finding(nil)),
 }
 
-func run(pass *analysis.Pass) (any, error) {
+func run(pass *analysis.Pass) (result any, err error) {
+	defer func() {
+		// A flaw of an analyzer on unusual code must not stop the scan.
+		if r := recover(); r != nil {
+			result, err = nil, fmt.Errorf("analyzer failed: %v", r)
+		}
+	}()
 	out := runSyntax(pass)
 	out = append(out, runTrojan(pass, os.ReadFile)...)
 	funcs, err := buildSSA(pass)

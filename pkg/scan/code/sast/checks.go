@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
+
+	"github.com/vigilsec/vigil/pkg/checks"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -99,7 +101,6 @@ var cipherIVCalls = map[string]int{"crypto/cipher.NewCBCEncrypter": 1, "crypto/c
 // runSyntax runs the checks that need syntax and types only.
 func runSyntax(pass *analysis.Pass) []Finding {
 	info := pass.TypesInfo
-	hard := collectHardcoded(pass)
 	var out []Finding
 	add := func(check string, pos token.Pos, format string, args ...any) {
 		out = append(out, Finding{Check: check, Pos: pos, Message: fmt.Sprintf(format, args...)})
@@ -130,12 +131,6 @@ func runSyntax(pass *analysis.Pass) []Finding {
 					if mode, ok := constInt(info, n.Args[p[0]]); ok && mode&^p[1] != 0 {
 						add(CheckFilePerms, n.Pos(), "%s with mode %#o grants more than %#o", name, mode, p[1])
 					}
-				}
-				if i, ok := cipherIVCalls[name]; ok && i < len(n.Args) && hardcodedBytes(info, n.Args[i], hard) {
-					add(CheckHardcodedIV, n.Pos(), "%s uses an IV fixed in the source; generate a random one per message", name)
-				}
-				if (name == "(crypto/cipher.AEAD).Seal" || name == "(crypto/cipher.AEAD).Open") && len(n.Args) > 1 && hardcodedBytes(info, n.Args[1], hard) {
-					add(CheckHardcodedIV, n.Pos(), "AEAD %s with a nonce fixed in the source", name)
 				}
 				switch name {
 				case "net.Listen", "crypto/tls.Listen", "net.ListenPacket":
@@ -216,86 +211,6 @@ func allInterfaces(addr string) bool {
 	return host == "" || host == "0.0.0.0" || host == "::"
 }
 
-// hardcodedBytes reports a byte slice written in the source: a literal,
-// a conversion of a constant string, or a variable initialized that way.
-func hardcodedBytes(info *types.Info, e ast.Expr, hard map[*types.Var]bool) bool {
-	e = ast.Unparen(e)
-	switch x := e.(type) {
-	case *ast.CompositeLit:
-		return true
-	case *ast.CallExpr:
-		if tv := info.Types[x.Fun]; tv.IsType() && len(x.Args) == 1 {
-			_, ok := constString(info, x.Args[0])
-			return ok
-		}
-	case *ast.SliceExpr:
-		return hardcodedBytes(info, x.X, hard)
-	case *ast.Ident:
-		if v, ok := info.Uses[x].(*types.Var); ok {
-			return hard[v]
-		}
-	}
-	return false
-}
-
-// collectHardcoded returns the variables whose only assignment is a byte
-// slice written in the source.
-func collectHardcoded(pass *analysis.Pass) map[*types.Var]bool {
-	initializedHardcoded := map[*types.Var]bool{}
-	assigned := map[*types.Var]int{}
-	for _, f := range pass.Files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.AssignStmt:
-				for i, lhs := range n.Lhs {
-					id, ok := lhs.(*ast.Ident)
-					if !ok {
-						continue
-					}
-					v, _ := pass.TypesInfo.Defs[id].(*types.Var)
-					if v == nil {
-						v, _ = pass.TypesInfo.Uses[id].(*types.Var)
-					}
-					if v == nil {
-						continue
-					}
-					assigned[v]++
-					if len(n.Rhs) == len(n.Lhs) && hardcodedBytes(pass.TypesInfo, n.Rhs[i], nil) {
-						initializedHardcoded[v] = true
-					}
-				}
-			case *ast.ValueSpec:
-				for i, id := range n.Names {
-					v, _ := pass.TypesInfo.Defs[id].(*types.Var)
-					if v == nil {
-						continue
-					}
-					assigned[v]++
-					if i < len(n.Values) && hardcodedBytes(pass.TypesInfo, n.Values[i], nil) {
-						initializedHardcoded[v] = true
-					}
-				}
-			case *ast.CallExpr:
-				// io.ReadFull(rand.Reader, iv) and friends fill a variable.
-				for _, a := range n.Args {
-					if id, ok := ast.Unparen(a).(*ast.Ident); ok {
-						if v, ok := pass.TypesInfo.Uses[id].(*types.Var); ok {
-							assigned[v] += 2
-						}
-					}
-				}
-			}
-			return true
-		})
-	}
-	for v := range initializedHardcoded {
-		if assigned[v] > 1 {
-			delete(initializedHardcoded, v)
-		}
-	}
-	return initializedHardcoded
-}
-
 func tlsConfig(info *types.Info, lit *ast.CompositeLit, add func(string, token.Pos, string, ...any)) {
 	for _, el := range lit.Elts {
 		kv, ok := el.(*ast.KeyValueExpr)
@@ -315,8 +230,19 @@ func tlsField(info *types.Info, field string, value ast.Expr, pos token.Pos, add
 			add(CheckTLSNoVerify, pos, "InsecureSkipVerify: true accepts any certificate: the connection can be intercepted")
 		}
 	case "MinVersion", "MaxVersion":
-		if v, ok := constInt(info, value); ok && v < 0x0303 {
+		// 0 means the default: TLS 1.2 at least, for clients and servers.
+		if v, ok := constInt(info, value); ok && v != 0 && v < 0x0303 {
 			add(CheckTLSVersion, pos, "TLS %s %#04x is below TLS 1.2", field, v)
+		}
+	case "CipherSuites":
+		lit, ok := ast.Unparen(value).(*ast.CompositeLit)
+		if !ok {
+			return
+		}
+		for _, el := range lit.Elts {
+			if sel, ok := el.(*ast.SelectorExpr); ok && strings.HasPrefix(sel.Sel.Name, "TLS_") && checks.WeakCipherSuite(sel.Sel.Name) {
+				add(CheckTLSVersion, el.Pos(), "cipher suite %s lacks forward secrecy or uses a weak cipher", sel.Sel.Name)
+			}
 		}
 	}
 }
@@ -378,12 +304,22 @@ var decompressors = map[string]bool{"compress/gzip.NewReader": true, "compress/z
 // a limit, narrowing conversions of parsed integers.
 func runSSAChecks(funcs []*ssa.Function) []Finding {
 	var out []Finding
+	flow := newIVFlow(funcs)
 	for _, f := range funcs {
 		for _, b := range f.Blocks {
 			for _, ins := range b.Instrs {
 				switch ins := ins.(type) {
 				case *ssa.Call:
 					name := calleeName(&ins.Call)
+					iv := -1
+					if i, ok := cipherIVCalls[name]; ok {
+						iv = i
+					} else if name == "(crypto/cipher.AEAD).Seal" || name == "(crypto/cipher.AEAD).Open" {
+						iv = 1
+					}
+					if iv >= 0 && iv < len(ins.Call.Args) && flow.fixed(ins.Call.Args[iv], 0) {
+						out = append(out, Finding{Check: CheckHardcodedIV, Pos: ins.Pos(), Message: fmt.Sprintf("%s is given an IV or nonce fixed in the program; generate a random one per message", shortName(name))})
+					}
 					if (name == "io.Copy" || name == "io.CopyBuffer") && len(ins.Call.Args) > 1 && fromDecompressor(ins.Call.Args[1], 0) {
 						out = append(out, Finding{Check: CheckDecompression, Pos: ins.Pos(), Message: "io.Copy from a decompressing reader without io.LimitReader: a small archive can expand without bound"})
 					}
@@ -463,3 +399,191 @@ func narrowed(c *ssa.Convert) bool {
 	}
 	return true
 }
+
+// callSites maps each function of the package to the calls of it.
+func callSites(funcs []*ssa.Function) map[*ssa.Function][]*ssa.CallCommon {
+	out := map[*ssa.Function][]*ssa.CallCommon{}
+	for _, f := range funcs {
+		for _, b := range f.Blocks {
+			for _, ins := range b.Instrs {
+				if c, ok := ins.(ssa.CallInstruction); ok {
+					if callee := c.Common().StaticCallee(); callee != nil {
+						out[callee] = append(out[callee], c.Common())
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ivFlow answers whether byte slices are fixed, with the package's call
+// sites and the values stored into its package variables.
+type ivFlow struct {
+	callers map[*ssa.Function][]*ssa.CallCommon
+	globals map[*ssa.Global][]ssa.Value
+}
+
+func newIVFlow(funcs []*ssa.Function) *ivFlow {
+	fl := &ivFlow{callers: callSites(funcs), globals: map[*ssa.Global][]ssa.Value{}}
+	for _, f := range funcs {
+		for _, b := range f.Blocks {
+			for _, ins := range b.Instrs {
+				if st, ok := ins.(*ssa.Store); ok {
+					if g, ok := st.Addr.(*ssa.Global); ok {
+						fl.globals[g] = append(fl.globals[g], st.Val)
+					}
+				}
+			}
+		}
+	}
+	return fl
+}
+
+// fixed reports whether a byte slice is the same on every run: a
+// converted string constant, a literal of constants, a zeroed make that
+// nothing fills, or such a value through phis, parameters, results and
+// package variables.
+func (fl *ivFlow) fixed(v ssa.Value, depth int) bool {
+	if depth > 8 || v == nil {
+		return false
+	}
+	switch x := v.(type) {
+	case *ssa.Const:
+		return true
+	case *ssa.Convert:
+		return fl.fixed(x.X, depth+1)
+	case *ssa.ChangeType:
+		return fl.fixed(x.X, depth+1)
+	case *ssa.UnOp:
+		g, ok := x.X.(*ssa.Global)
+		if !ok || x.Op != token.MUL {
+			return false
+		}
+		vals := fl.globals[g]
+		for _, v := range vals {
+			if !fl.fixed(v, depth+1) {
+				return false
+			}
+		}
+		return len(vals) > 0
+	case *ssa.Slice:
+		if base, ok := x.X.(*ssa.Alloc); ok {
+			return filledOnlyWithConstants(base)
+		}
+		return fl.fixed(x.X, depth+1)
+	case *ssa.MakeSlice:
+		return filledOnlyWithConstants(x)
+	case *ssa.Phi:
+		for _, e := range x.Edges {
+			if !fl.fixed(e, depth+1) {
+				return false
+			}
+		}
+		return len(x.Edges) > 0
+	case *ssa.Parameter:
+		f := x.Parent()
+		idx := -1
+		for i, p := range f.Params {
+			if p == x {
+				idx = i
+			}
+		}
+		sites := fl.callers[f]
+		if idx < 0 || len(sites) == 0 {
+			return false
+		}
+		for _, c := range sites {
+			if idx >= len(c.Args) || !fl.fixed(c.Args[idx], depth+1) {
+				return false
+			}
+		}
+		return true
+	case *ssa.Call:
+		f := x.Call.StaticCallee()
+		if f == nil {
+			if mc, ok := x.Call.Value.(*ssa.MakeClosure); ok {
+				f, _ = mc.Fn.(*ssa.Function)
+			}
+		}
+		if f == nil || f.Blocks == nil {
+			return false
+		}
+		n := 0
+		for _, b := range f.Blocks {
+			for _, ins := range b.Instrs {
+				if r, ok := ins.(*ssa.Return); ok && len(r.Results) == 1 {
+					if !fl.fixed(r.Results[0], depth+1) {
+						return false
+					}
+					n++
+				}
+			}
+		}
+		return n > 0
+	}
+	return false
+}
+
+// filledOnlyWithConstants reports whether an array or slice is written
+// only with constants and never handed to a call that could fill it
+// (rand.Read, io.ReadFull, copy), following re-slicings.
+func filledOnlyWithConstants(v ssa.Value) bool {
+	refs := v.Referrers()
+	if refs == nil {
+		return true
+	}
+	for _, r := range *refs {
+		switch r := r.(type) {
+		case *ssa.IndexAddr:
+			for _, rr := range *r.Referrers() {
+				switch rr := rr.(type) {
+				case *ssa.Store:
+					if _, ok := rr.Val.(*ssa.Const); !ok {
+						return false
+					}
+				case *ssa.UnOp, *ssa.DebugRef:
+				default:
+					return false
+				}
+			}
+		case *ssa.Slice:
+			if !filledOnlyWithConstants(r) {
+				return false
+			}
+		case ssa.CallInstruction:
+			if fills(r.Common(), v) {
+				return false
+			}
+		case *ssa.UnOp, *ssa.DebugRef, *ssa.Return:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// fills reports whether a call may write into the slice v it is given:
+// copy into it, a Read method or io.ReadFull/ReadAtLeast, or a function of
+// the package (which may do anything with it).
+func fills(c *ssa.CallCommon, v ssa.Value) bool {
+	if ivSinks[calleeName(c)] {
+		return false
+	}
+	if b, ok := c.Value.(*ssa.Builtin); ok {
+		return b.Name() == "copy" && len(c.Args) > 0 && c.Args[0] == v
+	}
+	name := calleeName(c)
+	if strings.HasSuffix(name, ".Read") || strings.HasSuffix(name, ".ReadFull") || strings.HasSuffix(name, ".ReadAtLeast") {
+		return true
+	}
+	if f := c.StaticCallee(); f != nil && f.Blocks != nil {
+		return true
+	}
+	return c.StaticCallee() == nil // a function value or an interface method
+}
+
+// ivSinks take an IV or nonce without changing it.
+var ivSinks = map[string]bool{"(crypto/cipher.AEAD).Seal": true, "(crypto/cipher.AEAD).Open": true, "crypto/cipher.NewCBCEncrypter": true,
+	"crypto/cipher.NewCBCDecrypter": true, "crypto/cipher.NewCTR": true, "crypto/cipher.NewOFB": true, "crypto/cipher.NewCFBEncrypter": true,
+	"crypto/cipher.NewCFBDecrypter": true}
