@@ -40,6 +40,20 @@ const (
 // funcName is the package-qualified name of a called function or method
 // ("crypto/md5.New", "(*net/http.Client).Get").
 func funcName(info *types.Info, call *ast.CallExpr) string {
+	return funcNameIn(info, call, nil)
+}
+
+// funcNameIn is funcName with a fallback for calls into packages that did
+// not type-check (not in the module cache): "pkg.Func" is resolved through
+// the file's imports.
+func funcNameIn(info *types.Info, call *ast.CallExpr, imports map[string]string) string {
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok && imports != nil {
+		if x, ok := sel.X.(*ast.Ident); ok && info.Uses[sel.Sel] == nil {
+			if path, ok := imports[x.Name]; ok {
+				return path + "." + sel.Sel.Name
+			}
+		}
+	}
 	var id *ast.Ident
 	switch fn := ast.Unparen(call.Fun).(type) {
 	case *ast.Ident:
@@ -106,8 +120,14 @@ func runSyntax(pass *analysis.Pass) []Finding {
 		out = append(out, Finding{Check: check, Pos: pos, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, file := range pass.Files {
+		imports := map[string]string{}
 		for _, imp := range file.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
+			local := path[strings.LastIndex(path, "/")+1:]
+			if imp.Name != nil {
+				local = imp.Name.Name
+			}
+			imports[local] = path
 			switch path {
 			case "net/http/pprof":
 				add(CheckPprof, imp.Pos(), "net/http/pprof is imported: it serves profiling data of the process on the default mux")
@@ -118,7 +138,7 @@ func runSyntax(pass *analysis.Pass) []Finding {
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
-				name := funcName(info, n)
+				name := funcNameIn(info, n, imports)
 				if algo, ok := weakCrypto[name]; ok {
 					add(CheckWeakCrypto, n.Pos(), "%s is a broken algorithm (%s)", algo, name)
 				}

@@ -25,34 +25,55 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | 
 // package partly typed, not unread. Packages come back with their errors.
 func Load(ctx context.Context, dirs []string) ([]*packages.Package, error) {
 	var out []*packages.Package
+	// Folders of one module load in one go list run.
+	byRoot := map[string][]string{}
+	var roots []string
 	for _, dir := range dirs {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
 			return out, err
 		}
-		cfg := &packages.Config{Context: ctx, Mode: loadMode, Dir: abs, Tests: false,
-			Env: append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off", "GOPROXY=off")}
-		if !inModule(abs) {
-			cfg.Overlay = map[string][]byte{filepath.Join(abs, "go.mod"): []byte("module vigil.invalid/scan\n\ngo 1.22\n")}
+		root := moduleRoot(abs)
+		if root == "" {
+			pkgs, err := load(ctx, abs, []string{"."}, map[string][]byte{filepath.Join(abs, "go.mod"): []byte("module vigil.invalid/scan\n\ngo 1.22\n")})
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", dir, err)
+			}
+			out = append(out, pkgs...)
+			continue
 		}
-		pkgs, err := packages.Load(cfg, ".")
+		if _, ok := byRoot[root]; !ok {
+			roots = append(roots, root)
+		}
+		rel, _ := filepath.Rel(root, abs)
+		byRoot[root] = append(byRoot[root], "./"+filepath.ToSlash(rel))
+	}
+	for _, root := range roots {
+		pkgs, err := load(ctx, root, byRoot[root], nil)
 		if err != nil {
-			return out, fmt.Errorf("%s: %w", dir, err)
+			return out, fmt.Errorf("%s: %w", root, err)
 		}
 		out = append(out, pkgs...)
 	}
 	return out, nil
 }
 
-// inModule reports whether dir or a parent holds a go.mod.
-func inModule(dir string) bool {
+func load(ctx context.Context, dir string, patterns []string, overlay map[string][]byte) ([]*packages.Package, error) {
+	cfg := &packages.Config{Context: ctx, Mode: loadMode, Dir: dir, Tests: false, Overlay: overlay,
+		Env: append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOPROXY=off")}
+	return packages.Load(cfg, patterns...)
+}
+
+// moduleRoot returns the folder of the go.mod that dir belongs to, "" when
+// there is none.
+func moduleRoot(dir string) string {
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return true
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return false
+			return ""
 		}
 		dir = parent
 	}
