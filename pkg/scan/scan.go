@@ -151,7 +151,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs.Verifier = opts.Signatures
 	secrets := code.NewSecrets(cat, key)
 	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat)}, secrets: secrets, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat)}, secrets: secrets, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
 }
 
 // Images returns the image scanner, whose cache of analyses by digest the

@@ -1,0 +1,117 @@
+package code
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/finding"
+)
+
+// pattern is one line-level rule of the JavaScript/TypeScript and Python
+// checks.
+type pattern struct {
+	check string
+	langs string // "js", "py" or "js py"
+	re    *regexp.Regexp
+	why   string
+}
+
+const sqlWords = `(?i:select|insert|update|delete|where|from|into|values|order\s+by)`
+
+var patterns = []pattern{
+	{"VGL-CODE-201", "js", regexp.MustCompile(`(?:query|execute|exec|raw|run|all|get|prepare)\s*\(\s*` + "`" + `[^` + "`" + `]*` + sqlWords + `[^` + "`" + `]*\$\{`), "an SQL template literal with ${…} is run"},
+	{"VGL-CODE-201", "js", regexp.MustCompile(`(?:query|execute|raw|prepare)\s*\(\s*["'][^"']*` + sqlWords + `[^"']*["']\s*\+\s*[A-Za-z_$]`), "an SQL string concatenated with a variable is run"},
+	{"VGL-CODE-201", "py", regexp.MustCompile(`(?:execute|executemany|executescript|raw|text|read_sql(?:_query)?)\s*\(\s*f(?:"[^"]*` + sqlWords + `[^"]*\{|'[^']*` + sqlWords + `[^']*\{)`), "an SQL f-string is run"},
+	{"VGL-CODE-201", "py", regexp.MustCompile(`(?:execute|executemany|raw|text)\s*\(\s*(?:"[^"]*` + sqlWords + `[^"]*"|'[^']*` + sqlWords + `[^']*')\s*(?:%\s*[A-Za-z_(]|\.format\(|\+\s*[A-Za-z_])`), "an SQL string formatted with % , .format or + is run"},
+	{"VGL-CODE-202", "js", regexp.MustCompile(`\.(?:find|findOne|findOneAndUpdate|update|updateOne|updateMany|deleteOne|deleteMany|remove|count|countDocuments|aggregate)\s*\(\s*\{[^}]*:\s*req\.(?:body|query|params)\b`), "a query document takes a request value unchecked"},
+	{"VGL-CODE-202", "js", regexp.MustCompile(`\$where\s*:\s*[^'"\s]`), "$where runs JavaScript built from data"},
+	{"VGL-CODE-203", "js", regexp.MustCompile(`(?:^|[^.\w])eval\s*\(\s*[^"'\x60)\s]|new\s+Function\s*\(|(?:setTimeout|setInterval)\s*\(\s*(?:["'\x60]|[A-Za-z_$][\w$]*\s*\+)`), "code is evaluated from a string"},
+	{"VGL-CODE-203", "py", regexp.MustCompile(`(?:^|[^.\w])(?:eval|exec)\s*\(\s*[^"')\s]`), "eval or exec runs a computed string"},
+	{"VGL-CODE-204", "js", regexp.MustCompile(`(?:exec|execSync)\s*\(\s*(?:` + "`" + `[^` + "`" + `]*\$\{|["'][^"']*["']\s*\+|[A-Za-z_$][\w$.]*\s*[,)])`), "a shell command line is built from variables"},
+	{"VGL-CODE-204", "py", regexp.MustCompile(`os\.(?:system|popen)\s*\(\s*(?:f["']|[A-Za-z_][\w.]*\s*[,)+]|["'][^"']*["']\s*(?:%|\+|\.format))`), "os.system or os.popen runs a computed command line"},
+	{"VGL-CODE-204", "py", regexp.MustCompile(`subprocess\.\w+\([^)]*shell\s*=\s*True`), "subprocess runs through a shell (shell=True)"},
+	{"VGL-CODE-205", "js", regexp.MustCompile(`\.(?:innerHTML|outerHTML)\s*[+]?=\s*[^"'\x60\s;]|document\.write(?:ln)?\s*\(\s*[^"'\x60)]|dangerouslySetInnerHTML\s*=\s*\{\s*\{\s*__html\s*:\s*[^"'\x60\s}]|\bv-html\s*=|bypassSecurityTrust(?:Html|Script|Style|Url|ResourceUrl)\s*\(|\.html\s*\(\s*[A-Za-z_$][\w$.]*\s*\)|insertAdjacentHTML\s*\(`), "markup is written without escaping"},
+	{"VGL-CODE-205", "py", regexp.MustCompile(`(?:Markup|mark_safe|SafeString)\s*\(\s*[^"')\s]|\|\s*safe\b|render_template_string\s*\(\s*[^"')\s]`), "markup is trusted without escaping"},
+	{"VGL-CODE-206", "js", regexp.MustCompile(`\.redirect\s*\(\s*(?:\d+\s*,\s*)?req\.(?:query|body|params)\b|(?:url|target|redirect\w*|next|return\w*)\s*\.\s*(?:includes|indexOf|startsWith)\s*\(\s*allow`), "the redirect target is not checked as a whole URL"},
+	{"VGL-CODE-206", "py", regexp.MustCompile(`redirect\s*\(\s*request\.(?:args|form|values|GET|POST)`), "the redirect target comes from the request"},
+}
+
+// Patterns runs the JavaScript/TypeScript and Python pattern checks.
+type Patterns struct {
+	checks map[string]*checks.Check
+}
+
+// NewPatterns returns the pattern scanner over the catalog.
+func NewPatterns(cat *checks.Catalog) *Patterns {
+	p := &Patterns{checks: map[string]*checks.Check{}}
+	for _, pt := range patterns {
+		if c, ok := cat.Get(pt.check); ok {
+			p.checks[pt.check] = c
+		}
+	}
+	return p
+}
+
+// Name is the scanner name used in scopes.
+func (p *Patterns) Name() string { return "sast-patterns" }
+
+func language(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".html":
+		return "js"
+	case ".py":
+		return "py"
+	}
+	return ""
+}
+
+// Match selects JavaScript, TypeScript, Vue, HTML and Python sources, not
+// minified bundles.
+func (p *Patterns) Match(path string) bool {
+	return language(path) != "" && !strings.HasSuffix(path, ".min.js")
+}
+
+// ScanFile reports each line a pattern matches, once per check.
+func (p *Patterns) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
+	lang := language(path)
+	lines := bytes.Split(data, []byte("\n"))
+	var out []*vigilv1.Finding
+	for i, line := range lines {
+		if len(line) > 4000 {
+			continue // minified or generated
+		}
+		if i%512 == 0 && ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		seen := map[string]bool{}
+		// A call and its first argument are often on two lines.
+		joined := line
+		if i > 0 && len(lines[i-1]) < 4000 {
+			joined = append(append(bytes.TrimSpace(append([]byte(nil), lines[i-1]...)), ' '), bytes.TrimSpace(line)...)
+		}
+		for _, pt := range patterns {
+			if !strings.Contains(pt.langs, lang) || seen[pt.check] || !(pt.re.Match(line) || (pt.check == "VGL-CODE-202" && pt.re.Match(joined))) {
+				continue
+			}
+			c := p.checks[pt.check]
+			if c == nil || suppressed(lines, i+1, pt.check) {
+				continue
+			}
+			seen[pt.check] = true
+			snippet := finding.Snippet(lines, i+1)
+			f := c.NewFinding(fmt.Sprintf("%s (line %d)", pt.why, i+1))
+			f.Scanner = p.Name()
+			f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path}
+			f.Location = &vigilv1.Location{Path: path, StartLine: int32(i + 1), EndLine: int32(i + 1), Snippet: snippet}
+			f.Fingerprint = finding.Fingerprint(c.ID, f.Resource, path, strings.TrimSpace(snippet))
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
