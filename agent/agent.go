@@ -28,6 +28,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/version"
@@ -71,6 +72,9 @@ type Config struct {
 	Image image.OpenOptions
 	// Repos are git repositories whose history is searched for secrets.
 	Repos []string
+	// DAST bounds probes of http(s) targets; only its allowed hosts are
+	// probed.
+	DAST dast.Options
 	// ScanImages scans the images the live cluster's pods and workloads
 	// run, pulled from their registries with the agent's credentials.
 	ScanImages bool
@@ -177,7 +181,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := scan.Options{Image: cfg.Image}
+	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST}
 	if len(cfg.TrustedKeys) > 0 {
 		if opts.Signatures, err = signature.LoadKeys(cfg.TrustedKeys...); err != nil {
 			ob.Close()
@@ -311,7 +315,8 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) && !strings.HasPrefix(target, scan.GitTarget) {
+		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) && !strings.HasPrefix(target, scan.GitTarget) &&
+			!strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
 			target = filepath.Clean(target)
 		}
 		ss, err := a.scanTarget(ctx, target)

@@ -50,7 +50,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", envOr("VIGIL_SERVER", "127.0.0.1:7433"), "vigil-server gRPC address (env VIGIL_SERVER)")
 	root.PersistentFlags().StringVar(&g.checksDir, "checks-dir", os.Getenv("VIGIL_CHECKS_DIR"), "directory of extra check packs (env VIGIL_CHECKS_DIR)")
-	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newChecksCmd(g), newFindingsCmd(g), newAgentsCmd(g))
+	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newProbeCmd(g), newChecksCmd(g), newFindingsCmd(g), newAgentsCmd(g))
 	return root
 }
 

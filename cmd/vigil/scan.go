@@ -12,6 +12,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
+	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/version"
@@ -143,6 +144,50 @@ func (f *imageFlags) verifier() (*signature.Verifier, error) {
 
 func (f *imageFlags) options() image.OpenOptions {
 	return image.OpenOptions{Platform: f.platform, Insecure: f.insecure}
+}
+
+func newProbeCmd(g *globals) *cobra.Command {
+	var format, tenant string
+	var opts dast.Options
+	cmd := &cobra.Command{
+		Use:   "probe URL...",
+		Short: "Probe running HTTP services (DAST) on hosts you allow",
+		Long: `Probe running HTTP services: TLS versions and certificate, security
+headers, reflected input, SQL errors on injected quotes, directory
+listings, exposed .git and .env, CORS with credentials, login forms over
+HTTP. Only hosts given with --allow-host are probed, at --rate requests per
+second and at most --budget requests per URL.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(opts.AllowedHosts) == 0 {
+				return fmt.Errorf("no --allow-host given: name the hosts you are allowed to probe")
+			}
+			cat, err := checks.Load(g.checksDir)
+			if err != nil {
+				return err
+			}
+			rep, err := scan.NewWith(cat, scan.Options{DAST: opts}).Run(cmd.Context(), args, tenant)
+			if err != nil {
+				return err
+			}
+			if format == "" {
+				format = "table"
+			}
+			switch format {
+			case "table":
+				return report.Table(cmd.OutOrStdout(), rep)
+			case "json":
+				return report.WriteJSON(cmd.OutOrStdout(), rep)
+			}
+			return fmt.Errorf("unknown format %q (want table or json)", format)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.AllowedHosts, "allow-host", nil, "host (name or name:port) that may be probed (repeatable)")
+	cmd.Flags().Float64Var(&opts.RatePerSecond, "rate", 5, "requests per second at most")
+	cmd.Flags().IntVar(&opts.Budget, "budget", 60, "requests per URL at most")
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings")
+	return cmd
 }
 
 func newSBOMCmd(g *globals) *cobra.Command {

@@ -20,6 +20,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/code"
+	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/proc"
@@ -54,6 +55,7 @@ var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform":
 
 // Scanner runs a fixed set of file scanners.
 type Scanner struct {
+	probes  *code.Probes
 	files   []FileScanner
 	secrets *code.Secrets
 	images  *image.Scanner
@@ -128,6 +130,9 @@ type Options struct {
 	ImageLimits image.Limits
 	// Signatures verifies registry images' signatures; nil skips them.
 	Signatures *signature.Verifier
+	// DAST bounds probes of http(s) targets: only its allowed hosts are
+	// probed.
+	DAST dast.Options
 	// SecretKey keys the hashes of secrets found; scanners that share it
 	// recognise the same secret. DefaultSecretKey when empty.
 	SecretKey []byte
@@ -151,7 +156,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs.Verifier = opts.Signatures
 	secrets := code.NewSecrets(cat, key)
 	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat)}, secrets: secrets, images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat)}, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
 }
 
 // Images returns the image scanner, whose cache of analyses by digest the
@@ -164,7 +169,7 @@ func (s *Scanner) Names() []string {
 	for _, f := range s.files {
 		out = append(out, f.Name())
 	}
-	return append(out, s.images.Name(), s.runtime.Name(), HistoryScanner)
+	return append(out, s.images.Name(), s.runtime.Name(), HistoryScanner, s.probes.Name())
 }
 
 // Result is the outcome of scanning one target.
@@ -184,6 +189,17 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 	res := &Result{Findings: map[string][]*vigilv1.Finding{}}
 	for _, name := range s.Names() {
 		res.Findings[name] = []*vigilv1.Finding{}
+	}
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		fs, err := s.probes.Probe(ctx, target, tenant)
+		if err != nil && len(fs) == 0 {
+			return nil, err
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target, Error: err.Error()})
+		}
+		res.Findings[s.probes.Name()] = dedupe(fs)
+		return res, nil
 	}
 	if repo, ok := strings.CutPrefix(target, GitTarget); ok {
 		fs, err := s.secrets.History(ctx, repo, tenant)
