@@ -25,6 +25,10 @@ type unit struct {
 	Files       []string `json:"files"`
 	Expected    []string `json:"expected"`
 	NotExpected []string `json:"not_expected"`
+	// SecretLines are labelled secret lines (credsweeper-samples).
+	SecretLines []struct {
+		Line int `json:"line"`
+	} `json:"secret_lines"`
 }
 
 type tally struct{ tp, fn, fp, tn int }
@@ -105,6 +109,7 @@ func main() {
 			return perCat[c]
 		}
 		scanErrors := 0
+		var lineHits, lineTotal int // labelled secret lines found
 		// Corpora with a folder per input type (kubernetes/, dockerfile/,
 		// terraform/, ...) are also totalled per folder.
 		perGroup := map[string]*tally{}
@@ -138,9 +143,21 @@ func main() {
 			}
 			scanErrors += len(rep.Errors)
 			reported := map[string]bool{}
+			secretAt := map[int]bool{}
 			for _, f := range rep.Findings {
 				for _, t := range f.Tags {
 					reported[t] = true
+				}
+				if f.CheckId == "VGL-CODE-010" {
+					for l := f.Location.GetStartLine(); l <= max(f.Location.GetEndLine(), f.Location.GetStartLine()); l++ {
+						secretAt[int(l)] = true
+					}
+				}
+			}
+			for _, l := range u.SecretLines {
+				lineTotal++
+				if secretAt[l.Line] {
+					lineHits++
 				}
 			}
 			for _, c := range u.Expected {
@@ -200,6 +217,9 @@ func main() {
 				t := perGroup[g]
 				fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES in %s/\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), g, t.tp, t.fn, t.fp, t.tn, t.recall(), t.precision())
 			}
+		}
+		if lineTotal > 0 {
+			fmt.Fprintf(tw, "%s\tlabelled secret lines found\t%d\t%d\t\t\t%.1f%%\t\n", d.Name(), lineHits, lineTotal-lineHits, 100*float64(lineHits)/float64(lineTotal))
 		}
 		if scanErrors > 0 {
 			fmt.Fprintf(tw, "%s\t(files that could not be parsed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors)

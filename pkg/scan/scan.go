@@ -401,7 +401,13 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) ([]*vigilv1.Finding, error) {
+func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) (out []*vigilv1.Finding, err error) {
+	defer func() {
+		// A scanner's flaw on one file must not end the scan of the others.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s: %s scanner failed: %v", path, fsc.Name(), r)
+		}
+	}()
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err

@@ -24,11 +24,19 @@ const genericValue = `(?:(?:[bBrRuUfF]{1,2})?(?P<q>["'\x60])(?P<secret>[^"'\x60\
 
 var genericForms = []*regexp.Regexp{
 	// name = value, name: value, "name": "value", name => value, name := value
-	regexp.MustCompile(`(?:^|[^A-Za-z0-9_.$-])["']?(?P<name>[A-Za-z_$][A-Za-z0-9_.$-]{0,63})["']?[ \t]*(?:=|:|=>|:=|\?=)[ \t]*` + genericValue),
+	regexp.MustCompile(`(?:^|[\s"'{(,;/&?\[<>|*-])["']?(?P<name>[A-Za-z_$][A-Za-z0-9_.$-]{0,63})["']?[ \t]*(?:=|:|=>|:=|\?=)[ \t]*` + genericValue),
+	// name: Type = value (Kotlin, Scala, TypeScript, Python annotations)
+	regexp.MustCompile(`(?:^|[\s(,])(?P<name>[A-Za-z_$][A-Za-z0-9_$]{0,63})[ \t]*:[ \t]*[A-Za-z_][\w.<>\[\]|?]*[ \t]*=[ \t]*(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]`),
+	// define('NAME', 'value') (PHP), config.set("name", "value")
+	regexp.MustCompile(`(?:define|set|put|setProperty|setenv|Setenv)[ \t]*\([ \t]*["'](?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})["'][ \t]*,[ \t]*(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["']`),
 	// password == "value", "value" != password: a comparison with a literal
 	regexp.MustCompile(`(?P<name>[A-Za-z_$][A-Za-z0-9_.$]{0,63})[ \t]*(?:===?|!==?)[ \t]*(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]`),
+	// Secret Key: value (two-word names in prose and documents)
+	regexp.MustCompile(`(?:^|[\s"'(-])(?P<name>[A-Za-z]{2,20} [A-Za-z]{2,20})[ \t]*[:=][ \t]*` + genericValue),
+	// ?token=value&key=value in URLs
+	regexp.MustCompile(`[?&](?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,40})=(?P<bare>[^&\s"'#<>]{8,200})`),
 	// #define NAME value, %define name value, set NAME value
-	regexp.MustCompile(`(?m)^[ \t]*(?:%define|%global|#[ \t]*define|set|setx|export)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+` + genericValue),
+	regexp.MustCompile(`(?mi)^[ \t]*(?:%define|%global|#[ \t]*define|set|setx|export)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+` + genericValue),
 	// setPassword("value"), .password('value')
 	regexp.MustCompile(`(?P<name>[A-Za-z_][A-Za-z0-9_]{0,63})\([ \t]*(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["'][ \t]*\)`),
 	// <password>value</password>
@@ -66,7 +74,7 @@ func nameWords(name string) []string {
 
 var (
 	passwordWords = map[string]bool{"password": true, "passwd": true, "pwd": true, "pass": true, "passphrase": true,
-		"passwort": true, "pword": true, "userpwd": true}
+		"passwort": true, "pword": true, "userpwd": true, "pw": true, "pswd": true, "passw": true}
 	secretWords = map[string]bool{"secret": true, "secrets": true, "token": true, "apikey": true, "credential": true,
 		"credentials": true, "cred": true, "creds": true, "auth": true, "authorization": true, "authentication": true, "salt": true, "nonce": true,
 		"privatekey": true, "signingkey": true, "accesskey": true, "secretkey": true, "clientsecret": true, "bearer": true,
@@ -74,7 +82,8 @@ var (
 	keyQualifiers = map[string]bool{"api": true, "access": true, "private": true, "secret": true, "auth": true, "client": true,
 		"signing": true, "encryption": true, "master": true, "session": true, "license": true, "app": true, "account": true,
 		"aes": true, "hmac": true, "crypt": true, "crypto": true, "shared": true, "storage": true, "subscription": true}
-	passwordSuffixes = []string{"password", "passwd", "pwd"}
+	passwordSuffixes = []string{"password", "passwd", "pwd", "pswd", "pass"}
+	notPasswords     = map[string]bool{"bypass": true, "compass": true, "surpass": true, "overpass": true, "underpass": true, "trespass": true}
 	secretSuffixes   = []string{"secret", "token", "apikey", "accesskey", "privatekey", "secretkey", "credential", "credentials"}
 )
 
@@ -89,7 +98,7 @@ func classify(name string) *Rule {
 			return genericPassword
 		}
 		for _, suf := range passwordSuffixes {
-			if len(w) > len(suf) && strings.HasSuffix(w, suf) {
+			if len(w) > len(suf) && strings.HasSuffix(w, suf) && !notPasswords[w] {
 				return genericPassword
 			}
 		}
@@ -152,7 +161,10 @@ func (s *Scanner) genericMatches(name string, data []byte, emit func(r *Rule, lo
 			if r == nil {
 				continue
 			}
-			start, end, bare := loc[2*si], loc[2*si+1], false
+			start, end, bare := -1, -1, false
+			if si > 0 {
+				start, end = loc[2*si], loc[2*si+1]
+			}
 			if start < 0 && bi > 0 {
 				start, end, bare = loc[2*bi], loc[2*bi+1], true
 			}

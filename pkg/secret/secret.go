@@ -38,8 +38,9 @@ type Rule struct {
 // Match is one credential found: where it is and a keyed hash of it.
 type Match struct {
 	Rule *Rule
-	// Line is 1-based.
-	Line int
+	// Line is 1-based; EndLine is the last line of a secret spanning
+	// several (a PEM block), else Line.
+	Line, EndLine int
 	// Redacted is the line with the credential masked.
 	Redacted string
 	// Hash is the hex HMAC-SHA256 of the credential under the scanner's
@@ -130,7 +131,8 @@ func (s *Scanner) ScanFile(name string, data []byte) []Match {
 		if ms > me {
 			ms, me = le, le // the secret starts on a later line
 		}
-		out = append(out, Match{Rule: r, Line: line, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret)})
+		endLine := lineOf(lineStarts, max(end-1, ms0))
+		out = append(out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret)})
 	}
 	for i, r := range s.rules {
 		hit := len(s.ruleWords[i]) == 0 // no keywords: always searched
@@ -147,6 +149,8 @@ func (s *Scanner) ScanFile(name string, data []byte) []Match {
 				start, end = loc[2*i], loc[2*i+1]
 			} else if i := r.Pattern.SubexpIndex("bare"); i > 0 && loc[2*i] >= 0 {
 				start, end, bare = loc[2*i], loc[2*i+1], true
+			} else if i := r.Pattern.SubexpIndex("q2"); i > 0 && loc[2*i] >= 0 {
+				start, end = loc[2*i], loc[2*i+1]
 			}
 			if bare && !plausibleBare(name, data[start:end]) {
 				continue

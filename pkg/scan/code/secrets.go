@@ -66,11 +66,20 @@ func (s *Secrets) ScanFile(ctx context.Context, path string, data []byte, tenant
 		return nil, nil
 	}
 	var out []*vigilv1.Finding
+	nth := map[string]int{}
 	for _, m := range s.Scanner.ScanFile(path, data) {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		out = append(out, s.Finding(path, tenant, m))
+		// Each place a secret appears is a finding; the occurrence number
+		// keeps the identities apart without tying them to line numbers.
+		key := m.Rule.ID + "/" + m.Hash
+		nth[key]++
+		f := s.Finding(path, tenant, m)
+		if n := nth[key]; n > 1 {
+			f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, path, fmt.Sprintf("%s#%d", key, n))
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }
@@ -81,7 +90,7 @@ func (s *Secrets) Finding(path, tenant string, m secret.Match) *vigilv1.Finding 
 	f := s.Check.NewFinding(fmt.Sprintf("%s on line %d (rule %s)", m.Rule.Title, m.Line, m.Rule.ID))
 	f.Scanner = s.Name()
 	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path}
-	f.Location = &vigilv1.Location{Path: path, StartLine: int32(m.Line), EndLine: int32(m.Line), Snippet: m.Redacted}
+	f.Location = &vigilv1.Location{Path: path, StartLine: int32(m.Line), EndLine: int32(max(m.EndLine, m.Line)), Snippet: m.Redacted}
 	f.SecretHash = m.Hash
 	f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, path, m.Rule.ID+"/"+m.Hash)
 	return f
