@@ -230,3 +230,19 @@ func normalizeName(ecosystem, name string) string {
 	}
 	return name
 }
+
+// Describe says which advisories affect a package version and how to fix
+// it: "name version[ note] is affected by ID, aliases; fixed in V: summary".
+func (m Match) Describe(name, version, note string) string {
+	ids := append([]string{m.ID}, m.Aliases...)
+	msg := fmt.Sprintf("%s %s%s is affected by %s", name, version, note, strings.Join(ids, ", "))
+	if m.Fixed != "" {
+		msg += "; fixed in " + m.Fixed
+	} else {
+		msg += "; no fixed version known"
+	}
+	if m.Summary != "" {
+		msg += ": " + m.Summary
+	}
+	return msg
+}

@@ -145,16 +145,7 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p Pac
 	case p.DirectKnown:
 		kind = " (transitive dependency)"
 	}
-	msg := fmt.Sprintf("%s %s%s is affected by %s", p.Name, p.Version, kind, strings.Join(ids, ", "))
-	if m.Fixed != "" {
-		msg += "; fixed in " + m.Fixed
-	} else {
-		msg += "; no fixed version known"
-	}
-	if m.Summary != "" {
-		msg += ": " + m.Summary
-	}
-	f := d.Check.NewFinding(msg)
+	f := d.Check.NewFinding(m.Describe(p.Name, p.Version, kind))
 	if s, ok := vuln.Level(m.Severity); ok {
 		f.Severity = s
 	}

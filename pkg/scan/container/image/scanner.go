@@ -381,16 +381,7 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 		}
 		p, m := v.Package, v.Match
 		ids := append([]string{m.ID}, m.Aliases...)
-		msg := fmt.Sprintf("%s %s is affected by %s", p.Name, p.Version, strings.Join(ids, ", "))
-		if m.Fixed != "" {
-			msg += "; fixed in " + m.Fixed
-		} else {
-			msg += "; no fixed version known"
-		}
-		if m.Summary != "" {
-			msg += ": " + m.Summary
-		}
-		f := add(c, msg, p.Path, 0, p.Name+" "+p.Version, p.Name+"@"+p.Version+"/"+m.ID)
+		f := add(c, m.Describe(p.Name, p.Version, ""), p.Path, 0, p.Name+" "+p.Version, p.Name+"@"+p.Version+"/"+m.ID)
 		if sev, ok := vuln.Level(m.Severity); ok {
 			f.Severity = sev
 		}
