@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 // twentyLayers is an image of 20 layers: a base with a dpkg database of
@@ -35,20 +33,7 @@ func twentyLayers(b *testing.B) v1.Image {
 		}
 		layers = append(layers, layerOf(b, fs...))
 	}
-	img := imageOf(b, v1.Config{User: "app"}, nil, layers...)
-	lp, err := layout.Write(b.TempDir(), empty.Index)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := lp.AppendImage(img); err != nil {
-		b.Fatal(err)
-	}
-	d, _ := img.Digest()
-	out, err := lp.Image(d)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return out
+	return viaLayout(b, imageOf(b, v1.Config{User: "app"}, nil, layers...))
 }
 
 // peakHeap samples the heap while fn runs.
