@@ -229,11 +229,10 @@ func runTaint(pass *analysis.Pass, funcs []*ssa.Function) []Finding {
 				case ssa.CallInstruction:
 					c := ins.Common()
 					name := calleeName(c)
+					// Sink positions count the arguments after the receiver;
+					// an interface call's Args hold no receiver.
 					args := c.Args
-					if c.IsInvoke() {
-						args = append([]ssa.Value{c.Value}, c.Args...)
-						args = args[1:]
-					} else if c.Signature().Recv() != nil && len(args) > 0 {
+					if !c.IsInvoke() && c.Signature().Recv() != nil && len(args) > 0 {
 						args = args[1:] // the receiver
 					}
 					if s, ok := sinks[name]; ok {
@@ -460,9 +459,6 @@ func (t *taint) call(ins ssa.CallInstruction, local map[*ssa.Function]bool) {
 			if i < len(f.Params) {
 				t.mark(f.Params[i], t.of(a))
 			}
-		}
-		if mc, ok := c.Value.(*ssa.MakeClosure); ok {
-			_ = mc
 		}
 		if o := t.rets[f]; o != nil && v != nil {
 			t.mark(v, o)
