@@ -56,6 +56,7 @@ func main() {
 	corpus := flag.String("corpus", "../shared/corpus", "folder of labelled corpora")
 	all := flag.Bool("all", false, "list every category, also those no Vigil check covers")
 	misses := flag.Bool("misses", false, "print the units behind each false negative and false positive")
+	only := flag.String("only", "", "score just the corpus of this name")
 	flag.Parse()
 	if _, err := os.Stat(*corpus); err != nil {
 		fmt.Printf("eval: %s not found; skipping (the labelled corpora live beside the repository)\n", *corpus)
@@ -77,6 +78,9 @@ func main() {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CORPUS\tCATEGORY\tTP\tFN\tFP\tTN\tRECALL\tPRECISION")
 	for _, d := range dirs {
+		if *only != "" && d.Name() != *only {
+			continue
+		}
 		gt := filepath.Join(*corpus, d.Name(), "ground_truth.json")
 		data, err := os.ReadFile(gt)
 		if err != nil {
@@ -158,6 +162,8 @@ func main() {
 				lineTotal++
 				if secretAt[l.Line] {
 					lineHits++
+				} else if *misses {
+					fmt.Printf("FN secret line %s:%d\n", root, l.Line)
 				}
 			}
 			for _, c := range u.Expected {

@@ -47,7 +47,14 @@ type SetScanner interface {
 	ScanSet(ctx context.Context, files []cluster.File, tenant string) ([]*vigilv1.Finding, error)
 }
 
-// MaxFileSize is the largest file any scanner reads.
+// StreamScanner is a FileScanner that also reads a file as a stream, in
+// bounded memory; files larger than MaxFileSize are given to it that way.
+type StreamScanner interface {
+	FileScanner
+	ScanStream(ctx context.Context, path string, r io.Reader, tenant string) ([]*vigilv1.Finding, error)
+}
+
+// MaxFileSize is the largest file a scanner reads whole into memory.
 const MaxFileSize = 16 << 20
 
 // skipDirs are never descended into.
@@ -408,6 +415,18 @@ func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) (out []
 			out, err = nil, fmt.Errorf("%s: %s scanner failed: %v", path, fsc.Name(), r)
 		}
 	}()
+	if ss, ok := fsc.(StreamScanner); ok {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		fs, err := ss.ScanStream(ctx, filepath.ToSlash(path), f, tenant)
+		for _, f := range fs {
+			finding.RedactSecrets(f)
+		}
+		return fs, err
+	}
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err

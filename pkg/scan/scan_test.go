@@ -74,3 +74,39 @@ func TestUnreadableFilesAreReportedAndTheScanGoesOn(t *testing.T) {
 		t.Fatal("the good file's findings were lost")
 	}
 }
+
+// A file larger than MaxFileSize is still searched for secrets, as a
+// stream; the scanners that need it whole report it as skipped.
+func TestLargeFilesAreStreamedToTheSecretScanner(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dump.yaml")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("filler: ordinary configuration text\n", 1000)
+	for n := 0; n <= MaxFileSize; n += len(line) {
+		f.WriteString(line)
+	}
+	f.WriteString("aws_access_key_id: AKIAQYLPMN5HHHFPZAM2\n")
+	f.Close()
+	rep, err := scanner(t).Run(context.Background(), []string{dir}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, fd := range rep.Findings {
+		if fd.CheckId == "VGL-CODE-010" && fd.Location.StartLine > 400000 {
+			found = true
+			if strings.Contains(fd.Location.Snippet, "AKIAQYLPMN5HHHFPZAM2") {
+				t.Fatalf("snippet holds the key: %q", fd.Location.Snippet)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the key at the end of a %d-byte file was not found (errors %v)", MaxFileSize, rep.Errors)
+	}
+	if len(rep.Errors) == 0 {
+		t.Fatal("the kubernetes scanner did not report the file it skipped")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"hash/crc32"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -250,4 +251,26 @@ func validJiraPAT(_, secret []byte) bool {
 		}
 	}
 	return raw[12] == ':'
+}
+
+// base62 is the alphabet of the checksum in GitHub and npm tokens.
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// validTokenChecksum checks the last six characters of a GitHub
+// (ghp_, gho_, ghu_, ghs_, ghr_) or npm (npm_) token: the CRC-32 (IEEE) of
+// the random part before them, in base 62, padded with zeros. Hand-made
+// look-alikes fail it; real tokens, even ones full of zeros, pass.
+func validTokenChecksum(_, secret []byte) bool {
+	_, body, ok := bytes.Cut(secret, []byte("_"))
+	if !ok || len(body) <= 6 {
+		return false
+	}
+	random, sum := body[:len(body)-6], body[len(body)-6:]
+	n := crc32.ChecksumIEEE(random)
+	var want [6]byte
+	for i := 5; i >= 0; i-- {
+		want[i] = base62[n%62]
+		n /= 62
+	}
+	return n == 0 && bytes.Equal(want[:], sum)
 }

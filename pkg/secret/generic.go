@@ -18,7 +18,7 @@ var (
 )
 
 // genericKeywords gate the generic search: a file without any is skipped.
-var genericKeywords = []string{"pass", "pwd", "secret", "token", "key", "credential", "auth", "salt", "nonce", "api", "bearer"}
+var genericKeywords = []string{"pass", "pwd", "psw", "pasw", "pssw", "pw:", "pw=", "pw\"", "secret", "token", "key", "credential", "auth", "salt", "nonce", "api", "bearer"}
 
 const genericValue = `(?:(?:[bBrRuUfF]{1,2})?(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]|(?P<bare>[^\s"'\x60,;(){}<>\[\]]{4,200}))`
 
@@ -33,6 +33,8 @@ var genericForms = []*regexp.Regexp{
 	regexp.MustCompile(`(?P<name>[A-Za-z_$][A-Za-z0-9_.$]{0,63})[ \t]*(?:===?|!==?)[ \t]*(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]`),
 	// Secret Key: value (two-word names in prose and documents)
 	regexp.MustCompile(`(?:^|[\s"'(-])(?P<name>[A-Za-z]{2,20} [A-Za-z]{2,20})[ \t]*[:=][ \t]*` + genericValue),
+	// --password value, -Password 'value', --api-token "value" (command lines)
+	regexp.MustCompile(`(?:^|[\s"'(])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{1,40})[ \t]+(?:(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["']|(?P<bare>[^\s"'\x60,;(){}<>\[\]=-][^\s"'\x60,;(){}<>\[\]=]{3,199}={0,2}))`),
 	// ?token=value&key=value in URLs
 	regexp.MustCompile(`[?&](?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,40})=(?P<bare>[^&\s"'#<>]{8,200})`),
 	// #define NAME value, %define name value, set NAME value
@@ -74,7 +76,8 @@ func nameWords(name string) []string {
 
 var (
 	passwordWords = map[string]bool{"password": true, "passwd": true, "pwd": true, "pass": true, "passphrase": true,
-		"passwort": true, "pword": true, "userpwd": true, "pw": true, "pswd": true, "passw": true}
+		"passwort": true, "pword": true, "userpwd": true, "pw": true, "pswd": true, "passw": true, "psswd": true, "pswrd": true,
+		"psword": true, "psswrd": true, "pssword": true, "paswd": true, "paswrd": true, "pasword": true, "passwrd": true}
 	secretWords = map[string]bool{"secret": true, "secrets": true, "token": true, "apikey": true, "credential": true,
 		"credentials": true, "cred": true, "creds": true, "auth": true, "authorization": true, "authentication": true, "salt": true, "nonce": true,
 		"privatekey": true, "signingkey": true, "accesskey": true, "secretkey": true, "clientsecret": true, "bearer": true,
@@ -141,25 +144,20 @@ func plausibleValue(v []byte) bool {
 	return digits < len(s) // not a number or a version
 }
 
-// genericMatches runs the generic forms over data.
-func (s *Scanner) genericMatches(name string, data []byte, emit func(r *Rule, loc []int, start, end int)) {
-	lower := bytes.ToLower(data)
-	hit := false
-	for _, k := range genericKeywords {
-		if bytes.Contains(lower, []byte(k)) {
-			hit = true
-			break
-		}
-	}
-	if !hit {
-		return
-	}
+// genericMatches runs the generic forms over one line, which starts at
+// offset base of the data emit reports on.
+func (s *Scanner) genericMatches(name string, data []byte, base int, emit func(r *Rule, loc []int, start, end int)) {
 	for _, re := range genericForms {
 		ni, si, bi := re.SubexpIndex("name"), re.SubexpIndex("secret"), re.SubexpIndex("bare")
-		for _, loc := range re.FindAllSubmatchIndex(data, -1) {
-			r := classify(string(data[loc[2*ni]:loc[2*ni+1]]))
-			if r == nil {
-				continue
+		for pos := 0; pos < len(data); {
+			loc := re.FindSubmatchIndex(data[pos:])
+			if loc == nil {
+				break
+			}
+			for i := range loc {
+				if loc[i] >= 0 {
+					loc[i] += pos
+				}
 			}
 			start, end, bare := -1, -1, false
 			if si > 0 {
@@ -168,14 +166,58 @@ func (s *Scanner) genericMatches(name string, data []byte, emit func(r *Rule, lo
 			if start < 0 && bi > 0 {
 				start, end, bare = loc[2*bi], loc[2*bi+1], true
 			}
-			if start < 0 {
+			// The next search starts inside the value, which may hold
+			// another pair ("ID:master/PW:s3cret", "url?x=1&token=…").
+			pos = max(loc[2*ni+1], loc[0]+1)
+			r := classify(string(data[loc[2*ni]:loc[2*ni+1]]))
+			if r == nil || start < 0 {
 				continue
 			}
+			pos = max(end, pos)
 			v := data[start:end]
 			if !plausibleValue(v) || (bare && !plausibleBare(name, v)) {
 				continue
 			}
-			emit(r, loc, start, end)
+			for i := range loc {
+				if loc[i] >= 0 {
+					loc[i] += base
+				}
+			}
+			emit(r, loc, start+base, end+base)
 		}
 	}
+}
+
+// htmlEntities are the character references that hide quotes and angle
+// brackets in HTML, XML attributes and diagrams.
+var htmlEntities = []struct{ ref, char string }{
+	{"&quot;", `"`}, {"&#34;", `"`}, {"&#39;", "'"}, {"&apos;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"},
+}
+
+// unescapeEntities replaces character references by their character and
+// pads with spaces, so offsets (and lines) stay those of the original.
+// It returns nil when data has no reference.
+func unescapeEntities(data []byte) []byte {
+	if bytes.IndexByte(data, '&') < 0 {
+		return nil
+	}
+	var out []byte
+	for i := 0; i < len(data); i++ {
+		if data[i] != '&' {
+			continue
+		}
+		for _, e := range htmlEntities {
+			if bytes.HasPrefix(data[i:], []byte(e.ref)) {
+				if out == nil {
+					out = bytes.Clone(data)
+				}
+				copy(out[i:], e.char)
+				for j := i + len(e.char); j < i+len(e.ref); j++ {
+					out[j] = ' '
+				}
+				break
+			}
+		}
+	}
+	return out
 }

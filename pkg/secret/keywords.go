@@ -9,7 +9,8 @@ type keywords struct {
 	next []int32
 	// out[state] lists the keyword ids that end at state, its suffixes'
 	// included.
-	out [][]int
+	out   [][]int
+	words []string
 }
 
 func newKeywords(words []string) *keywords {
@@ -33,7 +34,7 @@ func newKeywords(words []string) *keywords {
 		}
 		nodes[s].out = append(nodes[s].out, id)
 	}
-	k := &keywords{next: make([]int32, len(nodes)*256), out: make([][]int, len(nodes))}
+	k := &keywords{next: make([]int32, len(nodes)*256), out: make([][]int, len(nodes)), words: words}
 	// Breadth-first: a node's failure state is finished before its children.
 	queue := []int{0}
 	for len(queue) > 0 {
@@ -57,6 +58,31 @@ func newKeywords(words []string) *keywords {
 		}
 	}
 	return k
+}
+
+// lines calls fn for each line of data (without its newline) with the ids
+// of the keywords on it, each once. ids is reused between calls.
+func (k *keywords) lines(data []byte, fn func(start, end int, ids []int)) {
+	var ids []int
+	mark := make([]int, len(k.words)) // keyword id → 1 + start of the line it was last seen on
+	s, ls := int32(0), 0
+	for i, b := range data {
+		if b == '\n' {
+			fn(ls, i, ids)
+			ids, s, ls = ids[:0], 0, i+1
+			continue
+		}
+		s = k.next[int(s)*256+int(lower(b))]
+		for _, id := range k.out[s] {
+			if mark[id] != ls+1 {
+				mark[id] = ls + 1
+				ids = append(ids, id)
+			}
+		}
+	}
+	if ls < len(data) {
+		fn(ls, len(data), ids)
+	}
 }
 
 // find marks in seen the ids of the keywords that occur in data.

@@ -16,6 +16,11 @@ type def struct {
 	// allowRuns keeps secrets with six or more of one character in a row,
 	// normal in some formats (base64 key bodies, Twitter bearer tokens).
 	allowRuns bool
+	// multiline marks credentials that span lines (PEM blocks).
+	multiline bool
+	// run, for a rule without keywords, is the length of the run of
+	// letters and digits that is the credential: only such runs are searched.
+	run int
 }
 
 // Rules returns the built-in rule set, a fresh copy each call.
@@ -23,7 +28,7 @@ func Rules() []*Rule {
 	out := make([]*Rule, 0, len(table))
 	for _, d := range table {
 		out = append(out, &Rule{ID: d.id, Title: d.title, Keywords: d.keywords, Pattern: regexp.MustCompile(d.pattern),
-			MinEntropy: d.entropy, Validate: d.validate, AllowRuns: d.allowRuns})
+			MinEntropy: d.entropy, Validate: d.validate, AllowRuns: d.allowRuns, Multiline: d.multiline, MinRun: d.run})
 	}
 	return out
 }
@@ -97,7 +102,7 @@ var table = []def{
 
 	// Source control and CI
 	{id: "github-token", title: "GitHub token", keywords: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
-		pattern: `(?:^|[^A-Za-z0-9_])(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})(?:[^A-Za-z0-9_]|$)`},
+		pattern: `(?:^|[^A-Za-z0-9_])(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})(?:[^A-Za-z0-9_]|$)`, validate: validTokenChecksum, allowRuns: true},
 	{id: "github-app-installation-token", title: "GitHub app installation token", keywords: []string{"ghs_"},
 		pattern: `(?P<secret>ghs_\d{8}_eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)`},
 	tok("github-fine-grained-token", "GitHub fine-grained token", "github_pat_", `[A-Za-z0-9_]{82}`),
@@ -109,9 +114,10 @@ var table = []def{
 	tok("bitbucket-server-token", "Bitbucket Data Center HTTP access token", "BBDC-", `[A-Za-z0-9+/@_-]{44}`),
 	tok("atlassian-api-token", "Atlassian API token", "ATATT3", `[A-Za-z0-9_=-]{150,}`),
 	{id: "jira-pat", title: "Jira or Confluence personal access token",
-		pattern: `(?:^|[^A-Za-z0-9+/])(?P<secret>[MNO][A-Za-z0-9]{43})(?:[^A-Za-z0-9+/=]|$)`, validate: validJiraPAT},
+		pattern: `(?:^|[^A-Za-z0-9+/])(?P<secret>[MNO][A-Za-z0-9]{43})(?:[^A-Za-z0-9+/=]|$)`, validate: validJiraPAT, run: 44},
 	tok("circleci-token", "CircleCI personal API token", "CCIPAT_", `[A-Za-z0-9]{22}_[a-f0-9]{40}`),
-	tok("npm-token", "npm access token", "npm_", `[A-Za-z0-9]{36}`),
+	{id: "npm-token", title: "npm access token", keywords: []string{"npm_"},
+		pattern: `(?:^|[^A-Za-z0-9_])(?P<secret>npm_[A-Za-z0-9]{36})(?:[^A-Za-z0-9_]|$)`, validate: validTokenChecksum, allowRuns: true},
 	tok("pypi-token", "PyPI upload token", "pypi-AgEIcHlwaS5vcmc", `[A-Za-z0-9_-]{50,}`),
 	tok("rubygems-key", "RubyGems API key", "rubygems_", `[a-f0-9]{48}`),
 	tok("nuget-key", "NuGet API key", "oy2", `[a-z0-9]{43}`),
@@ -143,6 +149,8 @@ var table = []def{
 		pattern: `(?P<secret>dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64})`},
 	{id: "newrelic-key", title: "New Relic key", keywords: []string{"nrak-", "nrjs-", "nrii-", "nrbr-"},
 		pattern: `(?:^|[^A-Za-z0-9_])(?P<secret>NR(?:AK-[A-Z0-9]{27}|JS-[a-f0-9]{19}|II-[A-Za-z0-9_-]{32}|BR-[a-f0-9]{19}))`},
+	{id: "newrelic-license-key", title: "New Relic license key", keywords: []string{"nral"},
+		pattern: `(?:^|[^A-Za-z0-9_])(?P<secret>(?:[a-f0-9]{36}|[a-z]{2}\d{2}x[a-f0-9]{31})NRAL)(?:[^A-Za-z0-9_]|$)`},
 	kw("datadog-key", "Datadog API or application key", []string{"datadog", "dd_api_key", "dd_app_key", "dd-api-key"}, `[a-f0-9]{32}|[a-f0-9]{40}`, 3),
 	tok("posthog-key", "PostHog API key", "ph", `[cxsra]_[A-Za-z0-9]{40,60}`),
 	tok("postman-key", "Postman API key", "PMAK-", `[a-f0-9]{24}-[a-f0-9]{34}`),
@@ -225,17 +233,17 @@ var table = []def{
 	// Keys, tokens and credentials by structure
 	{id: "private-key", title: "Private key", keywords: []string{"private key"},
 		pattern:  `-----BEGIN (?:[A-Z0-9-]+ )*PRIVATE KEY(?: BLOCK)?-----(?P<secret>(?:[^-]|-{1,4}[^-]){64,}?)-----END`,
-		validate: unencryptedPEM, allowRuns: true},
+		validate: unencryptedPEM, allowRuns: true, multiline: true},
 	{id: "private-key-base64", title: "Base64-encoded private key", keywords: []string{"ufjjvkfursblrvk", "bssvzbvegs0vz", "qukllwqvrfietfwq"},
 		pattern: `(?:^|[^A-Za-z0-9+/])(?P<secret>[A-Za-z0-9+/]{100,}={0,2})`, validate: base64PEM, allowRuns: true},
 	{id: "putty-private-key", title: "PuTTY private key", keywords: []string{"putty-user-key-file-"},
-		pattern: `PuTTY-User-Key-File-\d: [^\n]+\nEncryption: none[\s\S]{0,400}?Private-Lines: \d+\n(?P<secret>[A-Za-z0-9+/=\n]{40,})`, allowRuns: true},
+		pattern: `PuTTY-User-Key-File-\d: [^\n]+\nEncryption: none[\s\S]{0,400}?Private-Lines: \d+\n(?P<secret>[A-Za-z0-9+/=\n]{40,})`, allowRuns: true, multiline: true},
 	{id: "pgp-private-key", title: "PGP private key block", keywords: []string{"pgp private key block"},
-		pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----\s*(?P<secret>[A-Za-z0-9+/=\s:-]{64,}?)-----END`, allowRuns: true},
+		pattern: `-----BEGIN PGP PRIVATE KEY BLOCK-----\s*(?P<secret>[A-Za-z0-9+/=\s:-]{64,}?)-----END`, allowRuns: true, multiline: true},
 	{id: "jwt", title: "JSON Web Token", keywords: []string{"eyj"},
 		pattern: `(?:^|[^A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})`, validate: validJWT},
 	{id: "jwk-private", title: "JSON Web Key with a private part", keywords: []string{"\"d\""},
-		pattern: `"kty"\s*:\s*"(?:RSA|EC|OKP)"[^}]{0,800}?"d"\s*:\s*"(?P<secret>[A-Za-z0-9_-]{32,})"`},
+		pattern: `"kty"\s*:\s*"(?:RSA|EC|OKP)"[^}]{0,800}?"d"\s*:\s*"(?P<secret>[A-Za-z0-9_-]{32,})"`, multiline: true},
 	{id: "jwk-private-base64", title: "Base64-encoded JSON Web Key", keywords: []string{"ewog", "eyjrdhki", "w3sik"},
 		pattern: `(?P<secret>(?:WwogICAgewogICAgICAgICJrdHki|ewogICAgImt0eSI6|eyJrdHkiOi)[A-Za-z0-9+/=]{60,})`},
 	{id: "ntlm-auth", title: "NTLM authentication message", keywords: []string{"tlrmtvntuaad"},
@@ -252,8 +260,8 @@ var table = []def{
 		pattern: `(?i)\b(?:https?|ftps?|sftp|ssh|smtp|ldaps?|git)://[^/\s:@"']{1,64}:(?P<secret>[^/\s:@"'$]{6,128})@[A-Za-z0-9.-]+`, entropy: 2.5},
 	{id: "connection-string-password", title: "Connection string with a password", keywords: []string{"password=", "pwd="},
 		pattern: `(?i)(?:server|data source|host)=[^;"'\n]+;[^"'\n]*?(?:password|pwd)=(?P<secret>[^;"'\s]{4,128})`},
-	{id: "sql-password", title: "Password in an SQL statement", keywords: []string{"identified", "password '", "password \""},
-		pattern: `(?i)(?:identified\s+(?:with\s+\w+\s+)?by\s+(?:["'](?P<secret>[^"'\n]{4,128})["']|(?P<bare>[^\s"';)]{6,128}))|(?:encrypted\s+|unencrypted\s+|with\s+)password\s+["'](?P<q2>[^"'\n]{4,128})["'])`},
+	{id: "sql-password", title: "Password in an SQL statement", keywords: []string{"identified", "password '", "password \"", "create role", "alter role", "create user", "alter user"},
+		pattern: `(?i)(?:identified\s+(?:with\s+\w+\s+)?by\s+(?:["'](?P<secret>[^"'\n]{4,128})["']|(?P<bare>[^\s"';)]{6,128}))|(?:encrypted\s+|unencrypted\s+|with\s+)password\s+["'](?P<q2>[^"'\n]{4,128})["']|(?:create|alter)\s+(?:role|user)\s[^;\n]{0,120}?\bpassword\s+(?:'(?P<q3>[^'\n]{4,128})'|(?P<bare3>[A-Za-z0-9!#%&*+,.:=?@^_~-]{6,128})))`},
 	{id: "cmd-password", title: "Password on a command line", keywords: []string{"--password", "-p"},
 		pattern: `(?:--password[= ]|\s-p)["']?(?P<secret>[^\s"'$-][^\s"']{5,127})`, entropy: 3},
 	{id: "powershell-secure-string", title: "Plain-text password in ConvertTo-SecureString", keywords: []string{"converttosecurestring", "convertto-securestring"},

@@ -10,6 +10,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +35,13 @@ type Rule struct {
 	// AllowRuns keeps secrets with six or more of one character in a row,
 	// normal in some formats (base64 key bodies, Twitter bearer tokens).
 	AllowRuns bool
+	// Multiline marks credentials that span lines (PEM blocks): their
+	// expression runs on the text, not line by line.
+	Multiline bool
+	// MinRun, for a rule without keywords, is the length of the run of
+	// ASCII letters and digits that is the credential; only runs of that
+	// length are searched.
+	MinRun int
 }
 
 // Match is one credential found: where it is and a keyed hash of it.
@@ -46,16 +55,23 @@ type Match struct {
 	// Hash is the hex HMAC-SHA256 of the credential under the scanner's
 	// key: the same secret in two places has the same hash.
 	Hash string
+	// off is the byte offset of the match in the searched text; ScanReader
+	// uses it to give each match to one window.
+	off int
 }
 
 // Scanner finds credentials with a fixed rule set and hash key.
 type Scanner struct {
 	rules []*Rule
 	key   []byte
-	// words holds every rule's keywords; ruleWords[i] are rule i's ids.
+	// words holds every rule's keywords and the generic ones; wordRules[id]
+	// are the rules of keyword id, -1 standing for the generic forms.
 	words     *keywords
-	nwords    int
-	ruleWords [][]int
+	wordRules [][]int
+	// noKeywords are the rules searched on every line; minLen[i] is the
+	// shortest text rule i can match, so shorter lines are not searched.
+	noKeywords []int
+	minLen     []int
 }
 
 // New returns a scanner over the built-in rules. key keys the hashes of
@@ -63,16 +79,70 @@ type Scanner struct {
 func New(key []byte) *Scanner {
 	s := &Scanner{rules: Rules(), key: append([]byte(nil), key...)}
 	var all []string
-	for _, r := range s.rules {
-		var ids []int
-		for _, w := range r.Keywords {
-			ids = append(ids, len(all))
-			all = append(all, w)
+	for i, r := range s.rules {
+		if len(r.Keywords) == 0 {
+			s.noKeywords = append(s.noKeywords, i)
 		}
-		s.ruleWords = append(s.ruleWords, ids)
+		for _, w := range r.Keywords {
+			all = append(all, w)
+			s.wordRules = append(s.wordRules, []int{i})
+		}
+		s.minLen = append(s.minLen, minLen(r.Pattern))
 	}
-	s.words, s.nwords = newKeywords(all), len(all)
+	for _, w := range genericKeywords {
+		all = append(all, w)
+		s.wordRules = append(s.wordRules, []int{-1})
+	}
+	s.words = newKeywords(all)
 	return s
+}
+
+// genericHit reports whether one of the keywords ids is a generic one.
+func (s *Scanner) genericHit(ids []int) bool {
+	for _, id := range ids {
+		if s.wordRules[id][0] < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// minLen is the length of the shortest text re matches, in bytes (at
+// least one per character).
+func minLen(re *regexp.Regexp) int {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	return minLenOf(t.Simplify())
+}
+
+func minLenOf(t *syntax.Regexp) int {
+	switch t.Op {
+	case syntax.OpLiteral:
+		return len(t.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minLenOf(t.Sub[0])
+	case syntax.OpRepeat:
+		return t.Min * minLenOf(t.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, sub := range t.Sub {
+			n += minLenOf(sub)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, sub := range t.Sub {
+			if m := minLenOf(sub); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0 // empty, anchors, star, quest
 }
 
 // Scan returns the credentials in data. Binary data (a NUL byte in the
@@ -83,15 +153,23 @@ func (s *Scanner) Scan(data []byte) []Match { return s.ScanFile("", data) }
 // without quotes that reads like an identifier is taken as a literal in
 // configuration files (.env, YAML, properties) and as a variable in code.
 func (s *Scanner) ScanFile(name string, data []byte) []Match {
+	if Binary(data) {
+		return nil
+	}
+	return s.scan(name, data)
+}
+
+// Binary reports content that is not text: a NUL byte in the first 8 KiB.
+func Binary(data []byte) bool {
 	head := data
 	if len(head) > 8<<10 {
 		head = head[:8<<10]
 	}
-	if bytes.IndexByte(head, 0) >= 0 {
-		return nil
-	}
-	seen := make([]bool, s.nwords)
-	s.words.find(data, seen)
+	return bytes.IndexByte(head, 0) >= 0
+}
+
+// scan searches data, text or not.
+func (s *Scanner) scan(name string, data []byte) []Match {
 	var out []Match
 	var lineStarts []int
 	seenAt := map[[2]int]bool{} // one finding per secret span
@@ -132,33 +210,222 @@ func (s *Scanner) ScanFile(name string, data []byte) []Match {
 			ms, me = le, le // the secret starts on a later line
 		}
 		endLine := lineOf(lineStarts, max(end-1, ms0))
-		out = append(out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret)})
+		out = append(out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret), off: ms0})
 	}
-	for i, r := range s.rules {
-		hit := len(s.ruleWords[i]) == 0 // no keywords: always searched
-		for _, id := range s.ruleWords[i] {
-			hit = hit || seen[id]
+	// Single-line rules run on the lines that hold one of their keywords
+	// (short inputs keep the regexp engine on its fast paths); rules whose
+	// credential spans lines run on the text from the first such line.
+	ruleAt := make([]int, len(s.rules)) // line number+1 a rule last ran on
+	wholeFrom := make([]int, len(s.rules))
+	for i := range wholeFrom {
+		wholeFrom[i] = -1
+	}
+	s.words.lines(data, func(ls, le int, ids []int) {
+		line := data[ls:le]
+		if len(line) > longLine {
+			s.scanLong(name, line, ls, ids, wholeFrom, emit)
+			return
 		}
-		if !hit {
+		stamp := ls + 1
+		for _, id := range ids {
+			for _, i := range s.wordRules[id] {
+				if i < 0 || ruleAt[i] == stamp {
+					continue
+				}
+				ruleAt[i] = stamp
+				r := s.rules[i]
+				if r.Multiline {
+					if wholeFrom[i] < 0 {
+						wholeFrom[i] = ls
+					}
+					continue
+				}
+				if len(line) >= s.minLen[i] {
+					s.runRule(name, r, line, ls, emit)
+				}
+			}
+		}
+		for _, i := range s.noKeywords {
+			if len(line) >= s.minLen[i] {
+				s.runKeywordless(name, s.rules[i], line, ls, emit)
+			}
+		}
+		if s.genericHit(ids) {
+			s.genericMatches(name, line, ls, emit)
+			if dec := unescapeEntities(line); dec != nil {
+				// Values in HTML and XML attributes: search the unescaped
+				// text, at the same offsets, without the padding.
+				s.genericMatches(name, dec, ls, func(r *Rule, loc []int, start, end int) {
+					for start < end && dec[start-ls] == ' ' {
+						start++
+					}
+					for end > start && dec[end-1-ls] == ' ' {
+						end--
+					}
+					if end-start >= 3 {
+						emit(r, loc, start, end)
+					}
+				})
+			}
+		}
+	})
+	for i, from := range wholeFrom {
+		if from >= 0 {
+			s.runRule(name, s.rules[i], data[from:], from, emit)
+		}
+	}
+	// One order whatever the search order: occurrence numbers depend on it.
+	slices.SortStableFunc(out, func(a, b Match) int {
+		if a.off != b.off {
+			return a.off - b.off
+		}
+		return strings.Compare(a.Rule.ID, b.Rule.ID)
+	})
+	return out
+}
+
+// longLine is the length from which a line is searched only around its
+// keywords (minified code, data URIs, generated tables).
+const longLine = 4 << 10
+
+// scanLong searches a long line in windows around each keyword, rather
+// than whole once per rule: a credential and the name it is assigned to
+// are never far from the keyword that selects the rule.
+func (s *Scanner) scanLong(name string, line []byte, base int, ids []int, wholeFrom []int, emit func(r *Rule, loc []int, start, end int)) {
+	const before, after = 256, 1024
+	lower := bytes.ToLower(line)
+	spans := map[int][][2]int{} // rule index (-1: generic) → windows
+	for _, id := range ids {
+		w := []byte(s.words.words[id])
+		for off := 0; ; {
+			p := bytes.Index(lower[off:], w)
+			if p < 0 {
+				break
+			}
+			p += off
+			off = p + len(w)
+			for _, i := range s.wordRules[id] {
+				if i >= 0 && s.rules[i].Multiline {
+					if wholeFrom[i] < 0 {
+						wholeFrom[i] = base
+					}
+					continue
+				}
+				spans[i] = append(spans[i], [2]int{max(p-before, 0), min(p+len(w)+after, len(line))})
+			}
+		}
+	}
+	for i, ws := range spans {
+		slices.SortFunc(ws, func(a, b [2]int) int { return a[0] - b[0] })
+		merged := ws[:1]
+		for _, w := range ws[1:] {
+			if last := &merged[len(merged)-1]; w[0] <= last[1] {
+				last[1] = max(last[1], w[1])
+			} else {
+				merged = append(merged, w)
+			}
+		}
+		for _, w := range merged {
+			text := line[w[0]:w[1]]
+			if i < 0 {
+				s.genericMatches(name, text, base+w[0], emit)
+			} else {
+				s.runRule(name, s.rules[i], text, base+w[0], emit)
+			}
+		}
+	}
+	for _, i := range s.noKeywords {
+		s.runKeywordless(name, s.rules[i], line, base, emit)
+	}
+}
+
+// runKeywordless runs a rule without keywords on a line: around each run
+// of exactly MinRun letters and digits when the rule has one, else on all
+// of it.
+func (s *Scanner) runKeywordless(name string, r *Rule, line []byte, base int, emit func(r *Rule, loc []int, start, end int)) {
+	if r.MinRun == 0 {
+		s.runRule(name, r, line, base, emit)
+		return
+	}
+	alnum := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+	for i := 0; i < len(line); {
+		if !alnum(line[i]) {
+			i++
 			continue
 		}
-		for _, loc := range r.Pattern.FindAllSubmatchIndex(data, -1) {
-			start, end := loc[0], loc[1]
-			bare := false
-			if i := r.Pattern.SubexpIndex("secret"); i > 0 && loc[2*i] >= 0 {
-				start, end = loc[2*i], loc[2*i+1]
-			} else if i := r.Pattern.SubexpIndex("bare"); i > 0 && loc[2*i] >= 0 {
-				start, end, bare = loc[2*i], loc[2*i+1], true
-			} else if i := r.Pattern.SubexpIndex("q2"); i > 0 && loc[2*i] >= 0 {
-				start, end = loc[2*i], loc[2*i+1]
-			}
-			if bare && !plausibleBare(name, data[start:end]) {
-				continue
-			}
-			emit(r, loc, start, end)
+		j := i
+		for j < len(line) && alnum(line[j]) {
+			j++
 		}
+		if j-i == r.MinRun {
+			// One boundary character each side, for the rule's own edges.
+			ws, we := max(i-1, 0), min(j+1, len(line))
+			s.runRule(name, r, line[ws:we], base+ws, emit)
+		}
+		i = j
 	}
-	s.genericMatches(name, data, emit)
+}
+
+// runRule reports the matches of r in text, which starts at offset base
+// of the data emit reports on.
+func (s *Scanner) runRule(name string, r *Rule, text []byte, base int, emit func(r *Rule, loc []int, start, end int)) {
+	for _, loc := range findAll(r.Pattern, text) {
+		var start, end int
+		bare := false
+		switch {
+		case r.group("secret", loc, &start, &end), r.group("q2", loc, &start, &end), r.group("q3", loc, &start, &end):
+		case r.group("bare", loc, &start, &end), r.group("bare3", loc, &start, &end):
+			bare = true
+		default:
+			start, end = loc[0], loc[1]
+		}
+		if bare && !plausibleBare(name, text[start:end]) {
+			continue
+		}
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += base
+			}
+		}
+		emit(r, loc, start+base, end+base)
+	}
+}
+
+// group sets start and end to the span of the named group of a match, and
+// reports whether the group took part in it.
+func (r *Rule) group(name string, loc []int, start, end *int) bool {
+	i := r.Pattern.SubexpIndex(name)
+	if i <= 0 || loc[2*i] < 0 {
+		return false
+	}
+	*start, *end = loc[2*i], loc[2*i+1]
+	return true
+}
+
+// findAll is FindAllSubmatchIndex, except that the next search starts
+// where the secret ends rather than where the match ends: the boundary
+// character after one token ("\n", " ", ",") is also the boundary before
+// the next, so tokens one per line are all found.
+func findAll(re *regexp.Regexp, data []byte) [][]int {
+	var out [][]int
+	si := re.SubexpIndex("secret")
+	for pos := 0; pos < len(data); {
+		loc := re.FindSubmatchIndex(data[pos:])
+		if loc == nil {
+			break
+		}
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += pos
+			}
+		}
+		out = append(out, loc)
+		next := loc[1]
+		if si > 0 && loc[2*si+1] > loc[0] {
+			next = loc[2*si+1]
+		}
+		pos = max(next, loc[0]+1)
+	}
 	return out
 }
 

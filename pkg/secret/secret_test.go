@@ -9,7 +9,10 @@ func TestRulesFindAndRedact(t *testing.T) {
 	s := New([]byte("k"))
 	cases := map[string]struct{ text, secret string }{
 		"aws-access-key-id":     {"id = AKIAQYLPMN5HHHFPZAM2\n", "AKIAQYLPMN5HHHFPZAM2"},
-		"github-token":          {"token: ghp_R8fT2kLq9ZmW4xVb7NcH3jPs6YdGa1UeKo5Q\n", "ghp_R8fT2kLq9ZmW4xVb7NcH3jPs6YdGa1UeKo5Q"},
+		"github-token":          {"token: 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\n", "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"},
+		"npm-token":             {"//registry.npmjs.org/:_authToken=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\n", "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"},
+		"sql-password":          {"CREATE ROLE app WITH LOGIN PASSWORD 'Qm7vT2xLp9';\n", "Qm7vT2xLp9"},
+		"newrelic-license-key":  {"license: eu01x7c3a9b0d2e4f6a8c1b3d5e7f9a0c2e4NRAL\n", "7c3a9b0d2e4f6a8c1b3d5e7f9a0c2e4"},
 		"slack-token":           {"SLACK=xoxb-2461938475-7881029384756-Zx8yw7vu6ts5rq4po3nm2lk1\n", "xoxb-2461938475-7881029384756-Zx8yw7vu6ts5rq4po3nm2lk1"},
 		"stripe-key":            {`key = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"` + "\n", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"},
 		"private-key":           {"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1c7+9z5Pad7OejecsQ0bu3aumfm9ReVZ0lYK3kB3ESbUb3yQEYYo\nq3Zt7WmLp2Rk9Xv4Bn8Jc6Hf1Dg5Sa0Qe3Ty7Ui2Op4As6Df8Gh1Jk3Lz5Xc7Vb9\n-----END RSA PRIVATE KEY-----\n", "MIIEpAIBAAKCAQEA"},
@@ -52,6 +55,67 @@ func TestNoFalsePositives(t *testing.T) {
 	} {
 		if ms := s.Scan([]byte(text)); len(ms) > 0 {
 			t.Errorf("%q: %s reported", text, ms[0].Rule.ID)
+		}
+	}
+}
+
+// lineRules scans text and returns, per line, the ids of the rules found.
+func lineRules(text string) map[int][]string {
+	out := map[int][]string{}
+	for _, m := range New(nil).Scan([]byte(text)) {
+		out[m.Line] = append(out[m.Line], m.Rule.ID)
+	}
+	return out
+}
+
+func TestTokensOnAdjacentLines(t *testing.T) {
+	// The newline after one token is also the boundary before the next.
+	got := lineRules("figd_h65Ugiu76WD3xf233a6KAmo9ZmbWNnNrny9Q6IHl\nfigd_Zq2Wm8LpXv4Rt7Ny1Kb6Hc3Jd9Fs5Ga0Ue8Io2Pa\nAKIAQYLPMN5HHHFPZAM2 AKIAZXCVBNM234567ABC\n")
+	for line, want := range map[int]int{1: 1, 2: 1, 3: 2} {
+		if len(got[line]) != want {
+			t.Errorf("line %d: %v, want %d findings", line, got[line], want)
+		}
+	}
+}
+
+func TestTokenChecksum(t *testing.T) {
+	// A real GitHub token carries the CRC-32 of its random part; a
+	// hand-made look-alike does not, and is not reported as one.
+	for text, want := range map[string]bool{
+		"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":  true,
+		"ghp_00000000000000000000000000000004WZ4EQ": true, // zeros, but the checksum holds
+		"ghp_R8fT2kLq9ZmW4xVb7NcH3jPs6YdGa12Y6EBC":  false,
+		"ghp_iR54dhCYg9Tfmoywi9xLmmKZrrnAw438BYh3":  false,
+		"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":  true,
+		"npm_Vb7NcH3jPs6YdGa1R8fT2kLq9ZmW4x3t5ZBm":  false,
+	} {
+		if got := validTokenChecksum(nil, []byte(text)); got != want {
+			t.Errorf("%s: checksum valid=%v, want %v", text, got, want)
+		}
+	}
+}
+
+func TestGenericForms(t *testing.T) {
+	for _, text := range []string{
+		"gpg --decrypt --passphrase N1DdkUD3E73 --output out.txt in.gpg\n",
+		"Connect-Server -Domain 'localhost' -Password 'Sjdn43ss@!'\n",
+		"ID:master/PW:dipPr15Gg!\n",
+		"PSSWRD:=FlUgeGeHeImEn07\n",
+		`<mxCell value="&lt;div&gt;password: Nq7&amp;Gd4xKp&lt;/div&gt;" />` + "\n",
+		`<a href="http://example.com?token=&quot;g1re0g1T0keN3zWx&quot;">x</a>` + "\n",
+	} {
+		if got := lineRules(text); len(got[1]) == 0 {
+			t.Errorf("%q: nothing found", text)
+		}
+	}
+	for _, text := range []string{
+		"tar --password-file /etc/pw --verbose\n",    // a path
+		"login --token $TOKEN --verbose\n",           // a reference
+		"run --secret id=npmrc,src=.npmrc build .\n", // docker build syntax
+		"ALTER ROLE app PASSWORD NULL;\n",
+	} {
+		if got := lineRules(text); len(got) > 0 {
+			t.Errorf("%q: reported %v", text, got)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -52,25 +53,21 @@ func (s *Secrets) Match(path string) bool {
 	return !binaryExts[strings.ToLower(filepath.Ext(path))]
 }
 
-// ScanFile reports each credential of one file. Binary content (a NUL
-// byte early on) is skipped.
+// ScanFile reports each credential of one file held in memory.
 func (s *Secrets) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
+	return s.ScanStream(ctx, path, bytes.NewReader(data), tenant)
+}
+
+// ScanStream reports each credential of a file read from r a window at a
+// time, so files of any size are searched in bounded memory. Binary content
+// (a NUL byte early on) is skipped.
+func (s *Secrets) ScanStream(ctx context.Context, path string, r io.Reader, tenant string) ([]*vigilv1.Finding, error) {
 	if s.Check == nil {
-		return nil, nil
-	}
-	head := data
-	if len(head) > 8<<10 {
-		head = head[:8<<10]
-	}
-	if bytes.IndexByte(head, 0) >= 0 {
 		return nil, nil
 	}
 	var out []*vigilv1.Finding
 	nth := map[string]int{}
-	for _, m := range s.Scanner.ScanFile(path, data) {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
+	err := s.Scanner.ScanReader(path, ctxReader{ctx, r}, func(m secret.Match) {
 		// Each place a secret appears is a finding; the occurrence number
 		// keeps the identities apart without tying them to line numbers.
 		key := m.Rule.ID + "/" + m.Hash
@@ -80,8 +77,21 @@ func (s *Secrets) ScanFile(ctx context.Context, path string, data []byte, tenant
 			f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, path, fmt.Sprintf("%s#%d", key, n))
 		}
 		out = append(out, f)
+	})
+	return out, err
+}
+
+// ctxReader stops a long read when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
 	}
-	return out, nil
+	return c.r.Read(p)
 }
 
 // Finding builds the finding of one match: the rule and place, a
