@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +25,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	var format, severity, tenant, vulnDB string
 	var images, repos []string
 	var runtimeScan bool
+	var only []string
 	var procRoot string
 	var img imageFlags
 	var exitCode int
@@ -63,7 +66,12 @@ force the kind.`,
 			if err != nil {
 				return err
 			}
-			opts := scan.Options{Image: img.options()}
+			for _, n := range only {
+				if !slices.Contains(scan.FileScanners(), n) {
+					return fmt.Errorf("unknown scanner %q (want one of %s)", n, strings.Join(scan.FileScanners(), ", "))
+				}
+			}
+			opts := scan.Options{Image: img.options(), Scanners: only}
 			if opts.Signatures, err = img.verifier(); err != nil {
 				return err
 			}
@@ -116,6 +124,7 @@ force the kind.`,
 	cmd.Flags().StringArrayVar(&images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
 	cmd.Flags().StringArrayVar(&repos, "git", nil, "git repository whose whole history (every branch and tag) is searched for secrets, each reported with the commit that added it (repeatable)")
 	cmd.Flags().BoolVar(&runtimeScan, "runtime", false, "scan the running container processes of this node (from --proc-root)")
+	cmd.Flags().StringSliceVar(&only, "scanners", nil, "file scanners to run, comma-separated (default all: "+strings.Join(scan.FileScanners(), ",")+")")
 	cmd.Flags().StringVar(&procRoot, "proc-root", "/proc", "the /proc to read with --runtime (a host's, mounted elsewhere)")
 	img.bind(cmd)
 	return cmd

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -143,6 +144,9 @@ type Options struct {
 	// SecretKey keys the hashes of secrets found; scanners that share it
 	// recognise the same secret. DefaultSecretKey when empty.
 	SecretKey []byte
+	// Scanners, when set, are the only file scanners that run, by name
+	// ("secrets", "kubernetes", "sast-go", …).
+	Scanners []string
 }
 
 // DefaultSecretKey keys secret hashes when no key is configured. A fleet
@@ -162,8 +166,21 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs.Limits = opts.ImageLimits
 	imgs.Verifier = opts.Signatures
 	secrets := code.NewSecrets(cat, key)
-	return &Scanner{files: []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat)}, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+	files := []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
+		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat)}
+	if len(opts.Scanners) > 0 {
+		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
+	}
+	return &Scanner{files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+}
+
+// FileScanners are the names of the built-in file scanners.
+func FileScanners() []string {
+	var out []string
+	for _, f := range NewWith(&checks.Catalog{}, Options{}).files {
+		out = append(out, f.Name())
+	}
+	return out
 }
 
 // Images returns the image scanner, whose cache of analyses by digest the

@@ -92,6 +92,9 @@ var (
 
 // classify returns the generic rule a setting's name belongs to, or nil.
 func classify(name string) *Rule {
+	if name == "PWD" {
+		return nil // the shell's working directory
+	}
 	words := nameWords(name)
 	if len(words) == 0 {
 		return nil
@@ -128,20 +131,50 @@ func classify(name string) *Rule {
 // plausibleValue rejects values that are not literals of a credential:
 // URLs, paths, numbers, hex constants, booleans, versions.
 func plausibleValue(v []byte) bool {
-	s := string(v)
+	s := strings.TrimSpace(string(v))
 	switch {
+	case strings.HasPrefix(s, "&"), strings.HasPrefix(s, "+"), strings.HasSuffix(s, ","), strings.HasSuffix(s, ", "),
+		strings.HasPrefix(s, "urn:"): // an address-of, a concatenation, a URN
+		return false
 	case strings.Contains(s, "://"), strings.HasPrefix(s, "/"), strings.HasPrefix(s, "./"), strings.HasPrefix(s, "~/"),
 		strings.HasPrefix(s, "0x"), strings.HasPrefix(s, "0X"), strings.HasPrefix(s, "@"), strings.HasPrefix(s, "#"),
 		strings.HasPrefix(strings.ToLower(s), "enc("), strings.HasPrefix(strings.ToLower(s), "enc["):
 		return false
 	}
+	if n := strings.TrimLeft(s, "-"); strings.HasPrefix(n, "0x") || strings.HasPrefix(n, "0X") {
+		return false // a negative hex constant
+	}
 	digits := 0
+	s = strings.TrimLeft(s, "-")
 	for _, r := range s {
 		if r >= '0' && r <= '9' || r == '.' {
 			digits++
 		}
 	}
 	return digits < len(s) // not a number or a version
+}
+
+var (
+	hexValue  = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	// wordValue: camelCase, snake_case, ENV_NAME, words with spaces,
+	// kebab-case names ("gssapi-with-mic", "openssh-key-v1").
+	wordValue = regexp.MustCompile(`^(?:[a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Za-z]+(?: [A-Za-z]+)+|[a-z]+(?:-[a-z]+)+(?:-v?\d+)?)$`)
+	printfVerb = regexp.MustCompile(`%[-+# 0-9.]*[vsdqxXfgtTw]`)
+)
+
+// fitsName rejects values that the setting's name makes unlikely to be
+// credentials: hex nonces and salts (test vectors, public by design) and,
+// for secrets and tokens, identifiers made of words ("userAuthRequest").
+func fitsName(r *Rule, name string, v []byte) bool {
+	for _, w := range nameWords(name) {
+		if (w == "nonce" || w == "salt" || w == "iv") && hexValue.Match(v) {
+			return false
+		}
+	}
+	if printfVerb.Match(v) {
+		return false // a format string
+	}
+	return r != genericSecret || !wordValue.Match(v)
 }
 
 // genericMatches runs the generic forms over one line, which starts at
@@ -175,7 +208,7 @@ func (s *Scanner) genericMatches(name string, data []byte, base int, emit func(r
 			}
 			pos = max(end, pos)
 			v := data[start:end]
-			if !plausibleValue(v) || (bare && !plausibleBare(name, v)) {
+			if !plausibleValue(v) || (bare && !plausibleBare(name, v)) || !fitsName(r, string(data[loc[2*ni]:loc[2*ni+1]]), v) {
 				continue
 			}
 			for i := range loc {

@@ -261,9 +261,10 @@ var table = []def{
 	{id: "connection-string-password", title: "Connection string with a password", keywords: []string{"password=", "pwd="},
 		pattern: `(?i)(?:server|data source|host)=[^;"'\n]+;[^"'\n]*?(?:password|pwd)=(?P<secret>[^;"'\s]{4,128})`},
 	{id: "sql-password", title: "Password in an SQL statement", keywords: []string{"identified", "password '", "password \"", "create role", "alter role", "create user", "alter user"},
-		pattern: `(?i)(?:identified\s+(?:with\s+\w+\s+)?by\s+(?:["'](?P<secret>[^"'\n]{4,128})["']|(?P<bare>[^\s"';)]{6,128}))|(?:encrypted\s+|unencrypted\s+|with\s+)password\s+["'](?P<q2>[^"'\n]{4,128})["']|(?:create|alter)\s+(?:role|user)\s[^;\n]{0,120}?\bpassword\s+(?:'(?P<q3>[^'\n]{4,128})'|(?P<bare3>[A-Za-z0-9!#%&*+,.:=?@^_~-]{6,128})))`},
-	{id: "cmd-password", title: "Password on a command line", keywords: []string{"--password", "-p"},
-		pattern: `(?:--password[= ]|\s-p)["']?(?P<secret>[^\s"'$-][^\s"']{5,127})`, entropy: 3},
+		pattern: `(?i)(?:identified\s+(?:with\s+\w+\s+)?by\s+["'](?P<secret>[^"'\n]{4,128})["']|(?:create|alter)\s+user\s+\S+\s+identified\s+by\s+(?P<bare>[^\s"';)]{6,128})|(?:encrypted\s+|unencrypted\s+|with\s+)password\s+["'](?P<q2>[^"'\n]{4,128})["']|(?:create|alter)\s+(?:role|user)\s[^;\n]{0,120}?\bpassword\s+(?:'(?P<q3>[^'\n]{4,128})'|(?P<bare3>[A-Za-z0-9!#%&*+,.:=?@^_~-]{6,128})))`},
+	// mysql -pSECRET: the password glued to -p, in the MySQL family's clients only.
+	{id: "cmd-password", title: "Password on a command line", keywords: []string{"--password", "mysql", "mariadb"},
+		pattern: `(?:--password[= ]|\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mariadb|mariadb-dump)\b[^\n|;&]*?\s-p)["']?(?P<secret>[^\s"'$-][^\s"']{5,127})`, entropy: 3},
 	{id: "powershell-secure-string", title: "Plain-text password in ConvertTo-SecureString", keywords: []string{"converttosecurestring", "convertto-securestring"},
 		pattern: `(?i)ConvertTo-SecureString(?:\s+-\w+)*\s+(?:\\?["'](?P<secret>[^"'\\\n]{4,128})\\?["']|(?P<bare>[^\s"'-][^\s"']{3,127}))`},
 	{id: "curl-option-credential", title: "Credential in a libcurl option", keywords: []string{"curlopt_"},
