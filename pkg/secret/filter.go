@@ -121,7 +121,22 @@ func ignoredLine(data []byte, off int, id string) bool {
 	if ls > 0 {
 		ps := bytes.LastIndexByte(data[:ls-1], '\n') + 1
 		prev := data[ps : ls-1]
-		return bytes.Contains(prev, []byte("vigil:ignore-next-line")) && check(prev)
+		if bytes.Contains(prev, []byte("vigil:ignore-next-line")) && check(prev) {
+			return true
+		}
+	}
+	// A marker on the line that opens a block covers the block, as #nosec
+	// on a statement covers all of it: "cfg := Config{ // #nosec".
+	open := 0 // brackets opened and not closed between a line and the match
+	for n, end := 0, ls; n < 50 && end > 0; n++ {
+		start := bytes.LastIndexByte(data[:end-1], '\n') + 1
+		line := data[start : end-1]
+		open += bytes.Count(line, []byte("{")) + bytes.Count(line, []byte("(")) + bytes.Count(line, []byte("[")) -
+			bytes.Count(line, []byte("}")) - bytes.Count(line, []byte(")")) - bytes.Count(line, []byte("]"))
+		if open > 0 && check(line) {
+			return true
+		}
+		end = start
 	}
 	return false
 }

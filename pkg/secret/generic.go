@@ -18,7 +18,7 @@ var (
 )
 
 // genericKeywords gate the generic search: a file without any is skipped.
-var genericKeywords = []string{"pass", "pwd", "psw", "pasw", "pssw", "pw:", "pw=", "pw\"", "secret", "token", "key", "credential", "auth", "salt", "nonce", "api", "bearer"}
+var genericKeywords = []string{"pass", "pwd", "psw", "pasw", "pssw", "pw", "cred", "secret", "token", "key", "auth", "salt", "nonce", "api", "bearer"}
 
 const genericValue = `(?:(?:[bBrRuUfF]{1,2})?(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]|(?P<bare>[^\s"'\x60,;(){}<>\[\]]{4,200}))`
 
@@ -31,6 +31,8 @@ var genericForms = []*regexp.Regexp{
 	regexp.MustCompile(`(?:define|set|put|setProperty|setenv|Setenv)[ \t]*\([ \t]*["'](?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})["'][ \t]*,[ \t]*(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["']`),
 	// password == "value", "value" != password: a comparison with a literal
 	regexp.MustCompile(`(?P<name>[A-Za-z_$][A-Za-z0-9_.$]{0,63})[ \t]*(?:===?|!==?)[ \t]*(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60]`),
+	// "value" == password: the literal first
+	regexp.MustCompile(`(?P<q>["'\x60])(?P<secret>[^"'\x60\r\n]{3,200})["'\x60][ \t]*(?:===?|!==?)[ \t]*(?P<name>[A-Za-z_$][A-Za-z0-9_.$]{0,63})`),
 	// Secret Key: value (two-word names in prose and documents)
 	regexp.MustCompile(`(?:^|[\s"'(-])(?P<name>[A-Za-z]{2,20} [A-Za-z]{2,20})[ \t]*[:=][ \t]*` + genericValue),
 	// --password value, -Password 'value', --api-token "value" (command lines)

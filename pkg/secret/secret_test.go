@@ -101,6 +101,9 @@ func TestGenericForms(t *testing.T) {
 		"Connect-Server -Domain 'localhost' -Password 'Sjdn43ss@!'\n",
 		"ID:master/PW:dipPr15Gg!\n",
 		"PSSWRD:=FlUgeGeHeImEn07\n",
+		`if "f62e5bcda4fae4f82370da0c6f20697b8f8447ef" == password {` + "\n",
+		`const pw = "KjasdlkjapoIKLlka98098sdf012U/rL2sLdBqOHQ=="` + "\n",
+		`cred = "Rt5yHn8UjM3kIo0LpQ2w"` + "\n",
 		`<mxCell value="&lt;div&gt;password: Nq7&amp;Gd4xKp&lt;/div&gt;" />` + "\n",
 		`<a href="http://example.com?token=&quot;g1re0g1T0keN3zWx&quot;">x</a>` + "\n",
 	} {
@@ -113,6 +116,11 @@ func TestGenericForms(t *testing.T) {
 		"login --token $TOKEN --verbose\n",           // a reference
 		"run --secret id=npmrc,src=.npmrc build .\n", // docker build syntax
 		"ALTER ROLE app PASSWORD NULL;\n",
+		"cfg := DBConfig{ // #nosec G101\n\tPassword: \"f62e5bcda4fae4f82370da0c6f20697b8f8447ef\",\n}\n",
+		`return fmt.Errorf("unexpected auth state: allowed=%v", m)` + "\n",
+		`msgUserAuthRequest: "userAuthRequestMsg",` + "\n",
+		`cmd.Env = append(os.Environ(), "PWD="+dir, "GOPROXY=off")` + "\n",
+		"go run maketables.go -tables=chars -package=main\n",
 	} {
 		if got := lineRules(text); len(got) > 0 {
 			t.Errorf("%q: reported %v", text, got)

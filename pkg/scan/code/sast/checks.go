@@ -142,7 +142,9 @@ func runSyntax(pass *analysis.Pass) []Finding {
 				if algo, ok := weakCrypto[name]; ok {
 					add(CheckWeakCrypto, n.Pos(), "%s is a broken algorithm (%s)", algo, name)
 				}
-				if strings.HasPrefix(name, "math/rand.") || strings.HasPrefix(name, "math/rand/v2.") {
+				// Package functions and the methods of a *rand.Rand alike.
+				if strings.HasPrefix(name, "math/rand.") || strings.HasPrefix(name, "math/rand/v2.") ||
+					strings.HasPrefix(name, "(*math/rand.Rand).") || strings.HasPrefix(name, "(*math/rand/v2.Rand).") {
 					if fn := name[strings.LastIndex(name, ".")+1:]; weakRandom[fn] {
 						add(CheckWeakRandom, n.Pos(), "%s is not a cryptographic random source; use crypto/rand for keys, tokens and nonces", name)
 					}
