@@ -38,7 +38,20 @@ func run(pass *analysis.Pass) (result any, err error) {
 		out = append(out, runTaint(pass, funcs)...)
 		out = append(out, runSSAChecks(funcs)...)
 	}
-	return out, nil
+	// One finding per check and place: a taint finding, which comes later
+	// and names the source, replaces the syntactic one at the same call.
+	at := map[[2]any]int{}
+	kept := out[:0]
+	for _, f := range out {
+		k := [2]any{f.Check, f.Pos}
+		if i, ok := at[k]; ok {
+			kept[i] = f
+			continue
+		}
+		at[k] = len(kept)
+		kept = append(kept, f)
+	}
+	return kept, nil
 }
 
 // Result is a finding with its place in the source.

@@ -75,21 +75,115 @@ func funcNameIn(info *types.Info, call *ast.CallExpr, imports map[string]string)
 	return f.FullName()
 }
 
-func constInt(info *types.Info, e ast.Expr) (int64, bool) {
-	tv, ok := info.Types[e]
-	if !ok || tv.Value == nil {
+// typeInfo is the package's type information, plus the local variables
+// that hold one constant all their life: initialised with it, never
+// assigned again, never addressed ("v := tls.VersionTLS10").
+type typeInfo struct {
+	*types.Info
+	fixed map[*types.Var]constant.Value
+}
+
+func newTypeInfo(info *types.Info, files []*ast.File) *typeInfo {
+	value := map[*types.Var]constant.Value{}
+	writes := map[*types.Var]int{}
+	varOf := func(e ast.Expr) *types.Var {
+		id, ok := ast.Unparen(e).(*ast.Ident)
+		if !ok {
+			return nil
+		}
+		obj := info.Defs[id]
+		if obj == nil {
+			obj = info.Uses[id]
+		}
+		v, _ := obj.(*types.Var)
+		return v
+	}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec:
+				for i, name := range n.Names {
+					v := varOf(name)
+					if v == nil {
+						continue
+					}
+					writes[v]++
+					if len(n.Values) == len(n.Names) {
+						if tv := info.Types[n.Values[i]]; tv.Value != nil {
+							value[v] = tv.Value
+						}
+					}
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					v := varOf(lhs)
+					if v == nil {
+						continue
+					}
+					writes[v]++
+					declared := n.Tok == token.DEFINE && info.Defs[ast.Unparen(lhs).(*ast.Ident)] != nil
+					if declared && len(n.Lhs) == len(n.Rhs) {
+						if tv := info.Types[n.Rhs[i]]; tv.Value != nil {
+							value[v] = tv.Value
+						}
+					}
+				}
+			case *ast.IncDecStmt:
+				if v := varOf(n.X); v != nil {
+					writes[v] += 2
+				}
+			case *ast.UnaryExpr:
+				if v := varOf(n.X); v != nil && n.Op == token.AND {
+					writes[v] += 2
+				}
+			case *ast.RangeStmt:
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if v := varOf(e); v != nil {
+						writes[v] += 2
+					}
+				}
+			}
+			return true
+		})
+	}
+	fixed := map[*types.Var]constant.Value{}
+	for v, c := range value {
+		// Exported package variables can be set from other packages.
+		if writes[v] == 1 && !(v.Exported() && v.Parent() == v.Pkg().Scope()) {
+			fixed[v] = c
+		}
+	}
+	return &typeInfo{Info: info, fixed: fixed}
+}
+
+// constValue is the constant value of e, or nil.
+func (info *typeInfo) constValue(e ast.Expr) constant.Value {
+	if tv, ok := info.Types[e]; ok && tv.Value != nil {
+		return tv.Value
+	}
+	if id, ok := ast.Unparen(e).(*ast.Ident); ok {
+		if v, ok := info.Uses[id].(*types.Var); ok {
+			return info.fixed[v]
+		}
+	}
+	return nil
+}
+
+func constInt(info *typeInfo, e ast.Expr) (int64, bool) {
+	c := info.constValue(e)
+	if c == nil {
 		return 0, false
 	}
-	v, ok := constant.Int64Val(constant.ToInt(tv.Value))
+	v, ok := constant.Int64Val(constant.ToInt(c))
 	return v, ok
 }
 
-func constString(info *types.Info, e ast.Expr) (string, bool) {
-	tv, ok := info.Types[e]
-	if !ok || tv.Value == nil || tv.Value.Kind() != constant.String {
+func constString(info *typeInfo, e ast.Expr) (string, bool) {
+	c := info.constValue(e)
+	if c == nil || c.Kind() != constant.String {
 		return "", false
 	}
-	return constant.StringVal(tv.Value), true
+	return constant.StringVal(c), true
 }
 
 var weakCrypto = map[string]string{
@@ -112,9 +206,42 @@ var filePermCalls = map[string][2]int64{
 var cipherIVCalls = map[string]int{"crypto/cipher.NewCBCEncrypter": 1, "crypto/cipher.NewCBCDecrypter": 1, "crypto/cipher.NewCTR": 1,
 	"crypto/cipher.NewOFB": 1, "crypto/cipher.NewCFBEncrypter": 1, "crypto/cipher.NewCFBDecrypter": 1}
 
+// shells take a script after their "-c" option ("/c" for cmd.exe).
+var shells = map[string]string{"sh": "-c", "bash": "-c", "zsh": "-c", "dash": "-c", "ksh": "-c", "ash": "-c",
+	"cmd": "/c", "cmd.exe": "/c", "powershell": "-command", "powershell.exe": "-command", "pwsh": "-command"}
+
+// shellScript returns the index in args of a shell's script (sh -c X)
+// when X is not a constant, else -1.
+func shellScript(info *typeInfo, args []ast.Expr) int {
+	if len(args) < 3 {
+		return -1
+	}
+	prog, ok := constString(info, args[0])
+	if !ok {
+		return -1
+	}
+	opt, ok := shells[strings.ToLower(prog[strings.LastIndexAny(prog, `/\`)+1:])]
+	if !ok {
+		return -1
+	}
+	for i := 1; i+1 < len(args); i++ {
+		a, ok := constString(info, args[i])
+		if !ok {
+			return -1 // a computed option: not a script position we know
+		}
+		if strings.EqualFold(a, opt) {
+			if _, isConst := constString(info, args[i+1]); isConst {
+				return -1
+			}
+			return i + 1
+		}
+	}
+	return -1
+}
+
 // runSyntax runs the checks that need syntax and types only.
 func runSyntax(pass *analysis.Pass) []Finding {
-	info := pass.TypesInfo
+	info := newTypeInfo(pass.TypesInfo, pass.Files)
 	var out []Finding
 	add := func(check string, pos token.Pos, format string, args ...any) {
 		out = append(out, Finding{Check: check, Pos: pos, Message: fmt.Sprintf(format, args...)})
@@ -138,7 +265,7 @@ func runSyntax(pass *analysis.Pass) []Finding {
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
-				name := funcNameIn(info, n, imports)
+				name := funcNameIn(info.Info, n, imports)
 				if algo, ok := weakCrypto[name]; ok {
 					add(CheckWeakCrypto, n.Pos(), "%s is a broken algorithm (%s)", algo, name)
 				}
@@ -155,6 +282,14 @@ func runSyntax(pass *analysis.Pass) []Finding {
 					}
 				}
 				switch name {
+				case "os/exec.Command", "os/exec.CommandContext", "golang.org/x/sys/execabs.Command", "golang.org/x/sys/execabs.CommandContext":
+					args := n.Args
+					if strings.HasSuffix(name, "Context") && len(args) > 0 {
+						args = args[1:]
+					}
+					if i := shellScript(info, args); i >= 0 {
+						add(CheckCommandInjection, n.Pos(), "%s runs a shell on a command string that is not a constant: whatever reaches it is run as shell code; pass the program and its arguments separately", name)
+					}
 				case "net.Listen", "crypto/tls.Listen", "net.ListenPacket":
 					if len(n.Args) > 1 {
 						if addr, ok := constString(info, n.Args[1]); ok && allInterfaces(addr) {
@@ -188,7 +323,7 @@ func runSyntax(pass *analysis.Pass) []Finding {
 						add(CheckHTTPTimeouts, n.Pos(), "http.Server without ReadHeaderTimeout or ReadTimeout (slowloris)")
 					}
 				case tv.Type != nil && isNamed(tv.Type, "net/http", "Cookie"):
-					if !fieldTrue(info, n, "Secure") || !fieldTrue(info, n, "HttpOnly") {
+					if !fieldTrue(info.Info, n, "Secure") || !fieldTrue(info.Info, n, "HttpOnly") {
 						add(CheckInsecureCookie, n.Pos(), "http.Cookie without Secure and HttpOnly")
 					}
 				}
@@ -233,7 +368,7 @@ func allInterfaces(addr string) bool {
 	return host == "" || host == "0.0.0.0" || host == "::"
 }
 
-func tlsConfig(info *types.Info, lit *ast.CompositeLit, add func(string, token.Pos, string, ...any)) {
+func tlsConfig(info *typeInfo, lit *ast.CompositeLit, add func(string, token.Pos, string, ...any)) {
 	for _, el := range lit.Elts {
 		kv, ok := el.(*ast.KeyValueExpr)
 		if !ok {
@@ -245,10 +380,10 @@ func tlsConfig(info *types.Info, lit *ast.CompositeLit, add func(string, token.P
 	}
 }
 
-func tlsField(info *types.Info, field string, value ast.Expr, pos token.Pos, add func(string, token.Pos, string, ...any)) {
+func tlsField(info *typeInfo, field string, value ast.Expr, pos token.Pos, add func(string, token.Pos, string, ...any)) {
 	switch field {
 	case "InsecureSkipVerify":
-		if tv := info.Types[value]; tv.Value != nil && constant.BoolVal(tv.Value) {
+		if c := info.constValue(value); c != nil && c.Kind() == constant.Bool && constant.BoolVal(c) {
 			add(CheckTLSNoVerify, pos, "InsecureSkipVerify: true accepts any certificate: the connection can be intercepted")
 		}
 	case "MinVersion", "MaxVersion":
@@ -292,8 +427,10 @@ func fieldTrue(info *types.Info, lit *ast.CompositeLit, name string) bool {
 	return false
 }
 
-// bidi are the Unicode bidirectional controls of Trojan Source (CVE-2021-42574).
-var bidi = []string{"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+// bidi are the Unicode bidirectional controls of Trojan Source
+// (CVE-2021-42574), and the invisible direction marks (LRM, RLM, ALM)
+// that reorder the neutral characters around them just as silently.
+var bidi = []string{"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"}
 
 // runTrojan reports bidirectional control characters in the source.
 func runTrojan(pass *analysis.Pass, read func(string) ([]byte, error)) []Finding {

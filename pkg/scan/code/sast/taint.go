@@ -82,6 +82,45 @@ var sourceCalls = map[string]string{
 	"(*bufio.Reader).ReadString":  "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
 }
 
+// readCalls read outside input into what their pointer arguments point
+// to: fmt.Scanln(&name).
+var readCalls = map[string]string{"fmt.Scan": "input read from the terminal", "fmt.Scanln": "input read from the terminal",
+	"fmt.Scanf": "input read from the terminal", "fmt.Fscan": "input read from a stream", "fmt.Fscanln": "input read from a stream",
+	"fmt.Fscanf": "input read from a stream"}
+
+// pointees returns the pointers a call receives in a, itself or, for a
+// variadic ...any, each pointer stored into the slice.
+func pointees(a ssa.Value) []ssa.Value {
+	if _, ok := a.Type().Underlying().(*types.Pointer); ok {
+		return []ssa.Value{a}
+	}
+	sl, ok := a.(*ssa.Slice)
+	if !ok {
+		return nil
+	}
+	var out []ssa.Value
+	for _, r := range *sl.X.Referrers() {
+		ia, ok := r.(*ssa.IndexAddr)
+		if !ok {
+			continue
+		}
+		for _, r := range *ia.Referrers() {
+			st, ok := r.(*ssa.Store)
+			if !ok || st.Addr != ia {
+				continue
+			}
+			v := st.Val
+			if mi, ok := v.(*ssa.MakeInterface); ok {
+				v = mi.X
+			}
+			if _, ok := v.Type().Underlying().(*types.Pointer); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // sanitizers return values safe for the checks listed.
 var sanitizers = map[string][]string{
 	"strconv.Atoi": {"*"}, "strconv.ParseInt": {"*"}, "strconv.ParseUint": {"*"}, "strconv.ParseFloat": {"*"},
@@ -122,12 +161,15 @@ var sinks = map[string]sink{
 
 	"os/exec.Command": {CheckCommandInjection, []int{-1}}, "os/exec.CommandContext": {CheckCommandInjection, []int{1, 2}},
 	"syscall.Exec": {CheckCommandInjection, []int{0, 1}}, "os.StartProcess": {CheckCommandInjection, []int{0, 1}},
+	"syscall.ForkExec": {CheckCommandInjection, []int{0, 1}}, "syscall.StartProcess": {CheckCommandInjection, []int{0, 1}},
+	"golang.org/x/sys/execabs.Command": {CheckCommandInjection, []int{-1}}, "golang.org/x/sys/execabs.CommandContext": {CheckCommandInjection, []int{1, 2}},
 
 	"os.Open": {CheckPathTraversal, []int{0}}, "os.OpenFile": {CheckPathTraversal, []int{0}}, "os.ReadFile": {CheckPathTraversal, []int{0}},
 	"os.WriteFile": {CheckPathTraversal, []int{0}}, "os.Create": {CheckPathTraversal, []int{0}}, "os.Remove": {CheckPathTraversal, []int{0}},
 	"os.RemoveAll": {CheckPathTraversal, []int{0}}, "os.ReadDir": {CheckPathTraversal, []int{0}}, "os.Mkdir": {CheckPathTraversal, []int{0}},
 	"os.MkdirAll": {CheckPathTraversal, []int{0}}, "os.Rename": {CheckPathTraversal, []int{0, 1}}, "io/ioutil.ReadFile": {CheckPathTraversal, []int{0}},
 	"io/ioutil.WriteFile": {CheckPathTraversal, []int{0}}, "net/http.ServeFile": {CheckPathTraversal, []int{2}},
+	"net/http.ServeFileFS": {CheckPathTraversal, []int{3}},
 	"os.DirFS": {CheckPathTraversal, []int{0}}, "(*os.Root).Open": {CheckPathTraversal, []int{}},
 
 	"net/http.Get": {CheckSSRF, []int{0}}, "net/http.Head": {CheckSSRF, []int{0}}, "net/http.Post": {CheckSSRF, []int{0}},
@@ -445,6 +487,16 @@ func (t *taint) call(ins ssa.CallInstruction, local map[*ssa.Function]bool) {
 	v := ins.Value() // nil for go and defer
 	if what, ok := sourceCalls[name]; ok && v != nil {
 		t.mark(v, &origin{what: what, pos: ins.Pos()})
+		return
+	}
+	if what, ok := readCalls[name]; ok {
+		o := &origin{what: what, pos: ins.Pos()}
+		for _, a := range c.Args {
+			for _, p := range pointees(a) {
+				t.mark(p, o)
+				t.mark(root(p), o)
+			}
+		}
 		return
 	}
 	if _, ok := sanitizers[name]; ok {
