@@ -157,10 +157,10 @@ func plausibleValue(v []byte) bool {
 }
 
 var (
-	hexValue  = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	hexValue = regexp.MustCompile(`^[0-9a-fA-F]+$`)
 	// wordValue: camelCase, snake_case, ENV_NAME, words with spaces,
 	// kebab-case names ("gssapi-with-mic", "openssh-key-v1").
-	wordValue = regexp.MustCompile(`^(?:[a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Za-z]+(?: [A-Za-z]+)+|[a-z]+(?:-[a-z]+)+(?:-v?\d+)?)$`)
+	wordValue  = regexp.MustCompile(`^(?:[a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Za-z]+(?: [A-Za-z]+)+|[a-z]+(?:-[a-z]+)+(?:-v?\d+)?)$`)
 	printfVerb = regexp.MustCompile(`%[-+# 0-9.]*[vsdqxXfgtTw]`)
 )
 

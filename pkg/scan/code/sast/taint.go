@@ -170,7 +170,7 @@ var sinks = map[string]sink{
 	"os.MkdirAll": {CheckPathTraversal, []int{0}}, "os.Rename": {CheckPathTraversal, []int{0, 1}}, "io/ioutil.ReadFile": {CheckPathTraversal, []int{0}},
 	"io/ioutil.WriteFile": {CheckPathTraversal, []int{0}}, "net/http.ServeFile": {CheckPathTraversal, []int{2}},
 	"net/http.ServeFileFS": {CheckPathTraversal, []int{3}},
-	"os.DirFS": {CheckPathTraversal, []int{0}}, "(*os.Root).Open": {CheckPathTraversal, []int{}},
+	"os.DirFS":             {CheckPathTraversal, []int{0}}, "(*os.Root).Open": {CheckPathTraversal, []int{}},
 
 	"net/http.Get": {CheckSSRF, []int{0}}, "net/http.Head": {CheckSSRF, []int{0}}, "net/http.Post": {CheckSSRF, []int{0}},
 	"net/http.PostForm": {CheckSSRF, []int{0}}, "net/http.NewRequest": {CheckSSRF, []int{1}}, "net/http.NewRequestWithContext": {CheckSSRF, []int{2}},
