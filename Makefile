@@ -12,7 +12,7 @@ BUF      := $(BIN)/.buf-$(BUF_VERSION)
 PGO      := $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
 PGOGRPC  := $(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
 
-.PHONY: all tools build generate check-generated lint test test-short demo bench eval clean
+.PHONY: all tools build generate check-generated lint test test-short demo bench bench-compare eval clean
 
 all: build
 
@@ -58,6 +58,10 @@ demo: build
 
 bench:
 	./deploy/bench.sh
+
+# Secrets and Go SAST beside gitleaks and gosec on the same input.
+bench-compare:
+	./deploy/bench-compare.sh
 
 eval: build
 	$(GO) run ./integration/eval --corpus ../shared/corpus

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -44,11 +45,21 @@ var binaryExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gi
 var lockfileNames = map[string]bool{"go.sum": true, "package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true,
 	"Cargo.lock": true, "composer.lock": true, "Gemfile.lock": true, "poetry.lock": true, "Pipfile.lock": true}
 
-// Match selects files that may hold text.
+// vendoredDirs hold third-party code copied in by a package manager; its
+// credentials are test fixtures of other projects.
+var vendoredDirs = []string{"vendor", "node_modules", "bower_components", "site-packages", "dist-packages", ".venv"}
+
+// Match selects files that may hold text, outside vendored folders.
+// Binary content is recognised later, by a NUL byte in its first 8 KiB.
 func (s *Secrets) Match(path string) bool {
 	base := filepath.Base(path)
 	if lockfileNames[base] || strings.HasSuffix(base, ".min.js") || strings.HasSuffix(base, ".map") {
 		return false
+	}
+	for _, part := range strings.Split(filepath.ToSlash(filepath.Dir(path)), "/") {
+		if slices.Contains(vendoredDirs, part) {
+			return false
+		}
 	}
 	return !binaryExts[strings.ToLower(filepath.Ext(path))]
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Secrets and Go SAST on the same input as gitleaks and gosec: wall time,
+# CPU time and peak memory of each, and the number of findings.
+#   deploy/bench-compare.sh [SECRETS_TREE] [GO_MODULE]
+# Defaults: the golang.org part of the Go module cache, and a copy of
+# golang.org/x/tools from it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GITLEAKS_VERSION=v8.30.1
+GOSEC_VERSION=v2.30.0
+bin=$(go env GOPATH)/bin
+[ -x "$bin/gitleaks" ] || go install "github.com/zricethezav/gitleaks/v8@$GITLEAKS_VERSION"
+[ -x "$bin/gosec" ] || go install "github.com/securego/gosec/v2/cmd/gosec@$GOSEC_VERSION"
+tree=${1:-$(go env GOMODCACHE)/golang.org}
+module=${2:-}
+if [ -z "$module" ]; then
+	src=$(ls -d "$(go env GOMODCACHE)"/golang.org/x/tools@* | tail -1)
+	module=$(mktemp -d)
+	trap 'rm -rf "$module"' EXIT
+	cp -r "$src"/. "$module" && chmod -R u+w "$module"
+fi
+go build -o /tmp/vigil-bench ./cmd/vigil
+out=$(mktemp -d)
+size=$(du -sb "$tree" | cut -f1)
+measure() { /usr/bin/time -f "%e s wall, %U s user, %M KB peak" "$@" 2>&1 >/dev/null | tail -1; }
+echo "==> secrets on $tree ($((size / 1048576)) MiB)"
+echo "vigil:    $(measure /tmp/vigil-bench scan --scanners secrets -f json -- "$tree")"
+echo "gitleaks: $(measure "$bin/gitleaks" dir "$tree" --no-banner --exit-code 0 --report-format json --report-path "$out/gl.json")"
+echo "==> Go SAST on $module"
+echo "vigil:    $(cd "$module" && measure /tmp/vigil-bench scan --scanners sast-go -f json .)"
+echo "gosec:    $(cd "$module" && GOFLAGS=-mod=mod GOPROXY=off measure "$bin/gosec" -quiet -fmt json -out "$out/gosec.json" ./...)"
+rm -rf "$out"
