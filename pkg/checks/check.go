@@ -84,6 +84,9 @@ var iterators = map[string][]string{
 	"image": {"", "env", "port"},
 	// A running process read from /proc.
 	"process": {""},
+	// A cloud resource in the normalised model (pkg/cloud), from IaC or a
+	// provider's API; kinds restricts the resource kinds.
+	"cloud": {""},
 	// Checks whose logic is Go code (dependency vulnerabilities, secrets,
 	// SAST); the pack holds their metadata and no expression.
 	"analyzer": {""},

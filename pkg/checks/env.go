@@ -13,6 +13,7 @@ import (
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/secret"
 )
 
 // Variables every check may read; a scanner leaves the ones that do not apply
@@ -36,6 +37,8 @@ var variables = []string{
 	"image", "env",
 	// Containers at runtime: one process
 	"process",
+	// Cloud: one resource of the normalised model
+	"resource",
 }
 
 // newEnv builds the CEL environment shared by all checks.
@@ -57,6 +60,12 @@ func newEnv() (*cel.Env, error) {
 		cel.Function("is_public_ip",
 			cel.Overload("is_public_ip_string", []*cel.Type{cel.StringType}, cel.BoolType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(PublicIP(string(v.(types.String)))) }))),
+		cel.Function("internet",
+			cel.Overload("internet_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(Internet(string(v.(types.String)))) }))),
+		cel.Function("has_secret",
+			cel.Overload("has_secret_string", []*cel.Type{cel.StringType}, cel.BoolType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(HasSecret(string(v.(types.String)))) }))),
 		cel.Function("image_digest",
 			cel.Overload("image_digest_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageDigest(string(v.(types.String)))) }))),
@@ -159,4 +168,25 @@ func PublicIP(s string) bool {
 	}
 	a = a.Unmap()
 	return a.IsGlobalUnicast() && !a.IsPrivate() && !sharedAddressSpace.Contains(a)
+}
+
+// Internet reports whether a CIDR or a provider's address tag means every
+// address: 0.0.0.0/0, ::/0, "*", "Internet", "Any".
+func Internet(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "*", "internet", "any", "0.0.0.0", "::":
+		return true
+	}
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	return err == nil && p.Bits() == 0
+}
+
+// secrets finds credentials for has_secret; its hash key is irrelevant,
+// as only the presence of a match is reported.
+var secrets = secret.New(nil)
+
+// HasSecret reports whether text (a startup script, a template) holds a
+// credential that Vigil's secret rules recognise.
+func HasSecret(text string) bool {
+	return len(secrets.Scan([]byte(text))) > 0
 }

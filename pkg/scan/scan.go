@@ -19,6 +19,8 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/scan/cloud/cloudformation"
+	"github.com/vigilsec/vigil/pkg/scan/cloud/terraform"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/code"
 	"github.com/vigilsec/vigil/pkg/scan/code/dast"
@@ -167,7 +169,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	imgs.Verifier = opts.Signatures
 	secrets := code.NewSecrets(cat, key)
 	files := []FileScanner{cluster.NewManifests(cat), cluster.NewCertificates(cat), container.NewDockerfiles(cat),
-		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat)}
+		code.NewDependencies(cat, opts.VulnDB), secrets, code.NewGoSAST(cat), code.NewPatterns(cat), terraform.NewScanner(cat), cloudformation.NewScanner(cat)}
 	if len(opts.Scanners) > 0 {
 		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
 	}

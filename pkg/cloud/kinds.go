@@ -1,0 +1,184 @@
+package cloud
+
+// Kind documents one normalised resource kind: what it stands for and
+// each attribute with the value it has when the source does not set it.
+type Kind struct {
+	Doc   string
+	Attrs map[string]Attr
+}
+
+// Attr is one attribute of a kind.
+type Attr struct {
+	Doc     string
+	Default any
+}
+
+// Rule is one entry of a security group's or network ACL's rules, as a
+// map in Attrs["rules"]: direction ("ingress", "egress"), action ("allow",
+// "deny"), protocol ("tcp", "udp", "icmp", "all"), from_port and to_port
+// (0 and 65535 for every port), peers (CIDRs, "*" or provider tags such as
+// "Internet", for the remote side), description.
+func Rule(direction, action, protocol string, from, to int, peers []string, description string) map[string]any {
+	ps := make([]any, len(peers))
+	for i, p := range peers {
+		ps[i] = p
+	}
+	return map[string]any{"direction": direction, "action": action, "protocol": protocol,
+		"from_port": int64(from), "to_port": int64(to), "peers": ps, "description": description}
+}
+
+// Statement is one statement of a policy document, as a map: effect
+// ("Allow", "Deny"), actions, not_actions, resources, principals ("*" for
+// anyone; AWS account, service and federated principals as written), and
+// conditional (the statement has a Condition).
+func Statement(effect string, actions, notActions, resources, principals []string, conditional bool) map[string]any {
+	return map[string]any{"effect": effect, "actions": list(actions), "not_actions": list(notActions),
+		"resources": list(resources), "principals": list(principals), "conditional": conditional}
+}
+
+func list(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// Kinds are the normalised kinds and their attributes.
+var Kinds = map[string]Kind{
+	"bucket": {Doc: "object storage: an S3 bucket, a GCS bucket, an Azure storage account or container, an OSS bucket, a Spaces bucket", Attrs: map[string]Attr{
+		"public_acl":              {"an ACL or grant gives everyone (or every authenticated user of the provider) read or write access", false},
+		"public_policy":           {"a bucket policy or IAM binding allows anyone without a restricting condition", false},
+		"public_access_block":     {"a public access block applies (S3: bucket or account level)", false},
+		"block_public_acls":       {"new public ACLs are rejected", false},
+		"ignore_public_acls":      {"existing public ACLs are ignored", false},
+		"block_public_policy":     {"public bucket policies are rejected", false},
+		"restrict_public_buckets": {"access through public policies is restricted to the account", false},
+		"encrypted":               {"objects are encrypted at rest by default", false},
+		"kms_key":                 {"customer-managed key used for encryption, empty for provider-managed keys", ""},
+		"versioning":              {"object versioning is enabled", false},
+		"logging":                 {"access logging is enabled", false},
+		"https_only":              {"plain-HTTP access is refused", true},
+		"min_tls_version":         {"lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\"); empty when the provider's default applies", ""},
+	}},
+	"security_group": {Doc: "a stateful firewall attached to instances: an AWS security group, a GCP firewall rule, an Azure network security group, a DigitalOcean or OpenStack firewall", Attrs: map[string]Attr{
+		"rules":       {"the group's rules (see Rule)", []any{}},
+		"is_default":  {"the VPC's default security group", false},
+		"description": {"the group's description", ""},
+	}},
+	"network_acl": {Doc: "a stateless subnet firewall: an AWS network ACL", Attrs: map[string]Attr{
+		"rules":      {"the ACL's rules (see Rule); deny rules are listed too", []any{}},
+		"is_default": {"the VPC's default network ACL", false},
+	}},
+	"iam_policy": {Doc: "a permissions policy: managed, inline, or a resource policy (SQS, SNS, ECR, KMS)", Attrs: map[string]Attr{
+		"statements":        {"the policy's statements (see Statement)", []any{}},
+		"attached_to_users": {"users the policy is attached to directly", []any{}},
+		"resource_policy":   {"a policy on a resource (principals matter), not an identity's", false},
+	}},
+	"iam_role": {Doc: "a role that principals assume", Attrs: map[string]Attr{
+		"trust_statements": {"statements of the trust (assume role) policy", []any{}},
+	}},
+	"password_policy": {Doc: "an account's password policy for console users", Attrs: map[string]Attr{
+		"exists":            {"a password policy is set (else the provider default applies)", false},
+		"min_length":        {"minimum password length", int64(0)},
+		"require_symbols":   {"passwords need a symbol", false},
+		"require_numbers":   {"passwords need a digit", false},
+		"require_uppercase": {"passwords need an upper-case letter", false},
+		"require_lowercase": {"passwords need a lower-case letter", false},
+		"reuse_prevention":  {"how many previous passwords cannot be reused", int64(0)},
+		"max_age_days":      {"days before a password expires, 0 for never", int64(0)},
+	}},
+	"account": {Doc: "a cloud account's identity settings (live only)", Attrs: map[string]Attr{
+		"root_access_keys": {"the root user has active access keys", false},
+		"root_mfa":         {"the root user has MFA", true},
+		"users":            {"IAM users: name, console (has a password), mfa, access_key_ages (days), admin (has an admin policy attached directly)", []any{}},
+	}},
+	"volume": {Doc: "a block storage volume: an EBS volume, a GCE disk, an Azure managed disk", Attrs: map[string]Attr{
+		"encrypted": {"the volume is encrypted at rest", false},
+		"kms_key":   {"customer-managed key, empty for provider-managed keys", ""},
+	}},
+	"instance": {Doc: "a virtual machine or the template it starts from", Attrs: map[string]Attr{
+		"volumes_encrypted": {"every root and data volume it defines is encrypted", false},
+		"imds_v2_required":  {"the metadata service requires session tokens (IMDSv2)", false},
+		"public_ip":         {"it gets a public IP address", false},
+		"user_data":         {"the startup script, decoded", ""},
+	}},
+	"database": {Doc: "a managed database: RDS instance or cluster, Cloud SQL, Azure SQL, PostgreSQL or MySQL server, DocumentDB, Neptune", Attrs: map[string]Attr{
+		"engine":              {"the database engine", ""},
+		"publicly_accessible": {"it has a public endpoint", false},
+		"public_cidrs":        {"networks allowed to reach the public endpoint", []any{}},
+		"encrypted":           {"storage is encrypted at rest", false},
+		"kms_key":             {"customer-managed key, empty for provider-managed keys", ""},
+		"backup_retention":    {"days automated backups are kept, 0 for none", int64(0)},
+		"ssl_required":        {"clients must use TLS", true},
+		"audit_logging":       {"audit or query logs are exported", true},
+	}},
+	"trail": {Doc: "an audit log trail: CloudTrail", Attrs: map[string]Attr{
+		"logging":        {"the trail is recording", true},
+		"multi_region":   {"it records every region", false},
+		"log_validation": {"log file integrity validation is on", false},
+		"kms_key":        {"key that encrypts the log files, empty for none", ""},
+		"cloudwatch":     {"it delivers to CloudWatch Logs", false},
+	}},
+	"key": {Doc: "an encryption key: AWS KMS, Cloud KMS, Key Vault key", Attrs: map[string]Attr{
+		"customer_managed": {"a symmetric key the customer manages (rotation applies)", true},
+		"rotation":         {"automatic rotation is on", false},
+	}},
+	"k8s_cluster": {Doc: "a managed Kubernetes control plane: EKS, GKE, AKS", Attrs: map[string]Attr{
+		"public_endpoint":       {"the API server has a public endpoint", true},
+		"public_cidrs":          {"networks allowed to reach the public endpoint", []any{"0.0.0.0/0"}},
+		"secrets_encrypted":     {"Secrets are encrypted with a customer-managed key", false},
+		"control_plane_logging": {"control-plane log types sent to the provider's logging", []any{}},
+	}},
+	"function": {Doc: "a serverless function or a container task definition: Lambda, ECS, Cloud Functions, Azure Functions", Attrs: map[string]Attr{
+		"env": {"environment variables, name to value", map[string]any{}},
+	}},
+	"vpc": {Doc: "a virtual network", Attrs: map[string]Attr{
+		"flow_logs":  {"flow logs record its traffic", false},
+		"is_default": {"the region's default VPC", false},
+	}},
+	"subnet": {Doc: "a subnet of a virtual network", Attrs: map[string]Attr{
+		"public_ip_on_launch": {"instances get public IP addresses by default", false},
+	}},
+	"store": {Doc: "a managed service that keeps data: queue, topic, stream, table, cache, search domain, file system, log group, secret, container registry, analytics workgroup, build project, virtual desktop, API cache", Attrs: map[string]Attr{
+		"service":    {"the service: sqs, sns, kinesis, dynamodb, dax, elasticache, elasticsearch, efs, logs, secretsmanager, ecr, athena, codebuild, workspaces, emr, msk, mq, apigateway", ""},
+		"encrypted":  {"data is encrypted at rest", true},
+		"kms_key":    {"customer-managed key, empty for provider-managed keys, \"-\" where the service offers no choice of key", ""},
+		"in_transit": {"connections to and within the service are encrypted", true},
+		"logging":    {"the service's audit or access logs are kept", true},
+		"public":     {"reachable from the internet without authentication", false},
+	}},
+	"endpoint": {Doc: "a public entry point for HTTP traffic: API stage, CDN distribution, load balancer listener, web app", Attrs: map[string]Attr{
+		"https_only":      {"plain HTTP is refused or redirected", true},
+		"min_tls_version": {"lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\"); empty for the provider default", ""},
+		"logging":         {"access logs are kept", true},
+		"public":          {"it faces the internet", false},
+	}},
+	"region": {Doc: "a region's account-wide settings", Attrs: map[string]Attr{
+		"guardduty":              {"GuardDuty (threat detection) is enabled", false},
+		"ebs_default_encryption": {"new EBS volumes are encrypted by default", false},
+	}},
+}
+
+// New returns a resource of kind with every attribute at its default.
+func New(kind, provider, typ, address string) *Resource {
+	r := &Resource{Kind: kind, Provider: provider, Type: typ, Address: address, Attrs: map[string]any{}}
+	for name, a := range Kinds[kind].Attrs {
+		r.Attrs[name] = cloneDefault(a.Default)
+	}
+	return r
+}
+
+func cloneDefault(v any) any {
+	switch v := v.(type) {
+	case []any:
+		return append([]any{}, v...)
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = x
+		}
+		return m
+	}
+	return v
+}

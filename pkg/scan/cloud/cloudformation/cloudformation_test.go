@@ -1,0 +1,131 @@
+package cloudformation
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+func scan(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := checks.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScanner(cat)
+	if !s.Match(path) || !IsTemplate(data) {
+		t.Fatalf("%s not recognised", path)
+	}
+	fs, err := s.ScanFile(context.Background(), path, data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.CheckId+" "+f.Resource.Name)
+		if f.Location.StartLine == 0 || f.Location.Snippet == "" {
+			t.Errorf("%s %s: no location", f.CheckId, f.Resource.Name)
+		}
+	}
+	return out
+}
+
+func TestIntrinsicFunctions(t *testing.T) {
+	got := scan(t, "testdata/stack.yaml")
+	for _, w := range []string{
+		"VGL-CLOUD-002 Assets", // a policy that names the bucket with !Ref
+		"VGL-CLOUD-006 Assets", // !If on a condition that holds with the default
+		"VGL-CLOUD-020 Web",    // the CIDR from a parameter's default
+		"VGL-CLOUD-062 Db",     // !FindInMap with a !Ref key
+		"VGL-CLOUD-066 Queue",
+	} {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing %s in %v", w, got)
+		}
+	}
+	// A key from a parameter without a default is unknown: not flagged.
+	if slices.Contains(got, "VGL-CLOUD-005 Db") {
+		t.Error("unknown KMS key reported as missing")
+	}
+}
+
+func TestJSONTemplate(t *testing.T) {
+	got := scan(t, "testdata/stack.json")
+	if !slices.Contains(got, "VGL-CLOUD-080 Trail") {
+		t.Fatalf("Fn::If with a false condition not taken: %v", got)
+	}
+}
+
+func TestSubstitution(t *testing.T) {
+	tmpl, err := Parse("t.yaml", []byte("Parameters: {Env: {Default: dev}}\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub 'app-${Env}-${AWS::Region}-${!Literal}'\n      Tags: [{Key: a, Value: !Sub ['${X}-1', {X: !Ref Env}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tmpl.Resources[0].Properties
+	if got := p.Str("BucketName", "", "?"); got != "app-dev-us-east-1-${Literal}" {
+		t.Errorf("BucketName = %q", got)
+	}
+	if got := p.Blocks("Tags")[0].Str("Value", "", "?"); got != "dev-1" {
+		t.Errorf("tag = %q", got)
+	}
+}
+
+func TestBadTemplates(t *testing.T) {
+	for name, src := range map[string]string{
+		"not a mapping": "- a\n- b\n",
+		"no resources":  "AWSTemplateFormatVersion: 2010-09-09\n",
+		"bad yaml":      "Resources: [\n",
+		"deep":          "Resources: " + deep(200) + "\n",
+		"laughs":        laughs(),
+	} {
+		if _, err := Parse(name, []byte(src)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// laughs is a document of aliases that expands to 10^9 values.
+func laughs() string {
+	s := "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i < 9; i++ {
+		s += fmt.Sprintf("a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	return s + "Resources: {B: {Type: AWS::S3::Bucket, Properties: {Tags: *a8}}}\n"
+}
+
+func deep(n int) string {
+	s := "x"
+	for i := 0; i < n; i++ {
+		s = "[" + s + "]"
+	}
+	return s
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/stack.yaml", "testdata/stack.json"} {
+		data, _ := os.ReadFile(p)
+		f.Add(data)
+	}
+	f.Add([]byte("Resources:\n  A: {Type: AWS::EC2::Instance, Properties: {UserData: !Base64 {Fn::Sub: 'x${A}'}}}\n"))
+	cat, err := checks.Builtin()
+	if err != nil {
+		f.Fatal(err)
+	}
+	cs := cat.ForInput("cloud")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tmpl, err := Parse("t.yaml", data)
+		if err != nil {
+			return
+		}
+		cloud.Evaluate(context.Background(), cs, Adapt("t.yaml", tmpl), "", "cloudformation", nil)
+	})
+}

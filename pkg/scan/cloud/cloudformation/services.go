@@ -1,0 +1,268 @@
+package cloudformation
+
+import (
+	"strings"
+
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+// customerKey drops AWS-managed key aliases: not customer-managed keys.
+func customerKey(k string) string {
+	if strings.HasPrefix(k, "alias/aws/") {
+		return ""
+	}
+	return k
+}
+
+// stores maps the data services of a template to the "store" kind.
+func (s *stack) stores() []*cloud.Resource {
+	var out []*cloud.Resource
+	each := func(typ, service string, f func(p cloud.Attrs, r *cloud.Resource)) {
+		for _, res := range s.byType[typ] {
+			r := s.resource("store", res)
+			r.Attrs["service"] = service
+			f(res.Properties, r)
+			out = append(out, r)
+		}
+	}
+	each("AWS::SQS::Queue", "sqs", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = p.Has("KmsMasterKeyId") || p.Bool("SqsManagedSseEnabled", true, true)
+		r.Attrs["kms_key"] = customerKey(p.Str("KmsMasterKeyId", "", "unknown"))
+	})
+	each("AWS::SNS::Topic", "sns", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = p.Has("KmsMasterKeyId")
+		r.Attrs["kms_key"] = customerKey(p.Str("KmsMasterKeyId", "", "unknown"))
+	})
+	each("AWS::Logs::LogGroup", "logs", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["kms_key"] = p.Str("KmsKeyId", "", "unknown")
+	})
+	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"} {
+		each(typ, "dynamodb", func(p cloud.Attrs, r *cloud.Resource) {
+			sse := p.Block("SSESpecification")
+			r.Attrs["kms_key"] = ""
+			if sse.Bool("SSEEnabled", false, true) {
+				r.Attrs["kms_key"] = customerKey(sse.Str("KMSMasterKeyId", "", "unknown"))
+			}
+			if typ == "AWS::Serverless::SimpleTable" {
+				r.Attrs["encrypted"] = sse.Bool("SSEEnabled", false, true)
+			}
+		})
+	}
+	each("AWS::DAX::Cluster", "dax", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = p.Block("SSESpecification").Bool("SSEEnabled", false, true)
+		r.Attrs["kms_key"] = "-"
+	})
+	each("AWS::ECR::Repository", "ecr", func(p cloud.Attrs, r *cloud.Resource) {
+		ec := p.Block("EncryptionConfiguration")
+		k := ""
+		if ec.Str("EncryptionType", "AES256", "KMS") == "KMS" {
+			k = customerKey(ec.Str("KmsKey", "", "unknown"))
+		}
+		r.Attrs["kms_key"] = k
+	})
+	each("AWS::SecretsManager::Secret", "secretsmanager", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["kms_key"] = customerKey(p.Str("KmsKeyId", "", "unknown"))
+	})
+	each("AWS::EFS::FileSystem", "efs", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = p.Bool("Encrypted", false, true)
+		r.Attrs["kms_key"] = customerKey(p.Str("KmsKeyId", "", "unknown"))
+	})
+	each("AWS::ElastiCache::ReplicationGroup", "elasticache", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = p.Bool("AtRestEncryptionEnabled", false, true)
+		r.Attrs["kms_key"] = customerKey(p.Str("KmsKeyId", "", "unknown"))
+		r.Attrs["in_transit"] = p.Bool("TransitEncryptionEnabled", false, true)
+	})
+	for _, typ := range []string{"AWS::Elasticsearch::Domain", "AWS::OpenSearchService::Domain"} {
+		each(typ, "elasticsearch", func(p cloud.Attrs, r *cloud.Resource) {
+			at := p.Block("EncryptionAtRestOptions")
+			r.Attrs["encrypted"] = at.Bool("Enabled", false, true)
+			r.Attrs["kms_key"] = customerKey(at.Str("KmsKeyId", "", "unknown"))
+			ep := p.Block("DomainEndpointOptions")
+			policy := ep.Str("TLSSecurityPolicy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
+			r.Attrs["in_transit"] = p.Block("NodeToNodeEncryptionOptions").Bool("Enabled", false, true) &&
+				ep.Bool("EnforceHTTPS", false, true) && strings.Contains(policy, "TLS-1-2")
+			r.Attrs["logging"] = p.Block("LogPublishingOptions").Block("AUDIT_LOGS").Bool("Enabled", false, true)
+		})
+	}
+	each("AWS::Kinesis::Stream", "kinesis", func(p cloud.Attrs, r *cloud.Resource) {
+		se := p.Block("StreamEncryption")
+		r.Attrs["encrypted"] = se.Str("EncryptionType", "NONE", "KMS") == "KMS"
+		r.Attrs["kms_key"] = customerKey(se.Str("KeyId", "", "unknown"))
+	})
+	each("AWS::MSK::Cluster", "msk", func(p cloud.Attrs, r *cloud.Resource) {
+		ei := p.Block("EncryptionInfo")
+		r.Attrs["kms_key"] = ei.Block("EncryptionAtRest").Str("DataVolumeKMSKeyId", "", "unknown")
+		tr := ei.Block("EncryptionInTransit")
+		r.Attrs["in_transit"] = tr.Str("ClientBroker", "TLS", "TLS") == "TLS" && tr.Bool("InCluster", true, true)
+		bl := p.Block("LoggingInfo").Block("BrokerLogs")
+		r.Attrs["logging"] = bl.Block("CloudWatchLogs").Bool("Enabled", false, true) ||
+			bl.Block("Firehose").Bool("Enabled", false, true) || bl.Block("S3").Bool("Enabled", false, true)
+	})
+	each("AWS::AmazonMQ::Broker", "mq", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["public"] = p.Bool("PubliclyAccessible", false, false)
+		logs := p.Block("Logs")
+		r.Attrs["logging"] = logs.Bool("General", false, true) && (logs.Bool("Audit", false, true) || strings.EqualFold(p.Str("EngineType", "", ""), "RabbitMQ"))
+	})
+	each("AWS::Athena::WorkGroup", "athena", func(p cloud.Attrs, r *cloud.Resource) {
+		c := p.Block("WorkGroupConfiguration")
+		r.Attrs["encrypted"] = c.Block("ResultConfiguration").Has("EncryptionConfiguration") &&
+			c.Bool("EnforceWorkGroupConfiguration", true, true)
+	})
+	each("AWS::CodeBuild::Project", "codebuild", func(p cloud.Attrs, r *cloud.Resource) {
+		enc := !p.Block("Artifacts").Bool("EncryptionDisabled", false, false)
+		for _, a := range p.Blocks("SecondaryArtifacts") {
+			enc = enc && !a.Bool("EncryptionDisabled", false, false)
+		}
+		r.Attrs["encrypted"] = enc
+		r.Attrs["kms_key"] = p.Str("EncryptionKey", "", "unknown")
+	})
+	each("AWS::WorkSpaces::Workspace", "workspaces", func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = p.Bool("RootVolumeEncryptionEnabled", false, true) && p.Bool("UserVolumeEncryptionEnabled", false, true)
+		r.Attrs["kms_key"] = p.Str("VolumeEncryptionKey", "", "unknown")
+	})
+	for _, typ := range []string{"AWS::ApiGateway::Stage", "AWS::Serverless::Api"} {
+		each(typ, "apigateway", func(p cloud.Attrs, r *cloud.Resource) {
+			enc := true
+			for _, m := range p.Blocks("MethodSettings") {
+				enc = enc && (!m.Bool("CachingEnabled", false, false) || m.Bool("CacheDataEncrypted", false, true))
+			}
+			if p.Bool("CacheClusterEnabled", false, false) && len(p.Blocks("MethodSettings")) == 0 {
+				enc = false
+			}
+			r.Attrs["encrypted"] = enc
+			r.Attrs["kms_key"] = "-"
+		})
+	}
+	for _, td := range s.byType["AWS::ECS::TaskDefinition"] {
+		for _, v := range td.Properties.Blocks("Volumes") {
+			efs := v.Block("EFSVolumeConfiguration")
+			if len(efs) == 0 {
+				continue
+			}
+			r := s.resource("store", td)
+			r.Address = td.ID + "/volume/" + v.Str("Name", "", "")
+			r.Attrs["service"] = "efs"
+			r.Attrs["kms_key"] = "-"
+			r.Attrs["in_transit"] = efs.Str("TransitEncryption", "DISABLED", "ENABLED") == "ENABLED"
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// tlsVersion reads the minimum TLS of an AWS security policy name.
+func tlsVersion(policy string) string {
+	p := strings.ToUpper(policy)
+	switch {
+	case p == "":
+		return ""
+	case strings.Contains(p, "TLS-1-2") || strings.Contains(p, "TLS13") || strings.Contains(p, "TLS-1-3") ||
+		strings.Contains(p, "TLSV1.2") || strings.Contains(p, "TLS_1_2"):
+		return "1.2"
+	case strings.Contains(p, "TLSV1.1") || strings.Contains(p, "TLS-1-1") || strings.Contains(p, "TLS_1_1"):
+		return "1.1"
+	}
+	return "1.0"
+}
+
+// endpoints maps distributions, API stages and domains, load balancers
+// and listeners to the "endpoint" kind.
+func (s *stack) endpoints() []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, d := range s.byType["AWS::CloudFront::Distribution"] {
+		c := d.Properties.Block("DistributionConfig")
+		r := s.resource("endpoint", d)
+		https := true
+		for _, cb := range append(c.Blocks("DefaultCacheBehavior"), c.Blocks("CacheBehaviors")...) {
+			https = https && cb.Str("ViewerProtocolPolicy", "allow-all", "redirect-to-https") != "allow-all"
+		}
+		r.Attrs["https_only"] = https
+		vc := c.Block("ViewerCertificate")
+		if !vc.Bool("CloudFrontDefaultCertificate", len(vc) == 0, true) {
+			r.Attrs["min_tls_version"] = tlsVersion(vc.Str("MinimumProtocolVersion", "TLSv1", "TLSv1.2_2021"))
+		}
+		r.Attrs["logging"] = c.Has("Logging")
+		out = append(out, r)
+	}
+	for _, typ := range []string{"AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage", "AWS::Serverless::Api", "AWS::Serverless::HttpApi"} {
+		for _, st := range s.byType[typ] {
+			r := s.resource("endpoint", st)
+			// Logs go nowhere without a destination.
+			r.Attrs["logging"] = st.Properties.Block("AccessLogSetting").Has("DestinationArn") ||
+				st.Properties.Block("AccessLogSettings").Has("DestinationArn")
+			if dom := st.Properties.Block("Domain"); len(dom) > 0 {
+				r.Attrs["min_tls_version"] = tlsVersion(dom.Str("SecurityPolicy", "TLS_1_0", "TLS_1_2"))
+			}
+			out = append(out, r)
+		}
+	}
+	for _, typ := range []string{"AWS::ApiGateway::DomainName", "AWS::ApiGatewayV2::DomainName"} {
+		for _, dn := range s.byType[typ] {
+			r := s.resource("endpoint", dn)
+			policy := dn.Properties.Str("SecurityPolicy", "TLS_1_0", "TLS_1_2")
+			for _, c := range dn.Properties.Blocks("DomainNameConfigurations") {
+				policy = c.Str("SecurityPolicy", "TLS_1_2", "TLS_1_2")
+			}
+			r.Attrs["min_tls_version"] = tlsVersion(policy)
+			out = append(out, r)
+		}
+	}
+	for _, lb := range s.byType["AWS::ElasticLoadBalancingV2::LoadBalancer"] {
+		p := lb.Properties
+		r := s.resource("endpoint", lb)
+		r.Attrs["public"] = p.Str("Scheme", "internet-facing", "internal") == "internet-facing" && p.Str("Type", "application", "application") == "application"
+		logs := false
+		for _, a := range p.Blocks("LoadBalancerAttributes") {
+			if a.Str("Key", "", "") == "access_logs.s3.enabled" {
+				logs = a.Str("Value", "false", "true") == "true"
+			}
+		}
+		r.Attrs["logging"] = logs
+		out = append(out, r)
+	}
+	for _, l := range s.byType["AWS::ElasticLoadBalancingV2::Listener"] {
+		p := l.Properties
+		r := s.resource("endpoint", l)
+		proto := strings.ToUpper(p.Str("Protocol", "HTTP", "HTTPS"))
+		redirect := false
+		for _, a := range p.Blocks("DefaultActions") {
+			redirect = redirect || a.Str("Type", "", "") == "redirect" && strings.EqualFold(a.Block("RedirectConfig").Str("Protocol", "", "HTTPS"), "HTTPS")
+		}
+		r.Attrs["https_only"] = proto != "HTTP" || redirect
+		if proto == "HTTPS" || proto == "TLS" {
+			r.Attrs["min_tls_version"] = tlsVersion(p.Str("SslPolicy", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-2021-06"))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// subnets reports subnets that give instances public addresses.
+func (s *stack) subnets() []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, sn := range s.byType["AWS::EC2::Subnet"] {
+		r := s.resource("subnet", sn)
+		r.Attrs["public_ip_on_launch"] = sn.Properties.Bool("MapPublicIpOnLaunch", false, false)
+		out = append(out, r)
+	}
+	return out
+}
+
+// tasks maps ECS task definitions to the "function" kind.
+func (s *stack) tasks() []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, td := range s.byType["AWS::ECS::TaskDefinition"] {
+		r := s.resource("function", td)
+		env := map[string]any{}
+		for _, c := range td.Properties.Blocks("ContainerDefinitions") {
+			for _, e := range c.Blocks("Environment") {
+				if n := e.Str("Name", "", ""); n != "" {
+					env[n] = e.Str("Value", "", "")
+				}
+			}
+		}
+		r.Attrs["env"] = env
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,485 @@
+// Package cloudformation reads CloudFormation templates (YAML with the
+// short intrinsic tags, or JSON) and maps their resources to the
+// normalised cloud model.
+//
+// Intrinsic functions are resolved where the template itself decides the
+// value: Ref to a parameter's default, Fn::Sub, Fn::Join, Fn::If with a
+// condition that can be evaluated, Fn::FindInMap, Fn::Select, Fn::Split.
+// Ref to a resource is its logical id; Fn::GetAtt is "id.Attribute". The
+// rest is cloud.Unknown.
+package cloudformation
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+// Resource is one resource of a template, its properties resolved.
+type Resource struct {
+	ID, Type   string
+	Line       int
+	Properties cloud.Attrs
+}
+
+// Template is a parsed template.
+type Template struct {
+	Resources []*Resource
+}
+
+// IsTemplate reports whether data looks like a CloudFormation template:
+// a format version, or resources typed AWS::… or Alexa::…
+func IsTemplate(data []byte) bool {
+	return bytes.Contains(data, []byte("AWSTemplateFormatVersion")) ||
+		(bytes.Contains(data, []byte("Resources")) && (bytes.Contains(data, []byte("AWS::")) || bytes.Contains(data, []byte("Alexa::"))))
+}
+
+// maxDepth bounds nesting in a template; maxNodes bounds the values a
+// template expands to, aliases included (a "billion laughs" document).
+const (
+	maxDepth = 64
+	maxNodes = 1 << 20
+)
+
+// Parse reads a template. YAML short tags (!Ref, !Sub, …) become their
+// long form before resolution.
+func Parse(path string, data []byte) (*Template, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty template", path)
+	}
+	budget := maxNodes
+	doc, err := decode(root.Content[0], 0, &budget)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	top, ok := doc.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: the template is not a mapping", path)
+	}
+	r := &resolver{params: map[string]any{}, conditions: map[string]any{}}
+	if ps, ok := top["Parameters"].(map[string]any); ok {
+		for name, p := range ps {
+			r.params[name] = cloud.Unknown{}
+			if pm, ok := p.(map[string]any); ok {
+				if d, ok := pm["Default"]; ok {
+					r.params[name] = d
+				}
+			}
+		}
+	}
+	r.mappings, _ = top["Mappings"].(map[string]any)
+	r.conditions, _ = top["Conditions"].(map[string]any)
+	resources, _ := top["Resources"].(map[string]any)
+	if resources == nil {
+		return nil, fmt.Errorf("%s: no Resources section", path)
+	}
+	r.resources = resources
+	lines := resourceLines(root.Content[0])
+	tmpl := &Template{}
+	ids := make([]string, 0, len(resources))
+	for id := range resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		m, ok := resources[id].(map[string]any)
+		if !ok {
+			continue
+		}
+		typ, _ := m["Type"].(string)
+		props, _ := r.resolve(m["Properties"], 0).(map[string]any)
+		if props == nil {
+			props = map[string]any{}
+		}
+		tmpl.Resources = append(tmpl.Resources, &Resource{ID: id, Type: typ, Line: lines[id], Properties: props})
+	}
+	return tmpl, nil
+}
+
+// resourceLines finds the line of each resource's logical id.
+func resourceLines(top *yaml.Node) map[string]int {
+	out := map[string]int{}
+	if top.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "Resources" || top.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		res := top.Content[i+1]
+		for j := 0; j+1 < len(res.Content); j += 2 {
+			out[res.Content[j].Value] = res.Content[j].Line
+		}
+	}
+	return out
+}
+
+// decode turns a YAML node into Go values, short tags into long forms.
+func decode(n *yaml.Node, depth int, budget *int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("line %d: nested more than %d levels", n.Line, maxDepth)
+	}
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("line %d: the template expands to more than %d values", n.Line, maxNodes)
+	}
+	var v any
+	switch n.Kind {
+	case yaml.AliasNode:
+		return decode(n.Alias, depth+1, budget)
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			x, err := decode(n.Content[i+1], depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			m[n.Content[i].Value] = x
+		}
+		v = m
+	case yaml.SequenceNode:
+		l := []any{}
+		for _, c := range n.Content {
+			x, err := decode(c, depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, x)
+		}
+		v = l
+	case yaml.ScalarNode:
+		v = scalar(n)
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			return decode(n.Content[0], depth+1, budget)
+		}
+	}
+	if tag := n.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") {
+		name := tag[1:]
+		switch name {
+		case "Ref", "Condition":
+			return map[string]any{name: v}, nil
+		case "GetAtt":
+			if s, ok := v.(string); ok {
+				id, attr, _ := strings.Cut(s, ".")
+				v = []any{id, attr}
+			}
+		}
+		return map[string]any{"Fn::" + name: v}, nil
+	}
+	return v, nil
+}
+
+func scalar(n *yaml.Node) any {
+	switch n.Tag {
+	case "!!int":
+		if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
+			return i
+		}
+	case "!!float":
+		if f, err := strconv.ParseFloat(n.Value, 64); err == nil {
+			return f
+		}
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!null":
+		return nil
+	}
+	return n.Value
+}
+
+type resolver struct {
+	params, mappings, conditions, resources map[string]any
+}
+
+var pseudo = map[string]any{"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+	"AWS::AccountId": cloud.Unknown{}, "AWS::StackName": cloud.Unknown{}, "AWS::StackId": cloud.Unknown{},
+	"AWS::NoValue": nil, "AWS::NotificationARNs": cloud.Unknown{}}
+
+// resolve evaluates intrinsic functions in v.
+func (r *resolver) resolve(v any, depth int) any {
+	if depth > maxDepth {
+		return cloud.Unknown{}
+	}
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, x := range v {
+			x = r.resolve(x, depth+1)
+			if x != nil { // AWS::NoValue removes the element
+				out = append(out, x)
+			}
+		}
+		return out
+	case map[string]any:
+		if len(v) == 1 {
+			for k, arg := range v {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					return r.intrinsic(k, arg, depth)
+				}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			x = r.resolve(x, depth+1)
+			if x != nil {
+				out[k] = x
+			}
+		}
+		return out
+	}
+	return v
+}
+
+func (r *resolver) intrinsic(fn string, arg any, depth int) any {
+	switch fn {
+	case "Ref":
+		name, _ := arg.(string)
+		if p, ok := r.params[name]; ok {
+			return r.resolve(p, depth+1)
+		}
+		if p, ok := pseudo[name]; ok {
+			return p
+		}
+		if _, ok := r.resources[name]; ok {
+			return name // a resource: its logical id stands for its id
+		}
+		return cloud.Unknown{}
+	case "Fn::GetAtt":
+		l, _ := arg.([]any)
+		if len(l) == 2 {
+			id, _ := l[0].(string)
+			attr, _ := r.resolve(l[1], depth+1).(string)
+			return id + "." + attr
+		}
+	case "Fn::Sub":
+		return r.sub(arg, depth)
+	case "Fn::Join":
+		l, _ := arg.([]any)
+		if len(l) != 2 {
+			break
+		}
+		sep, ok := l[0].(string)
+		items, ok2 := r.resolve(l[1], depth+1).([]any)
+		if !ok || !ok2 {
+			break
+		}
+		parts := make([]string, 0, len(items))
+		for _, it := range items {
+			s, ok := it.(string)
+			if !ok {
+				return cloud.Unknown{}
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, sep)
+	case "Fn::If":
+		l, _ := arg.([]any)
+		if len(l) != 3 {
+			break
+		}
+		name, _ := l[0].(string)
+		switch r.condition(name, depth) {
+		case true:
+			return r.resolve(l[1], depth+1)
+		case false:
+			return r.resolve(l[2], depth+1)
+		}
+	case "Fn::Select":
+		l, _ := arg.([]any)
+		if len(l) != 2 {
+			break
+		}
+		i, ok := toInt(r.resolve(l[0], depth+1))
+		items, ok2 := r.resolve(l[1], depth+1).([]any)
+		if ok && ok2 && i >= 0 && i < len(items) {
+			return items[i]
+		}
+	case "Fn::Split":
+		l, _ := arg.([]any)
+		if len(l) != 2 {
+			break
+		}
+		sep, ok := l[0].(string)
+		s, ok2 := r.resolve(l[1], depth+1).(string)
+		if ok && ok2 && sep != "" {
+			var out []any
+			for _, p := range strings.Split(s, sep) {
+				out = append(out, p)
+			}
+			return out
+		}
+	case "Fn::FindInMap":
+		l, _ := arg.([]any)
+		if len(l) < 3 || r.mappings == nil {
+			break
+		}
+		cur := any(r.mappings)
+		for _, k := range l[:3] {
+			key, ok := r.resolve(k, depth+1).(string)
+			m, ok2 := cur.(map[string]any)
+			if !ok || !ok2 {
+				return cloud.Unknown{}
+			}
+			cur = m[key]
+		}
+		if cur != nil {
+			return cur
+		}
+	case "Fn::Base64":
+		return r.resolve(arg, depth+1) // kept decoded: checks read the text
+	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
+		if b, ok := r.evalCondition(map[string]any{fn: arg}, depth); ok {
+			return b
+		}
+	}
+	return cloud.Unknown{}
+}
+
+// sub substitutes ${Name} and ${Resource.Attr} in a Fn::Sub string.
+func (r *resolver) sub(arg any, depth int) any {
+	var s string
+	vars := map[string]any{}
+	switch a := arg.(type) {
+	case string:
+		s = a
+	case []any:
+		if len(a) == 0 {
+			return cloud.Unknown{}
+		}
+		s, _ = a[0].(string)
+		if len(a) > 1 {
+			if m, ok := a[1].(map[string]any); ok {
+				for k, x := range m {
+					vars[k] = r.resolve(x, depth+1)
+				}
+			}
+		}
+	default:
+		return cloud.Unknown{}
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		name := s[i+2 : i+j]
+		s = s[i+j+1:]
+		if strings.HasPrefix(name, "!") { // ${!Literal}
+			b.WriteString("${" + name[1:] + "}")
+			continue
+		}
+		v, ok := vars[name]
+		if !ok {
+			if strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::") {
+				v = name
+			} else {
+				v = r.intrinsic("Ref", name, depth+1)
+			}
+		}
+		str, isStr := v.(string)
+		if !isStr {
+			if n, isNum := v.(int64); isNum {
+				str = strconv.FormatInt(n, 10)
+			} else {
+				return cloud.Unknown{}
+			}
+		}
+		b.WriteString(str)
+	}
+	return b.String()
+}
+
+// condition evaluates a named condition: true, false or nil (unknown).
+func (r *resolver) condition(name string, depth int) any {
+	c, ok := r.conditions[name]
+	if !ok || depth > maxDepth {
+		return nil
+	}
+	if b, ok := r.evalCondition(c, depth+1); ok {
+		return b
+	}
+	return nil
+}
+
+func (r *resolver) evalCondition(c any, depth int) (bool, bool) {
+	m, ok := c.(map[string]any)
+	if !ok || len(m) != 1 || depth > maxDepth {
+		return false, false
+	}
+	for fn, arg := range m {
+		l, _ := arg.([]any)
+		switch fn {
+		case "Fn::Equals":
+			if len(l) != 2 {
+				return false, false
+			}
+			a, b := r.resolve(l[0], depth+1), r.resolve(l[1], depth+1)
+			if _, u := a.(cloud.Unknown); u {
+				return false, false
+			}
+			if _, u := b.(cloud.Unknown); u {
+				return false, false
+			}
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			return string(ja) == string(jb), true
+		case "Fn::Not":
+			if len(l) != 1 {
+				return false, false
+			}
+			b, ok := r.evalCondition(l[0], depth+1)
+			return !b, ok
+		case "Fn::And", "Fn::Or":
+			all, any := true, false
+			for _, x := range l {
+				b, ok := r.evalCondition(x, depth+1)
+				if !ok {
+					return false, false
+				}
+				all, any = all && b, any || b
+			}
+			if fn == "Fn::And" {
+				return all, true
+			}
+			return any, true
+		case "Condition":
+			name, _ := arg.(string)
+			b, ok := r.condition(name, depth+1).(bool)
+			return b, ok
+		}
+	}
+	return false, false
+}
+
+func toInt(v any) (int, bool) {
+	switch v := v.(type) {
+	case int64:
+		return int(v), true
+	case string:
+		i, err := strconv.Atoi(v)
+		return i, err == nil
+	}
+	return 0, false
+}

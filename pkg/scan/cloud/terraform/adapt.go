@@ -1,0 +1,108 @@
+package terraform
+
+import (
+	"strings"
+
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+// graph indexes a configuration's blocks for the adapters: by type, and
+// the references between them (an aws_s3_bucket_versioning's bucket names
+// its aws_s3_bucket by address, id, arn or name).
+type graph struct {
+	byType map[string][]*Block
+}
+
+func newGraph(cfg *Config) *graph {
+	g := &graph{byType: map[string][]*Block{}}
+	for _, b := range cfg.Blocks {
+		if b.Mode == "resource" {
+			g.byType[b.Type] = append(g.byType[b.Type], b)
+		} else {
+			g.byType["data."+b.Type] = append(g.byType["data."+b.Type], b)
+		}
+	}
+	return g
+}
+
+// refers reports whether value v names block t.
+func refers(v any, t *Block) bool {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return false
+	}
+	if s == t.Address || s == "arn:vigil:"+t.Address {
+		return true
+	}
+	a := cloud.Attrs(t.Attrs)
+	for _, n := range []string{"bucket", "name", "id", "arn"} {
+		if x := a.Str(n, "", ""); x != "" && x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// linked returns the blocks of typ whose attribute attr names t.
+func (g *graph) linked(t *Block, typ, attr string) []*Block {
+	var out []*Block
+	for _, b := range g.byType[typ] {
+		if refers(b.Attrs[attr], t) {
+			out = append(out, b)
+		}
+		for _, v := range cloud.Attrs(b.Attrs).Strs(attr) {
+			if v != b.Attrs[attr] && refers(v, t) {
+				out = append(out, b)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// resource starts a normalised resource for block b.
+func resource(kind, provider string, b *Block) *cloud.Resource {
+	r := cloud.New(kind, provider, b.Type, b.Address)
+	r.Path, r.Line = b.Path, b.Line
+	r.Name = cloud.Attrs(b.Attrs).Str("name", "", "")
+	if r.Name == "" {
+		r.Name = b.Name
+	}
+	return r
+}
+
+// Adapt maps a configuration's resources to the normalised model.
+func Adapt(cfg *Config) []*cloud.Resource {
+	g := newGraph(cfg)
+	var out []*cloud.Resource
+	for _, a := range adapters {
+		out = append(out, a(g)...)
+	}
+	return out
+}
+
+var adapters = []func(*graph) []*cloud.Resource{
+	awsBuckets, awsSecurityGroups, awsNetworkACLs, awsPolicies, awsRoles, awsPasswordPolicy, awsVolumes, awsInstances,
+	awsDatabases, awsTrails, awsKeys, awsClusters, awsFunctions, awsVPCs, awsRegion, awsStores, awsEndpoints, awsSubnets, awsTasks,
+	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks,
+	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
+	otherBuckets,
+}
+
+// allPorts is the port range of a rule for every port.
+const allPorts = 65535
+
+// protocol normalises a rule protocol: "all" for every protocol.
+func protocol(p string) string {
+	switch strings.ToLower(p) {
+	case "-1", "all", "*", "any":
+		return "all"
+	case "6":
+		return "tcp"
+	case "17":
+		return "udp"
+	case "1":
+		return "icmp"
+	}
+	return strings.ToLower(p)
+}

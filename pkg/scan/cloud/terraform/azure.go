@@ -1,0 +1,293 @@
+package terraform
+
+import (
+	"strings"
+
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+// azureTLS normalises "TLS1_2" and "1.2" to "1.2".
+func azureTLS(v string) string {
+	v = strings.TrimPrefix(strings.ToUpper(v), "TLS")
+	return strings.ReplaceAll(strings.TrimPrefix(v, "_"), "_", ".")
+}
+
+func azureStorage(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["azurerm_storage_account"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("bucket", "azure", b)
+		// Nested items (containers) may be made public unless the account forbids it.
+		r.Attrs["public_acl"] = a.Bool("allow_nested_items_to_be_public", a.Bool("allow_blob_public_access", false, false), false)
+		r.Attrs["encrypted"] = true
+		cmk := len(a.Blocks("customer_managed_key")) > 0 || len(g.linked(b, "azurerm_storage_account_customer_managed_key", "storage_account_id")) > 0
+		if cmk {
+			r.Attrs["kms_key"] = "customer_managed_key"
+		}
+		r.Attrs["versioning"] = a.Block("blob_properties").Bool("versioning_enabled", false, true)
+		r.Attrs["logging"] = len(a.Block("queue_properties").Blocks("logging")) > 0
+		r.Attrs["https_only"] = a.Bool("https_traffic_only_enabled", a.Bool("enable_https_traffic_only", true, true), true)
+		r.Attrs["min_tls_version"] = azureTLS(a.Str("min_tls_version", "TLS1_2", "TLS1_2"))
+		out = append(out, r)
+	}
+	for _, b := range g.byType["azurerm_storage_container"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("bucket", "azure", b)
+		access := a.Str("container_access_type", "private", "private")
+		r.Attrs["public_acl"] = access == "blob" || access == "container"
+		r.Attrs["encrypted"] = true
+		r.Attrs["versioning"] = true // versioning is an account setting
+		r.Attrs["logging"] = true    // so is logging
+		out = append(out, r)
+	}
+	return out
+}
+
+// azurePeers reads a rule's source or destination prefixes.
+func azurePeers(a cloud.Attrs, side string) []string {
+	peers := a.Strs(side + "_address_prefixes")
+	if p := a.Str(side+"_address_prefix", "", ""); p != "" {
+		peers = append(peers, p)
+	}
+	for i, p := range peers {
+		switch strings.ToLower(p) {
+		case "*", "internet", "any":
+			peers[i] = "0.0.0.0/0"
+		}
+	}
+	return peers
+}
+
+func azureRules(a cloud.Attrs) []any {
+	dir := "ingress"
+	if strings.EqualFold(a.Str("direction", "Inbound", "Inbound"), "Outbound") {
+		dir = "egress"
+	}
+	action := strings.ToLower(a.Str("access", "Allow", "Deny"))
+	proto := protocol(a.Str("protocol", "*", "*"))
+	peers := azurePeers(a, "source")
+	if dir == "egress" {
+		peers = azurePeers(a, "destination")
+	}
+	ranges := a.Strs("destination_port_ranges")
+	if p := a.Str("destination_port_range", "", ""); p != "" {
+		ranges = append(ranges, p)
+	}
+	if len(ranges) == 0 {
+		ranges = []string{"*"}
+	}
+	var out []any
+	for _, p := range ranges {
+		from, to := portRange(p)
+		out = append(out, cloud.Rule(dir, action, proto, from, to, peers, a.Str("description", "", "")))
+	}
+	return out
+}
+
+func azureNSGs(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["azurerm_network_security_group"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("security_group", "azure", b)
+		var rules []any
+		for _, sr := range a.Blocks("security_rule") {
+			rules = append(rules, azureRules(sr)...)
+		}
+		for _, sr := range g.linked(b, "azurerm_network_security_rule", "network_security_group_name") {
+			rules = append(rules, azureRules(sr.Attrs)...)
+		}
+		if rules != nil {
+			r.Attrs["rules"] = rules
+		}
+		out = append(out, r)
+	}
+	// Rules whose group is defined elsewhere still count, on their own.
+	for _, b := range g.byType["azurerm_network_security_rule"] {
+		owned := false
+		for _, nsg := range g.byType["azurerm_network_security_group"] {
+			owned = owned || refers(b.Attrs["network_security_group_name"], nsg)
+		}
+		if owned {
+			continue
+		}
+		r := resource("security_group", "azure", b)
+		if rules := azureRules(b.Attrs); rules != nil {
+			r.Attrs["rules"] = rules
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func azureDatabases(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	firewall := map[string]string{"azurerm_mssql_server": "azurerm_mssql_firewall_rule", "azurerm_sql_server": "azurerm_sql_firewall_rule",
+		"azurerm_postgresql_server": "azurerm_postgresql_firewall_rule", "azurerm_mysql_server": "azurerm_mysql_firewall_rule",
+		"azurerm_postgresql_flexible_server": "azurerm_postgresql_flexible_server_firewall_rule", "azurerm_mysql_flexible_server": "azurerm_mysql_flexible_server_firewall_rule",
+		"azurerm_mariadb_server": "azurerm_mariadb_firewall_rule"}
+	for typ, fw := range firewall {
+		for _, b := range g.byType[typ] {
+			a := cloud.Attrs(b.Attrs)
+			r := resource("database", "azure", b)
+			r.Attrs["engine"] = strings.TrimPrefix(typ, "azurerm_")
+			r.Attrs["publicly_accessible"] = a.Bool("public_network_access_enabled", true, false)
+			var cidrs []string
+			for _, attr := range []string{"server_name", "server_id"} {
+				for _, rule := range g.linked(b, fw, attr) {
+					ra := cloud.Attrs(rule.Attrs)
+					if ra.Str("start_ip_address", "", "") == "0.0.0.0" && ra.Str("end_ip_address", "", "") == "255.255.255.255" {
+						cidrs = append(cidrs, "0.0.0.0/0")
+					}
+				}
+			}
+			r.Attrs["public_cidrs"] = toAny(cidrs)
+			r.Attrs["encrypted"] = true
+			r.Attrs["backup_retention"] = a.Num("backup_retention_days", 7, 7)
+			r.Attrs["audit_logging"] = azureDatabaseLogging(g, b)
+			r.Attrs["ssl_required"] = a.Bool("ssl_enforcement_enabled", true, true) &&
+				azureTLS(a.Str("ssl_minimal_tls_version_enforced", "TLS1_2", "TLS1_2")) >= "1.2" &&
+				azureTLS(a.Str("minimum_tls_version", "1.2", "1.2")) >= "1.2"
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func azureClusters(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["azurerm_kubernetes_cluster"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("k8s_cluster", "azure", b)
+		private := a.Bool("private_cluster_enabled", false, true)
+		r.Attrs["public_endpoint"] = !private
+		cidrs := a.Strs("api_server_authorized_ip_ranges")
+		cidrs = append(cidrs, a.Block("api_server_access_profile").Strs("authorized_ip_ranges")...)
+		if len(cidrs) == 0 {
+			cidrs = []string{"0.0.0.0/0"}
+		}
+		if private {
+			cidrs = nil
+		}
+		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["secrets_encrypted"] = len(a.Blocks("key_management_service")) > 0
+		var logs []string
+		if len(a.Blocks("oms_agent")) > 0 {
+			logs = append(logs, "api")
+		}
+		r.Attrs["control_plane_logging"] = toAny(logs)
+		out = append(out, r)
+	}
+	return out
+}
+
+func azureDisks(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["azurerm_managed_disk"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("volume", "azure", b)
+		es := a.Block("encryption_settings")
+		r.Attrs["encrypted"] = es.Bool("enabled", true, true)
+		r.Attrs["kms_key"] = a.Str("disk_encryption_set_id", "", "unknown")
+		out = append(out, r)
+	}
+	return out
+}
+
+// otherBuckets covers Alibaba OSS and DigitalOcean Spaces.
+func otherBuckets(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["alicloud_oss_bucket"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("bucket", "alicloud", b)
+		r.Attrs["public_acl"] = strings.HasPrefix(a.Str("acl", "private", ""), "public-")
+		sse := a.Block("server_side_encryption_rule")
+		r.Attrs["encrypted"] = len(a.Blocks("server_side_encryption_rule")) > 0
+		r.Attrs["kms_key"] = sse.Str("kms_master_key_id", "", "unknown")
+		r.Attrs["versioning"] = a.Block("versioning").Str("status", "", "Enabled") == "Enabled"
+		r.Attrs["logging"] = len(a.Blocks("logging")) > 0
+		out = append(out, r)
+	}
+	for _, b := range g.byType["digitalocean_spaces_bucket"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("bucket", "digitalocean", b)
+		r.Attrs["public_acl"] = a.Str("acl", "private", "") == "public-read"
+		for _, o := range g.byType["digitalocean_spaces_bucket_object"] {
+			if refers(o.Attrs["bucket"], b) && cloud.Attrs(o.Attrs).Str("acl", "private", "") == "public-read" {
+				r.Attrs["public_acl"] = true
+			}
+		}
+		r.Attrs["encrypted"] = true
+		r.Attrs["versioning"] = a.Block("versioning").Bool("enabled", false, true)
+		r.Attrs["logging"] = true // Spaces has no access logging to ask for
+		out = append(out, r)
+	}
+	for _, b := range g.byType["digitalocean_firewall"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("security_group", "digitalocean", b)
+		var rules []any
+		for dir, block := range map[string]string{"ingress": "inbound_rule", "egress": "outbound_rule"} {
+			side := "source_addresses"
+			if dir == "egress" {
+				side = "destination_addresses"
+			}
+			for _, rule := range a.Blocks(block) {
+				from, to := portRange(rule.Str("port_range", "*", "*"))
+				if strings.EqualFold(rule.Str("port_range", "", ""), "all") {
+					from, to = 0, allPorts
+				}
+				rules = append(rules, cloud.Rule(dir, "allow", protocol(rule.Str("protocol", "tcp", "tcp")), from, to, rule.Strs(side), ""))
+			}
+		}
+		if rules != nil {
+			r.Attrs["rules"] = rules
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// azureDatabaseLogging reports auditing on SQL servers and the logging
+// parameters of PostgreSQL servers (CIS Azure 4.1.1, 4.3.3 to 4.3.5).
+func azureDatabaseLogging(g *graph, b *Block) bool {
+	a := cloud.Attrs(b.Attrs)
+	switch b.Type {
+	case "azurerm_sql_server", "azurerm_mssql_server":
+		return len(a.Blocks("extended_auditing_policy")) > 0 ||
+			len(g.linked(b, "azurerm_mssql_server_extended_auditing_policy", "server_id")) > 0
+	case "azurerm_postgresql_server":
+		for _, c := range g.linked(b, "azurerm_postgresql_configuration", "server_name") {
+			ca := cloud.Attrs(c.Attrs)
+			switch ca.Str("name", "", "") {
+			case "log_checkpoints", "log_connections", "connection_throttling", "log_disconnections":
+				if strings.EqualFold(ca.Str("value", "on", "on"), "off") {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// azureWebApps maps App Service apps to the "endpoint" kind.
+func azureWebApps(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, typ := range []string{"azurerm_app_service", "azurerm_linux_web_app", "azurerm_windows_web_app", "azurerm_function_app",
+		"azurerm_linux_function_app", "azurerm_windows_function_app"} {
+		for _, b := range g.byType[typ] {
+			a := cloud.Attrs(b.Attrs)
+			r := resource("endpoint", "azure", b)
+			sc := a.Block("site_config")
+			// FTP without TLS sends deployment credentials in the clear;
+			// older App Service APIs allow it unless told otherwise.
+			ftps := sc.Str("ftps_state", "AllAllowed", "Disabled")
+			if typ != "azurerm_app_service" && typ != "azurerm_function_app" {
+				ftps = sc.Str("ftps_state", "Disabled", "Disabled")
+			}
+			r.Attrs["https_only"] = a.Bool("https_only", false, true) && ftps != "AllAllowed"
+			r.Attrs["min_tls_version"] = azureTLS(sc.Str("minimum_tls_version", sc.Str("min_tls_version", "1.2", "1.2"), "1.2"))
+			r.Attrs["public"] = a.Bool("public_network_access_enabled", true, false)
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,277 @@
+package terraform
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+// publicMembers are the GCP members that mean anyone.
+func publicMember(m string) bool { return m == "allUsers" || m == "allAuthenticatedUsers" }
+
+func googleBuckets(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_storage_bucket"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("bucket", "google", b)
+		for _, m := range g.linked(b, "google_storage_bucket_iam_member", "bucket") {
+			if publicMember(cloud.Attrs(m.Attrs).Str("member", "", "")) {
+				r.Attrs["public_policy"] = true
+			}
+		}
+		for _, m := range g.linked(b, "google_storage_bucket_iam_binding", "bucket") {
+			for _, mem := range cloud.Attrs(m.Attrs).Strs("members") {
+				if publicMember(mem) {
+					r.Attrs["public_policy"] = true
+				}
+			}
+		}
+		for _, typ := range []string{"google_storage_bucket_access_control", "google_storage_default_object_access_control", "google_storage_object_access_control"} {
+			for _, m := range g.linked(b, typ, "bucket") {
+				if publicMember(cloud.Attrs(m.Attrs).Str("entity", "", "")) {
+					r.Attrs["public_acl"] = true
+				}
+			}
+		}
+		// Cloud Storage always encrypts; a customer key is optional.
+		r.Attrs["encrypted"] = true
+		r.Attrs["kms_key"] = a.Block("encryption").Str("default_kms_key_name", "", "unknown")
+		r.Attrs["versioning"] = a.Block("versioning").Bool("enabled", false, true)
+		r.Attrs["logging"] = len(a.Blocks("logging")) > 0
+		out = append(out, r)
+	}
+	return out
+}
+
+// gcpPorts reads a firewall's allow or deny entries into rules.
+func gcpRules(direction, action string, entries []cloud.Attrs, peers []string) []any {
+	var out []any
+	for _, e := range entries {
+		proto := protocol(e.Str("protocol", "all", "all"))
+		ports := e.Strs("ports")
+		if len(ports) == 0 || proto == "all" {
+			out = append(out, cloud.Rule(direction, action, proto, 0, allPorts, peers, ""))
+			continue
+		}
+		for _, p := range ports {
+			from, to := portRange(p)
+			out = append(out, cloud.Rule(direction, action, proto, from, to, peers, ""))
+		}
+	}
+	return out
+}
+
+// portRange reads "22", "1000-2000" or "*".
+func portRange(p string) (int, int) {
+	p = strings.TrimSpace(p)
+	if p == "*" || p == "" {
+		return 0, allPorts
+	}
+	lo, hi, ok := strings.Cut(p, "-")
+	from, err := strconv.Atoi(strings.TrimSpace(lo))
+	if err != nil {
+		return 0, allPorts
+	}
+	if !ok {
+		return from, from
+	}
+	to, err := strconv.Atoi(strings.TrimSpace(hi))
+	if err != nil {
+		return from, allPorts
+	}
+	return from, to
+}
+
+func googleFirewalls(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_compute_firewall"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("security_group", "google", b)
+		r.Attrs["description"] = a.Str("description", "", "unknown")
+		if a.Bool("disabled", false, true) {
+			out = append(out, r)
+			continue
+		}
+		dir := "ingress"
+		peers := a.Strs("source_ranges")
+		if strings.EqualFold(a.Str("direction", "INGRESS", "INGRESS"), "EGRESS") {
+			dir = "egress"
+			peers = a.Strs("destination_ranges")
+			if !a.Has("destination_ranges") {
+				peers = []string{"0.0.0.0/0"} // egress to everywhere is the default
+			}
+		}
+		rules := gcpRules(dir, "allow", a.Blocks("allow"), peers)
+		rules = append(rules, gcpRules(dir, "deny", a.Blocks("deny"), peers)...)
+		if rules != nil {
+			r.Attrs["rules"] = rules
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func googleDatabases(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_sql_database_instance"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("database", "google", b)
+		r.Attrs["engine"] = a.Str("database_version", "", "")
+		ip := a.Path("settings", "ip_configuration")
+		public := ip.Bool("ipv4_enabled", true, false)
+		r.Attrs["publicly_accessible"] = public
+		var cidrs []string
+		for _, n := range ip.Blocks("authorized_networks") {
+			cidrs = append(cidrs, n.Str("value", "", ""))
+		}
+		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["encrypted"] = true
+		r.Attrs["kms_key"] = a.Str("encryption_key_name", "", "unknown")
+		if a.Path("settings", "backup_configuration").Bool("enabled", false, true) {
+			r.Attrs["backup_retention"] = int64(7)
+		}
+		mode := ip.Str("ssl_mode", "", "ENCRYPTED_ONLY")
+		r.Attrs["ssl_required"] = ip.Bool("require_ssl", false, true) || mode == "ENCRYPTED_ONLY" || mode == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+		r.Attrs["audit_logging"] = googlePGLogging(a)
+		out = append(out, r)
+	}
+	return out
+}
+
+func googleClusters(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_container_cluster"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("k8s_cluster", "google", b)
+		private := a.Block("private_cluster_config").Bool("enable_private_endpoint", false, true)
+		r.Attrs["public_endpoint"] = !private
+		cidrs := []string{"0.0.0.0/0"}
+		if mans := a.Blocks("master_authorized_networks_config"); len(mans) > 0 {
+			cidrs = nil
+			for _, c := range mans[0].Blocks("cidr_blocks") {
+				cidrs = append(cidrs, c.Str("cidr_block", "", ""))
+			}
+		}
+		if private {
+			cidrs = nil
+		}
+		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["secrets_encrypted"] = a.Block("database_encryption").Str("state", "DECRYPTED", "ENCRYPTED") == "ENCRYPTED"
+		logs := []string{}
+		// The legacy Stackdriver service does not log Kubernetes components.
+		if svc := a.Str("logging_service", "logging.googleapis.com/kubernetes", "unknown"); svc == "logging.googleapis.com/kubernetes" || svc == "unknown" {
+			logs = append(logs, "api")
+		}
+		r.Attrs["control_plane_logging"] = toAny(logs)
+		out = append(out, r)
+	}
+	return out
+}
+
+func googleKeys(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_kms_crypto_key"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("key", "google", b)
+		purpose := a.Str("purpose", "ENCRYPT_DECRYPT", "ENCRYPT_DECRYPT")
+		r.Attrs["customer_managed"] = purpose == "ENCRYPT_DECRYPT"
+		period := a.Str("rotation_period", "", "7776000s")
+		secs, err := strconv.ParseFloat(strings.TrimSuffix(period, "s"), 64)
+		// CIS GCP 1.10: rotate at most every 90 days.
+		r.Attrs["rotation"] = period != "" && err == nil && secs <= 90*24*3600
+		out = append(out, r)
+	}
+	return out
+}
+
+func googleDisks(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_compute_disk"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("volume", "google", b)
+		r.Attrs["encrypted"] = true
+		k := a.Block("disk_encryption_key")
+		r.Attrs["kms_key"] = k.Str("kms_key_self_link", "", "unknown")
+		out = append(out, r)
+	}
+	return out
+}
+
+func googleInstances(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, typ := range []string{"google_compute_instance", "google_compute_instance_template"} {
+		for _, b := range g.byType[typ] {
+			a := cloud.Attrs(b.Attrs)
+			r := resource("instance", "google", b)
+			public := false
+			for _, ni := range a.Blocks("network_interface") {
+				public = public || len(ni.Blocks("access_config")) > 0 || len(ni.Blocks("ipv6_access_config")) > 0
+			}
+			r.Attrs["public_ip"] = public
+			// Persistent disks are always encrypted; the metadata server
+			// only answers requests with the Metadata-Flavor header.
+			r.Attrs["volumes_encrypted"] = true
+			r.Attrs["imds_v2_required"] = true
+			md := a.Block("metadata")
+			r.Attrs["user_data"] = a.Str("metadata_startup_script", md.Str("startup-script", md.Str("user-data", "", ""), ""), "")
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func googleSubnetworks(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_compute_subnetwork"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("vpc", "google", b)
+		// Proxy-only subnets carry no VM traffic to log.
+		purpose := a.Str("purpose", "PRIVATE", "PRIVATE")
+		r.Attrs["flow_logs"] = len(a.Blocks("log_config")) > 0 || purpose == "REGIONAL_MANAGED_PROXY" || purpose == "INTERNAL_HTTPS_LOAD_BALANCER" || purpose == "GLOBAL_MANAGED_PROXY"
+		out = append(out, r)
+	}
+	return out
+}
+
+// pgLogFlags are the Cloud SQL for PostgreSQL flags CIS GCP 6.2 wants
+// set for logging, with the values that are acceptable.
+var pgLogFlags = map[string]func(string) bool{
+	"log_checkpoints":            func(v string) bool { return v == "on" },
+	"log_connections":            func(v string) bool { return v == "on" },
+	"log_disconnections":         func(v string) bool { return v == "on" },
+	"log_lock_waits":             func(v string) bool { return v == "on" },
+	"log_temp_files":             func(v string) bool { return v == "0" },
+	"log_min_duration_statement": func(v string) bool { return v == "-1" },
+	"log_min_messages": func(v string) bool {
+		return v == "" || v == "error" || v == "warning" || v == "notice" || v == "info" || v == "debug1" || v == "debug2" ||
+			v == "debug3" || v == "debug4" || v == "debug5"
+	},
+	"log_min_error_statement": func(v string) bool { return v != "panic" && v != "fatal" && v != "log" },
+}
+
+// googlePGLogging reports whether a Cloud SQL PostgreSQL instance sets
+// the logging flags; other engines are not judged here.
+func googlePGLogging(a cloud.Attrs) bool {
+	if !strings.HasPrefix(a.Str("database_version", "", ""), "POSTGRES") {
+		return true
+	}
+	flags := map[string]string{}
+	for _, f := range a.Block("settings").Blocks("database_flags") {
+		flags[f.Str("name", "", "")] = strings.ToLower(f.Str("value", "", "unknown"))
+	}
+	for name, ok := range pgLogFlags {
+		v, set := flags[name]
+		switch name {
+		case "log_min_messages", "log_min_error_statement":
+			if set && v != "unknown" && !ok(v) {
+				return false
+			}
+		default:
+			if !set || (v != "unknown" && !ok(v)) {
+				return false
+			}
+		}
+	}
+	return true
+}
