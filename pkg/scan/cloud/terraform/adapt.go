@@ -11,10 +11,13 @@ import (
 // its aws_s3_bucket by address, id, arn or name).
 type graph struct {
 	byType map[string][]*Block
+	// byValue[typ+"."+attr][v] are the blocks of typ whose attr is, or
+	// lists, the string v; built on first use.
+	byValue map[string]map[string][]*Block
 }
 
 func newGraph(cfg *Config) *graph {
-	g := &graph{byType: map[string][]*Block{}}
+	g := &graph{byType: map[string][]*Block{}, byValue: map[string]map[string][]*Block{}}
 	for _, b := range cfg.Blocks {
 		if b.Mode == "resource" {
 			g.byType[b.Type] = append(g.byType[b.Type], b)
@@ -25,35 +28,56 @@ func newGraph(cfg *Config) *graph {
 	return g
 }
 
+// names are the strings by which other blocks refer to t.
+func names(t *Block) []string {
+	out := []string{t.Address, "arn:vigil:" + t.Address}
+	a := cloud.Attrs(t.Attrs)
+	for _, n := range []string{"bucket", "name", "id", "arn"} {
+		if x := a.Str(n, "", ""); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // refers reports whether value v names block t.
 func refers(v any, t *Block) bool {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		return false
 	}
-	if s == t.Address || s == "arn:vigil:"+t.Address {
-		return true
-	}
-	a := cloud.Attrs(t.Attrs)
-	for _, n := range []string{"bucket", "name", "id", "arn"} {
-		if x := a.Str(n, "", ""); x != "" && x == s {
+	for _, n := range names(t) {
+		if n == s {
 			return true
 		}
 	}
 	return false
 }
 
-// linked returns the blocks of typ whose attribute attr names t.
+// linked returns the blocks of typ whose attribute attr names t, each once.
 func (g *graph) linked(t *Block, typ, attr string) []*Block {
-	var out []*Block
-	for _, b := range g.byType[typ] {
-		if refers(b.Attrs[attr], t) {
-			out = append(out, b)
+	key := typ + "." + attr
+	idx, ok := g.byValue[key]
+	if !ok {
+		idx = map[string][]*Block{}
+		for _, b := range g.byType[typ] {
+			seen := map[string]bool{}
+			for _, v := range cloud.Attrs(b.Attrs).Strs(attr) {
+				if !seen[v] {
+					seen[v] = true
+					idx[v] = append(idx[v], b)
+				}
+			}
 		}
-		for _, v := range cloud.Attrs(b.Attrs).Strs(attr) {
-			if v != b.Attrs[attr] && refers(v, t) {
+		g.byValue[key] = idx
+	}
+	var out []*Block
+	seen := map[*Block]bool{}
+	for _, n := range names(t) {
+		for _, b := range idx[n] {
+			if !seen[b] {
+				seen[b] = true
 				out = append(out, b)
-				break
 			}
 		}
 	}
