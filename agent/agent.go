@@ -27,6 +27,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/scan"
+	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
@@ -78,6 +79,12 @@ type Config struct {
 	// ScanImages scans the images the live cluster's pods and workloads
 	// run, pulled from their registries with the agent's credentials.
 	ScanImages bool
+	// AWS collects the account of the default AWS credentials; AWSOrgRole
+	// instead every account of its organisation through that role, and
+	// AWSRegions limits the regions (default: every enabled one).
+	AWS        bool
+	AWSOrgRole string
+	AWSRegions []string
 	// ProcRoot, when set, is a /proc whose running container processes are
 	// scanned (a node agent's host /proc).
 	ProcRoot string
@@ -120,6 +127,12 @@ func (c *Config) Validate() error {
 		c.Targets = append(c.Targets, scan.GitTarget+r)
 	}
 	c.Repos = nil
+	switch {
+	case c.AWSOrgRole != "":
+		c.Targets = append(c.Targets, scan.AWSTarget+"org/"+c.AWSOrgRole)
+	case c.AWS:
+		c.Targets = append(c.Targets, scan.AWSTarget)
+	}
 	if c.ProcRoot != "" {
 		c.Targets = append(c.Targets, scan.RuntimeTarget+c.ProcRoot)
 	}
@@ -181,7 +194,7 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST}
+	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST, AWS: awscollect.Options{Regions: cfg.AWSRegions}}
 	if len(cfg.TrustedKeys) > 0 {
 		if opts.Signatures, err = signature.LoadKeys(cfg.TrustedKeys...); err != nil {
 			ob.Close()
@@ -316,6 +329,7 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
 		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) && !strings.HasPrefix(target, scan.GitTarget) &&
+			!strings.HasPrefix(target, scan.AWSTarget) &&
 			!strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
 			target = filepath.Clean(target)
 		}

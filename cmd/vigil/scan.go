@@ -14,6 +14,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
+	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
@@ -26,6 +27,9 @@ func newScanCmd(g *globals) *cobra.Command {
 	var images, repos []string
 	var runtimeScan bool
 	var only []string
+	var awsScan bool
+	var awsOrgRole string
+	var awsRegions []string
 	var procRoot string
 	var img imageFlags
 	var exitCode int
@@ -42,6 +46,12 @@ force the kind.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, ref := range images {
 				args = append(args, image.AsTarget(ref))
+			}
+			switch {
+			case awsOrgRole != "":
+				args = append(args, scan.AWSTarget+"org/"+awsOrgRole)
+			case awsScan:
+				args = append(args, scan.AWSTarget)
 			}
 			if runtimeScan {
 				args = append(args, scan.RuntimeTarget+procRoot)
@@ -71,7 +81,7 @@ force the kind.`,
 					return fmt.Errorf("unknown scanner %q (want one of %s)", n, strings.Join(scan.FileScanners(), ", "))
 				}
 			}
-			opts := scan.Options{Image: img.options(), Scanners: only}
+			opts := scan.Options{Image: img.options(), Scanners: only, AWS: awscollect.Options{Regions: awsRegions}}
 			if opts.Signatures, err = img.verifier(); err != nil {
 				return err
 			}
@@ -125,6 +135,9 @@ force the kind.`,
 	cmd.Flags().StringArrayVar(&repos, "git", nil, "git repository whose whole history (every branch and tag) is searched for secrets, each reported with the commit that added it (repeatable)")
 	cmd.Flags().BoolVar(&runtimeScan, "runtime", false, "scan the running container processes of this node (from --proc-root)")
 	cmd.Flags().StringSliceVar(&only, "scanners", nil, "file scanners to run, comma-separated (default all: "+strings.Join(scan.FileScanners(), ",")+")")
+	cmd.Flags().BoolVar(&awsScan, "aws", false, "scan the AWS account of the default credential chain (environment, profile, instance role)")
+	cmd.Flags().StringVar(&awsOrgRole, "aws-org-role", "", "scan every active account of the AWS organisation by assuming this role name in each")
+	cmd.Flags().StringArrayVar(&awsRegions, "aws-region", nil, "AWS region to scan (repeatable; default every enabled region)")
 	cmd.Flags().StringVar(&procRoot, "proc-root", "/proc", "the /proc to read with --runtime (a host's, mounted elsewhere)")
 	img.bind(cmd)
 	return cmd

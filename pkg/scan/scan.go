@@ -6,6 +6,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"io"
 	"io/fs"
 	"os"
@@ -18,7 +19,9 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/cloud"
 	"github.com/vigilsec/vigil/pkg/finding"
+	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/cloud/cloudformation"
 	"github.com/vigilsec/vigil/pkg/scan/cloud/terraform"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
@@ -71,6 +74,9 @@ type Scanner struct {
 	images  *image.Scanner
 	runtime *proc.Scanner
 	imgOpt  image.OpenOptions
+	// cloudChecks judge live cloud resources; awsOpt configures collection.
+	cloudChecks []*checks.Check
+	awsOpt      awscollect.Options
 	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
 	// from helm template or kustomize build.
 	Stdin io.Reader
@@ -86,6 +92,13 @@ const HistoryScanner = "history"
 // RuntimeTarget prefixes a /proc folder ("runtime:/host/proc") whose
 // running container processes are scanned; "runtime:" alone is /proc.
 const RuntimeTarget = "runtime:"
+
+// AWSTarget is the AWS account of the default credential chain ("aws:"),
+// or every account of its organisation through a role ("aws:org/ROLE").
+const AWSTarget = "aws:"
+
+// AWSScanner is the scanner name of findings on live AWS resources.
+const AWSScanner = "aws"
 
 // StdinTarget is the target name that reads manifests from standard input.
 const StdinTarget = "-"
@@ -149,6 +162,8 @@ type Options struct {
 	// Scanners, when set, are the only file scanners that run, by name
 	// ("secrets", "kubernetes", "sast-go", …).
 	Scanners []string
+	// AWS configures the collection of aws: targets (regions, retries).
+	AWS awscollect.Options
 }
 
 // DefaultSecretKey keys secret hashes when no key is configured. A fleet
@@ -173,7 +188,8 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	if len(opts.Scanners) > 0 {
 		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
 	}
-	return &Scanner{files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat)}
+	return &Scanner{files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
+		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS}
 }
 
 // FileScanners are the names of the built-in file scanners.
@@ -195,7 +211,7 @@ func (s *Scanner) Names() []string {
 	for _, f := range s.files {
 		out = append(out, f.Name())
 	}
-	return append(out, s.images.Name(), s.runtime.Name(), HistoryScanner, s.probes.Name())
+	return append(out, s.images.Name(), s.runtime.Name(), HistoryScanner, s.probes.Name(), AWSScanner)
 }
 
 // Result is the outcome of scanning one target.
@@ -234,6 +250,9 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 		}
 		res.Findings[HistoryScanner] = dedupe(fs)
 		return res, nil
+	}
+	if spec, ok := strings.CutPrefix(target, AWSTarget); ok {
+		return s.aws(ctx, res, target, spec, tenant)
 	}
 	if procRoot, ok := strings.CutPrefix(target, RuntimeTarget); ok {
 		if procRoot == "" {
@@ -394,6 +413,56 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 			}
 		}
 		res.Findings[name] = dedupe(kept)
+	}
+	return res, nil
+}
+
+// aws collects the accounts of an aws: target and judges their resources.
+// Lists and attributes the credentials may not read are reported as not
+// assessed, with the checks they leave unjudged.
+func (s *Scanner) aws(ctx context.Context, res *Result, target, spec, tenant string) (*Result, error) {
+	opts := s.awsOpt
+	if role, ok := strings.CutPrefix(spec, "org/"); ok {
+		opts.Organization, opts.RoleName = true, role
+	} else if spec != "" {
+		return nil, fmt.Errorf("target %s: want aws: or aws:org/ROLE", target)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: AWS credentials: %w", target, err)
+	}
+	inv, err := awscollect.Collect(ctx, cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", target, err)
+	}
+	fs, skipped, err := cloud.Evaluate(ctx, s.cloudChecks, inv.Resources, tenant, AWSScanner, nil)
+	if err != nil {
+		res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target, Error: err.Error()})
+	}
+	for _, f := range fs {
+		f.Location = &vigilv1.Location{Path: f.Resource.Name}
+	}
+	res.Findings[AWSScanner] = dedupe(fs)
+	for _, e := range inv.Errors {
+		res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target, Error: e.Error()})
+	}
+	for _, n := range inv.NotAssessed {
+		res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target, Error: "not assessed: " + n})
+	}
+	// One line per check and reason, however many resources it covers.
+	type key struct{ check, attr, reason string }
+	count := map[key]int{}
+	var order []key
+	for _, n := range skipped {
+		k := key{n.Check, n.Attr, n.Reason}
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	for _, k := range order {
+		res.Errors = append(res.Errors, &vigilv1.ScanError{Path: target,
+			Error: fmt.Sprintf("%s not assessed on %d resource(s): %s unreadable (%s)", k.check, count[k], k.attr, k.reason)})
 	}
 	return res, nil
 }

@@ -2,12 +2,15 @@ package scan
 
 import (
 	"context"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vigilsec/vigil/pkg/checks"
+	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
+	"github.com/vigilsec/vigil/pkg/scan/cloud/aws/awstest"
 )
 
 func scanner(t *testing.T) *Scanner {
@@ -108,5 +111,48 @@ func TestLargeFilesAreStreamedToTheSecretScanner(t *testing.T) {
 	}
 	if len(rep.Errors) == 0 {
 		t.Fatal("the kubernetes scanner did not report the file it skipped")
+	}
+}
+
+// An aws: target collects the account of the default credential chain,
+// here pointed at a local endpoint with AWS's own environment variables.
+func TestAWSTarget(t *testing.T) {
+	srv := awstest.New(t, "cloud/aws/testdata")
+	srv.Fail("guardduty:ListDetectors", "AccessDeniedException", 403, 0)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": srv.URL, "AWS_CA_BUNDLE": ca, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+		t.Setenv(k, v)
+	}
+	cat, err := checks.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewWith(cat, Options{AWS: awscollect.Options{Regions: []string{"us-east-1"}}})
+	rep, err := s.Run(context.Background(), []string{AWSTarget}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range rep.Findings {
+		got[f.CheckId] = true
+		if f.Scanner != AWSScanner || f.Resource.Tenant != "acme" {
+			t.Errorf("finding %s: scanner %q tenant %q", f.CheckId, f.Scanner, f.Resource.Tenant)
+		}
+	}
+	if !got["VGL-CLOUD-020"] || !got["VGL-CLOUD-041"] {
+		t.Fatalf("findings %v", got)
+	}
+	notAssessed := false
+	for _, e := range rep.Errors {
+		notAssessed = notAssessed || strings.Contains(e.Error, "VGL-CLOUD-085 not assessed")
+	}
+	if !notAssessed {
+		t.Errorf("GuardDuty's denial not reported: %v", rep.Errors)
+	}
+	rep, err = s.Run(context.Background(), []string{"aws:nonsense"}, "")
+	if err != nil || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error, "aws:org/ROLE") {
+		t.Errorf("a malformed aws: target: %v %v", err, rep.GetErrors())
 	}
 }

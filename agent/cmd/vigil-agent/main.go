@@ -60,6 +60,12 @@ func run() error {
 	fs.Float64Var(&cfg.DAST.RatePerSecond, "dast-rate", 5, "DAST requests per second at most")
 	fs.IntVar(&cfg.DAST.Budget, "dast-budget", 60, "DAST requests per target and scan at most")
 	fs.BoolVar(&cfg.ScanImages, "scan-images", false, "with --kubeconfig or --in-cluster, also scan the images the cluster runs (pulled with the docker config's credentials)")
+	fs.BoolVar(&cfg.AWS, "aws", false, "scan the AWS account of the default credential chain (environment, profile, instance or pod role)")
+	fs.StringVar(&cfg.AWSOrgRole, "aws-org-role", "", "scan every active account of the AWS organisation by assuming this role name in each")
+	fs.Func("aws-region", "AWS region to scan (repeatable; default every enabled region)", func(v string) error {
+		cfg.AWSRegions = append(cfg.AWSRegions, v)
+		return nil
+	})
 	fs.StringVar(&cfg.ProcRoot, "proc-root", "", "scan the running container processes under this /proc (a node's, e.g. /host/proc)")
 	fs.StringArrayVar(&cfg.TrustedKeys, "trusted-key", nil, "PEM public key whose cosign signatures registry images must carry (repeatable)")
 	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")

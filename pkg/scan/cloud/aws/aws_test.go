@@ -1,0 +1,183 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/cloud"
+	"github.com/vigilsec/vigil/pkg/scan/cloud/aws/awstest"
+)
+
+func collect(t *testing.T, srv *awstest.Server, opts Options) *Inventory {
+	t.Helper()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
+	opts.Endpoint, opts.HTTPClient, opts.MaxBackoff = srv.URL, srv.Client(), 20*time.Millisecond
+	inv, err := Collect(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range inv.Errors {
+		t.Errorf("collection error: %v", e)
+	}
+	return inv
+}
+
+func TestCollectAccount(t *testing.T) {
+	now = func() time.Time { return time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC) }
+	defer func() { now = time.Now }()
+	srv := awstest.New(t, "testdata")
+	srv.Fail("ec2:DescribeSecurityGroups", "RequestLimitExceeded", 503, 2)
+	srv.Fail("iam:ListRoles", "Throttling", 400, 3)
+	srv.Fail("iam:GetCredentialReport", "ReportNotPresent", 410, 1)
+	srv.Fail("s3:GetBucketPolicy/public-site", "AccessDenied", 403, 0)
+	srv.Fail("guardduty:ListDetectors", "AccessDeniedException", 403, 0)
+	inv := collect(t, srv, Options{})
+
+	cat, err := checks.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, skipped, err := cloud.Evaluate(context.Background(), cat.ForInput("cloud"), inv.Resources, "acme", "aws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range fs {
+		got[f.CheckId+" "+f.Resource.Region+" "+shortName(f.Resource.Name)] = true
+		if f.Resource.Account != "123456789012" {
+			t.Errorf("%s: account %q", f.CheckId, f.Resource.Account)
+		}
+	}
+	want := []string{
+		"VGL-CLOUD-035  account-password-policy", "VGL-CLOUD-036  account-password-policy",
+		"VGL-CLOUD-040  root", "VGL-CLOUD-041  root", "VGL-CLOUD-042  root", "VGL-CLOUD-043  root", "VGL-CLOUD-044  root",
+		"VGL-CLOUD-030  everything", "VGL-CLOUD-032  everything", "VGL-CLOUD-033  anyone",
+		"VGL-CLOUD-001 us-east-1 public-site", "VGL-CLOUD-003 us-east-1 public-site", "VGL-CLOUD-006 us-east-1 public-site",
+		"VGL-CLOUD-020 us-east-1 sg-0a1b2c3d", "VGL-CLOUD-020 eu-west-1 sg-0a1b2c3d", // second page of a throttled list, both regions
+		"VGL-CLOUD-023 us-east-1 sg-default1", "VGL-CLOUD-020 us-east-1 acl-5fb85d36",
+		"VGL-CLOUD-024 us-east-1 vpc-1a2b3c4d", "VGL-CLOUD-050 us-east-1 vol-049df61146c4d7901",
+		"VGL-CLOUD-051 us-east-1 i-1234567890abcdef0", "VGL-CLOUD-052 us-east-1 i-1234567890abcdef0", "VGL-CLOUD-053 us-east-1 i-1234567890abcdef0",
+		"VGL-CLOUD-086 us-east-1 us-east-1", "VGL-CLOUD-080 us-east-1 management", "VGL-CLOUD-081 us-east-1 management",
+		"VGL-CLOUD-064 us-east-1 1234abcd-12ab-34cd-56ef-1234567890ab", "VGL-CLOUD-060 eu-west-1 orders", "VGL-CLOUD-061 eu-west-1 orders",
+		"VGL-CLOUD-062 eu-west-1 orders", "VGL-CLOUD-090 us-east-1 prod", "VGL-CLOUD-091 us-east-1 prod", "VGL-CLOUD-092 us-east-1 prod",
+		"VGL-CLOUD-065 us-east-1 billing",
+	}
+	for _, w := range want {
+		if !got[w] {
+			t.Errorf("missing %s", w)
+		}
+	}
+	for _, notWant := range []string{
+		"VGL-CLOUD-002 us-east-1 public-site", // its policy could not be read
+		"VGL-CLOUD-001 eu-west-1 private-logs", "VGL-CLOUD-003 eu-west-1 private-logs", "VGL-CLOUD-005 eu-west-1 private-logs",
+		"VGL-CLOUD-006 eu-west-1 private-logs", "VGL-CLOUD-007 eu-west-1 private-logs",
+		"VGL-CLOUD-085 us-east-1 us-east-1", // GuardDuty could not be listed
+		"VGL-CLOUD-030  read-logs",
+	} {
+		if got[notWant] {
+			t.Errorf("unexpected %s", notWant)
+		}
+	}
+	var policy, guardduty bool
+	for _, s := range skipped {
+		policy = policy || (s.Check == "VGL-CLOUD-002" && strings.Contains(s.Resource, "public-site") && strings.Contains(s.Reason, "AccessDenied"))
+		guardduty = guardduty || (s.Check == "VGL-CLOUD-085" && strings.Contains(s.Reason, "AccessDeniedException"))
+	}
+	if !policy || !guardduty {
+		t.Errorf("denied calls not reported as not assessed: %v", skipped)
+	}
+	if n := srv.Calls("iam:ListPolicies"); n != 2 {
+		t.Errorf("iam:ListPolicies called %d times, want 2 pages", n)
+	}
+	if n := srv.Calls("ec2:DescribeSecurityGroups"); n != 2*2+2 {
+		t.Errorf("ec2:DescribeSecurityGroups called %d times, want 2 pages in 2 regions and 2 throttled", n)
+	}
+	if n := srv.Calls("iam:ListRoles"); n != 4 {
+		t.Errorf("iam:ListRoles called %d times, want 3 throttled and 1 answered", n)
+	}
+}
+
+// A list the credentials may not read is reported, and nothing of it is
+// judged.
+func TestDeniedListIsNotAssessed(t *testing.T) {
+	srv := awstest.New(t, "testdata")
+	srv.Fail("rds:DescribeDBInstances", "AccessDenied", 403, 0)
+	srv.Fail("guardduty:ListDetectors", "AccessDeniedException", 403, 0)
+	inv := collect(t, srv, Options{Regions: []string{"us-east-1"}})
+	found := false
+	for _, n := range inv.NotAssessed {
+		found = found || (strings.Contains(n, "rds:DescribeDBInstances") && strings.Contains(n, "AccessDenied"))
+	}
+	if !found {
+		t.Fatalf("not assessed: %v", inv.NotAssessed)
+	}
+	for _, r := range inv.Resources {
+		if r.Kind == "database" {
+			t.Fatalf("database collected from a denied list: %s", r.Address)
+		}
+	}
+	if n := srv.Calls("ec2:DescribeRegions"); n != 0 {
+		t.Errorf("regions listed although given: %d calls", n)
+	}
+}
+
+func TestThrottlingBeyondRetriesIsAnError(t *testing.T) {
+	srv := awstest.New(t, "testdata")
+	srv.Fail("kms:ListKeys", "ThrottlingException", 400, 0)
+	srv.Fail("guardduty:ListDetectors", "AccessDeniedException", 403, 0)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
+	inv, err := Collect(context.Background(), cfg, Options{Regions: []string{"us-east-1"}, Endpoint: srv.URL, HTTPClient: srv.Client(),
+		MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Errors) != 1 || !strings.Contains(fmt.Sprint(inv.Errors[0]), "kms:ListKeys") {
+		t.Fatalf("errors %v", inv.Errors)
+	}
+	if n := srv.Calls("kms:ListKeys"); n != 3 {
+		t.Errorf("kms:ListKeys called %d times, want 3 attempts", n)
+	}
+	if !slices.ContainsFunc(inv.Resources, func(r *cloud.Resource) bool { return r.Kind == "bucket" }) {
+		t.Error("one failing service stopped the others")
+	}
+}
+
+// An organisation is collected account by account through the role,
+// suspended accounts left out.
+func TestCollectOrganisation(t *testing.T) {
+	srv := awstest.New(t, "testdata")
+	srv.Fail("guardduty:ListDetectors", "AccessDeniedException", 403, 0)
+	inv := collect(t, srv, Options{Organization: true, RoleName: "VigilAudit", Regions: []string{"eu-west-1"}})
+	accounts := map[string]int{}
+	for _, r := range inv.Resources {
+		accounts[r.Account]++
+	}
+	if len(accounts) != 2 || accounts["111111111111"] == 0 || accounts["333333333333"] == 0 {
+		t.Fatalf("accounts %v", accounts)
+	}
+	if n := srv.Calls("sts:AssumeRole"); n != 2 {
+		t.Errorf("sts:AssumeRole called %d times", n)
+	}
+	if n := srv.Calls("organizations:ListAccounts"); n != 2 {
+		t.Errorf("organizations:ListAccounts called %d times, want 2 pages", n)
+	}
+	if _, err := Collect(context.Background(), aws.Config{}, Options{Organization: true}); err == nil {
+		t.Error("an organisation without a role accepted")
+	}
+}
+
+// shortName is the last part of an ARN or id.
+func shortName(s string) string {
+	if i := strings.LastIndexAny(s, "/:"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
