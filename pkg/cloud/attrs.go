@@ -74,21 +74,7 @@ func (a Attrs) Num(name string, def, ifUnknown int64) int64 {
 }
 
 // Strs returns the known strings of a list (or a single string).
-func (a Attrs) Strs(name string) []string {
-	switch v := a[name].(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
+func (a Attrs) Strs(name string) []string { return Strings(a[name]) }
 
 // Blocks returns the nested blocks (or object values) of name.
 func (a Attrs) Blocks(name string) []Attrs {

@@ -32,11 +32,12 @@ func Rule(direction, action, protocol string, from, to int, peers []string, desc
 // anyone; AWS account, service and federated principals as written), and
 // conditional (the statement has a Condition).
 func Statement(effect string, actions, notActions, resources, principals []string, conditional bool) map[string]any {
-	return map[string]any{"effect": effect, "actions": list(actions), "not_actions": list(notActions),
-		"resources": list(resources), "principals": list(principals), "conditional": conditional}
+	return map[string]any{"effect": effect, "actions": List(actions), "not_actions": List(notActions),
+		"resources": List(resources), "principals": List(principals), "conditional": conditional}
 }
 
-func list(s []string) []any {
+// List converts strings to the []any of attribute values.
+func List(s []string) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
 		out[i] = v

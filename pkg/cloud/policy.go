@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // ParsePolicy reads an AWS policy document, as JSON text or as a decoded
@@ -78,4 +79,55 @@ func Principals(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// PublicPolicy reports whether a policy document (JSON text or decoded)
+// allows principal "*" in a statement without a condition.
+func PublicPolicy(doc any) bool {
+	switch doc.(type) {
+	case nil, Unknown:
+		return false
+	}
+	stmts, err := ParsePolicy(doc)
+	if err != nil {
+		return false
+	}
+	for _, s := range stmts {
+		st := s.(map[string]any)
+		if st["effect"] != "Allow" || st["conditional"] == true {
+			continue
+		}
+		for _, p := range st["principals"].([]any) {
+			if p == "*" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CustomerKey returns a KMS key reference, or "" for AWS-managed keys
+// named by alias ("alias/aws/s3"): those are not the customer's.
+func CustomerKey(k string) string {
+	if strings.HasPrefix(k, "alias/aws/") || strings.Contains(k, ":alias/aws/") {
+		return ""
+	}
+	return k
+}
+
+// TLSVersion reads the minimum TLS version of a provider's security
+// policy name ("ELBSecurityPolicy-TLS13-1-2-2021-06", "TLSv1.2_2021",
+// "TLS_1_2"): "1.0", "1.1", "1.2", or "" for none.
+func TLSVersion(policy string) string {
+	p := strings.ToUpper(policy)
+	switch {
+	case p == "":
+		return ""
+	case strings.Contains(p, "TLS-1-2") || strings.Contains(p, "TLS13") || strings.Contains(p, "TLS-1-3") ||
+		strings.Contains(p, "TLS12") || strings.Contains(p, "TLSV1.2") || strings.Contains(p, "TLS_1_2"):
+		return "1.2"
+	case strings.Contains(p, "TLSV1.1") || strings.Contains(p, "TLS-1-1") || strings.Contains(p, "TLS_1_1"):
+		return "1.1"
+	}
+	return "1.0"
 }

@@ -51,7 +51,7 @@ func bucket(ctx context.Context, c *s3.Client, name, region string) *cloud.Resou
 	pol, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: in})
 	switch {
 	case err == nil:
-		r.Attrs["public_policy"] = public(aws.ToString(pol.Policy))
+		r.Attrs["public_policy"] = cloud.PublicPolicy(aws.ToString(pol.Policy))
 	case errorCode(err) != "NoSuchBucketPolicy":
 		notAssessed(r, "public_policy", "s3:GetBucketPolicy", err)
 	}
@@ -103,24 +103,4 @@ func bucket(ctx context.Context, c *s3.Client, name, region string) *cloud.Resou
 
 func publicGroup(uri string) bool {
 	return strings.HasSuffix(uri, "/global/AllUsers") || strings.HasSuffix(uri, "/global/AuthenticatedUsers")
-}
-
-// public reports a policy allowing principal "*" without a condition.
-func public(doc string) bool {
-	st, err := cloud.ParsePolicy(doc)
-	if err != nil {
-		return false
-	}
-	for _, s := range st {
-		m := s.(map[string]any)
-		if m["effect"] != "Allow" || m["conditional"] == true {
-			continue
-		}
-		for _, p := range m["principals"].([]any) {
-			if p == "*" {
-				return true
-			}
-		}
-	}
-	return false
 }

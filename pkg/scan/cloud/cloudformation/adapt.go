@@ -1,6 +1,7 @@
 package cloudformation
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/vigilsec/vigil/pkg/cloud"
@@ -69,7 +70,7 @@ func (s *stack) buckets() []*cloud.Resource {
 		}
 		r.Attrs["public_acl"] = publicCanned[p.Str("AccessControl", "", "")]
 		for _, pol := range s.linked(b.ID, "AWS::S3::BucketPolicy", "Bucket") {
-			if publicDocument(pol.Properties["PolicyDocument"]) {
+			if cloud.PublicPolicy(pol.Properties["PolicyDocument"]) {
 				r.Attrs["public_policy"] = true
 			}
 		}
@@ -111,21 +112,6 @@ func statements(doc any) []any {
 		return nil
 	}
 	return st
-}
-
-func publicDocument(doc any) bool {
-	for _, s := range statements(doc) {
-		st := s.(map[string]any)
-		if st["effect"] != "Allow" || st["conditional"] == true {
-			continue
-		}
-		for _, p := range st["principals"].([]any) {
-			if p == "*" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // rule reads a security group or network ACL entry.
@@ -254,7 +240,7 @@ func (s *stack) policies() []*cloud.Resource {
 				r.Attrs["statements"] = st
 			}
 			if users := p.Properties.Strs("Users"); len(users) > 0 {
-				r.Attrs["attached_to_users"] = toAny(users)
+				r.Attrs["attached_to_users"] = cloud.List(users)
 			}
 			out = append(out, r)
 		}
@@ -299,24 +285,12 @@ func (s *stack) policies() []*cloud.Resource {
 	return out
 }
 
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
 func (s *stack) volumes() []*cloud.Resource {
 	var out []*cloud.Resource
 	for _, v := range s.byType["AWS::EC2::Volume"] {
 		r := s.resource("volume", v)
 		r.Attrs["encrypted"] = v.Properties.Bool("Encrypted", false, true)
-		k := v.Properties.Str("KmsKeyId", "", "unknown")
-		if strings.HasPrefix(k, "alias/aws/") {
-			k = ""
-		}
-		r.Attrs["kms_key"] = k
+		r.Attrs["kms_key"] = cloud.CustomerKey(v.Properties.Str("KmsKeyId", "", "unknown"))
 		out = append(out, r)
 	}
 	return out
@@ -387,11 +361,7 @@ func (s *stack) databases() []*cloud.Resource {
 			// Instances of an Aurora cluster take the cluster's encryption.
 			inCluster := typ == "AWS::RDS::DBInstance" && p.Has("DBClusterIdentifier")
 			r.Attrs["encrypted"] = p.Bool(encProp, inCluster || p.Str("EngineMode", "", "") == "serverless", true)
-			k := p.Str("KmsKeyId", "", "unknown")
-			if strings.HasPrefix(k, "alias/aws/") {
-				k = ""
-			}
-			r.Attrs["kms_key"] = k
+			r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
 			r.Attrs["backup_retention"] = p.Num("BackupRetentionPeriod", 1, 7)
 			exports := p.Strs("EnableCloudwatchLogsExports")
 			if typ == "AWS::Neptune::DBCluster" {
@@ -402,9 +372,9 @@ func (s *stack) databases() []*cloud.Resource {
 			}
 			switch typ {
 			case "AWS::DocDB::DBCluster":
-				r.Attrs["audit_logging"] = contains(exports, "audit") || contains(exports, "profiler")
+				r.Attrs["audit_logging"] = slices.Contains(exports, "audit") || slices.Contains(exports, "profiler")
 			case "AWS::Neptune::DBCluster":
-				r.Attrs["audit_logging"] = contains(exports, "audit")
+				r.Attrs["audit_logging"] = slices.Contains(exports, "audit")
 			}
 			out = append(out, r)
 		}
@@ -455,7 +425,7 @@ func (s *stack) clusters() []*cloud.Resource {
 		if !public {
 			cidrs = nil
 		}
-		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["public_cidrs"] = cloud.List(cidrs)
 		encrypted := false
 		for _, ec := range p.Blocks("EncryptionConfig") {
 			for _, res := range ec.Strs("Resources") {
@@ -467,7 +437,7 @@ func (s *stack) clusters() []*cloud.Resource {
 		for _, t := range p.Block("Logging").Block("ClusterLogging").Blocks("EnabledTypes") {
 			logs = append(logs, t.Str("Type", "", ""))
 		}
-		r.Attrs["control_plane_logging"] = toAny(logs)
+		r.Attrs["control_plane_logging"] = cloud.List(logs)
 		out = append(out, r)
 	}
 	return out
@@ -511,13 +481,4 @@ func (s *stack) detectors() []*cloud.Resource {
 		out = append(out, r)
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,14 +6,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/cloud"
 )
 
-// customerKey drops AWS-managed key aliases: not customer-managed keys.
-func customerKey(k string) string {
-	if strings.HasPrefix(k, "alias/aws/") {
-		return ""
-	}
-	return k
-}
-
 // stores maps the data services of a template to the "store" kind.
 func (s *stack) stores() []*cloud.Resource {
 	var out []*cloud.Resource
@@ -27,11 +19,11 @@ func (s *stack) stores() []*cloud.Resource {
 	}
 	each("AWS::SQS::Queue", "sqs", func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Has("KmsMasterKeyId") || p.Bool("SqsManagedSseEnabled", true, true)
-		r.Attrs["kms_key"] = customerKey(p.Str("KmsMasterKeyId", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsMasterKeyId", "", "unknown"))
 	})
 	each("AWS::SNS::Topic", "sns", func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Has("KmsMasterKeyId")
-		r.Attrs["kms_key"] = customerKey(p.Str("KmsMasterKeyId", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsMasterKeyId", "", "unknown"))
 	})
 	each("AWS::Logs::LogGroup", "logs", func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = p.Str("KmsKeyId", "", "unknown")
@@ -41,7 +33,7 @@ func (s *stack) stores() []*cloud.Resource {
 			sse := p.Block("SSESpecification")
 			r.Attrs["kms_key"] = ""
 			if sse.Bool("SSEEnabled", false, true) {
-				r.Attrs["kms_key"] = customerKey(sse.Str("KMSMasterKeyId", "", "unknown"))
+				r.Attrs["kms_key"] = cloud.CustomerKey(sse.Str("KMSMasterKeyId", "", "unknown"))
 			}
 			if typ == "AWS::Serverless::SimpleTable" {
 				r.Attrs["encrypted"] = sse.Bool("SSEEnabled", false, true)
@@ -56,27 +48,27 @@ func (s *stack) stores() []*cloud.Resource {
 		ec := p.Block("EncryptionConfiguration")
 		k := ""
 		if ec.Str("EncryptionType", "AES256", "KMS") == "KMS" {
-			k = customerKey(ec.Str("KmsKey", "", "unknown"))
+			k = cloud.CustomerKey(ec.Str("KmsKey", "", "unknown"))
 		}
 		r.Attrs["kms_key"] = k
 	})
 	each("AWS::SecretsManager::Secret", "secretsmanager", func(p cloud.Attrs, r *cloud.Resource) {
-		r.Attrs["kms_key"] = customerKey(p.Str("KmsKeyId", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
 	})
 	each("AWS::EFS::FileSystem", "efs", func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Bool("Encrypted", false, true)
-		r.Attrs["kms_key"] = customerKey(p.Str("KmsKeyId", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
 	})
 	each("AWS::ElastiCache::ReplicationGroup", "elasticache", func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Bool("AtRestEncryptionEnabled", false, true)
-		r.Attrs["kms_key"] = customerKey(p.Str("KmsKeyId", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
 		r.Attrs["in_transit"] = p.Bool("TransitEncryptionEnabled", false, true)
 	})
 	for _, typ := range []string{"AWS::Elasticsearch::Domain", "AWS::OpenSearchService::Domain"} {
 		each(typ, "elasticsearch", func(p cloud.Attrs, r *cloud.Resource) {
 			at := p.Block("EncryptionAtRestOptions")
 			r.Attrs["encrypted"] = at.Bool("Enabled", false, true)
-			r.Attrs["kms_key"] = customerKey(at.Str("KmsKeyId", "", "unknown"))
+			r.Attrs["kms_key"] = cloud.CustomerKey(at.Str("KmsKeyId", "", "unknown"))
 			ep := p.Block("DomainEndpointOptions")
 			policy := ep.Str("TLSSecurityPolicy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
 			r.Attrs["in_transit"] = p.Block("NodeToNodeEncryptionOptions").Bool("Enabled", false, true) &&
@@ -87,7 +79,7 @@ func (s *stack) stores() []*cloud.Resource {
 	each("AWS::Kinesis::Stream", "kinesis", func(p cloud.Attrs, r *cloud.Resource) {
 		se := p.Block("StreamEncryption")
 		r.Attrs["encrypted"] = se.Str("EncryptionType", "NONE", "KMS") == "KMS"
-		r.Attrs["kms_key"] = customerKey(se.Str("KeyId", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(se.Str("KeyId", "", "unknown"))
 	})
 	each("AWS::MSK::Cluster", "msk", func(p cloud.Attrs, r *cloud.Resource) {
 		ei := p.Block("EncryptionInfo")
@@ -150,21 +142,6 @@ func (s *stack) stores() []*cloud.Resource {
 	return out
 }
 
-// tlsVersion reads the minimum TLS of an AWS security policy name.
-func tlsVersion(policy string) string {
-	p := strings.ToUpper(policy)
-	switch {
-	case p == "":
-		return ""
-	case strings.Contains(p, "TLS-1-2") || strings.Contains(p, "TLS13") || strings.Contains(p, "TLS-1-3") ||
-		strings.Contains(p, "TLSV1.2") || strings.Contains(p, "TLS_1_2"):
-		return "1.2"
-	case strings.Contains(p, "TLSV1.1") || strings.Contains(p, "TLS-1-1") || strings.Contains(p, "TLS_1_1"):
-		return "1.1"
-	}
-	return "1.0"
-}
-
 // endpoints maps distributions, API stages and domains, load balancers
 // and listeners to the "endpoint" kind.
 func (s *stack) endpoints() []*cloud.Resource {
@@ -179,7 +156,7 @@ func (s *stack) endpoints() []*cloud.Resource {
 		r.Attrs["https_only"] = https
 		vc := c.Block("ViewerCertificate")
 		if !vc.Bool("CloudFrontDefaultCertificate", len(vc) == 0, true) {
-			r.Attrs["min_tls_version"] = tlsVersion(vc.Str("MinimumProtocolVersion", "TLSv1", "TLSv1.2_2021"))
+			r.Attrs["min_tls_version"] = cloud.TLSVersion(vc.Str("MinimumProtocolVersion", "TLSv1", "TLSv1.2_2021"))
 		}
 		r.Attrs["logging"] = c.Has("Logging")
 		out = append(out, r)
@@ -191,7 +168,7 @@ func (s *stack) endpoints() []*cloud.Resource {
 			r.Attrs["logging"] = st.Properties.Block("AccessLogSetting").Has("DestinationArn") ||
 				st.Properties.Block("AccessLogSettings").Has("DestinationArn")
 			if dom := st.Properties.Block("Domain"); len(dom) > 0 {
-				r.Attrs["min_tls_version"] = tlsVersion(dom.Str("SecurityPolicy", "TLS_1_0", "TLS_1_2"))
+				r.Attrs["min_tls_version"] = cloud.TLSVersion(dom.Str("SecurityPolicy", "TLS_1_0", "TLS_1_2"))
 			}
 			out = append(out, r)
 		}
@@ -203,7 +180,7 @@ func (s *stack) endpoints() []*cloud.Resource {
 			for _, c := range dn.Properties.Blocks("DomainNameConfigurations") {
 				policy = c.Str("SecurityPolicy", "TLS_1_2", "TLS_1_2")
 			}
-			r.Attrs["min_tls_version"] = tlsVersion(policy)
+			r.Attrs["min_tls_version"] = cloud.TLSVersion(policy)
 			out = append(out, r)
 		}
 	}
@@ -230,7 +207,7 @@ func (s *stack) endpoints() []*cloud.Resource {
 		}
 		r.Attrs["https_only"] = proto != "HTTP" || redirect
 		if proto == "HTTPS" || proto == "TLS" {
-			r.Attrs["min_tls_version"] = tlsVersion(p.Str("SslPolicy", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-2021-06"))
+			r.Attrs["min_tls_version"] = cloud.TLSVersion(p.Str("SslPolicy", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-2021-06"))
 		}
 		out = append(out, r)
 	}

@@ -53,7 +53,7 @@ func awsBuckets(g *graph) []*cloud.Resource {
 			policies = append(policies, p.Attrs["policy"])
 		}
 		for _, p := range policies {
-			if publicPolicy(p) {
+			if cloud.PublicPolicy(p) {
 				r.Attrs["public_policy"] = true
 			}
 		}
@@ -94,48 +94,12 @@ func awsBuckets(g *graph) []*cloud.Resource {
 	return out
 }
 
-// awsKMSDefault marks an AWS-managed key chosen by name: not a
-// customer-managed key.
-func customerKey(k string) string {
-	if k == "" || strings.HasPrefix(k, "alias/aws/") {
-		return ""
-	}
-	return k
-}
-
 func attrsOf(bs []*Block) []cloud.Attrs {
 	out := make([]cloud.Attrs, len(bs))
 	for i, b := range bs {
 		out[i] = b.Attrs
 	}
 	return out
-}
-
-// publicPolicy reports a policy with an Allow to principal "*" and no
-// condition.
-func publicPolicy(doc any) bool {
-	if doc == nil {
-		return false
-	}
-	if _, ok := doc.(cloud.Unknown); ok {
-		return false
-	}
-	stmts, err := cloud.ParsePolicy(doc)
-	if err != nil {
-		return false
-	}
-	for _, s := range stmts {
-		st := s.(map[string]any)
-		if st["effect"] != "Allow" || st["conditional"] == true {
-			continue
-		}
-		for _, p := range st["principals"].([]any) {
-			if p == "*" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // sgRule reads an AWS rule block (inline, aws_security_group_rule or a
@@ -396,7 +360,7 @@ func awsVolumes(g *graph) []*cloud.Resource {
 		a := cloud.Attrs(b.Attrs)
 		r := resource("volume", "aws", b)
 		r.Attrs["encrypted"] = a.Bool("encrypted", defaultOn, true)
-		r.Attrs["kms_key"] = customerKey(a.Str("kms_key_id", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 		out = append(out, r)
 	}
 	return out
@@ -475,7 +439,7 @@ func awsDatabases(g *graph) []*cloud.Resource {
 			}
 			// Aurora clusters of the serverless engine mode are always encrypted.
 			r.Attrs["encrypted"] = a.Bool(encAttr, a.Str("engine_mode", "", "") == "serverless", true)
-			r.Attrs["kms_key"] = customerKey(a.Str("kms_key_id", "", "unknown"))
+			r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 			// RDS keeps automated backups for one day unless told otherwise.
 			def := int64(1)
 			r.Attrs["backup_retention"] = a.Num("backup_retention_period", def, 7)
@@ -533,7 +497,7 @@ func awsClusters(g *graph) []*cloud.Resource {
 		if !public {
 			cidrs = []string{}
 		}
-		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["public_cidrs"] = cloud.List(cidrs)
 		encrypted := false
 		for _, ec := range a.Blocks("encryption_config") {
 			secrets := ec.IsUnknown("resources")
@@ -548,16 +512,8 @@ func awsClusters(g *graph) []*cloud.Resource {
 		if a.IsUnknown("enabled_cluster_log_types") {
 			logs = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 		}
-		r.Attrs["control_plane_logging"] = toAny(logs)
+		r.Attrs["control_plane_logging"] = cloud.List(logs)
 		out = append(out, r)
-	}
-	return out
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/vigilsec/vigil/pkg/cloud"
@@ -25,14 +26,14 @@ func awsStores(g *graph) []*cloud.Resource {
 		}
 	}
 	each("aws_sqs_queue", "sqs", func(a cloud.Attrs, r *cloud.Resource) {
-		k := customerKey(a.Str("kms_master_key_id", "", "unknown"))
+		k := cloud.CustomerKey(a.Str("kms_master_key_id", "", "unknown"))
 		// New queues get SQS-managed encryption unless it is turned off.
 		r.Attrs["encrypted"] = a.Has("kms_master_key_id") || a.Bool("sqs_managed_sse_enabled", true, true)
 		r.Attrs["kms_key"] = k
 	})
 	each("aws_sns_topic", "sns", func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Has("kms_master_key_id")
-		r.Attrs["kms_key"] = customerKey(a.Str("kms_master_key_id", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_master_key_id", "", "unknown"))
 	})
 	each("aws_cloudwatch_log_group", "logs", func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = a.Str("kms_key_id", "", "unknown")
@@ -41,7 +42,7 @@ func awsStores(g *graph) []*cloud.Resource {
 		sse := a.Block("server_side_encryption")
 		k := ""
 		if sse.Bool("enabled", false, true) {
-			k = customerKey(sse.Str("kms_key_arn", "", "unknown"))
+			k = cloud.CustomerKey(sse.Str("kms_key_arn", "", "unknown"))
 		}
 		r.Attrs["kms_key"] = k
 	})
@@ -61,21 +62,21 @@ func awsStores(g *graph) []*cloud.Resource {
 		r.Attrs["kms_key"] = k
 	})
 	each("aws_secretsmanager_secret", "secretsmanager", func(a cloud.Attrs, r *cloud.Resource) {
-		r.Attrs["kms_key"] = customerKey(a.Str("kms_key_id", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 	})
 	each("aws_efs_file_system", "efs", func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Bool("encrypted", false, true)
-		r.Attrs["kms_key"] = customerKey(a.Str("kms_key_id", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 	})
 	each("aws_elasticache_replication_group", "elasticache", func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Bool("at_rest_encryption_enabled", false, true)
-		r.Attrs["kms_key"] = customerKey(a.Str("kms_key_id", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 		r.Attrs["in_transit"] = a.Bool("transit_encryption_enabled", false, true)
 	})
 	for _, typ := range []string{"aws_elasticsearch_domain", "aws_opensearch_domain"} {
 		each(typ, "elasticsearch", func(a cloud.Attrs, r *cloud.Resource) {
 			r.Attrs["encrypted"] = a.Block("encrypt_at_rest").Bool("enabled", false, true)
-			r.Attrs["kms_key"] = customerKey(a.Block("encrypt_at_rest").Str("kms_key_id", "", "unknown"))
+			r.Attrs["kms_key"] = cloud.CustomerKey(a.Block("encrypt_at_rest").Str("kms_key_id", "", "unknown"))
 			ep := a.Block("domain_endpoint_options")
 			policy := ep.Str("tls_security_policy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
 			r.Attrs["in_transit"] = a.Block("node_to_node_encryption").Bool("enabled", false, true) &&
@@ -90,7 +91,7 @@ func awsStores(g *graph) []*cloud.Resource {
 	}
 	each("aws_kinesis_stream", "kinesis", func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Str("encryption_type", "NONE", "KMS") == "KMS"
-		r.Attrs["kms_key"] = customerKey(a.Str("kms_key_id", "", "unknown"))
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 	})
 	each("aws_msk_cluster", "msk", func(a cloud.Attrs, r *cloud.Resource) {
 		ei := a.Block("encryption_info")
@@ -166,34 +167,10 @@ func awsDatabaseLogs(g *graph, r *cloud.Resource, b *Block) {
 	exports := cloud.Attrs(b.Attrs).Strs("enabled_cloudwatch_logs_exports")
 	switch b.Type {
 	case "aws_docdb_cluster":
-		r.Attrs["audit_logging"] = contains(exports, "audit") || contains(exports, "profiler")
+		r.Attrs["audit_logging"] = slices.Contains(exports, "audit") || slices.Contains(exports, "profiler")
 	case "aws_neptune_cluster":
-		r.Attrs["audit_logging"] = contains(exports, "audit")
+		r.Attrs["audit_logging"] = slices.Contains(exports, "audit")
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// tlsVersion reads the minimum TLS of an AWS security policy name.
-func tlsVersion(policy string) string {
-	p := strings.ToUpper(policy)
-	switch {
-	case strings.Contains(p, "TLS-1-2") || strings.Contains(p, "TLS13") || strings.Contains(p, "TLS-1-3") ||
-		strings.Contains(p, "TLS12") || strings.Contains(p, "TLSV1.2") || strings.Contains(p, "TLS_1_2") || strings.Contains(p, "TLS-1-2"):
-		return "1.2"
-	case strings.Contains(p, "TLSV1.1") || strings.Contains(p, "TLS-1-1") || strings.Contains(p, "TLS_1_1"):
-		return "1.1"
-	case p == "":
-		return ""
-	}
-	return "1.0"
 }
 
 func endpoint(b *Block) *cloud.Resource { return resource("endpoint", "aws", b) }
@@ -212,7 +189,7 @@ func awsEndpoints(g *graph) []*cloud.Resource {
 		r.Attrs["https_only"] = https
 		vc := a.Block("viewer_certificate")
 		if !vc.Bool("cloudfront_default_certificate", false, true) {
-			r.Attrs["min_tls_version"] = tlsVersion(vc.Str("minimum_protocol_version", "TLSv1", "TLSv1.2_2021"))
+			r.Attrs["min_tls_version"] = cloud.TLSVersion(vc.Str("minimum_protocol_version", "TLSv1", "TLSv1.2_2021"))
 		}
 		r.Attrs["logging"] = len(a.Blocks("logging_config")) > 0
 		out = append(out, r)
@@ -233,7 +210,7 @@ func awsEndpoints(g *graph) []*cloud.Resource {
 			if c := a.Block("domain_name_configuration"); len(c) > 0 {
 				policy = c.Str("security_policy", "TLS_1_2", "TLS_1_2")
 			}
-			r.Attrs["min_tls_version"] = tlsVersion(policy)
+			r.Attrs["min_tls_version"] = cloud.TLSVersion(policy)
 			out = append(out, r)
 		}
 	}
@@ -258,7 +235,7 @@ func awsEndpoints(g *graph) []*cloud.Resource {
 			// Network load balancers pass TCP through; only HTTP listeners matter.
 			r.Attrs["https_only"] = proto != "HTTP" || redirect
 			if proto == "HTTPS" || proto == "TLS" {
-				r.Attrs["min_tls_version"] = tlsVersion(a.Str("ssl_policy", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-2021-06"))
+				r.Attrs["min_tls_version"] = cloud.TLSVersion(a.Str("ssl_policy", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-2021-06"))
 			}
 			out = append(out, r)
 		}

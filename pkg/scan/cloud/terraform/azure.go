@@ -140,7 +140,7 @@ func azureDatabases(g *graph) []*cloud.Resource {
 					}
 				}
 			}
-			r.Attrs["public_cidrs"] = toAny(cidrs)
+			r.Attrs["public_cidrs"] = cloud.List(cidrs)
 			r.Attrs["encrypted"] = true
 			r.Attrs["backup_retention"] = a.Num("backup_retention_days", 7, 7)
 			r.Attrs["audit_logging"] = azureDatabaseLogging(g, b)
@@ -168,13 +168,13 @@ func azureClusters(g *graph) []*cloud.Resource {
 		if private {
 			cidrs = nil
 		}
-		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["public_cidrs"] = cloud.List(cidrs)
 		r.Attrs["secrets_encrypted"] = len(a.Blocks("key_management_service")) > 0
 		var logs []string
 		if len(a.Blocks("oms_agent")) > 0 {
 			logs = append(logs, "api")
 		}
-		r.Attrs["control_plane_logging"] = toAny(logs)
+		r.Attrs["control_plane_logging"] = cloud.List(logs)
 		out = append(out, r)
 	}
 	return out

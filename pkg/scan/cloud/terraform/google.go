@@ -125,7 +125,7 @@ func googleDatabases(g *graph) []*cloud.Resource {
 		for _, n := range ip.Blocks("authorized_networks") {
 			cidrs = append(cidrs, n.Str("value", "", ""))
 		}
-		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["public_cidrs"] = cloud.List(cidrs)
 		r.Attrs["encrypted"] = true
 		r.Attrs["kms_key"] = a.Str("encryption_key_name", "", "unknown")
 		if a.Path("settings", "backup_configuration").Bool("enabled", false, true) {
@@ -156,14 +156,14 @@ func googleClusters(g *graph) []*cloud.Resource {
 		if private {
 			cidrs = nil
 		}
-		r.Attrs["public_cidrs"] = toAny(cidrs)
+		r.Attrs["public_cidrs"] = cloud.List(cidrs)
 		r.Attrs["secrets_encrypted"] = a.Block("database_encryption").Str("state", "DECRYPTED", "ENCRYPTED") == "ENCRYPTED"
 		logs := []string{}
 		// The legacy Stackdriver service does not log Kubernetes components.
 		if svc := a.Str("logging_service", "logging.googleapis.com/kubernetes", "unknown"); svc == "logging.googleapis.com/kubernetes" || svc == "unknown" {
 			logs = append(logs, "api")
 		}
-		r.Attrs["control_plane_logging"] = toAny(logs)
+		r.Attrs["control_plane_logging"] = cloud.List(logs)
 		out = append(out, r)
 	}
 	return out
