@@ -117,12 +117,23 @@ func main() {
 		// Corpora with a folder per input type (kubernetes/, dockerfile/,
 		// terraform/, ...) are also totalled per folder.
 		perGroup := map[string]*tally{}
+		perGroupCovered := map[string]*tally{}
 		group := func(u unit) *tally {
 			g, _, _ := strings.Cut(u.Path, "/")
 			if perGroup[g] == nil {
 				perGroup[g] = &tally{}
 			}
 			return perGroup[g]
+		}
+		groupCovered := func(u unit, c string) *tally {
+			g, _, _ := strings.Cut(u.Path, "/")
+			if perGroupCovered[g] == nil {
+				perGroupCovered[g] = &tally{}
+			}
+			if !covered[c] {
+				return &tally{} // counted nowhere
+			}
+			return perGroupCovered[g]
 		}
 		for _, u := range units {
 			root := filepath.Join(*corpus, d.Name(), u.Path)
@@ -170,9 +181,11 @@ func main() {
 				if reported[c] {
 					get(c).tp++
 					group(u).tp++
+					groupCovered(u, c).tp++
 				} else {
 					get(c).fn++
 					group(u).fn++
+					groupCovered(u, c).fn++
 					if *misses && covered[c] {
 						fmt.Printf("FN %s %s\n", c, root)
 					}
@@ -182,12 +195,14 @@ func main() {
 				if reported[c] {
 					get(c).fp++
 					group(u).fp++
+					groupCovered(u, c).fp++
 					if *misses {
 						fmt.Printf("FP %s %s\n", c, root)
 					}
 				} else {
 					get(c).tn++
 					group(u).tn++
+					groupCovered(u, c).tn++
 				}
 			}
 		}
@@ -222,6 +237,9 @@ func main() {
 			for _, g := range groups {
 				t := perGroup[g]
 				fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES in %s/\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), g, t.tp, t.fn, t.fp, t.tn, t.recall(), t.precision())
+				if c := perGroupCovered[g]; c != nil {
+					fmt.Fprintf(tw, "%s\tCATEGORIES WITH A CHECK in %s/\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), g, c.tp, c.fn, c.fp, c.tn, c.recall(), c.precision())
+				}
 			}
 		}
 		if lineTotal > 0 {

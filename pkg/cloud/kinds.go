@@ -93,10 +93,12 @@ var Kinds = map[string]Kind{
 		"root_access_keys": {"the root user has active access keys", false},
 		"root_mfa":         {"the root user has MFA", true},
 		"users":            {"IAM users: name, console (has a password), mfa, access_key_ages (days), admin (has an admin policy attached directly)", []any{}},
+		"cloudtrail":       {"a multi-region CloudTrail trail is logging the account's activity", true},
 	}},
 	"volume": {Doc: "a block storage volume: an EBS volume, a GCE disk, an Azure managed disk", Attrs: map[string]Attr{
-		"encrypted": {"the volume is encrypted at rest", false},
-		"kms_key":   {"customer-managed key, empty for provider-managed keys", ""},
+		"encrypted":     {"the volume is encrypted at rest", false},
+		"kms_key":       {"customer-managed key, empty for provider-managed keys", ""},
+		"key_in_config": {"the key material itself is written in the configuration (a customer-supplied raw key)", false},
 	}},
 	"instance": {Doc: "a virtual machine or the template it starts from", Attrs: map[string]Attr{
 		"volumes_encrypted": {"every root and data volume it defines is encrypted", false},

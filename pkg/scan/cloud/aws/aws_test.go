@@ -58,7 +58,7 @@ func TestCollectAccount(t *testing.T) {
 	}
 	want := []string{
 		"VGL-CLOUD-035  account-password-policy", "VGL-CLOUD-036  account-password-policy",
-		"VGL-CLOUD-040  root", "VGL-CLOUD-041  root", "VGL-CLOUD-042  root", "VGL-CLOUD-043  root", "VGL-CLOUD-044  root",
+		"VGL-CLOUD-040  root", "VGL-CLOUD-041  root", "VGL-CLOUD-087  root", // the only trail is single-region "VGL-CLOUD-042  root", "VGL-CLOUD-043  root", "VGL-CLOUD-044  root",
 		"VGL-CLOUD-030  everything", "VGL-CLOUD-032  everything", "VGL-CLOUD-033  anyone",
 		"VGL-CLOUD-001 us-east-1 public-site", "VGL-CLOUD-003 us-east-1 public-site", "VGL-CLOUD-006 us-east-1 public-site",
 		"VGL-CLOUD-020 us-east-1 sg-0a1b2c3d", "VGL-CLOUD-020 eu-west-1 sg-0a1b2c3d", // second page of a throttled list, both regions

@@ -160,6 +160,10 @@ type account struct {
 	cfg aws.Config
 	inv *Inventory
 	mu  sync.Mutex
+	// summary is the account resource; trailsUnread is set when a region's
+	// trails could not be listed.
+	summary      *cloud.Resource
+	trailsUnread error
 }
 
 func (a *account) add(rs ...*cloud.Resource) {
@@ -222,6 +226,22 @@ func collectAccount(ctx context.Context, cfg aws.Config, opts Options, inv *Inve
 		}()
 	}
 	wg.Wait()
+	// Whether some trail covers the account is known once every region
+	// has been read.
+	if a.summary == nil {
+		return
+	}
+	if a.trailsUnread != nil {
+		notAssessed(a.summary, "cloudtrail", "cloudtrail:DescribeTrails", a.trailsUnread)
+		return
+	}
+	covered := false
+	for _, r := range inv.Resources {
+		if r.Account == a.id && r.Kind == "trail" && r.Attrs["multi_region"] == true && r.Attrs["logging"] == true {
+			covered = true
+		}
+	}
+	a.summary.Attrs["cloudtrail"] = covered
 }
 
 // denied reports an authorisation failure of the credentials.

@@ -66,6 +66,9 @@ func collectIAM(ctx context.Context, a *account) {
 		acct.Attrs["users"] = users
 	}
 	a.add(acct)
+	a.mu.Lock()
+	a.summary = acct
+	a.mu.Unlock()
 	collectPolicies(ctx, a, c)
 	collectRoles(ctx, a, c)
 }

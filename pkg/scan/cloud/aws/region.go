@@ -250,6 +250,9 @@ func trails(ctx context.Context, a *account, cfg aws.Config) {
 	out, err := c.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(false)})
 	if err != nil {
 		a.fail(cfg.Region, "cloudtrail:DescribeTrails", err)
+		a.mu.Lock()
+		a.trailsUnread = err
+		a.mu.Unlock()
 		return
 	}
 	for _, t := range out.TrailList {

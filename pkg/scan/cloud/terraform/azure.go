@@ -291,3 +291,80 @@ func azureWebApps(g *graph) []*cloud.Resource {
 	}
 	return out
 }
+
+// azureRoles maps custom role definitions to iam_policy: their actions on
+// their assignable scopes ("/" and subscriptions read as "*").
+func azureRoles(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["azurerm_role_definition"] {
+		a := cloud.Attrs(b.Attrs)
+		var scopes []string
+		for _, s := range append(a.Strs("assignable_scopes"), a.Str("scope", "", "")) {
+			if s == "/" || strings.HasPrefix(s, "/subscriptions/") && strings.Count(strings.Trim(s, "/"), "/") == 1 ||
+				strings.HasPrefix(s, "data.azurerm_subscription.") {
+				scopes = append(scopes, "*")
+			} else if s != "" {
+				scopes = append(scopes, s)
+			}
+		}
+		r := resource("iam_policy", "azure", b)
+		var st []any
+		for _, p := range a.Blocks("permissions") {
+			st = append(st, cloud.Statement("Allow", p.Strs("actions"), p.Strs("not_actions"), scopes, nil, false))
+		}
+		if st != nil {
+			r.Attrs["statements"] = st
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// openstackGroups maps OpenStack security groups and their rules.
+func openstackGroups(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	osRule := func(a cloud.Attrs) map[string]any {
+		from, to := a.Num("port_range_min", 0, 0), a.Num("port_range_max", 65535, 65535)
+		if from == 0 && to == 0 {
+			to = 65535
+		}
+		peers := a.Strs("remote_ip_prefix")
+		if !a.Has("remote_ip_prefix") && !a.Has("remote_group_id") {
+			peers = []string{"0.0.0.0/0"} // no remote side: every address
+		}
+		return cloud.Rule(strings.ToLower(a.Str("direction", "ingress", "ingress")), "allow", protocol(a.Str("protocol", "all", "all")),
+			int(from), int(to), peers, a.Str("description", "", ""))
+	}
+	for _, b := range g.byType["openstack_networking_secgroup_v2"] {
+		r := resource("security_group", "openstack", b)
+		var rules []any
+		for _, sr := range g.linked(b, "openstack_networking_secgroup_rule_v2", "security_group_id") {
+			rules = append(rules, osRule(sr.Attrs))
+		}
+		if rules != nil {
+			r.Attrs["rules"] = rules
+		}
+		out = append(out, r)
+	}
+	for _, sr := range g.byType["openstack_networking_secgroup_rule_v2"] {
+		if defined(g, sr.Attrs["security_group_id"], "openstack_networking_secgroup_v2") {
+			continue
+		}
+		r := resource("security_group", "openstack", sr)
+		r.Attrs["rules"] = []any{osRule(sr.Attrs)}
+		out = append(out, r)
+	}
+	for _, b := range g.byType["openstack_compute_secgroup_v2"] {
+		r := resource("security_group", "openstack", b)
+		var rules []any
+		for _, rule := range cloud.Attrs(b.Attrs).Blocks("rule") {
+			from, to := rule.Num("from_port", 0, 0), rule.Num("to_port", 65535, 65535)
+			rules = append(rules, cloud.Rule("ingress", "allow", protocol(rule.Str("ip_protocol", "all", "all")), int(from), int(to), rule.Strs("cidr"), ""))
+		}
+		if rules != nil {
+			r.Attrs["rules"] = rules
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -193,6 +193,7 @@ func googleDisks(g *graph) []*cloud.Resource {
 		r.Attrs["encrypted"] = true
 		k := a.Block("disk_encryption_key")
 		r.Attrs["kms_key"] = k.Str("kms_key_self_link", "", "unknown")
+		r.Attrs["key_in_config"] = k.Has("raw_key") || k.Has("rsa_encrypted_key")
 		out = append(out, r)
 	}
 	return out
@@ -213,6 +214,15 @@ func googleInstances(g *graph) []*cloud.Resource {
 			// only answers requests with the Metadata-Flavor header.
 			r.Attrs["volumes_encrypted"] = true
 			r.Attrs["imds_v2_required"] = true
+			// Disks given a raw key inline carry the key in the configuration.
+			for _, d := range append(a.Blocks("boot_disk"), a.Blocks("attached_disk")...) {
+				if d.Has("disk_encryption_key_raw") || d.Has("disk_encryption_key_rsa") {
+					v := resource("volume", "google", b)
+					v.Address = b.Address + "/disk/" + d.Str("device_name", "boot", "")
+					v.Attrs["encrypted"], v.Attrs["key_in_config"], v.Attrs["kms_key"] = true, true, "customer-supplied"
+					out = append(out, v)
+				}
+			}
 			md := a.Block("metadata")
 			r.Attrs["user_data"] = a.Str("metadata_startup_script", md.Str("startup-script", md.Str("user-data", "", ""), ""), "")
 			out = append(out, r)
@@ -274,4 +284,32 @@ func googlePGLogging(a cloud.Attrs) bool {
 		}
 	}
 	return true
+}
+
+// primitive are GCP's basic roles: every permission on the resource
+// (owner also grants IAM), as a policy allowing "*".
+var primitive = map[string]bool{"roles/owner": true, "roles/editor": true}
+
+// googleBindings maps IAM bindings of basic roles to service accounts and
+// users at project, folder and organisation level to iam_policy.
+func googleBindings(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, level := range []string{"project", "folder", "organization"} {
+		for _, kind := range []string{"member", "binding"} {
+			for _, b := range g.byType["google_"+level+"_iam_"+kind] {
+				a := cloud.Attrs(b.Attrs)
+				if !primitive[a.Str("role", "", "")] {
+					continue
+				}
+				members := a.Strs("members")
+				if m := a.Str("member", "", ""); m != "" {
+					members = append(members, m)
+				}
+				r := resource("iam_policy", "google", b)
+				r.Attrs["statements"] = []any{cloud.Statement("Allow", []string{"*"}, nil, []string{"*"}, members, len(a.Blocks("condition")) > 0)}
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
