@@ -140,3 +140,24 @@ func TestParsePolicy(t *testing.T) {
 		t.Fatal("bad JSON accepted")
 	}
 }
+
+func FuzzParsePolicy(f *testing.F) {
+	f.Add(`{"Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Principal": {"AWS": "*"}, "Resource": "*"}]}`)
+	f.Add(`{"Statement": {"Effect": "Deny", "NotAction": "iam:*", "Condition": {}}}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		st, err := ParsePolicy(doc)
+		if err != nil {
+			return
+		}
+		for _, s := range st {
+			m := s.(map[string]any)
+			for _, k := range []string{"actions", "not_actions", "resources", "principals"} {
+				if _, ok := m[k].([]any); !ok {
+					t.Fatalf("%s is %T", k, m[k])
+				}
+			}
+		}
+		PublicPolicy(doc)
+	})
+}
