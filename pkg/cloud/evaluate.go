@@ -80,11 +80,6 @@ func notAssessed(c *checks.Check, r *Resource, err error) error {
 			return &NotAssessed{Check: c.ID, Resource: r.Address, Attr: attr, Reason: reason}
 		}
 	}
-	if len(r.NotAssessed) > 0 {
-		for attr, reason := range r.NotAssessed {
-			return &NotAssessed{Check: c.ID, Resource: r.Address, Attr: attr, Reason: reason}
-		}
-	}
 	where := r.Address
 	if r.Path != "" {
 		where = fmt.Sprintf("%s:%d: %s", r.Path, r.Line, r.Address)

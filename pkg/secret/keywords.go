@@ -85,17 +85,6 @@ func (k *keywords) lines(data []byte, fn func(start, end int, ids []int)) {
 	}
 }
 
-// find marks in seen the ids of the keywords that occur in data.
-func (k *keywords) find(data []byte, seen []bool) {
-	s := int32(0)
-	for _, b := range data {
-		s = k.next[int(s)*256+int(lower(b))]
-		for _, id := range k.out[s] {
-			seen[id] = true
-		}
-	}
-}
-
 func lower(b byte) byte {
 	if 'A' <= b && b <= 'Z' {
 		return b + 'a' - 'A'

@@ -154,7 +154,11 @@ func TestKeywordsMatchLikeContains(t *testing.T) {
 	k := newKeywords(words)
 	for _, text := range []string{"ushers", "AKIA1234", "no match here?", "x sk_live_y", "postgres://u:p@h", "", "HiS"} {
 		seen := make([]bool, len(words))
-		k.find([]byte(text), seen)
+		k.lines([]byte(text), func(_, _ int, ids []int) {
+			for _, id := range ids {
+				seen[id] = true
+			}
+		})
 		for i, w := range words {
 			if want := strings.Contains(strings.ToLower(text), w); seen[i] != want {
 				t.Errorf("%q: keyword %q found=%v, want %v", text, w, seen[i], want)
