@@ -40,6 +40,8 @@ var patterns = []pattern{
 	{"VGL-CODE-205", "py", regexp.MustCompile(`(?:Markup|mark_safe|SafeString)\s*\(\s*[^"')\s]|\|\s*safe\b|render_template_string\s*\(\s*[^"')\s]`), "markup is trusted without escaping"},
 	{"VGL-CODE-206", "js", regexp.MustCompile(`\.redirect\s*\(\s*(?:\d+\s*,\s*)?req\.(?:query|body|params)\b|(?:url|target|redirect\w*|next|return\w*)\s*\.\s*(?:includes|indexOf|startsWith)\s*\(\s*allow`), "the redirect target is not checked as a whole URL"},
 	{"VGL-CODE-206", "py", regexp.MustCompile(`redirect\s*\(\s*request\.(?:args|form|values|GET|POST)`), "the redirect target comes from the request"},
+	{"VGL-CODE-207", "js", regexp.MustCompile(`\bserveIndex\s*\(|\bexpress\.directory\s*\(|require\s*\(\s*["']serve-index["']\s*\)\s*\(`), "a folder is served with its file listing (serve-index)"},
+	{"VGL-CODE-207", "py", regexp.MustCompile(`SimpleHTTPRequestHandler|show_indexes["']?\s*[:=]\s*True`), "a folder is served with its file listing"},
 }
 
 // Patterns runs the JavaScript/TypeScript and Python pattern checks.
