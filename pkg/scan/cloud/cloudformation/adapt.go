@@ -193,6 +193,15 @@ func (s *stack) defines(v any, typ string) bool {
 	return false
 }
 
+// aclEntry reads an AWS::EC2::NetworkAclEntry.
+func aclEntry(p cloud.Attrs) map[string]any {
+	dir := "ingress"
+	if p.Bool("Egress", false, false) {
+		dir = "egress"
+	}
+	return rule(dir, strings.ToLower(p.Str("RuleAction", "deny", "deny")), p)
+}
+
 func (s *stack) networkACLs() []*cloud.Resource {
 	var out []*cloud.Resource
 	entries := func(acl any) []any {
@@ -201,11 +210,7 @@ func (s *stack) networkACLs() []*cloud.Resource {
 			if acl != nil && !refers(e.Properties["NetworkAclId"], acl.(string)) {
 				continue
 			}
-			dir := "ingress"
-			if e.Properties.Bool("Egress", false, false) {
-				dir = "egress"
-			}
-			rules = append(rules, rule(dir, strings.ToLower(e.Properties.Str("RuleAction", "deny", "deny")), e.Properties))
+			rules = append(rules, aclEntry(e.Properties))
 		}
 		return rules
 	}
@@ -221,11 +226,7 @@ func (s *stack) networkACLs() []*cloud.Resource {
 			continue
 		}
 		r := s.resource("network_acl", e)
-		dir := "ingress"
-		if e.Properties.Bool("Egress", false, false) {
-			dir = "egress"
-		}
-		r.Attrs["rules"] = []any{rule(dir, strings.ToLower(e.Properties.Str("RuleAction", "deny", "deny")), e.Properties)}
+		r.Attrs["rules"] = []any{aclEntry(e.Properties)}
 		out = append(out, r)
 	}
 	return out

@@ -188,6 +188,15 @@ func naclRule(direction string, a cloud.Attrs) map[string]any {
 	return rule
 }
 
+// naclEntry reads an aws_network_acl_rule.
+func naclEntry(a cloud.Attrs) map[string]any {
+	dir := "ingress"
+	if a.Bool("egress", false, false) {
+		dir = "egress"
+	}
+	return naclRule(dir, a)
+}
+
 func awsNetworkACLs(g *graph) []*cloud.Resource {
 	var out []*cloud.Resource
 	for _, b := range append(append([]*Block{}, g.byType["aws_network_acl"]...), g.byType["aws_default_network_acl"]...) {
@@ -201,12 +210,7 @@ func awsNetworkACLs(g *graph) []*cloud.Resource {
 			}
 		}
 		for _, nr := range g.linked(b, "aws_network_acl_rule", "network_acl_id") {
-			ra := cloud.Attrs(nr.Attrs)
-			dir := "ingress"
-			if ra.Bool("egress", false, false) {
-				dir = "egress"
-			}
-			rules = append(rules, naclRule(dir, ra))
+			rules = append(rules, naclEntry(nr.Attrs))
 		}
 		if rules != nil {
 			r.Attrs["rules"] = rules
@@ -217,13 +221,8 @@ func awsNetworkACLs(g *graph) []*cloud.Resource {
 		if defined(g, nr.Attrs["network_acl_id"], "aws_network_acl", "aws_default_network_acl") {
 			continue
 		}
-		ra := cloud.Attrs(nr.Attrs)
-		dir := "ingress"
-		if ra.Bool("egress", false, false) {
-			dir = "egress"
-		}
 		r := resource("network_acl", "aws", nr)
-		r.Attrs["rules"] = []any{naclRule(dir, ra)}
+		r.Attrs["rules"] = []any{naclEntry(nr.Attrs)}
 		out = append(out, r)
 	}
 	return out
@@ -352,10 +351,7 @@ func awsPasswordPolicy(g *graph) []*cloud.Resource {
 
 func awsVolumes(g *graph) []*cloud.Resource {
 	var out []*cloud.Resource
-	defaultOn := false
-	for _, b := range g.byType["aws_ebs_encryption_by_default"] {
-		defaultOn = defaultOn || cloud.Attrs(b.Attrs).Bool("enabled", true, true)
-	}
+	defaultOn := ebsDefaultEncryption(g)
 	for _, b := range g.byType["aws_ebs_volume"] {
 		a := cloud.Attrs(b.Attrs)
 		r := resource("volume", "aws", b)
@@ -364,6 +360,17 @@ func awsVolumes(g *graph) []*cloud.Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// ebsDefaultEncryption reports whether the configuration turns on EBS
+// encryption by default, which new volumes then inherit.
+func ebsDefaultEncryption(g *graph) bool {
+	for _, b := range g.byType["aws_ebs_encryption_by_default"] {
+		if cloud.Attrs(b.Attrs).Bool("enabled", true, true) {
+			return true
+		}
+	}
+	return false
 }
 
 // devicesEncrypted reports whether every root and data device a block
@@ -387,10 +394,7 @@ func devicesEncrypted(a cloud.Attrs, defaultOn bool) bool {
 }
 
 func awsInstances(g *graph) []*cloud.Resource {
-	defaultOn := false
-	for _, b := range g.byType["aws_ebs_encryption_by_default"] {
-		defaultOn = defaultOn || cloud.Attrs(b.Attrs).Bool("enabled", true, true)
-	}
+	defaultOn := ebsDefaultEncryption(g)
 	var out []*cloud.Resource
 	for _, typ := range []string{"aws_instance", "aws_launch_template", "aws_launch_configuration"} {
 		for _, b := range g.byType[typ] {
@@ -553,19 +557,18 @@ func awsVPCs(g *graph) []*cloud.Resource {
 // it does not declare is not assessed from code.
 func awsRegion(g *graph) []*cloud.Resource {
 	var out []*cloud.Resource
-	for _, b := range g.byType["aws_guardduty_detector"] {
+	declared := func(b *Block, attr, other string, v bool) {
 		r := resource("region", "aws", b)
-		r.Attrs["guardduty"] = cloud.Attrs(b.Attrs).Bool("enable", true, true)
-		delete(r.Attrs, "ebs_default_encryption")
-		r.NotAssessed = map[string]string{"ebs_default_encryption": "not declared in this configuration"}
+		r.Attrs[attr] = v
+		delete(r.Attrs, other)
+		r.NotAssessed = map[string]string{other: "not declared in this configuration"}
 		out = append(out, r)
 	}
+	for _, b := range g.byType["aws_guardduty_detector"] {
+		declared(b, "guardduty", "ebs_default_encryption", cloud.Attrs(b.Attrs).Bool("enable", true, true))
+	}
 	for _, b := range g.byType["aws_ebs_encryption_by_default"] {
-		r := resource("region", "aws", b)
-		r.Attrs["ebs_default_encryption"] = cloud.Attrs(b.Attrs).Bool("enabled", true, true)
-		delete(r.Attrs, "guardduty")
-		r.NotAssessed = map[string]string{"guardduty": "not declared in this configuration"}
-		out = append(out, r)
+		declared(b, "ebs_default_encryption", "guardduty", cloud.Attrs(b.Attrs).Bool("enabled", true, true))
 	}
 	return out
 }
