@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sync"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -74,7 +75,8 @@ func eventMatches(ev *vigilv1.FindingEvent, f *vigilv1.FindingFilter) bool {
 		f.Account != "" && fd.GetResource().GetAccount() != f.Account ||
 		f.CheckId != "" && fd.GetCheckId() != f.CheckId ||
 		f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED && fd.GetPillar() != f.Pillar ||
-		fd.GetSeverity() < f.MinSeverity {
+		fd.GetSeverity() < f.MinSeverity ||
+		len(f.Tenants) > 0 && !slices.Contains(f.Tenants, fd.GetResource().GetTenant()) {
 		return false
 	}
 	if len(f.Statuses) > 0 {

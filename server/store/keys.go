@@ -46,6 +46,12 @@ func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
 	if res.GetAccount() == "" {
 		account = indexEntry{} // no entry; the zero value keeps positions aligned
 	}
+	expiry := indexEntry{}
+	if exp := r.Stored.GetSuppression().GetExpires(); exp != nil && r.Stored.GetStatus() == vigilv1.Status_STATUS_SUPPRESSED {
+		var e [8]byte
+		binary.BigEndian.PutUint64(e[:], uint64(exp.AsTime().UnixNano()))
+		expiry = indexEntry{bIdxExpiry, string(e[:]) + "\x00" + k}
+	}
 	return []indexEntry{
 		{bIdxTenant, res.GetTenant() + "\x00" + k},
 		account,
@@ -54,6 +60,8 @@ func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
 		{bIdxSeverity, string([]byte{byte(f.GetSeverity())}) + "\x00" + k},
 		{bIdxStatus, string([]byte{byte(r.Stored.GetStatus())}) + "\x00" + k},
 		{bIdxChange, string(change[:]) + "\x00" + k},
+		{bIdxFP, k[finding.ScopeIDLen:] + "\x00" + k},
+		expiry,
 	}
 }
 

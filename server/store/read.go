@@ -115,6 +115,8 @@ func chooseIndex(f *vigilv1.FindingFilter) ([]byte, []byte) {
 		return bIdxAccount, []byte(f.Account + "\x00")
 	case f.Tenant != "":
 		return bIdxTenant, []byte(f.Tenant + "\x00")
+	case len(f.Tenants) == 1:
+		return bIdxTenant, []byte(f.Tenants[0] + "\x00")
 	case len(f.Statuses) == 1:
 		return bIdxStatus, []byte{byte(f.Statuses[0]), 0}
 	case f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED:
@@ -142,7 +144,8 @@ func matches(r *vigilv1.FindingRecord, f *vigilv1.FindingFilter, statuses map[vi
 		f.CheckId != "" && fd.GetCheckId() != f.CheckId,
 		f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED && fd.GetPillar() != f.Pillar,
 		fd.GetSeverity() < f.MinSeverity,
-		len(statuses) > 0 && !statuses[r.Stored.GetStatus()]:
+		len(statuses) > 0 && !statuses[r.Stored.GetStatus()],
+		len(f.Tenants) > 0 && !containsTenant(f.Tenants, res.GetTenant()):
 		return false
 	}
 	return true
@@ -181,12 +184,10 @@ func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
 		if len(raw) == KeyLen {
 			val = b.Get(raw)
 		} else {
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if bytes.Equal(k[finding.ScopeIDLen:], raw) {
-					key, val = k, v
-					break
-				}
+			prefix := append(raw, 0)
+			if k, _ := tx.Bucket(bIdxFP).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+KeyLen {
+				key = k[len(prefix):]
+				val = b.Get(key)
 			}
 		}
 		if val == nil {
@@ -234,7 +235,7 @@ func (s *Store) Summarize(req *vigilv1.SummarizeFindingsRequest) (*vigilv1.Summa
 		}
 		for k, v = c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			tenant, account, p, sev, st, ok := parseCountKey(k)
-			if !ok || !statuses[st] {
+			if !ok || !statuses[st] || len(req.GetTenants()) > 0 && !containsTenant(req.GetTenants(), tenant) {
 				continue
 			}
 			g := group{p: p, s: sev}

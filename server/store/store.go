@@ -1,6 +1,6 @@
 // Package store keeps the server's view of the fleet in a bbolt file.
 //
-// Layout and invariants (schema 1):
+// Layout and invariants (schema 2; migrate.go upgrades older files):
 //
 //   - findings: key = scope id (8 bytes) + fingerprint (32 bytes) →
 //     FindingRecord. Keys are clustered by scope so one scan's writes touch
@@ -20,6 +20,11 @@
 //     empty, for each batch of a scan that has not completed yet. A
 //     ScanCompleted applies only once all its batches are here (batches can
 //     be redelivered out of order after a crash), then its keys go.
+//   - idx_fp: key = fingerprint (32 bytes) 0x00 finding key → empty;
+//     idx_expiry: key = big-endian expiry 0x00 finding key for suppressed
+//     findings whose suppression expires (see suppress.go).
+//   - suppressions: key = id → Suppression; audit: key = time-ordered id →
+//     AuditEntry. Neither is ever deleted: exceptions stay accountable.
 //   - agents: key = tenant 0x00 agent id → Agent.
 //   - meta: "schema" → schema version.
 //
@@ -37,7 +42,7 @@ import (
 )
 
 // SchemaVersion is the layout version written to meta.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bFindings = []byte("findings")
@@ -46,6 +51,8 @@ var (
 	bAgents   = []byte("agents")
 	bBatches  = []byte("scan_batches")
 	bMeta     = []byte("meta")
+	bSupp     = []byte("suppressions")
+	bAudit    = []byte("audit")
 
 	bIdxTenant   = []byte("idx_tenant")
 	bIdxAccount  = []byte("idx_account")
@@ -54,9 +61,12 @@ var (
 	bIdxSeverity = []byte("idx_severity")
 	bIdxStatus   = []byte("idx_status")
 	bIdxChange   = []byte("idx_change")
+	bIdxFP       = []byte("idx_fp")
+	bIdxExpiry   = []byte("idx_expiry")
 
-	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches,
-		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange}
+	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches, bSupp, bAudit,
+		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxFP, bIdxExpiry}
+	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxFP, bIdxExpiry}
 
 	keySchema = []byte("schema")
 )
@@ -90,22 +100,26 @@ func Open(path string, opts Options) (*Store, error) {
 
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return fmt.Errorf("create bucket meta: %w", err)
+		}
+		v := meta.Get(keySchema)
+		fresh := v == nil && tx.Bucket(bFindings) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		meta := tx.Bucket(bMeta)
-		v := meta.Get(keySchema)
 		switch {
-		case v == nil:
+		case fresh:
 			return meta.Put(keySchema, []byte{SchemaVersion})
-		case len(v) != 1:
+		case v == nil || len(v) != 1 || v[0] == 0:
 			return errors.New("corrupt schema version in meta")
 		case v[0] > SchemaVersion:
 			return fmt.Errorf("store has schema %d, this server knows up to %d", v[0], SchemaVersion)
 		}
-		return nil
+		return migrate(tx, int(v[0]))
 	})
 }
 

@@ -41,6 +41,10 @@ type Writer struct {
 	// fresh marks scopes that had no finding record when this transaction
 	// began: their lookups need only the pending records.
 	fresh map[[finding.ScopeIDLen]byte]bool
+	// supps caches the active suppressions (nil: not loaded).
+	supps []*vigilv1.Suppression
+	// suppChanged is set when the transaction changed a suppression.
+	suppChanged bool
 	// Events are the lifecycle transitions of this transaction, to publish
 	// after commit.
 	Events []*vigilv1.FindingEvent
@@ -59,7 +63,7 @@ func newWriter(tx *bolt.Tx) *Writer {
 		countDelta: map[string]int64{},
 		fresh:      map[[finding.ScopeIDLen]byte]bool{},
 	}
-	for _, b := range [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange} {
+	for _, b := range indexBuckets {
 		w.idx[string(b)] = tx.Bucket(b)
 	}
 	return w
@@ -188,9 +192,17 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 		}
 		if old == nil {
 			sr.Records++
+			sup, err := w.suppressionFor(f, now, "")
+			if err != nil {
+				return err
+			}
 			rec := &vigilv1.FindingRecord{
-				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts},
+				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Suppression: sup},
 				SinceScan: sr.Scans + 1,
+			}
+			opened := vigilv1.EventType_EVENT_TYPE_OPENED
+			if sup != nil {
+				rec.Stored.Status, opened = vigilv1.Status_STATUS_SUPPRESSED, vigilv1.EventType_EVENT_TYPE_SUPPRESSED
 			}
 			if b.Full {
 				rec.FullScan = sr.Scans + 1
@@ -201,15 +213,25 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 			toggle(sr, f.Fingerprint)
 			sr.Present++
 			w.dirty[sid] = true
-			w.event(vigilv1.EventType_EVENT_TYPE_OPENED, key, rec, sr, ts)
+			w.event(opened, key, rec, sr, ts)
 			continue
 		}
 		rec := proto.Clone(old).(*vigilv1.FindingRecord)
 		changed := !proto.Equal(old.Stored.Finding, f)
 		rec.Stored.Finding = f
 		reopened := !present(old.Stored.Status)
+		var transition vigilv1.EventType
+		if reopened || changed {
+			sup, err := w.suppressionFor(f, now, "")
+			if err != nil {
+				return err
+			}
+			transition = w.decideSuppression(rec, old, sup, reopened, ts)
+			if transition != 0 || !proto.Equal(rec.Stored.Suppression, old.Stored.Suppression) {
+				changed = true
+			}
+		}
 		if reopened {
-			rec.Stored.Status = vigilv1.Status_STATUS_REOPENED
 			rec.Stored.LastChange = ts
 			rec.Stored.ResolvedAt = nil
 			rec.Stored.LastSeen = nil
@@ -229,8 +251,8 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 				return err
 			}
 		}
-		if reopened {
-			w.event(vigilv1.EventType_EVENT_TYPE_REOPENED, key, rec, sr, ts)
+		if transition != 0 {
+			w.event(transition, key, rec, sr, ts)
 		}
 	}
 	for _, fp := range b.GoneFingerprints {
@@ -243,6 +265,31 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// decideSuppression sets the status and suppression of a finding that
+// reopens or whose content changed, and returns the event to report (0
+// for none). A finding suppressed through the API stays so while its
+// suppression lasts; one held by its own exemption follows the exemption.
+func (w *Writer) decideSuppression(rec, old *vigilv1.FindingRecord, sup *vigilv1.Suppression, reopened bool, ts *timestamppb.Timestamp) vigilv1.EventType {
+	was := old.Stored.Status
+	switch {
+	case reopened && sup != nil:
+		rec.Stored.Status, rec.Stored.Suppression = vigilv1.Status_STATUS_SUPPRESSED, sup
+		return vigilv1.EventType_EVENT_TYPE_SUPPRESSED
+	case reopened:
+		rec.Stored.Status, rec.Stored.Suppression = vigilv1.Status_STATUS_REOPENED, nil
+		return vigilv1.EventType_EVENT_TYPE_REOPENED
+	case was != vigilv1.Status_STATUS_SUPPRESSED && sup != nil:
+		rec.Stored.Status, rec.Stored.Suppression, rec.Stored.LastChange = vigilv1.Status_STATUS_SUPPRESSED, sup, ts
+		return vigilv1.EventType_EVENT_TYPE_SUPPRESSED
+	case was == vigilv1.Status_STATUS_SUPPRESSED && old.Stored.GetSuppression().GetId() == "" && sup == nil:
+		rec.Stored.Status, rec.Stored.Suppression, rec.Stored.LastChange = vigilv1.Status_STATUS_OPEN, nil, ts
+		return vigilv1.EventType_EVENT_TYPE_UNSUPPRESSED
+	case was == vigilv1.Status_STATUS_SUPPRESSED && old.Stored.GetSuppression().GetId() == "" && !proto.Equal(sup, old.Stored.Suppression):
+		rec.Stored.Suppression = sup
+	}
+	return 0
 }
 
 // resolve marks a present finding resolved, freezing its last-seen time and

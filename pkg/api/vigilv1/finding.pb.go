@@ -9,6 +9,7 @@ package vigilv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -327,7 +328,10 @@ type Finding struct {
 	// secret_hash is the hex HMAC-SHA256 of a found credential under the
 	// fleet's key: the same secret in two places has the same hash. The
 	// credential itself is never carried.
-	SecretHash    string `protobuf:"bytes,13,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
+	SecretHash string `protobuf:"bytes,13,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
+	// exemption is an exception declared at the source (a vigil.dev/ignore
+	// annotation); the server stores the finding SUPPRESSED until it expires.
+	Exemption     *Exemption `protobuf:"bytes,14,opt,name=exemption,proto3" json:"exemption,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -453,6 +457,76 @@ func (x *Finding) GetSecretHash() string {
 	return ""
 }
 
+func (x *Finding) GetExemption() *Exemption {
+	if x != nil {
+		return x.Exemption
+	}
+	return nil
+}
+
+// Exemption is an exception written next to the resource it covers.
+type Exemption struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// expires ends the exemption; unset means it never expires.
+	Expires *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires,proto3" json:"expires,omitempty"`
+	// source says where it was read, for example "annotation vigil.dev/ignore".
+	Source        string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Exemption) Reset() {
+	*x = Exemption{}
+	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Exemption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Exemption) ProtoMessage() {}
+
+func (x *Exemption) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Exemption.ProtoReflect.Descriptor instead.
+func (*Exemption) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Exemption) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Exemption) GetExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expires
+	}
+	return nil
+}
+
+func (x *Exemption) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 // ScanError records an input that could not be scanned, and why.
 type ScanError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -464,7 +538,7 @@ type ScanError struct {
 
 func (x *ScanError) Reset() {
 	*x = ScanError{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	mi := &file_vigil_v1_finding_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +550,7 @@ func (x *ScanError) String() string {
 func (*ScanError) ProtoMessage() {}
 
 func (x *ScanError) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	mi := &file_vigil_v1_finding_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +563,7 @@ func (x *ScanError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanError.ProtoReflect.Descriptor instead.
 func (*ScanError) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{3}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ScanError) GetPath() string {
@@ -517,7 +591,7 @@ type ScanReport struct {
 
 func (x *ScanReport) Reset() {
 	*x = ScanReport{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[4]
+	mi := &file_vigil_v1_finding_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +603,7 @@ func (x *ScanReport) String() string {
 func (*ScanReport) ProtoMessage() {}
 
 func (x *ScanReport) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[4]
+	mi := &file_vigil_v1_finding_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +616,7 @@ func (x *ScanReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanReport.ProtoReflect.Descriptor instead.
 func (*ScanReport) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{4}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ScanReport) GetFindings() []*Finding {
@@ -563,7 +637,7 @@ var File_vigil_v1_finding_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
-	"\x16vigil/v1/finding.proto\x12\bvigil.v1\"\xc8\x01\n" +
+	"\x16vigil/v1/finding.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x01\n" +
 	"\bResource\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x18\n" +
@@ -578,7 +652,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"start_line\x18\x02 \x01(\x05R\tstartLine\x12\x19\n" +
 	"\bend_line\x18\x03 \x01(\x05R\aendLine\x12\x18\n" +
-	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xc1\x03\n" +
+	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xf4\x03\n" +
 	"\aFinding\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12(\n" +
@@ -596,7 +670,12 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\vremediation\x18\v \x01(\tR\vremediation\x12\x18\n" +
 	"\ascanner\x18\f \x01(\tR\ascanner\x12\x1f\n" +
 	"\vsecret_hash\x18\r \x01(\tR\n" +
-	"secretHash\"5\n" +
+	"secretHash\x121\n" +
+	"\texemption\x18\x0e \x01(\v2\x13.vigil.v1.ExemptionR\texemption\"q\n" +
+	"\tExemption\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
+	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\"5\n" +
 	"\tScanError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"h\n" +
@@ -631,28 +710,32 @@ func file_vigil_v1_finding_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_vigil_v1_finding_proto_goTypes = []any{
-	(Pillar)(0),        // 0: vigil.v1.Pillar
-	(Severity)(0),      // 1: vigil.v1.Severity
-	(*Resource)(nil),   // 2: vigil.v1.Resource
-	(*Location)(nil),   // 3: vigil.v1.Location
-	(*Finding)(nil),    // 4: vigil.v1.Finding
-	(*ScanError)(nil),  // 5: vigil.v1.ScanError
-	(*ScanReport)(nil), // 6: vigil.v1.ScanReport
+	(Pillar)(0),                   // 0: vigil.v1.Pillar
+	(Severity)(0),                 // 1: vigil.v1.Severity
+	(*Resource)(nil),              // 2: vigil.v1.Resource
+	(*Location)(nil),              // 3: vigil.v1.Location
+	(*Finding)(nil),               // 4: vigil.v1.Finding
+	(*Exemption)(nil),             // 5: vigil.v1.Exemption
+	(*ScanError)(nil),             // 6: vigil.v1.ScanError
+	(*ScanReport)(nil),            // 7: vigil.v1.ScanReport
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_vigil_v1_finding_proto_depIdxs = []int32{
 	0, // 0: vigil.v1.Finding.pillar:type_name -> vigil.v1.Pillar
 	1, // 1: vigil.v1.Finding.severity:type_name -> vigil.v1.Severity
 	2, // 2: vigil.v1.Finding.resource:type_name -> vigil.v1.Resource
 	3, // 3: vigil.v1.Finding.location:type_name -> vigil.v1.Location
-	4, // 4: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
-	5, // 5: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
+	8, // 5: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
+	4, // 6: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
+	6, // 7: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_finding_proto_init() }
@@ -666,7 +749,7 @@ func file_vigil_v1_finding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_finding_proto_rawDesc), len(file_vigil_v1_finding_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

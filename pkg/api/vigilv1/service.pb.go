@@ -87,6 +87,8 @@ const (
 	EventType_EVENT_TYPE_RESOLVED    EventType = 2
 	EventType_EVENT_TYPE_REOPENED    EventType = 3
 	EventType_EVENT_TYPE_SUPPRESSED  EventType = 4
+	// UNSUPPRESSED: the suppression expired or was revoked; the finding is open again.
+	EventType_EVENT_TYPE_UNSUPPRESSED EventType = 5
 )
 
 // Enum value maps for EventType.
@@ -97,13 +99,15 @@ var (
 		2: "EVENT_TYPE_RESOLVED",
 		3: "EVENT_TYPE_REOPENED",
 		4: "EVENT_TYPE_SUPPRESSED",
+		5: "EVENT_TYPE_UNSUPPRESSED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED": 0,
-		"EVENT_TYPE_OPENED":      1,
-		"EVENT_TYPE_RESOLVED":    2,
-		"EVENT_TYPE_REOPENED":    3,
-		"EVENT_TYPE_SUPPRESSED":  4,
+		"EVENT_TYPE_UNSPECIFIED":  0,
+		"EVENT_TYPE_OPENED":       1,
+		"EVENT_TYPE_RESOLVED":     2,
+		"EVENT_TYPE_REOPENED":     3,
+		"EVENT_TYPE_SUPPRESSED":   4,
+		"EVENT_TYPE_UNSUPPRESSED": 5,
 	}
 )
 
@@ -138,15 +142,18 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 type StoredFinding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is the store key (scope id and fingerprint, hex); use it with GetFinding.
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Finding       *Finding               `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
-	Status        Status                 `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.v1.Status" json:"status,omitempty"`
-	FirstSeen     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
-	LastSeen      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
-	TimesSeen     uint64                 `protobuf:"varint,6,opt,name=times_seen,json=timesSeen,proto3" json:"times_seen,omitempty"`
-	LastChange    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_change,json=lastChange,proto3" json:"last_change,omitempty"`
-	Scope         *Scope                 `protobuf:"bytes,8,opt,name=scope,proto3" json:"scope,omitempty"`
-	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Finding    *Finding               `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
+	Status     Status                 `protobuf:"varint,3,opt,name=status,proto3,enum=vigil.v1.Status" json:"status,omitempty"`
+	FirstSeen  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	LastSeen   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	TimesSeen  uint64                 `protobuf:"varint,6,opt,name=times_seen,json=timesSeen,proto3" json:"times_seen,omitempty"`
+	LastChange *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_change,json=lastChange,proto3" json:"last_change,omitempty"`
+	Scope      *Scope                 `protobuf:"bytes,8,opt,name=scope,proto3" json:"scope,omitempty"`
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// suppression is the exception in force while the status is SUPPRESSED:
+	// a stored Suppression, or one built from the finding's exemption.
+	Suppression   *Suppression `protobuf:"bytes,10,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -244,6 +251,162 @@ func (x *StoredFinding) GetResolvedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *StoredFinding) GetSuppression() *Suppression {
+	if x != nil {
+		return x.Suppression
+	}
+	return nil
+}
+
+// Suppression is an exception: the findings it selects are kept with status
+// SUPPRESSED, never dropped, until it expires or is revoked. It selects
+// either one finding by fingerprint, or the findings of one check whose
+// resource matches every selector field that is set.
+type Suppression struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Fingerprint string                 `protobuf:"bytes,2,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	CheckId     string                 `protobuf:"bytes,3,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	Tenant      string                 `protobuf:"bytes,4,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Account     string                 `protobuf:"bytes,5,opt,name=account,proto3" json:"account,omitempty"`
+	Namespace   string                 `protobuf:"bytes,6,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// name_pattern is a glob (* ? [...]) over the resource name or URI.
+	NamePattern string `protobuf:"bytes,7,opt,name=name_pattern,json=namePattern,proto3" json:"name_pattern,omitempty"`
+	Reason      string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// author is set by the server from the caller's identity.
+	Author  string                 `protobuf:"bytes,9,opt,name=author,proto3" json:"author,omitempty"`
+	Created *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created,proto3" json:"created,omitempty"`
+	// expires ends the suppression; unset means it lasts until revoked.
+	Expires *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expires,proto3" json:"expires,omitempty"`
+	// ended is when it expired or was revoked; unset while in force.
+	Ended *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=ended,proto3" json:"ended,omitempty"`
+	// ended_by is the revoking caller, or "expiry".
+	EndedBy       string `protobuf:"bytes,13,opt,name=ended_by,json=endedBy,proto3" json:"ended_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suppression) Reset() {
+	*x = Suppression{}
+	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suppression) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suppression) ProtoMessage() {}
+
+func (x *Suppression) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suppression.ProtoReflect.Descriptor instead.
+func (*Suppression) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Suppression) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Suppression) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *Suppression) GetCheckId() string {
+	if x != nil {
+		return x.CheckId
+	}
+	return ""
+}
+
+func (x *Suppression) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *Suppression) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *Suppression) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Suppression) GetNamePattern() string {
+	if x != nil {
+		return x.NamePattern
+	}
+	return ""
+}
+
+func (x *Suppression) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Suppression) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *Suppression) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *Suppression) GetExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expires
+	}
+	return nil
+}
+
+func (x *Suppression) GetEnded() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Ended
+	}
+	return nil
+}
+
+func (x *Suppression) GetEndedBy() string {
+	if x != nil {
+		return x.EndedBy
+	}
+	return ""
+}
+
 // FindingEvent is one lifecycle transition.
 type FindingEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -256,7 +419,7 @@ type FindingEvent struct {
 
 func (x *FindingEvent) Reset() {
 	*x = FindingEvent{}
-	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	mi := &file_vigil_v1_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +431,7 @@ func (x *FindingEvent) String() string {
 func (*FindingEvent) ProtoMessage() {}
 
 func (x *FindingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	mi := &file_vigil_v1_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +444,7 @@ func (x *FindingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingEvent.ProtoReflect.Descriptor instead.
 func (*FindingEvent) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{1}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FindingEvent) GetType() EventType {
@@ -323,7 +486,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_vigil_v1_service_proto_msgTypes[2]
+	mi := &file_vigil_v1_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +498,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[2]
+	mi := &file_vigil_v1_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +511,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{2}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Agent) GetTenant() string {
@@ -421,16 +584,18 @@ type FindingFilter struct {
 	Account string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
 	Pillar  Pillar                 `protobuf:"varint,3,opt,name=pillar,proto3,enum=vigil.v1.Pillar" json:"pillar,omitempty"`
 	// min_severity keeps findings at or above this severity.
-	MinSeverity   Severity `protobuf:"varint,4,opt,name=min_severity,json=minSeverity,proto3,enum=vigil.v1.Severity" json:"min_severity,omitempty"`
-	Statuses      []Status `protobuf:"varint,5,rep,packed,name=statuses,proto3,enum=vigil.v1.Status" json:"statuses,omitempty"`
-	CheckId       string   `protobuf:"bytes,6,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	MinSeverity Severity `protobuf:"varint,4,opt,name=min_severity,json=minSeverity,proto3,enum=vigil.v1.Severity" json:"min_severity,omitempty"`
+	Statuses    []Status `protobuf:"varint,5,rep,packed,name=statuses,proto3,enum=vigil.v1.Status" json:"statuses,omitempty"`
+	CheckId     string   `protobuf:"bytes,6,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	// tenants keeps findings of any of these tenants.
+	Tenants       []string `protobuf:"bytes,7,rep,name=tenants,proto3" json:"tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FindingFilter) Reset() {
 	*x = FindingFilter{}
-	mi := &file_vigil_v1_service_proto_msgTypes[3]
+	mi := &file_vigil_v1_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +607,7 @@ func (x *FindingFilter) String() string {
 func (*FindingFilter) ProtoMessage() {}
 
 func (x *FindingFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[3]
+	mi := &file_vigil_v1_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +620,7 @@ func (x *FindingFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingFilter.ProtoReflect.Descriptor instead.
 func (*FindingFilter) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{3}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FindingFilter) GetTenant() string {
@@ -500,6 +665,13 @@ func (x *FindingFilter) GetCheckId() string {
 	return ""
 }
 
+func (x *FindingFilter) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
 // ListFindingsRequest pages through stored findings.
 type ListFindingsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -512,7 +684,7 @@ type ListFindingsRequest struct {
 
 func (x *ListFindingsRequest) Reset() {
 	*x = ListFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[4]
+	mi := &file_vigil_v1_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +696,7 @@ func (x *ListFindingsRequest) String() string {
 func (*ListFindingsRequest) ProtoMessage() {}
 
 func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[4]
+	mi := &file_vigil_v1_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +709,7 @@ func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{4}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListFindingsRequest) GetFilter() *FindingFilter {
@@ -572,7 +744,7 @@ type ListFindingsResponse struct {
 
 func (x *ListFindingsResponse) Reset() {
 	*x = ListFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[5]
+	mi := &file_vigil_v1_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +756,7 @@ func (x *ListFindingsResponse) String() string {
 func (*ListFindingsResponse) ProtoMessage() {}
 
 func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[5]
+	mi := &file_vigil_v1_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +769,7 @@ func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{5}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListFindingsResponse) GetFindings() []*StoredFinding {
@@ -624,7 +796,7 @@ type GetFindingRequest struct {
 
 func (x *GetFindingRequest) Reset() {
 	*x = GetFindingRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[6]
+	mi := &file_vigil_v1_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +808,7 @@ func (x *GetFindingRequest) String() string {
 func (*GetFindingRequest) ProtoMessage() {}
 
 func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[6]
+	mi := &file_vigil_v1_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +821,7 @@ func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFindingRequest.ProtoReflect.Descriptor instead.
 func (*GetFindingRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{6}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetFindingRequest) GetId() string {
@@ -669,7 +841,7 @@ type GetFindingResponse struct {
 
 func (x *GetFindingResponse) Reset() {
 	*x = GetFindingResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[7]
+	mi := &file_vigil_v1_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +853,7 @@ func (x *GetFindingResponse) String() string {
 func (*GetFindingResponse) ProtoMessage() {}
 
 func (x *GetFindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[7]
+	mi := &file_vigil_v1_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +866,7 @@ func (x *GetFindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFindingResponse.ProtoReflect.Descriptor instead.
 func (*GetFindingResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{7}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetFindingResponse) GetFinding() *StoredFinding {
@@ -709,16 +881,18 @@ type SummarizeFindingsRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// statuses to count; empty means open ones (OPEN, REOPENED).
-	Statuses      []Status `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=vigil.v1.Status" json:"statuses,omitempty"`
-	ByTenant      bool     `protobuf:"varint,3,opt,name=by_tenant,json=byTenant,proto3" json:"by_tenant,omitempty"`
-	ByAccount     bool     `protobuf:"varint,4,opt,name=by_account,json=byAccount,proto3" json:"by_account,omitempty"`
+	Statuses  []Status `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=vigil.v1.Status" json:"statuses,omitempty"`
+	ByTenant  bool     `protobuf:"varint,3,opt,name=by_tenant,json=byTenant,proto3" json:"by_tenant,omitempty"`
+	ByAccount bool     `protobuf:"varint,4,opt,name=by_account,json=byAccount,proto3" json:"by_account,omitempty"`
+	// tenants counts only these tenants.
+	Tenants       []string `protobuf:"bytes,5,rep,name=tenants,proto3" json:"tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SummarizeFindingsRequest) Reset() {
 	*x = SummarizeFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[8]
+	mi := &file_vigil_v1_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +904,7 @@ func (x *SummarizeFindingsRequest) String() string {
 func (*SummarizeFindingsRequest) ProtoMessage() {}
 
 func (x *SummarizeFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[8]
+	mi := &file_vigil_v1_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +917,7 @@ func (x *SummarizeFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SummarizeFindingsRequest.ProtoReflect.Descriptor instead.
 func (*SummarizeFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{8}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SummarizeFindingsRequest) GetTenant() string {
@@ -774,6 +948,13 @@ func (x *SummarizeFindingsRequest) GetByAccount() bool {
 	return false
 }
 
+func (x *SummarizeFindingsRequest) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
 // SummaryGroup is one count.
 type SummaryGroup struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -788,7 +969,7 @@ type SummaryGroup struct {
 
 func (x *SummaryGroup) Reset() {
 	*x = SummaryGroup{}
-	mi := &file_vigil_v1_service_proto_msgTypes[9]
+	mi := &file_vigil_v1_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +981,7 @@ func (x *SummaryGroup) String() string {
 func (*SummaryGroup) ProtoMessage() {}
 
 func (x *SummaryGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[9]
+	mi := &file_vigil_v1_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +994,7 @@ func (x *SummaryGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SummaryGroup.ProtoReflect.Descriptor instead.
 func (*SummaryGroup) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{9}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SummaryGroup) GetTenant() string {
@@ -862,7 +1043,7 @@ type SummarizeFindingsResponse struct {
 
 func (x *SummarizeFindingsResponse) Reset() {
 	*x = SummarizeFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[10]
+	mi := &file_vigil_v1_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1055,7 @@ func (x *SummarizeFindingsResponse) String() string {
 func (*SummarizeFindingsResponse) ProtoMessage() {}
 
 func (x *SummarizeFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[10]
+	mi := &file_vigil_v1_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1068,7 @@ func (x *SummarizeFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SummarizeFindingsResponse.ProtoReflect.Descriptor instead.
 func (*SummarizeFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{10}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SummarizeFindingsResponse) GetGroups() []*SummaryGroup {
@@ -914,7 +1095,7 @@ type WatchFindingsRequest struct {
 
 func (x *WatchFindingsRequest) Reset() {
 	*x = WatchFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[11]
+	mi := &file_vigil_v1_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1107,7 @@ func (x *WatchFindingsRequest) String() string {
 func (*WatchFindingsRequest) ProtoMessage() {}
 
 func (x *WatchFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[11]
+	mi := &file_vigil_v1_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1120,7 @@ func (x *WatchFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFindingsRequest.ProtoReflect.Descriptor instead.
 func (*WatchFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{11}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchFindingsRequest) GetFilter() *FindingFilter {
@@ -959,7 +1140,7 @@ type WatchFindingsResponse struct {
 
 func (x *WatchFindingsResponse) Reset() {
 	*x = WatchFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	mi := &file_vigil_v1_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1152,7 @@ func (x *WatchFindingsResponse) String() string {
 func (*WatchFindingsResponse) ProtoMessage() {}
 
 func (x *WatchFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	mi := &file_vigil_v1_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1165,7 @@ func (x *WatchFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFindingsResponse.ProtoReflect.Descriptor instead.
 func (*WatchFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{12}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchFindingsResponse) GetEvent() *FindingEvent {
@@ -1004,7 +1185,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	mi := &file_vigil_v1_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1197,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	mi := &file_vigil_v1_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1210,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{13}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAgentsRequest) GetTenant() string {
@@ -1049,7 +1230,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[14]
+	mi := &file_vigil_v1_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1242,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[14]
+	mi := &file_vigil_v1_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1255,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{14}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -1084,11 +1265,583 @@ func (x *ListAgentsResponse) GetAgents() []*Agent {
 	return nil
 }
 
+// CreateSuppressionRequest adds an exception.
+type CreateSuppressionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suppression   *Suppression           `protobuf:"bytes,1,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSuppressionRequest) Reset() {
+	*x = CreateSuppressionRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSuppressionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSuppressionRequest) ProtoMessage() {}
+
+func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSuppressionRequest.ProtoReflect.Descriptor instead.
+func (*CreateSuppressionRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateSuppressionRequest) GetSuppression() *Suppression {
+	if x != nil {
+		return x.Suppression
+	}
+	return nil
+}
+
+// CreateSuppressionResponse holds the stored suppression and how many
+// findings it suppressed.
+type CreateSuppressionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suppression   *Suppression           `protobuf:"bytes,1,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Affected      uint64                 `protobuf:"varint,2,opt,name=affected,proto3" json:"affected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSuppressionResponse) Reset() {
+	*x = CreateSuppressionResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSuppressionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSuppressionResponse) ProtoMessage() {}
+
+func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSuppressionResponse.ProtoReflect.Descriptor instead.
+func (*CreateSuppressionResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateSuppressionResponse) GetSuppression() *Suppression {
+	if x != nil {
+		return x.Suppression
+	}
+	return nil
+}
+
+func (x *CreateSuppressionResponse) GetAffected() uint64 {
+	if x != nil {
+		return x.Affected
+	}
+	return 0
+}
+
+// ListSuppressionsRequest lists exceptions.
+type ListSuppressionsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// include_ended also lists expired and revoked suppressions.
+	IncludeEnded  bool `protobuf:"varint,2,opt,name=include_ended,json=includeEnded,proto3" json:"include_ended,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSuppressionsRequest) Reset() {
+	*x = ListSuppressionsRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSuppressionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSuppressionsRequest) ProtoMessage() {}
+
+func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListSuppressionsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListSuppressionsRequest) GetIncludeEnded() bool {
+	if x != nil {
+		return x.IncludeEnded
+	}
+	return false
+}
+
+// ListSuppressionsResponse holds the suppressions.
+type ListSuppressionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suppressions  []*Suppression         `protobuf:"bytes,1,rep,name=suppressions,proto3" json:"suppressions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSuppressionsResponse) Reset() {
+	*x = ListSuppressionsResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSuppressionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSuppressionsResponse) ProtoMessage() {}
+
+func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
+	if x != nil {
+		return x.Suppressions
+	}
+	return nil
+}
+
+// RevokeSuppressionRequest ends an exception now.
+type RevokeSuppressionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSuppressionRequest) Reset() {
+	*x = RevokeSuppressionRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSuppressionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSuppressionRequest) ProtoMessage() {}
+
+func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSuppressionRequest.ProtoReflect.Descriptor instead.
+func (*RevokeSuppressionRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RevokeSuppressionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// RevokeSuppressionResponse holds the ended suppression and how many
+// findings are open again.
+type RevokeSuppressionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Suppression   *Suppression           `protobuf:"bytes,1,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Affected      uint64                 `protobuf:"varint,2,opt,name=affected,proto3" json:"affected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSuppressionResponse) Reset() {
+	*x = RevokeSuppressionResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSuppressionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSuppressionResponse) ProtoMessage() {}
+
+func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSuppressionResponse.ProtoReflect.Descriptor instead.
+func (*RevokeSuppressionResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RevokeSuppressionResponse) GetSuppression() *Suppression {
+	if x != nil {
+		return x.Suppression
+	}
+	return nil
+}
+
+func (x *RevokeSuppressionResponse) GetAffected() uint64 {
+	if x != nil {
+		return x.Affected
+	}
+	return 0
+}
+
+// AuditEntry records one change of the exceptions.
+type AuditEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// actor is the caller's identity, or "expiry".
+	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// action is "create", "revoke" or "expire".
+	Action        string       `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	Suppression   *Suppression `protobuf:"bytes,4,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Affected      uint64       `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEntry) Reset() {
+	*x = AuditEntry{}
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEntry) ProtoMessage() {}
+
+func (x *AuditEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
+func (*AuditEntry) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetSuppression() *Suppression {
+	if x != nil {
+		return x.Suppression
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetAffected() uint64 {
+	if x != nil {
+		return x.Affected
+	}
+	return 0
+}
+
+// ListAuditRequest pages through the audit log, oldest first.
+type ListAuditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRequest) Reset() {
+	*x = ListAuditRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRequest) ProtoMessage() {}
+
+func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListAuditRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListAuditRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditResponse is one page of the audit log.
+type ListAuditResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*AuditEntry          `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditResponse) Reset() {
+	*x = ListAuditResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditResponse) ProtoMessage() {}
+
+func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListAuditResponse) GetEntries() []*AuditEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListAuditResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// BackupRequest asks for a snapshot of the store.
+type BackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
+}
+
+// BackupResponse carries the next bytes of the snapshot, a bbolt file.
+type BackupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupResponse) Reset() {
+	*x = BackupResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupResponse) ProtoMessage() {}
+
+func (x *BackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
+func (*BackupResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *BackupResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_vigil_v1_service_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x16vigil/v1/service.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\"\xaa\x03\n" +
+	"\x16vigil/v1/service.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\"\xe3\x03\n" +
 	"\rStoredFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\afinding\x18\x02 \x01(\v2\x11.vigil.v1.FindingR\afinding\x12(\n" +
@@ -1102,7 +1855,24 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"lastChange\x12%\n" +
 	"\x05scope\x18\b \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12;\n" +
 	"\vresolved_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt\"\x9a\x01\n" +
+	"resolvedAt\x127\n" +
+	"\vsuppression\x18\n" +
+	" \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"\xb6\x03\n" +
+	"\vSuppression\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
+	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x19\n" +
+	"\bcheck_id\x18\x03 \x01(\tR\acheckId\x12\x16\n" +
+	"\x06tenant\x18\x04 \x01(\tR\x06tenant\x12\x18\n" +
+	"\aaccount\x18\x05 \x01(\tR\aaccount\x12\x1c\n" +
+	"\tnamespace\x18\x06 \x01(\tR\tnamespace\x12!\n" +
+	"\fname_pattern\x18\a \x01(\tR\vnamePattern\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
+	"\x06author\x18\t \x01(\tR\x06author\x124\n" +
+	"\acreated\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
+	"\aexpires\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x120\n" +
+	"\x05ended\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x05ended\x12\x19\n" +
+	"\bended_by\x18\r \x01(\tR\aendedBy\"\x9a\x01\n" +
 	"\fFindingEvent\x12'\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
@@ -1116,14 +1886,15 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\tlast_scan\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastScan\x12\x14\n" +
 	"\x05stale\x18\a \x01(\bR\x05stale\x12'\n" +
 	"\x06scopes\x18\b \x03(\v2\x0f.vigil.v1.ScopeR\x06scopes\x12!\n" +
-	"\foutbox_depth\x18\t \x01(\x04R\voutboxDepth\"\xeb\x01\n" +
+	"\foutbox_depth\x18\t \x01(\x04R\voutboxDepth\"\x85\x02\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
 	"\x06pillar\x18\x03 \x01(\x0e2\x10.vigil.v1.PillarR\x06pillar\x125\n" +
 	"\fmin_severity\x18\x04 \x01(\x0e2\x12.vigil.v1.SeverityR\vminSeverity\x12,\n" +
 	"\bstatuses\x18\x05 \x03(\x0e2\x10.vigil.v1.StatusR\bstatuses\x12\x19\n" +
-	"\bcheck_id\x18\x06 \x01(\tR\acheckId\"\x82\x01\n" +
+	"\bcheck_id\x18\x06 \x01(\tR\acheckId\x12\x18\n" +
+	"\atenants\x18\a \x03(\tR\atenants\"\x82\x01\n" +
 	"\x13ListFindingsRequest\x12/\n" +
 	"\x06filter\x18\x01 \x01(\v2\x17.vigil.v1.FindingFilterR\x06filter\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1135,13 +1906,14 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x11GetFindingRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
 	"\x12GetFindingResponse\x121\n" +
-	"\afinding\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\"\x9c\x01\n" +
+	"\afinding\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\"\xb6\x01\n" +
 	"\x18SummarizeFindingsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12,\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x10.vigil.v1.StatusR\bstatuses\x12\x1b\n" +
 	"\tby_tenant\x18\x03 \x01(\bR\bbyTenant\x12\x1d\n" +
 	"\n" +
-	"by_account\x18\x04 \x01(\bR\tbyAccount\"\xb0\x01\n" +
+	"by_account\x18\x04 \x01(\bR\tbyAccount\x12\x18\n" +
+	"\atenants\x18\x05 \x03(\tR\atenants\"\xb0\x01\n" +
 	"\fSummaryGroup\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -1158,19 +1930,53 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x11ListAgentsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"=\n" +
 	"\x12ListAgentsResponse\x12'\n" +
-	"\x06agents\x18\x01 \x03(\v2\x0f.vigil.v1.AgentR\x06agents*r\n" +
+	"\x06agents\x18\x01 \x03(\v2\x0f.vigil.v1.AgentR\x06agents\"S\n" +
+	"\x18CreateSuppressionRequest\x127\n" +
+	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"p\n" +
+	"\x19CreateSuppressionResponse\x127\n" +
+	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1a\n" +
+	"\baffected\x18\x02 \x01(\x04R\baffected\"V\n" +
+	"\x17ListSuppressionsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12#\n" +
+	"\rinclude_ended\x18\x02 \x01(\bR\fincludeEnded\"U\n" +
+	"\x18ListSuppressionsResponse\x129\n" +
+	"\fsuppressions\x18\x01 \x03(\v2\x15.vigil.v1.SuppressionR\fsuppressions\"*\n" +
+	"\x18RevokeSuppressionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"p\n" +
+	"\x19RevokeSuppressionResponse\x127\n" +
+	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1a\n" +
+	"\baffected\x18\x02 \x01(\x04R\baffected\"\xbf\x01\n" +
+	"\n" +
+	"AuditEntry\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x127\n" +
+	"\vsuppression\x18\x04 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1a\n" +
+	"\baffected\x18\x05 \x01(\x04R\baffected\"f\n" +
+	"\x10ListAuditRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"k\n" +
+	"\x11ListAuditResponse\x12.\n" +
+	"\aentries\x18\x01 \x03(\v2\x14.vigil.v1.AuditEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x0f\n" +
+	"\rBackupRequest\"$\n" +
+	"\x0eBackupResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data*r\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATUS_OPEN\x10\x01\x12\x13\n" +
 	"\x0fSTATUS_RESOLVED\x10\x02\x12\x13\n" +
 	"\x0fSTATUS_REOPENED\x10\x03\x12\x15\n" +
-	"\x11STATUS_SUPPRESSED\x10\x04*\x8b\x01\n" +
+	"\x11STATUS_SUPPRESSED\x10\x04*\xa8\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EVENT_TYPE_OPENED\x10\x01\x12\x17\n" +
 	"\x13EVENT_TYPE_RESOLVED\x10\x02\x12\x17\n" +
 	"\x13EVENT_TYPE_REOPENED\x10\x03\x12\x19\n" +
-	"\x15EVENT_TYPE_SUPPRESSED\x10\x042\xda\x02\n" +
+	"\x15EVENT_TYPE_SUPPRESSED\x10\x04\x12\x1b\n" +
+	"\x17EVENT_TYPE_UNSUPPRESSED\x10\x052\xda\x02\n" +
 	"\x0eFindingService\x12M\n" +
 	"\fListFindings\x12\x1d.vigil.v1.ListFindingsRequest\x1a\x1e.vigil.v1.ListFindingsResponse\x12G\n" +
 	"\n" +
@@ -1179,7 +1985,14 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012W\n" +
 	"\fAgentService\x12G\n" +
 	"\n" +
-	"ListAgents\x12\x1b.vigil.v1.ListAgentsRequest\x1a\x1c.vigil.v1.ListAgentsResponseB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"ListAgents\x12\x1b.vigil.v1.ListAgentsRequest\x1a\x1c.vigil.v1.ListAgentsResponse2\xf1\x02\n" +
+	"\x12SuppressionService\x12\\\n" +
+	"\x11CreateSuppression\x12\".vigil.v1.CreateSuppressionRequest\x1a#.vigil.v1.CreateSuppressionResponse\x12Y\n" +
+	"\x10ListSuppressions\x12!.vigil.v1.ListSuppressionsRequest\x1a\".vigil.v1.ListSuppressionsResponse\x12\\\n" +
+	"\x11RevokeSuppression\x12\".vigil.v1.RevokeSuppressionRequest\x1a#.vigil.v1.RevokeSuppressionResponse\x12D\n" +
+	"\tListAudit\x12\x1a.vigil.v1.ListAuditRequest\x1a\x1b.vigil.v1.ListAuditResponse2N\n" +
+	"\rBackupService\x12=\n" +
+	"\x06Backup\x12\x17.vigil.v1.BackupRequest\x1a\x18.vigil.v1.BackupResponse0\x01B3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_service_proto_rawDescOnce sync.Once
@@ -1194,73 +2007,106 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                       // 0: vigil.v1.Status
 	(EventType)(0),                    // 1: vigil.v1.EventType
 	(*StoredFinding)(nil),             // 2: vigil.v1.StoredFinding
-	(*FindingEvent)(nil),              // 3: vigil.v1.FindingEvent
-	(*Agent)(nil),                     // 4: vigil.v1.Agent
-	(*FindingFilter)(nil),             // 5: vigil.v1.FindingFilter
-	(*ListFindingsRequest)(nil),       // 6: vigil.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),      // 7: vigil.v1.ListFindingsResponse
-	(*GetFindingRequest)(nil),         // 8: vigil.v1.GetFindingRequest
-	(*GetFindingResponse)(nil),        // 9: vigil.v1.GetFindingResponse
-	(*SummarizeFindingsRequest)(nil),  // 10: vigil.v1.SummarizeFindingsRequest
-	(*SummaryGroup)(nil),              // 11: vigil.v1.SummaryGroup
-	(*SummarizeFindingsResponse)(nil), // 12: vigil.v1.SummarizeFindingsResponse
-	(*WatchFindingsRequest)(nil),      // 13: vigil.v1.WatchFindingsRequest
-	(*WatchFindingsResponse)(nil),     // 14: vigil.v1.WatchFindingsResponse
-	(*ListAgentsRequest)(nil),         // 15: vigil.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 16: vigil.v1.ListAgentsResponse
-	(*Finding)(nil),                   // 17: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
-	(*Scope)(nil),                     // 19: vigil.v1.Scope
-	(Pillar)(0),                       // 20: vigil.v1.Pillar
-	(Severity)(0),                     // 21: vigil.v1.Severity
+	(*Suppression)(nil),               // 3: vigil.v1.Suppression
+	(*FindingEvent)(nil),              // 4: vigil.v1.FindingEvent
+	(*Agent)(nil),                     // 5: vigil.v1.Agent
+	(*FindingFilter)(nil),             // 6: vigil.v1.FindingFilter
+	(*ListFindingsRequest)(nil),       // 7: vigil.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),      // 8: vigil.v1.ListFindingsResponse
+	(*GetFindingRequest)(nil),         // 9: vigil.v1.GetFindingRequest
+	(*GetFindingResponse)(nil),        // 10: vigil.v1.GetFindingResponse
+	(*SummarizeFindingsRequest)(nil),  // 11: vigil.v1.SummarizeFindingsRequest
+	(*SummaryGroup)(nil),              // 12: vigil.v1.SummaryGroup
+	(*SummarizeFindingsResponse)(nil), // 13: vigil.v1.SummarizeFindingsResponse
+	(*WatchFindingsRequest)(nil),      // 14: vigil.v1.WatchFindingsRequest
+	(*WatchFindingsResponse)(nil),     // 15: vigil.v1.WatchFindingsResponse
+	(*ListAgentsRequest)(nil),         // 16: vigil.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),        // 17: vigil.v1.ListAgentsResponse
+	(*CreateSuppressionRequest)(nil),  // 18: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil), // 19: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),   // 20: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),  // 21: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),  // 22: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil), // 23: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                // 24: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),          // 25: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),         // 26: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),             // 27: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),            // 28: vigil.v1.BackupResponse
+	(*Finding)(nil),                   // 29: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*Scope)(nil),                     // 31: vigil.v1.Scope
+	(Pillar)(0),                       // 32: vigil.v1.Pillar
+	(Severity)(0),                     // 33: vigil.v1.Severity
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	17, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	29, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	18, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	18, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	18, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	19, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	18, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
-	1,  // 7: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
-	2,  // 8: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	18, // 9: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	18, // 10: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	18, // 11: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	19, // 12: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	20, // 13: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	21, // 14: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
-	0,  // 15: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	5,  // 16: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 17: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	2,  // 18: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	0,  // 19: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	20, // 20: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	21, // 21: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	11, // 22: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	5,  // 23: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	3,  // 24: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	4,  // 25: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	6,  // 26: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	8,  // 27: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	10, // 28: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	13, // 29: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	15, // 30: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	7,  // 31: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	9,  // 32: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	12, // 33: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	14, // 34: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	16, // 35: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	31, // [31:36] is the sub-list for method output_type
-	26, // [26:31] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	30, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	30, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	30, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	31, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	30, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	3,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
+	30, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	30, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	30, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
+	2,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
+	30, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	30, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	30, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	31, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	32, // 17: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	33, // 18: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	0,  // 19: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
+	6,  // 20: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 21: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	2,  // 22: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	0,  // 23: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	32, // 24: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	33, // 25: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	12, // 26: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	6,  // 27: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	4,  // 28: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	5,  // 29: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	3,  // 30: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	3,  // 31: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	3,  // 32: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	3,  // 33: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	30, // 34: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	3,  // 35: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	24, // 36: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	7,  // 37: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	9,  // 38: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	11, // 39: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	14, // 40: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	16, // 41: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	18, // 42: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	20, // 43: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	22, // 44: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	25, // 45: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	27, // 46: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	8,  // 47: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 48: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 49: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 50: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 51: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 52: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	21, // 53: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	23, // 54: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	26, // 55: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	28, // 56: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	47, // [47:57] is the sub-list for method output_type
+	37, // [37:47] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
@@ -1276,9 +2122,9 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   27,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   4,
 		},
 		GoTypes:           file_vigil_v1_service_proto_goTypes,
 		DependencyIndexes: file_vigil_v1_service_proto_depIdxs,

@@ -347,3 +347,334 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "vigil/v1/service.proto",
 }
+
+const (
+	SuppressionService_CreateSuppression_FullMethodName = "/vigil.v1.SuppressionService/CreateSuppression"
+	SuppressionService_ListSuppressions_FullMethodName  = "/vigil.v1.SuppressionService/ListSuppressions"
+	SuppressionService_RevokeSuppression_FullMethodName = "/vigil.v1.SuppressionService/RevokeSuppression"
+	SuppressionService_ListAudit_FullMethodName         = "/vigil.v1.SuppressionService/ListAudit"
+)
+
+// SuppressionServiceClient is the client API for SuppressionService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// SuppressionService manages exceptions. Every change is audited and
+// every affected finding gets a lifecycle event.
+type SuppressionServiceClient interface {
+	CreateSuppression(ctx context.Context, in *CreateSuppressionRequest, opts ...grpc.CallOption) (*CreateSuppressionResponse, error)
+	ListSuppressions(ctx context.Context, in *ListSuppressionsRequest, opts ...grpc.CallOption) (*ListSuppressionsResponse, error)
+	RevokeSuppression(ctx context.Context, in *RevokeSuppressionRequest, opts ...grpc.CallOption) (*RevokeSuppressionResponse, error)
+	ListAudit(ctx context.Context, in *ListAuditRequest, opts ...grpc.CallOption) (*ListAuditResponse, error)
+}
+
+type suppressionServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewSuppressionServiceClient(cc grpc.ClientConnInterface) SuppressionServiceClient {
+	return &suppressionServiceClient{cc}
+}
+
+func (c *suppressionServiceClient) CreateSuppression(ctx context.Context, in *CreateSuppressionRequest, opts ...grpc.CallOption) (*CreateSuppressionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSuppressionResponse)
+	err := c.cc.Invoke(ctx, SuppressionService_CreateSuppression_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *suppressionServiceClient) ListSuppressions(ctx context.Context, in *ListSuppressionsRequest, opts ...grpc.CallOption) (*ListSuppressionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSuppressionsResponse)
+	err := c.cc.Invoke(ctx, SuppressionService_ListSuppressions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *suppressionServiceClient) RevokeSuppression(ctx context.Context, in *RevokeSuppressionRequest, opts ...grpc.CallOption) (*RevokeSuppressionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeSuppressionResponse)
+	err := c.cc.Invoke(ctx, SuppressionService_RevokeSuppression_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *suppressionServiceClient) ListAudit(ctx context.Context, in *ListAuditRequest, opts ...grpc.CallOption) (*ListAuditResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditResponse)
+	err := c.cc.Invoke(ctx, SuppressionService_ListAudit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SuppressionServiceServer is the server API for SuppressionService service.
+// All implementations must embed UnimplementedSuppressionServiceServer
+// for forward compatibility.
+//
+// SuppressionService manages exceptions. Every change is audited and
+// every affected finding gets a lifecycle event.
+type SuppressionServiceServer interface {
+	CreateSuppression(context.Context, *CreateSuppressionRequest) (*CreateSuppressionResponse, error)
+	ListSuppressions(context.Context, *ListSuppressionsRequest) (*ListSuppressionsResponse, error)
+	RevokeSuppression(context.Context, *RevokeSuppressionRequest) (*RevokeSuppressionResponse, error)
+	ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error)
+	mustEmbedUnimplementedSuppressionServiceServer()
+}
+
+// UnimplementedSuppressionServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedSuppressionServiceServer struct{}
+
+func (UnimplementedSuppressionServiceServer) CreateSuppression(context.Context, *CreateSuppressionRequest) (*CreateSuppressionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSuppression not implemented")
+}
+func (UnimplementedSuppressionServiceServer) ListSuppressions(context.Context, *ListSuppressionsRequest) (*ListSuppressionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSuppressions not implemented")
+}
+func (UnimplementedSuppressionServiceServer) RevokeSuppression(context.Context, *RevokeSuppressionRequest) (*RevokeSuppressionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeSuppression not implemented")
+}
+func (UnimplementedSuppressionServiceServer) ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAudit not implemented")
+}
+func (UnimplementedSuppressionServiceServer) mustEmbedUnimplementedSuppressionServiceServer() {}
+func (UnimplementedSuppressionServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafeSuppressionServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to SuppressionServiceServer will
+// result in compilation errors.
+type UnsafeSuppressionServiceServer interface {
+	mustEmbedUnimplementedSuppressionServiceServer()
+}
+
+func RegisterSuppressionServiceServer(s grpc.ServiceRegistrar, srv SuppressionServiceServer) {
+	// If the following call panics, it indicates UnimplementedSuppressionServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&SuppressionService_ServiceDesc, srv)
+}
+
+func _SuppressionService_CreateSuppression_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSuppressionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SuppressionServiceServer).CreateSuppression(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SuppressionService_CreateSuppression_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SuppressionServiceServer).CreateSuppression(ctx, req.(*CreateSuppressionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SuppressionService_ListSuppressions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSuppressionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SuppressionServiceServer).ListSuppressions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SuppressionService_ListSuppressions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SuppressionServiceServer).ListSuppressions(ctx, req.(*ListSuppressionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SuppressionService_RevokeSuppression_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeSuppressionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SuppressionServiceServer).RevokeSuppression(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SuppressionService_RevokeSuppression_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SuppressionServiceServer).RevokeSuppression(ctx, req.(*RevokeSuppressionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SuppressionService_ListAudit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SuppressionServiceServer).ListAudit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SuppressionService_ListAudit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SuppressionServiceServer).ListAudit(ctx, req.(*ListAuditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// SuppressionService_ServiceDesc is the grpc.ServiceDesc for SuppressionService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var SuppressionService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "vigil.v1.SuppressionService",
+	HandlerType: (*SuppressionServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateSuppression",
+			Handler:    _SuppressionService_CreateSuppression_Handler,
+		},
+		{
+			MethodName: "ListSuppressions",
+			Handler:    _SuppressionService_ListSuppressions_Handler,
+		},
+		{
+			MethodName: "RevokeSuppression",
+			Handler:    _SuppressionService_RevokeSuppression_Handler,
+		},
+		{
+			MethodName: "ListAudit",
+			Handler:    _SuppressionService_ListAudit_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "vigil/v1/service.proto",
+}
+
+const (
+	BackupService_Backup_FullMethodName = "/vigil.v1.BackupService/Backup"
+)
+
+// BackupServiceClient is the client API for BackupService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// BackupService streams consistent snapshots of the server's store.
+type BackupServiceClient interface {
+	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupResponse], error)
+}
+
+type backupServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewBackupServiceClient(cc grpc.ClientConnInterface) BackupServiceClient {
+	return &backupServiceClient{cc}
+}
+
+func (c *backupServiceClient) Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &BackupService_ServiceDesc.Streams[0], BackupService_Backup_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BackupRequest, BackupResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BackupService_BackupClient = grpc.ServerStreamingClient[BackupResponse]
+
+// BackupServiceServer is the server API for BackupService service.
+// All implementations must embed UnimplementedBackupServiceServer
+// for forward compatibility.
+//
+// BackupService streams consistent snapshots of the server's store.
+type BackupServiceServer interface {
+	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupResponse]) error
+	mustEmbedUnimplementedBackupServiceServer()
+}
+
+// UnimplementedBackupServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedBackupServiceServer struct{}
+
+func (UnimplementedBackupServiceServer) Backup(*BackupRequest, grpc.ServerStreamingServer[BackupResponse]) error {
+	return status.Error(codes.Unimplemented, "method Backup not implemented")
+}
+func (UnimplementedBackupServiceServer) mustEmbedUnimplementedBackupServiceServer() {}
+func (UnimplementedBackupServiceServer) testEmbeddedByValue()                       {}
+
+// UnsafeBackupServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to BackupServiceServer will
+// result in compilation errors.
+type UnsafeBackupServiceServer interface {
+	mustEmbedUnimplementedBackupServiceServer()
+}
+
+func RegisterBackupServiceServer(s grpc.ServiceRegistrar, srv BackupServiceServer) {
+	// If the following call panics, it indicates UnimplementedBackupServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&BackupService_ServiceDesc, srv)
+}
+
+func _BackupService_Backup_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BackupRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BackupServiceServer).Backup(m, &grpc.GenericServerStream[BackupRequest, BackupResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type BackupService_BackupServer = grpc.ServerStreamingServer[BackupResponse]
+
+// BackupService_ServiceDesc is the grpc.ServiceDesc for BackupService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var BackupService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "vigil.v1.BackupService",
+	HandlerType: (*BackupServiceServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Backup",
+			Handler:       _BackupService_Backup_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "vigil/v1/service.proto",
+}
