@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -11,19 +12,26 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/server/store"
 )
 
-func (s *Server) newGRPC() *grpc.Server {
-	g := grpc.NewServer()
+func (s *Server) newGRPC(opts ...grpc.ServerOption) *grpc.Server {
+	opts = append(opts, grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream),
+		grpc.MaxRecvMsgSize(4<<20))
+	g := grpc.NewServer(opts...)
 	vigilv1.RegisterFindingServiceServer(g, &findingService{s: s})
 	vigilv1.RegisterAgentServiceServer(g, &agentService{s: s})
+	vigilv1.RegisterSuppressionServiceServer(g, &suppressionService{s: s})
+	vigilv1.RegisterBackupServiceServer(g, &backupService{s: s})
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(vigilv1.FindingService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	hs.SetServingStatus(vigilv1.AgentService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	for _, name := range []string{vigilv1.AgentService_ServiceDesc.ServiceName, vigilv1.SuppressionService_ServiceDesc.ServiceName, vigilv1.BackupService_ServiceDesc.ServiceName} {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
 	healthpb.RegisterHealthServer(g, hs)
 	reflection.Register(g)
 	return g
@@ -34,11 +42,29 @@ type findingService struct {
 	s *Server
 }
 
-func (f *findingService) ListFindings(_ context.Context, req *vigilv1.ListFindingsRequest) (*vigilv1.ListFindingsResponse, error) {
+// scopedFilter is the request's filter narrowed to the caller's tenants.
+func scopedFilter(ctx context.Context, f *vigilv1.FindingFilter) (*vigilv1.FindingFilter, error) {
+	if f == nil {
+		f = &vigilv1.FindingFilter{}
+	}
+	tenants, err := scopeTenants(caller(ctx), f.Tenant, f.Tenants)
+	if err != nil {
+		return nil, err
+	}
+	f = proto.Clone(f).(*vigilv1.FindingFilter)
+	f.Tenants = tenants
+	return f, nil
+}
+
+func (f *findingService) ListFindings(ctx context.Context, req *vigilv1.ListFindingsRequest) (*vigilv1.ListFindingsResponse, error) {
 	if req.PageSize < 0 {
 		return nil, status.Error(codes.InvalidArgument, "page_size must not be negative")
 	}
-	list, next, err := f.s.store.List(req.Filter, int(req.PageSize), req.PageToken)
+	filter, err := scopedFilter(ctx, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := f.s.store.List(filter, int(req.PageSize), req.PageToken)
 	if errors.Is(err, store.ErrBadToken) {
 		return nil, status.Error(codes.InvalidArgument, "page_token does not belong to this filter")
 	}
@@ -48,8 +74,12 @@ func (f *findingService) ListFindings(_ context.Context, req *vigilv1.ListFindin
 	return &vigilv1.ListFindingsResponse{Findings: list, NextPageToken: next}, nil
 }
 
-func (f *findingService) GetFinding(_ context.Context, req *vigilv1.GetFindingRequest) (*vigilv1.GetFindingResponse, error) {
+func (f *findingService) GetFinding(ctx context.Context, req *vigilv1.GetFindingRequest) (*vigilv1.GetFindingResponse, error) {
 	sf, err := f.s.store.Get(req.Id)
+	if err == nil && !caller(ctx).AllowsTenant(sf.GetFinding().GetResource().GetTenant()) {
+		// Outside the caller's scope reads as absent: no existence leak.
+		err = store.ErrNotFound
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, status.Errorf(codes.NotFound, "finding %q not found", req.Id)
 	}
@@ -59,7 +89,13 @@ func (f *findingService) GetFinding(_ context.Context, req *vigilv1.GetFindingRe
 	return &vigilv1.GetFindingResponse{Finding: sf}, nil
 }
 
-func (f *findingService) SummarizeFindings(_ context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
+func (f *findingService) SummarizeFindings(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
+	tenants, err := scopeTenants(caller(ctx), req.Tenant, req.Tenants)
+	if err != nil {
+		return nil, err
+	}
+	req = proto.Clone(req).(*vigilv1.SummarizeFindingsRequest)
+	req.Tenants = tenants
 	resp, err := f.s.store.Summarize(req)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "summarize: %v", err)
@@ -68,7 +104,11 @@ func (f *findingService) SummarizeFindings(_ context.Context, req *vigilv1.Summa
 }
 
 func (f *findingService) WatchFindings(req *vigilv1.WatchFindingsRequest, stream grpc.ServerStreamingServer[vigilv1.WatchFindingsResponse]) error {
-	w := f.s.hub.subscribe(req.Filter)
+	filter, err := scopedFilter(stream.Context(), req.Filter)
+	if err != nil {
+		return err
+	}
+	w := f.s.hub.subscribe(filter)
 	defer f.s.hub.unsubscribe(w)
 	for {
 		select {
@@ -99,10 +139,15 @@ type agentService struct {
 	s *Server
 }
 
-func (a *agentService) ListAgents(_ context.Context, req *vigilv1.ListAgentsRequest) (*vigilv1.ListAgentsResponse, error) {
+func (a *agentService) ListAgents(ctx context.Context, req *vigilv1.ListAgentsRequest) (*vigilv1.ListAgentsResponse, error) {
+	id := caller(ctx)
+	if _, err := scopeTenants(id, req.Tenant, nil); err != nil {
+		return nil, err
+	}
 	list, err := a.s.store.Agents(req.Tenant, time.Now(), a.s.cfg.StaleAfter)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "agents: %v", err)
 	}
+	list = slices.DeleteFunc(list, func(ag *vigilv1.Agent) bool { return !id.AllowsTenant(ag.Tenant) })
 	return &vigilv1.ListAgentsResponse{Agents: list}, nil
 }

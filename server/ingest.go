@@ -285,7 +285,11 @@ func (s *Server) deadLetter(m jetstream.Msg, cause error) {
 func (s *Server) after(events []*vigilv1.FindingEvent, resend []*vigilv1.Scope) {
 	s.hub.publish(events)
 	if len(events) > 0 {
-		s.events <- events
+		s.evMu.RLock()
+		if !s.evClosed {
+			s.events <- events
+		}
+		s.evMu.RUnlock()
 	}
 	for _, sc := range resend {
 		go s.requestResend(sc)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,10 +19,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/pkg/pki"
 	"github.com/vigilsec/vigil/server/store"
+	"github.com/vigilsec/vigil/server/trust"
 )
 
 // Config configures a server. Zero values take the defaults noted.
@@ -46,7 +50,17 @@ type Config struct {
 	Consumer string
 	// NoSync skips fsync of the store; for benchmarks only.
 	NoSync bool
-	Logger *slog.Logger
+	// TLS turns on the trust of <DataDir>/trust (vigil-server init): TLS
+	// and caller authentication on gRPC, and on NATS TLS with per-agent
+	// credentials (the embedded server is configured so; an external one
+	// must use the generated nats-server.conf).
+	TLS bool
+	// RetainResolved purges resolved findings this long after they
+	// resolved (0 keeps them forever).
+	RetainResolved time.Duration
+	// SweepEvery is how often expired suppressions are ended (default 10s).
+	SweepEvery time.Duration
+	Logger     *slog.Logger
 }
 
 // Server is a running Vigil server.
@@ -61,10 +75,17 @@ type Server struct {
 	lis   net.Listener
 	hub   *hub
 	stats stats
+	auth  *authenticator
+	trust *trust.Trust
+	tls   *pki.Reloader
 	hbSub *nats.Subscription
 	// events carries committed lifecycle events to publishEvents.
 	events     chan []*vigilv1.FindingEvent
 	eventsDone chan struct{}
+	// evMu guards closing events against late senders (gRPC handlers
+	// cut off by a forced stop).
+	evMu     sync.RWMutex
+	evClosed bool
 
 	closeOnce sync.Once
 }
@@ -93,30 +114,54 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 10 * time.Second
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), events: make(chan []*vigilv1.FindingEvent, 64), eventsDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), events: make(chan []*vigilv1.FindingEvent, 64), eventsDone: make(chan struct{}),
+		auth: &authenticator{}}
 	var err error
+	var natsOpts []nats.Option
+	var grpcOpts []grpc.ServerOption
+	if cfg.TLS {
+		if s.trust, err = trust.Load(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if s.tls, err = pki.NewReloader(pki.Files{CA: s.trust.Path(trust.CAFile), Cert: s.trust.Path(trust.ServerCertFile), Key: s.trust.Path(trust.ServerKeyFile)}); err != nil {
+			return nil, err
+		}
+		if s.auth.tokens, err = trust.LoadTokens(s.trust.Path(trust.TokensFile)); err != nil {
+			return nil, err
+		}
+		// Client certificates are optional on gRPC (a bearer token will
+		// do) but always verified when presented.
+		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(s.tls.ServerConfig(tls.VerifyClientCertIfGiven))))
+		natsOpts = append(natsOpts, nats.Secure(s.tls.ClientConfig("")), nats.UserCredentials(s.trust.Path(trust.ServerCreds)))
+	} else if !isLoopback(cfg.GRPCAddr) {
+		s.log.Warn("gRPC listens beyond loopback without --tls: anyone who reaches it can read and change everything", "addr", cfg.GRPCAddr)
+	}
 	if s.store, err = store.Open(filepath.Join(cfg.DataDir, "vigil.db"), store.Options{NoSync: cfg.NoSync}); err != nil {
 		return nil, err
 	}
 	url := cfg.NATSURL
 	if url == "" {
-		if s.ns, err = startNATS(cfg.NATSListen, filepath.Join(cfg.DataDir, "nats")); err != nil {
+		if s.ns, err = startNATS(cfg.NATSListen, filepath.Join(cfg.DataDir, "nats"), s.trust, s.tls); err != nil {
 			s.Close()
 			return nil, err
 		}
 		url = s.ns.ClientURL()
-		s.log.Info("embedded NATS started", "url", url)
+		s.log.Info("embedded NATS started", "url", url, "tls", cfg.TLS)
 	}
-	s.nc, err = nats.Connect(url, nats.Name("vigil-server"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+	natsOpts = append(natsOpts, nats.Name("vigil-server"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				s.log.Warn("NATS disconnected", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { s.log.Info("NATS reconnected", "url", nc.ConnectedUrl()) }))
+	s.nc, err = nats.Connect(url, natsOpts...)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect NATS %s: %w", url, err)
@@ -142,8 +187,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
 	}
-	s.grpc = s.newGRPC()
+	s.grpc = s.newGRPC(grpcOpts...)
 	return s, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // GRPCAddr is the address the gRPC server listens on.
@@ -172,6 +229,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopIngest()
 	ingestErr := make(chan error, 1)
 	go func() { ingestErr <- s.ingest(ingestCtx) }()
+	var upkeep sync.WaitGroup
+	upkeep.Go(func() { s.sweep(ingestCtx) })
 	s.log.Info("vigil-server ready", "grpc", s.GRPCAddr(), "nats", s.NATSURL())
 
 	var runErr error
@@ -198,7 +257,11 @@ func (s *Server) Serve(ctx context.Context) error {
 			runErr = err
 		}
 	}
+	upkeep.Wait()
+	s.evMu.Lock()
+	s.evClosed = true
 	close(s.events)
+	s.evMu.Unlock()
 	<-s.eventsDone
 	s.nc.Flush()
 	s.Close()

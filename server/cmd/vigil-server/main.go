@@ -1,41 +1,103 @@
 // Command vigil-server runs the central Vigil server: NATS JetStream ingest
-// (embedded NATS unless --nats-url is given), the bbolt store and the gRPC API.
+// (embedded NATS unless --nats-url is given), the bbolt store and the gRPC
+// API. Its subcommands set up trust (init, agent-credentials, …) and look
+// after the store (compact, restore, check).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/vigilsec/vigil/pkg/config"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/server"
+	"github.com/vigilsec/vigil/server/store"
+	"github.com/vigilsec/vigil/server/trust"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "vigil-server:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	fs := pflag.NewFlagSet("vigil-server", pflag.ContinueOnError)
+type command struct {
+	summary string
+	run     func(args []string, out io.Writer) error
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"serve":             {"run the server (the default)", serve},
+		"init":              {"create the CA, server certificate and NATS credentials in the data dir", initTrust},
+		"agent-credentials": {"issue an agent's client certificate and NATS credentials", agentCredentials},
+		"siem-credentials":  {"issue NATS credentials that read the events of some tenants", siemCredentials},
+		"client-cert":       {"issue a gRPC client certificate (role viewer or admin) for operators and tools", clientCert},
+		"token":             {"create (or --revoke) a gRPC bearer token; the token is printed once", token},
+		"renew-server-cert": {"issue a new server certificate in place; running servers reload it", renewServerCert},
+		"compact":           {"rewrite the store file without free pages (server stopped)", compact},
+		"restore":           {"replace the store with a backup snapshot (server stopped)", restore},
+		"check":             {"verify the store file's pages and invariants", check},
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		c, ok := commands[args[0]]
+		if !ok {
+			return fmt.Errorf("unknown command %q; commands: %s", args[0], commandList())
+		}
+		return c.run(args[1:], out)
+	}
+	return serve(args, out)
+}
+
+func commandList() string {
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func newFlags(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("vigil-server "+name, pflag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "vigil-server %s: %s\n\n%s", name, commands[name].summary, fs.FlagUsages())
+	}
+	return fs
+}
+
+func serve(args []string, out io.Writer) error {
+	fs := newFlags("serve")
 	var cfg server.Config
 	var common config.Common
-	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-data", "directory for the store and the embedded NATS server's files")
+	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-data", "directory for the store, the embedded NATS server's files and the trust (init)")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7433", "gRPC listen address")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "external NATS server URL; empty runs an embedded NATS server")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server")
 	fs.IntVar(&cfg.StreamReplicas, "stream-replicas", 1, "replicas of the JetStream streams (3 on a NATS cluster)")
 	fs.IntVar(&cfg.FetchBatch, "fetch-batch", 256, "messages taken from the stream at a time")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 0, "mark agents stale after this long without a heartbeat (default 90s)")
+	fs.BoolVar(&cfg.TLS, "tls", false, "use the trust made by init: TLS and authentication on gRPC, TLS and per-agent credentials on NATS")
+	fs.DurationVar(&cfg.RetainResolved, "retain-resolved", 90*24*time.Hour, "purge resolved findings this long after they resolved (0 keeps them)")
 	common.Bind(fs)
-	logger, done, err := common.Load(fs, os.Args[1:], os.Stdout, version.Version)
+	logger, done, err := common.Load(fs, args, out, version.Version)
 	if err != nil || done {
 		return err
 	}
@@ -48,4 +110,213 @@ func run() error {
 		return err
 	}
 	return s.Serve(ctx)
+}
+
+func loadTrust(fs *pflag.FlagSet, args []string, dataDir *string) (*trust.Trust, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := config.Apply(fs, ""); err != nil {
+		return nil, err
+	}
+	return trust.Load(*dataDir)
+}
+
+func initTrust(args []string, out io.Writer) error {
+	fs := newFlags("init")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	hosts := fs.StringSlice("host", nil, "DNS name or IP address the server is reached at (repeatable; default localhost, 127.0.0.1, ::1)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := config.Apply(fs, ""); err != nil {
+		return err
+	}
+	t, err := trust.Init(*dataDir, *hosts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created %s\n  CA and server certificate, NATS operator and accounts, server NATS credentials\n  %s: configuration for an external NATS server\nstart the server with: vigil-server --data-dir %s --tls\nissue agents with:     vigil-server agent-credentials --data-dir %s --tenant T --id A --out DIR\n",
+		t.Dir, trust.NATSConf, *dataDir, *dataDir)
+	return nil
+}
+
+func agentCredentials(args []string, out io.Writer) error {
+	fs := newFlags("agent-credentials")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	tenant := fs.String("tenant", "", "the agent's tenant")
+	id := fs.String("id", "", "the agent's id")
+	outDir := fs.String("out", "", "directory to write the credentials to (default ./<tenant>-<id>)")
+	t, err := loadTrust(fs, args, dataDir)
+	if err != nil {
+		return err
+	}
+	dir := *outDir
+	if dir == "" {
+		dir = *tenant + "-" + *id
+	}
+	if err := t.AgentCredentials(*tenant, *id, dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s (%s, %s, %s, %s)\nrun the agent with: vigil-agent --tenant %s --id %s --credentials %s --nats-url tls://HOST:4222\n",
+		dir, trust.IssuedCA, trust.IssuedCert, trust.IssuedKey, trust.IssuedCreds, *tenant, *id, dir)
+	return nil
+}
+
+func siemCredentials(args []string, out io.Writer) error {
+	fs := newFlags("siem-credentials")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	name := fs.String("name", "", "the SIEM's name")
+	tenants := fs.StringSlice("tenant", nil, "tenant whose events it may read (repeatable; * for all)")
+	outDir := fs.String("out", "", "directory to write the credentials to (default ./siem-<name>)")
+	t, err := loadTrust(fs, args, dataDir)
+	if err != nil {
+		return err
+	}
+	dir := *outDir
+	if dir == "" {
+		dir = "siem-" + *name
+	}
+	if err := t.SIEMCredentials(*name, *tenants, dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s; subscribe with inbox prefix _INBOX.siem.%s, for example:\n  nats --tlscert %s --tlskey %s --tlsca %s --creds %s --inbox-prefix _INBOX.siem.%s sub 'vigil.events.%s.>'\n",
+		dir, *name, filepath.Join(dir, trust.IssuedCert), filepath.Join(dir, trust.IssuedKey), filepath.Join(dir, trust.IssuedCA), filepath.Join(dir, trust.IssuedCreds), *name, firstOr(*tenants, "TENANT"))
+	return nil
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) == 0 || list[0] == "*" {
+		return def
+	}
+	return list[0]
+}
+
+func clientCert(args []string, out io.Writer) error {
+	fs := newFlags("client-cert")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	name := fs.String("name", "", "the holder's name (audit entries carry it)")
+	role := fs.String("role", "viewer", "viewer or admin")
+	tenants := fs.StringSlice("tenant", nil, "tenant the holder may act for (repeatable; * for all)")
+	outDir := fs.String("out", "", "directory to write the certificate to (default ./<name>)")
+	t, err := loadTrust(fs, args, dataDir)
+	if err != nil {
+		return err
+	}
+	dir := *outDir
+	if dir == "" {
+		dir = *name
+	}
+	if err := t.ClientCertificate(*name, *role, *tenants, dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s\nuse it with: vigil --ca %s --cert %s --key %s findings list\n", dir,
+		filepath.Join(dir, trust.IssuedCA), filepath.Join(dir, trust.IssuedCert), filepath.Join(dir, trust.IssuedKey))
+	return nil
+}
+
+func token(args []string, out io.Writer) error {
+	fs := newFlags("token")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	name := fs.String("name", "", "the token's name (audit entries carry it)")
+	role := fs.String("role", "viewer", "viewer or admin")
+	tenants := fs.StringSlice("tenant", nil, "tenant the holder may act for (repeatable; * for all)")
+	revoke := fs.Bool("revoke", false, "remove the token named --name instead")
+	t, err := loadTrust(fs, args, dataDir)
+	if err != nil {
+		return err
+	}
+	if *revoke {
+		if err := t.RevokeToken(*name); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "revoked token %q; running servers stop accepting it within a second\n", *name)
+		return nil
+	}
+	tok, err := t.AddToken(*name, *role, *tenants)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, tok)
+	return nil
+}
+
+func renewServerCert(args []string, out io.Writer) error {
+	fs := newFlags("renew-server-cert")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	hosts := fs.StringSlice("host", nil, "DNS name or IP address the server is reached at (repeatable)")
+	t, err := loadTrust(fs, args, dataDir)
+	if err != nil {
+		return err
+	}
+	if err := t.RenewServerCertificate(*hosts); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "renewed %s\n", t.Path(trust.ServerCertFile))
+	return nil
+}
+
+func storePath(dataDir string) string { return filepath.Join(dataDir, "vigil.db") }
+
+func compact(args []string, out io.Writer) error {
+	fs := newFlags("compact")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	src := storePath(*dataDir)
+	tmp := src + ".compacting"
+	os.Remove(tmp)
+	before, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := store.Compact(src, tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, src); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	after, _ := os.Stat(src)
+	fmt.Fprintf(out, "compacted %s: %d → %d bytes\n", src, before.Size(), after.Size())
+	return nil
+}
+
+func restore(args []string, out io.Writer) error {
+	fs := newFlags("restore")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	from := fs.String("from", "", "backup snapshot (vigil backup writes one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("restore: --from is required")
+	}
+	if err := store.Restore(*from, storePath(*dataDir)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "restored %s from %s; agents whose scopes differ are asked for a full resend at their next scan\n", storePath(*dataDir), *from)
+	return nil
+}
+
+func check(args []string, out io.Writer) error {
+	fs := newFlags("check")
+	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := store.Open(storePath(*dataDir), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("pages: %w", err)
+	}
+	if err := s.Verify(); err != nil {
+		return fmt.Errorf("invariants: %w", err)
+	}
+	fmt.Fprintf(out, "%s: pages and invariants OK\n", s.Path())
+	return nil
 }
