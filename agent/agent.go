@@ -41,6 +41,11 @@ type Config struct {
 	NATSURL string
 	Tenant  string
 	ID      string
+	// Credentials is a directory written by vigil-server agent-credentials:
+	// with it the agent talks TLS to NATS, presents its client certificate
+	// and authenticates with its NATS credentials. The files are re-read
+	// when they change, so they rotate without a restart.
+	Credentials string
 	// Targets are the paths to scan.
 	Targets []string
 	// Kubeconfig points at a cluster to scan live through its API;
@@ -111,6 +116,11 @@ func (c *Config) Validate() error {
 	}
 	if err := bus.ValidateID("agent id", c.ID); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Credentials != "" {
+		if err := checkCredentials(c.Credentials, c.Tenant, c.ID); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.NodeRoot != "" {
 		nt, err := NodeTargets(c.NodeRoot)
@@ -243,7 +253,11 @@ func (a *Agent) Outbox() *Outbox { return a.outbox }
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.outbox.Close()
 	var err error
-	a.nc, err = nats.Connect(a.cfg.NATSURL, nats.Name("vigil-agent "+a.cfg.Tenant+"/"+a.cfg.ID),
+	opts, err := a.credentialOptions()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, nats.Name("vigil-agent "+a.cfg.Tenant+"/"+a.cfg.ID),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -255,6 +269,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Info("NATS reconnected; sending the backlog")
 			a.kick(a.kickPublish)
 		}))
+	a.nc, err = nats.Connect(a.cfg.NATSURL, opts...)
 	if err != nil {
 		return fmt.Errorf("NATS %s: %w", a.cfg.NATSURL, err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -20,7 +19,11 @@ import (
 )
 
 func dial(g *globals) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(g.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts, err := g.dialOptions()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(g.server, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", g.server, err)
 	}

@@ -37,6 +37,9 @@ func main() {
 type globals struct {
 	server    string
 	checksDir string
+	// TLS towards the server: the CA that signed its certificate, an
+	// optional client certificate, or a bearer token.
+	ca, cert, key, tokenFile string
 }
 
 func newRoot() *cobra.Command {
@@ -50,7 +53,11 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", envOr("VIGIL_SERVER", "127.0.0.1:7433"), "vigil-server gRPC address (env VIGIL_SERVER)")
 	root.PersistentFlags().StringVar(&g.checksDir, "checks-dir", os.Getenv("VIGIL_CHECKS_DIR"), "directory of extra check packs (env VIGIL_CHECKS_DIR)")
-	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newProbeCmd(g), newChecksCmd(g), newFindingsCmd(g), newAgentsCmd(g))
+	root.PersistentFlags().StringVar(&g.ca, "ca", os.Getenv("VIGIL_CA"), "CA certificate of a vigil-server running with --tls (env VIGIL_CA)")
+	root.PersistentFlags().StringVar(&g.cert, "cert", os.Getenv("VIGIL_CERT"), "client certificate from vigil-server client-cert (env VIGIL_CERT)")
+	root.PersistentFlags().StringVar(&g.key, "key", os.Getenv("VIGIL_KEY"), "key of the client certificate (env VIGIL_KEY)")
+	root.PersistentFlags().StringVar(&g.tokenFile, "token-file", os.Getenv("VIGIL_TOKEN_FILE"), "file holding a bearer token from vigil-server token (env VIGIL_TOKEN_FILE, or the token itself in VIGIL_TOKEN)")
+	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newProbeCmd(g), newChecksCmd(g), newFindingsCmd(g), newAgentsCmd(g), newSuppressCmd(g), newBackupCmd(g))
 	return root
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -170,4 +171,18 @@ func (r *Reloader) ClientConfig(serverName string) *tls.Config {
 			return nil
 		},
 	}
+}
+
+// Names of the files in a credentials directory (as vigil-server writes
+// them for agents, SIEMs and operators).
+const (
+	DirCA    = "ca.pem"
+	DirCert  = "cert.pem"
+	DirKey   = "key.pem"
+	DirCreds = "nats.creds"
+)
+
+// DirFiles are the PEM files of a credentials directory.
+func DirFiles(dir string) Files {
+	return Files{CA: filepath.Join(dir, DirCA), Cert: filepath.Join(dir, DirCert), Key: filepath.Join(dir, DirKey)}
 }

@@ -43,10 +43,10 @@ const (
 
 // Names of the files an issued credential directory holds.
 const (
-	IssuedCA    = "ca.pem"
-	IssuedCert  = "cert.pem"
-	IssuedKey   = "key.pem"
-	IssuedCreds = "nats.creds"
+	IssuedCA    = pki.DirCA
+	IssuedCert  = pki.DirCert
+	IssuedKey   = pki.DirKey
+	IssuedCreds = pki.DirCreds
 )
 
 // Validity of issued credentials.

@@ -39,6 +39,7 @@ func run() error {
 	fs.StringVar(&cfg.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.StringVar(&cfg.Tenant, "tenant", "", "tenant this agent reports for")
 	fs.StringVar(&cfg.ID, "id", "", "agent id, unique within the tenant")
+	fs.StringVar(&cfg.Credentials, "credentials", "", "directory from vigil-server agent-credentials: TLS, client certificate and NATS credentials")
 	fs.BoolVar(&cfg.Once, "once", false, "scan once, wait for the outbox to drain, and exit")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "time between scans (default 1h)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "with --once, how long to wait for the outbox to drain (default 1m)")

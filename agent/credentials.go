@@ -1,0 +1,55 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/pkg/pki"
+)
+
+// checkCredentials reads the credentials directory and checks that its
+// certificate names this agent, so a mix-up fails at start with a clear
+// message instead of as permission errors later.
+func checkCredentials(dir, tenant, id string) error {
+	data, err := os.ReadFile(filepath.Join(dir, pki.DirCert))
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	certs, err := pki.ParseCerts(data)
+	if err != nil {
+		return fmt.Errorf("credentials %s: %w", filepath.Join(dir, pki.DirCert), err)
+	}
+	who := pki.IdentityOf(certs[0])
+	if who.Role != pki.RoleAgent || who.Name != id || !slices.Contains(who.Tenants, tenant) {
+		return fmt.Errorf("credentials in %s are for %s %v/%s, not agent %s/%s", dir, who.Role, who.Tenants, who.Name, tenant, id)
+	}
+	if _, err := os.Stat(filepath.Join(dir, pki.DirCreds)); err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	return nil
+}
+
+// credentialOptions are the NATS options of the credentials directory:
+// TLS with the reloading certificate and CA, the user credentials (read
+// at each connect), and the agent's own inbox prefix, the only reply
+// subjects its permissions let it read.
+func (a *Agent) credentialOptions() ([]nats.Option, error) {
+	if a.cfg.Credentials == "" {
+		return nil, nil
+	}
+	dir := a.cfg.Credentials
+	r, err := pki.NewReloader(pki.DirFiles(dir))
+	if err != nil {
+		return nil, err
+	}
+	return []nats.Option{
+		nats.Secure(r.ClientConfig("")),
+		nats.UserCredentials(filepath.Join(dir, pki.DirCreds)),
+		nats.CustomInboxPrefix(bus.AgentInboxPrefix(a.cfg.Tenant, a.cfg.ID)),
+	}, nil
+}
