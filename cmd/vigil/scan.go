@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/report"
@@ -120,7 +121,8 @@ force the kind.`,
 			if err != nil {
 				return err
 			}
-			if exitCode != 0 && len(rep.Findings) > 0 {
+			// Exempt findings are shown but do not fail the run.
+			if exitCode != 0 && slices.ContainsFunc(rep.Findings, func(f *vigilv1.Finding) bool { return f.Exemption == nil }) {
 				return exitError{exitCode}
 			}
 			return nil

@@ -41,14 +41,23 @@ func WriteJSON(w io.Writer, m proto.Message) error {
 func Table(w io.Writer, rep *vigilv1.ScanReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tLOCATION\tMESSAGE")
+	exempt := 0
 	for _, f := range rep.Findings {
+		msg := oneLine(f.Message)
+		if e := f.Exemption; e != nil {
+			exempt++
+			msg = "[exempt: " + oneLine(e.Reason) + until(e) + "] " + msg
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId,
-			ResourceName(f.Resource), location(f.Location), oneLine(f.Message))
+			ResourceName(f.Resource), location(f.Location), msg)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%d findings", len(rep.Findings))
+	if exempt > 0 {
+		fmt.Fprintf(w, " (%d exempt by annotation)", exempt)
+	}
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(w, ", %d errors:\n", len(rep.Errors))
 		for _, e := range rep.Errors {
@@ -110,4 +119,11 @@ func StoredTable(w io.Writer, fs []*vigilv1.StoredFinding) error {
 			ResourceName(f.GetResource()), location(f.GetLocation()), s.TimesSeen, s.Id)
 	}
 	return tw.Flush()
+}
+
+func until(e *vigilv1.Exemption) string {
+	if e.Expires == nil {
+		return ""
+	}
+	return ", until " + e.Expires.AsTime().UTC().Format("2006-01-02")
 }

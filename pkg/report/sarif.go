@@ -54,6 +54,14 @@ type sarifResult struct {
 	Message             sarifText         `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	// Suppressions records an exemption declared at the source (SARIF
+	// 2.1.0 §3.35): the result stays, marked as accepted.
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Justification string `json:"justification,omitempty"`
 }
 
 type sarifLocation struct {
@@ -108,11 +116,15 @@ func SARIF(w io.Writer, rep *vigilv1.ScanReport, cat *checks.Catalog, version st
 				loc.PhysicalLocation.Region.Snippet = &sarifText{Text: l.Snippet}
 			}
 		}
-		run.Results = append(run.Results, sarifResult{
+		r := sarifResult{
 			RuleID: f.CheckId, RuleIndex: idx, Level: level(f.Severity), Message: sarifText{Text: f.Message},
 			Locations:           []sarifLocation{loc},
 			PartialFingerprints: map[string]string{"vigilFingerprint/v1": f.Fingerprint},
-		})
+		}
+		if e := f.Exemption; e != nil {
+			r.Suppressions = []sarifSuppression{{Kind: "inSource", Justification: e.Reason}}
+		}
+		run.Results = append(run.Results, r)
 	}
 	for _, e := range rep.Errors {
 		n := sarifNotification{Level: "error", Message: sarifText{Text: e.Error}}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -192,6 +193,10 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 
 	var out []*vigilv1.Finding
 	var errs []error
+	exempt, err := exemptionsOf(o.obj, kind+" "+qualified(ns, name), time.Now())
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
 	cache := map[string][]element{}
 	for _, c := range m.Checks {
 		if IsSetIterator(c.Each) || !c.AppliesTo(kind, workload) {
@@ -217,10 +222,18 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 			f.Resource = res
 			f.Location = &vigilv1.Location{Path: path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(lines, line)}
 			f.Fingerprint = finding.Fingerprint(c.ID, res, path, joinPath(el.key, c.Field))
+			exempt.apply(f)
 			out = append(out, f)
 		}
 	}
 	return out, errs
+}
+
+func qualified(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
 }
 
 // iterate expands a check iterator over an object.

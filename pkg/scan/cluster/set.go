@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -96,6 +97,9 @@ func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, te
 	ix := newSetIndex(objs)
 	var out []*vigilv1.Finding
 	var errs []error
+	// Annotation errors were reported by the per-object scan.
+	exempt := map[string]exemptions{}
+	now := time.Now()
 	for _, c := range setChecks {
 		for _, el := range ix.elements(c.Each) {
 			if !c.AppliesTo(el.kind, el.workload) {
@@ -117,6 +121,13 @@ func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, te
 			f.Resource = res
 			f.Location = &vigilv1.Location{Path: el.obj.path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(el.obj.lines, line)}
 			f.Fingerprint = finding.Fingerprint(c.ID, res, el.obj.path, joinPath(el.path, c.Field))
+			key := el.obj.path + "\x00" + el.obj.uri + "\x00" + res.Kind + "\x00" + res.Namespace + "\x00" + res.Name
+			ex, ok := exempt[key]
+			if !ok {
+				ex, _ = exemptionsOf(el.obj.obj, res.Kind+" "+qualified(res.Namespace, res.Name), now)
+				exempt[key] = ex
+			}
+			ex.apply(f)
 			out = append(out, f)
 		}
 	}
