@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -158,22 +160,36 @@ func (s *Server) applyChunk(chunk []decoded) bool {
 	if err == nil {
 		return true
 	}
+	if diskFull(err) {
+		// Nothing is wrong with the messages: they wait in the stream.
+		s.log.Error("the store cannot grow: the data dir is full; ingest pauses (messages stay in the stream) and resumes when space returns", "err", err, "store", s.store.Path())
+		for _, d := range chunk {
+			d.msg.NakWithDelay(time.Second)
+		}
+		return false
+	}
 	s.log.Warn("transaction failed, applying one message at a time", "err", err, "messages", len(chunk))
 	var failed []decoded
+	var errs []error
+	full := false
 	for i := range chunk {
 		if err := s.commit(chunk[i:i+1], now); err != nil {
+			full = full || diskFull(err)
 			failed = append(failed, chunk[i])
+			errs = append(errs, err)
 		}
 	}
-	if len(failed) == len(chunk) {
-		s.log.Error("store rejects every message; will retry", "err", err, "messages", len(failed))
+	if len(failed) == len(chunk) || full {
+		// A store that rejects everything, or ran out of space, is at
+		// fault, not the messages: all of them wait for redelivery.
+		s.log.Error("store rejects messages; will retry", "err", err, "messages", len(failed), "disk_full", full)
 		for _, d := range failed {
 			d.msg.NakWithDelay(time.Second)
 		}
 		return false
 	}
-	for _, d := range failed {
-		s.deadLetter(d.msg, &bus.RejectError{Reason: bus.ReasonApply, Err: err})
+	for i, d := range failed {
+		s.deadLetter(d.msg, &bus.RejectError{Reason: bus.ReasonApply, Err: errs[i]})
 	}
 	return true
 }
@@ -346,4 +362,14 @@ func (s *Server) onHeartbeat(m *nats.Msg) {
 	if err := s.store.Update(func(w *store.Writer) error { return w.Heartbeat(h, time.Now()) }); err != nil {
 		s.log.Error("store heartbeat", "err", err)
 	}
+}
+
+// diskFull reports whether a store error means the file could not grow.
+// bbolt formats the cause into its message rather than wrapping it.
+func diskFull(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, syscall.ENOSPC.Error()) || strings.Contains(msg, syscall.EFBIG.Error()) || strings.Contains(msg, syscall.EDQUOT.Error())
 }

@@ -145,6 +145,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.store, err = store.Open(filepath.Join(cfg.DataDir, "vigil.db"), store.Options{NoSync: cfg.NoSync}); err != nil {
 		return nil, err
 	}
+
 	url := cfg.NATSURL
 	if url == "" {
 		if s.ns, err = startNATS(cfg.NATSListen, filepath.Join(cfg.DataDir, "nats"), s.trust, s.tls); err != nil {
