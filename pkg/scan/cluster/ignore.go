@@ -136,4 +136,3 @@ func (e exemptions) apply(f *vigilv1.Finding) {
 		f.Exemption = x
 	}
 }
-
