@@ -12,7 +12,7 @@ BUF      := $(BIN)/.buf-$(BUF_VERSION)
 PGO      := $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
 PGOGRPC  := $(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
 
-.PHONY: all tools build generate check-generated lint test test-short demo bench bench-compare eval clean
+.PHONY: all tools build generate check-generated lint test test-short demo bench bench-compare eval fuzz fuzz-short load clean
 
 all: build
 
@@ -62,6 +62,14 @@ bench:
 # Secrets and Go SAST beside gitleaks and gosec on the same input.
 bench-compare:
 	./deploy/bench-compare.sh
+
+# Every fuzz target for a minute each (FUZZTIME=10m make fuzz for longer).
+fuzz:
+	FUZZTIME=$${FUZZTIME:-60s} ./deploy/fuzz.sh
+
+# Every fuzz target for a few seconds: what CI runs.
+fuzz-short:
+	FUZZTIME=3s ./deploy/fuzz.sh
 
 eval: build
 	$(GO) run ./integration/eval --corpus ../shared/corpus

@@ -535,9 +535,11 @@ func (a *Agent) readControl(ctx context.Context) error {
 			if err != nil {
 				continue
 			}
-			req := &vigilv1.ResendRequest{}
-			if err := proto.Unmarshal(m.Data(), req); err != nil || req.Scope == nil ||
-				req.Scope.Tenant != a.cfg.Tenant || req.Scope.Agent != a.cfg.ID {
+			req, err := bus.DecodeResendRequest(m.Subject(), m.Data())
+			if err == nil && (req.Scope.Tenant != a.cfg.Tenant || req.Scope.Agent != a.cfg.ID) {
+				err = fmt.Errorf("request for %s/%s", req.Scope.Tenant, req.Scope.Agent)
+			}
+			if err != nil {
 				a.log.Warn("ignoring malformed control request", "seq", md.Sequence.Stream, "err", err)
 				continue
 			}

@@ -238,3 +238,27 @@ func IsReject(err error) (*RejectError, bool) {
 	ok := errors.As(err, &r)
 	return r, ok
 }
+
+// DecodeResendRequest decodes and validates a control request read from
+// subject: it must name a complete scope of the subject's tenant and agent.
+func DecodeResendRequest(subject string, data []byte) (*vigilv1.ResendRequest, error) {
+	if len(data) > MaxMessageSize {
+		return nil, reject(ReasonTooLarge, "control request of %d bytes", len(data))
+	}
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || parts[0] != "vigil" || parts[1] != "control" {
+		return nil, reject(ReasonSubjectMismatch, "subject %q is not vigil.control.<tenant>.<agent>", subject)
+	}
+	req := &vigilv1.ResendRequest{}
+	if err := proto.Unmarshal(data, req); err != nil {
+		return nil, reject(ReasonDecode, "%w", err)
+	}
+	sc := req.GetScope()
+	if sc == nil || sc.Scanner == "" || sc.Target == "" {
+		return nil, reject(ReasonInvalid, "scope missing or incomplete")
+	}
+	if sc.Tenant != parts[2] || sc.Agent != parts[3] {
+		return nil, reject(ReasonSubjectMismatch, "request for %s/%s on subject of %s/%s", sc.Tenant, sc.Agent, parts[2], parts[3])
+	}
+	return req, nil
+}

@@ -77,3 +77,25 @@ func FuzzDecodeScanMsg(f *testing.F) {
 		DecodeHeartbeat(subject, data)
 	})
 }
+
+func FuzzDecodeHeartbeat(f *testing.F) {
+	hb, _ := proto.Marshal(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a1", Version: "1", Scopes: []*vigilv1.Scope{{Tenant: "acme", Agent: "a1", Scanner: "s", Target: "t"}}})
+	f.Add("vigil.agents.acme.a1", hb)
+	f.Fuzz(func(t *testing.T, subject string, data []byte) {
+		h, err := DecodeHeartbeat(subject, data)
+		if err == nil && (h == nil || AgentsSubject(h.Tenant, h.Agent) != subject) {
+			t.Fatalf("heartbeat %v accepted on %s", h, subject)
+		}
+	})
+}
+
+func FuzzDecodeResendRequest(f *testing.F) {
+	req, _ := proto.Marshal(&vigilv1.ResendRequest{Scope: &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "s", Target: "t"}, Reason: "x"})
+	f.Add("vigil.control.acme.a1", req)
+	f.Fuzz(func(t *testing.T, subject string, data []byte) {
+		r, err := DecodeResendRequest(subject, data)
+		if err == nil && ControlSubject(r.Scope.Tenant, r.Scope.Agent) != subject {
+			t.Fatalf("request %v accepted on %s", r, subject)
+		}
+	})
+}

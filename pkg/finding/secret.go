@@ -22,10 +22,18 @@ var secretValues = []*regexp.Regexp{
 	regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@"']{1,64}:[^/\s:@"'$]{3,128}@[^\s]`), // URL with a password
 }
 
+// MaxSecretValue bounds what LooksLikeSecret reads of one value.
+const MaxSecretValue = 1 << 20
+
 // LooksLikeSecret reports whether a configuration value holds a credential:
 // a known token format, or text that assigns a value to a credential-named
 // setting ("REDIS_PASSWORD=abcd1234"). References such as "$VAR" do not count.
+// Only the first MaxSecretValue bytes of a value are examined, so a huge
+// value costs bounded time; whole files are searched by the secret scanner.
 func LooksLikeSecret(v string) bool {
+	if len(v) > MaxSecretValue {
+		v = v[:MaxSecretValue]
+	}
 	for _, re := range secretValues {
 		if re.MatchString(v) {
 			return true

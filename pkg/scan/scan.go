@@ -225,6 +225,22 @@ type Result struct {
 // the cleaned target, so the same target gives the same fingerprints
 // whichever way it was spelled.
 func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
+	res, err := s.target(ctx, target, tenant)
+	if res != nil {
+		for _, fs := range res.Findings {
+			for _, f := range fs {
+				finding.Sanitize(f)
+			}
+		}
+		for _, e := range res.Errors {
+			finding.Sanitize(e)
+		}
+	}
+	return res, err
+}
+
+// target scans one target; Target makes its strings valid UTF-8.
+func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, error) {
 	if target == StdinTarget {
 		return s.stdin(ctx, tenant)
 	}

@@ -13,6 +13,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Rule is one credential format.
@@ -464,15 +465,20 @@ func lineOf(starts []int, off int) int {
 func redactLine(line []byte, start, end int) string {
 	secret := string(line[start:end])
 	if secret == "" {
-		return strings.TrimSpace(string(line))
+		return strings.ToValidUTF8(strings.TrimSpace(string(line)), "\uFFFD")
 	}
 	masked := "****"
 	if len(secret) > 8 {
 		masked = secret[:2] + strings.Repeat("*", 8)
 	}
-	s := strings.TrimSpace(string(line[:start]) + masked + string(line[end:]))
+	// Snippets travel in protobuf strings, which must be UTF-8.
+	s := strings.ToValidUTF8(strings.TrimSpace(string(line[:start])+masked+string(line[end:])), "\uFFFD")
 	if len(s) > 200 {
-		s = s[:200]
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
 	}
 	return s
 }

@@ -107,9 +107,9 @@ func (m *module) load(ctx context.Context, files []string, cfg *Config, depth in
 			cfg.Errors = append(cfg.Errors, fmt.Errorf("%s: %w", f, err))
 			continue
 		}
-		file, diags := parser.ParseHCL(src, f)
-		if diags.HasErrors() {
-			cfg.Errors = append(cfg.Errors, fmt.Errorf("%s: %s", f, firstError(diags)))
+		file, err := parseHCL(parser, src, f)
+		if err != nil {
+			cfg.Errors = append(cfg.Errors, err)
 		}
 		if file == nil {
 			continue
@@ -259,8 +259,8 @@ func tfvars(dir string) map[string]cty.Value {
 		if err != nil {
 			continue
 		}
-		file, diags := parser.ParseHCL(src, f)
-		if diags.HasErrors() || file == nil {
+		file, err := parseHCL(parser, src, f)
+		if err != nil || file == nil {
 			continue
 		}
 		attrs, _ := file.Body.JustAttributes()
