@@ -27,11 +27,11 @@ func TestHostileTree(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(os.Symlink("..", filepath.Join(dir, "a", "b", "up")))   // a directory loop
-	must(os.Symlink("loop2", filepath.Join(dir, "loop1")))       // a link loop
-	must(os.Symlink("loop1", filepath.Join(dir, "loop2")))       //
+	must(os.Symlink("..", filepath.Join(dir, "a", "b", "up")))    // a directory loop
+	must(os.Symlink("loop2", filepath.Join(dir, "loop1")))        // a link loop
+	must(os.Symlink("loop1", filepath.Join(dir, "loop2")))        //
 	must(os.Symlink("/dev/zero", filepath.Join(dir, "zero.env"))) // an endless file
-	must(syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o644)) // a reader that blocks
+	must(syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o644))  // a reader that blocks
 	// A secret next to bytes that are not UTF-8.
 	must(os.WriteFile(filepath.Join(dir, "a", "config.env"), []byte("DB_PASSWORD=\xff\xfeS3cr3t-\xc3\x28Passw0rd-x9Qk\n"), 0o644))
 	must(os.WriteFile(filepath.Join(dir, "a", "pod.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: \"p\xff\xfe\"}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: \"x\xc3\x28\"}]\n"), 0o644))
