@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,9 @@ type Config struct {
 	NATSURL string
 	Tenant  string
 	ID      string
+	// MaxMemory bounds the agent's memory in bytes (0: no bound): scans
+	// queue rather than exceed it.
+	MaxMemory int64
 	// Credentials is a directory written by vigil-server agent-credentials:
 	// with it the agent talks TLS to NATS, presents its client certificate
 	// and authenticates with its NATS credentials. The files are re-read
@@ -205,6 +209,12 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST, AWS: awscollect.Options{Regions: cfg.AWSRegions}}
+	if cfg.MaxMemory > 0 {
+		// Half the budget for the data of scans in flight, the rest for the
+		// process (catalog, outbox, runtime); the Go heap is held to the whole.
+		opts.MaxMemory = cfg.MaxMemory / 2
+		debug.SetMemoryLimit(cfg.MaxMemory)
+	}
 	if len(cfg.TrustedKeys) > 0 {
 		if opts.Signatures, err = signature.LoadKeys(cfg.TrustedKeys...); err != nil {
 			ob.Close()

@@ -77,6 +77,8 @@ type Scanner struct {
 	// cloudChecks judge live cloud resources; awsOpt configures collection.
 	cloudChecks []*checks.Check
 	awsOpt      awscollect.Options
+	// budget bounds the memory of scans in flight (nil: unbounded).
+	budget *budget
 	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
 	// from helm template or kustomize build.
 	Stdin io.Reader
@@ -164,6 +166,10 @@ type Options struct {
 	Scanners []string
 	// AWS configures the collection of aws: targets (regions, retries).
 	AWS awscollect.Options
+	// MaxMemory bounds the memory scans hold at once (0: no bound). File,
+	// set and image scans reserve an estimate of their peak and wait while
+	// the budget is spent. Pair it with debug.SetMemoryLimit for the heap.
+	MaxMemory int64
 }
 
 // DefaultSecretKey keys secret hashes when no key is configured. A fleet
@@ -188,7 +194,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	if len(opts.Scanners) > 0 {
 		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
 	}
-	return &Scanner{files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
+	return &Scanner{budget: newBudget(opts.MaxMemory), files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
 		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS}
 }
 
@@ -363,7 +369,16 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 			defer wg.Done()
 			for i := range next {
 				j := jobs[i]
+				var size int64
+				if fi, err := os.Stat(j.path); err == nil {
+					size = fi.Size()
+				}
+				release, err := s.budget.reserve(ctx, fileCost(j.fs, size))
+				if err != nil {
+					continue // the context ended; reported below
+				}
 				fs, err := scanFile(ctx, j.fs, j.path, tenant)
+				release()
 				results[i] = out{scanner: j.fs.Name(), findings: fs}
 				if err != nil {
 					results[i].err = &vigilv1.ScanError{Path: filepath.ToSlash(j.path), Error: err.Error()}
@@ -393,6 +408,16 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 		if !ok {
 			continue
 		}
+		var total int64
+		for _, j := range jobs {
+			if fi, err := os.Stat(j.path); err == nil && j.fs == fsc {
+				total += fi.Size()
+			}
+		}
+		release, err := s.budget.reserve(ctx, setCost(fsc.Name(), total))
+		if err != nil {
+			return nil, err
+		}
 		var files []cluster.File
 		for _, j := range jobs {
 			if j.fs != fsc {
@@ -405,6 +430,8 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 			files = append(files, cluster.File{Path: filepath.ToSlash(j.path), Data: data})
 		}
 		fs, err := ss.ScanSet(ctx, files, tenant)
+		files = nil
+		release()
 		for _, f := range fs {
 			finding.RedactSecrets(f)
 		}
@@ -485,7 +512,14 @@ func (s *Scanner) aws(ctx context.Context, res *Result, target, spec, tenant str
 
 // image scans every image behind a reference into res.
 func (s *Scanner) image(ctx context.Context, res *Result, ref, tenant string) error {
+	// An image holds one file of up to MaxFileBytes at a time plus its
+	// inventory; it reserves that much.
+	release, err := s.budget.reserve(ctx, imageCost)
+	if err != nil {
+		return err
+	}
 	rep, err := s.images.ScanRef(ctx, ref, tenant, s.imgOpt)
+	release()
 	if err != nil {
 		return err
 	}

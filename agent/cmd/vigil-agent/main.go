@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,6 +40,14 @@ func run() error {
 	fs.StringVar(&cfg.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.StringVar(&cfg.Tenant, "tenant", "", "tenant this agent reports for")
 	fs.StringVar(&cfg.ID, "id", "", "agent id, unique within the tenant")
+	fs.Func("max-memory", "memory budget, like 512Mi or 2Gi: scans queue rather than exceed it (default no bound)", func(v string) error {
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return fmt.Errorf("--max-memory %q: want a size like 512Mi", v)
+		}
+		cfg.MaxMemory = q.Value()
+		return nil
+	})
 	fs.StringVar(&cfg.Credentials, "credentials", "", "directory from vigil-server agent-credentials: TLS, client certificate and NATS credentials")
 	fs.BoolVar(&cfg.Once, "once", false, "scan once, wait for the outbox to drain, and exit")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "time between scans (default 1h)")
