@@ -71,6 +71,11 @@ fuzz:
 fuzz-short:
 	FUZZTIME=3s ./deploy/fuzz.sh
 
+# 1,000 agents publishing 1,000,000 findings into one server on loopback,
+# with queries running: ingest rate, ack latency, query p50/p99.
+load:
+	$(GO) test -tags load -run TestLoad -count=1 -timeout 60m -v ./server
+
 eval: build
 	$(GO) run ./integration/eval --corpus ../shared/corpus
 

@@ -33,7 +33,7 @@ type fleetMsg struct {
 
 // buildFleet encodes a first full scan of every scope and, separately, an
 // unchanged delta scan (a ScanCompleted only) of every scope.
-func buildFleet(b *testing.B, scopes, perScope int) (first, again []fleetMsg) {
+func buildFleet(b testing.TB, scopes, perScope int) (first, again []fleetMsg) {
 	b.Helper()
 	sev := []vigilv1.Severity{vigilv1.Severity_SEVERITY_LOW, vigilv1.Severity_SEVERITY_MEDIUM, vigilv1.Severity_SEVERITY_HIGH, vigilv1.Severity_SEVERITY_CRITICAL, vigilv1.Severity_SEVERITY_INFO}
 	for s := 0; s < scopes; s++ {
@@ -118,7 +118,7 @@ func publishAll(b *testing.B, js jetstream.JetStream, msgs []fleetMsg) {
 	}
 }
 
-func waitScans(b *testing.B, s *Server, n uint64, timeout time.Duration) {
+func waitScans(b testing.TB, s *Server, n uint64, timeout time.Duration) {
 	b.Helper()
 	deadline := time.Now().Add(timeout)
 	for s.Stats().Scans < n {
