@@ -4,13 +4,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -156,5 +159,16 @@ func TestHeartbeatsAndStaleAgents(t *testing.T) {
 		if other, _ := agents.ListAgents(context.Background(), &vigilv1.ListAgentsRequest{Tenant: "globex"}); len(other.GetAgents()) != 0 {
 			t.Fatalf("tenant filter leaked: %v", other.Agents)
 		}
+	}
+}
+
+func TestOversizedRequestRefused(t *testing.T) {
+	_, _, _, client := startServer(t, Config{})
+	_, err := client.ListFindings(context.Background(), &vigilv1.ListFindingsRequest{Filter: &vigilv1.FindingFilter{CheckId: strings.Repeat("x", 5<<20)}})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("5 MiB request: %v", err)
+	}
+	if _, err := client.ListFindings(context.Background(), &vigilv1.ListFindingsRequest{}); err != nil {
+		t.Fatalf("the server is unusable after an oversized request: %v", err)
 	}
 }

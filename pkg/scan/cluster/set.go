@@ -75,11 +75,28 @@ func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([
 				break
 			}
 			for _, o := range expand(normalize(raw), &node) {
-				objs = append(objs, located{object: o, path: f.Path, lines: lines})
+				// Only what set checks read is kept: large ConfigMaps and
+				// the like would hold memory for nothing.
+				if setKind(o.obj) {
+					objs = append(objs, located{object: o, path: f.Path, lines: lines})
+				}
 			}
 		}
 	}
 	return m.scanSetObjects(objs, setChecks, tenant)
+}
+
+// setKind reports whether a set iterator reads objects of obj's kind:
+// RBAC, network policies, namespaces and workloads.
+func setKind(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	switch kind {
+	case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy",
+		"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "Namespace":
+		return true
+	}
+	spec, _, _ := podSpec(obj, kind)
+	return spec != nil
 }
 
 func (m *Manifests) setChecks() []*checks.Check {
