@@ -159,7 +159,7 @@ func TestLoad(t *testing.T) {
 		"agents": agents, "findings": total, "messages": len(first),
 		"publish_seconds": published.Seconds(), "ingest_seconds": ingest.Seconds(),
 		"ingest_findings_per_second": float64(total) / ingest.Seconds(),
-		"ack_p50_ms": ms(pct(ackLat, .5)), "ack_p99_ms": ms(pct(ackLat, .99)),
+		"ack_p50_ms":                 ms(pct(ackLat, .5)), "ack_p99_ms": ms(pct(ackLat, .99)),
 		"visible_lag_p50_ms": ms(pct(lags, .5)), "visible_lag_p99_ms": ms(pct(lags, .99)),
 		"list_p50_ms": ms(pct(listLat, .5)), "list_p99_ms": ms(pct(listLat, .99)), "list_calls": len(listLat),
 		"summarize_p50_ms": ms(pct(sumLat, .5)), "summarize_p99_ms": ms(pct(sumLat, .99)), "summarize_calls": len(sumLat),

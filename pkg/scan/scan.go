@@ -423,11 +423,8 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 			if j.fs != fsc {
 				continue
 			}
-			data, err := readFile(j.path)
-			if err != nil {
-				continue // reported by the file scan
-			}
-			files = append(files, cluster.File{Path: filepath.ToSlash(j.path), Data: data})
+			path := j.path
+			files = append(files, cluster.File{Path: filepath.ToSlash(path), Read: func() ([]byte, error) { return readFile(path) }})
 		}
 		fs, err := ss.ScanSet(ctx, files, tenant)
 		files = nil

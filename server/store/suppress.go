@@ -279,26 +279,19 @@ func (w *Writer) reconsider(key []byte, old *vigilv1.FindingRecord, now time.Tim
 		rec.Stored.Suppression = other
 		return w.put(key, old, rec)
 	}
-	rec.Stored.Status = vigilv1.Status_STATUS_OPEN
-	rec.Stored.Suppression = nil
-	rec.Stored.LastChange = ts
-	if err := w.put(key, old, rec); err != nil {
-		return err
-	}
-	sr, err := w.scopeByID(key)
-	if err != nil {
-		return err
-	}
-	w.event(vigilv1.EventType_EVENT_TYPE_UNSUPPRESSED, key, rec, sr, ts)
-	return nil
+	return w.transition(key, old, vigilv1.Status_STATUS_OPEN, nil, vigilv1.EventType_EVENT_TYPE_UNSUPPRESSED, ts)
 }
 
 // setSuppressed marks a present finding suppressed by s.
 func (w *Writer) setSuppressed(key []byte, old *vigilv1.FindingRecord, s *vigilv1.Suppression, ts *timestamppb.Timestamp) error {
+	return w.transition(key, old, vigilv1.Status_STATUS_SUPPRESSED, s, vigilv1.EventType_EVENT_TYPE_SUPPRESSED, ts)
+}
+
+// transition moves a finding to status under suppression s (nil for
+// none) and records the event.
+func (w *Writer) transition(key []byte, old *vigilv1.FindingRecord, status vigilv1.Status, s *vigilv1.Suppression, ev vigilv1.EventType, ts *timestamppb.Timestamp) error {
 	rec := proto.Clone(old).(*vigilv1.FindingRecord)
-	rec.Stored.Status = vigilv1.Status_STATUS_SUPPRESSED
-	rec.Stored.Suppression = s
-	rec.Stored.LastChange = ts
+	rec.Stored.Status, rec.Stored.Suppression, rec.Stored.LastChange = status, s, ts
 	if err := w.put(key, old, rec); err != nil {
 		return err
 	}
@@ -306,7 +299,7 @@ func (w *Writer) setSuppressed(key []byte, old *vigilv1.FindingRecord, s *vigilv
 	if err != nil {
 		return err
 	}
-	w.event(vigilv1.EventType_EVENT_TYPE_SUPPRESSED, key, rec, sr, ts)
+	w.event(ev, key, rec, sr, ts)
 	return nil
 }
 

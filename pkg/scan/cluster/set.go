@@ -34,10 +34,20 @@ var setIterators = map[string]bool{"binding": true, "isolation": true, "namespac
 // IsSetIterator reports whether an iterator needs the whole set of objects.
 func IsSetIterator(each string) bool { return setIterators[each] }
 
-// File is one manifest file of a target.
+// File is one file of a target given to a set scan: its content, or a
+// function that reads it, so a set scan can hold one file at a time.
 type File struct {
 	Path string
 	Data []byte
+	Read func() ([]byte, error)
+}
+
+// Bytes is the file's content.
+func (f File) Bytes() ([]byte, error) {
+	if f.Data != nil || f.Read == nil {
+		return f.Data, nil
+	}
+	return f.Read()
 }
 
 type located struct {
@@ -60,11 +70,12 @@ func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if len(f.Data) > MaxManifestSize {
-			continue
+		data, err := f.Bytes()
+		if err != nil || len(data) > MaxManifestSize {
+			continue // reported by the file scan
 		}
-		lines := bytes.Split(f.Data, []byte("\n"))
-		dec := yaml.NewDecoder(bytes.NewReader(f.Data))
+		lines := bytes.Split(data, []byte("\n"))
+		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
 			var node yaml.Node
 			if err := dec.Decode(&node); err != nil {

@@ -54,7 +54,11 @@ func (s *Scanner) ScanSet(ctx context.Context, files []cluster.File, tenant stri
 	for _, f := range files {
 		if strings.EqualFold(filepath.Ext(f.Path), ".tf") {
 			dirs[filepath.Clean(filepath.Dir(filepath.FromSlash(f.Path)))] = true
-			content[filepath.Clean(filepath.FromSlash(f.Path))] = f.Data
+			data, err := f.Bytes()
+			if err != nil {
+				continue // reported by the file scan
+			}
+			content[filepath.Clean(filepath.FromSlash(f.Path))] = data
 		}
 	}
 	order := make([]string, 0, len(dirs))
