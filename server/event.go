@@ -21,15 +21,32 @@ type eventJSON struct {
 }
 
 type storedJSON struct {
-	ID         string       `json:"id,omitempty"`
-	Finding    *findingJSON `json:"finding,omitempty"`
-	Status     string       `json:"status,omitempty"`
-	FirstSeen  string       `json:"first_seen,omitempty"`
-	LastSeen   string       `json:"last_seen,omitempty"`
-	TimesSeen  string       `json:"times_seen,omitempty"`
-	LastChange string       `json:"last_change,omitempty"`
-	Scope      *scopeJSON   `json:"scope,omitempty"`
-	ResolvedAt string       `json:"resolved_at,omitempty"`
+	ID          string           `json:"id,omitempty"`
+	Finding     *findingJSON     `json:"finding,omitempty"`
+	Status      string           `json:"status,omitempty"`
+	FirstSeen   string           `json:"first_seen,omitempty"`
+	LastSeen    string           `json:"last_seen,omitempty"`
+	TimesSeen   string           `json:"times_seen,omitempty"`
+	LastChange  string           `json:"last_change,omitempty"`
+	Scope       *scopeJSON       `json:"scope,omitempty"`
+	ResolvedAt  string           `json:"resolved_at,omitempty"`
+	Suppression *suppressionJSON `json:"suppression,omitempty"`
+}
+
+type suppressionJSON struct {
+	ID          string `json:"id,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	CheckID     string `json:"check_id,omitempty"`
+	Tenant      string `json:"tenant,omitempty"`
+	Account     string `json:"account,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	NamePattern string `json:"name_pattern,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Author      string `json:"author,omitempty"`
+	Created     string `json:"created,omitempty"`
+	Expires     string `json:"expires,omitempty"`
+	Ended       string `json:"ended,omitempty"`
+	EndedBy     string `json:"ended_by,omitempty"`
 }
 
 type scopeJSON struct {
@@ -40,18 +57,26 @@ type scopeJSON struct {
 }
 
 type findingJSON struct {
-	Fingerprint string        `json:"fingerprint,omitempty"`
-	CheckID     string        `json:"check_id,omitempty"`
-	Pillar      string        `json:"pillar,omitempty"`
-	Severity    string        `json:"severity,omitempty"`
-	Title       string        `json:"title,omitempty"`
-	Message     string        `json:"message,omitempty"`
-	Resource    *resourceJSON `json:"resource,omitempty"`
-	Location    *locationJSON `json:"location,omitempty"`
-	References  []string      `json:"references,omitempty"`
-	Tags        []string      `json:"tags,omitempty"`
-	Remediation string        `json:"remediation,omitempty"`
-	Scanner     string        `json:"scanner,omitempty"`
+	Fingerprint string         `json:"fingerprint,omitempty"`
+	CheckID     string         `json:"check_id,omitempty"`
+	Pillar      string         `json:"pillar,omitempty"`
+	Severity    string         `json:"severity,omitempty"`
+	Title       string         `json:"title,omitempty"`
+	Message     string         `json:"message,omitempty"`
+	Resource    *resourceJSON  `json:"resource,omitempty"`
+	Location    *locationJSON  `json:"location,omitempty"`
+	References  []string       `json:"references,omitempty"`
+	Tags        []string       `json:"tags,omitempty"`
+	Remediation string         `json:"remediation,omitempty"`
+	Scanner     string         `json:"scanner,omitempty"`
+	SecretHash  string         `json:"secret_hash,omitempty"`
+	Exemption   *exemptionJSON `json:"exemption,omitempty"`
+}
+
+type exemptionJSON struct {
+	Reason  string `json:"reason,omitempty"`
+	Expires string `json:"expires,omitempty"`
+	Source  string `json:"source,omitempty"`
 }
 
 type resourceJSON struct {
@@ -98,12 +123,20 @@ func encodeEvent(ev *vigilv1.FindingEvent) ([]byte, error) {
 		if sf.TimesSeen != 0 {
 			s.TimesSeen = strconv.FormatUint(sf.TimesSeen, 10)
 		}
+		if x := sf.Suppression; x != nil {
+			s.Suppression = &suppressionJSON{x.Id, x.Fingerprint, x.CheckId, x.Tenant, x.Account, x.Namespace, x.NamePattern,
+				x.Reason, x.Author, ts(x.Created), ts(x.Expires), ts(x.Ended), x.EndedBy}
+		}
 		if sc := sf.Scope; sc != nil {
 			s.Scope = &scopeJSON{sc.Tenant, sc.Agent, sc.Scanner, sc.Target}
 		}
 		if f := sf.Finding; f != nil {
 			fj := &findingJSON{Fingerprint: f.Fingerprint, CheckID: f.CheckId, Pillar: enumName(f.Pillar), Severity: enumName(f.Severity),
-				Title: f.Title, Message: f.Message, References: f.References, Tags: f.Tags, Remediation: f.Remediation, Scanner: f.Scanner}
+				Title: f.Title, Message: f.Message, References: f.References, Tags: f.Tags, Remediation: f.Remediation, Scanner: f.Scanner,
+				SecretHash: f.SecretHash}
+			if e := f.Exemption; e != nil {
+				fj.Exemption = &exemptionJSON{e.Reason, ts(e.Expires), e.Source}
+			}
 			if r := f.Resource; r != nil {
 				fj.Resource = &resourceJSON{r.Tenant, r.Provider, r.Account, r.Region, r.Namespace, r.Kind, r.Name, r.Uri}
 			}

@@ -26,6 +26,10 @@ func TestEventJSONIsProtoJSON(t *testing.T) {
 				Location: &vigilv1.Location{Path: "m.yaml", StartLine: 3, EndLine: 4, Snippet: "privileged: true"}},
 		}},
 		{Type: vigilv1.EventType_EVENT_TYPE_OPENED, Finding: &vigilv1.StoredFinding{Finding: &vigilv1.Finding{CheckId: "X"}}},
+		{Type: vigilv1.EventType_EVENT_TYPE_SUPPRESSED, Time: now, Finding: &vigilv1.StoredFinding{Status: vigilv1.Status_STATUS_SUPPRESSED,
+			Suppression: &vigilv1.Suppression{Id: "01", Fingerprint: "ff", CheckId: "VGL-1", Tenant: "acme", Account: "1", Namespace: "n", NamePattern: "p-*",
+				Reason: "accepted", Author: "ann", Created: now, Expires: now, Ended: now, EndedBy: "expiry"},
+			Finding: &vigilv1.Finding{CheckId: "VGL-1", SecretHash: "abc", Exemption: &vigilv1.Exemption{Reason: "r", Expires: now, Source: "annotation"}}}},
 	}
 	for _, ev := range evs {
 		b, err := encodeEvent(ev)
