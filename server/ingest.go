@@ -69,7 +69,7 @@ func (s *Server) ingest(ctx context.Context) error {
 			}
 		}
 		if it == nil {
-			if it, err = cons.Messages(jetstream.PullMaxMessages(2 * s.cfg.FetchBatch)); err != nil {
+			if it, err = cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(2*s.cfg.FetchBatch, pullBytes)); err != nil {
 				s.log.Warn("consume failed", "err", err)
 				it = nil
 				backoff = min(2*backoff+100*time.Millisecond, 5*time.Second)
@@ -120,6 +120,11 @@ type decoded struct {
 // though batches are missing (they were dead-lettered or lost); the digest
 // check then asks the agent for a full resend.
 const forceAfter = 15
+
+// pullBytes bounds the message bytes one pull asks for: batches of large
+// messages would otherwise overrun the subscription's pending limit and be
+// dropped as a slow consumer, to come back only after the ack wait.
+const pullBytes = 16 << 20
 
 // maxTxFindings bounds the findings one store transaction writes.
 const maxTxFindings = 2000

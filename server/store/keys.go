@@ -60,7 +60,6 @@ func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
 		{bIdxSeverity, string([]byte{byte(f.GetSeverity())}) + "\x00" + k},
 		{bIdxStatus, string([]byte{byte(r.Stored.GetStatus())}) + "\x00" + k},
 		{bIdxChange, string(change[:]) + "\x00" + k},
-		{bIdxFP, k[finding.ScopeIDLen:] + "\x00" + k},
 		expiry,
 	}
 }

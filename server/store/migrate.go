@@ -9,7 +9,7 @@ import (
 // migrations[v] upgrades a store of schema v to v+1 inside the opening
 // transaction, so a file is either fully migrated or left as it was.
 var migrations = map[int]func(tx *bolt.Tx) error{
-	1: addFingerprintIndex,
+	1: addSuppressions,
 }
 
 func migrate(tx *bolt.Tx, from int) error {
@@ -28,21 +28,13 @@ func migrate(tx *bolt.Tx, from int) error {
 	return nil
 }
 
-// addFingerprintIndex (schema 1 → 2) indexes every finding by fingerprint;
-// the suppression buckets are created by Open.
-func addFingerprintIndex(tx *bolt.Tx) error {
-	idx := tx.Bucket(bIdxFP)
-	c := tx.Bucket(bFindings).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) != KeyLen {
-			return fmt.Errorf("finding key %x has length %d", k, len(k))
-		}
-		ik := make([]byte, 0, 33+KeyLen)
-		ik = append(ik, k[KeyLen-32:]...)
-		ik = append(ik, 0)
-		ik = append(ik, k...)
-		if err := idx.Put(ik, nil); err != nil {
-			return err
+// addSuppressions (schema 1 → 2) adds the buckets of suppressions, their
+// audit log and the expiry index. Schema 1 had no suppressions, so no
+// finding needs an expiry entry.
+func addSuppressions(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bSupp, bAudit, bIdxExpiry} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
 	return nil

@@ -184,10 +184,13 @@ func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
 		if len(raw) == KeyLen {
 			val = b.Get(raw)
 		} else {
-			prefix := append(raw, 0)
-			if k, _ := tx.Bucket(bIdxFP).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+KeyLen {
-				key = k[len(prefix):]
-				val = b.Get(key)
+			// Keys only, no decoding: a walk of the findings bucket.
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if bytes.Equal(k[finding.ScopeIDLen:], raw) {
+					key, val = k, v
+					break
+				}
 			}
 		}
 		if val == nil {

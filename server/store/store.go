@@ -20,9 +20,11 @@
 //     empty, for each batch of a scan that has not completed yet. A
 //     ScanCompleted applies only once all its batches are here (batches can
 //     be redelivered out of order after a crash), then its keys go.
-//   - idx_fp: key = fingerprint (32 bytes) 0x00 finding key → empty;
-//     idx_expiry: key = big-endian expiry 0x00 finding key for suppressed
-//     findings whose suppression expires (see suppress.go).
+//   - idx_expiry: key = big-endian expiry 0x00 finding key for suppressed
+//     findings whose suppression expires (see suppress.go). There is no
+//     index by fingerprint on purpose: fingerprints are random, and an
+//     index of random keys halves ingest (bbolt rewrites every leaf page
+//     a transaction touches); the rare lookups by fingerprint walk keys.
 //   - suppressions: key = id → Suppression; audit: key = time-ordered id →
 //     AuditEntry. Neither is ever deleted: exceptions stay accountable.
 //   - agents: key = tenant 0x00 agent id → Agent.
@@ -61,12 +63,11 @@ var (
 	bIdxSeverity = []byte("idx_severity")
 	bIdxStatus   = []byte("idx_status")
 	bIdxChange   = []byte("idx_change")
-	bIdxFP       = []byte("idx_fp")
 	bIdxExpiry   = []byte("idx_expiry")
 
 	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches, bSupp, bAudit,
-		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxFP, bIdxExpiry}
-	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxFP, bIdxExpiry}
+		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
+	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
 
 	keySchema = []byte("schema")
 )
@@ -105,21 +106,31 @@ func (s *Store) init() error {
 			return fmt.Errorf("create bucket meta: %w", err)
 		}
 		v := meta.Get(keySchema)
-		fresh := v == nil && tx.Bucket(bFindings) == nil
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("create bucket %s: %w", b, err)
+		if v == nil && tx.Bucket(bFindings) == nil {
+			// A new file: the current layout, no migration.
+			for _, b := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return fmt.Errorf("create bucket %s: %w", b, err)
+				}
 			}
+			return meta.Put(keySchema, []byte{SchemaVersion})
 		}
 		switch {
-		case fresh:
-			return meta.Put(keySchema, []byte{SchemaVersion})
 		case v == nil || len(v) != 1 || v[0] == 0:
 			return errors.New("corrupt schema version in meta")
 		case v[0] > SchemaVersion:
 			return fmt.Errorf("store has schema %d, this server knows up to %d", v[0], SchemaVersion)
 		}
-		return migrate(tx, int(v[0]))
+		if err := migrate(tx, int(v[0])); err != nil {
+			return err
+		}
+		// After the migrations every bucket of the layout must exist.
+		for _, b := range allBuckets {
+			if tx.Bucket(b) == nil {
+				return fmt.Errorf("bucket %s missing: the file is damaged or not a Vigil store", b)
+			}
+		}
+		return nil
 	})
 }
 

@@ -303,24 +303,29 @@ func (w *Writer) transition(key []byte, old *vigilv1.FindingRecord, status vigil
 	return nil
 }
 
-// candidates calls fn for every finding a suppression could select, found
-// through the fingerprint or check index.
+// candidates calls fn for every finding a suppression could select: those
+// of its check (through the check index) or of its fingerprint.
 func (w *Writer) candidates(s *vigilv1.Suppression, fn func(key []byte, rec *vigilv1.FindingRecord) error) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	var bucket, prefix []byte
-	if s.Fingerprint != "" {
-		fp, _ := hex.DecodeString(s.Fingerprint)
-		bucket, prefix = bIdxFP, append(fp, 0)
-	} else {
-		bucket, prefix = bIdxCheck, []byte(s.CheckId+"\x00")
-	}
 	var keys [][]byte
-	c := w.tx.Bucket(bucket).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) >= KeyLen {
-			keys = append(keys, append([]byte(nil), k[len(k)-KeyLen:]...))
+	if s.Fingerprint != "" {
+		// No fingerprint index (see store.go): walk the keys.
+		fp, _ := hex.DecodeString(s.Fingerprint)
+		c := w.findings.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) == KeyLen && bytes.Equal(k[finding.ScopeIDLen:], fp) {
+				keys = append(keys, append([]byte(nil), k...))
+			}
+		}
+	} else {
+		prefix := []byte(s.CheckId + "\x00")
+		c := w.tx.Bucket(bIdxCheck).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if len(k) >= KeyLen {
+				keys = append(keys, append([]byte(nil), k[len(k)-KeyLen:]...))
+			}
 		}
 	}
 	for _, key := range keys {
