@@ -12,7 +12,7 @@ BUF      := $(BIN)/.buf-$(BUF_VERSION)
 PGO      := $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
 PGOGRPC  := $(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
 
-.PHONY: all tools build generate check-generated lint test test-short demo bench bench-compare eval fuzz fuzz-short load clean
+.PHONY: all tools build generate check-generated lint test test-short demo bench bench-compare eval fuzz fuzz-short load dogfood clean
 
 all: build
 
@@ -62,6 +62,11 @@ bench:
 # Secrets and Go SAST beside gitleaks and gosec on the same input.
 bench-compare:
 	./deploy/bench-compare.sh
+
+# Vigil's own deployment must pass Vigil's checks: no HIGH or CRITICAL
+# finding (documented exemptions aside).
+dogfood: build
+	$(BIN)/vigil scan deploy/ --severity high --exit-code 1 --format table
 
 # Every fuzz target for a minute each (FUZZTIME=10m make fuzz for longer).
 fuzz:

@@ -115,6 +115,18 @@ func (c *Config) Validate() error {
 	if c.NATSURL == "" {
 		errs = append(errs, errors.New("--nats-url is required"))
 	}
+	if c.Credentials != "" && (c.Tenant == "" || c.ID == "") {
+		// The certificate names the tenant, and the agent unless it is a
+		// tenant-wide credential.
+		if who, err := credentialIdentity(c.Credentials); err == nil {
+			if c.Tenant == "" && len(who.Tenants) == 1 {
+				c.Tenant = who.Tenants[0]
+			}
+			if c.ID == "" && who.Name != AnyID {
+				c.ID = who.Name
+			}
+		}
+	}
 	if err := bus.ValidateID("tenant", c.Tenant); err != nil {
 		errs = append(errs, err)
 	}

@@ -16,22 +16,35 @@ import (
 // certificate names this agent, so a mix-up fails at start with a clear
 // message instead of as permission errors later.
 func checkCredentials(dir, tenant, id string) error {
-	data, err := os.ReadFile(filepath.Join(dir, pki.DirCert))
+	who, err := credentialIdentity(dir)
 	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
+		return err
 	}
-	certs, err := pki.ParseCerts(data)
-	if err != nil {
-		return fmt.Errorf("credentials %s: %w", filepath.Join(dir, pki.DirCert), err)
-	}
-	who := pki.IdentityOf(certs[0])
-	if who.Role != pki.RoleAgent || who.Name != id || !slices.Contains(who.Tenants, tenant) {
+	if who.Role != pki.RoleAgent || who.Name != id && who.Name != AnyID || !slices.Contains(who.Tenants, tenant) {
 		return fmt.Errorf("credentials in %s are for %s %v/%s, not agent %s/%s", dir, who.Role, who.Tenants, who.Name, tenant, id)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pki.DirCreds)); err != nil {
 		return fmt.Errorf("credentials: %w", err)
 	}
 	return nil
+}
+
+// AnyID is the agent name of a tenant-wide credential (vigil-server
+// agent-credentials --any-id): it may speak for any agent id of its tenant,
+// as the agents of a DaemonSet, one per node, must.
+const AnyID = "*"
+
+// credentialIdentity reads the identity of a credentials directory's certificate.
+func credentialIdentity(dir string) (pki.Identity, error) {
+	data, err := os.ReadFile(filepath.Join(dir, pki.DirCert))
+	if err != nil {
+		return pki.Identity{}, fmt.Errorf("credentials: %w", err)
+	}
+	certs, err := pki.ParseCerts(data)
+	if err != nil {
+		return pki.Identity{}, fmt.Errorf("credentials %s: %w", filepath.Join(dir, pki.DirCert), err)
+	}
+	return pki.IdentityOf(certs[0]), nil
 }
 
 // credentialOptions are the NATS options of the credentials directory:

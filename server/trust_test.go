@@ -214,6 +214,24 @@ func TestNATSPermissionsConfineEachAgent(t *testing.T) {
 		nc.Close()
 		t.Fatal("connection without a client certificate accepted")
 	}
+	// A tenant-wide credential (a DaemonSet's) speaks for any agent of its
+	// tenant and for no other tenant.
+	wide := filepath.Join(root, "wide")
+	if err := tr.AgentCredentials("acme", trust.AnyID, wide); err != nil {
+		t.Fatal(err)
+	}
+	cw, err := connectWith(t, s.NATSURL(), wide, bus.AgentInboxPrefix("acme", "node-7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range scanMsgs("acme", "node-7", 2) {
+		if _, err := cw.js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatalf("tenant-wide credential publishing as node-7: %v", err)
+		}
+	}
+	if !cw.denied(t, bus.FindingsSubject("globex", "node-7")) || !cw.denied(t, "vigil.events.acme.cluster.high") {
+		t.Fatal("a tenant-wide credential reaches beyond its tenant's agent subjects")
+	}
 	// Credentials of another installation are refused.
 	other, _ := trust.Init(t.TempDir(), nil)
 	forged := filepath.Join(root, "forged")

@@ -77,7 +77,8 @@ func NewCA(name string, validity time.Duration) (*CA, []byte, error) {
 	return &CA{Cert: cert, CertPEM: pemBlock("CERTIFICATE", der), key: key}, keyPEM, nil
 }
 
-// LoadCA reads a CA certificate and its key from PEM files.
+// LoadCA reads a CA certificate and its key from PEM files. Without the
+// key file (keyFile absent) the CA verifies but cannot issue.
 func LoadCA(certFile, keyFile string) (*CA, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
@@ -86,6 +87,9 @@ func LoadCA(certFile, keyFile string) (*CA, error) {
 	certs, err := ParseCerts(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("CA certificate %s: %w", certFile, err)
+	}
+	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+		return &CA{Cert: certs[0], CertPEM: certPEM}, nil
 	}
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
@@ -122,6 +126,9 @@ type Request struct {
 func (ca *CA) Issue(req Request) (certPEM, keyPEM []byte, err error) {
 	if req.Name == "" {
 		return nil, nil, errors.New("certificate name is empty")
+	}
+	if ca.key == nil {
+		return nil, nil, errors.New("the CA key is not here: issue credentials where vigil-server init left it")
 	}
 	if req.Validity <= 0 {
 		req.Validity = 365 * 24 * time.Hour

@@ -151,14 +151,21 @@ func agentCredentials(args []string, out io.Writer) error {
 	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
 	tenant := fs.String("tenant", "", "the agent's tenant")
 	id := fs.String("id", "", "the agent's id")
+	anyID := fs.Bool("any-id", false, "a tenant-wide credential that may speak for any agent id of the tenant (for DaemonSets: one Secret, an id per node)")
 	outDir := fs.String("out", "", "directory to write the credentials to (default ./<tenant>-<id>)")
 	t, err := loadTrust(fs, args, dataDir)
 	if err != nil {
 		return err
 	}
+	if *anyID {
+		if *id != "" {
+			return errors.New("give --id or --any-id, not both")
+		}
+		*id = trust.AnyID
+	}
 	dir := *outDir
 	if dir == "" {
-		dir = *tenant + "-" + *id
+		dir = *tenant + "-" + strings.ReplaceAll(*id, trust.AnyID, "any")
 	}
 	if err := t.AgentCredentials(*tenant, *id, dir); err != nil {
 		return err
