@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// deployObjects reads every object of deploy/kubernetes.
+func deployObjects(t *testing.T) []*unstructured.Unstructured {
+	dir := filepath.Join(filepath.Dir(examplesDir()), "deploy", "kubernetes")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	var out []*unstructured.Unstructured
+	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var m map[string]any
+			err := dec.Decode(&m)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if m != nil {
+				out = append(out, &unstructured.Unstructured{Object: m})
+			}
+		}
+	}
+	return out
+}
+
+// TestDeployManifestsAreValid submits every object of deploy/kubernetes to
+// a real kube-apiserver (server-side dry run, strict field validation),
+// and checks the agents' ClusterRole is read-only and never reads Secrets.
+func TestDeployManifestsAreValid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a kube-apiserver build")
+	}
+	objs := deployObjects(t)
+	if len(objs) < 20 {
+		t.Fatalf("only %d objects in deploy/kubernetes", len(objs))
+	}
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRole" {
+			continue
+		}
+		rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+		for _, r := range rules {
+			rm := r.(map[string]any)
+			for _, v := range rm["verbs"].([]any) {
+				if !slices.Contains([]string{"get", "list", "watch"}, v.(string)) {
+					t.Errorf("ClusterRole %s grants %s", o.GetName(), v)
+				}
+			}
+			for _, res := range rm["resources"].([]any) {
+				if res == "secrets" || res == "*" {
+					t.Errorf("ClusterRole %s reads %s", o.GetName(), res)
+				}
+			}
+		}
+	}
+
+	kc := startCluster(t)
+	ctx := context.Background()
+	cfg := &rest.Config{Host: kc.url, BearerToken: "admin-token-for-tests", TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Namespaces for real, so namespaced objects can be tried in them.
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.GetName(), Labels: o.GetLabels()}}
+			if _, err := kc.admin.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	checked := 0
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			continue
+		}
+		gvk := o.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("%s %s: %v", gvk, o.GetName(), err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if ns := o.GetNamespace(); ns != "" {
+			ri = dyn.Resource(m.Resource).Namespace(ns)
+		} else if m.Scope.Name() == "namespace" {
+			t.Errorf("%s %s has no namespace", gvk.Kind, o.GetName())
+			continue
+		}
+		_, err = ri.Create(ctx, o, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"})
+		if err != nil && !strings.Contains(err.Error(), "already exists") {
+			t.Errorf("%s %s/%s: %v", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+			continue
+		}
+		checked++
+	}
+	t.Logf("%d objects accepted by the API server", checked)
+}
