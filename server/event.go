@@ -2,23 +2,21 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/ocsf"
+	"github.com/vigilsec/vigil/pkg/version"
 )
 
-// Event JSON is the protobuf JSON mapping of FindingEvent with proto field
-// names (protojson.Unmarshal reads it back), written with encoding/json
-// because the ingest publishes one per lifecycle change.
-
-type eventJSON struct {
-	Type    string      `json:"type"`
-	Finding *storedJSON `json:"finding,omitempty"`
-	Time    string      `json:"time,omitempty"`
-}
+// Events are OCSF findings (pkg/ocsf). Their unmapped.vigil is the stored
+// finding in the protobuf JSON mapping with proto field names
+// (protojson.Unmarshal reads it back), written with encoding/json because
+// the ingest publishes one event per lifecycle change.
 
 type storedJSON struct {
 	ID          string           `json:"id,omitempty"`
@@ -114,38 +112,48 @@ func enumName[E interface {
 	return e.String()
 }
 
-// encodeEvent returns the JSON of a lifecycle event.
+// encodeEvent returns the OCSF JSON of a lifecycle event, with the stored
+// finding in protobuf JSON under unmapped.vigil.
 func encodeEvent(ev *vigilv1.FindingEvent) ([]byte, error) {
-	out := eventJSON{Type: ev.GetType().String(), Time: ts(ev.GetTime())}
-	if sf := ev.GetFinding(); sf != nil {
-		s := &storedJSON{ID: sf.Id, Status: enumName(sf.Status), FirstSeen: ts(sf.FirstSeen), LastSeen: ts(sf.LastSeen),
-			LastChange: ts(sf.LastChange), ResolvedAt: ts(sf.ResolvedAt)}
-		if sf.TimesSeen != 0 {
-			s.TimesSeen = strconv.FormatUint(sf.TimesSeen, 10)
-		}
-		if x := sf.Suppression; x != nil {
-			s.Suppression = &suppressionJSON{x.Id, x.Fingerprint, x.CheckId, x.Tenant, x.Account, x.Namespace, x.NamePattern,
-				x.Reason, x.Author, ts(x.Created), ts(x.Expires), ts(x.Ended), x.EndedBy}
-		}
-		if sc := sf.Scope; sc != nil {
-			s.Scope = &scopeJSON{sc.Tenant, sc.Agent, sc.Scanner, sc.Target}
-		}
-		if f := sf.Finding; f != nil {
-			fj := &findingJSON{Fingerprint: f.Fingerprint, CheckID: f.CheckId, Pillar: enumName(f.Pillar), Severity: enumName(f.Severity),
-				Title: f.Title, Message: f.Message, References: f.References, Tags: f.Tags, Remediation: f.Remediation, Scanner: f.Scanner,
-				SecretHash: f.SecretHash}
-			if e := f.Exemption; e != nil {
-				fj.Exemption = &exemptionJSON{e.Reason, ts(e.Expires), e.Source}
-			}
-			if r := f.Resource; r != nil {
-				fj.Resource = &resourceJSON{r.Tenant, r.Provider, r.Account, r.Region, r.Namespace, r.Kind, r.Name, r.Uri}
-			}
-			if l := f.Location; l != nil {
-				fj.Location = &locationJSON{l.Path, l.StartLine, l.EndLine, l.Snippet}
-			}
-			s.Finding = fj
-		}
-		out.Finding = s
+	stored, err := json.Marshal(storedOf(ev.GetFinding()))
+	if err != nil {
+		return nil, err
 	}
-	return json.Marshal(out)
+	uid := fmt.Sprintf("%s:%d:%d", ev.GetFinding().GetId(), ev.GetType(), ev.GetTime().AsTime().UnixNano())
+	return json.Marshal(ocsf.FromEvent(ev, stored, version.Version, uid))
+}
+
+// storedOf is the protobuf JSON form of a stored finding.
+func storedOf(sf *vigilv1.StoredFinding) *storedJSON {
+	if sf == nil {
+		return nil
+	}
+	s := &storedJSON{ID: sf.Id, Status: enumName(sf.Status), FirstSeen: ts(sf.FirstSeen), LastSeen: ts(sf.LastSeen),
+		LastChange: ts(sf.LastChange), ResolvedAt: ts(sf.ResolvedAt)}
+	if sf.TimesSeen != 0 {
+		s.TimesSeen = strconv.FormatUint(sf.TimesSeen, 10)
+	}
+	if x := sf.Suppression; x != nil {
+		s.Suppression = &suppressionJSON{x.Id, x.Fingerprint, x.CheckId, x.Tenant, x.Account, x.Namespace, x.NamePattern,
+			x.Reason, x.Author, ts(x.Created), ts(x.Expires), ts(x.Ended), x.EndedBy}
+	}
+	if sc := sf.Scope; sc != nil {
+		s.Scope = &scopeJSON{sc.Tenant, sc.Agent, sc.Scanner, sc.Target}
+	}
+	if f := sf.Finding; f != nil {
+		fj := &findingJSON{Fingerprint: f.Fingerprint, CheckID: f.CheckId, Pillar: enumName(f.Pillar), Severity: enumName(f.Severity),
+			Title: f.Title, Message: f.Message, References: f.References, Tags: f.Tags, Remediation: f.Remediation, Scanner: f.Scanner,
+			SecretHash: f.SecretHash}
+		if e := f.Exemption; e != nil {
+			fj.Exemption = &exemptionJSON{e.Reason, ts(e.Expires), e.Source}
+		}
+		if r := f.Resource; r != nil {
+			fj.Resource = &resourceJSON{r.Tenant, r.Provider, r.Account, r.Region, r.Namespace, r.Kind, r.Name, r.Uri}
+		}
+		if l := f.Location; l != nil {
+			fj.Location = &locationJSON{l.Path, l.StartLine, l.EndLine, l.Snippet}
+		}
+		s.Finding = fj
+	}
+	return s
 }

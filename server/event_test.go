@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -9,10 +10,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/ocsf"
 )
 
-// The hand-written event encoding must read back as the same FindingEvent
-// through the standard protobuf JSON decoder.
+// The stored finding under unmapped.vigil must read back as the same
+// StoredFinding through the standard protobuf JSON decoder.
 func TestEventJSONIsProtoJSON(t *testing.T) {
 	now := timestamppb.New(time.Date(2026, 11, 25, 20, 0, 0, 123456789, time.UTC))
 	evs := []*vigilv1.FindingEvent{
@@ -36,12 +38,16 @@ func TestEventJSONIsProtoJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back := &vigilv1.FindingEvent{}
-		if err := protojson.Unmarshal(b, back); err != nil {
-			t.Fatalf("protojson cannot read %s: %v", b, err)
+		var oe ocsf.Event
+		if err := json.Unmarshal(b, &oe); err != nil {
+			t.Fatal(err)
 		}
-		if !proto.Equal(ev, back) {
-			t.Fatalf("round trip changed the event:\n%v\n%v", ev, back)
+		back := &vigilv1.StoredFinding{}
+		if err := protojson.Unmarshal(oe.Unmapped.Vigil, back); err != nil {
+			t.Fatalf("protojson cannot read %s: %v", oe.Unmapped.Vigil, err)
+		}
+		if !proto.Equal(ev.Finding, back) {
+			t.Fatalf("round trip changed the finding:\n%v\n%v", ev.Finding, back)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -235,6 +236,26 @@ func TestFleetCommands(t *testing.T) {
 	out, err = run(t, "--server", addr, "findings", "list", "--severity", "high", "--status", "open")
 	if err != nil || !strings.Contains(out, "HIGH") {
 		t.Fatalf("table: %v\n%s", err, out)
+	}
+	// The OCSF events of those findings, replayed from the events stream.
+	n := len(local.Findings)
+	out, err = run(t, "events", "tail", "--nats-url", srv.NATSURL(), "--tenant", "acme", "--replay", "--count", fmt.Sprint(n), "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != n {
+		t.Fatalf("events tail printed %d events, want %d", len(lines), n)
+	}
+	for _, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev["class_uid"] == nil || ev["type_uid"] == nil {
+			t.Fatalf("not an OCSF event: %v %s", err, l)
+		}
+	}
+	out, err = run(t, "events", "tail", "--nats-url", srv.NATSURL(), "--replay", "--count", "1", "--severity", "high")
+	if err != nil || !strings.Contains(out, "OPENED") || !strings.Contains(out, "acme") {
+		t.Fatalf("events table: %v\n%s", err, out)
 	}
 }
 
