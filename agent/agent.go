@@ -7,6 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -191,8 +194,9 @@ type Agent struct {
 	outbox  *Outbox
 	live    *cluster.Live
 
-	nc *nats.Conn
-	js jetstream.JetStream
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	meters meters
 
 	kickPublish chan struct{}
 	lastScan    atomic.Int64
@@ -242,7 +246,7 @@ func New(cfg Config) (*Agent, error) {
 			cfg.Logger.Warn("vulnerability record not loaded", "err", e)
 		}
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
+	a := &Agent{meters: newMeters(), cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
 		kickPublish: make(chan struct{}, 1)}
 	if cfg.Kubeconfig != "" || cfg.InCluster {
 		var rc *rest.Config
@@ -452,12 +456,17 @@ func (a *Agent) drain(ctx context.Context) error {
 			msg.Data = p.Data
 			msg.Header.Set(bus.HeaderContentType, bus.ContentProtobuf)
 			msg.Header.Set(nats.MsgIdHdr, p.MsgID)
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			sctx, span := publishSpan(ctx, p, msg)
+			pctx, cancel := context.WithTimeout(sctx, 5*time.Second)
+			start := time.Now()
 			_, pubErr = a.js.PublishMsg(pctx, msg)
 			cancel()
+			endSpan(span, pubErr)
 			if pubErr != nil {
 				break
 			}
+			a.meters.publishTime.Record(ctx, seconds(time.Since(start)))
+			a.meters.published.Add(ctx, 1)
 			acked = append(acked, p.Seq)
 		}
 		if len(acked) > 0 {
@@ -607,15 +616,22 @@ func NodeTargets(root string) ([]string, error) {
 // scanTarget scans one target and enqueues a scope per scanner; a target
 // that cannot be read as a whole enqueues nothing (its findings stay as
 // they were). The error is the outbox's or the context's.
-func (a *Agent) scanTarget(ctx context.Context, target string) ([]*vigilv1.Scope, error) {
+func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Scope, err error) {
+	ctx, span := tracer().Start(ctx, "vigil.scan", trace.WithAttributes(attribute.String("vigil.target", target),
+		attribute.String("vigil.tenant", a.cfg.Tenant), attribute.String("vigil.agent", a.cfg.ID)))
+	defer func() { endSpan(span, err) }()
 	started := time.Now()
 	res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		a.log.Error("target not scanned", "target", target, "err", err)
+		a.log.ErrorContext(ctx, "target not scanned", "target", target, "err", err)
+		span.RecordError(err)
 		return nil, nil
+	}
+	for name, d := range res.Durations {
+		a.meters.scanDuration.Record(ctx, seconds(d), metric.WithAttributes(attribute.String("vigil.scanner", name)))
 	}
 	finished := time.Now()
 	for _, e := range res.Errors {
@@ -625,12 +641,14 @@ func (a *Agent) scanTarget(ctx context.Context, target string) ([]*vigilv1.Scope
 	for _, name := range a.scanner.Names() {
 		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
 		scopes = append(scopes, scope)
-		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished},
+		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished,
+			TraceParent: traceParent(ctx)},
 			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
 		if err != nil {
 			return nil, err
 		}
-		a.log.Info("scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+		a.meters.findings.Add(ctx, int64(len(res.Findings[name])), metric.WithAttributes(attribute.String("vigil.scanner", name)))
+		a.log.InfoContext(ctx, "scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
 	}
 	return scopes, nil
 }

@@ -28,6 +28,9 @@ type ScopeScan struct {
 	Errors     []*vigilv1.ScanError
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// TraceParent is the W3C trace context of the scan, carried with its
+	// messages so the server's ingest joins the scan's trace.
+	TraceParent string
 }
 
 // EnqueueOptions tune how a scan travels.
@@ -144,7 +147,7 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 				return err
 			}
 			st.Messages++
-			return out.Put(seqKey(n), encodePending(subject, fmt.Sprintf("%s/%d", scanID, seq), data))
+			return out.Put(seqKey(n), encodePending(subject, fmt.Sprintf("%s/%d", scanID, seq), s.TraceParent, data))
 		}
 		batch := &vigilv1.FindingBatch{ScanId: scanID, Scope: s.Scope, Full: full}
 		size := 0

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,7 +15,10 @@ import (
 // by JetStream and, per scope, the set of findings last sent.
 //
 // Invariants:
-//   - outbox: key = big-endian sequence → subject 0x00 msg id 0x00 payload.
+//   - outbox: key = big-endian sequence → subject 0x00 msg id [0x01
+//     traceparent] 0x00 payload; the W3C traceparent of the scan that made
+//     the message, when there was one, rides after the id (0x01 never
+//     appears in an id), so entries written before it still read.
 //     Keys only grow; a message is deleted only after JetStream acked it, so
 //     a crash re-sends at most the messages in flight, which JetStream drops
 //     as duplicates by Nats-Msg-Id.
@@ -67,14 +71,20 @@ type Pending struct {
 	Seq     uint64
 	Subject string
 	MsgID   string
-	Data    []byte
+	// TraceParent is the W3C trace context of the scan that made it.
+	TraceParent string
+	Data        []byte
 }
 
-func encodePending(subject, msgID string, data []byte) []byte {
-	b := make([]byte, 0, len(subject)+len(msgID)+2+len(data))
+func encodePending(subject, msgID, traceParent string, data []byte) []byte {
+	b := make([]byte, 0, len(subject)+len(msgID)+len(traceParent)+3+len(data))
 	b = append(b, subject...)
 	b = append(b, 0)
 	b = append(b, msgID...)
+	if traceParent != "" {
+		b = append(b, 1)
+		b = append(b, traceParent...)
+	}
 	b = append(b, 0)
 	return append(b, data...)
 }
@@ -88,7 +98,8 @@ func decodePending(seq uint64, v []byte) (Pending, error) {
 	if j < 0 {
 		return Pending{}, errors.New("corrupt outbox entry")
 	}
-	return Pending{Seq: seq, Subject: string(v[:i]), MsgID: string(v[i+1 : i+1+j]), Data: append([]byte(nil), v[i+2+j:]...)}, nil
+	id, tp, _ := strings.Cut(string(v[i+1:i+1+j]), "\x01")
+	return Pending{Seq: seq, Subject: string(v[:i]), MsgID: id, TraceParent: tp, Data: append([]byte(nil), v[i+2+j:]...)}, nil
 }
 
 // Peek returns up to n of the oldest pending messages, oldest first.

@@ -189,7 +189,7 @@ func startServer(t *testing.T, natsURL string, args ...string) *vigilServer {
 
 func (s *vigilServer) start() {
 	s.t.Helper()
-	args := append([]string{"--data-dir", s.dataDir, "--grpc-addr", s.addr, "--nats-url", s.nats, "--stale-after", "1h"}, s.args...)
+	args := append([]string{"--data-dir", s.dataDir, "--grpc-addr", s.addr, "--nats-url", s.nats, "--stale-after", "1h", "--metrics-addr", "127.0.0.1:0"}, s.args...)
 	s.p = start(s.t, "vigil-server", bins.server, args...)
 	waitFor(s.t, 20*time.Second, "server healthy", func() bool {
 		conn, err := grpc.NewClient(s.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))

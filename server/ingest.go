@@ -11,6 +11,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -206,6 +209,12 @@ func (s *Server) commit(items []decoded, now time.Time) error {
 	start := time.Now()
 	var events []*vigilv1.FindingEvent
 	var resend []*vigilv1.Scope
+	var received, written int
+	spans := make([]trace.Span, len(items))
+	ctxs := make([]context.Context, len(items))
+	for i := range items {
+		ctxs[i], spans[i] = ingestSpan(items[i].msg, start)
+	}
 	err := s.store.Update(func(w *store.Writer) error {
 		for i := range items {
 			ok, err := apply(w, items[i].sm, now, delivered(items[i].msg) >= forceAfter)
@@ -215,24 +224,40 @@ func (s *Server) commit(items []decoded, now time.Time) error {
 			items[i].deferred = !ok
 		}
 		events, resend = w.Events, w.Resend
+		received, written = w.Received, w.Written
 		return nil
 	})
+	for i := range spans {
+		spans[i].SetAttributes(attribute.Int("vigil.tx.messages", len(items)), attribute.Bool("vigil.deferred", items[i].deferred))
+		endSpan(spans[i], err)
+	}
 	if err != nil {
 		return err
 	}
-	for _, d := range items {
+	ctx := context.Background()
+	took := time.Since(start)
+	s.m.commit.Record(ctx, took.Seconds())
+	s.m.received.Add(ctx, int64(received))
+	s.m.written.Add(ctx, int64(written))
+	s.stats.received.Add(uint64(received))
+	s.stats.written.Add(uint64(written))
+	for i, d := range items {
 		if d.deferred {
 			d.msg.NakWithDelay(2 * time.Second)
 			continue
 		}
 		s.ack(d.msg)
 		s.stats.messages.Add(1)
+		s.m.messages.Add(ctx, 1)
+		if md, err := d.msg.Metadata(); err == nil {
+			s.m.lag.Record(ctxs[i], time.Since(md.Timestamp).Seconds())
+		}
 		if d.sm.GetCompleted() != nil {
 			s.stats.scans.Add(1)
 		}
 	}
 	s.after(events, resend)
-	s.log.Debug("batch committed", "messages", len(items), "events", len(events), "took", time.Since(start))
+	s.log.Debug("batch committed", "messages", len(items), "events", len(events), "took", took)
 	return nil
 }
 
@@ -245,7 +270,7 @@ type Stats struct {
 }
 
 type stats struct {
-	messages, scans atomic.Uint64
+	messages, scans, received, written atomic.Uint64
 }
 
 // Stats returns the ingest counters.
@@ -296,6 +321,7 @@ func (s *Server) deadLetter(m jetstream.Msg, cause error) {
 		m.NakWithDelay(time.Second)
 		return
 	}
+	s.m.dead.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))
 	s.log.Warn("message dead-lettered", "reason", reason, "subject", m.Subject(), "err", cause)
 	s.ack(m)
 }
@@ -340,7 +366,9 @@ func (s *Server) publishEventBatch(events []*vigilv1.FindingEvent) {
 		msg.Header.Set(bus.HeaderContentType, bus.ContentJSON)
 		if err := s.nc.PublishMsg(msg); err != nil {
 			s.log.Warn("event publish failed", "err", err)
+			continue
 		}
+		s.m.events.Add(context.Background(), 1, metric.WithAttributes(attribute.String("type", ev.GetType().String())))
 	}
 }
 

@@ -76,6 +76,7 @@ type Server struct {
 	hub   *hub
 	stats stats
 	auth  *authenticator
+	m     meters
 	trust *trust.Trust
 	tls   *pki.Reloader
 	hbSub *nats.Subscription
@@ -188,6 +189,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
 	}
+	s.newMeters()
 	s.grpc = s.newGRPC(grpcOpts...)
 	return s, nil
 }
@@ -283,6 +285,9 @@ func (s *Server) Close() {
 		if s.ns != nil {
 			s.ns.Shutdown()
 			s.ns.WaitForShutdown()
+		}
+		if s.m.agentsReg != nil {
+			s.m.agentsReg.Unregister()
 		}
 		if s.store != nil {
 			if err := s.store.Close(); err != nil {

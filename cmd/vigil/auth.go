@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -27,7 +28,7 @@ func (g *globals) dialOptions() ([]grpc.DialOption, error) {
 		if token != "" || g.cert != "" {
 			return nil, errors.New("a token or client certificate needs TLS: give the server's CA with --ca")
 		}
-		return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, nil
+		return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithStatsHandler(otelgrpc.NewClientHandler())}, nil
 	}
 	r, err := pki.NewReloader(pki.Files{CA: g.ca, Cert: g.cert, Key: g.key})
 	if err != nil {
@@ -37,7 +38,7 @@ func (g *globals) dialOptions() ([]grpc.DialOption, error) {
 	if err != nil {
 		host = g.server
 	}
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(r.ClientConfig(host)))}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(r.ClientConfig(host))), grpc.WithStatsHandler(otelgrpc.NewClientHandler())}
 	if token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer(token)))
 	}

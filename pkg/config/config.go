@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vigilsec/vigil/pkg/telemetry"
 )
 
 // EnvName is the environment variable for a flag: --nats-url → VIGIL_NATS_URL.
@@ -107,7 +109,8 @@ func (c *Common) Load(fs *pflag.FlagSet, args []string, out io.Writer, version s
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return nil, false, fmt.Errorf("log level: %w", err)
 	}
-	logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Records logged with a context carry its trace and span ids.
+	logger = slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	slog.SetDefault(logger)
 	return logger, false, nil
 }

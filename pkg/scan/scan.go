@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
@@ -225,6 +226,10 @@ type Result struct {
 	// Findings per scanner name; every scanner has an entry, maybe empty.
 	Findings map[string][]*vigilv1.Finding
 	Errors   []*vigilv1.ScanError
+	// Durations is the time each scanner spent, summed over its files and
+	// its set scan (scanners run in parallel, so the sum may exceed the
+	// wall time of the target).
+	Durations map[string]time.Duration
 }
 
 // Target scans one file or directory tree. Paths in findings start with
@@ -359,6 +364,7 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 		scanner  string
 		findings []*vigilv1.Finding
 		err      *vigilv1.ScanError
+		took     time.Duration
 	}
 	results := make([]out, len(jobs))
 	var wg sync.WaitGroup
@@ -377,9 +383,10 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 				if err != nil {
 					continue // the context ended; reported below
 				}
+				began := time.Now()
 				fs, err := scanFile(ctx, j.fs, j.path, tenant)
 				release()
-				results[i] = out{scanner: j.fs.Name(), findings: fs}
+				results[i] = out{scanner: j.fs.Name(), findings: fs, took: time.Since(began)}
 				if err != nil {
 					results[i].err = &vigilv1.ScanError{Path: filepath.ToSlash(j.path), Error: err.Error()}
 				}
@@ -397,7 +404,9 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	res.Durations = map[string]time.Duration{}
 	for _, r := range results {
+		res.Durations[r.scanner] += r.took
 		res.Findings[r.scanner] = append(res.Findings[r.scanner], r.findings...)
 		if r.err != nil {
 			res.Errors = append(res.Errors, r.err)
@@ -426,7 +435,9 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 			path := j.path
 			files = append(files, cluster.File{Path: filepath.ToSlash(path), Read: func() ([]byte, error) { return readFile(path) }})
 		}
+		began := time.Now()
 		fs, err := ss.ScanSet(ctx, files, tenant)
+		res.Durations[fsc.Name()] += time.Since(began)
 		files = nil
 		release()
 		for _, f := range fs {

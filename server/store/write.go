@@ -50,6 +50,10 @@ type Writer struct {
 	Events []*vigilv1.FindingEvent
 	// Resend lists scopes whose digest did not match at ScanCompleted.
 	Resend []*vigilv1.Scope
+	// Received counts the findings of the batches applied; Written those
+	// the store had to write (new, changed or changing status). The rest
+	// were duplicates.
+	Received, Written int
 }
 
 func newWriter(tx *bolt.Tx) *Writer {
@@ -178,6 +182,7 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 	if err := w.tx.Bucket(bBatches).Put(batchKey(sid, b.ScanId, b.Seq), nil); err != nil {
 		return fmt.Errorf("record batch: %w", err)
 	}
+	w.Received += len(b.Findings)
 	ts := timestamppb.New(now)
 	for _, f := range b.Findings {
 		key, err := findingKey(sid, f.Fingerprint)
@@ -210,6 +215,7 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 			if err := w.put(key, nil, rec); err != nil {
 				return err
 			}
+			w.Written++
 			toggle(sr, f.Fingerprint)
 			sr.Present++
 			w.dirty[sid] = true
@@ -250,6 +256,7 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 			if err := w.put(key, old, rec); err != nil {
 				return err
 			}
+			w.Written++
 		}
 		if transition != 0 {
 			w.event(transition, key, rec, sr, ts)

@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/vigilsec/vigil/agent"
 	"github.com/vigilsec/vigil/pkg/config"
+	"github.com/vigilsec/vigil/pkg/telemetry"
 	"github.com/vigilsec/vigil/pkg/version"
 )
 
@@ -79,6 +81,7 @@ func run() error {
 	fs.StringVar(&cfg.ProcRoot, "proc-root", "", "scan the running container processes under this /proc (a node's, e.g. /host/proc)")
 	fs.StringArrayVar(&cfg.TrustedKeys, "trusted-key", nil, "PEM public key whose cosign signatures registry images must carry (repeatable)")
 	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")
+	metricsAddr := fs.String("metrics-addr", "", "address of a Prometheus /metrics endpoint (empty: none); OTLP export follows OTEL_EXPORTER_OTLP_ENDPOINT")
 	common.Bind(fs)
 	logger, done, err := common.Load(fs, os.Args[1:], os.Stdout, version.Version)
 	if err != nil || done {
@@ -89,6 +92,20 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tel, err := telemetry.Setup(ctx, "vigil-agent", version.Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tel.Shutdown(sctx)
+	}()
+	if *metricsAddr != "" {
+		if _, err := tel.Serve(*metricsAddr); err != nil {
+			return err
+		}
+	}
 	a, err := agent.New(cfg)
 	if err != nil {
 		return err

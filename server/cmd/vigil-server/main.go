@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vigilsec/vigil/pkg/config"
+	"github.com/vigilsec/vigil/pkg/telemetry"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/server"
 	"github.com/vigilsec/vigil/server/store"
@@ -98,6 +99,7 @@ func serve(args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 0, "mark agents stale after this long without a heartbeat (default 90s)")
 	fs.BoolVar(&cfg.TLS, "tls", false, "use the trust made by init: TLS and authentication on gRPC, TLS and per-agent credentials on NATS")
 	fs.DurationVar(&cfg.RetainResolved, "retain-resolved", 90*24*time.Hour, "purge resolved findings this long after they resolved (0 keeps them)")
+	metricsAddr := fs.String("metrics-addr", "", "address of a Prometheus /metrics endpoint, like 127.0.0.1:9464 (empty: none); OTLP export follows OTEL_EXPORTER_OTLP_ENDPOINT")
 	common.Bind(fs)
 	logger, done, err := common.Load(fs, args, out, version.Version)
 	if err != nil || done {
@@ -110,6 +112,22 @@ func serve(args []string, out io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tel, err := telemetry.Setup(ctx, "vigil-server", version.Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tel.Shutdown(sctx)
+	}()
+	if *metricsAddr != "" {
+		addr, err := tel.Serve(*metricsAddr)
+		if err != nil {
+			return err
+		}
+		logger.Info("metrics served", "addr", addr, "path", "/metrics")
+	}
 	s, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
