@@ -57,6 +57,7 @@ func (s *Server) ingest(ctx context.Context) error {
 	defer func() { close(work); <-committed }()
 
 	backoff := time.Duration(0)
+	lastMsg := time.Now()
 	var it jetstream.MessagesContext
 	defer func() {
 		if it != nil {
@@ -84,6 +85,15 @@ func (s *Server) ingest(ctx context.Context) error {
 		if err != nil {
 			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 				backoff = 0
+				// A pull can be left waiting on a consumer leader that went
+				// away (a NATS node lost in a cluster) without an error:
+				// after a quiet spell with work pending, pull anew.
+				if time.Since(lastMsg) > idleRepull && s.consumerHasWork(ctx, cons) {
+					s.log.Info("no messages for a while with work pending; pulling anew")
+					it.Stop()
+					it = nil
+					lastMsg = time.Now()
+				}
 				continue
 			}
 			if ctx.Err() != nil {
@@ -95,6 +105,7 @@ func (s *Server) ingest(ctx context.Context) error {
 			backoff = min(2*backoff+100*time.Millisecond, 5*time.Second)
 			continue
 		}
+		lastMsg = time.Now()
 		msgs := []jetstream.Msg{m}
 		for len(msgs) < s.cfg.FetchBatch {
 			m, err := it.Next(jetstream.NextMaxWait(2 * time.Millisecond))
@@ -110,6 +121,19 @@ func (s *Server) ingest(ctx context.Context) error {
 		backoff = 0
 	}
 	return nil
+}
+
+// idleRepull is how long the ingest waits without messages before it
+// checks whether the consumer has work it is not being given.
+const idleRepull = 5 * time.Second
+
+// consumerHasWork reports whether the consumer holds messages not yet
+// acknowledged or not yet delivered.
+func (s *Server) consumerHasWork(ctx context.Context, cons jetstream.Consumer) bool {
+	ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := cons.Info(ictx)
+	return err == nil && (info.NumPending > 0 || info.NumAckPending > 0)
 }
 
 type decoded struct {

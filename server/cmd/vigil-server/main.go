@@ -97,6 +97,7 @@ func serve(args []string, out io.Writer) error {
 	fs.IntVar(&cfg.StreamReplicas, "stream-replicas", 1, "replicas of the JetStream streams (3 on a NATS cluster)")
 	fs.IntVar(&cfg.FetchBatch, "fetch-batch", 256, "messages taken from the stream at a time")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 0, "mark agents stale after this long without a heartbeat (default 90s)")
+	fs.StringVar(&cfg.Consumer, "consumer", "vigil-server", "durable consumer name; each replica of a read scale-out needs its own, so each keeps a full view")
 	fs.BoolVar(&cfg.TLS, "tls", false, "use the trust made by init: TLS and authentication on gRPC, TLS and per-agent credentials on NATS")
 	fs.DurationVar(&cfg.RetainResolved, "retain-resolved", 90*24*time.Hour, "purge resolved findings this long after they resolved (0 keeps them)")
 	metricsAddr := fs.String("metrics-addr", "", "address of a Prometheus /metrics endpoint, like 127.0.0.1:9464 (empty: none); OTLP export follows OTEL_EXPORTER_OTLP_ENDPOINT")
