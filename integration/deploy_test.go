@@ -1,17 +1,13 @@
 package integration
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"os"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,49 +16,51 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// deployObjects reads every object of deploy/kubernetes.
-func deployObjects(t *testing.T) []*unstructured.Unstructured {
-	dir := filepath.Join(filepath.Dir(examplesDir()), "deploy", "kubernetes")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+// render builds a kustomization under deploy/kubernetes with the
+// Kustomize library, as kubectl apply -k does.
+func render(t *testing.T, rel string) []*unstructured.Unstructured {
+	dir := filepath.Join(filepath.Dir(examplesDir()), "deploy", "kubernetes", rel)
+	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize %s: %v", rel, err)
+	}
 	var out []*unstructured.Unstructured
-	for _, f := range files {
-		if filepath.Base(f) == "kustomization.yaml" {
-			continue
-		}
-		data, err := os.ReadFile(f)
+	for _, r := range resMap.Resources() {
+		m, err := r.Map()
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var m map[string]any
-			err := dec.Decode(&m)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if m != nil {
-				out = append(out, &unstructured.Unstructured{Object: m})
-			}
-		}
+		out = append(out, &unstructured.Unstructured{Object: m})
 	}
 	return out
 }
 
-// TestDeployManifestsAreValid submits every object of deploy/kubernetes to
-// a real kube-apiserver (server-side dry run, strict field validation),
-// and checks the agents' ClusterRole is read-only and never reads Secrets.
+// TestDeployManifestsAreValid renders the Kustomize base and its overlays,
+// submits every object to a real kube-apiserver (server-side dry run,
+// strict field validation), and checks that the agents' ClusterRole is
+// read-only and never reads Secrets.
 func TestDeployManifestsAreValid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kube-apiserver build")
 	}
-	objs := deployObjects(t)
+	objs := render(t, "base")
 	if len(objs) < 20 {
 		t.Fatalf("only %d objects in deploy/kubernetes", len(objs))
+	}
+	small := render(t, "overlays/small")
+	for _, o := range small {
+		if o.GetKind() == "StatefulSet" && o.GetName() == "nats" {
+			if r, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "replicas"); fmt.Sprint(r) != "1" {
+				t.Fatalf("small overlay: NATS replicas %v", r)
+			}
+		}
+		if o.GetKind() == "PodDisruptionBudget" && o.GetName() == "nats" {
+			t.Fatal("small overlay keeps the NATS disruption budget")
+		}
 	}
 	for _, o := range objs {
 		if o.GetKind() != "ClusterRole" {
@@ -106,7 +104,7 @@ func TestDeployManifestsAreValid(t *testing.T) {
 		}
 	}
 	checked := 0
-	for _, o := range objs {
+	for _, o := range append(objs, small...) {
 		if o.GetKind() == "Namespace" {
 			continue
 		}

@@ -33,6 +33,6 @@ apply nats-trust -n vigil \
 	--from-file="$t/ca.pem" --from-file="$t/server.pem" --from-file="$t/server-key.pem" --from-file="$t/nats-auth.conf"
 apply vigil-agent-cluster -n vigil --from-file="$dir/agent-cluster"
 apply vigil-agent-node -n vigil-node --from-file="$dir/agent-node"
-echo "Secrets created. Next: kubectl apply -k deploy/kubernetes"
+echo "Secrets created. Next: kubectl apply -k deploy/kubernetes/base (or overlays/small)"
 echo "Tokens: vigil-server token --data-dir $dir --name NAME --role viewer --tenant $tenant,"
 echo "then re-run this script (or update the tokens.json key of vigil-server-trust)."
