@@ -31,7 +31,7 @@ func (s *Server) ingest(ctx context.Context) error {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       10 * time.Second,
 		MaxAckPending: 4 * s.cfg.FetchBatch,
-		FilterSubject: "vigil.findings.>",
+		FilterSubject: bus.FindingsFilter(s.cfg.Shards, s.cfg.Shard),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MaxDeliver:    -1,
 	})

@@ -46,8 +46,14 @@ type Config struct {
 	// StaleAfter marks agents stale after this long without a heartbeat
 	// (default three heartbeat intervals of 30 s).
 	StaleAfter time.Duration
-	// Consumer is the durable consumer name (default vigil-server).
+	// Consumer is the durable consumer name (default vigil-server, or
+	// vigil-server-shard-<n> for a shard).
 	Consumer string
+	// Shards is the number of write shards (default 1: none); Shard is the
+	// one this server consumes (-1: all of them, a full view). Sharding
+	// needs an external NATS whose account maps findings subjects with
+	// bus.ShardMapping.
+	Shards, Shard int
 	// NoSync skips fsync of the store; for benchmarks only.
 	NoSync bool
 	// TLS turns on the trust of <DataDir>/trust (vigil-server init): TLS
@@ -106,8 +112,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.FetchBatch <= 0 {
 		cfg.FetchBatch = 256
 	}
+	if cfg.Shards <= 1 {
+		cfg.Shards, cfg.Shard = 1, 0
+	}
+	if cfg.Shards > 1 && cfg.NATSURL == "" {
+		return nil, errors.New("write shards need an external NATS (--nats-url) whose account maps the findings subjects")
+	}
+	if cfg.Shard >= cfg.Shards || cfg.Shard < -1 {
+		return nil, fmt.Errorf("shard %d of %d does not exist (0 to %d, or -1 for all)", cfg.Shard, cfg.Shards, cfg.Shards-1)
+	}
 	if cfg.Consumer == "" {
 		cfg.Consumer = "vigil-server"
+		if cfg.Shards > 1 && cfg.Shard >= 0 {
+			cfg.Consumer = fmt.Sprintf("vigil-server-shard-%d", cfg.Shard)
+		} else if cfg.Shards > 1 {
+			cfg.Consumer = "vigil-server-all-shards"
+		}
 	}
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = store.StaleAfter(0)
@@ -172,7 +192,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := bus.EnsureStreams(ctx, s.js, cfg.StreamReplicas); err != nil {
+	if err := bus.EnsureStreams(ctx, s.js, cfg.StreamReplicas, cfg.Shards); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -19,6 +19,9 @@ import (
 )
 
 func dial(g *globals) (*grpc.ClientConn, error) {
+	if strings.Contains(g.server, ",") {
+		return nil, fmt.Errorf("this command talks to one server; --server %q names several (findings list/get/summary and agents list fan out, the others do not)", g.server)
+	}
 	opts, err := g.dialOptions()
 	if err != nil {
 		return nil, err
@@ -80,28 +83,14 @@ func newFindingsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			conn, err := dial(g)
+			sh, err := dialShards(g)
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			client := vigilv1.NewFindingServiceClient(conn)
-			var all []*vigilv1.StoredFinding
-			token := ""
-			for {
-				size := pageSize
-				if limit > 0 && limit-len(all) < size {
-					size = limit - len(all)
-				}
-				resp, err := client.ListFindings(cmd.Context(), &vigilv1.ListFindingsRequest{Filter: filter, PageSize: int32(size), PageToken: token})
-				if err != nil {
-					return fmt.Errorf("list findings: %w", err)
-				}
-				all = append(all, resp.Findings...)
-				token = resp.NextPageToken
-				if token == "" || (limit > 0 && len(all) >= limit) {
-					break
-				}
+			defer sh.Close()
+			all, err := sh.List(cmd.Context(), filter, pageSize, limit)
+			if err != nil {
+				return err
 			}
 			switch format {
 			case "json":
@@ -133,19 +122,19 @@ func newFindingsCmd(g *globals) *cobra.Command {
 		Short: "Show one stored finding by id or fingerprint",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := dial(g)
+			sh, err := dialShards(g)
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			resp, err := vigilv1.NewFindingServiceClient(conn).GetFinding(cmd.Context(), &vigilv1.GetFindingRequest{Id: args[0]})
+			defer sh.Close()
+			f, err := sh.Get(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("get finding: %w", err)
 			}
 			if getFormat == "json" {
-				return report.WriteJSON(cmd.OutOrStdout(), resp.Finding)
+				return report.WriteJSON(cmd.OutOrStdout(), f)
 			}
-			return writeFindingDetail(cmd.OutOrStdout(), resp.Finding)
+			return writeFindingDetail(cmd.OutOrStdout(), f)
 		},
 	}
 	get.Flags().StringVarP(&getFormat, "format", "f", "table", "output format: table or json")
@@ -166,14 +155,14 @@ func newFindingsCmd(g *globals) *cobra.Command {
 				}
 				req.Statuses = append(req.Statuses, v)
 			}
-			conn, err := dial(g)
+			sh, err := dialShards(g)
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			resp, err := vigilv1.NewFindingServiceClient(conn).SummarizeFindings(cmd.Context(), req)
+			defer sh.Close()
+			resp, err := sh.Summarize(cmd.Context(), req)
 			if err != nil {
-				return fmt.Errorf("summarize findings: %w", err)
+				return err
 			}
 			if sumFormat == "json" {
 				return report.WriteJSON(cmd.OutOrStdout(), resp)
@@ -291,15 +280,16 @@ func newAgentsCmd(g *globals) *cobra.Command {
 		Short: "List agents with their last heartbeat, version and stale flag",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := dial(g)
+			sh, err := dialShards(g)
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			resp, err := vigilv1.NewAgentServiceClient(conn).ListAgents(cmd.Context(), &vigilv1.ListAgentsRequest{Tenant: tenant})
+			defer sh.Close()
+			agents, err := sh.Agents(cmd.Context(), tenant)
 			if err != nil {
-				return fmt.Errorf("list agents: %w", err)
+				return err
 			}
+			resp := &vigilv1.ListAgentsResponse{Agents: agents}
 			out := cmd.OutOrStdout()
 			switch format {
 			case "json":

@@ -70,23 +70,54 @@ func EventsSubject(tenant, pillar, severity string) string {
 // DeadLetterSubject carries messages the server could not use.
 func DeadLetterSubject(reason string) string { return "vigil.deadletter." + reason }
 
-// ParseFindingsSubject returns the tenant and agent of a findings subject.
+// ParseFindingsSubject returns the tenant and agent of a findings subject,
+// as published (vigil.findings.<tenant>.<agent>) or as stored by a sharded
+// stream (vigil.shard.<n>.findings.<tenant>.<agent>).
 func ParseFindingsSubject(subject string) (tenant, agent string, err error) {
 	parts := strings.Split(subject, ".")
+	if len(parts) == 6 && parts[0] == "vigil" && parts[1] == "shard" && parts[3] == "findings" {
+		parts = append([]string{"vigil"}, parts[3:]...)
+	}
 	if len(parts) != 4 || parts[0] != "vigil" || parts[1] != "findings" {
 		return "", "", fmt.Errorf("subject %q is not vigil.findings.<tenant>.<agent>", subject)
 	}
 	return parts[2], parts[3], nil
 }
 
+// Write scale-out: with shards > 1 the NATS account maps each agent's
+// findings subject onto one of the shards, by a hash of tenant and agent,
+// and the findings stream stores the mapped subjects; server shard n
+// consumes vigil.shard.<n>.findings.>. Every message of one agent lands in
+// the same shard, so a scope lives in exactly one shard's store.
+
+// ShardMapping returns the NATS subject mapping (source, destination) that
+// partitions findings subjects into shards; put it in the account's
+// configuration (mappings = { source: destination }).
+func ShardMapping(shards int) (string, string) {
+	return "vigil.findings.*.*", fmt.Sprintf("vigil.shard.{{partition(%d,1,2)}}.findings.{{wildcard(1)}}.{{wildcard(2)}}", shards)
+}
+
+// FindingsFilter is the filter subject of a server's consumer: every
+// findings subject unsharded, one shard's otherwise (shard < 0: all shards).
+func FindingsFilter(shards, shard int) string {
+	switch {
+	case shards <= 1:
+		return "vigil.findings.>"
+	case shard < 0:
+		return "vigil.shard.*.findings.>"
+	}
+	return fmt.Sprintf("vigil.shard.%d.findings.>", shard)
+}
+
 // EnsureStreams creates or updates the streams Vigil uses. replicas is the
-// stream replica count (1 for a single server, 3 for a cluster).
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas int) error {
+// stream replica count (1 for a single server, 3 for a cluster); shards is
+// the number of write shards (1: none), the same on every server.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas, shards int) error {
 	if replicas < 1 {
 		replicas = 1
 	}
 	cfgs := []jetstream.StreamConfig{
-		{Name: FindingsStream, Subjects: []string{"vigil.findings.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
+		{Name: FindingsStream, Subjects: []string{FindingsFilter(shards, -1)}, Storage: jetstream.FileStorage, Replicas: replicas,
 			Duplicates: DuplicateWindow, MaxMsgSize: MaxMessageSize, MaxAge: 7 * 24 * time.Hour, Discard: jetstream.DiscardOld},
 		{Name: EventsStream, Subjects: []string{"vigil.events.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
 			MaxAge: 7 * 24 * time.Hour, MaxBytes: 8 << 30},

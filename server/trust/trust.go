@@ -82,7 +82,11 @@ func DirOf(dataDir string) string { return filepath.Join(dataDir, "trust") }
 // accounts, the server's NATS credentials, a nats-server.conf for an
 // external NATS server and an empty token file. It refuses to overwrite an
 // existing one.
-func Init(dataDir string, hosts []string) (*Trust, error) {
+func Init(dataDir string, hosts []string) (*Trust, error) { return InitSharded(dataDir, hosts, 1) }
+
+// InitSharded is Init for a write scale-out of shards: the Vigil account
+// maps findings subjects onto the shards (bus.ShardMapping).
+func InitSharded(dataDir string, hosts []string, shards int) (*Trust, error) {
 	dir := DirOf(dataDir)
 	if _, err := os.Stat(filepath.Join(dir, CAFile)); err == nil {
 		return nil, fmt.Errorf("%s already holds a CA; remove it to start over (every issued credential becomes invalid)", dir)
@@ -111,11 +115,11 @@ func Init(dataDir string, hosts []string) (*Trust, error) {
 		return nil, fmt.Errorf("operator key: %w", err)
 	}
 	opPub, _ := operator.PublicKey()
-	account, accPub, accJWT, err := newAccount("VIGIL", operator, true)
+	account, accPub, accJWT, err := newAccount("VIGIL", operator, true, shards)
 	if err != nil {
 		return nil, err
 	}
-	system, sysPub, sysJWT, err := newAccount("SYS", operator, false)
+	system, sysPub, sysJWT, err := newAccount("SYS", operator, false, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +177,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func newAccount(name string, operator nkeys.KeyPair, jetstream bool) (nkeys.KeyPair, string, string, error) {
+func newAccount(name string, operator nkeys.KeyPair, jetstream bool, shards int) (nkeys.KeyPair, string, string, error) {
 	kp, err := nkeys.CreateAccount()
 	if err != nil {
 		return nil, "", "", fmt.Errorf("account key: %w", err)
@@ -181,6 +185,10 @@ func newAccount(name string, operator nkeys.KeyPair, jetstream bool) (nkeys.KeyP
 	pub, _ := kp.PublicKey()
 	ac := jwt.NewAccountClaims(pub)
 	ac.Name = name
+	if shards > 1 {
+		src, dst := bus.ShardMapping(shards)
+		ac.AddMapping(jwt.Subject(src), jwt.WeightedMapping{Subject: jwt.Subject(dst), Weight: 100})
+	}
 	if jetstream {
 		ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1, MaxAckPending: -1, MemoryMaxStreamBytes: -1, DiskMaxStreamBytes: -1}
 	}

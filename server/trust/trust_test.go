@@ -73,3 +73,18 @@ func TestInitLoadIssue(t *testing.T) {
 		t.Fatalf("tokens need no signing key: %v", err)
 	}
 }
+
+func TestShardedAccountMapsFindings(t *testing.T) {
+	tr, err := InitSharded(t.TempDir(), nil, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := jwt.DecodeAccountClaims(tr.AccountJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ac.Mappings["vigil.findings.*.*"]
+	if len(m) != 1 || !strings.Contains(string(m[0].Subject), "partition(4,1,2)") {
+		t.Fatalf("account mappings = %v", ac.Mappings)
+	}
+}

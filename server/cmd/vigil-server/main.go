@@ -97,7 +97,9 @@ func serve(args []string, out io.Writer) error {
 	fs.IntVar(&cfg.StreamReplicas, "stream-replicas", 1, "replicas of the JetStream streams (3 on a NATS cluster)")
 	fs.IntVar(&cfg.FetchBatch, "fetch-batch", 256, "messages taken from the stream at a time")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 0, "mark agents stale after this long without a heartbeat (default 90s)")
-	fs.StringVar(&cfg.Consumer, "consumer", "vigil-server", "durable consumer name; each replica of a read scale-out needs its own, so each keeps a full view")
+	fs.IntVar(&cfg.Shards, "shards", 1, "write shards: the findings stream is partitioned by tenant and agent (needs the NATS subject mapping of the README)")
+	fs.IntVar(&cfg.Shard, "shard", 0, "the shard this server consumes, 0 to shards-1 (-1: all shards, a full view)")
+	fs.StringVar(&cfg.Consumer, "consumer", "", "durable consumer name (default vigil-server, or vigil-server-shard-<n>); each replica of a read scale-out needs its own")
 	fs.BoolVar(&cfg.TLS, "tls", false, "use the trust made by init: TLS and authentication on gRPC, TLS and per-agent credentials on NATS")
 	fs.DurationVar(&cfg.RetainResolved, "retain-resolved", 90*24*time.Hour, "purge resolved findings this long after they resolved (0 keeps them)")
 	metricsAddr := fs.String("metrics-addr", "", "address of a Prometheus /metrics endpoint, like 127.0.0.1:9464 (empty: none); OTLP export follows OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -150,13 +152,14 @@ func initTrust(args []string, out io.Writer) error {
 	fs := newFlags("init")
 	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
 	hosts := fs.StringSlice("host", nil, "DNS name or IP address the server is reached at (repeatable; default localhost, 127.0.0.1, ::1)")
+	shards := fs.Int("shards", 1, "write shards: the NATS account maps findings subjects onto them (servers then run with --shards and --shard)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := config.Apply(fs, ""); err != nil {
 		return err
 	}
-	t, err := trust.Init(*dataDir, *hosts)
+	t, err := trust.InitSharded(*dataDir, *hosts, *shards)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+)
+
+// shards are the servers of a write scale-out (--server a,b,…), queried
+// together: each holds the scopes of its shard, so lists concatenate,
+// summaries add up and a finding is in exactly one of them. One server is
+// the one-shard case.
+type shards struct {
+	addrs []string
+	conns []*grpc.ClientConn
+}
+
+func dialShards(g *globals) (*shards, error) {
+	s := &shards{}
+	for _, addr := range strings.Split(g.server, ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		one := *g
+		one.server = addr
+		conn, err := dial(&one)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.addrs = append(s.addrs, addr)
+		s.conns = append(s.conns, conn)
+	}
+	if len(s.conns) == 0 {
+		return nil, fmt.Errorf("no server given")
+	}
+	return s, nil
+}
+
+func (s *shards) Close() {
+	for _, c := range s.conns {
+		c.Close()
+	}
+}
+
+// List pages through every shard in turn, up to limit findings (0: all).
+func (s *shards) List(ctx context.Context, filter *vigilv1.FindingFilter, pageSize, limit int) ([]*vigilv1.StoredFinding, error) {
+	var all []*vigilv1.StoredFinding
+	for i, conn := range s.conns {
+		client := vigilv1.NewFindingServiceClient(conn)
+		token := ""
+		for {
+			size := pageSize
+			if limit > 0 && limit-len(all) < size {
+				size = limit - len(all)
+			}
+			if size <= 0 {
+				return all, nil
+			}
+			resp, err := client.ListFindings(ctx, &vigilv1.ListFindingsRequest{Filter: filter, PageSize: int32(size), PageToken: token})
+			if err != nil {
+				return nil, fmt.Errorf("list findings on %s: %w", s.addrs[i], err)
+			}
+			all = append(all, resp.Findings...)
+			if token = resp.NextPageToken; token == "" {
+				break
+			}
+		}
+	}
+	return all, nil
+}
+
+// Summarize adds up the shards' counts, group by group.
+func (s *shards) Summarize(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
+	type key struct {
+		tenant, account string
+		p               vigilv1.Pillar
+		sev             vigilv1.Severity
+	}
+	sums := map[key]uint64{}
+	out := &vigilv1.SummarizeFindingsResponse{}
+	for i, conn := range s.conns {
+		resp, err := vigilv1.NewFindingServiceClient(conn).SummarizeFindings(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("summarize findings on %s: %w", s.addrs[i], err)
+		}
+		out.Total += resp.Total
+		for _, g := range resp.Groups {
+			sums[key{g.Tenant, g.Account, g.Pillar, g.Severity}] += g.Count
+		}
+	}
+	for k, n := range sums {
+		out.Groups = append(out.Groups, &vigilv1.SummaryGroup{Tenant: k.tenant, Account: k.account, Pillar: k.p, Severity: k.sev, Count: n})
+	}
+	sort.Slice(out.Groups, func(i, j int) bool {
+		a, b := out.Groups[i], out.Groups[j]
+		if a.Tenant != b.Tenant {
+			return a.Tenant < b.Tenant
+		}
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Pillar != b.Pillar {
+			return a.Pillar < b.Pillar
+		}
+		return a.Severity > b.Severity
+	})
+	return out, nil
+}
+
+// Get asks each shard for the finding until one has it.
+func (s *shards) Get(ctx context.Context, id string) (*vigilv1.StoredFinding, error) {
+	for i, conn := range s.conns {
+		resp, err := vigilv1.NewFindingServiceClient(conn).GetFinding(ctx, &vigilv1.GetFindingRequest{Id: id})
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get finding on %s: %w", s.addrs[i], err)
+		}
+		return resp.Finding, nil
+	}
+	return nil, status.Errorf(codes.NotFound, "finding %q not found on any of %d server(s)", id, len(s.conns))
+}
+
+// Agents lists the agents every shard has heard from.
+func (s *shards) Agents(ctx context.Context, tenant string) ([]*vigilv1.Agent, error) {
+	seen := map[string]*vigilv1.Agent{}
+	for i, conn := range s.conns {
+		resp, err := vigilv1.NewAgentServiceClient(conn).ListAgents(ctx, &vigilv1.ListAgentsRequest{Tenant: tenant})
+		if err != nil {
+			return nil, fmt.Errorf("list agents on %s: %w", s.addrs[i], err)
+		}
+		for _, a := range resp.Agents {
+			k := a.Tenant + "/" + a.Id
+			// Heartbeats reach every shard; keep the freshest view.
+			if old, ok := seen[k]; !ok || a.GetLastHeartbeat().AsTime().After(old.GetLastHeartbeat().AsTime()) {
+				seen[k] = a
+			}
+		}
+	}
+	out := make([]*vigilv1.Agent, 0, len(seen))
+	for _, a := range seen {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Tenant+"/"+out[i].Id < out[j].Tenant+"/"+out[j].Id })
+	return out, nil
+}

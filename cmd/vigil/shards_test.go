@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vigilsec/vigil/agent"
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/server"
+)
+
+// Two write shards answer, through the CLI's fan-out, exactly what one
+// server reading every shard answers.
+func TestTwoShardsEqualOneServer(t *testing.T) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true, MaxPayload: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	defer ns.Shutdown()
+	src, dst := bus.ShardMapping(2)
+	if err := ns.GlobalAccount().AddMapping(src, dst); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var servers []*server.Server
+	var done []chan error
+	for _, shard := range []int{0, 1, -1} {
+		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSURL: ns.ClientURL(), Shards: 2, Shard: shard, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan error, 1)
+		go func() { ch <- s.Serve(ctx) }()
+		servers = append(servers, s)
+		done = append(done, ch)
+	}
+	defer func() {
+		cancel()
+		for _, ch := range done {
+			<-ch
+		}
+	}()
+
+	want := 0
+	for i := range 8 {
+		dir := t.TempDir()
+		var doc string
+		for j := 0; j <= i; j++ {
+			doc += fmt.Sprintf("---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%d-%d}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx}]\n", i, j)
+		}
+		os.WriteFile(filepath.Join(dir, "pods.yaml"), []byte(doc), 0o644)
+		tenant := []string{"acme", "globex"}[i/4]
+		a, err := agent.New(agent.Config{NATSURL: ns.ClientURL(), Tenant: tenant, ID: fmt.Sprintf("a%d", i), Targets: []string{dir}, Once: true, DataDir: t.TempDir(), Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := run(t, "scan", "--format", "json", "--tenant", tenant, dir)
+		var rep vigilv1.ScanReport
+		protojson.Unmarshal([]byte(out), &rep)
+		want += len(rep.Findings)
+	}
+	full := servers[2]
+	total := func(s *server.Server) int {
+		sum, err := s.Store().Summarize(&vigilv1.SummarizeFindingsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(sum.Total)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for total(full) != want || total(servers[0])+total(servers[1]) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("findings: shard 0 %d, shard 1 %d, all %d, want %d", total(servers[0]), total(servers[1]), total(full), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if total(servers[0]) == 0 || total(servers[1]) == 0 {
+		t.Fatalf("the mapping did not split the agents: %d and %d findings", total(servers[0]), total(servers[1]))
+	}
+
+	list := func(addr string) []string {
+		out, err := run(t, "--server", addr, "findings", "list", "--format", "json", "--page-size", "3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp vigilv1.ListFindingsResponse
+		if err := protojson.Unmarshal([]byte(out), &resp); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range resp.Findings {
+			ids = append(ids, f.Id+"/"+f.Status.String())
+		}
+		sort.Strings(ids)
+		return ids
+	}
+	sharded := list(servers[0].GRPCAddr() + "," + servers[1].GRPCAddr())
+	single := list(full.GRPCAddr())
+	if len(single) == 0 || fmt.Sprint(sharded) != fmt.Sprint(single) {
+		t.Fatalf("two shards list %d findings, one server %d", len(sharded), len(single))
+	}
+	summary := func(addr string) string {
+		out, err := run(t, "--server", addr, "findings", "summary", "--by-tenant", "--format", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if a, b := summary(servers[0].GRPCAddr()+","+servers[1].GRPCAddr()), summary(full.GRPCAddr()); a != b {
+		t.Fatalf("summaries differ:\n%s\n%s", a, b)
+	}
+	// A finding is found through the fan-out whichever shard holds it.
+	if out, err := run(t, "--server", servers[0].GRPCAddr()+","+servers[1].GRPCAddr(), "findings", "get", single[len(single)-1][:80]); err != nil || out == "" {
+		t.Fatalf("get through the fan-out: %v", err)
+	}
+}
