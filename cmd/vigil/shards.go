@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
 )
 
 // shards are the servers of a write scale-out (--server a,b,…), queried
@@ -99,19 +100,8 @@ func (s *shards) Summarize(ctx context.Context, req *vigilv1.SummarizeFindingsRe
 	for k, n := range sums {
 		out.Groups = append(out.Groups, &vigilv1.SummaryGroup{Tenant: k.tenant, Account: k.account, Pillar: k.p, Severity: k.sev, Count: n})
 	}
-	sort.Slice(out.Groups, func(i, j int) bool {
-		a, b := out.Groups[i], out.Groups[j]
-		if a.Tenant != b.Tenant {
-			return a.Tenant < b.Tenant
-		}
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Pillar != b.Pillar {
-			return a.Pillar < b.Pillar
-		}
-		return a.Severity > b.Severity
-	})
+	finding.SortSummary(out.Groups)
+
 	return out, nil
 }
 

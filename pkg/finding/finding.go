@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -193,4 +194,22 @@ func Snippet(lines [][]byte, line int) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// SortSummary orders summary groups by tenant, account and pillar, and the
+// most severe first within them: the order every summary is shown in.
+func SortSummary(gs []*vigilv1.SummaryGroup) {
+	sort.Slice(gs, func(i, j int) bool {
+		a, b := gs[i], gs[j]
+		if a.Tenant != b.Tenant {
+			return a.Tenant < b.Tenant
+		}
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Pillar != b.Pillar {
+			return a.Pillar < b.Pillar
+		}
+		return a.Severity > b.Severity
+	})
 }

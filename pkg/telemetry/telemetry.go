@@ -180,3 +180,29 @@ func (h traceHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h traceHandler) WithGroup(name string) slog.Handler {
 	return traceHandler{h.Handler.WithGroup(name)}
 }
+
+// Start sets up telemetry for a binary and, when metricsAddr is not empty,
+// serves /metrics there. The returned stop flushes and closes everything,
+// waiting at most five seconds.
+func Start(ctx context.Context, service, version, metricsAddr string, log *slog.Logger) (stop func(), err error) {
+	t, err := Setup(ctx, service, version)
+	if err != nil {
+		return nil, err
+	}
+	stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := t.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}
+	if metricsAddr != "" {
+		addr, err := t.Serve(metricsAddr)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		log.Info("metrics served", "addr", addr, "path", "/metrics")
+	}
+	return stop, nil
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -261,19 +260,8 @@ func (s *Store) Summarize(req *vigilv1.SummarizeFindingsRequest) (*vigilv1.Summa
 	for g, n := range sums {
 		resp.Groups = append(resp.Groups, &vigilv1.SummaryGroup{Tenant: g.tenant, Account: g.account, Pillar: g.p, Severity: g.s, Count: n})
 	}
-	sort.Slice(resp.Groups, func(i, j int) bool {
-		a, b := resp.Groups[i], resp.Groups[j]
-		if a.Tenant != b.Tenant {
-			return a.Tenant < b.Tenant
-		}
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Pillar != b.Pillar {
-			return a.Pillar < b.Pillar
-		}
-		return a.Severity > b.Severity
-	})
+	finding.SortSummary(resp.Groups)
+
 	return resp, nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -92,20 +91,12 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tel, err := telemetry.Setup(ctx, "vigil-agent", version.Version)
+	stopTelemetry, err := telemetry.Start(ctx, "vigil-agent", version.Version, *metricsAddr, logger)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		tel.Shutdown(sctx)
-	}()
-	if *metricsAddr != "" {
-		if _, err := tel.Serve(*metricsAddr); err != nil {
-			return err
-		}
-	}
+	defer stopTelemetry()
+
 	a, err := agent.New(cfg)
 	if err != nil {
 		return err

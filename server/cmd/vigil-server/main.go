@@ -115,22 +115,12 @@ func serve(args []string, out io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tel, err := telemetry.Setup(ctx, "vigil-server", version.Version)
+	stopTelemetry, err := telemetry.Start(ctx, "vigil-server", version.Version, *metricsAddr, logger)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		tel.Shutdown(sctx)
-	}()
-	if *metricsAddr != "" {
-		addr, err := tel.Serve(*metricsAddr)
-		if err != nil {
-			return err
-		}
-		logger.Info("metrics served", "addr", addr, "path", "/metrics")
-	}
+	defer stopTelemetry()
+
 	s, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
