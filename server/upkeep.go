@@ -33,6 +33,12 @@ func (s *Server) sweep(ctx context.Context) {
 }
 
 func (s *Server) expire(now time.Time) {
+	if due, err := s.store.ExpiryDue(now); err != nil || !due {
+		if err != nil {
+			s.log.Error("suppression expiry check failed", "err", err)
+		}
+		return
+	}
 	var events []*vigilv1.FindingEvent
 	var n uint64
 	err := s.store.Update(func(w *store.Writer) error {

@@ -376,8 +376,10 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 			for i := range next {
 				j := jobs[i]
 				var size int64
-				if fi, err := os.Stat(j.path); err == nil {
-					size = fi.Size()
+				if s.budget != nil {
+					if fi, err := os.Stat(j.path); err == nil {
+						size = fi.Size()
+					}
 				}
 				release, err := s.budget.reserve(ctx, fileCost(j.fs, size))
 				if err != nil {
@@ -419,7 +421,10 @@ func (s *Scanner) target(ctx context.Context, target, tenant string) (*Result, e
 		}
 		var total int64
 		for _, j := range jobs {
-			if fi, err := os.Stat(j.path); err == nil && j.fs == fsc {
+			if s.budget == nil || j.fs != fsc {
+				continue
+			}
+			if fi, err := os.Stat(j.path); err == nil {
 				total += fi.Size()
 			}
 		}

@@ -250,6 +250,32 @@ func (w *Writer) ExpireSuppressions(now time.Time) (uint64, error) {
 	return total, nil
 }
 
+// ExpiryDue reports, reading only, whether a suppression or an exemption
+// has run out by now, so the periodic sweep writes nothing when nothing
+// changed.
+func (s *Store) ExpiryDue(now time.Time) (bool, error) {
+	due := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		limit := make([]byte, 8)
+		binary.BigEndian.PutUint64(limit, uint64(now.UnixNano()))
+		if k, _ := tx.Bucket(bIdxExpiry).Cursor().First(); k != nil && bytes.Compare(k[:8], limit) <= 0 {
+			due = true
+			return nil
+		}
+		return tx.Bucket(bSupp).ForEach(func(k, v []byte) error {
+			sp := &vigilv1.Suppression{}
+			if err := proto.Unmarshal(v, sp); err != nil {
+				return fmt.Errorf("decode suppression %s: %w", k, err)
+			}
+			if sp.Ended == nil && sp.Expires != nil && !sp.Expires.AsTime().After(now) {
+				due = true
+			}
+			return nil
+		})
+	})
+	return due, err
+}
+
 // release re-decides every finding a suppression holds.
 func (w *Writer) release(s *vigilv1.Suppression, now time.Time) (uint64, error) {
 	ts := timestamppb.New(now)

@@ -235,3 +235,31 @@ func TestExemptionFromSource(t *testing.T) {
 	}
 	verify(t, s)
 }
+
+func TestExpiryDueReadsOnly(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	if due, err := s.ExpiryDue(t0); err != nil || due {
+		t.Fatalf("empty store due: %v %v", due, err)
+	}
+	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "./m"}
+	a := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, 1)
+	a.Exemption = &vigilv1.Exemption{Reason: "r", Expires: timestamppb.New(t0.Add(time.Hour))}
+	scan(t, s, scope, "s1", true, []*vigilv1.Finding{a}, nil, []string{a.Fingerprint}, t0)
+	createSupp(t, s, &vigilv1.Suppression{CheckId: "VGL-X", Reason: "r", Expires: timestamppb.New(t0.Add(3 * time.Hour))}, t0)
+	for _, c := range []struct {
+		at  time.Duration
+		due bool
+	}{{30 * time.Minute, false}, {2 * time.Hour, true}} {
+		if due, err := s.ExpiryDue(t0.Add(c.at)); err != nil || due != c.due {
+			t.Fatalf("at +%v: due %v, want %v (%v)", c.at, due, c.due, err)
+		}
+	}
+	s.Update(func(w *Writer) error { _, err := w.ExpireSuppressions(t0.Add(2 * time.Hour)); return err })
+	if due, _ := s.ExpiryDue(t0.Add(2 * time.Hour)); due {
+		t.Fatal("still due after the sweep")
+	}
+	if due, _ := s.ExpiryDue(t0.Add(4 * time.Hour)); !due {
+		t.Fatal("the suppression's expiry is not due")
+	}
+}
