@@ -46,21 +46,8 @@ func (s *Store) purgeBatch(limit, from []byte, batch int) (int, []byte, error) {
 	var next []byte
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := newWriter(tx)
-		var keys [][]byte
-		c := tx.Bucket(bIdxChange).Cursor()
-		k, _ := c.First()
-		if from != nil {
-			k, _ = c.Seek(from)
-		}
-		for ; k != nil && bytes.Compare(k[:8], limit) < 0; k, _ = c.Next() {
-			if len(keys) == batch {
-				next = append([]byte(nil), k...)
-				break
-			}
-			if len(k) >= KeyLen {
-				keys = append(keys, append([]byte(nil), k[len(k)-KeyLen:]...))
-			}
-		}
+		keys, rest := indexKeys(tx.Bucket(bIdxChange).Cursor(), from, func(k []byte) bool { return bytes.Compare(k[:8], limit) < 0 }, batch)
+		next = rest
 		for _, key := range keys {
 			rec, err := w.get(key)
 			if err != nil {

@@ -68,6 +68,16 @@ func Active(s *vigilv1.Suppression, now time.Time) bool {
 	return s.GetEnded() == nil && (s.GetExpires() == nil || s.GetExpires().AsTime().After(now))
 }
 
+// ranOut reports whether a suppression still in force has expired by now.
+func ranOut(s *vigilv1.Suppression, now time.Time) bool {
+	return s.GetEnded() == nil && s.GetExpires() != nil && !s.GetExpires().AsTime().After(now)
+}
+
+// expiryLimit is the idx_expiry key prefix of now: entries up to it are due.
+func expiryLimit(now time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
+}
+
 // Selects reports whether a suppression selects a finding.
 func Selects(s *vigilv1.Suppression, f *vigilv1.Finding) bool {
 	res := f.GetResource()
@@ -200,7 +210,7 @@ func (w *Writer) ExpireSuppressions(now time.Time) (uint64, error) {
 		if err := proto.Unmarshal(v, s); err != nil {
 			return 0, fmt.Errorf("decode suppression %s: %w", k, err)
 		}
-		if s.Ended == nil && s.Expires != nil && !s.Expires.AsTime().After(now) {
+		if ranOut(s, now) {
 			due = append(due, s)
 		}
 	}
@@ -224,15 +234,8 @@ func (w *Writer) ExpireSuppressions(now time.Time) (uint64, error) {
 	if err := w.Flush(); err != nil {
 		return 0, err
 	}
-	limit := make([]byte, 8)
-	binary.BigEndian.PutUint64(limit, uint64(now.UnixNano()))
-	var keys [][]byte
-	ec := w.tx.Bucket(bIdxExpiry).Cursor()
-	for k, _ := ec.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, _ = ec.Next() {
-		if len(k) >= KeyLen {
-			keys = append(keys, append([]byte(nil), k[len(k)-KeyLen:]...))
-		}
-	}
+	limit := expiryLimit(now)
+	keys, _ := indexKeys(w.tx.Bucket(bIdxExpiry).Cursor(), nil, func(k []byte) bool { return bytes.Compare(k[:8], limit) <= 0 }, 0)
 	ts := timestamppb.New(now)
 	for _, key := range keys {
 		rec, err := w.get(key)
@@ -256,9 +259,7 @@ func (w *Writer) ExpireSuppressions(now time.Time) (uint64, error) {
 func (s *Store) ExpiryDue(now time.Time) (bool, error) {
 	due := false
 	err := s.db.View(func(tx *bolt.Tx) error {
-		limit := make([]byte, 8)
-		binary.BigEndian.PutUint64(limit, uint64(now.UnixNano()))
-		if k, _ := tx.Bucket(bIdxExpiry).Cursor().First(); k != nil && bytes.Compare(k[:8], limit) <= 0 {
+		if k, _ := tx.Bucket(bIdxExpiry).Cursor().First(); k != nil && bytes.Compare(k[:8], expiryLimit(now)) <= 0 {
 			due = true
 			return nil
 		}
@@ -267,9 +268,7 @@ func (s *Store) ExpiryDue(now time.Time) (bool, error) {
 			if err := proto.Unmarshal(v, sp); err != nil {
 				return fmt.Errorf("decode suppression %s: %w", k, err)
 			}
-			if sp.Ended == nil && sp.Expires != nil && !sp.Expires.AsTime().After(now) {
-				due = true
-			}
+			due = due || ranOut(sp, now)
 			return nil
 		})
 	})
@@ -347,12 +346,7 @@ func (w *Writer) candidates(s *vigilv1.Suppression, fn func(key []byte, rec *vig
 		}
 	} else {
 		prefix := []byte(s.CheckId + "\x00")
-		c := w.tx.Bucket(bIdxCheck).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if len(k) >= KeyLen {
-				keys = append(keys, append([]byte(nil), k[len(k)-KeyLen:]...))
-			}
-		}
+		keys, _ = indexKeys(w.tx.Bucket(bIdxCheck).Cursor(), prefix, func(k []byte) bool { return bytes.HasPrefix(k, prefix) }, 0)
 	}
 	for _, key := range keys {
 		rec, err := w.get(key)
@@ -367,6 +361,26 @@ func (w *Writer) candidates(s *vigilv1.Suppression, fn func(key []byte, rec *vig
 		}
 	}
 	return nil
+}
+
+// indexKeys collects the finding keys that end the entries of an index
+// cursor, from start (the first entry when nil) while more holds, at most
+// max of them (0: no bound); next is the entry after the last one taken
+// when max stopped the walk.
+func indexKeys(c *bolt.Cursor, start []byte, more func(k []byte) bool, max int) (keys [][]byte, next []byte) {
+	k, _ := c.First()
+	if start != nil {
+		k, _ = c.Seek(start)
+	}
+	for ; k != nil && more(k); k, _ = c.Next() {
+		if max > 0 && len(keys) == max {
+			return keys, append([]byte(nil), k...)
+		}
+		if len(k) >= KeyLen {
+			keys = append(keys, append([]byte(nil), k[len(k)-KeyLen:]...))
+		}
+	}
+	return keys, nil
 }
 
 func (w *Writer) scopeByID(key []byte) (*vigilv1.ScopeRecord, error) {
