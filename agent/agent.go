@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
@@ -246,6 +248,9 @@ func New(cfg Config) (*Agent, error) {
 			cfg.Logger.Warn("vulnerability record not loaded", "err", e)
 		}
 	}
+	if cfg.VulnDB == "" {
+		cfg.Logger.Warn("no vulnerability data (--vuln-db given none): dependencies will be reported as lacking vulnerability data, never as clean")
+	}
 	a := &Agent{meters: newMeters(), cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
 		kickPublish: make(chan struct{}, 1)}
 	if cfg.Kubeconfig != "" || cfg.InCluster {
@@ -369,12 +374,7 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		if !image.IsReference(target) && !strings.HasPrefix(target, scan.RuntimeTarget) && !strings.HasPrefix(target, scan.GitTarget) &&
-			!strings.HasPrefix(target, scan.AWSTarget) &&
-			!strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
-			target = filepath.Clean(target)
-		}
-		ss, err := a.scanTarget(ctx, target)
+		ss, err := a.scanTarget(ctx, scan.Normalize(target))
 		if err != nil {
 			return err
 		}
@@ -526,7 +526,10 @@ func (a *Agent) heartbeat() {
 	scopes := a.scopes
 	a.scopesMu.Unlock()
 	h := &vigilv1.Heartbeat{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Version: version.Version, Hostname: host, Scopes: scopes,
-		SentAt: timestamppb.Now(), OutboxDepth: a.outbox.Depth(), IntervalSeconds: uint32(a.cfg.HeartbeatInterval / time.Second)}
+		SentAt: timestamppb.Now(), OutboxDepth: a.outbox.Depth(), IntervalSeconds: wholeSeconds(a.cfg.HeartbeatInterval)}
+	if !a.cfg.Once {
+		h.ScanIntervalSeconds = wholeSeconds(a.cfg.Interval)
+	}
 	if ls := a.lastScan.Load(); ls > 0 {
 		h.LastScanAt = timestamppb.New(time.Unix(0, ls))
 	}
@@ -634,16 +637,31 @@ func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Sco
 		a.meters.scanDuration.Record(ctx, seconds(d), metric.WithAttributes(attribute.String("vigil.scanner", name)))
 	}
 	finished := time.Now()
-	for _, e := range res.Errors {
-		a.log.Warn("file not scanned", "path", e.Path, "err", e.Error)
+	total := res.Ledger.Coverage("")
+	for _, e := range total.NotAssessed {
+		a.log.Warn("not assessed", "unit", e.Path, "reason", pipeline.ReasonName(e.Reason), "err", e.Error)
+	}
+	// A unit no scanner could read (a folder the walk could not enter)
+	// keeps the findings every scanner had under it.
+	var unreadable []string
+	for _, e := range total.NotAssessed {
+		if slices.Contains(e.Analyzers, "walk") {
+			unreadable = append(unreadable, strings.TrimSuffix(e.Path, "/")+"/")
+		}
 	}
 	var scopes []*vigilv1.Scope
 	for _, name := range a.scanner.Names() {
 		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
 		scopes = append(scopes, scope)
-		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Errors, StartedAt: started, FinishedAt: finished,
-			TraceParent: traceParent(ctx)},
-			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
+		cov := res.Ledger.Coverage(name)
+		notAssessed := slices.Clone(unreadable)
+		for _, e := range cov.NotAssessed {
+			notAssessed = append(notAssessed, e.Path)
+		}
+		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Ledger.Notices(name),
+			NotAssessed: notAssessed, Coverage: cov, StartedAt: started, FinishedAt: finished, TraceParent: traceParent(ctx)},
+			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version,
+				AnalyzerVersion: a.scanner.AnalyzerVersion()})
 		if err != nil {
 			return nil, err
 		}
@@ -661,19 +679,29 @@ func (a *Agent) scanLive(ctx context.Context) (*vigilv1.Scope, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs, errs, err := a.live.Scan(ctx, id, a.cfg.Tenant)
+	fs, ledger, err := a.live.Scan(ctx, id, a.cfg.Tenant)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range errs {
-		a.log.Warn("cluster resource not scanned", "path", e.Path, "err", e.Error)
+	cov := ledger.Coverage("")
+	var notAssessed []string
+	for _, e := range cov.NotAssessed {
+		a.log.Warn("cluster resource not assessed", "unit", e.Path, "reason", pipeline.ReasonName(e.Reason), "err", e.Error)
+		notAssessed = append(notAssessed, e.Path)
 	}
 	scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: "kubernetes", Target: "k8s://" + id}
-	st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: errs, StartedAt: started, FinishedAt: time.Now()},
-		EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version})
+	st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: ledger.Notices(""), NotAssessed: notAssessed, Coverage: cov,
+		StartedAt: started, FinishedAt: time.Now()},
+		EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version,
+			AnalyzerVersion: a.scanner.AnalyzerVersion()})
 	if err != nil {
 		return nil, err
 	}
 	a.log.Info("cluster scan enqueued", "cluster", id, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full)
 	return scope, nil
+}
+
+// wholeSeconds rounds an interval up to whole seconds, at least one.
+func wholeSeconds(d time.Duration) uint32 {
+	return uint32(max(1, (d+time.Second-1)/time.Second))
 }

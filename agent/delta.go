@@ -17,15 +17,21 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // ScopeScan is the result of one scan of one scope, ready to enqueue.
 type ScopeScan struct {
 	Scope    *vigilv1.Scope
 	Findings []*vigilv1.Finding
-	// Errors are the target's scan errors; findings previously reported for
-	// a file that failed this time are carried over, not resolved.
-	Errors     []*vigilv1.ScanError
+	// Errors are notices about inputs that were still assessed.
+	Errors []*vigilv1.ScanError
+	// NotAssessed are the units this scan could not assess: findings
+	// previously reported for them are carried over, not resolved. A unit
+	// ending in "/" covers every path under it.
+	NotAssessed []string
+	// Coverage is what the scan of the scope assessed; it travels capped.
+	Coverage   *vigilv1.Coverage
 	StartedAt  time.Time
 	FinishedAt time.Time
 	// TraceParent is the W3C trace context of the scan, carried with its
@@ -42,7 +48,19 @@ type EnqueueOptions struct {
 	// BatchBytes caps the encoded size of a FindingBatch (default 512 KiB).
 	BatchBytes   int
 	AgentVersion string
+	// AnalyzerVersion names the scanner build and its checks; when it
+	// differs from the one the scope was last sent with, the scan is sent
+	// in full so the server resolves what the old analyzers reported.
+	AnalyzerVersion string
 }
+
+// Coverage travels in the ScanCompleted message: at most this many units
+// and checks are listed, each message cut to this many bytes; the counts
+// stay whole.
+const (
+	maxCoverageUnits  = 500
+	maxCoverageDetail = 512
+)
 
 // EnqueueStats says what a scan enqueued.
 type EnqueueStats struct {
@@ -74,8 +92,8 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 	subject := bus.FindingsSubject(s.Scope.Tenant, s.Scope.Agent)
 	sid := finding.ScopeID(s.Scope)
 	errPaths := map[string]bool{}
-	for _, e := range s.Errors {
-		errPaths[e.Path] = true
+	for _, p := range s.NotAssessed {
+		errPaths[p] = true
 	}
 	var st EnqueueStats
 	err := o.db.Update(func(tx *bolt.Tx) error {
@@ -92,11 +110,11 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 			prev[hex.EncodeToString(k[len(sid):])] = e
 		}
 		scopeVal := scopes.Get(sid[:])
-		sinceFull := uint64(0)
-		if len(scopeVal) == 8 {
-			sinceFull = binary.BigEndian.Uint64(scopeVal)
+		sinceFull, lastVersion := uint64(0), ""
+		if len(scopeVal) >= 8 {
+			sinceFull, lastVersion = binary.BigEndian.Uint64(scopeVal), string(scopeVal[8:])
 		}
-		full := scopeVal == nil || sinceFull+1 >= uint64(opts.FullEvery)
+		full := scopeVal == nil || sinceFull+1 >= uint64(opts.FullEvery) || lastVersion != opts.AnalyzerVersion
 		if full && scopeVal != nil && len(errPaths) > 0 {
 			full = false // a full send cannot carry findings of files that failed to parse
 		}
@@ -193,7 +211,8 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 		done := &vigilv1.ScanCompleted{
 			ScanId: scanID, Scope: s.Scope, Batches: seq, Full: full, FindingCount: uint64(len(cur)),
 			SetDigest: digest[:], StartedAt: timestamppb.New(s.StartedAt), FinishedAt: timestamppb.New(s.FinishedAt),
-			Errors: s.Errors, AgentVersion: opts.AgentVersion,
+			Errors: s.Errors, AgentVersion: opts.AgentVersion, AnalyzerVersion: opts.AnalyzerVersion,
+			Coverage: pipeline.Capped(s.Coverage, maxCoverageUnits, maxCoverageDetail),
 		}
 		if err := enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: done}}); err != nil {
 			return err
@@ -215,13 +234,12 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 				return err
 			}
 		}
-		next := sinceFull + 1
+		next, version := sinceFull+1, lastVersion
 		if full {
-			next = 0
+			next, version = 0, opts.AnalyzerVersion
 		}
-		var nb [8]byte
-		binary.BigEndian.PutUint64(nb[:], next)
-		if err := scopes.Put(sid[:], nb[:]); err != nil {
+		nb := binary.BigEndian.AppendUint64(nil, next)
+		if err := scopes.Put(sid[:], append(nb, version...)); err != nil {
 			return err
 		}
 		st = EnqueueStats{Full: full, Sent: len(changed), Gone: len(gone), Messages: st.Messages, SetSize: len(cur)}

@@ -109,9 +109,11 @@ func TestDeltaSync(t *testing.T) {
 	o, _ := openOutbox(t)
 	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/m"}
 	a, b, c := mk("a.yaml", 1), mk("a.yaml", 2), mk("b.yaml", 3)
-	scanOf := func(errs []*vigilv1.ScanError, fs ...*vigilv1.Finding) summary {
+	version := "v1+checks1"
+	scanOf := func(notAssessed []string, fs ...*vigilv1.Finding) summary {
 		t.Helper()
-		if _, err := o.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: errs, StartedAt: time.Now(), FinishedAt: time.Now()}, EnqueueOptions{FullEvery: 4, BatchFindings: 2}); err != nil {
+		if _, err := o.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, NotAssessed: notAssessed, StartedAt: time.Now(), FinishedAt: time.Now()},
+			EnqueueOptions{FullEvery: 4, BatchFindings: 2, AnalyzerVersion: version}); err != nil {
 			t.Fatal(err)
 		}
 		return summarize(t, drainAll(t, o))
@@ -134,7 +136,7 @@ func TestDeltaSync(t *testing.T) {
 	}
 	// b.yaml failed to parse this time: c's earlier state would be kept, a.yaml's a is gone.
 	s = scanOf(nil, a, changed, c)
-	s = scanOf([]*vigilv1.ScanError{{Path: "b.yaml", Error: "bad"}}, changed)
+	s = scanOf([]string{"b.yaml"}, changed)
 	if s.full || !equal(s.gone, fps(a)) || s.completed.FindingCount != 2 || string(s.completed.SetDigest) != string(digest(changed, c)) {
 		t.Fatalf("scan with an unreadable file: %+v", s)
 	}
@@ -152,6 +154,18 @@ func TestDeltaSync(t *testing.T) {
 	}
 	if s = scanOf(nil, changed, c); !s.full {
 		t.Fatal("ForceFull did not make the next scan full")
+	}
+	// New analyzers or checks: the scope is sent whole once, so the server
+	// resolves what the old ones reported and the new ones do not.
+	if s = scanOf(nil, changed, c); s.full {
+		t.Fatal("an unchanged scan after a full one was full")
+	}
+	version = "v2+checks1"
+	if s = scanOf(nil, changed, c); !s.full || s.completed.AnalyzerVersion != version {
+		t.Fatalf("a new analyzer version did not send the scope in full: %+v", s)
+	}
+	if s = scanOf(nil, changed, c); s.full {
+		t.Fatal("the new version was not remembered")
 	}
 }
 
@@ -187,14 +201,14 @@ func TestKindErrorsCarryFindingsOver(t *testing.T) {
 	o, _ := openOutbox(t)
 	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "k8s://c1"}
 	pod, role := mk("k8s://c1/Pod/shop/web", 1), mk("k8s://c1/Role/shop/admin", 2)
-	enqueue := func(errs []*vigilv1.ScanError, fs ...*vigilv1.Finding) summary {
-		if _, err := o.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: errs}, EnqueueOptions{}); err != nil {
+	enqueue := func(notAssessed []string, fs ...*vigilv1.Finding) summary {
+		if _, err := o.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, NotAssessed: notAssessed}, EnqueueOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		return summarize(t, drainAll(t, o))
 	}
 	enqueue(nil, pod, role)
-	s := enqueue([]*vigilv1.ScanError{{Path: "k8s://c1/Role/", Error: "not assessed: forbidden"}}, pod)
+	s := enqueue([]string{"k8s://c1/Role/"}, pod)
 	if len(s.gone) != 0 || s.completed.FindingCount != 2 {
 		t.Fatalf("the role's finding was dropped while roles could not be listed: %+v", s)
 	}

@@ -35,6 +35,7 @@ var methodRoles = map[string]string{
 	vigilv1.FindingService_SummarizeFindings_FullMethodName:     pki.RoleViewer,
 	vigilv1.FindingService_WatchFindings_FullMethodName:         pki.RoleViewer,
 	vigilv1.AgentService_ListAgents_FullMethodName:              pki.RoleViewer,
+	vigilv1.CoverageService_ListCoverage_FullMethodName:         pki.RoleViewer,
 	vigilv1.SuppressionService_ListSuppressions_FullMethodName:  pki.RoleViewer,
 	vigilv1.SuppressionService_ListAudit_FullMethodName:         pki.RoleViewer,
 	vigilv1.SuppressionService_CreateSuppression_FullMethodName: pki.RoleAdmin,

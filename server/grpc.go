@@ -28,10 +28,12 @@ func (s *Server) newGRPC(opts ...grpc.ServerOption) *grpc.Server {
 	vigilv1.RegisterAgentServiceServer(g, &agentService{s: s})
 	vigilv1.RegisterSuppressionServiceServer(g, &suppressionService{s: s})
 	vigilv1.RegisterBackupServiceServer(g, &backupService{s: s})
+	vigilv1.RegisterCoverageServiceServer(g, &coverageService{s: s})
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(vigilv1.FindingService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-	for _, name := range []string{vigilv1.AgentService_ServiceDesc.ServiceName, vigilv1.SuppressionService_ServiceDesc.ServiceName, vigilv1.BackupService_ServiceDesc.ServiceName} {
+	for _, name := range []string{vigilv1.AgentService_ServiceDesc.ServiceName, vigilv1.SuppressionService_ServiceDesc.ServiceName, vigilv1.BackupService_ServiceDesc.ServiceName,
+		vigilv1.CoverageService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	healthpb.RegisterHealthServer(g, hs)

@@ -12,7 +12,7 @@ import (
 const purgeEvery = time.Hour
 
 // sweep ends expired suppressions and exemptions (opening their findings,
-// with events) every SweepEvery, and purges resolved findings past the
+// with events) and announces coverage lost or restored every SweepEvery, and purges resolved findings past the
 // retention period every hour, until ctx ends.
 func (s *Server) sweep(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.SweepEvery)
@@ -20,6 +20,7 @@ func (s *Server) sweep(ctx context.Context) {
 	var lastPurge time.Time
 	for {
 		s.expire(time.Now())
+		s.announceCoverage(ctx, time.Now())
 		if s.cfg.RetainResolved > 0 && time.Since(lastPurge) >= purgeEvery {
 			lastPurge = time.Now()
 			s.purge(lastPurge.Add(-s.cfg.RetainResolved))

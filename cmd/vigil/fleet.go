@@ -167,7 +167,18 @@ func newFindingsCmd(g *globals) *cobra.Command {
 			if sumFormat == "json" {
 				return report.WriteJSON(cmd.OutOrStdout(), resp)
 			}
-			return writeSummary(cmd.OutOrStdout(), resp, byTenant, byAccount)
+			if err := writeSummary(cmd.OutOrStdout(), resp, byTenant, byAccount); err != nil {
+				return err
+			}
+			cov, err := sh.Coverage(cmd.Context(), &vigilv1.ListCoverageRequest{Tenant: sumTenant})
+			if err != nil {
+				return err
+			}
+			agents, err := sh.Agents(cmd.Context(), sumTenant)
+			if err != nil {
+				return err
+			}
+			return writeCoverageSummary(cmd.OutOrStdout(), cov, agents)
 		},
 	}
 	summary.Flags().StringVarP(&sumFormat, "format", "f", "table", "output format: table or json")
@@ -317,4 +328,48 @@ func ts(t time.Time) string {
 		return "-"
 	}
 	return t.Format(time.RFC3339)
+}
+
+// writeCoverageSummary prints, per tenant, what the findings above stand
+// on: units assessed of those tried, scopes and agents gone stale.
+func writeCoverageSummary(w io.Writer, cov *vigilv1.ListCoverageResponse, agents []*vigilv1.Agent) error {
+	type sums struct{ attempted, assessed, notAssessed, scopes, staleScopes, agents, staleAgents uint64 }
+	by := map[string]*sums{}
+	get := func(t string) *sums {
+		if by[t] == nil {
+			by[t] = &sums{}
+		}
+		return by[t]
+	}
+	for _, sc := range cov.Scopes {
+		s := get(sc.Scope.GetTenant())
+		s.attempted += sc.Coverage.GetUnitsAttempted()
+		s.assessed += sc.Coverage.GetUnitsAssessed()
+		s.notAssessed += sc.Coverage.GetUnitsNotAssessed()
+		s.scopes++
+		if sc.Stale || sc.AgentStale {
+			s.staleScopes++
+		}
+	}
+	for _, a := range agents {
+		s := get(a.Tenant)
+		s.agents++
+		if a.Stale {
+			s.staleAgents++
+		}
+	}
+	tenants := make([]string, 0, len(by))
+	for t := range by {
+		tenants = append(tenants, t)
+	}
+	sort.Strings(tenants)
+	fmt.Fprintln(w)
+	for _, t := range tenants {
+		s := by[t]
+		if _, err := fmt.Fprintf(w, "%s: assessed %d of %d units; %d not assessed; %d of %d scopes stale; %d of %d agents stale\n",
+			t, s.assessed, s.attempted, s.notAssessed, s.staleScopes, s.scopes, s.staleAgents, s.agents); err != nil {
+			return err
+		}
+	}
+	return nil
 }

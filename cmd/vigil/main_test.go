@@ -58,17 +58,30 @@ func TestScanJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var raw map[string][]map[string]any
+	var raw struct {
+		Findings []map[string]any `json:"findings"`
+		Errors   []map[string]any `json:"errors"`
+		Coverage struct {
+			Attempted   string           `json:"units_attempted"`
+			Assessed    string           `json:"units_assessed"`
+			NotAssessed []map[string]any `json:"not_assessed"`
+		} `json:"coverage"`
+		FailedTargets []map[string]any `json:"failed_targets"`
+	}
 	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(raw["findings"]) == 0 || len(raw["errors"]) != 1 {
-		t.Fatalf("findings %d, errors %v", len(raw["findings"]), raw["errors"])
+	// Four files are read (notes.txt by the secret scanner); broken.yaml does not parse.
+	if len(raw.Findings) == 0 || len(raw.Errors) != 0 || raw.Coverage.Attempted != "4" || raw.Coverage.Assessed != "3" || len(raw.Coverage.NotAssessed) != 1 {
+		t.Fatalf("findings %d, errors %v, coverage %+v", len(raw.Findings), raw.Errors, raw.Coverage)
 	}
-	if e := raw["errors"][0]; !strings.HasSuffix(e["path"].(string), "broken.yaml") || e["error"] == "" {
-		t.Fatalf("error entry = %v", e)
+	if e := raw.Coverage.NotAssessed[0]; !strings.HasSuffix(e["path"].(string), "broken.yaml") || e["reason"] != "NOT_ASSESSED_REASON_PARSE_ERROR" || e["error"] == "" {
+		t.Fatalf("not assessed entry = %v", e)
 	}
-	f := raw["findings"][0]
+	if raw.FailedTargets == nil {
+		t.Fatal("failed_targets is absent")
+	}
+	f := raw.Findings[0]
 	for _, k := range []string{"fingerprint", "check_id", "pillar", "severity", "title", "message", "resource", "location", "references", "tags"} {
 		if _, ok := f[k]; !ok {
 			t.Errorf("finding lacks %q: %v", k, f)
@@ -91,7 +104,7 @@ func TestScanJSON(t *testing.T) {
 
 func TestScanSeverityAndExitCode(t *testing.T) {
 	dir := fixture(t)
-	out, err := run(t, "scan", "--format", "json", "--severity", "critical", "--exit-code", "4", dir)
+	out, err := run(t, "scan", "--format", "json", "--severity", "critical", "--exit-code", "4", "--allow-unassessed", dir)
 	if err != nil {
 		t.Fatalf("no critical finding, yet: %v", err)
 	}
@@ -107,6 +120,12 @@ func TestScanSeverityAndExitCode(t *testing.T) {
 	}
 	if _, err := run(t, "scan", "--severity", "urgent", dir); err == nil {
 		t.Fatal("a bad severity was accepted")
+	}
+	// broken.yaml was not assessed: without --allow-unassessed the gate
+	// fails even with no finding at the severity asked.
+	_, err = run(t, "scan", "--format", "json", "--severity", "critical", "--exit-code", "4", dir)
+	if !errors.As(err, &ee) || ee.code != 4 {
+		t.Fatalf("err = %v, want exit code 4 for the input not assessed", err)
 	}
 }
 
@@ -345,5 +364,82 @@ func TestScanImageAndSBOM(t *testing.T) {
 		if !purls[want] {
 			t.Errorf("component %s missing; got %v", want, purls)
 		}
+	}
+}
+
+// runErr runs the CLI and also returns what it wrote on stderr.
+func runErr(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRoot()
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// A target that cannot be scanned at all exits 2 and is named on stderr,
+// whatever else was found and whatever --allow-unassessed says.
+func TestScanUnscannableTargetExits2(t *testing.T) {
+	dir := fixture(t)
+	missing := filepath.Join(t.TempDir(), "no", "such", "path")
+	for name, args := range map[string][]string{
+		"missing path":               {missing},
+		"missing path beside one":    {dir, missing, "--allow-unassessed", "--exit-code", "0"},
+		"git on a plain folder":      {"--git", t.TempDir()},
+		"image that is not there":    {"--image", "oci:" + missing},
+		"allow-unassessed is no way": {missing, "--allow-unassessed"},
+	} {
+		_, stderr, err := runErr(t, append([]string{"scan", "--format", "json"}, args...)...)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 2 {
+			t.Errorf("%s: err = %v, want exit 2", name, err)
+		}
+		if !strings.HasPrefix(stderr, "vigil: ") || !strings.Contains(stderr, ": ") {
+			t.Errorf("%s: stderr %q does not name the target and the reason", name, stderr)
+		}
+	}
+}
+
+// SARIF marks the run unsuccessful and lists each unit not assessed; the
+// table ends with the coverage line.
+func TestScanReportsWhatItCouldNotAssess(t *testing.T) {
+	dir := fixture(t)
+	out, err := run(t, "scan", "--format", "sarif", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Invocations []struct {
+				ExecutionSuccessful bool `json:"executionSuccessful"`
+				Notifications       []struct {
+					Level   string                `json:"level"`
+					Message struct{ Text string } `json:"message"`
+				} `json:"toolExecutionNotifications"`
+			} `json:"invocations"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatal(err)
+	}
+	inv := log.Runs[0].Invocations[0]
+	if inv.ExecutionSuccessful || len(inv.Notifications) != 1 || !strings.Contains(inv.Notifications[0].Message.Text, "parse error") {
+		t.Fatalf("invocation %+v", inv)
+	}
+	clean := t.TempDir()
+	os.WriteFile(filepath.Join(clean, "Dockerfile"), []byte("FROM alpine:3.20\nUSER app\n"), 0o644)
+	out, _ = run(t, "scan", "--format", "sarif", clean)
+	if !strings.Contains(out, `"executionSuccessful": true`) {
+		t.Fatalf("a clean scan is not successful:\n%s", out)
+	}
+	out, _ = run(t, "scan", "--format", "table", dir)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; last != "assessed 3 of 4 files; 1 not assessed (see --format json)" {
+		t.Fatalf("last line %q", last)
+	}
+	if strings.Count(out, "broken.yaml") != 1 {
+		t.Fatalf("broken.yaml is not listed once:\n%s", out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -34,6 +35,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	var procRoot string
 	var img imageFlags
 	var exitCode int
+	var allowUnassessed bool
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...] [--image REF...] [--git REPO...] [--runtime]",
 		Short: "Scan files, directories and container images locally, without a server",
@@ -43,7 +45,13 @@ A PATH is a file or a directory tree (OCI layout folders inside it are
 scanned as images), or - for manifests on standard input. An image
 reference (--image, repeatable) is an OCI layout folder, a docker save
 tarball, or a registry image; prefixes oci:, docker-archive: and registry:
-force the kind.`,
+force the kind.
+
+Exit status: 2 when a target cannot be scanned at all (a missing path, a
+folder that is not a repository, an image that cannot be read, no cloud
+credentials), whatever else was found; with --exit-code N, N when a finding
+at or above --severity is reported or an input inside a target was not
+assessed (unless --allow-unassessed); 0 otherwise.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, ref := range images {
 				args = append(args, image.AsTarget(ref))
@@ -121,16 +129,13 @@ force the kind.`,
 			if err != nil {
 				return err
 			}
-			// Exempt findings are shown but do not fail the run.
-			if exitCode != 0 && slices.ContainsFunc(rep.Findings, func(f *vigilv1.Finding) bool { return f.Exemption == nil }) {
-				return exitError{exitCode}
-			}
-			return nil
+			return gate(cmd.ErrOrStderr(), rep, exitCode, allowUnassessed)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output format: table, json or sarif (table on a terminal, else json)")
 	cmd.Flags().StringVar(&severity, "severity", "", "report only findings at or above this severity")
-	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported")
+	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported, or an input was not assessed")
+	cmd.Flags().BoolVar(&allowUnassessed, "allow-unassessed", false, "with --exit-code, let inputs that could not be assessed pass the gate (a target that cannot be scanned at all still exits 2)")
 	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data (folder or zip) to match dependencies against (env VIGIL_VULN_DB)")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings (changes fingerprints as the agent's would)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
@@ -199,11 +204,16 @@ second and at most --budget requests per URL.`,
 			}
 			switch format {
 			case "table":
-				return report.Table(cmd.OutOrStdout(), rep)
+				err = report.Table(cmd.OutOrStdout(), rep)
 			case "json":
-				return report.WriteJSON(cmd.OutOrStdout(), rep)
+				err = report.WriteJSON(cmd.OutOrStdout(), rep)
+			default:
+				return fmt.Errorf("unknown format %q (want table or json)", format)
 			}
-			return fmt.Errorf("unknown format %q (want table or json)", format)
+			if err != nil {
+				return err
+			}
+			return gate(cmd.ErrOrStderr(), rep, 0, true)
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.AllowedHosts, "allow-host", nil, "host (name or name:port) that may be probed (repeatable)")
@@ -287,4 +297,28 @@ func newChecksCmd(g *globals) *cobra.Command {
 	list.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
 	cmd.AddCommand(list)
 	return cmd
+}
+
+// gate decides how a scan exits. A target that could not be scanned at all
+// exits 2, named on stderr, whatever else was found: a CI gate must never
+// read it as a pass. With exitCode set, a finding (exempt ones aside) or a
+// unit not assessed exits exitCode.
+func gate(stderr io.Writer, rep *vigilv1.ScanReport, exitCode int, allowUnassessed bool) error {
+	for _, t := range rep.FailedTargets {
+		fmt.Fprintf(stderr, "vigil: %s: %s\n", t.Path, t.Error)
+	}
+	if len(rep.FailedTargets) > 0 {
+		return exitError{2}
+	}
+	if exitCode == 0 {
+		return nil
+	}
+	if slices.ContainsFunc(rep.Findings, func(f *vigilv1.Finding) bool { return f.Exemption == nil }) {
+		return exitError{exitCode}
+	}
+	if !allowUnassessed && rep.GetCoverage().GetUnitsNotAssessed() > 0 {
+		fmt.Fprintf(stderr, "vigil: %d input(s) not assessed (--allow-unassessed to let them pass)\n", rep.Coverage.UnitsNotAssessed)
+		return exitError{exitCode}
+	}
+	return nil
 }

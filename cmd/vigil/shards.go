@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
@@ -141,5 +142,40 @@ func (s *shards) Agents(ctx context.Context, tenant string) ([]*vigilv1.Agent, e
 		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Tenant+"/"+out[i].Id < out[j].Tenant+"/"+out[j].Id })
+	return out, nil
+}
+
+// Coverage pages through every shard's scopes; stale agents are merged,
+// the freshest view of each kept, as Agents does.
+func (s *shards) Coverage(ctx context.Context, req *vigilv1.ListCoverageRequest) (*vigilv1.ListCoverageResponse, error) {
+	out := &vigilv1.ListCoverageResponse{}
+	stale := map[string]*vigilv1.Agent{}
+	for i, conn := range s.conns {
+		client := vigilv1.NewCoverageServiceClient(conn)
+		page := proto.Clone(req).(*vigilv1.ListCoverageRequest)
+		page.PageSize = 500
+		for {
+			resp, err := client.ListCoverage(ctx, page)
+			if err != nil {
+				return nil, fmt.Errorf("list coverage on %s: %w", s.addrs[i], err)
+			}
+			out.Scopes = append(out.Scopes, resp.Scopes...)
+			for _, a := range resp.StaleAgents {
+				k := a.Tenant + "/" + a.Id
+				if old, ok := stale[k]; !ok || a.GetLastHeartbeat().AsTime().After(old.GetLastHeartbeat().AsTime()) {
+					stale[k] = a
+				}
+			}
+			if page.PageToken = resp.NextPageToken; page.PageToken == "" {
+				break
+			}
+		}
+	}
+	for _, a := range stale {
+		out.StaleAgents = append(out.StaleAgents, a)
+	}
+	sort.Slice(out.StaleAgents, func(i, j int) bool {
+		return out.StaleAgents[i].Tenant+"/"+out.StaleAgents[i].Id < out.StaleAgents[j].Tenant+"/"+out.StaleAgents[j].Id
+	})
 	return out, nil
 }

@@ -156,7 +156,7 @@ func main() {
 				fmt.Fprintf(os.Stderr, "eval: %s: %v\n", root, err)
 				continue
 			}
-			scanErrors += len(rep.Errors)
+			scanErrors += int(rep.GetCoverage().GetUnitsNotAssessed()) + len(rep.FailedTargets)
 			reported := map[string]bool{}
 			secretAt := map[int]bool{}
 			for _, f := range rep.Findings {
@@ -246,7 +246,7 @@ func main() {
 			fmt.Fprintf(tw, "%s\tlabelled secret lines found\t%d\t%d\t\t\t%.1f%%\t\n", d.Name(), lineHits, lineTotal-lineHits, 100*float64(lineHits)/float64(lineTotal))
 		}
 		if scanErrors > 0 {
-			fmt.Fprintf(tw, "%s\t(files that could not be parsed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors)
+			fmt.Fprintf(tw, "%s\t(units not assessed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors)
 		}
 		fmt.Fprintln(tw, strings.Repeat("\t", 7))
 	}

@@ -7,6 +7,7 @@ package ocsf
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"regexp"
 	"strings"
@@ -333,3 +334,52 @@ func standards(refs []string) []string {
 
 // When is the event time as a time.Time.
 func (e *Event) When() time.Time { return time.UnixMilli(e.Time).UTC() }
+
+// Blind is a blind spot of the fleet: an agent gone silent, or one scope
+// of an agent without a completed scan, for three of its intervals.
+type Blind struct {
+	Lost                           bool
+	Tenant, Agent, Scanner, Target string
+	// Since is the agent's last heartbeat or the scope's last scan.
+	Since time.Time
+	// At is when the change was seen.
+	At time.Time
+}
+
+// CoverageEvent is a blind spot appearing (lost: a new Detection Finding
+// of medium severity) or going away (restored: the same finding closed),
+// so a SIEM sees what the fleet stopped watching. uid identifies the
+// event; the finding's uid is the same for the lost and restored events of
+// one blind spot.
+func CoverageEvent(b Blind, productVersion, uid string, vigil json.RawMessage) *Event {
+	act, st, sev, word := ActivityCreate, StatusNew, 3, "lost"
+	if !b.Lost {
+		act, st, sev, word = ActivityClose, StatusResolved, 1, "restored"
+	}
+	what := "agent " + b.Agent
+	subject := "vigil:" + b.Tenant + "/" + b.Agent
+	if b.Target != "" {
+		what = fmt.Sprintf("%s scan of %s by agent %s", b.Scanner, b.Target, b.Agent)
+		subject += "/" + b.Scanner + "/" + b.Target
+	}
+	msg := fmt.Sprintf("coverage %s: %s silent since %s", word, what, b.Since.UTC().Format(time.RFC3339))
+	if !b.Lost {
+		msg = fmt.Sprintf("coverage restored: %s reports again", what)
+	}
+	return &Event{
+		ActivityID: act, ActivityName: activityName[act],
+		CategoryUID: CategoryFindings, CategoryName: "Findings",
+		ClassUID: ClassDetection, ClassName: className[ClassDetection],
+		TypeUID: ClassDetection*100 + act, TypeName: className[ClassDetection] + ": " + activityName[act],
+		SeverityID: sev, Severity: severityName[sev],
+		StatusID: st, Status: statusName[st],
+		Time:    b.At.UnixMilli(),
+		Message: msg,
+		Metadata: Metadata{Version: Version, Product: Product{Name: "Vigil", VendorName: "Vigil", Version: productVersion},
+			UID: uid, TenantUID: b.Tenant, EventCode: "COVERAGE_" + strings.ToUpper(word), LogName: "vigil.events"},
+		FindingInfo: FindingInfo{UID: subject, Title: "Coverage " + word + ": " + what, Desc: msg, Types: []string{"coverage"},
+			FirstSeenTime: b.Since.UnixMilli(), ModifiedTime: b.At.UnixMilli(), ProductUID: "coverage"},
+		Resources: []Resource{{UID: subject, Name: b.Agent, Type: "Vigil Agent"}},
+		Unmapped:  Unmapped{Vigil: vigil},
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // JSONOptions is the protobuf JSON encoding used for every JSON output:
@@ -58,15 +59,58 @@ func Table(w io.Writer, rep *vigilv1.ScanReport) error {
 	if exempt > 0 {
 		fmt.Fprintf(w, " (%d exempt by annotation)", exempt)
 	}
-	if len(rep.Errors) > 0 {
-		fmt.Fprintf(w, ", %d errors:\n", len(rep.Errors))
-		for _, e := range rep.Errors {
-			fmt.Fprintf(w, "  %s: %s\n", e.Path, e.Error)
+	fmt.Fprintln(w)
+	section := func(title string, es []*vigilv1.ScanError, reason bool) {
+		if len(es) == 0 {
+			return
 		}
-		return nil
+		fmt.Fprintf(w, "%s:\n", title)
+		for _, e := range es {
+			// Errors usually start with the path; it is printed once.
+			msg := oneLine(strings.TrimPrefix(e.Error, e.Path+": "))
+			if reason && e.Reason != 0 {
+				fmt.Fprintf(w, "  %s: %s: %s\n", e.Path, pipeline.ReasonName(e.Reason), msg)
+			} else {
+				fmt.Fprintf(w, "  %s: %s\n", e.Path, msg)
+			}
+		}
 	}
-	_, err := fmt.Fprintln(w)
+	section("targets not scanned", rep.FailedTargets, false)
+	section("not assessed", rep.GetCoverage().GetNotAssessed(), true)
+	section("notices", rep.Errors, false)
+	if cs := rep.GetCoverage().GetChecksNotRun(); len(cs) > 0 {
+		fmt.Fprintln(w, "checks that could not run:")
+		for _, c := range cs {
+			fmt.Fprintf(w, "  %s on %d unit(s): %s\n", c.CheckId, c.Units, oneLine(c.Detail))
+		}
+	}
+	_, err := fmt.Fprintln(w, CoverageLine(rep))
 	return err
+}
+
+// CoverageLine is the last line of a table: what the scan assessed.
+func CoverageLine(rep *vigilv1.ScanReport) string {
+	c := rep.GetCoverage()
+	kind := c.GetUnitKind()
+	if kind == "" {
+		kind = "unit"
+	}
+	line := fmt.Sprintf("assessed %d of %d %s; %d not assessed", c.GetUnitsAssessed(), c.GetUnitsAttempted(), plural(kind, c.GetUnitsAttempted()), c.GetUnitsNotAssessed())
+	if n := len(rep.GetFailedTargets()); n > 0 {
+		line += fmt.Sprintf("; %d %s not scanned", n, plural("target", uint64(n)))
+	}
+	if c.GetUnitsNotAssessed() > 0 || len(rep.GetFailedTargets()) > 0 {
+		line += " (see --format json)"
+	}
+	return line
+}
+
+// plural adds an s to a kind of unit for any count but one.
+func plural(kind string, n uint64) string {
+	if n == 1 {
+		return kind
+	}
+	return kind + "s"
 }
 
 // ResourceName renders a resource as kind/namespace/name.

@@ -7,6 +7,7 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // SARIF 2.1.0 object model, the subset code-scanning tools read.
@@ -126,12 +127,29 @@ func SARIF(w io.Writer, rep *vigilv1.ScanReport, cat *checks.Catalog, version st
 		}
 		run.Results = append(run.Results, r)
 	}
-	for _, e := range rep.Errors {
-		n := sarifNotification{Level: "error", Message: sarifText{Text: e.Error}}
+	inv := &run.Invocations[0]
+	note := func(level string, e *vigilv1.ScanError, text string) {
+		n := sarifNotification{Level: level, Message: sarifText{Text: text}}
 		l := sarifLocation{}
-		l.PhysicalLocation.ArtifactLocation.URI = e.Path
+		l.PhysicalLocation.ArtifactLocation.URI = strings.TrimPrefix(e.Path, "./")
 		n.Locations = []sarifLocation{l}
-		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications, n)
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+	}
+	// A target or a unit that could not be assessed makes the run
+	// unsuccessful: code scanning must not show it as a clean pass.
+	for _, e := range rep.FailedTargets {
+		inv.ExecutionSuccessful = false
+		note("error", e, "target not scanned: "+e.Error)
+	}
+	for _, e := range rep.GetCoverage().GetNotAssessed() {
+		inv.ExecutionSuccessful = false
+		note("error", e, "not assessed ("+pipeline.ReasonName(e.Reason)+"): "+e.Error)
+	}
+	if c := rep.GetCoverage(); c.GetUnitsNotAssessed() > uint64(len(c.GetNotAssessed())) {
+		inv.ExecutionSuccessful = false
+	}
+	for _, e := range rep.Errors {
+		note("warning", e, e.Error)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -3,12 +3,16 @@ package scan
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/cloud/aws/awstest"
 )
@@ -70,11 +74,100 @@ func TestUnreadableFilesAreReportedAndTheScanGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Errors) != 3 {
-		t.Fatalf("errors = %v, want bad.yaml, Dockerfile and the missing target", rep.Errors)
+	if len(rep.FailedTargets) != 1 || !strings.Contains(rep.FailedTargets[0].Path, "missing") {
+		t.Fatalf("failed targets = %v, want the missing one", rep.FailedTargets)
+	}
+	// bad.yaml is read by the kubernetes, secrets and certificate scanners
+	// (and the CloudFormation one): it is one unit, listed once.
+	cov := rep.Coverage
+	want := map[string]pipeline.Reason{filepath.ToSlash(filepath.Join(dir, "bad.yaml")): pipeline.ParseError,
+		filepath.ToSlash(filepath.Join(dir, "Dockerfile")): pipeline.ParseError}
+	if len(cov.NotAssessed) != len(want) || cov.UnitsNotAssessed != 2 || cov.UnitsAttempted != 3 || cov.UnitsAssessed != 1 {
+		t.Fatalf("coverage = %v", cov)
+	}
+	for _, e := range cov.NotAssessed {
+		if r, ok := want[e.Path]; !ok || r != e.Reason || len(e.Analyzers) != 1 {
+			t.Errorf("not assessed: %v", e)
+		}
+	}
+	if cov.UnitKind != "file" {
+		t.Errorf("unit kind %q", cov.UnitKind)
 	}
 	if len(rep.Findings) == 0 {
 		t.Fatal("the good file's findings were lost")
+	}
+}
+
+// A stray byte that is not UTF-8, or a control character, in a comment
+// does not hide the findings of the file: it is read leniently.
+func TestInvalidBytesInACommentKeepTheFindings(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.yaml")
+	os.WriteFile(clean, []byte(rendered), 0o644)
+	want, err := scanner(t).Run(context.Background(), []string{clean}, "")
+	if err != nil || len(want.Findings) == 0 {
+		t.Fatal(err, want.Findings)
+	}
+	for name, junk := range map[string]string{"invalid": "# caf\xe9 \xff\xfe\n", "control": "# bell \x07 nul \x00\n"} {
+		p := filepath.Join(dir, name+".yaml")
+		os.WriteFile(p, []byte(junk+rendered), 0o644)
+		got, err := scanner(t).Run(context.Background(), []string{p}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Coverage.UnitsNotAssessed != 0 {
+			t.Errorf("%s: not assessed: %v", name, got.Coverage.NotAssessed)
+		}
+		checks := func(r *vigilv1.ScanReport) map[string]int {
+			m := map[string]int{}
+			for _, f := range r.Findings {
+				if f.Scanner == "kubernetes" {
+					m[f.CheckId]++
+				}
+			}
+			return m
+		}
+		if g, w := checks(got), checks(want); len(g) == 0 || fmt.Sprint(g) != fmt.Sprint(w) {
+			t.Errorf("%s: findings %v, want %v", name, g, w)
+		}
+	}
+}
+
+// Each failure of a whole target is its own entry: the CLI exits 2 on them.
+func TestTargetsThatCannotBeScanned(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	targets := []string{filepath.Join(dir, "missing"), GitTarget + dir, "oci:" + filepath.Join(dir, "no-image"), AWSTarget}
+	rep, err := scanner(t).Run(context.Background(), targets, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.FailedTargets) != len(targets) {
+		t.Fatalf("failed targets = %v, want all %d", rep.FailedTargets, len(targets))
+	}
+	if r := rep.FailedTargets[3].Reason; r != pipeline.NoCredentials {
+		t.Errorf("aws: reason %v, want no credentials (%v)", r, rep.FailedTargets[3])
+	}
+}
+
+// A lockfile scanned without vulnerability data is not assessed, with the
+// ecosystem named; it is never a clean result.
+func TestLockfilesWithoutDataAreNotAssessed(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.0\n"), 0o644)
+	rep, err := scanner(t).Run(context.Background(), []string{dir}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Coverage
+	if c.UnitsNotAssessed != 1 || c.NotAssessed[0].Reason != pipeline.NoVulnerabilityData || !strings.Contains(c.NotAssessed[0].Error, "no vulnerability data for Go") {
+		t.Fatalf("coverage %v", c)
 	}
 }
 
@@ -107,10 +200,11 @@ func TestLargeFilesAreStreamedToTheSecretScanner(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("the key at the end of a %d-byte file was not found (errors %v)", MaxFileSize, rep.Errors)
+		t.Fatalf("the key at the end of a %d-byte file was not found (coverage %v)", MaxFileSize, rep.Coverage)
 	}
-	if len(rep.Errors) == 0 {
-		t.Fatal("the kubernetes scanner did not report the file it skipped")
+	c := rep.Coverage
+	if c.UnitsNotAssessed != 1 || c.NotAssessed[0].Reason != pipeline.TooLarge || slices.Contains(c.NotAssessed[0].Analyzers, "secrets") {
+		t.Fatalf("the scanners that need the file whole did not report it as too large: %v", c)
 	}
 }
 
@@ -145,14 +239,17 @@ func TestAWSTarget(t *testing.T) {
 		t.Fatalf("findings %v", got)
 	}
 	notAssessed := false
-	for _, e := range rep.Errors {
-		notAssessed = notAssessed || strings.Contains(e.Error, "VGL-CLOUD-085 not assessed")
+	for _, c := range rep.Coverage.ChecksNotRun {
+		notAssessed = notAssessed || c.CheckId == "VGL-CLOUD-085" && c.Reason == pipeline.PermissionDenied
 	}
 	if !notAssessed {
-		t.Errorf("GuardDuty's denial not reported: %v", rep.Errors)
+		t.Errorf("GuardDuty's denial not reported: %v", rep.Coverage)
+	}
+	if c := rep.Coverage; c.UnitsAttempted == 0 || c.UnitKind != "cloud resource" {
+		t.Errorf("resources are not units: %v", c)
 	}
 	rep, err = s.Run(context.Background(), []string{"aws:nonsense"}, "")
-	if err != nil || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error, "aws:org/ROLE") {
-		t.Errorf("a malformed aws: target: %v %v", err, rep.GetErrors())
+	if err != nil || len(rep.FailedTargets) != 1 || !strings.Contains(rep.FailedTargets[0].Error, "aws:org/ROLE") {
+		t.Errorf("a malformed aws: target: %v %v", err, rep.GetFailedTargets())
 	}
 }

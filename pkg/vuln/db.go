@@ -23,7 +23,9 @@ const MaxRecordSize = 8 << 20
 type DB struct {
 	// byPackage maps "ecosystem\x00name" to the records affecting it.
 	byPackage map[string][]*Entry
-	records   int
+	// ecosystems are the ecosystems of the loaded records' packages.
+	ecosystems map[string]bool
+	records    int
 	// Errors lists the files that could not be read, with the reason.
 	Errors []error
 }
@@ -33,7 +35,7 @@ type DB struct {
 // exports) or from one zip file. Unreadable records are listed in Errors;
 // the rest load.
 func Open(path string) (*DB, error) {
-	db := &DB{byPackage: map[string][]*Entry{}}
+	db := &DB{byPackage: map[string][]*Entry{}, ecosystems: map[string]bool{}}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("vulnerability data: %w", err)
@@ -129,8 +131,27 @@ func (db *DB) Add(e *Entry) {
 		}
 		seen[k] = true
 		db.byPackage[k] = append(db.byPackage[k], e)
+		if db.ecosystems == nil {
+			db.ecosystems = map[string]bool{}
+		}
+		db.ecosystems[a.Package.Ecosystem] = true
 	}
 	db.records++
+}
+
+// Covers reports whether the data holds any record for ecosystem ("npm",
+// "Debian:12"; a record for the bare "Debian" covers its releases). A
+// package of an ecosystem it does not cover was not checked, which is not
+// the same as clean.
+func (db *DB) Covers(ecosystem string) bool {
+	if db == nil {
+		return false
+	}
+	if db.ecosystems[ecosystem] {
+		return true
+	}
+	base, _, found := strings.Cut(ecosystem, ":")
+	return found && db.ecosystems[base]
 }
 
 // Len is the number of records loaded.

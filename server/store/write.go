@@ -395,6 +395,7 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 	sr.LastScanId = c.ScanId
 	sr.LastScanTime = finished
 	sr.Scope = c.Scope
+	sr.Coverage = c.Coverage
 	copy(got[:], sr.Digest)
 	sr.ResendRequested = want != got || sr.Present != c.FindingCount
 	if sr.ResendRequested {
@@ -424,6 +425,8 @@ func (w *Writer) Heartbeat(h *vigilv1.Heartbeat, now time.Time) error {
 		a.Hostname = h.Hostname
 		a.LastHeartbeat = timestamppb.New(now)
 		a.Scopes = h.Scopes
+		a.HeartbeatIntervalSeconds = h.IntervalSeconds
+		a.ScanIntervalSeconds = h.ScanIntervalSeconds
 		a.OutboxDepth = h.OutboxDepth
 		if h.LastScanAt != nil && (a.LastScan == nil || h.LastScanAt.AsTime().After(a.LastScan.AsTime())) {
 			a.LastScan = h.LastScanAt

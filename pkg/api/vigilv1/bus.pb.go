@@ -190,13 +190,18 @@ type ScanCompleted struct {
 	// finding_count is the size of the scope's full set after the scan.
 	FindingCount uint64 `protobuf:"varint,5,opt,name=finding_count,json=findingCount,proto3" json:"finding_count,omitempty"`
 	// set_digest is the XOR of SHA-256(fingerprint) over the full set.
-	SetDigest     []byte                 `protobuf:"bytes,6,opt,name=set_digest,json=setDigest,proto3" json:"set_digest,omitempty"`
-	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
-	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	Errors        []*ScanError           `protobuf:"bytes,9,rep,name=errors,proto3" json:"errors,omitempty"`
-	AgentVersion  string                 `protobuf:"bytes,10,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SetDigest    []byte                 `protobuf:"bytes,6,opt,name=set_digest,json=setDigest,proto3" json:"set_digest,omitempty"`
+	StartedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	Errors       []*ScanError           `protobuf:"bytes,9,rep,name=errors,proto3" json:"errors,omitempty"`
+	AgentVersion string                 `protobuf:"bytes,10,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
+	// coverage is what the scan of this scope assessed.
+	Coverage *Coverage `protobuf:"bytes,11,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	// analyzer_version identifies the analyzer build and its checks; when it
+	// changes the agent sends the scope in full.
+	AnalyzerVersion string `protobuf:"bytes,12,opt,name=analyzer_version,json=analyzerVersion,proto3" json:"analyzer_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ScanCompleted) Reset() {
@@ -299,6 +304,20 @@ func (x *ScanCompleted) GetAgentVersion() string {
 	return ""
 }
 
+func (x *ScanCompleted) GetCoverage() *Coverage {
+	if x != nil {
+		return x.Coverage
+	}
+	return nil
+}
+
+func (x *ScanCompleted) GetAnalyzerVersion() string {
+	if x != nil {
+		return x.AnalyzerVersion
+	}
+	return ""
+}
+
 // ScanMessage is what travels on vigil.findings.<tenant>.<agent>.
 type ScanMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -395,8 +414,10 @@ type Heartbeat struct {
 	OutboxDepth uint64                 `protobuf:"varint,8,opt,name=outbox_depth,json=outboxDepth,proto3" json:"outbox_depth,omitempty"`
 	// interval_seconds is how often the agent promises a heartbeat.
 	IntervalSeconds uint32 `protobuf:"varint,9,opt,name=interval_seconds,json=intervalSeconds,proto3" json:"interval_seconds,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// scan_interval_seconds is how often the agent scans its targets.
+	ScanIntervalSeconds uint32 `protobuf:"varint,10,opt,name=scan_interval_seconds,json=scanIntervalSeconds,proto3" json:"scan_interval_seconds,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
@@ -488,6 +509,13 @@ func (x *Heartbeat) GetOutboxDepth() uint64 {
 func (x *Heartbeat) GetIntervalSeconds() uint32 {
 	if x != nil {
 		return x.IntervalSeconds
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetScanIntervalSeconds() uint32 {
+	if x != nil {
+		return x.ScanIntervalSeconds
 	}
 	return 0
 }
@@ -606,7 +634,7 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	"\x03seq\x18\x03 \x01(\rR\x03seq\x12\x12\n" +
 	"\x04full\x18\x04 \x01(\bR\x04full\x12-\n" +
 	"\bfindings\x18\x05 \x03(\v2\x11.vigil.v1.FindingR\bfindings\x12+\n" +
-	"\x11gone_fingerprints\x18\x06 \x03(\tR\x10goneFingerprints\"\x8b\x03\n" +
+	"\x11gone_fingerprints\x18\x06 \x03(\tR\x10goneFingerprints\"\xe6\x03\n" +
 	"\rScanCompleted\x12\x17\n" +
 	"\ascan_id\x18\x01 \x01(\tR\x06scanId\x12%\n" +
 	"\x05scope\x18\x02 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12\x18\n" +
@@ -621,11 +649,13 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	"finishedAt\x12+\n" +
 	"\x06errors\x18\t \x03(\v2\x13.vigil.v1.ScanErrorR\x06errors\x12#\n" +
 	"\ragent_version\x18\n" +
-	" \x01(\tR\fagentVersion\"\x81\x01\n" +
+	" \x01(\tR\fagentVersion\x12.\n" +
+	"\bcoverage\x18\v \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x12)\n" +
+	"\x10analyzer_version\x18\f \x01(\tR\x0fanalyzerVersion\"\x81\x01\n" +
 	"\vScanMessage\x12.\n" +
 	"\x05batch\x18\x01 \x01(\v2\x16.vigil.v1.FindingBatchH\x00R\x05batch\x127\n" +
 	"\tcompleted\x18\x02 \x01(\v2\x17.vigil.v1.ScanCompletedH\x00R\tcompletedB\t\n" +
-	"\apayload\"\xd9\x02\n" +
+	"\apayload\"\x8d\x03\n" +
 	"\tHeartbeat\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
 	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x18\n" +
@@ -636,7 +666,9 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	"\flast_scan_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastScanAt\x12!\n" +
 	"\foutbox_depth\x18\b \x01(\x04R\voutboxDepth\x12)\n" +
-	"\x10interval_seconds\x18\t \x01(\rR\x0fintervalSeconds\"N\n" +
+	"\x10interval_seconds\x18\t \x01(\rR\x0fintervalSeconds\x122\n" +
+	"\x15scan_interval_seconds\x18\n" +
+	" \x01(\rR\x13scanIntervalSeconds\"N\n" +
 	"\rResendRequest\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\",\n" +
@@ -667,6 +699,7 @@ var file_vigil_v1_bus_proto_goTypes = []any{
 	(*Finding)(nil),               // 7: vigil.v1.Finding
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 	(*ScanError)(nil),             // 9: vigil.v1.ScanError
+	(*Coverage)(nil),              // 10: vigil.v1.Coverage
 }
 var file_vigil_v1_bus_proto_depIdxs = []int32{
 	0,  // 0: vigil.v1.FindingBatch.scope:type_name -> vigil.v1.Scope
@@ -675,17 +708,18 @@ var file_vigil_v1_bus_proto_depIdxs = []int32{
 	8,  // 3: vigil.v1.ScanCompleted.started_at:type_name -> google.protobuf.Timestamp
 	8,  // 4: vigil.v1.ScanCompleted.finished_at:type_name -> google.protobuf.Timestamp
 	9,  // 5: vigil.v1.ScanCompleted.errors:type_name -> vigil.v1.ScanError
-	1,  // 6: vigil.v1.ScanMessage.batch:type_name -> vigil.v1.FindingBatch
-	2,  // 7: vigil.v1.ScanMessage.completed:type_name -> vigil.v1.ScanCompleted
-	0,  // 8: vigil.v1.Heartbeat.scopes:type_name -> vigil.v1.Scope
-	8,  // 9: vigil.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
-	8,  // 10: vigil.v1.Heartbeat.last_scan_at:type_name -> google.protobuf.Timestamp
-	0,  // 11: vigil.v1.ResendRequest.scope:type_name -> vigil.v1.Scope
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	10, // 6: vigil.v1.ScanCompleted.coverage:type_name -> vigil.v1.Coverage
+	1,  // 7: vigil.v1.ScanMessage.batch:type_name -> vigil.v1.FindingBatch
+	2,  // 8: vigil.v1.ScanMessage.completed:type_name -> vigil.v1.ScanCompleted
+	0,  // 9: vigil.v1.Heartbeat.scopes:type_name -> vigil.v1.Scope
+	8,  // 10: vigil.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: vigil.v1.Heartbeat.last_scan_at:type_name -> google.protobuf.Timestamp
+	0,  // 12: vigil.v1.ResendRequest.scope:type_name -> vigil.v1.Scope
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_bus_proto_init() }

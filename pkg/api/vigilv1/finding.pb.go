@@ -137,6 +137,100 @@ func (Severity) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{1}
 }
 
+// NotAssessedReason says why a unit of a scan was not assessed. The set is
+// closed so that gates, dashboards and SIEM rules can match on it.
+type NotAssessedReason int32
+
+const (
+	NotAssessedReason_NOT_ASSESSED_REASON_UNSPECIFIED NotAssessedReason = 0
+	// The input does not parse in its format.
+	NotAssessedReason_NOT_ASSESSED_REASON_PARSE_ERROR NotAssessedReason = 1
+	// The input is not valid UTF-8 where its format needs it to be.
+	NotAssessedReason_NOT_ASSESSED_REASON_NOT_UTF8 NotAssessedReason = 2
+	// The input is larger than an analyzer reads.
+	NotAssessedReason_NOT_ASSESSED_REASON_TOO_LARGE NotAssessedReason = 3
+	// The file system or an API refused access.
+	NotAssessedReason_NOT_ASSESSED_REASON_PERMISSION_DENIED NotAssessedReason = 4
+	// An API throttled the scan.
+	NotAssessedReason_NOT_ASSESSED_REASON_RATE_LIMITED NotAssessedReason = 5
+	// The scan of the unit ran out of time.
+	NotAssessedReason_NOT_ASSESSED_REASON_TIMED_OUT NotAssessedReason = 6
+	// Dependencies were found but no vulnerability data covers their
+	// ecosystem; detail names the ecosystem.
+	NotAssessedReason_NOT_ASSESSED_REASON_NO_VULNERABILITY_DATA NotAssessedReason = 7
+	// No credentials were found, or the API rejected them.
+	NotAssessedReason_NOT_ASSESSED_REASON_NO_CREDENTIALS NotAssessedReason = 8
+	// The analyzer needs root privileges it does not have.
+	NotAssessedReason_NOT_ASSESSED_REASON_NEEDS_ROOT NotAssessedReason = 9
+	// The input is in a format or version no analyzer supports.
+	NotAssessedReason_NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT NotAssessedReason = 10
+	// Reading the unit failed (an I/O error, a folder that cannot be entered).
+	NotAssessedReason_NOT_ASSESSED_REASON_UNREADABLE NotAssessedReason = 11
+	// An analyzer failed on the unit for a reason of its own.
+	NotAssessedReason_NOT_ASSESSED_REASON_ANALYZER_FAILED NotAssessedReason = 12
+)
+
+// Enum value maps for NotAssessedReason.
+var (
+	NotAssessedReason_name = map[int32]string{
+		0:  "NOT_ASSESSED_REASON_UNSPECIFIED",
+		1:  "NOT_ASSESSED_REASON_PARSE_ERROR",
+		2:  "NOT_ASSESSED_REASON_NOT_UTF8",
+		3:  "NOT_ASSESSED_REASON_TOO_LARGE",
+		4:  "NOT_ASSESSED_REASON_PERMISSION_DENIED",
+		5:  "NOT_ASSESSED_REASON_RATE_LIMITED",
+		6:  "NOT_ASSESSED_REASON_TIMED_OUT",
+		7:  "NOT_ASSESSED_REASON_NO_VULNERABILITY_DATA",
+		8:  "NOT_ASSESSED_REASON_NO_CREDENTIALS",
+		9:  "NOT_ASSESSED_REASON_NEEDS_ROOT",
+		10: "NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT",
+		11: "NOT_ASSESSED_REASON_UNREADABLE",
+		12: "NOT_ASSESSED_REASON_ANALYZER_FAILED",
+	}
+	NotAssessedReason_value = map[string]int32{
+		"NOT_ASSESSED_REASON_UNSPECIFIED":           0,
+		"NOT_ASSESSED_REASON_PARSE_ERROR":           1,
+		"NOT_ASSESSED_REASON_NOT_UTF8":              2,
+		"NOT_ASSESSED_REASON_TOO_LARGE":             3,
+		"NOT_ASSESSED_REASON_PERMISSION_DENIED":     4,
+		"NOT_ASSESSED_REASON_RATE_LIMITED":          5,
+		"NOT_ASSESSED_REASON_TIMED_OUT":             6,
+		"NOT_ASSESSED_REASON_NO_VULNERABILITY_DATA": 7,
+		"NOT_ASSESSED_REASON_NO_CREDENTIALS":        8,
+		"NOT_ASSESSED_REASON_NEEDS_ROOT":            9,
+		"NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT":    10,
+		"NOT_ASSESSED_REASON_UNREADABLE":            11,
+		"NOT_ASSESSED_REASON_ANALYZER_FAILED":       12,
+	}
+)
+
+func (x NotAssessedReason) Enum() *NotAssessedReason {
+	p := new(NotAssessedReason)
+	*p = x
+	return p
+}
+
+func (x NotAssessedReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotAssessedReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_v1_finding_proto_enumTypes[2].Descriptor()
+}
+
+func (NotAssessedReason) Type() protoreflect.EnumType {
+	return &file_vigil_v1_finding_proto_enumTypes[2]
+}
+
+func (x NotAssessedReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotAssessedReason.Descriptor instead.
+func (NotAssessedReason) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{2}
+}
+
 // Resource identifies what a finding is about, independent of where it was read from.
 type Resource struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -527,11 +621,18 @@ func (x *Exemption) GetSource() string {
 	return ""
 }
 
-// ScanError records an input that could not be scanned, and why.
+// ScanError records an input that could not be scanned, and why. With a
+// reason, the unit at path was not assessed; without one it is a notice
+// about an input that was still assessed.
 type ScanError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Path   string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Error  string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Reason NotAssessedReason      `protobuf:"varint,3,opt,name=reason,proto3,enum=vigil.v1.NotAssessedReason" json:"reason,omitempty"`
+	// analyzers are the scanners that could not assess the unit.
+	Analyzers []string `protobuf:"bytes,4,rep,name=analyzers,proto3" json:"analyzers,omitempty"`
+	// kind is the kind of unit: file, kubernetes object, image, cloud resource, url, repository.
+	Kind          string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -580,18 +681,203 @@ func (x *ScanError) GetError() string {
 	return ""
 }
 
+func (x *ScanError) GetReason() NotAssessedReason {
+	if x != nil {
+		return x.Reason
+	}
+	return NotAssessedReason_NOT_ASSESSED_REASON_UNSPECIFIED
+}
+
+func (x *ScanError) GetAnalyzers() []string {
+	if x != nil {
+		return x.Analyzers
+	}
+	return nil
+}
+
+func (x *ScanError) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+// CheckNotRun is a check that could not be evaluated on some units.
+type CheckNotRun struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	CheckId string                 `protobuf:"bytes,1,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
+	Reason  NotAssessedReason      `protobuf:"varint,2,opt,name=reason,proto3,enum=vigil.v1.NotAssessedReason" json:"reason,omitempty"`
+	Detail  string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	// units counts the units it could not judge.
+	Units         uint32 `protobuf:"varint,4,opt,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckNotRun) Reset() {
+	*x = CheckNotRun{}
+	mi := &file_vigil_v1_finding_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckNotRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckNotRun) ProtoMessage() {}
+
+func (x *CheckNotRun) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_finding_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckNotRun.ProtoReflect.Descriptor instead.
+func (*CheckNotRun) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CheckNotRun) GetCheckId() string {
+	if x != nil {
+		return x.CheckId
+	}
+	return ""
+}
+
+func (x *CheckNotRun) GetReason() NotAssessedReason {
+	if x != nil {
+		return x.Reason
+	}
+	return NotAssessedReason_NOT_ASSESSED_REASON_UNSPECIFIED
+}
+
+func (x *CheckNotRun) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *CheckNotRun) GetUnits() uint32 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+// Coverage says what a scan assessed: every unit it tried once, however
+// many analyzers read it, and why the rest were not assessed.
+type Coverage struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	UnitsAttempted uint64                 `protobuf:"varint,1,opt,name=units_attempted,json=unitsAttempted,proto3" json:"units_attempted,omitempty"`
+	UnitsAssessed  uint64                 `protobuf:"varint,2,opt,name=units_assessed,json=unitsAssessed,proto3" json:"units_assessed,omitempty"`
+	// units_not_assessed counts every unit not assessed; not_assessed may be
+	// capped in transit, this count never is.
+	UnitsNotAssessed uint64         `protobuf:"varint,3,opt,name=units_not_assessed,json=unitsNotAssessed,proto3" json:"units_not_assessed,omitempty"`
+	NotAssessed      []*ScanError   `protobuf:"bytes,4,rep,name=not_assessed,json=notAssessed,proto3" json:"not_assessed,omitempty"`
+	ChecksNotRun     []*CheckNotRun `protobuf:"bytes,5,rep,name=checks_not_run,json=checksNotRun,proto3" json:"checks_not_run,omitempty"`
+	// unit_kind is the kind of every unit, or "unit" when kinds are mixed.
+	UnitKind      string `protobuf:"bytes,6,opt,name=unit_kind,json=unitKind,proto3" json:"unit_kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Coverage) Reset() {
+	*x = Coverage{}
+	mi := &file_vigil_v1_finding_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Coverage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Coverage) ProtoMessage() {}
+
+func (x *Coverage) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_finding_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Coverage.ProtoReflect.Descriptor instead.
+func (*Coverage) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Coverage) GetUnitsAttempted() uint64 {
+	if x != nil {
+		return x.UnitsAttempted
+	}
+	return 0
+}
+
+func (x *Coverage) GetUnitsAssessed() uint64 {
+	if x != nil {
+		return x.UnitsAssessed
+	}
+	return 0
+}
+
+func (x *Coverage) GetUnitsNotAssessed() uint64 {
+	if x != nil {
+		return x.UnitsNotAssessed
+	}
+	return 0
+}
+
+func (x *Coverage) GetNotAssessed() []*ScanError {
+	if x != nil {
+		return x.NotAssessed
+	}
+	return nil
+}
+
+func (x *Coverage) GetChecksNotRun() []*CheckNotRun {
+	if x != nil {
+		return x.ChecksNotRun
+	}
+	return nil
+}
+
+func (x *Coverage) GetUnitKind() string {
+	if x != nil {
+		return x.UnitKind
+	}
+	return ""
+}
+
 // ScanReport is the result of a local scan.
 type ScanReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Findings      []*Finding             `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
-	Errors        []*ScanError           `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Findings []*Finding             `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
+	// errors are notices: problems with inputs that were still assessed.
+	Errors []*ScanError `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	// coverage accounts for every unit of every target scanned.
+	Coverage *Coverage `protobuf:"bytes,3,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	// failed_targets could not be scanned at all.
+	FailedTargets []*ScanError `protobuf:"bytes,4,rep,name=failed_targets,json=failedTargets,proto3" json:"failed_targets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScanReport) Reset() {
 	*x = ScanReport{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[5]
+	mi := &file_vigil_v1_finding_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +889,7 @@ func (x *ScanReport) String() string {
 func (*ScanReport) ProtoMessage() {}
 
 func (x *ScanReport) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[5]
+	mi := &file_vigil_v1_finding_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +902,7 @@ func (x *ScanReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanReport.ProtoReflect.Descriptor instead.
 func (*ScanReport) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{5}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ScanReport) GetFindings() []*Finding {
@@ -629,6 +915,20 @@ func (x *ScanReport) GetFindings() []*Finding {
 func (x *ScanReport) GetErrors() []*ScanError {
 	if x != nil {
 		return x.Errors
+	}
+	return nil
+}
+
+func (x *ScanReport) GetCoverage() *Coverage {
+	if x != nil {
+		return x.Coverage
+	}
+	return nil
+}
+
+func (x *ScanReport) GetFailedTargets() []*ScanError {
+	if x != nil {
+		return x.FailedTargets
 	}
 	return nil
 }
@@ -675,14 +975,31 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\tExemption\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
 	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x16\n" +
-	"\x06source\x18\x03 \x01(\tR\x06source\"5\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\"\x9c\x01\n" +
 	"\tScanError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"h\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x123\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x1b.vigil.v1.NotAssessedReasonR\x06reason\x12\x1c\n" +
+	"\tanalyzers\x18\x04 \x03(\tR\tanalyzers\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\"\x8b\x01\n" +
+	"\vCheckNotRun\x12\x19\n" +
+	"\bcheck_id\x18\x01 \x01(\tR\acheckId\x123\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1b.vigil.v1.NotAssessedReasonR\x06reason\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x14\n" +
+	"\x05units\x18\x04 \x01(\rR\x05units\"\x9a\x02\n" +
+	"\bCoverage\x12'\n" +
+	"\x0funits_attempted\x18\x01 \x01(\x04R\x0eunitsAttempted\x12%\n" +
+	"\x0eunits_assessed\x18\x02 \x01(\x04R\runitsAssessed\x12,\n" +
+	"\x12units_not_assessed\x18\x03 \x01(\x04R\x10unitsNotAssessed\x126\n" +
+	"\fnot_assessed\x18\x04 \x03(\v2\x13.vigil.v1.ScanErrorR\vnotAssessed\x12;\n" +
+	"\x0echecks_not_run\x18\x05 \x03(\v2\x15.vigil.v1.CheckNotRunR\fchecksNotRun\x12\x1b\n" +
+	"\tunit_kind\x18\x06 \x01(\tR\bunitKind\"\xd4\x01\n" +
 	"\n" +
 	"ScanReport\x12-\n" +
 	"\bfindings\x18\x01 \x03(\v2\x11.vigil.v1.FindingR\bfindings\x12+\n" +
-	"\x06errors\x18\x02 \x03(\v2\x13.vigil.v1.ScanErrorR\x06errors*m\n" +
+	"\x06errors\x18\x02 \x03(\v2\x13.vigil.v1.ScanErrorR\x06errors\x12.\n" +
+	"\bcoverage\x18\x03 \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x12:\n" +
+	"\x0efailed_targets\x18\x04 \x03(\v2\x13.vigil.v1.ScanErrorR\rfailedTargets*m\n" +
 	"\x06Pillar\x12\x16\n" +
 	"\x12PILLAR_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vPILLAR_CODE\x10\x01\x12\x14\n" +
@@ -695,7 +1012,22 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\fSEVERITY_LOW\x10\x02\x12\x13\n" +
 	"\x0fSEVERITY_MEDIUM\x10\x03\x12\x11\n" +
 	"\rSEVERITY_HIGH\x10\x04\x12\x15\n" +
-	"\x11SEVERITY_CRITICAL\x10\x05B3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"\x11SEVERITY_CRITICAL\x10\x05*\x8a\x04\n" +
+	"\x11NotAssessedReason\x12#\n" +
+	"\x1fNOT_ASSESSED_REASON_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fNOT_ASSESSED_REASON_PARSE_ERROR\x10\x01\x12 \n" +
+	"\x1cNOT_ASSESSED_REASON_NOT_UTF8\x10\x02\x12!\n" +
+	"\x1dNOT_ASSESSED_REASON_TOO_LARGE\x10\x03\x12)\n" +
+	"%NOT_ASSESSED_REASON_PERMISSION_DENIED\x10\x04\x12$\n" +
+	" NOT_ASSESSED_REASON_RATE_LIMITED\x10\x05\x12!\n" +
+	"\x1dNOT_ASSESSED_REASON_TIMED_OUT\x10\x06\x12-\n" +
+	")NOT_ASSESSED_REASON_NO_VULNERABILITY_DATA\x10\a\x12&\n" +
+	"\"NOT_ASSESSED_REASON_NO_CREDENTIALS\x10\b\x12\"\n" +
+	"\x1eNOT_ASSESSED_REASON_NEEDS_ROOT\x10\t\x12*\n" +
+	"&NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT\x10\n" +
+	"\x12\"\n" +
+	"\x1eNOT_ASSESSED_REASON_UNREADABLE\x10\v\x12'\n" +
+	"#NOT_ASSESSED_REASON_ANALYZER_FAILED\x10\fB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_finding_proto_rawDescOnce sync.Once
@@ -709,33 +1041,42 @@ func file_vigil_v1_finding_proto_rawDescGZIP() []byte {
 	return file_vigil_v1_finding_proto_rawDescData
 }
 
-var file_vigil_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_vigil_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_vigil_v1_finding_proto_goTypes = []any{
 	(Pillar)(0),                   // 0: vigil.v1.Pillar
 	(Severity)(0),                 // 1: vigil.v1.Severity
-	(*Resource)(nil),              // 2: vigil.v1.Resource
-	(*Location)(nil),              // 3: vigil.v1.Location
-	(*Finding)(nil),               // 4: vigil.v1.Finding
-	(*Exemption)(nil),             // 5: vigil.v1.Exemption
-	(*ScanError)(nil),             // 6: vigil.v1.ScanError
-	(*ScanReport)(nil),            // 7: vigil.v1.ScanReport
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(NotAssessedReason)(0),        // 2: vigil.v1.NotAssessedReason
+	(*Resource)(nil),              // 3: vigil.v1.Resource
+	(*Location)(nil),              // 4: vigil.v1.Location
+	(*Finding)(nil),               // 5: vigil.v1.Finding
+	(*Exemption)(nil),             // 6: vigil.v1.Exemption
+	(*ScanError)(nil),             // 7: vigil.v1.ScanError
+	(*CheckNotRun)(nil),           // 8: vigil.v1.CheckNotRun
+	(*Coverage)(nil),              // 9: vigil.v1.Coverage
+	(*ScanReport)(nil),            // 10: vigil.v1.ScanReport
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_vigil_v1_finding_proto_depIdxs = []int32{
-	0, // 0: vigil.v1.Finding.pillar:type_name -> vigil.v1.Pillar
-	1, // 1: vigil.v1.Finding.severity:type_name -> vigil.v1.Severity
-	2, // 2: vigil.v1.Finding.resource:type_name -> vigil.v1.Resource
-	3, // 3: vigil.v1.Finding.location:type_name -> vigil.v1.Location
-	5, // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
-	8, // 5: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
-	4, // 6: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
-	6, // 7: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	0,  // 0: vigil.v1.Finding.pillar:type_name -> vigil.v1.Pillar
+	1,  // 1: vigil.v1.Finding.severity:type_name -> vigil.v1.Severity
+	3,  // 2: vigil.v1.Finding.resource:type_name -> vigil.v1.Resource
+	4,  // 3: vigil.v1.Finding.location:type_name -> vigil.v1.Location
+	6,  // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
+	11, // 5: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
+	2,  // 6: vigil.v1.ScanError.reason:type_name -> vigil.v1.NotAssessedReason
+	2,  // 7: vigil.v1.CheckNotRun.reason:type_name -> vigil.v1.NotAssessedReason
+	7,  // 8: vigil.v1.Coverage.not_assessed:type_name -> vigil.v1.ScanError
+	8,  // 9: vigil.v1.Coverage.checks_not_run:type_name -> vigil.v1.CheckNotRun
+	5,  // 10: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
+	7,  // 11: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
+	9,  // 12: vigil.v1.ScanReport.coverage:type_name -> vigil.v1.Coverage
+	7,  // 13: vigil.v1.ScanReport.failed_targets:type_name -> vigil.v1.ScanError
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_finding_proto_init() }
@@ -748,8 +1089,8 @@ func file_vigil_v1_finding_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_finding_proto_rawDesc), len(file_vigil_v1_finding_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -480,6 +480,13 @@ type Agent struct {
 	Stale         bool                   `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
 	Scopes        []*Scope               `protobuf:"bytes,8,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	OutboxDepth   uint64                 `protobuf:"varint,9,opt,name=outbox_depth,json=outboxDepth,proto3" json:"outbox_depth,omitempty"`
+	// heartbeat_interval_seconds and scan_interval_seconds are what the
+	// agent last said of its schedule.
+	HeartbeatIntervalSeconds uint32 `protobuf:"varint,10,opt,name=heartbeat_interval_seconds,json=heartbeatIntervalSeconds,proto3" json:"heartbeat_interval_seconds,omitempty"`
+	ScanIntervalSeconds      uint32 `protobuf:"varint,11,opt,name=scan_interval_seconds,json=scanIntervalSeconds,proto3" json:"scan_interval_seconds,omitempty"`
+	// coverage_lost is set once the agent's silence has been announced with
+	// a coverage.lost event, until a coverage.restored one.
+	CoverageLost  bool `protobuf:"varint,12,opt,name=coverage_lost,json=coverageLost,proto3" json:"coverage_lost,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -575,6 +582,27 @@ func (x *Agent) GetOutboxDepth() uint64 {
 		return x.OutboxDepth
 	}
 	return 0
+}
+
+func (x *Agent) GetHeartbeatIntervalSeconds() uint32 {
+	if x != nil {
+		return x.HeartbeatIntervalSeconds
+	}
+	return 0
+}
+
+func (x *Agent) GetScanIntervalSeconds() uint32 {
+	if x != nil {
+		return x.ScanIntervalSeconds
+	}
+	return 0
+}
+
+func (x *Agent) GetCoverageLost() bool {
+	if x != nil {
+		return x.CoverageLost
+	}
+	return false
 }
 
 // FindingFilter selects stored findings. Empty fields match everything.
@@ -1837,6 +1865,252 @@ func (x *BackupResponse) GetData() []byte {
 	return nil
 }
 
+// ListCoverageRequest selects scopes by what their last scan assessed.
+// Empty fields match everything.
+type ListCoverageRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Tenant  string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Agent   string                 `protobuf:"bytes,2,opt,name=agent,proto3" json:"agent,omitempty"`
+	Scanner string                 `protobuf:"bytes,3,opt,name=scanner,proto3" json:"scanner,omitempty"`
+	Target  string                 `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`
+	// reason keeps scopes with at least one unit not assessed for it.
+	Reason NotAssessedReason `protobuf:"varint,5,opt,name=reason,proto3,enum=vigil.v1.NotAssessedReason" json:"reason,omitempty"`
+	// stale keeps scopes that went three scan intervals without a completed
+	// scan, or whose agent went three heartbeat intervals silent.
+	Stale         bool   `protobuf:"varint,6,opt,name=stale,proto3" json:"stale,omitempty"`
+	PageSize      int32  `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCoverageRequest) Reset() {
+	*x = ListCoverageRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCoverageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCoverageRequest) ProtoMessage() {}
+
+func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCoverageRequest.ProtoReflect.Descriptor instead.
+func (*ListCoverageRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListCoverageRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ListCoverageRequest) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *ListCoverageRequest) GetScanner() string {
+	if x != nil {
+		return x.Scanner
+	}
+	return ""
+}
+
+func (x *ListCoverageRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ListCoverageRequest) GetReason() NotAssessedReason {
+	if x != nil {
+		return x.Reason
+	}
+	return NotAssessedReason_NOT_ASSESSED_REASON_UNSPECIFIED
+}
+
+func (x *ListCoverageRequest) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *ListCoverageRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCoverageRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ScopeCoverage is what the last completed scan of a scope assessed.
+type ScopeCoverage struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Scope        *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	Coverage     *Coverage              `protobuf:"bytes,2,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	LastScanTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_scan_time,json=lastScanTime,proto3" json:"last_scan_time,omitempty"`
+	// stale: no completed scan for three of the agent's scan intervals.
+	Stale bool `protobuf:"varint,4,opt,name=stale,proto3" json:"stale,omitempty"`
+	// agent_stale: the agent missed three of its heartbeat intervals.
+	AgentStale    bool `protobuf:"varint,5,opt,name=agent_stale,json=agentStale,proto3" json:"agent_stale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScopeCoverage) Reset() {
+	*x = ScopeCoverage{}
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScopeCoverage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScopeCoverage) ProtoMessage() {}
+
+func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScopeCoverage.ProtoReflect.Descriptor instead.
+func (*ScopeCoverage) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ScopeCoverage) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *ScopeCoverage) GetCoverage() *Coverage {
+	if x != nil {
+		return x.Coverage
+	}
+	return nil
+}
+
+func (x *ScopeCoverage) GetLastScanTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastScanTime
+	}
+	return nil
+}
+
+func (x *ScopeCoverage) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *ScopeCoverage) GetAgentStale() bool {
+	if x != nil {
+		return x.AgentStale
+	}
+	return false
+}
+
+// ListCoverageResponse is one page of scopes; stale_agents lists the
+// silent agents of the caller's tenants on the first page of a stale query.
+type ListCoverageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scopes        []*ScopeCoverage       `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	StaleAgents   []*Agent               `protobuf:"bytes,3,rep,name=stale_agents,json=staleAgents,proto3" json:"stale_agents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCoverageResponse) Reset() {
+	*x = ListCoverageResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCoverageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCoverageResponse) ProtoMessage() {}
+
+func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCoverageResponse.ProtoReflect.Descriptor instead.
+func (*ListCoverageResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListCoverageResponse) GetScopes() []*ScopeCoverage {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *ListCoverageResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListCoverageResponse) GetStaleAgents() []*Agent {
+	if x != nil {
+		return x.StaleAgents
+	}
+	return nil
+}
+
 var File_vigil_v1_service_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_service_proto_rawDesc = "" +
@@ -1876,7 +2150,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\fFindingEvent\x12'\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xc3\x02\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xda\x03\n" +
 	"\x05Agent\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -1886,7 +2160,11 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\tlast_scan\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastScan\x12\x14\n" +
 	"\x05stale\x18\a \x01(\bR\x05stale\x12'\n" +
 	"\x06scopes\x18\b \x03(\v2\x0f.vigil.v1.ScopeR\x06scopes\x12!\n" +
-	"\foutbox_depth\x18\t \x01(\x04R\voutboxDepth\"\x85\x02\n" +
+	"\foutbox_depth\x18\t \x01(\x04R\voutboxDepth\x12<\n" +
+	"\x1aheartbeat_interval_seconds\x18\n" +
+	" \x01(\rR\x18heartbeatIntervalSeconds\x122\n" +
+	"\x15scan_interval_seconds\x18\v \x01(\rR\x13scanIntervalSeconds\x12#\n" +
+	"\rcoverage_lost\x18\f \x01(\bR\fcoverageLost\"\x85\x02\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -1963,7 +2241,28 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x0f\n" +
 	"\rBackupRequest\"$\n" +
 	"\x0eBackupResponse\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data*r\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xfc\x01\n" +
+	"\x13ListCoverageRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x18\n" +
+	"\ascanner\x18\x03 \x01(\tR\ascanner\x12\x16\n" +
+	"\x06target\x18\x04 \x01(\tR\x06target\x123\n" +
+	"\x06reason\x18\x05 \x01(\x0e2\x1b.vigil.v1.NotAssessedReasonR\x06reason\x12\x14\n" +
+	"\x05stale\x18\x06 \x01(\bR\x05stale\x12\x1b\n" +
+	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"\xdf\x01\n" +
+	"\rScopeCoverage\x12%\n" +
+	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12.\n" +
+	"\bcoverage\x18\x02 \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x12@\n" +
+	"\x0elast_scan_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\flastScanTime\x12\x14\n" +
+	"\x05stale\x18\x04 \x01(\bR\x05stale\x12\x1f\n" +
+	"\vagent_stale\x18\x05 \x01(\bR\n" +
+	"agentStale\"\xa3\x01\n" +
+	"\x14ListCoverageResponse\x12/\n" +
+	"\x06scopes\x18\x01 \x03(\v2\x17.vigil.v1.ScopeCoverageR\x06scopes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x122\n" +
+	"\fstale_agents\x18\x03 \x03(\v2\x0f.vigil.v1.AgentR\vstaleAgents*r\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSTATUS_OPEN\x10\x01\x12\x13\n" +
@@ -1992,7 +2291,9 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x11RevokeSuppression\x12\".vigil.v1.RevokeSuppressionRequest\x1a#.vigil.v1.RevokeSuppressionResponse\x12D\n" +
 	"\tListAudit\x12\x1a.vigil.v1.ListAuditRequest\x1a\x1b.vigil.v1.ListAuditResponse2N\n" +
 	"\rBackupService\x12=\n" +
-	"\x06Backup\x12\x17.vigil.v1.BackupRequest\x1a\x18.vigil.v1.BackupResponse0\x01B3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"\x06Backup\x12\x17.vigil.v1.BackupRequest\x1a\x18.vigil.v1.BackupResponse0\x012`\n" +
+	"\x0fCoverageService\x12M\n" +
+	"\fListCoverage\x12\x1d.vigil.v1.ListCoverageRequest\x1a\x1e.vigil.v1.ListCoverageResponseB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_service_proto_rawDescOnce sync.Once
@@ -2007,7 +2308,7 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                       // 0: vigil.v1.Status
 	(EventType)(0),                    // 1: vigil.v1.EventType
@@ -2038,39 +2339,44 @@ var file_vigil_v1_service_proto_goTypes = []any{
 	(*ListAuditResponse)(nil),         // 26: vigil.v1.ListAuditResponse
 	(*BackupRequest)(nil),             // 27: vigil.v1.BackupRequest
 	(*BackupResponse)(nil),            // 28: vigil.v1.BackupResponse
-	(*Finding)(nil),                   // 29: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
-	(*Scope)(nil),                     // 31: vigil.v1.Scope
-	(Pillar)(0),                       // 32: vigil.v1.Pillar
-	(Severity)(0),                     // 33: vigil.v1.Severity
+	(*ListCoverageRequest)(nil),       // 29: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),             // 30: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),      // 31: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                   // 32: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),     // 33: google.protobuf.Timestamp
+	(*Scope)(nil),                     // 34: vigil.v1.Scope
+	(Pillar)(0),                       // 35: vigil.v1.Pillar
+	(Severity)(0),                     // 36: vigil.v1.Severity
+	(NotAssessedReason)(0),            // 37: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                  // 38: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	29, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	32, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	30, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	30, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	30, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	31, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	30, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	33, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	33, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	33, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	34, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	33, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	30, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	30, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	30, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	33, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	33, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	33, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
 	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
 	2,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	30, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	30, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	30, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	31, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	32, // 17: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	33, // 18: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	33, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	33, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	33, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	34, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	35, // 17: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	36, // 18: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
 	0,  // 19: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
 	6,  // 20: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	2,  // 21: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
 	2,  // 22: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
 	0,  // 23: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	32, // 24: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	33, // 25: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	35, // 24: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	36, // 25: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
 	12, // 26: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
 	6,  // 27: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	4,  // 28: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
@@ -2079,34 +2385,42 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	3,  // 31: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
 	3,  // 32: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
 	3,  // 33: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	30, // 34: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	33, // 34: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	3,  // 35: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
 	24, // 36: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	7,  // 37: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	9,  // 38: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	11, // 39: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	14, // 40: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	16, // 41: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	18, // 42: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	20, // 43: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	22, // 44: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	25, // 45: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	27, // 46: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	8,  // 47: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 48: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 49: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 50: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 51: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 52: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	21, // 53: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	23, // 54: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	26, // 55: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	28, // 56: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	47, // [47:57] is the sub-list for method output_type
-	37, // [37:47] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	37, // 37: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	34, // 38: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	38, // 39: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	33, // 40: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	30, // 41: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	5,  // 42: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	7,  // 43: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	9,  // 44: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	11, // 45: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	14, // 46: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	16, // 47: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	18, // 48: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	20, // 49: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	22, // 50: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	25, // 51: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	27, // 52: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	29, // 53: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	8,  // 54: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 55: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 56: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 57: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 58: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 59: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	21, // 60: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	23, // 61: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	26, // 62: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	28, // 63: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	31, // 64: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	54, // [54:65] is the sub-list for method output_type
+	43, // [43:54] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
@@ -2122,9 +2436,9 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_vigil_v1_service_proto_goTypes,
 		DependencyIndexes: file_vigil_v1_service_proto_depIdxs,

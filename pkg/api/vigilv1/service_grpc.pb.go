@@ -678,3 +678,111 @@ var BackupService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "vigil/v1/service.proto",
 }
+
+const (
+	CoverageService_ListCoverage_FullMethodName = "/vigil.v1.CoverageService/ListCoverage"
+)
+
+// CoverageServiceClient is the client API for CoverageService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// CoverageService answers what the fleet did not assess: units that could
+// not be read, checks that could not run, scopes and agents gone silent.
+type CoverageServiceClient interface {
+	ListCoverage(ctx context.Context, in *ListCoverageRequest, opts ...grpc.CallOption) (*ListCoverageResponse, error)
+}
+
+type coverageServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewCoverageServiceClient(cc grpc.ClientConnInterface) CoverageServiceClient {
+	return &coverageServiceClient{cc}
+}
+
+func (c *coverageServiceClient) ListCoverage(ctx context.Context, in *ListCoverageRequest, opts ...grpc.CallOption) (*ListCoverageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCoverageResponse)
+	err := c.cc.Invoke(ctx, CoverageService_ListCoverage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CoverageServiceServer is the server API for CoverageService service.
+// All implementations must embed UnimplementedCoverageServiceServer
+// for forward compatibility.
+//
+// CoverageService answers what the fleet did not assess: units that could
+// not be read, checks that could not run, scopes and agents gone silent.
+type CoverageServiceServer interface {
+	ListCoverage(context.Context, *ListCoverageRequest) (*ListCoverageResponse, error)
+	mustEmbedUnimplementedCoverageServiceServer()
+}
+
+// UnimplementedCoverageServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedCoverageServiceServer struct{}
+
+func (UnimplementedCoverageServiceServer) ListCoverage(context.Context, *ListCoverageRequest) (*ListCoverageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCoverage not implemented")
+}
+func (UnimplementedCoverageServiceServer) mustEmbedUnimplementedCoverageServiceServer() {}
+func (UnimplementedCoverageServiceServer) testEmbeddedByValue()                         {}
+
+// UnsafeCoverageServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to CoverageServiceServer will
+// result in compilation errors.
+type UnsafeCoverageServiceServer interface {
+	mustEmbedUnimplementedCoverageServiceServer()
+}
+
+func RegisterCoverageServiceServer(s grpc.ServiceRegistrar, srv CoverageServiceServer) {
+	// If the following call panics, it indicates UnimplementedCoverageServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&CoverageService_ServiceDesc, srv)
+}
+
+func _CoverageService_ListCoverage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCoverageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoverageServiceServer).ListCoverage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CoverageService_ListCoverage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoverageServiceServer).ListCoverage(ctx, req.(*ListCoverageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// CoverageService_ServiceDesc is the grpc.ServiceDesc for CoverageService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var CoverageService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "vigil.v1.CoverageService",
+	HandlerType: (*CoverageServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListCoverage",
+			Handler:    _CoverageService_ListCoverage_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "vigil/v1/service.proto",
+}

@@ -108,7 +108,14 @@ type ScopeRecord struct {
 	ResendRequested bool                   `protobuf:"varint,7,opt,name=resend_requested,json=resendRequested,proto3" json:"resend_requested,omitempty"`
 	FirstScanTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=first_scan_time,json=firstScanTime,proto3" json:"first_scan_time,omitempty"`
 	// records counts the scope's finding records in the store, any status.
-	Records       uint64 `protobuf:"varint,9,opt,name=records,proto3" json:"records,omitempty"`
+	Records uint64 `protobuf:"varint,9,opt,name=records,proto3" json:"records,omitempty"`
+	// coverage is what the last completed scan assessed.
+	Coverage *Coverage `protobuf:"bytes,10,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	// scan_interval_seconds is the agent's scan interval when it last said.
+	ScanIntervalSeconds uint32 `protobuf:"varint,11,opt,name=scan_interval_seconds,json=scanIntervalSeconds,proto3" json:"scan_interval_seconds,omitempty"`
+	// stale is set once the scope has gone three scan intervals without a
+	// completed scan and its coverage.lost event is published.
+	Stale         bool `protobuf:"varint,12,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,16 +213,37 @@ func (x *ScopeRecord) GetRecords() uint64 {
 	return 0
 }
 
+func (x *ScopeRecord) GetCoverage() *Coverage {
+	if x != nil {
+		return x.Coverage
+	}
+	return nil
+}
+
+func (x *ScopeRecord) GetScanIntervalSeconds() uint32 {
+	if x != nil {
+		return x.ScanIntervalSeconds
+	}
+	return 0
+}
+
+func (x *ScopeRecord) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
 var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/service.proto\"\x90\x01\n" +
+	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\x1a\x16vigil/v1/service.proto\"\x90\x01\n" +
 	"\rFindingRecord\x12/\n" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
 	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
-	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xe9\x02\n" +
+	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xe3\x03\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
@@ -226,7 +254,11 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\x06digest\x18\x06 \x01(\fR\x06digest\x12)\n" +
 	"\x10resend_requested\x18\a \x01(\bR\x0fresendRequested\x12B\n" +
 	"\x0ffirst_scan_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rfirstScanTime\x12\x18\n" +
-	"\arecords\x18\t \x01(\x04R\arecordsB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"\arecords\x18\t \x01(\x04R\arecords\x12.\n" +
+	"\bcoverage\x18\n" +
+	" \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x122\n" +
+	"\x15scan_interval_seconds\x18\v \x01(\rR\x13scanIntervalSeconds\x12\x14\n" +
+	"\x05stale\x18\f \x01(\bR\x05staleB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_store_proto_rawDescOnce sync.Once
@@ -247,17 +279,19 @@ var file_vigil_v1_store_proto_goTypes = []any{
 	(*StoredFinding)(nil),         // 2: vigil.v1.StoredFinding
 	(*Scope)(nil),                 // 3: vigil.v1.Scope
 	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*Coverage)(nil),              // 5: vigil.v1.Coverage
 }
 var file_vigil_v1_store_proto_depIdxs = []int32{
 	2, // 0: vigil.v1.FindingRecord.stored:type_name -> vigil.v1.StoredFinding
 	3, // 1: vigil.v1.ScopeRecord.scope:type_name -> vigil.v1.Scope
 	4, // 2: vigil.v1.ScopeRecord.last_scan_time:type_name -> google.protobuf.Timestamp
 	4, // 3: vigil.v1.ScopeRecord.first_scan_time:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 4: vigil.v1.ScopeRecord.coverage:type_name -> vigil.v1.Coverage
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_store_proto_init() }
@@ -266,6 +300,7 @@ func file_vigil_v1_store_proto_init() {
 		return
 	}
 	file_vigil_v1_bus_proto_init()
+	file_vigil_v1_finding_proto_init()
 	file_vigil_v1_service_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

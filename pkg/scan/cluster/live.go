@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // liveResources are the API resources the Kubernetes checks read. Secrets
@@ -91,11 +93,13 @@ func ObjectPath(clusterID, kind, namespace, name string) string {
 func KindPath(clusterID, kind string) string { return "k8s://" + clusterID + "/" + kind + "/" }
 
 // Scan lists every resource the checks read, page by page, and evaluates
-// per-object and cross-object checks. A resource the agent may not list is
-// reported as a scan error (not assessed) and the scan goes on.
-func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.Finding, []*vigilv1.ScanError, error) {
+// per-object and cross-object checks. Each object is a unit of the
+// returned ledger; a kind the agent could not list is a unit not assessed,
+// with the reason the API gave, and the scan goes on.
+func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.Finding, *pipeline.Ledger, error) {
+	const scanner = "kubernetes"
+	ledger := pipeline.NewLedger()
 	var objs []located
-	var scanErrs []*vigilv1.ScanError
 	images := map[string]bool{}
 	defer func() { l.images = images }()
 	for _, r := range liveResources {
@@ -106,11 +110,10 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 				if ctx.Err() != nil {
 					return nil, nil, ctx.Err()
 				}
-				reason := err.Error()
-				if apierrors.IsForbidden(err) {
-					reason = "not assessed: the agent may not list " + r.gvr.Resource + ": " + reason
+				if !apierrors.IsNotFound(err) {
+					ledger.NotAssessed(scanner, pipeline.KubeObject, KindPath(clusterID, r.kind), apiReason(err), "",
+						fmt.Sprintf("list %s: %v", r.gvr.Resource, err))
 				}
-				scanErrs = append(scanErrs, &vigilv1.ScanError{Path: KindPath(clusterID, r.kind), Error: reason})
 				break
 			}
 			for i := range list.Items {
@@ -135,19 +138,31 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 	for _, o := range objs {
 		fs, errs := l.Manifests.scanObject(o, tenant)
 		out = append(out, fs...)
-		for _, e := range errs {
-			scanErrs = append(scanErrs, &vigilv1.ScanError{Path: o.path, Error: e.Error()})
-		}
+		ledger.Record(scanner, pipeline.KubeObject, o.path, errors.Join(errs...))
 	}
 	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
-	if err != nil {
-		scanErrs = append(scanErrs, &vigilv1.ScanError{Path: "k8s://" + clusterID, Error: err.Error()})
-	}
+	ledger.RecordSet(scanner, pipeline.KubeObject, "k8s://"+clusterID, err)
 	out = append(out, set...)
 	for _, f := range out {
 		finding.RedactSecrets(f)
+		finding.Sanitize(f)
 	}
-	return out, scanErrs, nil
+	return out, ledger, nil
+}
+
+// apiReason reads an API server's refusal for the reason it stands for.
+func apiReason(err error) pipeline.Reason {
+	switch {
+	case apierrors.IsForbidden(err):
+		return pipeline.PermissionDenied
+	case apierrors.IsUnauthorized(err):
+		return pipeline.NoCredentials
+	case apierrors.IsTooManyRequests(err):
+		return pipeline.RateLimited
+	case apierrors.IsTimeout(err), apierrors.IsServerTimeout(err):
+		return pipeline.TimedOut
+	}
+	return pipeline.Classify(err)
 }
 
 // Images returns the image references the last Scan found in the

@@ -18,6 +18,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // MaxManifestSize bounds the size of one manifest file.
@@ -64,8 +65,9 @@ type object struct {
 // with the findings of the documents before it.
 func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
 	if len(data) > MaxManifestSize {
-		return nil, fmt.Errorf("%s: manifest is %d bytes, over the %d byte limit", path, len(data), MaxManifestSize)
+		return nil, pipeline.NotAssessed(pipeline.TooLarge, fmt.Errorf("%s: manifest is %d bytes, over the %d byte limit", path, len(data), MaxManifestSize))
 	}
+	data, _ = pipeline.Lenient(data)
 	lines := bytes.Split(data, []byte("\n"))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []*vigilv1.Finding
@@ -80,11 +82,11 @@ func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tena
 			break
 		}
 		if err != nil {
-			return out, fmt.Errorf("%s: document %d: %w", path, doc, err)
+			return out, errors.Join(append(evalErrs, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: document %d: %w", path, doc, err)))...)
 		}
 		var raw any
 		if err := node.Decode(&raw); err != nil {
-			return out, fmt.Errorf("%s: document %d: %w", path, doc, err)
+			return out, errors.Join(append(evalErrs, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: document %d: %w", path, doc, err)))...)
 		}
 		for _, o := range expand(normalize(raw), &node) {
 			fs, errs := m.scanObject(located{object: o, path: path, lines: lines}, tenant)
@@ -195,7 +197,7 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 	var errs []error
 	exempt, err := exemptionsOf(o.obj, kind+" "+qualified(ns, name), time.Now())
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+		errs = append(errs, pipeline.AsNotice(fmt.Errorf("%s: %w", path, err)))
 	}
 	cache := map[string][]element{}
 	for _, c := range m.Checks {
@@ -210,7 +212,7 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 		for _, el := range els {
 			fails, err := c.Fails(el.vars)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %s %s: %w", path, kind, name, err))
+				errs = append(errs, &pipeline.CheckError{Check: c.ID, Err: fmt.Errorf("%s: %s %s: %w", path, kind, name, err)})
 				continue
 			}
 			if !fails {

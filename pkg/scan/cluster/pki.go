@@ -21,6 +21,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // Certificates evaluates the "certificate" checks over X.509 certificates:
@@ -68,7 +69,7 @@ func (c *Certificates) ScanFile(ctx context.Context, path string, data []byte, t
 	if bytes.Contains(data, []byte("certificate-authority-data")) || bytes.Contains(data, []byte("client-certificate-data")) {
 		kc, err := kubeconfigCerts(data)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: kubeconfig: %w", path, err))
+			errs = append(errs, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: kubeconfig: %w", path, err)))
 		}
 		certs = append(certs, kc...)
 	}
@@ -87,7 +88,7 @@ func (c *Certificates) ScanFile(ctx context.Context, path string, data []byte, t
 		}
 		cert, err := x509.ParseCertificate(ec.der)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: line %d: certificate: %w", path, ec.line, err))
+			errs = append(errs, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: line %d: certificate: %w", path, ec.line, err)))
 			continue
 		}
 		model := certificateModel(cert, now, ec.source)
@@ -97,7 +98,7 @@ func (c *Certificates) ScanFile(ctx context.Context, path string, data []byte, t
 		for _, chk := range c.Checks {
 			fails, err := chk.Fails(vars)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", path, err))
+				errs = append(errs, &pipeline.CheckError{Check: chk.ID, Err: fmt.Errorf("%s: %w", path, err)})
 				continue
 			}
 			if !fails {

@@ -17,6 +17,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // Set iterators evaluate checks that need several objects at once; the
@@ -74,6 +75,7 @@ func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([
 		if err != nil || len(data) > MaxManifestSize {
 			continue // reported by the file scan
 		}
+		data, _ = pipeline.Lenient(data)
 		lines := bytes.Split(data, []byte("\n"))
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
@@ -135,7 +137,7 @@ func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, te
 			}
 			fails, err := c.Fails(el.vars)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", el.obj.path, err))
+				errs = append(errs, pipeline.InUnit(el.obj.path, &pipeline.CheckError{Check: c.ID, Err: fmt.Errorf("%s: %w", el.obj.path, err)}))
 				continue
 			}
 			if !fails {

@@ -19,6 +19,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
@@ -112,17 +113,26 @@ func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, t
 	}
 	pkgs, err := parse(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: %w", path, err))
 	}
-	if d.DB == nil || d.Check == nil {
+	if d.Check == nil {
 		return nil, nil
 	}
 	lines := bytes.Split(data, []byte("\n"))
 	var out []*vigilv1.Finding
 	var errs []error
+	uncovered := map[string]bool{}
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
 			return out, err
+		}
+		if !d.DB.Covers(p.Ecosystem) {
+			if !uncovered[p.Ecosystem] {
+				uncovered[p.Ecosystem] = true
+				errs = append(errs, &pipeline.Error{Reason: pipeline.NoVulnerabilityData, Detail: p.Ecosystem,
+					Err: fmt.Errorf("%s: no vulnerability data for %s", path, p.Ecosystem)})
+			}
+			continue
 		}
 		matches, err := d.DB.Query(p.Ecosystem, p.Name, p.Version)
 		if err != nil {

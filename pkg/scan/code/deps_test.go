@@ -3,6 +3,7 @@ package code
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
@@ -125,7 +127,10 @@ func TestPackageLock(t *testing.T) {
 
 func TestWithoutDataFilesAreStillParsed(t *testing.T) {
 	d := scanner(t, nil)
-	if fs, err := d.ScanFile(context.Background(), "go.mod", []byte(goMod), ""); err != nil || len(fs) != 0 {
+	// Parsed, but not judged: not assessed for want of data, never clean.
+	fs, err := d.ScanFile(context.Background(), "go.mod", []byte(goMod), "")
+	var pe *pipeline.Error
+	if len(fs) != 0 || !errors.As(err, &pe) || pe.Reason != pipeline.NoVulnerabilityData || pe.Detail != "Go" {
 		t.Fatalf("without data: %v %v", fs, err)
 	}
 	if _, err := d.ScanFile(context.Background(), "x/go.mod", []byte("module\nrequire (\n"), ""); err == nil || !strings.Contains(err.Error(), "x/go.mod") {

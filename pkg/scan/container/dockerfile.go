@@ -18,6 +18,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // MaxDockerfileSize bounds the size of one Dockerfile.
@@ -52,15 +53,15 @@ func (d *Dockerfiles) Match(path string) bool {
 // ScanFile parses one Dockerfile and evaluates the checks.
 func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
 	if len(data) > MaxDockerfileSize {
-		return nil, fmt.Errorf("%s: Dockerfile is %d bytes, over the %d byte limit", path, len(data), MaxDockerfileSize)
+		return nil, pipeline.NotAssessed(pipeline.TooLarge, fmt.Errorf("%s: Dockerfile is %d bytes, over the %d byte limit", path, len(data), MaxDockerfileSize))
 	}
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: %w", path, err))
 	}
 	model := buildModel(res.AST)
 	if len(model.stages) == 0 {
-		return nil, fmt.Errorf("%s: no FROM instruction", path)
+		return nil, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: no FROM instruction", path))
 	}
 	lines := bytes.Split(data, []byte("\n"))
 	resource := &vigilv1.Resource{Tenant: tenant, Provider: "dockerfile", Kind: "Dockerfile", Name: path, Uri: path}
@@ -73,7 +74,7 @@ func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, te
 		for _, el := range model.elements(c.Each) {
 			fails, err := c.Fails(el.vars)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: line %d: %w", path, el.start, err))
+				errs = append(errs, &pipeline.CheckError{Check: c.ID, Err: fmt.Errorf("%s: line %d: %w", path, el.start, err)})
 				continue
 			}
 			if !fails {

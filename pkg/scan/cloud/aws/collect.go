@@ -184,8 +184,22 @@ func (a *account) fail(region, op string, err error) {
 		a.inv.NotAssessed = append(a.inv.NotAssessed, fmt.Sprintf("%s %s %s: %s", a.id, region, op, errorCode(err)))
 		return
 	}
-	a.inv.Errors = append(a.inv.Errors, fmt.Errorf("aws: account %s, %s, %s: %w", a.id, region, op, err))
+	a.inv.Errors = append(a.inv.Errors, &CallError{Account: a.id, Region: region, Op: op, Err: err})
 }
+
+// CallError is an API call of the collection that failed.
+type CallError struct {
+	Account, Region, Op string
+	Err                 error
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("aws: account %s, %s, %s: %v", e.Account, e.Region, e.Op, e.Err)
+}
+func (e *CallError) Unwrap() error { return e.Err }
+
+// Unit names what the call would have listed.
+func (e *CallError) Unit() string { return "aws:" + e.Account + "/" + e.Region + "/" + e.Op }
 
 func collectAccount(ctx context.Context, cfg aws.Config, opts Options, inv *Inventory) {
 	a := &account{cfg: cfg, inv: inv, id: "unknown"}

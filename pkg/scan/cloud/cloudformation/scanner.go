@@ -9,6 +9,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/cloud"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // Scanner evaluates the cloud checks over CloudFormation templates.
@@ -34,12 +35,13 @@ func (s *Scanner) Match(path string) bool {
 
 // ScanFile parses a template and evaluates the checks on its resources.
 func (s *Scanner) ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
+	data, _ = pipeline.Lenient(data)
 	if !IsTemplate(data) {
 		return nil, nil
 	}
 	t, err := Parse(path, data)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.NotAssessed(pipeline.ParseError, err)
 	}
 	lines := bytes.Split(data, []byte("\n"))
 	fs, _, err := cloud.Evaluate(ctx, s.Checks, Adapt(path, t), tenant, s.Name(), func(string) [][]byte { return lines })

@@ -20,6 +20,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // Block is one resource or data source instance, evaluated.
@@ -104,12 +106,12 @@ func (m *module) load(ctx context.Context, files []string, cfg *Config, depth in
 		}
 		src, err := os.ReadFile(f)
 		if err != nil {
-			cfg.Errors = append(cfg.Errors, fmt.Errorf("%s: %w", f, err))
+			cfg.Errors = append(cfg.Errors, pipeline.InUnit(filepath.ToSlash(f), fmt.Errorf("%s: %w", f, err)))
 			continue
 		}
 		file, err := parseHCL(parser, src, f)
 		if err != nil {
-			cfg.Errors = append(cfg.Errors, err)
+			cfg.Errors = append(cfg.Errors, pipeline.InUnit(filepath.ToSlash(f), pipeline.NotAssessed(pipeline.ParseError, err)))
 		}
 		if file == nil {
 			continue

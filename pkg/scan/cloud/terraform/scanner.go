@@ -12,6 +12,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/cloud"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
 )
 
@@ -41,7 +42,7 @@ func (s *Scanner) ScanFile(ctx context.Context, path string, data []byte, tenant
 	}
 	cfg, err := Plan(path, data)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.NotAssessed(pipeline.ParseError, err)
 	}
 	fs, _, err := cloud.Evaluate(ctx, s.Checks, Adapt(cfg), tenant, s.Name(), nil)
 	return fs, err

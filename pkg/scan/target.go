@@ -1,0 +1,100 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/scan/container/image"
+)
+
+// Result is the outcome of scanning one target.
+type Result struct {
+	// Findings per scanner name; every scanner has an entry, maybe empty.
+	Findings map[string][]*vigilv1.Finding
+	// Ledger accounts for every unit of the target: per scanner
+	// (Coverage(name)) and as a whole (Coverage("")), with the notices.
+	Ledger *pipeline.Ledger
+	// Durations is the time each scanner spent, summed over its files and
+	// its set scan (scanners run in parallel, so the sum may exceed the
+	// wall time of the target).
+	Durations map[string]time.Duration
+}
+
+// source is one kind of target: how its name is recognised, made
+// canonical, and scanned. Every target string goes through this table,
+// from the CLI and from the agent alike.
+type source struct {
+	name string
+	// match reports whether a target names this source.
+	match func(target string) bool
+	// normalize makes the target canonical (nil: as given).
+	normalize func(target string) string
+	scan      func(s *Scanner, ctx context.Context, res *Result, target, tenant string) error
+}
+
+var sources = []source{
+	{name: "stdin", match: func(t string) bool { return t == StdinTarget }, scan: (*Scanner).stdin},
+	{name: "url", match: func(t string) bool {
+		return strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://")
+	}, scan: (*Scanner).url},
+	{name: "git", match: func(t string) bool { return strings.HasPrefix(t, GitTarget) }, scan: (*Scanner).git},
+	{name: "aws", match: func(t string) bool { return strings.HasPrefix(t, AWSTarget) }, scan: (*Scanner).aws},
+	{name: "runtime", match: func(t string) bool { return strings.HasPrefix(t, RuntimeTarget) }, scan: (*Scanner).runtimeProcs},
+	{name: "image", match: image.IsReference, scan: (*Scanner).imageTarget},
+	{name: "tree", match: func(string) bool { return true }, normalize: filepath.Clean, scan: (*Scanner).tree},
+}
+
+func sourceOf(target string) source {
+	i := slices.IndexFunc(sources, func(s source) bool { return s.match(target) })
+	return sources[i] // the tree matches anything
+}
+
+// Normalize returns the canonical spelling of a target: the same target
+// spelled two ways is one scope.
+func Normalize(target string) string {
+	if src := sourceOf(target); src.normalize != nil {
+		return src.normalize(target)
+	}
+	return target
+}
+
+// Target scans one target. Paths in findings start with the cleaned
+// target, so the same target gives the same fingerprints whichever way it
+// was spelled. Every finding leaves through one path: redacted, made valid
+// UTF-8, exempted by the target's ignore file, one per fingerprint. An
+// error means the target could not be scanned at all; what could not be
+// read inside it is in the ledger.
+func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
+	res := &Result{Findings: map[string][]*vigilv1.Finding{}, Ledger: pipeline.NewLedger(), Durations: map[string]time.Duration{}}
+	for _, name := range s.Names() {
+		res.Findings[name] = []*vigilv1.Finding{}
+	}
+	src := sourceOf(target)
+	if src.normalize != nil {
+		target = src.normalize(target)
+	}
+	if err := src.scan(s, ctx, res, target, tenant); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("target %s: %w", target, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for name, fs := range res.Findings {
+		for _, f := range fs {
+			finding.RedactSecrets(f)
+			finding.Sanitize(f)
+		}
+		res.Findings[name] = dedupe(fs)
+	}
+	return res, nil
+}
