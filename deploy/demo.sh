@@ -55,6 +55,9 @@ echo
 echo "==> agents"
 $BIN/vigil --server "$GRPC" agents list
 echo
+echo "==> coverage: what each scope assessed"
+$BIN/vigil --server "$GRPC" coverage
+echo
 echo "==> high and critical findings"
 $BIN/vigil --server "$GRPC" findings list --severity high
 echo

@@ -77,8 +77,13 @@ func reasonNames() []string {
 func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TENANT\tAGENT\tSCANNER\tTARGET\tASSESSED\tNOT ASSESSED\tLAST SCAN\tSTATE")
+	hidden := 0
 	for _, sc := range resp.Scopes {
 		c := sc.Coverage
+		if c.GetUnitsAttempted() == 0 && !sc.Stale && !sc.AgentStale {
+			hidden++ // a scanner with nothing to read in its target
+			continue
+		}
 		state := "ok"
 		switch {
 		case sc.AgentStale:
@@ -91,6 +96,9 @@ func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "(%d scope(s) whose scanner had nothing to read are left out; --format json lists them)\n", hidden)
 	}
 	var details []string
 	for _, sc := range resp.Scopes {

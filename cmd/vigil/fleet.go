@@ -331,7 +331,8 @@ func ts(t time.Time) string {
 }
 
 // writeCoverageSummary prints, per tenant, what the findings above stand
-// on: units assessed of those tried, scopes and agents gone stale.
+// on: units assessed of those tried, scopes and agents gone stale. A file
+// read by two scanners is a unit of each of their scopes, so it counts twice.
 func writeCoverageSummary(w io.Writer, cov *vigilv1.ListCoverageResponse, agents []*vigilv1.Agent) error {
 	type sums struct{ attempted, assessed, notAssessed, scopes, staleScopes, agents, staleAgents uint64 }
 	by := map[string]*sums{}
@@ -366,7 +367,7 @@ func writeCoverageSummary(w io.Writer, cov *vigilv1.ListCoverageResponse, agents
 	fmt.Fprintln(w)
 	for _, t := range tenants {
 		s := by[t]
-		if _, err := fmt.Fprintf(w, "%s: assessed %d of %d units; %d not assessed; %d of %d scopes stale; %d of %d agents stale\n",
+		if _, err := fmt.Fprintf(w, "%s: assessed %d of %d units (summed over scopes); %d not assessed; %d of %d scopes stale; %d of %d agents stale\n",
 			t, s.assessed, s.attempted, s.notAssessed, s.staleScopes, s.scopes, s.staleAgents, s.agents); err != nil {
 			return err
 		}

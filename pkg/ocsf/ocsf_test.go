@@ -173,3 +173,43 @@ func TestAdvisoryIDs(t *testing.T) {
 		}
 	}
 }
+
+// Coverage events are Detection Findings with the attributes the class
+// requires; lost and restored share the finding uid and differ in
+// activity and status.
+func TestCoverageEventSchema(t *testing.T) {
+	at := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	var uids []any
+	for _, lost := range []bool{true, false} {
+		for _, target := range []string{"", "/srv/app"} {
+			b := Blind{Lost: lost, Tenant: "acme", Agent: "node-1", Target: target, Scanner: "kubernetes", Since: at.Add(-time.Hour), At: at}
+			raw, err := json.Marshal(CoverageEvent(b, "test", "u1", json.RawMessage(`{"state":"x"}`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range append(required[0], required[ClassDetection]...) {
+				if _, ok := lookup(m, p); !ok {
+					t.Errorf("lost=%v target=%q: required %s missing in %s", lost, target, p, raw)
+				}
+			}
+			wantAct, wantStatus := float64(ActivityCreate), float64(StatusNew)
+			if !lost {
+				wantAct, wantStatus = ActivityClose, StatusResolved
+			}
+			if m["class_uid"] != float64(ClassDetection) || m["activity_id"] != wantAct || m["status_id"] != wantStatus {
+				t.Errorf("lost=%v: class %v activity %v status %v", lost, m["class_uid"], m["activity_id"], m["status_id"])
+			}
+			if target != "" {
+				fi, _ := lookup(m, "finding_info.uid")
+				uids = append(uids, fi)
+			}
+		}
+	}
+	if len(uids) != 2 || uids[0] != uids[1] {
+		t.Errorf("lost and restored of one scope have finding uids %v", uids)
+	}
+}
