@@ -143,4 +143,3 @@ func slicesJoin(head [][]byte, mid []byte, tail [][]byte) []byte {
 	}
 	return b.Bytes()
 }
-
