@@ -119,34 +119,9 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 			full = false // a full send cannot carry findings of files that failed to parse
 		}
 
-		cur := make(map[string]sentEntry, len(s.Findings))
-		var changed []*vigilv1.Finding
-		for _, f := range s.Findings {
-			b, err := proto.MarshalOptions{Deterministic: true}.Marshal(f)
-			if err != nil {
-				return fmt.Errorf("encode finding: %w", err)
-			}
-			h := sha256.Sum256(b)
-			e := sentEntry{path: f.GetLocation().GetPath()}
-			copy(e.hash[:], h[:8])
-			cur[f.Fingerprint] = e
-			if p, ok := prev[f.Fingerprint]; full || !ok || p.hash != e.hash {
-				changed = append(changed, f)
-			}
-		}
-		var gone []string
-		for fp, e := range prev {
-			if _, ok := cur[fp]; ok {
-				continue
-			}
-			if errored(errPaths, e.path) {
-				cur[fp] = e // carried over: the file (or kind) could not be read this time
-				continue
-			}
-			gone = append(gone, fp)
-		}
-		if full {
-			gone = nil // the server resolves what a full scan does not report
+		cur, changed, gone, err := diff(prev, s.Findings, full, errPaths)
+		if err != nil {
+			return err
 		}
 
 		scanID := newScanID()
@@ -271,4 +246,39 @@ func errored(errPaths map[string]bool, path string) bool {
 		}
 	}
 	return false
+}
+
+// diff compares a scan's findings with what was last sent for the scope:
+// cur is the new set, changed the findings to send (all of them when
+// full), gone the fingerprints to resolve. A finding of a unit that could
+// not be read this time is carried over into cur, not gone.
+func diff(prev map[string]sentEntry, findings []*vigilv1.Finding, full bool, errPaths map[string]bool) (cur map[string]sentEntry, changed []*vigilv1.Finding, gone []string, err error) {
+	cur = make(map[string]sentEntry, len(findings))
+	for _, f := range findings {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(f)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("encode finding: %w", err)
+		}
+		h := sha256.Sum256(b)
+		e := sentEntry{path: f.GetLocation().GetPath()}
+		copy(e.hash[:], h[:8])
+		cur[f.Fingerprint] = e
+		if p, ok := prev[f.Fingerprint]; full || !ok || p.hash != e.hash {
+			changed = append(changed, f)
+		}
+	}
+	for fp, e := range prev {
+		if _, ok := cur[fp]; ok {
+			continue
+		}
+		if errored(errPaths, e.path) {
+			cur[fp] = e // carried over: the file (or kind) could not be read this time
+			continue
+		}
+		gone = append(gone, fp)
+	}
+	if full {
+		gone = nil // the server resolves what a full scan does not report
+	}
+	return cur, changed, gone, nil
 }

@@ -99,17 +99,30 @@ func TestTraceFromScanToCommit(t *testing.T) {
 	if _, err := vigilv1.NewFindingServiceClient(conn).ListFindings(ctx, &vigilv1.ListFindingsRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get("http://" + metrics + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, name := range []string{"vigil_ingest_findings_received_total", "vigil_ingest_findings_written_total", "vigil_ingest_lag_seconds_bucket",
+	names := []string{"vigil_ingest_findings_received_total", "vigil_ingest_findings_written_total", "vigil_ingest_lag_seconds_bucket",
 		"vigil_ingest_commit_duration_seconds_bucket", "vigil_ingest_dedup_ratio", "vigil_agents", "vigil_agent_scan_duration_seconds_bucket",
-		"vigil_agent_messages_published_total", "rpc_server_"} {
-		if !strings.Contains(string(body), name) {
-			t.Errorf("/metrics lacks %s", name)
+		"vigil_agent_messages_published_total", "rpc_server_"}
+	// The server records an RPC's metrics after it answered: poll.
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get("http://" + metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = missing[:0]
+		for _, name := range names {
+			if !strings.Contains(string(body), name) {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(missing) > 0 {
+		t.Errorf("/metrics lacks %v", missing)
 	}
 }

@@ -7,6 +7,8 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "==> micro-benchmarks (check evaluation, fingerprints, image analysis, store upserts)"
 go test -run '^$' -bench . -benchmem -benchtime 2s ./pkg/finding ./pkg/secret ./pkg/scan/cloud/terraform ./pkg/scan/cluster ./pkg/scan/container ./pkg/scan/container/image | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
+echo "==> whole corpora of ../shared/corpus through Scanner.Run (time and peak live heap)"
+go test -run '^$' -bench CorpusScan -benchtime 1x -count 3 ./pkg/scan | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 go test -run '^$' -bench Upsert -benchtime 1x ./server/store | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 echo "==> end to end: ${VIGIL_BENCH_SCOPES:-1000} scopes x ${VIGIL_BENCH_PER_SCOPE:-1000} findings through embedded JetStream into bbolt"
 go test -run '^$' -bench IngestFleet -benchtime 1x -timeout 30m ./server | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true

@@ -92,3 +92,28 @@ func BenchmarkScanReader(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOneLine scans the same text as lines and as one line (newlines
+// made spaces, as in minified or concatenated files): the one-line form
+// must neither crawl nor find more than the lines do.
+func BenchmarkOneLine(b *testing.B) {
+	lines := bigText(32<<20, 7)
+	one := bytes.ReplaceAll(lines, []byte("\n"), []byte(" "))
+	s := New([]byte("k"))
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"lines", lines}, {"one-line", one}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			n := 0
+			for b.Loop() {
+				n = 0
+				if err := s.ScanReader("big.txt", bytes.NewReader(c.data), func(Match) { n++ }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "matches")
+		})
+	}
+}

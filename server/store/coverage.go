@@ -52,6 +52,26 @@ func agentsByKey(tx *bolt.Tx) (map[string]*vigilv1.Agent, error) {
 	return out, err
 }
 
+// coverageQuery is a ListCoverageRequest with the caller's tenants.
+type coverageQuery struct {
+	req     *vigilv1.ListCoverageRequest
+	tenants []string
+}
+
+func (q coverageQuery) tenant(t string) bool {
+	return (q.req.Tenant == "" || t == q.req.Tenant) && (len(q.tenants) == 0 || slices.Contains(q.tenants, t))
+}
+
+// scope reports whether a scope record matches the query's fields.
+func (q coverageQuery) scope(sr *vigilv1.ScopeRecord) bool {
+	sc, r := sr.Scope, q.req
+	if !q.tenant(sc.GetTenant()) || r.Agent != "" && sc.GetAgent() != r.Agent ||
+		r.Scanner != "" && sc.GetScanner() != r.Scanner || r.Target != "" && sc.GetTarget() != r.Target {
+		return false
+	}
+	return r.Reason == 0 || slices.ContainsFunc(sr.GetCoverage().GetNotAssessed(), func(e *vigilv1.ScanError) bool { return e.Reason == r.Reason })
+}
+
 // Coverage pages through the scopes that match req, in key order, with
 // what their last completed scan assessed. tenants, when not empty, are
 // the only tenants the caller may see.
@@ -67,9 +87,7 @@ func (s *Store) Coverage(req *vigilv1.ListCoverageRequest, tenants []string, now
 			return nil, ErrBadToken
 		}
 	}
-	allowed := func(t string) bool {
-		return (req.Tenant == "" || t == req.Tenant) && (len(tenants) == 0 || slices.Contains(tenants, t))
-	}
+	q := coverageQuery{req, tenants}
 	resp := &vigilv1.ListCoverageResponse{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		agents, err := agentsByKey(tx)
@@ -89,16 +107,11 @@ func (s *Store) Coverage(req *vigilv1.ListCoverageRequest, tenants []string, now
 			if err := proto.Unmarshal(v, sr); err != nil {
 				return fmt.Errorf("decode scope %x: %w", k, err)
 			}
-			sc := sr.Scope
-			if !allowed(sc.GetTenant()) || req.Agent != "" && sc.GetAgent() != req.Agent ||
-				req.Scanner != "" && sc.GetScanner() != req.Scanner || req.Target != "" && sc.GetTarget() != req.Target {
+			if !q.scope(sr) {
 				continue
 			}
-			if req.Reason != 0 && !slices.ContainsFunc(sr.GetCoverage().GetNotAssessed(), func(e *vigilv1.ScanError) bool { return e.Reason == req.Reason }) {
-				continue
-			}
-			a := agents[string(agentKey(sc.GetTenant(), sc.GetAgent()))]
-			row := &vigilv1.ScopeCoverage{Scope: sc, Coverage: sr.Coverage, LastScanTime: sr.LastScanTime,
+			a := agents[string(agentKey(sr.Scope.GetTenant(), sr.Scope.GetAgent()))]
+			row := &vigilv1.ScopeCoverage{Scope: sr.Scope, Coverage: sr.Coverage, LastScanTime: sr.LastScanTime,
 				Stale: ScopeStale(sr, a, now), AgentStale: AgentStale(a, now, staleAfter)}
 			if req.Stale && !row.Stale && !row.AgentStale {
 				continue
@@ -111,19 +124,24 @@ func (s *Store) Coverage(req *vigilv1.ListCoverageRequest, tenants []string, now
 			last = append(last[:0], k...)
 		}
 		if req.Stale && req.PageToken == "" {
-			for _, a := range agents {
-				if allowed(a.Tenant) && (req.Agent == "" || a.Id == req.Agent) && AgentStale(a, now, staleAfter) {
-					a.Stale = true
-					resp.StaleAgents = append(resp.StaleAgents, a)
-				}
-			}
-			slices.SortFunc(resp.StaleAgents, func(x, y *vigilv1.Agent) int {
-				return bytes.Compare(agentKey(x.Tenant, x.Id), agentKey(y.Tenant, y.Id))
-			})
+			resp.StaleAgents = staleAgents(agents, q, now, staleAfter)
 		}
 		return nil
 	})
 	return resp, err
+}
+
+// staleAgents are the query's agents gone silent, in key order.
+func staleAgents(agents map[string]*vigilv1.Agent, q coverageQuery, now time.Time, staleAfter time.Duration) []*vigilv1.Agent {
+	var out []*vigilv1.Agent
+	for _, a := range agents {
+		if q.tenant(a.Tenant) && (q.req.Agent == "" || a.Id == q.req.Agent) && AgentStale(a, now, staleAfter) {
+			a.Stale = true
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(x, y *vigilv1.Agent) int { return bytes.Compare(agentKey(x.Tenant, x.Id), agentKey(y.Tenant, y.Id)) })
+	return out
 }
 
 // CoverageChange is a blind spot that appeared (Lost) or went away: a
