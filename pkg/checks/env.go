@@ -41,8 +41,9 @@ var variables = []string{
 	"resource",
 }
 
-// newEnv builds the CEL environment shared by all checks.
-func newEnv() (*cel.Env, error) {
+// newEnv builds the CEL environment shared by the checks of a catalog;
+// has_secret asks the catalog's own credential detector.
+func newEnv(secrets *secret.Scanner) (*cel.Env, error) {
 	opts := []cel.EnvOption{
 		cel.OptionalTypes(),
 		ext.Strings(),
@@ -65,7 +66,7 @@ func newEnv() (*cel.Env, error) {
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(Internet(string(v.(types.String)))) }))),
 		cel.Function("has_secret",
 			cel.Overload("has_secret_string", []*cel.Type{cel.StringType}, cel.BoolType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(HasSecret(string(v.(types.String)))) }))),
+				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(len(secrets.Scan([]byte(v.(types.String)))) > 0) }))),
 		cel.Function("image_digest",
 			cel.Overload("image_digest_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageDigest(string(v.(types.String)))) }))),
@@ -179,14 +180,4 @@ func Internet(s string) bool {
 	}
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
 	return err == nil && p.Bits() == 0
-}
-
-// secrets finds credentials for has_secret; its hash key is irrelevant,
-// as only the presence of a match is reported.
-var secrets = secret.New(nil)
-
-// HasSecret reports whether text (a startup script, a template) holds a
-// credential that Vigil's secret rules recognise.
-func HasSecret(text string) bool {
-	return len(secrets.Scan([]byte(text))) > 0
 }

@@ -47,7 +47,7 @@ type FileScanner interface {
 // them).
 type SetScanner interface {
 	FileScanner
-	ScanSet(ctx context.Context, files []cluster.File, tenant string) ([]*vigilv1.Finding, error)
+	ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error)
 }
 
 // StreamScanner is a FileScanner that also reads a file as a stream, in

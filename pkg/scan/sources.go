@@ -16,7 +16,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/cloud"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
 )
 
 // stdin scans YAML read from standard input as one manifest stream.
@@ -40,7 +39,7 @@ func (s *Scanner) stdin(ctx context.Context, res *Result, _, tenant string) erro
 		fs, err := fsc.ScanFile(ctx, StdinTarget, data, tenant)
 		res.Ledger.Record(fsc.Name(), pipeline.File, StdinTarget, err)
 		if ss, ok := fsc.(SetScanner); ok {
-			set, err := ss.ScanSet(ctx, []cluster.File{{Path: StdinTarget, Data: data}}, tenant)
+			set, err := ss.ScanSet(ctx, []pipeline.Content{{Path: StdinTarget, Data: data}}, tenant)
 			res.Ledger.RecordSet(fsc.Name(), pipeline.File, StdinTarget, err)
 			fs = append(fs, set...)
 		}

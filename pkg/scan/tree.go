@@ -12,7 +12,6 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/pipeline"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 )
 
@@ -189,14 +188,14 @@ func (s *Scanner) scanSets(ctx context.Context, res *Result, jobs []job, target,
 			continue
 		}
 		var total int64
-		var files []cluster.File
+		var files []pipeline.Content
 		for _, j := range jobs {
 			if j.fs != fsc {
 				continue
 			}
 			total += s.sizeOf(j.path)
 			path := j.path
-			files = append(files, cluster.File{Path: filepath.ToSlash(path), Read: func() ([]byte, error) { return readFile(path) }})
+			files = append(files, pipeline.Content{Path: filepath.ToSlash(path), Read: func() ([]byte, error) { return readFile(path) }})
 		}
 		if len(files) == 0 {
 			continue

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/checks/checkstest"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 func catalog(t testing.TB) *checks.Catalog {
@@ -26,7 +27,7 @@ func ids(t *testing.T, m *Manifests, doc string) map[string]int {
 	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
-	set, err := m.ScanSet(context.Background(), []File{{Path: "case.yaml", Data: []byte(doc)}}, "")
+	set, err := m.ScanSet(context.Background(), []pipeline.Content{{Path: "case.yaml", Data: []byte(doc)}}, "")
 	if err != nil {
 		t.Fatalf("scan set: %v", err)
 	}
@@ -179,7 +180,7 @@ func FuzzManifestSet(f *testing.F) {
 	m := NewManifests(catalog(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m.ScanFile(context.Background(), "fuzz.yaml", data, "t")
-		m.ScanSet(context.Background(), []File{{Path: "fuzz.yaml", Data: data}}, "t")
+		m.ScanSet(context.Background(), []pipeline.Content{{Path: "fuzz.yaml", Data: data}}, "t")
 	})
 }
 
@@ -211,7 +212,7 @@ func BenchmarkScan10kWorkloads(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		set, err := m.ScanSet(context.Background(), []File{{Path: "fleet.yaml", Data: data}}, "acme")
+		set, err := m.ScanSet(context.Background(), []pipeline.Content{{Path: "fleet.yaml", Data: data}}, "acme")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -35,22 +35,6 @@ var setIterators = map[string]bool{"binding": true, "isolation": true, "namespac
 // IsSetIterator reports whether an iterator needs the whole set of objects.
 func IsSetIterator(each string) bool { return setIterators[each] }
 
-// File is one file of a target given to a set scan: its content, or a
-// function that reads it, so a set scan can hold one file at a time.
-type File struct {
-	Path string
-	Data []byte
-	Read func() ([]byte, error)
-}
-
-// Bytes is the file's content.
-func (f File) Bytes() ([]byte, error) {
-	if f.Data != nil || f.Read == nil {
-		return f.Data, nil
-	}
-	return f.Read()
-}
-
 type located struct {
 	object
 	path  string
@@ -61,7 +45,7 @@ type located struct {
 
 // ScanSet evaluates the set-level checks over all manifests of a target.
 // Files that do not parse were reported by ScanFile and are skipped here.
-func (m *Manifests) ScanSet(ctx context.Context, files []File, tenant string) ([]*vigilv1.Finding, error) {
+func (m *Manifests) ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error) {
 	setChecks := m.setChecks()
 	if len(setChecks) == 0 {
 		return nil, nil

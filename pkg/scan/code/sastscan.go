@@ -12,7 +12,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan/code/sast"
 )
 
@@ -46,7 +46,7 @@ func (g *GoSAST) ScanFile(context.Context, string, []byte, string) ([]*vigilv1.F
 }
 
 // ScanSet loads the packages of the files' folders and runs the analyzers.
-func (g *GoSAST) ScanSet(ctx context.Context, files []cluster.File, tenant string) ([]*vigilv1.Finding, error) {
+func (g *GoSAST) ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error) {
 	dirSet := map[string]bool{}
 	for _, f := range files {
 		dirSet[filepath.Dir(f.Path)] = true

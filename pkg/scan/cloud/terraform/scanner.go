@@ -13,7 +13,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/cloud"
 	"github.com/vigilsec/vigil/pkg/pipeline"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
 )
 
 // Scanner evaluates the cloud checks over Terraform: each folder of .tf
@@ -49,7 +48,7 @@ func (s *Scanner) ScanFile(ctx context.Context, path string, data []byte, tenant
 }
 
 // ScanSet evaluates the folders of the .tf files among files.
-func (s *Scanner) ScanSet(ctx context.Context, files []cluster.File, tenant string) ([]*vigilv1.Finding, error) {
+func (s *Scanner) ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error) {
 	content := map[string][]byte{}
 	dirs := map[string]bool{}
 	for _, f := range files {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/cloud"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 func cloudChecks(t testing.TB) []*checks.Check {
@@ -99,11 +99,11 @@ func TestPlan(t *testing.T) {
 
 // A module folder is not scanned again as a root of its own.
 func TestScanSetSkipsModuleFolders(t *testing.T) {
-	var files []cluster.File
+	var files []pipeline.Content
 	filepath.WalkDir("testdata/root", func(p string, d os.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(p, ".tf") {
 			data, _ := os.ReadFile(p)
-			files = append(files, cluster.File{Path: filepath.ToSlash(p), Data: data})
+			files = append(files, pipeline.Content{Path: filepath.ToSlash(p), Data: data})
 		}
 		return nil
 	})
