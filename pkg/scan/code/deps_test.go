@@ -6,12 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/lockfile"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
@@ -80,7 +80,7 @@ func TestGoMod(t *testing.T) {
 		!strings.Contains(f.Message, "fixed in 0.3.8") || !strings.Contains(f.Message, "direct dependency") || !strings.Contains(f.Message, "CVE-2022-32149") {
 		t.Fatalf("finding = %v", f)
 	}
-	pkgs, _ := ParseGoMod("go.mod", []byte(goMod))
+	pkgs, _ := lockfile.ParseGoMod("go.mod", []byte(goMod))
 	if len(pkgs) != 2 || pkgs[1].Direct {
 		t.Fatalf("packages = %+v (local replacement dropped, indirect marked)", pkgs)
 	}
@@ -150,13 +150,9 @@ func FuzzDependencyFiles(f *testing.F) {
 		f.Fatal(err)
 	}
 	d := NewDependencies(cat, &vuln.DB{})
-	var names []string
-	for n := range parsers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := lockfile.Names()
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
-		if _, ok := parsers[name]; !ok {
+		if _, ok := lockfile.ParserFor(name); !ok {
 			name = names[len(name)%len(names)]
 		}
 		d.ScanFile(context.Background(), name, data, "t")
@@ -170,15 +166,15 @@ func TestMoreLockfiles(t *testing.T) {
 	composer := `{"packages": [{"name": "guzzlehttp/psr7", "version": "1.8.3"}, {"name": "acme/app", "version": "dev-main"}], "packages-dev": [{"name": "phpunit/phpunit", "version": "v9.6.0"}]}`
 	cargo := "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
 	cases := []struct {
-		parse func([]byte) ([]Package, error)
+		parse func([]byte) ([]lockfile.Package, error)
 		data  string
 		want  []string // name@version, direct marked with !
 	}{
-		{ParsePnpmLock, pnpm6, []string{"@babel/core@7.24.0", "lodash@4.17.4!", "minimist@1.2.5"}},
-		{ParsePnpmLock, pnpm5, []string{"@types/node@20.1.0", "lodash@4.17.4!"}},
-		{ParsePnpmLock, pnpm9, []string{"lodash@4.17.4!"}},
-		{ParseComposerLock, composer, []string{"guzzlehttp/psr7@1.8.3", "phpunit/phpunit@9.6.0"}},
-		{ParseCargoLock, cargo, []string{"smallvec@1.6.0"}},
+		{lockfile.ParsePnpmLock, pnpm6, []string{"@babel/core@7.24.0", "lodash@4.17.4!", "minimist@1.2.5"}},
+		{lockfile.ParsePnpmLock, pnpm5, []string{"@types/node@20.1.0", "lodash@4.17.4!"}},
+		{lockfile.ParsePnpmLock, pnpm9, []string{"lodash@4.17.4!"}},
+		{lockfile.ParseComposerLock, composer, []string{"guzzlehttp/psr7@1.8.3", "phpunit/phpunit@9.6.0"}},
+		{lockfile.ParseCargoLock, cargo, []string{"smallvec@1.6.0"}},
 	}
 	for i, c := range cases {
 		pkgs, err := c.parse([]byte(c.data))
@@ -235,22 +231,22 @@ func TestEcosystemLockfiles(t *testing.T) {
 	bun := "{\n  \"workspaces\": {\"\": {\"dependencies\": {\"jquery\": \"3.3.1\",},},},\n  \"packages\": {\n    \"jquery\": [\"jquery@3.3.1\", \"\", {}, \"sha512-x\"],\n    \"@types/bun\": [\"@types/bun@1.2.14\", \"\", {}],\n  }\n}\n"
 	cases := []struct {
 		name  string
-		parse func([]byte) ([]Package, error)
+		parse func([]byte) ([]lockfile.Package, error)
 		data  string
 		want  []string
 	}{
-		{"yarn v1", ParseYarnLock, yarn1, []string{"@babel/core@7.24.0", "jquery@3.2.1"}},
-		{"yarn berry", ParseYarnLock, yarnBerry, []string{"jquery@3.2.1"}},
-		{"requirements", ParseRequirements, reqs, []string{"Flask@2.0.0", "Werkzeug@0.11", "urllib3@1.26.4"}},
-		{"Pipfile.lock", ParsePipfileLock, pipfile, []string{"pytest@7.0.0", "werkzeug@0.11.1"}},
-		{"poetry.lock", ParsePythonTOMLLock, poetry, []string{"click@8.1.3", "werkzeug@0.14"}},
-		{"uv.lock", ParsePythonTOMLLock, uv, []string{"werkzeug@0.11.1"}},
-		{"Gemfile.lock", ParseGemfileLock, gemfile, []string{"nokogiri@1.13.10", "racc@1.6.1", "rails@6.1.7!"}},
-		{"gradle.lockfile", ParseGradleLockfile, gradle, []string{"com.fasterxml.jackson.core:jackson-databind@2.9.1"}},
-		{"pom.xml", ParsePomXML, pom, []string{"com.fasterxml.jackson.core:jackson-databind@2.9.1!", "org.slf4j:slf4j-api@1.7.30!", "com.example:lib@1.0!"}},
-		{"packages.lock.json", ParseNuGetLock, nuget, []string{"Newtonsoft.Json@12.0.3!", "System.Memory@4.5.4"}},
-		{"conan.lock", ParseConanLock, conan, []string{"pcre@8.43", "zlib@1.2.12"}},
-		{"bun.lock", ParseBunLock, bun, []string{"@types/bun@1.2.14", "jquery@3.3.1!"}},
+		{"yarn v1", lockfile.ParseYarnLock, yarn1, []string{"@babel/core@7.24.0", "jquery@3.2.1"}},
+		{"yarn berry", lockfile.ParseYarnLock, yarnBerry, []string{"jquery@3.2.1"}},
+		{"requirements", lockfile.ParseRequirements, reqs, []string{"Flask@2.0.0", "Werkzeug@0.11", "urllib3@1.26.4"}},
+		{"Pipfile.lock", lockfile.ParsePipfileLock, pipfile, []string{"pytest@7.0.0", "werkzeug@0.11.1"}},
+		{"poetry.lock", lockfile.ParsePythonTOMLLock, poetry, []string{"click@8.1.3", "werkzeug@0.14"}},
+		{"uv.lock", lockfile.ParsePythonTOMLLock, uv, []string{"werkzeug@0.11.1"}},
+		{"Gemfile.lock", lockfile.ParseGemfileLock, gemfile, []string{"nokogiri@1.13.10", "racc@1.6.1", "rails@6.1.7!"}},
+		{"gradle.lockfile", lockfile.ParseGradleLockfile, gradle, []string{"com.fasterxml.jackson.core:jackson-databind@2.9.1"}},
+		{"pom.xml", lockfile.ParsePomXML, pom, []string{"com.fasterxml.jackson.core:jackson-databind@2.9.1!", "org.slf4j:slf4j-api@1.7.30!", "com.example:lib@1.0!"}},
+		{"packages.lock.json", lockfile.ParseNuGetLock, nuget, []string{"Newtonsoft.Json@12.0.3!", "System.Memory@4.5.4"}},
+		{"conan.lock", lockfile.ParseConanLock, conan, []string{"pcre@8.43", "zlib@1.2.12"}},
+		{"bun.lock", lockfile.ParseBunLock, bun, []string{"@types/bun@1.2.14", "jquery@3.3.1!"}},
 	}
 	for _, c := range cases {
 		pkgs, err := c.parse([]byte(c.data))
@@ -271,12 +267,12 @@ func TestEcosystemLockfiles(t *testing.T) {
 	}
 	for name, bad := range map[string]string{"Pipfile.lock": "{}", "pom.xml": "<project><dependencies>", "gradle.lockfile": "not:a:lock:line=x",
 		"packages.lock.json": "[", "conan.lock": "{", "poetry.lock": "[[package", "yarn.lock": "garbage: [\n"} {
-		parse, _ := parserFor(name)
+		parse, _ := lockfile.ParserFor(name)
 		if _, err := parse(name, []byte(bad)); err == nil {
 			t.Errorf("a broken %s was accepted", name)
 		}
 	}
-	if _, ok := parserFor("requirements-dev.txt"); !ok {
+	if _, ok := lockfile.ParserFor("requirements-dev.txt"); !ok {
 		t.Error("requirements-dev.txt is not read")
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vigilsec/vigil/pkg/scan/code"
+	"github.com/vigilsec/vigil/pkg/lockfile"
 )
 
 // Package is one installed package or pinned dependency found in an image.
@@ -82,7 +82,7 @@ func inventoryFile(p string) bool {
 	if strings.HasPrefix(p, dpkgStatusDir) && !strings.HasSuffix(p, ".md5sums") {
 		return true
 	}
-	_, ok, _ := code.ParseFile(path.Base(p), nil)
+	_, ok, _ := lockfile.ParseFile(path.Base(p), nil)
 	return ok
 }
 
@@ -238,9 +238,9 @@ func goBinary(file string, data []byte) ([]Package, bool) {
 // purlTypes maps OSV ecosystems of lockfiles to package URL types.
 var purlTypes = map[string]string{"npm": "npm", "Go": "golang", "crates.io": "cargo", "Packagist": "composer"}
 
-// lockfile returns the packages of a dependency file inside the image.
-func lockfile(file string, data []byte) ([]Package, error) {
-	pkgs, _, err := code.ParseFile(path.Base(file), data)
+// lockfilePackages returns the packages of a dependency file inside the image.
+func lockfilePackages(file string, data []byte) ([]Package, error) {
+	pkgs, _, err := lockfile.ParseFile(path.Base(file), data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

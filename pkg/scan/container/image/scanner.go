@@ -207,7 +207,7 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
 			a.addErr(err)
 		case wantInventory:
-			pkgs, err := lockfile("/"+e.Path, data)
+			pkgs, err := lockfilePackages("/"+e.Path, data)
 			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
 			a.addErr(err)
 		}

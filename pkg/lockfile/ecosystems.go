@@ -1,4 +1,4 @@
-package code
+package lockfile
 
 import (
 	"bufio"
