@@ -140,7 +140,9 @@ func staleAgents(agents map[string]*vigilv1.Agent, q coverageQuery, now time.Tim
 			out = append(out, a)
 		}
 	}
-	slices.SortFunc(out, func(x, y *vigilv1.Agent) int { return bytes.Compare(agentKey(x.Tenant, x.Id), agentKey(y.Tenant, y.Id)) })
+	slices.SortFunc(out, func(x, y *vigilv1.Agent) int {
+		return bytes.Compare(agentKey(x.Tenant, x.Id), agentKey(y.Tenant, y.Id))
+	})
 	return out
 }
 
