@@ -246,21 +246,9 @@ func FromEvent(ev *vigilv1.FindingEvent, vigil json.RawMessage, productVersion, 
 	if t == nil {
 		t = sf.GetLastChange()
 	}
-	out := &Event{
-		ActivityID: act, ActivityName: activityName[act],
-		CategoryUID: CategoryFindings, CategoryName: "Findings",
-		ClassUID: class, ClassName: className[class],
-		TypeUID: class*100 + act, TypeName: className[class] + ": " + activityName[act],
-		SeverityID: sev, Severity: severityName[sev],
-		StatusID: st, Status: statusName[st],
-		Time:    ms(t),
-		Message: f.GetMessage(),
-		Metadata: Metadata{Version: Version, Product: Product{Name: "Vigil", VendorName: "Vigil", Version: productVersion},
-			UID: uid, TenantUID: res.GetTenant(), EventCode: ev.GetType().String(), LogName: "vigil.events"},
-		FindingInfo: FindingInfo{UID: f.GetFingerprint(), Title: f.GetTitle(), Desc: f.GetMessage(), Types: []string{finding.PillarName(f.GetPillar())},
-			FirstSeenTime: ms(sf.GetFirstSeen()), LastSeenTime: ms(sf.GetLastSeen()), ModifiedTime: ms(sf.GetLastChange()), ProductUID: f.GetCheckId()},
-		Unmapped: Unmapped{Vigil: vigil},
-	}
+	out := header(class, act, sev, st, ms(t), f.GetMessage(), productVersion, uid, res.GetTenant(), ev.GetType().String(), vigil)
+	out.FindingInfo = FindingInfo{UID: f.GetFingerprint(), Title: f.GetTitle(), Desc: f.GetMessage(), Types: []string{finding.PillarName(f.GetPillar())},
+		FirstSeenTime: ms(sf.GetFirstSeen()), LastSeenTime: ms(sf.GetLastSeen()), ModifiedTime: ms(sf.GetLastChange()), ProductUID: f.GetCheckId()}
 	if out.FindingInfo.Title == "" {
 		out.FindingInfo.Title = f.GetCheckId()
 	}
@@ -366,20 +354,27 @@ func CoverageEvent(b Blind, productVersion, uid string, vigil json.RawMessage) *
 	if !b.Lost {
 		msg = fmt.Sprintf("coverage restored: %s reports again", what)
 	}
+	out := header(ClassDetection, act, sev, st, b.At.UnixMilli(), msg, productVersion, uid, b.Tenant, "COVERAGE_"+strings.ToUpper(word), vigil)
+	out.FindingInfo = FindingInfo{UID: subject, Title: "Coverage " + word + ": " + what, Desc: msg, Types: []string{"coverage"},
+		FirstSeenTime: b.Since.UnixMilli(), ModifiedTime: b.At.UnixMilli(), ProductUID: "coverage"}
+	out.Resources = []Resource{{UID: subject, Name: b.Agent, Type: "Vigil Agent"}}
+	return out
+}
+
+// header fills what every Vigil event carries: class, activity, severity,
+// status, time and the product metadata.
+func header(class, act, sev, st int, at int64, msg, productVersion, uid, tenant, code string, vigil json.RawMessage) *Event {
 	return &Event{
 		ActivityID: act, ActivityName: activityName[act],
 		CategoryUID: CategoryFindings, CategoryName: "Findings",
-		ClassUID: ClassDetection, ClassName: className[ClassDetection],
-		TypeUID: ClassDetection*100 + act, TypeName: className[ClassDetection] + ": " + activityName[act],
+		ClassUID: class, ClassName: className[class],
+		TypeUID: class*100 + act, TypeName: className[class] + ": " + activityName[act],
 		SeverityID: sev, Severity: severityName[sev],
 		StatusID: st, Status: statusName[st],
-		Time:    b.At.UnixMilli(),
+		Time:    at,
 		Message: msg,
 		Metadata: Metadata{Version: Version, Product: Product{Name: "Vigil", VendorName: "Vigil", Version: productVersion},
-			UID: uid, TenantUID: b.Tenant, EventCode: "COVERAGE_" + strings.ToUpper(word), LogName: "vigil.events"},
-		FindingInfo: FindingInfo{UID: subject, Title: "Coverage " + word + ": " + what, Desc: msg, Types: []string{"coverage"},
-			FirstSeenTime: b.Since.UnixMilli(), ModifiedTime: b.At.UnixMilli(), ProductUID: "coverage"},
-		Resources: []Resource{{UID: subject, Name: b.Agent, Type: "Vigil Agent"}},
-		Unmapped:  Unmapped{Vigil: vigil},
+			UID: uid, TenantUID: tenant, EventCode: code, LogName: "vigil.events"},
+		Unmapped: Unmapped{Vigil: vigil},
 	}
 }
