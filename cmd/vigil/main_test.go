@@ -443,3 +443,24 @@ func TestScanReportsWhatItCouldNotAssess(t *testing.T) {
 		t.Fatalf("broken.yaml is not listed once:\n%s", out)
 	}
 }
+
+// A check that could not run on some unit fails the gate as a unit not
+// assessed does; failed targets exit 2 before anything else.
+func TestGateCountsChecksThatCouldNotRun(t *testing.T) {
+	checkFailed := &vigilv1.ScanReport{Coverage: &vigilv1.Coverage{UnitsAttempted: 1, UnitsAssessed: 1,
+		ChecksNotRun: []*vigilv1.CheckNotRun{{CheckId: "VGL-CLUSTER-241", Units: 1, Detail: "type conversion error"}}}}
+	var ee exitError
+	if err := gate(io.Discard, checkFailed, 3, false); !errors.As(err, &ee) || ee.code != 3 {
+		t.Fatalf("check not run: %v, want exit 3", err)
+	}
+	if err := gate(io.Discard, checkFailed, 3, true); err != nil {
+		t.Fatalf("--allow-unassessed: %v", err)
+	}
+	if err := gate(io.Discard, checkFailed, 0, false); err != nil {
+		t.Fatalf("no --exit-code: %v", err)
+	}
+	checkFailed.FailedTargets = []*vigilv1.ScanError{{Path: "x", Error: "gone"}}
+	if err := gate(io.Discard, checkFailed, 3, true); !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("failed target: %v, want exit 2", err)
+	}
+}

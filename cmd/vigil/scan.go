@@ -301,8 +301,8 @@ func newChecksCmd(g *globals) *cobra.Command {
 
 // gate decides how a scan exits. A target that could not be scanned at all
 // exits 2, named on stderr, whatever else was found: a CI gate must never
-// read it as a pass. With exitCode set, a finding (exempt ones aside) or a
-// unit not assessed exits exitCode.
+// read it as a pass. With exitCode set, a finding (exempt ones aside), a
+// unit not assessed or a check that could not run exits exitCode.
 func gate(stderr io.Writer, rep *vigilv1.ScanReport, exitCode int, allowUnassessed bool) error {
 	for _, t := range rep.FailedTargets {
 		fmt.Fprintf(stderr, "vigil: %s: %s\n", t.Path, t.Error)
@@ -316,8 +316,9 @@ func gate(stderr io.Writer, rep *vigilv1.ScanReport, exitCode int, allowUnassess
 	if slices.ContainsFunc(rep.Findings, func(f *vigilv1.Finding) bool { return f.Exemption == nil }) {
 		return exitError{exitCode}
 	}
-	if !allowUnassessed && rep.GetCoverage().GetUnitsNotAssessed() > 0 {
-		fmt.Fprintf(stderr, "vigil: %d input(s) not assessed (--allow-unassessed to let them pass)\n", rep.Coverage.UnitsNotAssessed)
+	if c := rep.GetCoverage(); !allowUnassessed && (c.GetUnitsNotAssessed() > 0 || len(c.GetChecksNotRun()) > 0) {
+		fmt.Fprintf(stderr, "vigil: %d input(s) not assessed, %d check(s) could not run on some (--allow-unassessed to let them pass)\n",
+			c.GetUnitsNotAssessed(), len(c.GetChecksNotRun()))
 		return exitError{exitCode}
 	}
 	return nil

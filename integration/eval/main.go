@@ -112,7 +112,7 @@ func main() {
 			}
 			return perCat[c]
 		}
-		scanErrors := 0
+		scanErrors, checksNotRun := 0, 0
 		var lineHits, lineTotal int // labelled secret lines found
 		// Corpora with a folder per input type (kubernetes/, dockerfile/,
 		// terraform/, ...) are also totalled per folder.
@@ -157,6 +157,9 @@ func main() {
 				continue
 			}
 			scanErrors += int(rep.GetCoverage().GetUnitsNotAssessed()) + len(rep.FailedTargets)
+			for _, c := range rep.GetCoverage().GetChecksNotRun() {
+				checksNotRun += int(c.Units)
+			}
 			reported := map[string]bool{}
 			secretAt := map[int]bool{}
 			for _, f := range rep.Findings {
@@ -245,8 +248,8 @@ func main() {
 		if lineTotal > 0 {
 			fmt.Fprintf(tw, "%s\tlabelled secret lines found\t%d\t%d\t\t\t%.1f%%\t\n", d.Name(), lineHits, lineTotal-lineHits, 100*float64(lineHits)/float64(lineTotal))
 		}
-		if scanErrors > 0 {
-			fmt.Fprintf(tw, "%s\t(units not assessed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors)
+		if scanErrors > 0 || checksNotRun > 0 {
+			fmt.Fprintf(tw, "%s\t(units not assessed: %d; check runs that failed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors, checksNotRun)
 		}
 		fmt.Fprintln(tw, strings.Repeat("\t", 7))
 	}

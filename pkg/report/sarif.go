@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 
@@ -147,6 +148,12 @@ func SARIF(w io.Writer, rep *vigilv1.ScanReport, cat *checks.Catalog, version st
 	}
 	if c := rep.GetCoverage(); c.GetUnitsNotAssessed() > uint64(len(c.GetNotAssessed())) {
 		inv.ExecutionSuccessful = false
+	}
+	for _, c := range rep.GetCoverage().GetChecksNotRun() {
+		inv.ExecutionSuccessful = false
+		n := sarifNotification{Level: "error", Message: sarifText{Text: fmt.Sprintf("check %s could not run on %d unit(s) (%s): %s",
+			c.CheckId, c.Units, pipeline.ReasonName(c.Reason), c.Detail)}}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
 	}
 	for _, e := range rep.Errors {
 		note("warning", e, e.Error)
