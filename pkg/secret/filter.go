@@ -84,13 +84,28 @@ func plausibleBare(name string, v []byte) bool {
 
 // ignoredLine reports an inline allowlist marker on the line of off or the
 // line before it: "vigil:ignore" (every rule) or "vigil:ignore RULE-ID".
+// markerReach is how far from a match on a long line an allowlist marker
+// counts; markerArgs bounds the text read as a marker's arguments.
+const (
+	markerReach = 1 << 10
+	markerArgs  = 128
+)
+
 func ignoredLine(data []byte, off int, id string) bool {
-	ls := bytes.LastIndexByte(data[:off], '\n') + 1
-	le := bytes.IndexByte(data[off:], '\n')
-	if le < 0 {
-		le = len(data)
-	} else {
-		le += off
+	// The line around off, searched no further than longLine each way: on
+	// a long line (minified code, a file without line breaks) a marker
+	// counts only near the match, as one far away is about something else.
+	lo, hi := max(0, off-longLine), min(len(data), off+longLine)
+	ls, le := lo, hi
+	if i := bytes.LastIndexByte(data[lo:off], '\n'); i >= 0 || lo == 0 {
+		ls = lo + i + 1
+	}
+	if i := bytes.IndexByte(data[off:hi], '\n'); i >= 0 {
+		le = off + i
+	}
+	long := le-ls >= longLine
+	if long {
+		ls, le = max(ls, off-markerReach), min(le, off+markerReach)
 	}
 	check := func(line []byte) bool {
 		// Markers of other scanners that a code base may already carry.
@@ -101,7 +116,11 @@ func ignoredLine(data []byte, off int, id string) bool {
 		if i < 0 {
 			return false
 		}
-		rest := strings.TrimSpace(string(line[i+len("vigil:ignore"):]))
+		after := line[i+len("vigil:ignore"):]
+		if len(after) > markerArgs {
+			after = after[:markerArgs] // the marker's own arguments, not the rest of the line
+		}
+		rest := strings.TrimSpace(string(after))
 		rest = strings.TrimPrefix(rest, "-next-line")
 		rest = strings.TrimSpace(strings.TrimLeft(rest, ":"))
 		if rest == "" || strings.HasPrefix(rest, "*/") || strings.HasPrefix(rest, "-->") {
@@ -118,8 +137,12 @@ func ignoredLine(data []byte, off int, id string) bool {
 	if check(data[ls:le]) {
 		return true
 	}
+	if long {
+		return false // the lines above are out of reach
+	}
 	if ls > 0 {
-		ps := bytes.LastIndexByte(data[:ls-1], '\n') + 1
+		lo := max(0, ls-1-longLine)
+		ps := bytes.LastIndexByte(data[lo:ls-1], '\n') + 1 + lo
 		prev := data[ps : ls-1]
 		if bytes.Contains(prev, []byte("vigil:ignore-next-line")) && check(prev) {
 			return true
@@ -129,7 +152,10 @@ func ignoredLine(data []byte, off int, id string) bool {
 	// on a statement covers all of it: "cfg := Config{ // #nosec".
 	open := 0 // brackets opened and not closed between a line and the match
 	for n, end := 0, ls; n < 50 && end > 0; n++ {
-		start := bytes.LastIndexByte(data[:end-1], '\n') + 1
+		start := bytes.LastIndexByte(data[max(0, end-1-longLine):end-1], '\n') + 1 + max(0, end-1-longLine)
+		if start == max(0, end-1-longLine) && start > 0 {
+			break // a line longer than any block opener worth reading
+		}
 		line := data[start : end-1]
 		open += bytes.Count(line, []byte("{")) + bytes.Count(line, []byte("(")) + bytes.Count(line, []byte("[")) -
 			bytes.Count(line, []byte("}")) - bytes.Count(line, []byte(")")) - bytes.Count(line, []byte("]"))

@@ -460,9 +460,18 @@ func lineOf(starts []int, off int) int {
 	return lo + 1
 }
 
+// snippetMax is the longest snippet a match carries.
+const snippetMax = 200
+
 // redactLine masks line[start:end], keeping two characters of a long
 // secret, and trims the line to 200 bytes around it.
 func redactLine(line []byte, start, end int) string {
+	if len(line) > 2*snippetMax {
+		// Only the text around the secret can reach the snippet.
+		from := max(0, start-snippetMax/2)
+		to := min(len(line), max(end, from+snippetMax)+snippetMax)
+		line, start, end = line[from:to], start-from, end-from
+	}
 	secret := string(line[start:end])
 	if secret == "" {
 		return strings.ToValidUTF8(strings.TrimSpace(string(line)), "\uFFFD")
@@ -473,8 +482,8 @@ func redactLine(line []byte, start, end int) string {
 	}
 	// Snippets travel in protobuf strings, which must be UTF-8.
 	s := strings.ToValidUTF8(strings.TrimSpace(string(line[:start])+masked+string(line[end:])), "\uFFFD")
-	if len(s) > 200 {
-		cut := 200
+	if len(s) > snippetMax {
+		cut := snippetMax
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}

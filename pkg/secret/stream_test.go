@@ -117,3 +117,37 @@ func BenchmarkOneLine(b *testing.B) {
 		})
 	}
 }
+
+// The same text as one line finds no more than as lines: long lines are
+// searched around their keywords, not whole, and no token is cut in two.
+func TestOneLineFindsNoMoreThanLines(t *testing.T) {
+	s := New([]byte("k"))
+	for seed := uint64(1); seed <= 3; seed++ {
+		lines := bigText(3<<20, seed)
+		one := bytes.ReplaceAll(lines, []byte("\n"), []byte(" "))
+		count := func(data []byte) int {
+			n := 0
+			if err := s.ScanReader("t.txt", bytes.NewReader(data), func(Match) { n++ }); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if l, o := count(lines), count(one); o > l || l == 0 {
+			t.Errorf("seed %d: %d matches as lines, %d as one line", seed, l, o)
+		}
+	}
+}
+
+// On a long line an allowlist marker counts near its match only.
+func TestMarkersOnLongLinesReachNearby(t *testing.T) {
+	s := New([]byte("k"))
+	key := "aws_access_key_id = AKIAQYLPMN5HHHFPZAM2"
+	near := strings.Repeat("x ", 5000) + key + " // vigil:ignore"
+	far := "// vigil:ignore " + strings.Repeat("x ", 5000) + key
+	if n := len(s.ScanFile("near.js", []byte(near))); n != 0 {
+		t.Errorf("a marker beside the key did not hold: %d matches", n)
+	}
+	if n := len(s.ScanFile("far.js", []byte(far))); n == 0 {
+		t.Error("a marker 10 KB away on a minified line hid the key")
+	}
+}
