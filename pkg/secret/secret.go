@@ -293,7 +293,10 @@ const longLine = 4 << 10
 // than whole once per rule: a credential and the name it is assigned to
 // are never far from the keyword that selects the rule.
 func (s *Scanner) scanLong(name string, line []byte, base int, ids []int, wholeFrom []int, emit func(r *Rule, loc []int, start, end int)) {
-	const before, after = 256, 1024
+	// A name holding the keyword starts shortly before it, and its value
+	// follows within a few hundred bytes (long tokens such as JWTs
+	// included); multi-line rules run on the whole text instead.
+	const before, after = 64, 512
 	lower := bytes.ToLower(line)
 	spans := map[int][][2]int{} // rule index (-1: generic) → windows
 	for _, id := range ids {
@@ -312,15 +315,18 @@ func (s *Scanner) scanLong(name string, line []byte, base int, ids []int, wholeF
 					}
 					continue
 				}
-				spans[i] = append(spans[i], [2]int{max(p-before, 0), min(p+len(w)+after, len(line))})
+				spans[i] = append(spans[i], [2]int{tokenStart(line, max(p-before, 0)), tokenEnd(line, min(p+len(w)+after, len(line)))})
 			}
 		}
 	}
 	for i, ws := range spans {
 		slices.SortFunc(ws, func(a, b [2]int) int { return a[0] - b[0] })
+		// Overlapping windows merge up to maxSpan: the regexp engine is
+		// fast on short texts and slow on long ones, and a match found in
+		// two overlapping windows is one match (emit keeps one per span).
 		merged := ws[:1]
 		for _, w := range ws[1:] {
-			if last := &merged[len(merged)-1]; w[0] <= last[1] {
+			if last := &merged[len(merged)-1]; w[0] <= last[1] && max(last[1], w[1])-last[0] <= maxSpan {
 				last[1] = max(last[1], w[1])
 			} else {
 				merged = append(merged, w)
@@ -338,6 +344,35 @@ func (s *Scanner) scanLong(name string, line []byte, base int, ids []int, wholeF
 	for _, i := range s.noKeywords {
 		s.runKeywordless(name, s.rules[i], line, base, emit)
 	}
+}
+
+// maxSpan bounds the text one rule searches at once on a long line.
+const maxSpan = 4 << 10
+
+// tokenStart moves a window's start back to a token boundary, at most 128
+// bytes, so a window never begins inside a credential and reports a
+// shorter, different token; tokenEnd does the same for its end.
+func tokenStart(line []byte, i int) int {
+	for n := 0; i > 0 && n < 128 && !boundary(line[i-1]); n++ {
+		i--
+	}
+	return i
+}
+
+func tokenEnd(line []byte, i int) int {
+	for n := 0; i < len(line) && n < 128 && !boundary(line[i]); n++ {
+		i++
+	}
+	return i
+}
+
+// boundary reports bytes that end a token in code and configuration.
+func boundary(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '"', '\'', '`', ';', ',', '(', ')', '{', '}', '[', ']', '<', '>':
+		return true
+	}
+	return false
 }
 
 // runKeywordless runs a rule without keywords on a line: around each run
