@@ -103,63 +103,68 @@ func ignoredLine(data []byte, off int, id string) bool {
 	if i := bytes.IndexByte(data[off:hi], '\n'); i >= 0 {
 		le = off + i
 	}
-	long := le-ls >= longLine
-	if long {
-		ls, le = max(ls, off-markerReach), min(le, off+markerReach)
+	if le-ls >= longLine {
+		return markerAllows(data[max(ls, off-markerReach):min(le, off+markerReach)], id)
 	}
-	check := func(line []byte) bool {
-		// Markers of other scanners that a code base may already carry.
-		if bytes.Contains(line, []byte("#nosec")) || bytes.Contains(line, []byte("gitleaks:allow")) {
-			return true
-		}
-		i := bytes.Index(line, []byte("vigil:ignore"))
-		if i < 0 {
-			return false
-		}
-		after := line[i+len("vigil:ignore"):]
-		if len(after) > markerArgs {
-			after = after[:markerArgs] // the marker's own arguments, not the rest of the line
-		}
-		rest := strings.TrimSpace(string(after))
-		rest = strings.TrimPrefix(rest, "-next-line")
-		rest = strings.TrimSpace(strings.TrimLeft(rest, ":"))
-		if rest == "" || strings.HasPrefix(rest, "*/") || strings.HasPrefix(rest, "-->") {
-			return true
-		}
-		first := strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == ',' || r == ';' })
-		for _, f := range first {
-			if f == id || f == "secret" || f == "VGL-CODE-010" {
-				return true
-			}
-		}
-		return false
-	}
-	if check(data[ls:le]) {
+	if markerAllows(data[ls:le], id) {
 		return true
-	}
-	if long {
-		return false // the lines above are out of reach
 	}
 	if ls > 0 {
 		lo := max(0, ls-1-longLine)
 		ps := bytes.LastIndexByte(data[lo:ls-1], '\n') + 1 + lo
 		prev := data[ps : ls-1]
-		if bytes.Contains(prev, []byte("vigil:ignore-next-line")) && check(prev) {
+		if bytes.Contains(prev, []byte("vigil:ignore-next-line")) && markerAllows(prev, id) {
 			return true
 		}
 	}
-	// A marker on the line that opens a block covers the block, as #nosec
-	// on a statement covers all of it: "cfg := Config{ // #nosec".
+	return blockMarker(data, ls, id)
+}
+
+// markerAllows reports whether a line carries a marker that allows a
+// secret of rule id: #nosec, gitleaks:allow, or vigil:ignore bare or
+// naming the rule, "secret" or VGL-CODE-010.
+func markerAllows(line []byte, id string) bool {
+	// Markers of other scanners that a code base may already carry.
+	if bytes.Contains(line, []byte("#nosec")) || bytes.Contains(line, []byte("gitleaks:allow")) {
+		return true
+	}
+	i := bytes.Index(line, []byte("vigil:ignore"))
+	if i < 0 {
+		return false
+	}
+	after := line[i+len("vigil:ignore"):]
+	if len(after) > markerArgs {
+		after = after[:markerArgs] // the marker's own arguments, not the rest of the line
+	}
+	rest := strings.TrimSpace(string(after))
+	rest = strings.TrimPrefix(rest, "-next-line")
+	rest = strings.TrimSpace(strings.TrimLeft(rest, ":"))
+	if rest == "" || strings.HasPrefix(rest, "*/") || strings.HasPrefix(rest, "-->") {
+		return true
+	}
+	for _, f := range strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == ',' || r == ';' }) {
+		if f == id || f == "secret" || f == "VGL-CODE-010" {
+			return true
+		}
+	}
+	return false
+}
+
+// blockMarker reports a marker on a line above ls that opens a block still
+// open at ls, as #nosec on a statement covers all of it:
+// "cfg := Config{ // #nosec".
+func blockMarker(data []byte, ls int, id string) bool {
 	open := 0 // brackets opened and not closed between a line and the match
 	for n, end := 0, ls; n < 50 && end > 0; n++ {
-		start := bytes.LastIndexByte(data[max(0, end-1-longLine):end-1], '\n') + 1 + max(0, end-1-longLine)
-		if start == max(0, end-1-longLine) && start > 0 {
-			break // a line longer than any block opener worth reading
+		lo := max(0, end-1-longLine)
+		start := bytes.LastIndexByte(data[lo:end-1], '\n') + 1 + lo
+		if start == lo && lo > 0 {
+			return false // a line longer than any block opener worth reading
 		}
 		line := data[start : end-1]
 		open += bytes.Count(line, []byte("{")) + bytes.Count(line, []byte("(")) + bytes.Count(line, []byte("[")) -
 			bytes.Count(line, []byte("}")) - bytes.Count(line, []byte(")")) - bytes.Count(line, []byte("]"))
-		if open > 0 && check(line) {
+		if open > 0 && markerAllows(line, id) {
 			return true
 		}
 		end = start
