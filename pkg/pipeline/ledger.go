@@ -45,7 +45,6 @@ type entry struct {
 
 type failure struct {
 	reason Reason
-	detail string
 	msg    string
 }
 
@@ -116,7 +115,7 @@ func (l *Ledger) record(scanner, kind, unit string, err error) {
 			}
 			c.Units++
 		default:
-			l.fail(scanner, unit, failure{reason: Classify(leaf), detail: detail(leaf), msg: leaf.Error()})
+			l.fail(scanner, unit, failure{reason: Classify(leaf), msg: leaf.Error()})
 		}
 	}
 }
@@ -143,11 +142,11 @@ func (l *Ledger) RecordSet(scanner, kind, whole string, err error) {
 }
 
 // NotAssessed records that scanner tried unit and could not assess it.
-func (l *Ledger) NotAssessed(scanner, kind, unit string, r Reason, detail, msg string) {
+func (l *Ledger) NotAssessed(scanner, kind, unit string, r Reason, msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.attempt(scanner, kind, unit)
-	l.fail(scanner, unit, failure{reason: r, detail: detail, msg: msg})
+	l.fail(scanner, unit, failure{reason: r, msg: msg})
 }
 
 func (l *Ledger) fail(scanner, unit string, f failure) {

@@ -54,8 +54,8 @@ func ParseReason(s string) (Reason, bool) {
 }
 
 // Error is an analyzer's error that left its unit not assessed, with the
-// reason. Detail qualifies the reason (the ecosystem that lacks
-// vulnerability data).
+// reason. Detail qualifies the reason for callers that branch on it (the
+// ecosystem that lacks vulnerability data); the message names it too.
 type Error struct {
 	Reason Reason
 	Detail string
@@ -148,13 +148,4 @@ func Classify(err error) Reason {
 		return Unreadable
 	}
 	return AnalyzerFailed
-}
-
-// detail is the qualifier a marked error carries, if any.
-func detail(err error) string {
-	var pe *Error
-	if errors.As(err, &pe) {
-		return pe.Detail
-	}
-	return ""
 }

@@ -33,7 +33,7 @@ func (s *Scanner) stdin(ctx context.Context, res *Result, _, tenant string) erro
 			continue
 		}
 		if len(data) > MaxFileSize {
-			res.Ledger.NotAssessed(fsc.Name(), pipeline.File, StdinTarget, pipeline.TooLarge, "", fmt.Sprintf("stdin: more than %d bytes", MaxFileSize))
+			res.Ledger.NotAssessed(fsc.Name(), pipeline.File, StdinTarget, pipeline.TooLarge, fmt.Sprintf("stdin: more than %d bytes", MaxFileSize))
 			continue
 		}
 		fs, err := fsc.ScanFile(ctx, StdinTarget, data, tenant)
@@ -117,7 +117,7 @@ func (s *Scanner) image(ctx context.Context, res *Result, ref, tenant string) er
 		if read[e.Path] {
 			res.Ledger.Record(name, pipeline.Image, e.Path, pipeline.AsNotice(errors.New(e.Error)))
 		} else {
-			res.Ledger.NotAssessed(name, pipeline.Image, e.Path, pipeline.Unreadable, "", e.Error)
+			res.Ledger.NotAssessed(name, pipeline.Image, e.Path, pipeline.Unreadable, e.Error)
 		}
 	}
 	res.Findings[name] = append(res.Findings[name], rep.Findings...)
@@ -162,10 +162,10 @@ func (s *Scanner) aws(ctx context.Context, res *Result, target, tenant string) e
 	}
 	res.Findings[AWSScanner] = fs
 	for _, e := range inv.Errors {
-		res.Ledger.NotAssessed(AWSScanner, pipeline.Resource, awsListUnit(e), awsReason(e), "", e.Error())
+		res.Ledger.NotAssessed(AWSScanner, pipeline.Resource, awsListUnit(e), awsReason(e), e.Error())
 	}
 	for _, n := range inv.NotAssessed {
-		res.Ledger.NotAssessed(AWSScanner, pipeline.Resource, "aws:"+n, pipeline.PermissionDenied, "", "not assessed: "+n)
+		res.Ledger.NotAssessed(AWSScanner, pipeline.Resource, "aws:"+n, pipeline.PermissionDenied, "not assessed: "+n)
 	}
 	byAddr := map[string]*cloud.Resource{}
 	for _, r := range inv.Resources {

@@ -51,7 +51,7 @@ func (s *Scanner) tree(ctx context.Context, res *Result, target, tenant string) 
 			if ctx.Err() != nil {
 				return err
 			}
-			res.Ledger.NotAssessed(s.images.Name(), pipeline.Image, filepath.ToSlash(l), pipeline.Classify(err), "", err.Error())
+			res.Ledger.NotAssessed(s.images.Name(), pipeline.Image, filepath.ToSlash(l), pipeline.Classify(err), err.Error())
 		}
 	}
 	for name, fs := range res.Findings {

@@ -111,7 +111,7 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 					return nil, nil, ctx.Err()
 				}
 				if !apierrors.IsNotFound(err) {
-					ledger.NotAssessed(scanner, pipeline.KubeObject, KindPath(clusterID, r.kind), apiReason(err), "",
+					ledger.NotAssessed(scanner, pipeline.KubeObject, KindPath(clusterID, r.kind), apiReason(err),
 						fmt.Sprintf("list %s: %v", r.gvr.Resource, err))
 				}
 				break
