@@ -87,11 +87,6 @@ func (s *Scanner) runtimeProcs(ctx context.Context, res *Result, target, tenant 
 	return nil
 }
 
-// imageTarget scans every image behind a reference.
-func (s *Scanner) imageTarget(ctx context.Context, res *Result, ref, tenant string) error {
-	return s.image(ctx, res, ref, tenant)
-}
-
 // image scans every image behind a reference into res: each image is a
 // unit; one that could not be read is not assessed, the others' problems
 // are notices.

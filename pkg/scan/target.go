@@ -31,7 +31,6 @@ type Result struct {
 // canonical, and scanned. Every target string goes through this table,
 // from the CLI and from the agent alike.
 type source struct {
-	name string
 	// match reports whether a target names this source.
 	match func(target string) bool
 	// normalize makes the target canonical (nil: as given).
@@ -40,15 +39,15 @@ type source struct {
 }
 
 var sources = []source{
-	{name: "stdin", match: func(t string) bool { return t == StdinTarget }, scan: (*Scanner).stdin},
-	{name: "url", match: func(t string) bool {
+	{match: func(t string) bool { return t == StdinTarget }, scan: (*Scanner).stdin},
+	{match: func(t string) bool {
 		return strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://")
 	}, scan: (*Scanner).url},
-	{name: "git", match: func(t string) bool { return strings.HasPrefix(t, GitTarget) }, scan: (*Scanner).git},
-	{name: "aws", match: func(t string) bool { return strings.HasPrefix(t, AWSTarget) }, scan: (*Scanner).aws},
-	{name: "runtime", match: func(t string) bool { return strings.HasPrefix(t, RuntimeTarget) }, scan: (*Scanner).runtimeProcs},
-	{name: "image", match: image.IsReference, scan: (*Scanner).imageTarget},
-	{name: "tree", match: func(string) bool { return true }, normalize: filepath.Clean, scan: (*Scanner).tree},
+	{match: func(t string) bool { return strings.HasPrefix(t, GitTarget) }, scan: (*Scanner).git},
+	{match: func(t string) bool { return strings.HasPrefix(t, AWSTarget) }, scan: (*Scanner).aws},
+	{match: func(t string) bool { return strings.HasPrefix(t, RuntimeTarget) }, scan: (*Scanner).runtimeProcs},
+	{match: image.IsReference, scan: (*Scanner).image},
+	{match: func(string) bool { return true }, normalize: filepath.Clean, scan: (*Scanner).tree},
 }
 
 func sourceOf(target string) source {
