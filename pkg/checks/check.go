@@ -203,9 +203,15 @@ func (c *Check) AppliesTo(kind string, workload bool) bool {
 	return false
 }
 
-// NewFinding fills the check's metadata into a finding.
-func (c *Check) NewFinding(message string) *vigilv1.Finding {
+// NewFinding is the one constructor of findings: the check's metadata, the
+// message and the site, with the fingerprint computed from the site.
+// Redaction, exemptions and deduplication follow in pipeline.Finish.
+func (c *Check) NewFinding(message string, at finding.Site) *vigilv1.Finding {
 	return &vigilv1.Finding{
+		Fingerprint: at.Fingerprint(c.ID),
+		Scanner:     at.Scanner,
+		Resource:    at.Resource,
+		Location:    at.Location,
 		CheckId:     c.ID,
 		Pillar:      c.Pillar,
 		Severity:    c.Severity,

@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,19 +55,12 @@ func Evaluate(ctx context.Context, cs []*checks.Check, resources []*Resource, te
 			if !fails {
 				continue
 			}
-			f := c.NewFinding(c.Message(vars))
-			f.Scanner = scanner
-			f.Resource = res
-			loc := r.Path
-			if loc == "" {
-				loc = r.Address
-			}
-			f.Location = &vigilv1.Location{Path: r.Path, StartLine: int32(r.Line), EndLine: int32(r.Line)}
+			loc := &vigilv1.Location{Path: r.Path, StartLine: int32(r.Line), EndLine: int32(r.Line)}
 			if lines != nil && r.Path != "" && r.Line > 0 {
-				f.Location.Snippet = finding.Snippet(lines(r.Path), r.Line)
+				loc.Snippet = finding.Snippet(lines(r.Path), r.Line)
 			}
-			f.Fingerprint = finding.Fingerprint(c.ID, res, loc, r.Address)
-			out = append(out, f)
+			// A live resource has no file: its address is its path.
+			out = append(out, c.NewFinding(c.Message(vars), finding.Site{Scanner: scanner, Resource: res, Location: loc, Path: cmp.Or(r.Path, r.Address), Key: r.Address}))
 		}
 	}
 	return out, skipped, errors.Join(errs...)

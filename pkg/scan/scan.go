@@ -248,7 +248,7 @@ func (s *Scanner) Run(ctx context.Context, targets []string, tenant string) (*vi
 	for _, f := range rep.FailedTargets {
 		finding.Sanitize(f)
 	}
-	rep.Findings = dedupe(rep.Findings)
+	rep.Findings = pipeline.Unique(rep.Findings)
 	Sort(rep.Findings)
 	return rep, nil
 }
@@ -268,19 +268,4 @@ func Sort(fs []*vigilv1.Finding) {
 		}
 		return strings.Compare(a.Fingerprint, b.Fingerprint) < 0
 	})
-}
-
-// dedupe drops findings with a fingerprint seen before (the same file
-// reached through two targets, or one field reported twice).
-func dedupe(fs []*vigilv1.Finding) []*vigilv1.Finding {
-	seen := make(map[string]bool, len(fs))
-	out := fs[:0]
-	for _, f := range fs {
-		if seen[f.Fingerprint] {
-			continue
-		}
-		seen[f.Fingerprint] = true
-		out = append(out, f)
-	}
-	return out
 }

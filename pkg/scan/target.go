@@ -9,7 +9,6 @@ import (
 	"time"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
-	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 )
@@ -25,6 +24,8 @@ type Result struct {
 	// its set scan (scanners run in parallel, so the sum may exceed the
 	// wall time of the target).
 	Durations map[string]time.Duration
+	// exempt drops findings the target's own ignore file exempts.
+	exempt func(*vigilv1.Finding) bool
 }
 
 // source is one kind of target: how its name is recognised, made
@@ -89,11 +90,7 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 		return nil, err
 	}
 	for name, fs := range res.Findings {
-		for _, f := range fs {
-			finding.RedactSecrets(f)
-			finding.Sanitize(f)
-		}
-		res.Findings[name] = dedupe(fs)
+		res.Findings[name] = pipeline.Finish(fs, res.exempt)
 	}
 	return res, nil
 }

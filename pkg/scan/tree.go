@@ -54,15 +54,7 @@ func (s *Scanner) tree(ctx context.Context, res *Result, target, tenant string) 
 			res.Ledger.NotAssessed(s.images.Name(), pipeline.Image, filepath.ToSlash(l), pipeline.Classify(err), err.Error())
 		}
 	}
-	for name, fs := range res.Findings {
-		kept := fs[:0]
-		for _, f := range fs {
-			if !w.ignore.fingerprints[f.Fingerprint] {
-				kept = append(kept, f)
-			}
-		}
-		res.Findings[name] = kept
-	}
+	res.exempt = func(f *vigilv1.Finding) bool { return w.ignore.fingerprints[f.Fingerprint] }
 	return nil
 }
 

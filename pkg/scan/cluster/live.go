@@ -15,7 +15,6 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
-	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
@@ -143,11 +142,7 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
 	ledger.RecordSet(scanner, pipeline.KubeObject, "k8s://"+clusterID, err)
 	out = append(out, set...)
-	for _, f := range out {
-		finding.RedactSecrets(f)
-		finding.Sanitize(f)
-	}
-	return out, ledger, nil
+	return pipeline.Finish(out, nil), ledger, nil
 }
 
 // apiReason reads an API server's refusal for the reason it stands for.

@@ -219,11 +219,13 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 				continue
 			}
 			line := lineOf(o.node, el.fieldPath(c.Field))
-			f := c.NewFinding(c.Message(el.vars))
-			f.Scanner = m.Name()
-			f.Resource = res
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(lines, line)}
-			f.Fingerprint = finding.Fingerprint(c.ID, res, path, joinPath(el.key, c.Field))
+			f := c.NewFinding(c.Message(el.vars), finding.Site{
+				Scanner:  m.Name(),
+				Resource: res,
+				Location: &vigilv1.Location{Path: path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(lines, line)},
+				Path:     path,
+				Key:      joinPath(el.key, c.Field),
+			})
 			exempt.apply(f)
 			out = append(out, f)
 		}

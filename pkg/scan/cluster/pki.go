@@ -104,12 +104,13 @@ func (c *Certificates) ScanFile(ctx context.Context, path string, data []byte, t
 			if !fails {
 				continue
 			}
-			f := chk.NewFinding(chk.Message(vars))
-			f.Scanner = c.Name()
-			f.Resource = res
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(ec.line), EndLine: int32(ec.line), Snippet: finding.Snippet(lines, ec.line)}
-			f.Fingerprint = finding.Fingerprint(chk.ID, res, path, key)
-			out = append(out, f)
+			out = append(out, chk.NewFinding(chk.Message(vars), finding.Site{
+				Scanner:  c.Name(),
+				Resource: res,
+				Location: &vigilv1.Location{Path: path, StartLine: int32(ec.line), EndLine: int32(ec.line), Snippet: finding.Snippet(lines, ec.line)},
+				Path:     path,
+				Key:      key,
+			}))
 		}
 	}
 	return out, errors.Join(errs...)

@@ -130,11 +130,13 @@ func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, te
 			line := lineOf(el.obj.node, joinPath(el.path, c.Field))
 			res := resourceOf(el.obj.obj, tenant)
 			res.Account, res.Uri = el.obj.account, el.obj.uri
-			f := c.NewFinding(c.Message(el.vars))
-			f.Scanner = m.Name()
-			f.Resource = res
-			f.Location = &vigilv1.Location{Path: el.obj.path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(el.obj.lines, line)}
-			f.Fingerprint = finding.Fingerprint(c.ID, res, el.obj.path, joinPath(el.path, c.Field))
+			f := c.NewFinding(c.Message(el.vars), finding.Site{
+				Scanner:  m.Name(),
+				Resource: res,
+				Location: &vigilv1.Location{Path: el.obj.path, StartLine: int32(line), EndLine: int32(line), Snippet: finding.Snippet(el.obj.lines, line)},
+				Path:     el.obj.path,
+				Key:      joinPath(el.path, c.Field),
+			})
 			key := el.obj.path + "\x00" + el.obj.uri + "\x00" + res.Kind + "\x00" + res.Namespace + "\x00" + res.Name
 			ex, ok := exempt[key]
 			if !ok {

@@ -96,14 +96,16 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p loc
 	case p.DirectKnown:
 		kind = " (transitive dependency)"
 	}
-	f := d.Check.NewFinding(m.Describe(p.Name, p.Version, kind))
+	f := d.Check.NewFinding(m.Describe(p.Name, p.Version, kind), finding.Site{
+		Scanner:  d.Name(),
+		Resource: &vigilv1.Resource{Tenant: tenant, Provider: strings.ToLower(p.Ecosystem), Kind: "Package", Name: p.Name, Uri: path},
+		Location: &vigilv1.Location{Path: path, StartLine: int32(p.Line), EndLine: int32(p.Line), Snippet: finding.Snippet(lines, p.Line)},
+		Path:     path,
+		Key:      p.Version + "/" + m.ID,
+	})
 	if s, ok := vuln.Level(m.Severity); ok {
 		f.Severity = s
 	}
-	f.Scanner = d.Name()
-	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: strings.ToLower(p.Ecosystem), Kind: "Package", Name: p.Name, Uri: path}
 	f.References = append(f.References, ids...)
-	f.Location = &vigilv1.Location{Path: path, StartLine: int32(p.Line), EndLine: int32(p.Line), Snippet: finding.Snippet(lines, p.Line)}
-	f.Fingerprint = finding.Fingerprint(d.Check.ID, f.Resource, path, p.Version+"/"+m.ID)
 	return f
 }

@@ -54,17 +54,16 @@ func (s *Secrets) History(ctx context.Context, repo, tenant string) ([]*vigilv1.
 				continue
 			}
 			seen[key] = true
-			f := s.Finding(b.path, tenant, m)
 			short := b.commit.ID
 			if len(short) > 12 {
 				short = short[:12]
 			}
-			f.Message = fmt.Sprintf("%s on line %d (rule %s), added in commit %s by %s on %s", m.Rule.Title, m.Line, m.Rule.ID, short, b.commit.Author, b.commit.Date)
-			f.Scanner = "history"
-			f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "git", Kind: "File", Name: b.path, Uri: repo}
-			f.Location.Path = b.path + "@" + short
-			f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, b.path, m.Rule.ID+"/"+m.Hash)
-			out = append(out, f)
+			out = append(out, s.finding(fmt.Sprintf("%s on line %d (rule %s), added in commit %s by %s on %s", m.Rule.Title, m.Line, m.Rule.ID, short, b.commit.Author, b.commit.Date), m, 1, finding.Site{
+				Scanner:  "history",
+				Resource: &vigilv1.Resource{Tenant: tenant, Provider: "git", Kind: "File", Name: b.path, Uri: repo},
+				Location: &vigilv1.Location{Path: b.path + "@" + short},
+				Path:     b.path,
+			}))
 		}
 	})
 	return out, err

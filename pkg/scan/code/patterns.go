@@ -107,12 +107,13 @@ func (p *Patterns) ScanFile(ctx context.Context, path string, data []byte, tenan
 			}
 			seen[pt.check] = true
 			snippet := finding.Snippet(lines, i+1)
-			f := c.NewFinding(fmt.Sprintf("%s (line %d)", pt.why, i+1))
-			f.Scanner = p.Name()
-			f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path}
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(i + 1), EndLine: int32(i + 1), Snippet: snippet}
-			f.Fingerprint = finding.Fingerprint(c.ID, f.Resource, path, strings.TrimSpace(snippet))
-			out = append(out, f)
+			out = append(out, c.NewFinding(fmt.Sprintf("%s (line %d)", pt.why, i+1), finding.Site{
+				Scanner:  p.Name(),
+				Resource: &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path},
+				Location: &vigilv1.Location{Path: path, StartLine: int32(i + 1), EndLine: int32(i + 1), Snippet: snippet},
+				Path:     path,
+				Key:      strings.TrimSpace(snippet),
+			}))
 		}
 	}
 	return out, nil

@@ -36,12 +36,15 @@ func (p *Probes) Probe(ctx context.Context, target, tenant string) ([]*vigilv1.F
 		if !ok {
 			continue
 		}
-		f := c.NewFinding(r.Message)
-		f.Scanner = p.Name()
-		f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "http", Kind: "Service", Name: u.Host, Uri: target}
-		f.Location = &vigilv1.Location{Path: r.URL}
-		f.Fingerprint = finding.Fingerprint(c.ID, &vigilv1.Resource{Tenant: tenant, Provider: "http", Kind: "Service", Name: u.Host}, u.Path, r.Message)
-		out = append(out, f)
+		out = append(out, c.NewFinding(r.Message, finding.Site{
+			Scanner:  p.Name(),
+			Resource: &vigilv1.Resource{Tenant: tenant, Provider: "http", Kind: "Service", Name: u.Host, Uri: target},
+			Location: &vigilv1.Location{Path: r.URL},
+			// The service by host, whichever URL of it was the target.
+			Identity: &vigilv1.Resource{Tenant: tenant, Provider: "http", Kind: "Service", Name: u.Host},
+			Path:     u.Path,
+			Key:      r.Message,
+		}))
 	}
 	if err != nil {
 		return out, fmt.Errorf("probe %s: %w", target, err)

@@ -81,12 +81,13 @@ func (g *GoSAST) ScanSet(ctx context.Context, files []pipeline.Content, tenant s
 		if suppressed(lines[path], r.Position.Line, r.Check) {
 			continue
 		}
-		f := c.NewFinding(r.Message)
-		f.Scanner = g.Name()
-		f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "go", Kind: "File", Name: path, Uri: path}
-		f.Location = &vigilv1.Location{Path: path, StartLine: int32(r.Position.Line), EndLine: int32(r.Position.Line), Snippet: snippet}
-		f.Fingerprint = finding.Fingerprint(c.ID, f.Resource, path, r.Message+"\x00"+strings.TrimSpace(snippet))
-		out = append(out, f)
+		out = append(out, c.NewFinding(r.Message, finding.Site{
+			Scanner:  g.Name(),
+			Resource: &vigilv1.Resource{Tenant: tenant, Provider: "go", Kind: "File", Name: path, Uri: path},
+			Location: &vigilv1.Location{Path: path, StartLine: int32(r.Position.Line), EndLine: int32(r.Position.Line), Snippet: snippet},
+			Path:     path,
+			Key:      r.Message + "\x00" + strings.TrimSpace(snippet),
+		}))
 	}
 	return out, errors.Join(errs...)
 }

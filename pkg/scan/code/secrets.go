@@ -83,11 +83,7 @@ func (s *Secrets) ScanStream(ctx context.Context, path string, r io.Reader, tena
 		// keeps the identities apart without tying them to line numbers.
 		key := m.Rule.ID + "/" + m.Hash
 		nth[key]++
-		f := s.Finding(path, tenant, m)
-		if n := nth[key]; n > 1 {
-			f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, path, fmt.Sprintf("%s#%d", key, n))
-		}
-		out = append(out, f)
+		out = append(out, s.fileFinding(path, tenant, m, nth[key]))
 	})
 	return out, err
 }
@@ -105,14 +101,29 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// Finding builds the finding of one match: the rule and place, a
-// redacted line and the keyed hash, never the credential.
-func (s *Secrets) Finding(path, tenant string, m secret.Match) *vigilv1.Finding {
-	f := s.Check.NewFinding(fmt.Sprintf("%s on line %d (rule %s)", m.Rule.Title, m.Line, m.Rule.ID))
-	f.Scanner = s.Name()
-	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path}
-	f.Location = &vigilv1.Location{Path: path, StartLine: int32(m.Line), EndLine: int32(max(m.EndLine, m.Line)), Snippet: m.Redacted}
+// fileFinding builds the finding of the nth occurrence of a secret in a
+// file: the rule and place, a redacted line and the keyed hash, never the
+// credential.
+func (s *Secrets) fileFinding(path, tenant string, m secret.Match, nth int) *vigilv1.Finding {
+	return s.finding(fmt.Sprintf("%s on line %d (rule %s)", m.Rule.Title, m.Line, m.Rule.ID), m, nth, finding.Site{
+		Scanner:  s.Name(),
+		Resource: &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path},
+		Location: &vigilv1.Location{Path: path},
+		Path:     path,
+	})
+}
+
+// finding builds the finding of a match at a site whose resource and
+// path are set; the lines, the redacted snippet and the key come from the
+// match. Each place a secret appears is a finding: the occurrence number
+// (nth, from 1) keeps their identities apart without tying them to lines.
+func (s *Secrets) finding(message string, m secret.Match, nth int, at finding.Site) *vigilv1.Finding {
+	at.Location.StartLine, at.Location.EndLine, at.Location.Snippet = int32(m.Line), int32(max(m.EndLine, m.Line)), m.Redacted
+	at.Key = m.Rule.ID + "/" + m.Hash
+	if nth > 1 {
+		at.Key += fmt.Sprintf("#%d", nth)
+	}
+	f := s.Check.NewFinding(message, at)
 	f.SecretHash = m.Hash
-	f.Fingerprint = finding.Fingerprint(s.Check.ID, f.Resource, path, m.Rule.ID+"/"+m.Hash)
 	return f
 }

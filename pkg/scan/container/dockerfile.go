@@ -88,12 +88,13 @@ func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, te
 					}
 				}
 			}
-			f := c.NewFinding(c.Message(el.vars))
-			f.Scanner = d.Name()
-			f.Resource = resource
-			f.Location = &vigilv1.Location{Path: path, StartLine: int32(start), EndLine: int32(end), Snippet: finding.Snippet(lines, start)}
-			f.Fingerprint = finding.Fingerprint(c.ID, resource, path, el.key)
-			out = append(out, f)
+			out = append(out, c.NewFinding(c.Message(el.vars), finding.Site{
+				Scanner:  d.Name(),
+				Resource: resource,
+				Location: &vigilv1.Location{Path: path, StartLine: int32(start), EndLine: int32(end), Snippet: finding.Snippet(lines, start)},
+				Path:     path,
+				Key:      el.key,
+			}))
 		}
 	}
 	return out, errors.Join(errs...)

@@ -345,11 +345,14 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 	id := &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Uri: a.Digest}
 	var out []*vigilv1.Finding
 	add := func(c *checks.Check, msg, file string, line int, snippet, key string) *vigilv1.Finding {
-		f := c.NewFinding(msg)
-		f.Scanner = s.Name()
-		f.Resource = res
-		f.Location = &vigilv1.Location{Path: name + "!" + file, StartLine: int32(line), EndLine: int32(line), Snippet: snippet}
-		f.Fingerprint = finding.Fingerprint(c.ID, id, file, key)
+		f := c.NewFinding(msg, finding.Site{
+			Scanner:  s.Name(),
+			Resource: res,
+			Location: &vigilv1.Location{Path: name + "!" + file, StartLine: int32(line), EndLine: int32(line), Snippet: snippet},
+			Identity: id,
+			Path:     file,
+			Key:      key,
+		})
 		out = append(out, f)
 		return f
 	}
@@ -387,9 +390,6 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 		}
 		f.References = append(f.References, ids...)
 	}
-	for _, f := range out {
-		finding.RedactSecrets(f)
-	}
 	return out
 }
 
@@ -412,12 +412,13 @@ func (s *Scanner) signature(ctx context.Context, src Source, a *Analysis, tenant
 	if !ok {
 		return nil, nil
 	}
-	f := c.NewFinding(res.Detail)
-	f.Scanner = s.Name()
-	f.Resource = &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Name: repository(src.Name), Uri: a.Digest}
-	f.Location = &vigilv1.Location{Path: src.Name + "!signature"}
-	f.Fingerprint = finding.Fingerprint(c.ID, &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Uri: a.Digest}, "signature", "")
-	return f, nil
+	return c.NewFinding(res.Detail, finding.Site{
+		Scanner:  s.Name(),
+		Resource: &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Name: repository(src.Name), Uri: a.Digest},
+		Location: &vigilv1.Location{Path: src.Name + "!signature"},
+		Identity: &vigilv1.Resource{Tenant: tenant, Provider: "oci", Kind: "Image", Uri: a.Digest},
+		Path:     "signature",
+	}), nil
 }
 
 // repository drops the tag or digest from an image name.

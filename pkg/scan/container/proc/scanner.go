@@ -9,6 +9,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"google.golang.org/protobuf/proto"
 )
 
 // capNames are the Linux capability names by bit number.
@@ -98,8 +99,14 @@ func (s *Scanner) Scan(ctx context.Context, procRoot, tenant string) ([]*vigilv1
 		if p.PodUID != "" {
 			res.Uri = "pod/" + p.PodUID
 		}
+		at := finding.Site{
+			Scanner:  s.Name(),
+			Resource: res,
+			Location: &vigilv1.Location{Path: fmt.Sprintf("%s/%d", strings.TrimRight(procRoot, "/"), p.PID), Snippet: truncate(strings.Join(p.Cmdline, " "))},
+			Key:      key,
+		}
 		for _, c := range s.Checks {
-			fp := finding.Fingerprint(c.ID, res, "", key)
+			fp := at.Fingerprint(c.ID)
 			if seen[fp] {
 				continue
 			}
@@ -112,12 +119,9 @@ func (s *Scanner) Scan(ctx context.Context, procRoot, tenant string) ([]*vigilv1
 				continue
 			}
 			seen[fp] = true
-			f := c.NewFinding(fmt.Sprintf("%s (pid %d): %s", p.Comm, p.PID, c.Message(vars)))
-			f.Scanner = s.Name()
-			f.Resource = res
-			f.Location = &vigilv1.Location{Path: fmt.Sprintf("%s/%d", strings.TrimRight(procRoot, "/"), p.PID), Snippet: truncate(strings.Join(p.Cmdline, " "))}
-			f.Fingerprint = fp
-			out = append(out, f)
+			out = append(out, c.NewFinding(fmt.Sprintf("%s (pid %d): %s", p.Comm, p.PID, c.Message(vars)), finding.Site{
+				Scanner: at.Scanner, Resource: res, Location: proto.Clone(at.Location).(*vigilv1.Location), Key: key,
+			}))
 		}
 	}
 	return out, errs
