@@ -248,11 +248,9 @@ func New(cfg Config) (*Agent, error) {
 			cfg.Logger.Warn("vulnerability record not loaded", "err", e)
 		}
 	}
-	if cfg.VulnDB == "" {
-		cfg.Logger.Warn("no vulnerability data (--vuln-db given none): dependencies will be reported as lacking vulnerability data, never as clean")
-	}
 	a := &Agent{meters: newMeters(), cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
 		kickPublish: make(chan struct{}, 1)}
+	a.warnUnmetNeeds(opts.VulnDB != nil)
 	if cfg.Kubeconfig != "" || cfg.InCluster {
 		var rc *rest.Config
 		if cfg.InCluster {
@@ -704,4 +702,18 @@ func (a *Agent) scanLive(ctx context.Context) (*vigilv1.Scope, error) {
 // wholeSeconds rounds an interval up to whole seconds, at least one.
 func wholeSeconds(d time.Duration) uint32 {
 	return uint32(max(1, (d+time.Second-1)/time.Second))
+}
+
+// warnUnmetNeeds logs once, at start, each analyzer whose declared needs
+// this agent does not meet: what it reads will be reported not assessed.
+func (a *Agent) warnUnmetNeeds(haveVulnData bool) {
+	runtime := slices.ContainsFunc(a.cfg.Targets, func(t string) bool { return strings.HasPrefix(t, scan.RuntimeTarget) })
+	for _, an := range a.scanner.Analyzers() {
+		switch {
+		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData:
+			a.log.Warn("analyzer has no vulnerability data (--vuln-db): what it reads is reported as not assessed, never as clean", "analyzer", an.String())
+		case an.Needs&pipeline.NeedRoot != 0 && runtime && os.Geteuid() != 0:
+			a.log.Warn("analyzer needs root: processes of other users are not assessed", "analyzer", an.String())
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigilsec/vigil/agent"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/server"
 )
 
@@ -434,6 +435,19 @@ func TestScanReportsWhatItCouldNotAssess(t *testing.T) {
 	if !strings.Contains(out, `"executionSuccessful": true`) {
 		t.Fatalf("a clean scan is not successful:\n%s", out)
 	}
+	var tool struct {
+		Runs []struct {
+			Tool struct {
+				Extensions []struct{ Name, Version string } `json:"extensions"`
+			} `json:"tool"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &tool); err != nil {
+		t.Fatal(err)
+	}
+	if ext := tool.Runs[0].Tool.Extensions; len(ext) < 10 || ext[0].Name != "kubernetes" || ext[0].Version != "1" {
+		t.Fatalf("SARIF lists analyzers %+v", ext)
+	}
 	out, _ = run(t, "scan", "--format", "table", dir)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if last := lines[len(lines)-1]; last != "assessed 3 of 4 files; 1 not assessed (see --format json)" {
@@ -462,5 +476,37 @@ func TestGateCountsChecksThatCouldNotRun(t *testing.T) {
 	checkFailed.FailedTargets = []*vigilv1.ScanError{{Path: "x", Error: "gone"}}
 	if err := gate(io.Discard, checkFailed, 3, true); !errors.As(err, &ee) || ee.code != 2 {
 		t.Fatalf("failed target: %v, want exit 2", err)
+	}
+}
+
+func TestAnalyzersAreListed(t *testing.T) {
+	out, err := run(t, "analyzers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			rows[f[0]] = strings.Join(f, " ")
+		}
+	}
+	for name, want := range map[string]string{"dependencies": "dependencies 1 file vulnerability data", "runtime": "runtime 1 process root", "analyzer": "analyzer digest"} {
+		if !strings.HasPrefix(rows[name], want) {
+			t.Errorf("row %q, want %q, in:\n%s", rows[name], want, out)
+		}
+	}
+	out, err = run(t, "analyzers", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Analyzers []analyzerEntry
+		Digest    string
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Analyzers) != len(scan.FileScanners())+5 || len(got.Digest) != 16 {
+		t.Fatalf("json: %+v", got)
 	}
 }

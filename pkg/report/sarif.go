@@ -26,6 +26,14 @@ type sarifRun struct {
 
 type sarifTool struct {
 	Driver sarifDriver `json:"driver"`
+	// Extensions are the analyzers that ran, each a tool component with
+	// its own version (SARIF 2.1.0 §3.18.3).
+	Extensions []sarifComponent `json:"extensions,omitempty"`
+}
+
+type sarifComponent struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 type sarifDriver struct {
@@ -101,6 +109,10 @@ func SARIF(w io.Writer, rep *vigilv1.ScanReport, cat *checks.Catalog, version st
 		Tool:        sarifTool{Driver: sarifDriver{Name: "vigil", InformationURI: "https://github.com/vigilsec/vigil", Version: version, Rules: []sarifRule{}}},
 		Results:     []sarifResult{},
 		Invocations: []sarifInvocation{{ExecutionSuccessful: true, ToolExecutionNotifications: []sarifNotification{}}},
+	}
+	for _, a := range rep.GetAnalyzers() {
+		name, v, _ := strings.Cut(a, "/")
+		run.Tool.Extensions = append(run.Tool.Extensions, sarifComponent{Name: name, Version: strings.TrimPrefix(v, "v")})
 	}
 	ruleIndex := map[string]int{}
 	for _, f := range rep.Findings {

@@ -27,7 +27,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/proc"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
-	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
@@ -35,6 +34,9 @@ import (
 type FileScanner interface {
 	// Name identifies the scanner in scopes ("kubernetes", "dockerfile").
 	Name() string
+	// Describe declares the analyzer's version, the units it reads and
+	// what it needs.
+	pipeline.Describer
 	// Match reports whether the scanner reads the file at path.
 	Match(path string) bool
 	// ScanFile returns the findings of one file. An error names the file
@@ -154,15 +156,36 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	if len(opts.Scanners) > 0 {
 		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
 	}
-	return &Scanner{budget: newBudget(opts.MaxMemory), files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
-		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS, analyzerVersion: version.Version + "+" + cat.Digest()}
+	s := &Scanner{budget: newBudget(opts.MaxMemory), files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
+		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS}
+	s.analyzerVersion = pipeline.Digest(s.Analyzers(), cat.Digest())
+	return s
 }
 
-// AnalyzerVersion names the scanners' build and the digest of their
-// checks. It travels with every scan; when it changes, a scope is sent
-// in full so findings the old analyzers made and the new ones do not are
-// resolved, not kept by a delta.
+// AnalyzerVersion is the digest of the analyzers at their versions and of
+// the checks they run. It travels with every scan; when it changes, a
+// scope is sent in full so findings the old analyzers made and the new
+// ones do not are resolved, not kept by a delta. A release that changes no
+// analyzer and no check keeps it, and the fleet's next scans stay deltas.
 func (s *Scanner) AnalyzerVersion() string { return s.analyzerVersion }
+
+// History is the analyzer of git history: the secret rules over every
+// blob ever committed.
+var History = pipeline.Analyzer{Name: HistoryScanner, Version: 1, Reads: []string{pipeline.Repository}, Needs: pipeline.NeedGit}
+
+// AWS is the analyzer of live AWS resources: the cloud checks over what
+// the account's APIs return.
+var AWS = pipeline.Analyzer{Name: AWSScanner, Version: 1, Reads: []string{pipeline.Resource}, Needs: pipeline.NeedNetwork}
+
+// Analyzers declares every analyzer the scanner runs, in the order of
+// Names.
+func (s *Scanner) Analyzers() []pipeline.Analyzer {
+	out := make([]pipeline.Analyzer, 0, len(s.files)+5)
+	for _, f := range s.files {
+		out = append(out, f.Describe())
+	}
+	return append(out, s.images.Describe(), s.runtime.Describe(), History, s.probes.Describe(), AWS)
+}
 
 // FileScanners are the names of the built-in file scanners.
 func FileScanners() []string {
@@ -179,11 +202,12 @@ func (s *Scanner) Images() *image.Scanner { return s.images }
 
 // Names returns the scanner names, the unit of a scope together with a target.
 func (s *Scanner) Names() []string {
-	out := make([]string, 0, len(s.files)+1)
-	for _, f := range s.files {
-		out = append(out, f.Name())
+	as := s.Analyzers()
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Name
 	}
-	return append(out, s.images.Name(), s.runtime.Name(), HistoryScanner, s.probes.Name(), AWSScanner)
+	return out
 }
 
 // readFile reads a file of at most MaxFileSize bytes.
@@ -230,6 +254,9 @@ func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) (out []
 // FailedTargets; the coverage of the others adds up in Coverage.
 func (s *Scanner) Run(ctx context.Context, targets []string, tenant string) (*vigilv1.ScanReport, error) {
 	rep := &vigilv1.ScanReport{Coverage: &vigilv1.Coverage{}, Errors: []*vigilv1.ScanError{}, FailedTargets: []*vigilv1.ScanError{}}
+	for _, a := range s.Analyzers() {
+		rep.Analyzers = append(rep.Analyzers, a.String())
+	}
 	for _, t := range targets {
 		res, err := s.Target(ctx, t, tenant)
 		if err != nil {

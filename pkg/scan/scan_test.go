@@ -253,3 +253,29 @@ func TestAWSTarget(t *testing.T) {
 		t.Errorf("a malformed aws: target: %v %v", err, rep.GetFailedTargets())
 	}
 }
+
+func TestAnalyzersDeclareThemselves(t *testing.T) {
+	s := scanner(t)
+	as := s.Analyzers()
+	if len(as) != len(s.Names()) {
+		t.Fatalf("%d analyzers declared for %d scanner names", len(as), len(s.Names()))
+	}
+	for i, a := range as {
+		if a.Name != s.Names()[i] || a.Version < 1 || len(a.Reads) == 0 {
+			t.Errorf("analyzer %d: %+v (name %q)", i, a, s.Names()[i])
+		}
+	}
+	rep, err := s.Run(context.Background(), []string{t.TempDir()}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.Analyzers, "kubernetes/v1") || len(rep.Analyzers) != len(as) {
+		t.Fatalf("report lists analyzers %v", rep.Analyzers)
+	}
+	if New(&checks.Catalog{}).AnalyzerVersion() == s.AnalyzerVersion() {
+		t.Fatal("the analyzer digest does not depend on the checks")
+	}
+	if scanner(t).AnalyzerVersion() != s.AnalyzerVersion() {
+		t.Fatal("the analyzer digest differs between two identical scanners")
+	}
+}

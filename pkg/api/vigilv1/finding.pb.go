@@ -871,6 +871,8 @@ type ScanReport struct {
 	Coverage *Coverage `protobuf:"bytes,3,opt,name=coverage,proto3" json:"coverage,omitempty"`
 	// failed_targets could not be scanned at all.
 	FailedTargets []*ScanError `protobuf:"bytes,4,rep,name=failed_targets,json=failedTargets,proto3" json:"failed_targets,omitempty"`
+	// analyzers are the analyzers that ran, each "name/vVERSION".
+	Analyzers     []string `protobuf:"bytes,5,rep,name=analyzers,proto3" json:"analyzers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -929,6 +931,13 @@ func (x *ScanReport) GetCoverage() *Coverage {
 func (x *ScanReport) GetFailedTargets() []*ScanError {
 	if x != nil {
 		return x.FailedTargets
+	}
+	return nil
+}
+
+func (x *ScanReport) GetAnalyzers() []string {
+	if x != nil {
+		return x.Analyzers
 	}
 	return nil
 }
@@ -993,13 +1002,14 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\x12units_not_assessed\x18\x03 \x01(\x04R\x10unitsNotAssessed\x126\n" +
 	"\fnot_assessed\x18\x04 \x03(\v2\x13.vigil.v1.ScanErrorR\vnotAssessed\x12;\n" +
 	"\x0echecks_not_run\x18\x05 \x03(\v2\x15.vigil.v1.CheckNotRunR\fchecksNotRun\x12\x1b\n" +
-	"\tunit_kind\x18\x06 \x01(\tR\bunitKind\"\xd4\x01\n" +
+	"\tunit_kind\x18\x06 \x01(\tR\bunitKind\"\xf2\x01\n" +
 	"\n" +
 	"ScanReport\x12-\n" +
 	"\bfindings\x18\x01 \x03(\v2\x11.vigil.v1.FindingR\bfindings\x12+\n" +
 	"\x06errors\x18\x02 \x03(\v2\x13.vigil.v1.ScanErrorR\x06errors\x12.\n" +
 	"\bcoverage\x18\x03 \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x12:\n" +
-	"\x0efailed_targets\x18\x04 \x03(\v2\x13.vigil.v1.ScanErrorR\rfailedTargets*m\n" +
+	"\x0efailed_targets\x18\x04 \x03(\v2\x13.vigil.v1.ScanErrorR\rfailedTargets\x12\x1c\n" +
+	"\tanalyzers\x18\x05 \x03(\tR\tanalyzers*m\n" +
 	"\x06Pillar\x12\x16\n" +
 	"\x12PILLAR_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vPILLAR_CODE\x10\x01\x12\x14\n" +

@@ -45,6 +45,11 @@ func NewManifests(cat *checks.Catalog) *Manifests {
 // Name is the scanner name used in scopes.
 func (m *Manifests) Name() string { return "kubernetes" }
 
+// Describe declares the analyzer: version 1 is its first declared version.
+func (m *Manifests) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: m.Name(), Version: 1, Reads: []string{pipeline.File, pipeline.KubeObject}}
+}
+
 // Match selects YAML and JSON files.
 func (m *Manifests) Match(path string) bool {
 	switch strings.ToLower(filepath.Ext(path)) {

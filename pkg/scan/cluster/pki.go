@@ -41,6 +41,11 @@ func NewCertificates(cat *checks.Catalog) *Certificates {
 // Name is the scanner name used in scopes.
 func (c *Certificates) Name() string { return "pki" }
 
+// Describe declares the analyzer: version 1 is its first declared version.
+func (c *Certificates) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: c.Name(), Version: 1, Reads: []string{pipeline.File}}
+}
+
 // Match selects PEM files and kubeconfigs (*.conf, files named config or
 // kubeconfig, and YAML files, which are only parsed when they embed
 // certificate data).

@@ -40,6 +40,11 @@ func NewDependencies(cat *checks.Catalog, db *vuln.DB) *Dependencies {
 // Name is the scanner name used in scopes.
 func (d *Dependencies) Name() string { return "dependencies" }
 
+// Describe declares the analyzer: version 1 is its first declared version.
+func (d *Dependencies) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: d.Name(), Version: 1, Reads: []string{pipeline.File}, Needs: pipeline.NeedVulnData}
+}
+
 // Match selects the dependency files it can parse.
 func (d *Dependencies) Match(path string) bool {
 	_, ok := lockfile.ParserFor(filepath.Base(path))

@@ -11,6 +11,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // pattern is one line-level rule of the JavaScript/TypeScript and Python
@@ -62,6 +63,11 @@ func NewPatterns(cat *checks.Catalog) *Patterns {
 
 // Name is the scanner name used in scopes.
 func (p *Patterns) Name() string { return "sast-patterns" }
+
+// Describe declares the analyzer: version 1 is its first declared version.
+func (p *Patterns) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: p.Name(), Version: 1, Reads: []string{pipeline.File}}
+}
 
 func language(path string) string {
 	switch strings.ToLower(filepath.Ext(path)) {

@@ -8,6 +8,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 )
 
@@ -25,6 +26,11 @@ func NewProbes(cat *checks.Catalog, opts dast.Options) *Probes {
 
 // Name is the scanner name used in scopes.
 func (p *Probes) Name() string { return "dast" }
+
+// Describe declares the analyzer: version 1 is its first declared version.
+func (p *Probes) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: p.Name(), Version: 1, Reads: []string{pipeline.URL}, Needs: pipeline.NeedNetwork}
+}
 
 // Probe probes one URL and turns the results into findings.
 func (p *Probes) Probe(ctx context.Context, target, tenant string) ([]*vigilv1.Finding, error) {

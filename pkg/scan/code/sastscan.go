@@ -35,6 +35,11 @@ func NewGoSAST(cat *checks.Catalog) *GoSAST {
 // Name is the scanner name used in scopes.
 func (g *GoSAST) Name() string { return "sast-go" }
 
+// Describe declares the analyzer: version 1 is its first declared version.
+func (g *GoSAST) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: g.Name(), Version: 1, Reads: []string{pipeline.File}}
+}
+
 // Match selects Go sources, not tests or generated vendored code.
 func (g *GoSAST) Match(path string) bool {
 	return strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") && !strings.Contains(filepath.ToSlash(path), "/vendor/")

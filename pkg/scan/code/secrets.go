@@ -12,6 +12,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/secret"
 )
 
@@ -32,6 +33,11 @@ func NewSecrets(cat *checks.Catalog, key []byte) *Secrets {
 
 // Name is the scanner name used in scopes.
 func (s *Secrets) Name() string { return "secrets" }
+
+// Describe declares the analyzer: version 1 is its first declared version.
+func (s *Secrets) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: s.Name(), Version: 1, Reads: []string{pipeline.File, pipeline.Repository}}
+}
 
 // binaryExts are never text; their content is not searched.
 var binaryExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".ico": true, ".bmp": true,

@@ -38,6 +38,11 @@ func NewDockerfiles(cat *checks.Catalog) *Dockerfiles {
 // Name is the scanner name used in scopes.
 func (d *Dockerfiles) Name() string { return "dockerfile" }
 
+// Describe declares the analyzer: version 1 is its first declared version.
+func (d *Dockerfiles) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: d.Name(), Version: 1, Reads: []string{pipeline.File}}
+}
+
 // Match selects Dockerfile, Containerfile, Dockerfile.* , *.Dockerfile and
 // *.dockerfile.
 func (d *Dockerfiles) Match(path string) bool {

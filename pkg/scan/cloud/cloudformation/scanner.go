@@ -23,6 +23,11 @@ func NewScanner(cat *checks.Catalog) *Scanner { return &Scanner{Checks: cat.ForI
 // Name is the scanner name used in scopes.
 func (s *Scanner) Name() string { return "cloudformation" }
 
+// Describe declares the analyzer: version 1 is its first declared version.
+func (s *Scanner) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: s.Name(), Version: 1, Reads: []string{pipeline.File}}
+}
+
 // Match selects YAML, JSON and .template files; templates are recognised
 // by content.
 func (s *Scanner) Match(path string) bool {

@@ -16,6 +16,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/secret"
 	"github.com/vigilsec/vigil/pkg/vuln"
@@ -78,6 +79,11 @@ func NewScanner(cat *checks.Catalog, db *vuln.DB, secretKey []byte) *Scanner {
 
 // Name is the scanner name used in scopes.
 func (s *Scanner) Name() string { return "image" }
+
+// Describe declares the analyzer: version 1 is its first declared version.
+func (s *Scanner) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: s.Name(), Version: 1, Reads: []string{pipeline.Image}, Needs: pipeline.NeedVulnData | pipeline.NeedNetwork}
+}
 
 // Analysis is what reading one image found, independent of the name it
 // was reached by and of the tenant.

@@ -9,6 +9,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -48,6 +49,11 @@ func NewScanner(cat *checks.Catalog) *Scanner {
 
 // Name is the scanner name used in scopes.
 func (s *Scanner) Name() string { return "runtime" }
+
+// Describe declares the analyzer: version 1 is its first declared version.
+func (s *Scanner) Describe() pipeline.Analyzer {
+	return pipeline.Analyzer{Name: s.Name(), Version: 1, Reads: []string{pipeline.Process}, Needs: pipeline.NeedRoot}
+}
 
 // Vars is the CEL view of one process.
 func Vars(p Process, h Host) map[string]any {
