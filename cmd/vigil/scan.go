@@ -270,7 +270,7 @@ vulnerabilities matched against them are included.`,
 				defer f.Close()
 				out = f
 			}
-			return report.CycloneDX(out, srcs[0].Name, a, "vigil", version.Version, time.Now())
+			return report.CycloneDX(out, a.BOM(srcs[0].Name), "vigil", version.Version, time.Now())
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (- for standard output)")

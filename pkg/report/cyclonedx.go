@@ -10,19 +10,19 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
 
-	"github.com/vigilsec/vigil/pkg/scan/container/image"
+	"github.com/vigilsec/vigil/pkg/sbom"
 )
 
 // CycloneDX writes a CycloneDX 1.5 JSON bill of materials of one image:
 // the image as the subject, its distribution as an operating-system
 // component, each package as a library with its package URL, and the
 // vulnerabilities matched against them when there are any.
-func CycloneDX(w io.Writer, name string, a *image.Analysis, tool, toolVersion string, now time.Time) error {
+func CycloneDX(w io.Writer, a sbom.BOM, tool, toolVersion string, now time.Time) error {
 	bom := cdx.NewBOM()
 	bom.SerialNumber = serial(a.Digest)
-	subject := cdx.Component{BOMRef: a.Digest, Type: cdx.ComponentTypeContainer, Name: name, Version: a.Digest}
-	if p, err := imagePURL(name, a.Digest); err == nil {
-		subject.PackageURL = p
+	subject := cdx.Component{BOMRef: a.Digest, Type: cdx.ComponentTypeContainer, Name: a.Name, Version: a.Digest}
+	if !a.Local {
+		subject.PackageURL = imagePURL(a.Name, a.Digest)
 	}
 	bom.Metadata = &cdx.Metadata{
 		Timestamp: now.UTC().Format(time.RFC3339),
@@ -100,7 +100,7 @@ func CycloneDX(w io.Writer, name string, a *image.Analysis, tool, toolVersion st
 	return nil
 }
 
-func pkgKey(p image.Package) string {
+func pkgKey(p sbom.Package) string {
 	return p.Type + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.Path
 }
 
@@ -113,7 +113,7 @@ func serial(digest string) string {
 }
 
 // packageURL builds the purl of a package (https://github.com/package-url/purl-spec).
-func packageURL(p image.Package, o image.OS) string {
+func packageURL(p sbom.Package, o sbom.OS) string {
 	var q packageurl.Qualifiers
 	namespace, name := "", p.Name
 	switch p.Type {
@@ -138,13 +138,8 @@ func packageURL(p image.Package, o image.OS) string {
 }
 
 // imagePURL is the oci purl of an image: pkg:oci/name@digest?repository_url=….
-func imagePURL(name, digest string) (string, error) {
+func imagePURL(name, digest string) string {
 	ref := name
-	for _, p := range []string{image.TransportLayout, image.TransportArchive, image.TransportRemote} {
-		if strings.HasPrefix(ref, p) {
-			return "", fmt.Errorf("not a registry image")
-		}
-	}
 	if i := strings.LastIndex(ref, "@"); i > 0 {
 		ref = ref[:i]
 	}
@@ -156,5 +151,5 @@ func imagePURL(name, digest string) (string, error) {
 		ref = ref[i+1:]
 	}
 	q := packageurl.Qualifiers{{Key: "repository_url", Value: repo}}
-	return packageurl.NewPackageURL("oci", "", ref, digest, q, "").ToString(), nil
+	return packageurl.NewPackageURL("oci", "", ref, digest, q, "").ToString()
 }

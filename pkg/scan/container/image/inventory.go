@@ -10,61 +10,16 @@ import (
 	"strings"
 
 	"github.com/vigilsec/vigil/pkg/lockfile"
+	"github.com/vigilsec/vigil/pkg/sbom"
 )
 
-// Package is one installed package or pinned dependency found in an image.
-type Package struct {
-	// Ecosystem is the OSV ecosystem the package is matched in ("Debian:12",
-	// "Alpine:v3.20", "Go", "npm").
-	Ecosystem string
-	Name      string
-	// Source is the source package a distribution builds it from (dpkg's
-	// Source, apk's origin); distribution advisories are keyed by it.
-	Source string
-	// SourceVersion is the source package's version when it differs from
-	// the binary's.
-	SourceVersion string
-	Version       string
-	// Type is the package URL type: deb, apk, golang, npm, cargo, composer.
-	Type string
-	// Path is the file that records the package.
-	Path string
-	Arch string
-}
-
-// OS is the distribution an image is built on, from os-release.
-type OS struct {
-	ID        string // "debian", "alpine", "ubuntu"
-	VersionID string // "12", "3.20.3", "22.04"
-	Name      string // PRETTY_NAME
-}
-
-// Ecosystem is the OSV ecosystem of the distribution's packages, "" when
-// the distribution has none.
-func (o OS) Ecosystem() string {
-	switch o.ID {
-	case "debian":
-		if o.VersionID == "" {
-			return "Debian"
-		}
-		return "Debian:" + o.VersionID
-	case "ubuntu":
-		return "Ubuntu:" + o.VersionID
-	case "alpine":
-		parts := strings.SplitN(o.VersionID, ".", 3)
-		if len(parts) < 2 {
-			return "Alpine"
-		}
-		return "Alpine:v" + parts[0] + "." + parts[1]
-	}
-	return ""
-}
-
-// Inventory is what an image holds: its distribution and packages.
-type Inventory struct {
-	OS       OS
-	Packages []Package
-}
+// The inventory types are the neutral bill-of-materials types, so that
+// reports read them without importing the scanner.
+type (
+	Package   = sbom.Package
+	OS        = sbom.OS
+	Inventory = sbom.Inventory
+)
 
 // Files the inventory reads, by path.
 const (
@@ -252,7 +207,7 @@ func lockfilePackages(file string, data []byte) ([]Package, error) {
 }
 
 // finish sets the distribution's ecosystem on its packages and sorts them.
-func (inv *Inventory) finish() {
+func finish(inv *Inventory) {
 	eco := inv.OS.Ecosystem()
 	for i := range inv.Packages {
 		p := &inv.Packages[i]

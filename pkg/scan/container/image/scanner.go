@@ -17,6 +17,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/sbom"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/secret"
 	"github.com/vigilsec/vigil/pkg/vuln"
@@ -114,9 +115,12 @@ type FileIssue struct {
 }
 
 // PackageVuln is one advisory affecting one package.
-type PackageVuln struct {
-	Package Package
-	Match   vuln.Match
+type PackageVuln = sbom.Vuln
+
+// BOM is the bill of materials of an analysis of the image named name.
+func (a *Analysis) BOM(name string) sbom.BOM {
+	local := strings.HasPrefix(name, TransportLayout) || strings.HasPrefix(name, TransportArchive) || strings.HasPrefix(name, TransportRemote)
+	return sbom.BOM{Name: name, Digest: a.Digest, Local: local, Inventory: a.Inventory, Vulns: a.Vulns}
 }
 
 // Analyze reads an image once per digest; concurrent and later calls for
@@ -237,7 +241,7 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 		osRelease = osReleaseFallback
 	}
 	a.Inventory.OS = parseOSRelease(osRelease)
-	a.Inventory.finish()
+	finish(&a.Inventory)
 	if s.DB != nil {
 		s.match(a)
 	}
