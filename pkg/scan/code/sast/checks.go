@@ -241,122 +241,164 @@ func shellScript(info *typeInfo, args []ast.Expr) int {
 
 // runSyntax runs the checks that need syntax and types only.
 func runSyntax(pass *analysis.Pass) []Finding {
-	info := newTypeInfo(pass.TypesInfo, pass.Files)
-	var out []Finding
-	add := func(check string, pos token.Pos, format string, args ...any) {
-		out = append(out, Finding{Check: check, Pos: pos, Message: fmt.Sprintf(format, args...)})
-	}
+	sp := &syntaxPass{info: newTypeInfo(pass.TypesInfo, pass.Files)}
 	for _, file := range pass.Files {
-		imports := map[string]string{}
-		for _, imp := range file.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			local := path[strings.LastIndex(path, "/")+1:]
-			if imp.Name != nil {
-				local = imp.Name.Name
-			}
-			imports[local] = path
-			switch path {
-			case "net/http/pprof":
-				add(CheckPprof, imp.Pos(), "net/http/pprof is imported: it serves profiling data of the process on the default mux")
-			case "net/http/cgi":
-				add(CheckCGI, imp.Pos(), "net/http/cgi is imported: CGI handlers run with the request's headers in their environment (httpoxy)")
-			}
-		}
+		sp.readImports(file)
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
-				name := funcNameIn(info.Info, n, imports)
-				if algo, ok := weakCrypto[name]; ok {
-					add(CheckWeakCrypto, n.Pos(), "%s is a broken algorithm (%s)", algo, name)
-				}
-				// Package functions and the methods of a *rand.Rand alike.
-				if strings.HasPrefix(name, "math/rand.") || strings.HasPrefix(name, "math/rand/v2.") ||
-					strings.HasPrefix(name, "(*math/rand.Rand).") || strings.HasPrefix(name, "(*math/rand/v2.Rand).") {
-					if fn := name[strings.LastIndex(name, ".")+1:]; weakRandom[fn] {
-						add(CheckWeakRandom, n.Pos(), "%s is not a cryptographic random source; use crypto/rand for keys, tokens and nonces", name)
-					}
-				}
-				if p, ok := filePermCalls[name]; ok && int(p[0]) < len(n.Args) {
-					if mode, ok := constInt(info, n.Args[p[0]]); ok && mode&^p[1] != 0 {
-						add(CheckFilePerms, n.Pos(), "%s with mode %#o grants more than %#o", name, mode, p[1])
-					}
-				}
-				switch name {
-				case "os/exec.Command", "os/exec.CommandContext", "golang.org/x/sys/execabs.Command", "golang.org/x/sys/execabs.CommandContext":
-					args := n.Args
-					if strings.HasSuffix(name, "Context") && len(args) > 0 {
-						args = args[1:]
-					}
-					if i := shellScript(info, args); i >= 0 {
-						add(CheckCommandInjection, n.Pos(), "%s runs a shell on a command string that is not a constant: whatever reaches it is run as shell code; pass the program and its arguments separately", name)
-					}
-				case "net.Listen", "crypto/tls.Listen", "net.ListenPacket":
-					if len(n.Args) > 1 {
-						if addr, ok := constString(info, n.Args[1]); ok && allInterfaces(addr) {
-							add(CheckBindAll, n.Pos(), "%s listens on all interfaces (%q)", name, addr)
-						}
-					}
-				case "crypto/rsa.GenerateKey":
-					if len(n.Args) > 1 {
-						if bits, ok := constInt(info, n.Args[1]); ok && bits < 2048 {
-							add(CheckWeakRSA, n.Pos(), "RSA key of %d bits; use at least 2048", bits)
-						}
-					}
-				case "golang.org/x/crypto/ssh.InsecureIgnoreHostKey":
-					add(CheckSSHHostKey, n.Pos(), "ssh.InsecureIgnoreHostKey accepts any host key: the connection can be intercepted")
-				case "net/http.ListenAndServe", "net/http.ListenAndServeTLS", "net/http.Serve", "net/http.ServeTLS":
-					add(CheckHTTPTimeouts, n.Pos(), "%s runs a server without read timeouts (slowloris); use an http.Server with ReadHeaderTimeout", name)
-				case "os.Create", "os.WriteFile", "io/ioutil.WriteFile":
-					if len(n.Args) > 0 {
-						if p, ok := constString(info, n.Args[0]); ok && (strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/var/tmp/")) {
-							add(CheckTempFile, n.Pos(), "a file at a fixed path in a shared temporary folder (%s) can be pre-created or linked by another user; use os.CreateTemp", p)
-						}
-					}
-				}
+				sp.call(n)
 			case *ast.CompositeLit:
-				tv := info.Types[n]
-				switch {
-				case tv.Type != nil && isNamed(tv.Type, "crypto/tls", "Config"):
-					tlsConfig(info, n, add)
-				case tv.Type != nil && isNamed(tv.Type, "net/http", "Server"):
-					if !hasField(n, "ReadHeaderTimeout") && !hasField(n, "ReadTimeout") {
-						add(CheckHTTPTimeouts, n.Pos(), "http.Server without ReadHeaderTimeout or ReadTimeout (slowloris)")
-					}
-				case tv.Type != nil && isNamed(tv.Type, "net/http", "Cookie"):
-					if !fieldTrue(info.Info, n, "Secure") || !fieldTrue(info.Info, n, "HttpOnly") {
-						add(CheckInsecureCookie, n.Pos(), "http.Cookie without Secure and HttpOnly")
-					}
-				}
+				sp.literal(n)
 			case *ast.AssignStmt:
-				for i, lhs := range n.Lhs {
-					sel, ok := lhs.(*ast.SelectorExpr)
-					if !ok || i >= len(n.Rhs) {
-						continue
-					}
-					recv := info.Types[sel.X].Type
-					if recv == nil || !isNamed(recv, "crypto/tls", "Config") {
-						continue
-					}
-					tlsField(info, sel.Sel.Name, n.Rhs[i], sel.Pos(), add)
-				}
-			}
-			return true
-		})
-		// http.Dir("/") serves the whole file system.
-		ast.Inspect(file, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) != 1 {
-				return true
-			}
-			if tv := info.Types[call.Fun]; tv.IsType() && isNamed(tv.Type, "net/http", "Dir") {
-				if s, ok := constString(info, call.Args[0]); ok && s == "/" {
-					add(CheckHTTPDirRoot, call.Pos(), `http.Dir("/") serves the root of the file system`)
-				}
+				sp.assign(n)
 			}
 			return true
 		})
 	}
-	return out
+	return sp.out
+}
+
+// syntaxPass holds what the syntax checks share while they walk a file:
+// the types, the file's imports by local name and the findings so far.
+type syntaxPass struct {
+	info    *typeInfo
+	imports map[string]string
+	out     []Finding
+}
+
+func (sp *syntaxPass) add(check string, pos token.Pos, format string, args ...any) {
+	sp.out = append(sp.out, Finding{Check: check, Pos: pos, Message: fmt.Sprintf(format, args...)})
+}
+
+// readImports records the file's imports and flags the packages that are
+// a risk by being imported at all.
+func (sp *syntaxPass) readImports(file *ast.File) {
+	sp.imports = map[string]string{}
+	for _, imp := range file.Imports {
+		path, _ := strconv.Unquote(imp.Path.Value)
+		local := path[strings.LastIndex(path, "/")+1:]
+		if imp.Name != nil {
+			local = imp.Name.Name
+		}
+		sp.imports[local] = path
+		switch path {
+		case "net/http/pprof":
+			sp.add(CheckPprof, imp.Pos(), "net/http/pprof is imported: it serves profiling data of the process on the default mux")
+		case "net/http/cgi":
+			sp.add(CheckCGI, imp.Pos(), "net/http/cgi is imported: CGI handlers run with the request's headers in their environment (httpoxy)")
+		}
+	}
+}
+
+// call checks a call by the function it calls.
+func (sp *syntaxPass) call(n *ast.CallExpr) {
+	info := sp.info
+	sp.dirRoot(n)
+	name := funcNameIn(info.Info, n, sp.imports)
+	if algo, ok := weakCrypto[name]; ok {
+		sp.add(CheckWeakCrypto, n.Pos(), "%s is a broken algorithm (%s)", algo, name)
+	}
+	// Package functions and the methods of a *rand.Rand alike.
+	if strings.HasPrefix(name, "math/rand.") || strings.HasPrefix(name, "math/rand/v2.") ||
+		strings.HasPrefix(name, "(*math/rand.Rand).") || strings.HasPrefix(name, "(*math/rand/v2.Rand).") {
+		if fn := name[strings.LastIndex(name, ".")+1:]; weakRandom[fn] {
+			sp.add(CheckWeakRandom, n.Pos(), "%s is not a cryptographic random source; use crypto/rand for keys, tokens and nonces", name)
+		}
+	}
+	if p, ok := filePermCalls[name]; ok && int(p[0]) < len(n.Args) {
+		if mode, ok := constInt(info, n.Args[p[0]]); ok && mode&^p[1] != 0 {
+			sp.add(CheckFilePerms, n.Pos(), "%s with mode %#o grants more than %#o", name, mode, p[1])
+		}
+	}
+	sp.namedCall(name, n)
+}
+
+// namedCall checks the calls whose risk depends on one constant argument.
+func (sp *syntaxPass) namedCall(name string, n *ast.CallExpr) {
+	info := sp.info
+	switch name {
+	case "os/exec.Command", "os/exec.CommandContext", "golang.org/x/sys/execabs.Command", "golang.org/x/sys/execabs.CommandContext":
+		args := n.Args
+		if strings.HasSuffix(name, "Context") && len(args) > 0 {
+			args = args[1:]
+		}
+		if i := shellScript(info, args); i >= 0 {
+			sp.add(CheckCommandInjection, n.Pos(), "%s runs a shell on a command string that is not a constant: whatever reaches it is run as shell code; pass the program and its arguments separately", name)
+		}
+	case "net.Listen", "crypto/tls.Listen", "net.ListenPacket":
+		if addr, ok := constArg(info, n, 1); ok && allInterfaces(addr) {
+			sp.add(CheckBindAll, n.Pos(), "%s listens on all interfaces (%q)", name, addr)
+		}
+	case "crypto/rsa.GenerateKey":
+		if len(n.Args) > 1 {
+			if bits, ok := constInt(info, n.Args[1]); ok && bits < 2048 {
+				sp.add(CheckWeakRSA, n.Pos(), "RSA key of %d bits; use at least 2048", bits)
+			}
+		}
+	case "golang.org/x/crypto/ssh.InsecureIgnoreHostKey":
+		sp.add(CheckSSHHostKey, n.Pos(), "ssh.InsecureIgnoreHostKey accepts any host key: the connection can be intercepted")
+	case "net/http.ListenAndServe", "net/http.ListenAndServeTLS", "net/http.Serve", "net/http.ServeTLS":
+		sp.add(CheckHTTPTimeouts, n.Pos(), "%s runs a server without read timeouts (slowloris); use an http.Server with ReadHeaderTimeout", name)
+	case "os.Create", "os.WriteFile", "io/ioutil.WriteFile":
+		if p, ok := constArg(info, n, 0); ok && (strings.HasPrefix(p, "/tmp/") || strings.HasPrefix(p, "/var/tmp/")) {
+			sp.add(CheckTempFile, n.Pos(), "a file at a fixed path in a shared temporary folder (%s) can be pre-created or linked by another user; use os.CreateTemp", p)
+		}
+	}
+}
+
+// constArg is the constant string value of argument i of a call.
+func constArg(info *typeInfo, n *ast.CallExpr, i int) (string, bool) {
+	if i >= len(n.Args) {
+		return "", false
+	}
+	return constString(info, n.Args[i])
+}
+
+// dirRoot flags http.Dir("/"), which serves the whole file system.
+func (sp *syntaxPass) dirRoot(call *ast.CallExpr) {
+	if len(call.Args) != 1 {
+		return
+	}
+	if tv := sp.info.Types[call.Fun]; tv.IsType() && isNamed(tv.Type, "net/http", "Dir") {
+		if s, ok := constString(sp.info, call.Args[0]); ok && s == "/" {
+			sp.add(CheckHTTPDirRoot, call.Pos(), `http.Dir("/") serves the root of the file system`)
+		}
+	}
+}
+
+// literal checks composite literals of the types with risky defaults.
+func (sp *syntaxPass) literal(n *ast.CompositeLit) {
+	info := sp.info
+	tv := info.Types[n]
+	switch {
+	case tv.Type == nil:
+	case isNamed(tv.Type, "crypto/tls", "Config"):
+		tlsConfig(info, n, sp.add)
+	case isNamed(tv.Type, "net/http", "Server"):
+		if !hasField(n, "ReadHeaderTimeout") && !hasField(n, "ReadTimeout") {
+			sp.add(CheckHTTPTimeouts, n.Pos(), "http.Server without ReadHeaderTimeout or ReadTimeout (slowloris)")
+		}
+	case isNamed(tv.Type, "net/http", "Cookie"):
+		if !fieldTrue(info.Info, n, "Secure") || !fieldTrue(info.Info, n, "HttpOnly") {
+			sp.add(CheckInsecureCookie, n.Pos(), "http.Cookie without Secure and HttpOnly")
+		}
+	}
+}
+
+// assign checks fields of a tls.Config set one at a time.
+func (sp *syntaxPass) assign(n *ast.AssignStmt) {
+	for i, lhs := range n.Lhs {
+		sel, ok := lhs.(*ast.SelectorExpr)
+		if !ok || i >= len(n.Rhs) {
+			continue
+		}
+		recv := sp.info.Types[sel.X].Type
+		if recv == nil || !isNamed(recv, "crypto/tls", "Config") {
+			continue
+		}
+		tlsField(sp.info, sel.Sel.Name, n.Rhs[i], sel.Pos(), sp.add)
+	}
 }
 
 func allInterfaces(addr string) bool {

@@ -382,84 +382,124 @@ func (t *taint) function(f *ssa.Function, local map[*ssa.Function]bool) {
 	}
 	for _, b := range f.Blocks {
 		for _, ins := range b.Instrs {
-			switch ins := ins.(type) {
-			case *ssa.UnOp:
-				if g, ok := ins.X.(*ssa.Global); ok && g.Pkg != nil && g.Pkg.Pkg.Path() == "os" && g.Name() == "Args" {
-					t.mark(ins, &origin{what: "os.Args", pos: ins.Pos()})
+			if x := operand(ins); x != nil {
+				t.source(ins)
+				t.mark(ins.(ssa.Value), t.of(x))
+				continue
+			}
+			t.instruction(f, ins, local)
+		}
+	}
+}
+
+// operand is the one value a value-producing instruction derives from, so
+// that its result carries that value's taint (nil for other instructions).
+func operand(ins ssa.Instruction) ssa.Value {
+	switch ins := ins.(type) {
+	case *ssa.UnOp:
+		return ins.X
+	case *ssa.FieldAddr:
+		return ins.X
+	case *ssa.Field:
+		return ins.X
+	case *ssa.IndexAddr:
+		return ins.X
+	case *ssa.Index:
+		return ins.X
+	case *ssa.Lookup:
+		return ins.X
+	case *ssa.Slice:
+		return ins.X
+	case *ssa.Extract:
+		return ins.Tuple
+	case *ssa.Convert:
+		return ins.X
+	case *ssa.ChangeType:
+		return ins.X
+	case *ssa.MakeInterface:
+		return ins.X
+	case *ssa.ChangeInterface:
+		return ins.X
+	case *ssa.TypeAssert:
+		return ins.X
+	case *ssa.Range:
+		return ins.X
+	case *ssa.Next:
+		return ins.Iter
+	}
+	return nil
+}
+
+// source marks the reads that bring outside data in: os.Args, fields of
+// an HTTP request, names of archive entries.
+func (t *taint) source(ins ssa.Instruction) {
+	switch ins := ins.(type) {
+	case *ssa.UnOp:
+		if g, ok := ins.X.(*ssa.Global); ok && g.Pkg != nil && g.Pkg.Pkg.Path() == "os" && g.Name() == "Args" {
+			t.mark(ins, &origin{what: "os.Args", pos: ins.Pos()})
+		}
+	case *ssa.FieldAddr:
+		field := fieldName(ins)
+		if isRequest(ins.X.Type()) && requestFields[field] {
+			t.mark(ins, &origin{what: "HTTP request data (" + field + ")", pos: ins.Pos()})
+		}
+		archive := isNamed(ins.X.Type(), "archive/zip", "File") || isNamed(ins.X.Type(), "archive/zip", "FileHeader") || isNamed(ins.X.Type(), "archive/tar", "Header")
+		if archive && (field == "Name" || field == "FileHeader" || field == "Linkname") {
+			t.mark(ins, &origin{what: "an archive entry's name", pos: ins.Pos(), archive: true})
+		}
+	}
+}
+
+// fieldName is the name of the struct field an address points to ("" when
+// the base is not a pointer to a struct).
+func fieldName(ins *ssa.FieldAddr) string {
+	ptr, ok := ins.X.Type().Underlying().(*types.Pointer)
+	if !ok {
+		return ""
+	}
+	st, ok := ptr.Elem().Underlying().(*types.Struct)
+	if !ok || ins.Field >= st.NumFields() {
+		return ""
+	}
+	return st.Field(ins.Field).Name()
+}
+
+// instruction applies the rules of the instructions that merge, store or
+// return taint, and of calls.
+func (t *taint) instruction(f *ssa.Function, ins ssa.Instruction, local map[*ssa.Function]bool) {
+	switch ins := ins.(type) {
+	case *ssa.BinOp:
+		if carries(ins.Type()) {
+			t.mark(ins, t.anyOf(ins.X, ins.Y))
+		}
+	case *ssa.Phi:
+		t.mark(ins, t.anyOf(ins.Edges...))
+	case *ssa.Store:
+		if o := t.of(ins.Val); o != nil {
+			t.mark(ins.Addr, o)
+			t.mark(root(ins.Addr), o)
+		}
+	case *ssa.MapUpdate:
+		if o := t.anyOf(ins.Key, ins.Value); o != nil {
+			t.mark(ins.Map, o)
+		}
+	case *ssa.MakeClosure:
+		if fn, ok := ins.Fn.(*ssa.Function); ok {
+			for i, b := range ins.Bindings {
+				if i < len(fn.FreeVars) {
+					t.mark(fn.FreeVars[i], t.of(b))
 				}
-				t.mark(ins, t.of(ins.X))
-			case *ssa.FieldAddr:
-				if isRequest(ins.X.Type()) {
-					if st, ok := ins.X.Type().(*types.Pointer).Elem().Underlying().(*types.Struct); ok && requestFields[st.Field(ins.Field).Name()] {
-						t.mark(ins, &origin{what: "HTTP request data (" + st.Field(ins.Field).Name() + ")", pos: ins.Pos()})
-					}
-				}
-				if isNamed(ins.X.Type(), "archive/zip", "File") || isNamed(ins.X.Type(), "archive/zip", "FileHeader") || isNamed(ins.X.Type(), "archive/tar", "Header") {
-					if st, ok := ins.X.Type().(*types.Pointer).Elem().Underlying().(*types.Struct); ok && (st.Field(ins.Field).Name() == "Name" || st.Field(ins.Field).Name() == "FileHeader" || st.Field(ins.Field).Name() == "Linkname") {
-						t.mark(ins, &origin{what: "an archive entry's name", pos: ins.Pos(), archive: true})
-					}
-				}
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Field:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.IndexAddr:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Index:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Lookup:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Slice:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Extract:
-				t.mark(ins, t.of(ins.Tuple))
-			case *ssa.Convert:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.ChangeType:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.MakeInterface:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.ChangeInterface:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.TypeAssert:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Range:
-				t.mark(ins, t.of(ins.X))
-			case *ssa.Next:
-				t.mark(ins, t.of(ins.Iter))
-			case *ssa.BinOp:
-				if carries(ins.Type()) {
-					t.mark(ins, t.anyOf(ins.X, ins.Y))
-				}
-			case *ssa.Phi:
-				t.mark(ins, t.anyOf(ins.Edges...))
-			case *ssa.Store:
-				if o := t.of(ins.Val); o != nil {
-					t.mark(ins.Addr, o)
-					t.mark(root(ins.Addr), o)
-				}
-			case *ssa.MapUpdate:
-				if o := t.anyOf(ins.Key, ins.Value); o != nil {
-					t.mark(ins.Map, o)
-				}
-			case *ssa.MakeClosure:
-				if fn, ok := ins.Fn.(*ssa.Function); ok {
-					for i, b := range ins.Bindings {
-						if i < len(fn.FreeVars) {
-							t.mark(fn.FreeVars[i], t.of(b))
-						}
-					}
-				}
-			case *ssa.Return:
-				if o := t.anyOf(ins.Results...); o != nil {
-					if _, ok := t.rets[f]; !ok {
-						t.rets[f] = o
-						t.changed = true
-					}
-				}
-			case ssa.CallInstruction:
-				t.call(ins, local)
 			}
 		}
+	case *ssa.Return:
+		if o := t.anyOf(ins.Results...); o != nil {
+			if _, ok := t.rets[f]; !ok {
+				t.rets[f] = o
+				t.changed = true
+			}
+		}
+	case ssa.CallInstruction:
+		t.call(ins, local)
 	}
 }
 
