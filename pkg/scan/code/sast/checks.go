@@ -6,6 +6,7 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,76 +85,96 @@ type typeInfo struct {
 }
 
 func newTypeInfo(info *types.Info, files []*ast.File) *typeInfo {
-	value := map[*types.Var]constant.Value{}
-	writes := map[*types.Var]int{}
-	varOf := func(e ast.Expr) *types.Var {
-		id, ok := ast.Unparen(e).(*ast.Ident)
-		if !ok {
-			return nil
-		}
-		obj := info.Defs[id]
-		if obj == nil {
-			obj = info.Uses[id]
-		}
-		v, _ := obj.(*types.Var)
-		return v
-	}
+	w := &varWrites{info: info, value: map[*types.Var]constant.Value{}, writes: map[*types.Var]int{}}
 	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.ValueSpec:
-				for i, name := range n.Names {
-					v := varOf(name)
-					if v == nil {
-						continue
-					}
-					writes[v]++
-					if len(n.Values) == len(n.Names) {
-						if tv := info.Types[n.Values[i]]; tv.Value != nil {
-							value[v] = tv.Value
-						}
-					}
-				}
-			case *ast.AssignStmt:
-				for i, lhs := range n.Lhs {
-					v := varOf(lhs)
-					if v == nil {
-						continue
-					}
-					writes[v]++
-					declared := n.Tok == token.DEFINE && info.Defs[ast.Unparen(lhs).(*ast.Ident)] != nil
-					if declared && len(n.Lhs) == len(n.Rhs) {
-						if tv := info.Types[n.Rhs[i]]; tv.Value != nil {
-							value[v] = tv.Value
-						}
-					}
-				}
-			case *ast.IncDecStmt:
-				if v := varOf(n.X); v != nil {
-					writes[v] += 2
-				}
-			case *ast.UnaryExpr:
-				if v := varOf(n.X); v != nil && n.Op == token.AND {
-					writes[v] += 2
-				}
-			case *ast.RangeStmt:
-				for _, e := range []ast.Expr{n.Key, n.Value} {
-					if v := varOf(e); v != nil {
-						writes[v] += 2
-					}
-				}
-			}
-			return true
-		})
+		ast.Inspect(f, w.node)
 	}
 	fixed := map[*types.Var]constant.Value{}
-	for v, c := range value {
+	for v, c := range w.value {
 		// Exported package variables can be set from other packages.
-		if writes[v] == 1 && !(v.Exported() && v.Parent() == v.Pkg().Scope()) {
+		if w.writes[v] == 1 && !(v.Exported() && v.Parent() == v.Pkg().Scope()) {
 			fixed[v] = c
 		}
 	}
 	return &typeInfo{Info: info, fixed: fixed}
+}
+
+// varWrites counts the writes of each variable and the constant it was
+// declared with. A write that may happen any number of times (an
+// increment, a range, taking the address) counts two.
+type varWrites struct {
+	info   *types.Info
+	value  map[*types.Var]constant.Value
+	writes map[*types.Var]int
+}
+
+func (w *varWrites) varOf(e ast.Expr) *types.Var {
+	id, ok := ast.Unparen(e).(*ast.Ident)
+	if !ok {
+		return nil
+	}
+	obj := w.info.Defs[id]
+	if obj == nil {
+		obj = w.info.Uses[id]
+	}
+	v, _ := obj.(*types.Var)
+	return v
+}
+
+// write counts n writes of e when it is a variable.
+func (w *varWrites) write(e ast.Expr, n int) {
+	if v := w.varOf(e); v != nil {
+		w.writes[v] += n
+	}
+}
+
+// declare counts the write of a declaration and records the constant it
+// is declared with, if any.
+func (w *varWrites) declare(name ast.Expr, value ast.Expr, declares bool) {
+	v := w.varOf(name)
+	if v == nil {
+		return
+	}
+	w.writes[v]++
+	if !declares || value == nil {
+		return
+	}
+	if tv := w.info.Types[value]; tv.Value != nil {
+		w.value[v] = tv.Value
+	}
+}
+
+func (w *varWrites) node(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.ValueSpec:
+		for i, name := range n.Names {
+			w.declare(name, nth(n.Values, i, len(n.Names)), true)
+		}
+	case *ast.AssignStmt:
+		for i, lhs := range n.Lhs {
+			id, _ := ast.Unparen(lhs).(*ast.Ident)
+			declared := n.Tok == token.DEFINE && id != nil && w.info.Defs[id] != nil
+			w.declare(lhs, nth(n.Rhs, i, len(n.Lhs)), declared)
+		}
+	case *ast.IncDecStmt:
+		w.write(n.X, 2)
+	case *ast.UnaryExpr:
+		if n.Op == token.AND {
+			w.write(n.X, 2)
+		}
+	case *ast.RangeStmt:
+		w.write(n.Key, 2)
+		w.write(n.Value, 2)
+	}
+	return true
+}
+
+// nth is es[i] when es pairs one to one with n names, else nil.
+func nth(es []ast.Expr, i, n int) ast.Expr {
+	if len(es) != n {
+		return nil
+	}
+	return es[i]
 }
 
 // constValue is the constant value of e, or nil.
@@ -661,13 +682,7 @@ func (fl *ivFlow) fixed(v ssa.Value, depth int) bool {
 		if !ok || x.Op != token.MUL {
 			return false
 		}
-		vals := fl.globals[g]
-		for _, v := range vals {
-			if !fl.fixed(v, depth+1) {
-				return false
-			}
-		}
-		return len(vals) > 0
+		return fl.allFixed(fl.globals[g], depth)
 	case *ssa.Slice:
 		if base, ok := x.X.(*ssa.Alloc); ok {
 			return filledOnlyWithConstants(base)
@@ -676,54 +691,64 @@ func (fl *ivFlow) fixed(v ssa.Value, depth int) bool {
 	case *ssa.MakeSlice:
 		return filledOnlyWithConstants(x)
 	case *ssa.Phi:
-		for _, e := range x.Edges {
-			if !fl.fixed(e, depth+1) {
-				return false
-			}
-		}
-		return len(x.Edges) > 0
+		return fl.allFixed(x.Edges, depth)
 	case *ssa.Parameter:
-		f := x.Parent()
-		idx := -1
-		for i, p := range f.Params {
-			if p == x {
-				idx = i
-			}
-		}
-		sites := fl.callers[f]
-		if idx < 0 || len(sites) == 0 {
-			return false
-		}
-		for _, c := range sites {
-			if idx >= len(c.Args) || !fl.fixed(c.Args[idx], depth+1) {
-				return false
-			}
-		}
-		return true
+		return fl.allFixed(fl.arguments(x), depth)
 	case *ssa.Call:
-		f := x.Call.StaticCallee()
-		if f == nil {
-			if mc, ok := x.Call.Value.(*ssa.MakeClosure); ok {
-				f, _ = mc.Fn.(*ssa.Function)
-			}
-		}
-		if f == nil || f.Blocks == nil {
-			return false
-		}
-		n := 0
-		for _, b := range f.Blocks {
-			for _, ins := range b.Instrs {
-				if r, ok := ins.(*ssa.Return); ok && len(r.Results) == 1 {
-					if !fl.fixed(r.Results[0], depth+1) {
-						return false
-					}
-					n++
-				}
-			}
-		}
-		return n > 0
+		return fl.allFixed(returned(x), depth)
 	}
 	return false
+}
+
+// allFixed reports whether there are values and every one is fixed.
+func (fl *ivFlow) allFixed(vs []ssa.Value, depth int) bool {
+	for _, v := range vs {
+		if !fl.fixed(v, depth+1) {
+			return false
+		}
+	}
+	return len(vs) > 0
+}
+
+// arguments are the values passed for a parameter at every call site of
+// its function in the package (nil when one call site passes none).
+func (fl *ivFlow) arguments(p *ssa.Parameter) []ssa.Value {
+	f := p.Parent()
+	idx := slices.Index(f.Params, p)
+	if idx < 0 {
+		return nil
+	}
+	var out []ssa.Value
+	for _, c := range fl.callers[f] {
+		if idx >= len(c.Args) {
+			return nil
+		}
+		out = append(out, c.Args[idx])
+	}
+	return out
+}
+
+// returned are the values the called function returns, when it is known
+// and returns one value.
+func returned(call *ssa.Call) []ssa.Value {
+	f := call.Call.StaticCallee()
+	if f == nil {
+		if mc, ok := call.Call.Value.(*ssa.MakeClosure); ok {
+			f, _ = mc.Fn.(*ssa.Function)
+		}
+	}
+	if f == nil {
+		return nil
+	}
+	var out []ssa.Value
+	for _, b := range f.Blocks {
+		for _, ins := range b.Instrs {
+			if r, ok := ins.(*ssa.Return); ok && len(r.Results) == 1 {
+				out = append(out, r.Results[0])
+			}
+		}
+	}
+	return out
 }
 
 // filledOnlyWithConstants reports whether an array or slice is written

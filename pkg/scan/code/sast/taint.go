@@ -254,65 +254,89 @@ func runTaint(pass *analysis.Pass, funcs []*ssa.Function) []Finding {
 			break
 		}
 	}
-	var out []Finding
-	seen := map[string]bool{}
-	report := func(check string, pos token.Pos, msg string) {
-		key := fmt.Sprintf("%s@%d", check, pos)
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, Finding{Check: check, Pos: pos, Message: msg})
-		}
-	}
+	r := &taintReport{t: t, seen: map[string]bool{}}
 	for _, f := range funcs {
-		sanitized := sanitizedChecks(f, t)
+		r.sanitized = sanitizedChecks(f, t)
 		for _, b := range f.Blocks {
 			for _, ins := range b.Instrs {
 				switch ins := ins.(type) {
 				case ssa.CallInstruction:
-					c := ins.Common()
-					name := calleeName(c)
-					// Sink positions count the arguments after the receiver;
-					// an interface call's Args hold no receiver.
-					args := c.Args
-					if !c.IsInvoke() && c.Signature().Recv() != nil && len(args) > 0 {
-						args = args[1:] // the receiver
-					}
-					if s, ok := sinks[name]; ok {
-						for i, a := range args {
-							if !wants(s.args, i) {
-								continue
-							}
-							if o := t.of(a); o != nil {
-								check := s.check
-								if o.archive && check == CheckPathTraversal {
-									check = CheckZipSlip
-								}
-								if sanitized[check] {
-									continue
-								}
-								report(check, ins.Pos(), fmt.Sprintf("%s flows into %s", o.what, shortName(name)))
-								break
-							}
-						}
-					}
-					if writerSinks[name] && len(args) > 1 && isResponseWriter(args[0]) {
-						if o := t.anyOf(args[1:]...); o != nil && !sanitized[CheckXSS] {
-							report(CheckXSS, ins.Pos(), fmt.Sprintf("%s is written to the HTTP response by %s", o.what, shortName(name)))
-						}
-					}
+					r.sink(ins)
 				case *ssa.Convert, *ssa.ChangeType:
-					v := ins.(ssa.Value)
-					if isNamedIn(v.Type(), "html/template", htmlTypes) {
-						x := operand0(ins)
-						if o := t.of(x); o != nil && !sanitized[CheckXSS] {
-							report(CheckXSS, v.Pos(), fmt.Sprintf("%s is trusted as %s, unescaped", o.what, v.Type().String()))
-						}
-					}
+					r.trusted(ins)
 				}
 			}
 		}
 	}
-	return out
+	return r.out
+}
+
+// taintReport turns tainted values that reach sinks into findings, one per
+// check and position, leaving out the checks a function sanitizes for.
+type taintReport struct {
+	t         *taint
+	sanitized map[string]bool
+	seen      map[string]bool
+	out       []Finding
+}
+
+func (r *taintReport) report(check string, pos token.Pos, msg string) {
+	if r.sanitized[check] {
+		return
+	}
+	key := fmt.Sprintf("%s@%d", check, pos)
+	if !r.seen[key] {
+		r.seen[key] = true
+		r.out = append(r.out, Finding{Check: check, Pos: pos, Message: msg})
+	}
+}
+
+// sink reports a call that takes tainted data where a sink reads it, or
+// writes it to an HTTP response.
+func (r *taintReport) sink(ins ssa.CallInstruction) {
+	c := ins.Common()
+	name := calleeName(c)
+	// Sink positions count the arguments after the receiver; an interface
+	// call's Args hold no receiver.
+	args := c.Args
+	if !c.IsInvoke() && c.Signature().Recv() != nil && len(args) > 0 {
+		args = args[1:] // the receiver
+	}
+	if s, ok := sinks[name]; ok {
+		for i, a := range args {
+			if !wants(s.args, i) {
+				continue
+			}
+			if o := r.t.of(a); o != nil {
+				check := s.check
+				if o.archive && check == CheckPathTraversal {
+					check = CheckZipSlip
+				}
+				if r.sanitized[check] {
+					continue
+				}
+				r.report(check, ins.Pos(), fmt.Sprintf("%s flows into %s", o.what, shortName(name)))
+				break
+			}
+		}
+	}
+	if writerSinks[name] && len(args) > 1 && isResponseWriter(args[0]) {
+		if o := r.t.anyOf(args[1:]...); o != nil {
+			r.report(CheckXSS, ins.Pos(), fmt.Sprintf("%s is written to the HTTP response by %s", o.what, shortName(name)))
+		}
+	}
+}
+
+// trusted reports tainted data converted to an html/template type that
+// is inserted unescaped.
+func (r *taintReport) trusted(ins ssa.Instruction) {
+	v := ins.(ssa.Value)
+	if !isNamedIn(v.Type(), "html/template", htmlTypes) {
+		return
+	}
+	if o := r.t.of(operand0(ins)); o != nil {
+		r.report(CheckXSS, v.Pos(), fmt.Sprintf("%s is trusted as %s, unescaped", o.what, v.Type().String()))
+	}
 }
 
 func wants(positions []int, i int) bool {
