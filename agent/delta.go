@@ -89,7 +89,6 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = 512 << 10
 	}
-	subject := bus.FindingsSubject(s.Scope.Tenant, s.Scope.Agent)
 	sid := finding.ScopeID(s.Scope)
 	errPaths := map[string]bool{}
 	for _, p := range s.NotAssessed {
@@ -97,18 +96,8 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 	}
 	var st EnqueueStats
 	err := o.db.Update(func(tx *bolt.Tx) error {
-		sent, scopes, out := tx.Bucket(bSent), tx.Bucket(bScopes), tx.Bucket(bOutbox)
-		prev := map[string]sentEntry{}
-		c := sent.Cursor()
-		for k, v := c.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = c.Next() {
-			if len(k) != len(sid)+32 || len(v) < 8 {
-				continue
-			}
-			var e sentEntry
-			copy(e.hash[:], v[:8])
-			e.path = string(v[8:])
-			prev[hex.EncodeToString(k[len(sid):])] = e
-		}
+		sent, scopes := tx.Bucket(bSent), tx.Bucket(bScopes)
+		prev := readSent(sent, sid)
 		scopeVal := scopes.Get(sid[:])
 		sinceFull, lastVersion := uint64(0), ""
 		if len(scopeVal) >= 8 {
@@ -123,59 +112,8 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 		if err != nil {
 			return err
 		}
-
-		scanID := newScanID()
-		seq := uint32(0)
-		enqueue := func(m *vigilv1.ScanMessage) error {
-			seq++
-			data, err := proto.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("encode scan message: %w", err)
-			}
-			if len(data) > bus.MaxMessageSize {
-				return fmt.Errorf("scan message of %d bytes exceeds the bus limit", len(data))
-			}
-			n, err := out.NextSequence()
-			if err != nil {
-				return err
-			}
-			st.Messages++
-			return out.Put(seqKey(n), encodePending(subject, fmt.Sprintf("%s/%d", scanID, seq), s.TraceParent, data))
-		}
-		batch := &vigilv1.FindingBatch{ScanId: scanID, Scope: s.Scope, Full: full}
-		size := 0
-		flush := func() error {
-			if len(batch.Findings) == 0 && len(batch.GoneFingerprints) == 0 {
-				return nil
-			}
-			batch.Seq = seq + 1
-			if err := enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: batch}}); err != nil {
-				return err
-			}
-			batch = &vigilv1.FindingBatch{ScanId: scanID, Scope: s.Scope, Full: full}
-			size = 0
-			return nil
-		}
-		for _, f := range changed {
-			fs := proto.Size(f) + 8
-			if len(batch.Findings) >= opts.BatchFindings || (size+fs > opts.BatchBytes && len(batch.Findings) > 0) {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			batch.Findings = append(batch.Findings, f)
-			size += fs
-		}
-		for _, fp := range gone {
-			if size+70 > opts.BatchBytes {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			batch.GoneFingerprints = append(batch.GoneFingerprints, fp)
-			size += 70
-		}
-		if err := flush(); err != nil {
+		w := &scanWriter{out: tx.Bucket(bOutbox), subject: bus.FindingsSubject(s.Scope.Tenant, s.Scope.Agent), scanID: newScanID(), s: &s, full: full, opts: opts}
+		if err := w.send(changed, gone); err != nil {
 			return err
 		}
 		set := make([]string, 0, len(cur))
@@ -184,30 +122,16 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 		}
 		digest := finding.DigestOf(set)
 		done := &vigilv1.ScanCompleted{
-			ScanId: scanID, Scope: s.Scope, Batches: seq, Full: full, FindingCount: uint64(len(cur)),
+			ScanId: w.scanID, Scope: s.Scope, Batches: w.seq, Full: full, FindingCount: uint64(len(cur)),
 			SetDigest: digest[:], StartedAt: timestamppb.New(s.StartedAt), FinishedAt: timestamppb.New(s.FinishedAt),
 			Errors: s.Errors, AgentVersion: opts.AgentVersion, AnalyzerVersion: opts.AnalyzerVersion,
 			Coverage: pipeline.Capped(s.Coverage, maxCoverageUnits, maxCoverageDetail),
 		}
-		if err := enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: done}}); err != nil {
+		if err := w.enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: done}}); err != nil {
 			return err
 		}
-
-		for _, fp := range gone {
-			k, _ := hex.DecodeString(fp)
-			if err := sent.Delete(append(append([]byte(nil), sid[:]...), k...)); err != nil {
-				return err
-			}
-		}
-		for _, f := range changed {
-			k, err := hex.DecodeString(f.Fingerprint)
-			if err != nil || len(k) != 32 {
-				return fmt.Errorf("finding with malformed fingerprint %q", f.Fingerprint)
-			}
-			e := cur[f.Fingerprint]
-			if err := sent.Put(append(append([]byte(nil), sid[:]...), k...), append(e.hash[:], e.path...)); err != nil {
-				return err
-			}
+		if err := recordSent(sent, sid, cur, changed, gone); err != nil {
+			return err
 		}
 		next, version := sinceFull+1, lastVersion
 		if full {
@@ -217,13 +141,124 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 		if err := scopes.Put(sid[:], append(nb, version...)); err != nil {
 			return err
 		}
-		st = EnqueueStats{Full: full, Sent: len(changed), Gone: len(gone), Messages: st.Messages, SetSize: len(cur)}
+		st = EnqueueStats{Full: full, Sent: len(changed), Gone: len(gone), Messages: w.messages, SetSize: len(cur)}
 		return nil
 	})
 	if err != nil {
 		return EnqueueStats{}, fmt.Errorf("enqueue scan of %s/%s: %w", s.Scope.Scanner, s.Scope.Target, err)
 	}
 	return st, nil
+}
+
+// readSent returns what was last sent for a scope, by fingerprint.
+func readSent(sent *bolt.Bucket, sid [finding.ScopeIDLen]byte) map[string]sentEntry {
+	prev := map[string]sentEntry{}
+	c := sent.Cursor()
+	for k, v := c.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = c.Next() {
+		if len(k) != len(sid)+32 || len(v) < 8 {
+			continue
+		}
+		var e sentEntry
+		copy(e.hash[:], v[:8])
+		e.path = string(v[8:])
+		prev[hex.EncodeToString(k[len(sid):])] = e
+	}
+	return prev
+}
+
+// recordSent makes the scope's sent set the new one: gone fingerprints
+// deleted, changed findings written with their hash and path.
+func recordSent(sent *bolt.Bucket, sid [finding.ScopeIDLen]byte, cur map[string]sentEntry, changed []*vigilv1.Finding, gone []string) error {
+	for _, fp := range gone {
+		k, _ := hex.DecodeString(fp)
+		if err := sent.Delete(append(append([]byte(nil), sid[:]...), k...)); err != nil {
+			return err
+		}
+	}
+	for _, f := range changed {
+		k, err := hex.DecodeString(f.Fingerprint)
+		if err != nil || len(k) != 32 {
+			return fmt.Errorf("finding with malformed fingerprint %q", f.Fingerprint)
+		}
+		e := cur[f.Fingerprint]
+		if err := sent.Put(append(append([]byte(nil), sid[:]...), k...), append(e.hash[:], e.path...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanWriter puts the messages of one scan into the outbox: batches of
+// findings and gone fingerprints bounded by count and bytes, numbered in
+// order, each under a message id unique to the scan.
+type scanWriter struct {
+	out      *bolt.Bucket
+	subject  string
+	scanID   string
+	s        *ScopeScan
+	full     bool
+	opts     EnqueueOptions
+	seq      uint32
+	messages int
+	batch    *vigilv1.FindingBatch
+	size     int
+}
+
+func (w *scanWriter) enqueue(m *vigilv1.ScanMessage) error {
+	w.seq++
+	data, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode scan message: %w", err)
+	}
+	if len(data) > bus.MaxMessageSize {
+		return fmt.Errorf("scan message of %d bytes exceeds the bus limit", len(data))
+	}
+	n, err := w.out.NextSequence()
+	if err != nil {
+		return err
+	}
+	w.messages++
+	return w.out.Put(seqKey(n), encodePending(w.subject, fmt.Sprintf("%s/%d", w.scanID, w.seq), w.s.TraceParent, data))
+}
+
+// flush enqueues the batch being filled, if it holds anything.
+func (w *scanWriter) flush() error {
+	if w.batch != nil && (len(w.batch.Findings) > 0 || len(w.batch.GoneFingerprints) > 0) {
+		w.batch.Seq = w.seq + 1
+		if err := w.enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: w.batch}}); err != nil {
+			return err
+		}
+	}
+	w.batch = &vigilv1.FindingBatch{ScanId: w.scanID, Scope: w.s.Scope, Full: w.full}
+	w.size = 0
+	return nil
+}
+
+// send enqueues the changed findings and the gone fingerprints in batches.
+func (w *scanWriter) send(changed []*vigilv1.Finding, gone []string) error {
+	if err := w.flush(); err != nil { // starts the first batch
+		return err
+	}
+	for _, f := range changed {
+		fs := proto.Size(f) + 8
+		if len(w.batch.Findings) >= w.opts.BatchFindings || (w.size+fs > w.opts.BatchBytes && len(w.batch.Findings) > 0) {
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
+		w.batch.Findings = append(w.batch.Findings, f)
+		w.size += fs
+	}
+	for _, fp := range gone {
+		if w.size+70 > w.opts.BatchBytes {
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
+		w.batch.GoneFingerprints = append(w.batch.GoneFingerprints, fp)
+		w.size += 70
+	}
+	return w.flush()
 }
 
 // newScanID is unique per scan and sorts by time.
