@@ -120,18 +120,7 @@ func (c *Config) Validate() error {
 	if c.NATSURL == "" {
 		errs = append(errs, errors.New("--nats-url is required"))
 	}
-	if c.Credentials != "" && (c.Tenant == "" || c.ID == "") {
-		// The certificate names the tenant, and the agent unless it is a
-		// tenant-wide credential.
-		if who, err := credentialIdentity(c.Credentials); err == nil {
-			if c.Tenant == "" && len(who.Tenants) == 1 {
-				c.Tenant = who.Tenants[0]
-			}
-			if c.ID == "" && who.Name != AnyID {
-				c.ID = who.Name
-			}
-		}
-	}
+	c.identityFromCredentials()
 	if err := bus.ValidateID("tenant", c.Tenant); err != nil {
 		errs = append(errs, err)
 	}
@@ -143,11 +132,42 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := c.gatherTargets(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Targets) == 0 && c.Kubeconfig == "" && !c.InCluster {
+		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
+	}
+	c.defaults()
+	return errors.Join(errs...)
+}
+
+// identityFromCredentials fills the tenant and agent id the credentials'
+// certificate names, when they were not given: the certificate names the
+// tenant, and the agent unless it is a tenant-wide credential.
+func (c *Config) identityFromCredentials() {
+	if c.Credentials == "" || (c.Tenant != "" && c.ID != "") {
+		return
+	}
+	who, err := credentialIdentity(c.Credentials)
+	if err != nil {
+		return // checkCredentials reports it
+	}
+	if c.Tenant == "" && len(who.Tenants) == 1 {
+		c.Tenant = who.Tenants[0]
+	}
+	if c.ID == "" && who.Name != AnyID {
+		c.ID = who.Name
+	}
+}
+
+// gatherTargets turns the per-kind options (node root, images, repos,
+// AWS, /proc) into targets.
+func (c *Config) gatherTargets() error {
+	var err error
 	if c.NodeRoot != "" {
-		nt, err := NodeTargets(c.NodeRoot)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		var nt []string
+		nt, err = NodeTargets(c.NodeRoot)
 		c.Targets = append(c.Targets, nt...)
 	}
 	for _, ref := range c.Images {
@@ -167,9 +187,11 @@ func (c *Config) Validate() error {
 	if c.ProcRoot != "" {
 		c.Targets = append(c.Targets, scan.RuntimeTarget+c.ProcRoot)
 	}
-	if len(c.Targets) == 0 && c.Kubeconfig == "" && !c.InCluster {
-		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
-	}
+	return err
+}
+
+// defaults fills the settings left unset.
+func (c *Config) defaults() {
 	if c.Interval <= 0 {
 		c.Interval = time.Hour
 	}
@@ -185,7 +207,6 @@ func (c *Config) Validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return errors.Join(errs...)
 }
 
 // Agent is a configured agent.
