@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -100,15 +101,42 @@ type Server struct {
 // New opens the store, starts or connects to NATS, creates the streams and
 // binds the gRPC listener. Serve runs it.
 func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), events: make(chan []*vigilv1.FindingEvent, 64), eventsDone: make(chan struct{}),
+		auth: &authenticator{}}
+	natsOpts, grpcOpts, err := s.loadTrust()
+	if err != nil {
+		return nil, err
+	}
+	if s.store, err = store.Open(filepath.Join(cfg.DataDir, "vigil.db"), store.Options{NoSync: cfg.NoSync}); err != nil {
+		return nil, err
+	}
+	if err := s.connectNATS(ctx, natsOpts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.lis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
+	}
+	s.newMeters()
+	s.grpc = s.newGRPC(grpcOpts...)
+	return s, nil
+}
+
+// defaults fills the settings left unset and refuses those that cannot
+// work together.
+func (cfg *Config) defaults() error {
 	if cfg.DataDir == "" {
-		return nil, errors.New("data dir is required")
+		return errors.New("data dir is required")
 	}
-	if cfg.GRPCAddr == "" {
-		cfg.GRPCAddr = "127.0.0.1:7433"
-	}
-	if cfg.NATSListen == "" {
-		cfg.NATSListen = "127.0.0.1:4222"
-	}
+	cfg.GRPCAddr = cmp.Or(cfg.GRPCAddr, "127.0.0.1:7433")
+	cfg.NATSListen = cmp.Or(cfg.NATSListen, "127.0.0.1:4222")
 	if cfg.FetchBatch <= 0 {
 		cfg.FetchBatch = 256
 	}
@@ -116,17 +144,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Shards, cfg.Shard = 1, 0
 	}
 	if cfg.Shards > 1 && cfg.NATSURL == "" {
-		return nil, errors.New("write shards need an external NATS (--nats-url) whose account maps the findings subjects")
+		return errors.New("write shards need an external NATS (--nats-url) whose account maps the findings subjects")
 	}
 	if cfg.Shard >= cfg.Shards || cfg.Shard < -1 {
-		return nil, fmt.Errorf("shard %d of %d does not exist (0 to %d, or -1 for all)", cfg.Shard, cfg.Shards, cfg.Shards-1)
+		return fmt.Errorf("shard %d of %d does not exist (0 to %d, or -1 for all)", cfg.Shard, cfg.Shards, cfg.Shards-1)
 	}
 	if cfg.Consumer == "" {
-		cfg.Consumer = "vigil-server"
-		if cfg.Shards > 1 && cfg.Shard >= 0 {
+		switch {
+		case cfg.Shards > 1 && cfg.Shard >= 0:
 			cfg.Consumer = fmt.Sprintf("vigil-server-shard-%d", cfg.Shard)
-		} else if cfg.Shards > 1 {
+		case cfg.Shards > 1:
 			cfg.Consumer = "vigil-server-all-shards"
+		default:
+			cfg.Consumer = "vigil-server"
 		}
 	}
 	if cfg.StaleAfter <= 0 {
@@ -138,43 +168,47 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 10 * time.Second
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), events: make(chan []*vigilv1.FindingEvent, 64), eventsDone: make(chan struct{}),
-		auth: &authenticator{}}
-	var err error
-	var natsOpts []nats.Option
-	var grpcOpts []grpc.ServerOption
-	if cfg.TLS {
-		if s.trust, err = trust.Load(cfg.DataDir); err != nil {
-			return nil, err
-		}
-		if s.tls, err = pki.NewReloader(pki.Files{CA: s.trust.Path(trust.CAFile), Cert: s.trust.Path(trust.ServerCertFile), Key: s.trust.Path(trust.ServerKeyFile)}); err != nil {
-			return nil, err
-		}
-		if s.auth.tokens, err = trust.LoadTokens(s.trust.Path(trust.TokensFile)); err != nil {
-			return nil, err
-		}
-		// Client certificates are optional on gRPC (a bearer token will
-		// do) but always verified when presented.
-		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(s.tls.ServerConfig(tls.VerifyClientCertIfGiven))))
-		natsOpts = append(natsOpts, nats.Secure(s.tls.ClientConfig("")), nats.UserCredentials(s.trust.Path(trust.ServerCreds)))
-	} else if !isLoopback(cfg.GRPCAddr) {
-		s.log.Warn("gRPC listens beyond loopback without --tls: anyone who reaches it can read and change everything", "addr", cfg.GRPCAddr)
-	}
-	if s.store, err = store.Open(filepath.Join(cfg.DataDir, "vigil.db"), store.Options{NoSync: cfg.NoSync}); err != nil {
-		return nil, err
-	}
+	return nil
+}
 
-	url := cfg.NATSURL
+// loadTrust loads the trust material of a TLS server (CA, server key and
+// certificate, tokens) and returns the NATS and gRPC options that use it.
+func (s *Server) loadTrust() ([]nats.Option, []grpc.ServerOption, error) {
+	if !s.cfg.TLS {
+		if !isLoopback(s.cfg.GRPCAddr) {
+			s.log.Warn("gRPC listens beyond loopback without --tls: anyone who reaches it can read and change everything", "addr", s.cfg.GRPCAddr)
+		}
+		return nil, nil, nil
+	}
+	var err error
+	if s.trust, err = trust.Load(s.cfg.DataDir); err != nil {
+		return nil, nil, err
+	}
+	if s.tls, err = pki.NewReloader(pki.Files{CA: s.trust.Path(trust.CAFile), Cert: s.trust.Path(trust.ServerCertFile), Key: s.trust.Path(trust.ServerKeyFile)}); err != nil {
+		return nil, nil, err
+	}
+	if s.auth.tokens, err = trust.LoadTokens(s.trust.Path(trust.TokensFile)); err != nil {
+		return nil, nil, err
+	}
+	// Client certificates are optional on gRPC (a bearer token will do)
+	// but always verified when presented.
+	grpcOpts := []grpc.ServerOption{grpc.Creds(credentials.NewTLS(s.tls.ServerConfig(tls.VerifyClientCertIfGiven)))}
+	natsOpts := []nats.Option{nats.Secure(s.tls.ClientConfig("")), nats.UserCredentials(s.trust.Path(trust.ServerCreds))}
+	return natsOpts, grpcOpts, nil
+}
+
+// connectNATS starts the embedded NATS unless an external one is
+// configured, connects, makes sure the streams exist and subscribes to
+// heartbeats.
+func (s *Server) connectNATS(ctx context.Context, natsOpts []nats.Option) error {
+	url := s.cfg.NATSURL
+	var err error
 	if url == "" {
-		if s.ns, err = startNATS(cfg.NATSListen, filepath.Join(cfg.DataDir, "nats"), s.trust, s.tls); err != nil {
-			s.Close()
-			return nil, err
+		if s.ns, err = startNATS(s.cfg.NATSListen, filepath.Join(s.cfg.DataDir, "nats"), s.trust, s.tls); err != nil {
+			return err
 		}
 		url = s.ns.ClientURL()
-		s.log.Info("embedded NATS started", "url", url, "tls", cfg.TLS)
+		s.log.Info("embedded NATS started", "url", url, "tls", s.cfg.TLS)
 	}
 	natsOpts = append(natsOpts, nats.Name("vigil-server"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -183,35 +217,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { s.log.Info("NATS reconnected", "url", nc.ConnectedUrl()) }))
-	s.nc, err = nats.Connect(url, natsOpts...)
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("connect NATS %s: %w", url, err)
+	if s.nc, err = nats.Connect(url, natsOpts...); err != nil {
+		return fmt.Errorf("connect NATS %s: %w", url, err)
 	}
 	if s.js, err = jetstream.New(s.nc); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
+		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := bus.EnsureStreams(ctx, s.js, cfg.StreamReplicas, cfg.Shards); err != nil {
-		s.Close()
-		return nil, err
+	if err := bus.EnsureStreams(ctx, s.js, s.cfg.StreamReplicas, s.cfg.Shards); err != nil {
+		return err
 	}
 	// Heartbeats are taken from here on, so none sent once New returns is lost.
 	if s.hbSub, err = s.nc.Subscribe("vigil.agents.>", s.onHeartbeat); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("subscribe heartbeats: %w", err)
+		return fmt.Errorf("subscribe heartbeats: %w", err)
 	}
 	if err := s.nc.Flush(); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("subscribe heartbeats: %w", err)
+		return fmt.Errorf("subscribe heartbeats: %w", err)
 	}
-	if s.lis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
-	}
-	s.newMeters()
-	s.grpc = s.newGRPC(grpcOpts...)
-	return s, nil
+	return nil
 }
 
 func isLoopback(addr string) bool {
