@@ -185,81 +185,8 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 	w.Received += len(b.Findings)
 	ts := timestamppb.New(now)
 	for _, f := range b.Findings {
-		key, err := findingKey(sid, f.Fingerprint)
-		if err != nil {
+		if err := w.applyFinding(sr, sid, f, b.Full, now, ts); err != nil {
 			return err
-		}
-		var old *vigilv1.FindingRecord
-		if w.fresh[sid] {
-			old = w.pending[string(key)]
-		} else if old, err = w.get(key); err != nil {
-			return err
-		}
-		if old == nil {
-			sr.Records++
-			sup, err := w.suppressionFor(f, now, "")
-			if err != nil {
-				return err
-			}
-			rec := &vigilv1.FindingRecord{
-				Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Suppression: sup},
-				SinceScan: sr.Scans + 1,
-			}
-			opened := vigilv1.EventType_EVENT_TYPE_OPENED
-			if sup != nil {
-				rec.Stored.Status, opened = vigilv1.Status_STATUS_SUPPRESSED, vigilv1.EventType_EVENT_TYPE_SUPPRESSED
-			}
-			if b.Full {
-				rec.FullScan = sr.Scans + 1
-			}
-			if err := w.put(key, nil, rec); err != nil {
-				return err
-			}
-			w.Written++
-			toggle(sr, f.Fingerprint)
-			sr.Present++
-			w.dirty[sid] = true
-			w.event(opened, key, rec, sr, ts)
-			continue
-		}
-		rec := proto.Clone(old).(*vigilv1.FindingRecord)
-		changed := !proto.Equal(old.Stored.Finding, f)
-		rec.Stored.Finding = f
-		reopened := !present(old.Stored.Status)
-		var transition vigilv1.EventType
-		if reopened || changed {
-			sup, err := w.suppressionFor(f, now, "")
-			if err != nil {
-				return err
-			}
-			transition = w.decideSuppression(rec, old, sup, reopened, ts)
-			if transition != 0 || !proto.Equal(rec.Stored.Suppression, old.Stored.Suppression) {
-				changed = true
-			}
-		}
-		if reopened {
-			rec.Stored.LastChange = ts
-			rec.Stored.ResolvedAt = nil
-			rec.Stored.LastSeen = nil
-			rec.Stored.TimesSeen = 0
-			rec.SinceScan = sr.Scans + 1
-			toggle(sr, f.Fingerprint)
-			sr.Present++
-			w.dirty[sid] = true
-			changed = true
-		}
-		if b.Full && rec.FullScan != sr.Scans+1 {
-			rec.FullScan = sr.Scans + 1
-			changed = true
-		}
-		if changed {
-			if err := w.put(key, old, rec); err != nil {
-				return err
-			}
-			w.Written++
-		}
-		if transition != 0 {
-			w.event(transition, key, rec, sr, ts)
 		}
 	}
 	for _, fp := range b.GoneFingerprints {
@@ -270,6 +197,101 @@ func (w *Writer) ApplyBatch(b *vigilv1.FindingBatch, now time.Time) error {
 		if err := w.resolve(key, sr, sid, ts); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// applyFinding records one finding a scan reported: opened when new,
+// updated (and maybe reopened) when known.
+func (w *Writer) applyFinding(sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, f *vigilv1.Finding, full bool, now time.Time, ts *timestamppb.Timestamp) error {
+	key, err := findingKey(sid, f.Fingerprint)
+	if err != nil {
+		return err
+	}
+	var old *vigilv1.FindingRecord
+	if w.fresh[sid] {
+		old = w.pending[string(key)]
+	} else if old, err = w.get(key); err != nil {
+		return err
+	}
+	if old == nil {
+		return w.open(key, sr, sid, f, full, now, ts)
+	}
+	return w.update(key, old, sr, sid, f, full, now, ts)
+}
+
+// open records a finding the scope has never had: open, or suppressed
+// when a suppression already covers it.
+func (w *Writer) open(key []byte, sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, f *vigilv1.Finding, full bool, now time.Time, ts *timestamppb.Timestamp) error {
+	sr.Records++
+	sup, err := w.suppressionFor(f, now, "")
+	if err != nil {
+		return err
+	}
+	rec := &vigilv1.FindingRecord{
+		Stored:    &vigilv1.StoredFinding{Finding: f, Status: vigilv1.Status_STATUS_OPEN, FirstSeen: ts, LastChange: ts, Suppression: sup},
+		SinceScan: sr.Scans + 1,
+	}
+	opened := vigilv1.EventType_EVENT_TYPE_OPENED
+	if sup != nil {
+		rec.Stored.Status, opened = vigilv1.Status_STATUS_SUPPRESSED, vigilv1.EventType_EVENT_TYPE_SUPPRESSED
+	}
+	if full {
+		rec.FullScan = sr.Scans + 1
+	}
+	if err := w.put(key, nil, rec); err != nil {
+		return err
+	}
+	w.Written++
+	toggle(sr, f.Fingerprint)
+	sr.Present++
+	w.dirty[sid] = true
+	w.event(opened, key, rec, sr, ts)
+	return nil
+}
+
+// update records a known finding reported again: its content refreshed,
+// reopened when it was resolved, its suppression decided again when it
+// reopens or changes. It writes only when something changed.
+func (w *Writer) update(key []byte, old *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, f *vigilv1.Finding, full bool, now time.Time, ts *timestamppb.Timestamp) error {
+	rec := proto.Clone(old).(*vigilv1.FindingRecord)
+	changed := !proto.Equal(old.Stored.Finding, f)
+	rec.Stored.Finding = f
+	reopened := !present(old.Stored.Status)
+	var transition vigilv1.EventType
+	if reopened || changed {
+		sup, err := w.suppressionFor(f, now, "")
+		if err != nil {
+			return err
+		}
+		transition = w.decideSuppression(rec, old, sup, reopened, ts)
+		if transition != 0 || !proto.Equal(rec.Stored.Suppression, old.Stored.Suppression) {
+			changed = true
+		}
+	}
+	if reopened {
+		rec.Stored.LastChange = ts
+		rec.Stored.ResolvedAt = nil
+		rec.Stored.LastSeen = nil
+		rec.Stored.TimesSeen = 0
+		rec.SinceScan = sr.Scans + 1
+		toggle(sr, f.Fingerprint)
+		sr.Present++
+		w.dirty[sid] = true
+		changed = true
+	}
+	if full && rec.FullScan != sr.Scans+1 {
+		rec.FullScan = sr.Scans + 1
+		changed = true
+	}
+	if changed {
+		if err := w.put(key, old, rec); err != nil {
+			return err
+		}
+		w.Written++
+	}
+	if transition != 0 {
+		w.event(transition, key, rec, sr, ts)
 	}
 	return nil
 }
@@ -340,20 +362,9 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 		// sort by time): a late redelivery that must not move the scope back.
 		return true, nil
 	}
-	prefix := batchKey(sid, c.ScanId, 0)
-	prefix = prefix[:len(prefix)-4]
-	var have []uint32
-	bc := w.tx.Bucket(bBatches).Cursor()
-	for k, _ := bc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = bc.Next() {
-		have = append(have, binary.BigEndian.Uint32(k[len(prefix):]))
-	}
-	if uint32(len(have)) < c.Batches && !force {
-		return false, nil
-	}
-	for _, seq := range have {
-		if err := w.tx.Bucket(bBatches).Delete(batchKey(sid, c.ScanId, seq)); err != nil {
-			return false, err
-		}
+	complete, err := w.takeBatches(sid, c, force)
+	if err != nil || !complete {
+		return false, err
 	}
 	ts := timestamppb.New(now)
 	// After a full scan's batches the scope holds at least the reported set;
@@ -363,25 +374,8 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 	copy(want[:], c.SetDigest)
 	copy(got[:], sr.Digest)
 	if c.Full && (want != got || sr.Present != c.FindingCount) {
-		// The cursor below reads the bucket: write what is buffered first.
-		if err := w.Flush(); err != nil {
+		if err := w.resolveUnreported(sr, sid, ts); err != nil {
 			return false, err
-		}
-		var stale [][]byte
-		cur := w.findings.Cursor()
-		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
-			rec, err := decodeRecord(k, v)
-			if err != nil {
-				return false, err
-			}
-			if present(rec.Stored.Status) && rec.FullScan != sr.Scans+1 {
-				stale = append(stale, append([]byte(nil), k...))
-			}
-		}
-		for _, k := range stale {
-			if err := w.resolve(k, sr, sid, ts); err != nil {
-				return false, err
-			}
 		}
 	}
 	finished := c.FinishedAt
@@ -408,6 +402,53 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 			a.Version = c.AgentVersion
 		}
 	})
+}
+
+// takeBatches reports whether every batch of a completed scan has been
+// applied (or force), and then forgets their records.
+func (w *Writer) takeBatches(sid [finding.ScopeIDLen]byte, c *vigilv1.ScanCompleted, force bool) (bool, error) {
+	prefix := batchKey(sid, c.ScanId, 0)
+	prefix = prefix[:len(prefix)-4]
+	var have []uint32
+	bc := w.tx.Bucket(bBatches).Cursor()
+	for k, _ := bc.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = bc.Next() {
+		have = append(have, binary.BigEndian.Uint32(k[len(prefix):]))
+	}
+	if uint32(len(have)) < c.Batches && !force {
+		return false, nil
+	}
+	for _, seq := range have {
+		if err := w.tx.Bucket(bBatches).Delete(batchKey(sid, c.ScanId, seq)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// resolveUnreported resolves every present finding of the scope that the
+// full scan being completed did not report.
+func (w *Writer) resolveUnreported(sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, ts *timestamppb.Timestamp) error {
+	// The cursor below reads the bucket: write what is buffered first.
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	var stale [][]byte
+	cur := w.findings.Cursor()
+	for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
+		rec, err := decodeRecord(k, v)
+		if err != nil {
+			return err
+		}
+		if present(rec.Stored.Status) && rec.FullScan != sr.Scans+1 {
+			stale = append(stale, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range stale {
+		if err := w.resolve(k, sr, sid, ts); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func batchKey(sid [finding.ScopeIDLen]byte, scanID string, seq uint32) []byte {
