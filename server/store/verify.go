@@ -19,114 +19,143 @@ import (
 // is for tests, `vigil-server check` and after a restore.
 func (s *Store) Verify() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		var errs []error
-		fail := func(format string, args ...any) {
-			if len(errs) < 20 {
-				errs = append(errs, fmt.Errorf(format, args...))
-			}
-		}
-		want := map[string]map[string]bool{}
+		v := &verifier{want: map[string]map[string]bool{}, counts: map[string]uint64{}, scopes: map[string]*scopeSum{}}
 		for _, b := range indexBuckets {
-			want[string(b)] = map[string]bool{}
+			v.want[string(b)] = map[string]bool{}
 		}
-		counts := map[string]uint64{}
-		type scopeSum struct {
-			present, records uint64
-			digest           finding.Digest
-		}
-		scopes := map[string]*scopeSum{}
-		err := tx.Bucket(bFindings).ForEach(func(k, v []byte) error {
-			if len(k) != KeyLen {
-				fail("finding key %x: length %d", k, len(k))
-				return nil
-			}
-			rec, err := decodeRecord(k, v)
-			if err != nil {
-				fail("%v", err)
-				return nil
-			}
-			for _, e := range indexEntries(k, rec) {
-				if e.bucket != nil {
-					want[string(e.bucket)][e.key] = true
-				}
-			}
-			counts[string(countKey(rec))]++
-			sid := string(k[:finding.ScopeIDLen])
-			sum := scopes[sid]
-			if sum == nil {
-				sum = &scopeSum{}
-				scopes[sid] = sum
-			}
-			sum.records++
-			if present(rec.Stored.Status) {
-				sum.present++
-				sum.digest.Toggle(rec.Stored.Finding.Fingerprint)
-			}
-			if (rec.Stored.Status == vigilv1.Status_STATUS_SUPPRESSED) != (rec.Stored.Suppression != nil) {
-				fail("finding %x: status %s with suppression %v", k, rec.Stored.Status, rec.Stored.Suppression != nil)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, b := range indexBuckets {
-			w := want[string(b)]
-			seen := 0
-			err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
-				if !w[string(k)] {
-					fail("index %s: stray entry %x", b, k)
-				} else {
-					seen++
-				}
-				return nil
-			})
-			if err != nil {
+		for _, step := range []func(*bolt.Tx) error{v.findings, v.indexes, v.countsMatch, v.scopesMatch} {
+			if err := step(tx); err != nil {
 				return err
 			}
-			if seen != len(w) {
-				fail("index %s: %d entries missing", b, len(w)-seen)
-			}
 		}
-		err = tx.Bucket(bCounts).ForEach(func(k, v []byte) error {
-			if counts[string(k)] != u64(v) {
-				fail("counts %q: stored %d, recount %d", k, u64(v), counts[string(k)])
-			}
-			delete(counts, string(k))
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for k, n := range counts {
-			fail("counts %q: missing, recount %d", k, n)
-		}
-		err = tx.Bucket(bScopes).ForEach(func(k, v []byte) error {
-			sr := &vigilv1.ScopeRecord{}
-			if err := proto.Unmarshal(v, sr); err != nil {
-				fail("scope %x: %v", k, err)
-				return nil
-			}
-			sum := scopes[string(k)]
-			if sum == nil {
-				sum = &scopeSum{}
-			}
-			delete(scopes, string(k))
-			var d finding.Digest
-			copy(d[:], sr.Digest)
-			if sr.Present != sum.present || !bytes.Equal(d[:], sum.digest[:]) || sr.Records != sum.records {
-				fail("scope %x: present %d/%d, records %d/%d, digest match %v", k, sr.Present, sum.present, sr.Records, sum.records, d == sum.digest)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for k, sum := range scopes {
-			if sum.records > 0 {
-				fail("findings of scope %x have no scope record", k)
-			}
-		}
-		return errors.Join(errs...)
+		return errors.Join(v.errs...)
 	})
+}
+
+// verifier recounts the store from its findings and compares.
+type verifier struct {
+	errs []error
+	// want holds the index entries the findings call for, by bucket.
+	want   map[string]map[string]bool
+	counts map[string]uint64
+	scopes map[string]*scopeSum
+}
+
+// scopeSum is what a scope's findings add up to.
+type scopeSum struct {
+	present, records uint64
+	digest           finding.Digest
+}
+
+// fail records a broken invariant; the first 20 are kept.
+func (v *verifier) fail(format string, args ...any) {
+	if len(v.errs) < 20 {
+		v.errs = append(v.errs, fmt.Errorf(format, args...))
+	}
+}
+
+// findings decodes every finding and sums what it calls for.
+func (v *verifier) findings(tx *bolt.Tx) error {
+	return tx.Bucket(bFindings).ForEach(func(k, val []byte) error {
+		if len(k) != KeyLen {
+			v.fail("finding key %x: length %d", k, len(k))
+			return nil
+		}
+		rec, err := decodeRecord(k, val)
+		if err != nil {
+			v.fail("%v", err)
+			return nil
+		}
+		for _, e := range indexEntries(k, rec) {
+			if e.bucket != nil {
+				v.want[string(e.bucket)][e.key] = true
+			}
+		}
+		v.counts[string(countKey(rec))]++
+		sid := string(k[:finding.ScopeIDLen])
+		sum := v.scopes[sid]
+		if sum == nil {
+			sum = &scopeSum{}
+			v.scopes[sid] = sum
+		}
+		sum.records++
+		if present(rec.Stored.Status) {
+			sum.present++
+			sum.digest.Toggle(rec.Stored.Finding.Fingerprint)
+		}
+		if (rec.Stored.Status == vigilv1.Status_STATUS_SUPPRESSED) != (rec.Stored.Suppression != nil) {
+			v.fail("finding %x: status %s with suppression %v", k, rec.Stored.Status, rec.Stored.Suppression != nil)
+		}
+		return nil
+	})
+}
+
+// indexes checks that each index holds exactly the entries called for.
+func (v *verifier) indexes(tx *bolt.Tx) error {
+	for _, b := range indexBuckets {
+		w := v.want[string(b)]
+		seen := 0
+		err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
+			if !w[string(k)] {
+				v.fail("index %s: stray entry %x", b, k)
+			} else {
+				seen++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if seen != len(w) {
+			v.fail("index %s: %d entries missing", b, len(w)-seen)
+		}
+	}
+	return nil
+}
+
+// countsMatch checks the stored counts against the recount.
+func (v *verifier) countsMatch(tx *bolt.Tx) error {
+	err := tx.Bucket(bCounts).ForEach(func(k, val []byte) error {
+		if v.counts[string(k)] != u64(val) {
+			v.fail("counts %q: stored %d, recount %d", k, u64(val), v.counts[string(k)])
+		}
+		delete(v.counts, string(k))
+		return nil
+	})
+	for k, n := range v.counts {
+		v.fail("counts %q: missing, recount %d", k, n)
+	}
+	return err
+}
+
+// scopesMatch checks each scope record's present count, record count and
+// digest against its findings, and that findings have a scope record.
+func (v *verifier) scopesMatch(tx *bolt.Tx) error {
+	err := tx.Bucket(bScopes).ForEach(func(k, val []byte) error {
+		sr := &vigilv1.ScopeRecord{}
+		if err := proto.Unmarshal(val, sr); err != nil {
+			v.fail("scope %x: %v", k, err)
+			return nil
+		}
+		sum := v.scopes[string(k)]
+		if sum == nil {
+			sum = &scopeSum{}
+		}
+		delete(v.scopes, string(k))
+		var d finding.Digest
+		copy(d[:], sr.Digest)
+		if sr.Present != sum.present || !bytes.Equal(d[:], sum.digest[:]) || sr.Records != sum.records {
+			v.fail("scope %x: present %d/%d, records %d/%d, digest match %v", k, sr.Present, sum.present, sr.Records, sum.records, d == sum.digest)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, sum := range v.scopes {
+		if sum.records > 0 {
+			v.fail("findings of scope %x have no scope record", k)
+		}
+	}
+	return nil
 }
