@@ -96,13 +96,53 @@ type rawBlock struct {
 }
 
 func (m *module) load(ctx context.Context, files []string, cfg *Config, depth int) map[string]cty.Value {
+	blocks, err := parseBlocks(ctx, files, cfg)
+	if err != nil {
+		cfg.Errors = append(cfg.Errors, err)
+		return nil
+	}
+	e := newEval(m.dir)
+	e.vars["var"] = cty.ObjectVal(m.variables(blocks, depth))
+	e.vars["local"] = cty.ObjectVal(e.locals(blocks))
+	// Resources are first seen by address alone; a second pass sees the
+	// attributes each evaluated to in the first.
+	e.setResources(blocks, m.prefix, nil)
+	// Local modules: inputs in this module's context, outputs back into it.
+	moduleOut := map[string]cty.Value{}
+	for _, b := range blocks {
+		if b.kind == "module" && len(b.labels) == 1 {
+			moduleOut[b.labels[0]] = m.child(ctx, e, b, cfg, depth)
+		}
+	}
+	e.vars["module"] = cty.ObjectVal(moduleOut)
+	first := e.blocks(blocks, m.prefix)
+	e.setResources(blocks, m.prefix, first)
+	final := e.blocks(blocks, m.prefix)
+	if e.left < 0 {
+		cfg.Errors = append(cfg.Errors, fmt.Errorf("%s: count, for_each and dynamic blocks expand to more than %d blocks; the rest is not evaluated", m.dir, maxBlocks))
+	}
+	cfg.Blocks = append(cfg.Blocks, final...)
+	outputs := map[string]cty.Value{}
+	for _, b := range blocks {
+		if b.kind == "output" && len(b.labels) == 1 {
+			if a, ok := b.body.Attributes["value"]; ok {
+				outputs[b.labels[0]] = e.value(a.Expr, nil)
+			}
+		}
+	}
+	return outputs
+}
+
+// parseBlocks parses a module's files, in name order, into their top-level
+// blocks. A file that cannot be read or parsed is reported in cfg and the
+// others are still read; only the end of ctx stops it.
+func parseBlocks(ctx context.Context, files []string, cfg *Config) ([]rawBlock, error) {
 	parser := hclparse.NewParser()
 	var blocks []rawBlock
 	sort.Strings(files)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
-			cfg.Errors = append(cfg.Errors, err)
-			return nil
+			return nil, err
 		}
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -124,8 +164,12 @@ func (m *module) load(ctx context.Context, files []string, cfg *Config, depth in
 			blocks = append(blocks, rawBlock{kind: b.Type, labels: b.Labels, body: b.Body, path: f, line: b.DefRange().Start.Line})
 		}
 	}
-	e := newEval(m.dir)
-	// Variables: defaults, then tfvars files (root only), then inputs.
+	return blocks, nil
+}
+
+// variables are the module's input variables: defaults, then tfvars files
+// (root module only), then the inputs its caller gave.
+func (m *module) variables(blocks []rawBlock, depth int) map[string]cty.Value {
 	vars := map[string]cty.Value{}
 	for _, b := range blocks {
 		if b.kind != "variable" || len(b.labels) != 1 {
@@ -145,8 +189,12 @@ func (m *module) load(ctx context.Context, files []string, cfg *Config, depth in
 	for k, v := range m.inputs {
 		vars[k] = v
 	}
-	e.vars["var"] = cty.ObjectVal(vars)
-	// Locals may refer to each other: evaluate until nothing changes.
+	return vars
+}
+
+// locals evaluates the module's locals, which may refer to each other:
+// again until nothing changes (at most 8 passes).
+func (e *evaluator) locals(blocks []rawBlock) map[string]cty.Value {
 	var locals []*hclsyntax.Attribute
 	for _, b := range blocks {
 		if b.kind == "locals" {
@@ -155,85 +203,63 @@ func (m *module) load(ctx context.Context, files []string, cfg *Config, depth in
 			}
 		}
 	}
-	localVals := map[string]cty.Value{}
+	vals := map[string]cty.Value{}
 	for _, a := range locals {
-		localVals[a.Name] = cty.DynamicVal
+		vals[a.Name] = cty.DynamicVal
 	}
 	for pass := 0; pass < 8; pass++ {
-		e.vars["local"] = cty.ObjectVal(localVals)
+		e.vars["local"] = cty.ObjectVal(vals)
 		changed := false
 		for _, a := range locals {
 			v := e.value(a.Expr, nil)
-			if !v.RawEquals(localVals[a.Name]) {
-				localVals[a.Name], changed = v, true
+			if !v.RawEquals(vals[a.Name]) {
+				vals[a.Name], changed = v, true
 			}
 		}
 		if !changed {
 			break
 		}
 	}
-	e.vars["local"] = cty.ObjectVal(localVals)
-	// Resources are first seen by address alone; a second pass sees the
-	// attributes each evaluated to in the first.
-	e.setResources(blocks, m.prefix, nil)
-	// Local modules: inputs in this module's context, outputs back into it.
-	moduleOut := map[string]cty.Value{}
-	for _, b := range blocks {
-		if b.kind != "module" || len(b.labels) != 1 {
-			continue
-		}
-		moduleOut[b.labels[0]] = cty.DynamicVal
-		src, ok := b.body.Attributes["source"]
-		if !ok {
-			continue
-		}
-		sv := e.value(src.Expr, nil)
-		if !sv.IsKnown() || sv.IsNull() || sv.Type() != cty.String {
-			continue
-		}
-		source := sv.AsString()
-		if !strings.HasPrefix(source, "./") && !strings.HasPrefix(source, "../") {
-			continue // registry and remote modules are not fetched
-		}
-		if depth >= maxModuleDepth {
-			cfg.Errors = append(cfg.Errors, fmt.Errorf("%s:%d: module %s: more than %d nested modules", b.path, b.line, b.labels[0], maxModuleDepth))
-			continue
-		}
-		childDir := filepath.Join(m.dir, source)
-		childFiles, _ := filepath.Glob(filepath.Join(childDir, "*.tf"))
-		if len(childFiles) == 0 {
-			cfg.Errors = append(cfg.Errors, fmt.Errorf("%s:%d: module %s: no Terraform files in %s", b.path, b.line, b.labels[0], childDir))
-			continue
-		}
-		inputs := map[string]cty.Value{}
-		for name, a := range b.body.Attributes {
-			switch name {
-			case "source", "version", "providers", "count", "for_each", "depends_on":
-				continue
-			}
-			inputs[name] = e.value(a.Expr, nil)
-		}
-		cfg.ModuleDirs = append(cfg.ModuleDirs, filepath.Clean(childDir))
-		child := &module{dir: childDir, prefix: m.prefix + "module." + b.labels[0] + ".", inputs: inputs}
-		moduleOut[b.labels[0]] = cty.ObjectVal(child.load(ctx, childFiles, cfg, depth+1))
+	return vals
+}
+
+// child loads a local module block (source "./" or "../") with its inputs
+// evaluated here, and returns its outputs; unknown for a module that is
+// not local or cannot be loaded.
+func (m *module) child(ctx context.Context, e *evaluator, b rawBlock, cfg *Config, depth int) cty.Value {
+	src, ok := b.body.Attributes["source"]
+	if !ok {
+		return cty.DynamicVal
 	}
-	e.vars["module"] = cty.ObjectVal(moduleOut)
-	first := e.blocks(blocks, m.prefix)
-	e.setResources(blocks, m.prefix, first)
-	final := e.blocks(blocks, m.prefix)
-	if e.left < 0 {
-		cfg.Errors = append(cfg.Errors, fmt.Errorf("%s: count, for_each and dynamic blocks expand to more than %d blocks; the rest is not evaluated", m.dir, maxBlocks))
+	sv := e.value(src.Expr, nil)
+	if !sv.IsKnown() || sv.IsNull() || sv.Type() != cty.String {
+		return cty.DynamicVal
 	}
-	cfg.Blocks = append(cfg.Blocks, final...)
-	outputs := map[string]cty.Value{}
-	for _, b := range blocks {
-		if b.kind == "output" && len(b.labels) == 1 {
-			if a, ok := b.body.Attributes["value"]; ok {
-				outputs[b.labels[0]] = e.value(a.Expr, nil)
-			}
+	source := sv.AsString()
+	if !strings.HasPrefix(source, "./") && !strings.HasPrefix(source, "../") {
+		return cty.DynamicVal // registry and remote modules are not fetched
+	}
+	if depth >= maxModuleDepth {
+		cfg.Errors = append(cfg.Errors, fmt.Errorf("%s:%d: module %s: more than %d nested modules", b.path, b.line, b.labels[0], maxModuleDepth))
+		return cty.DynamicVal
+	}
+	childDir := filepath.Join(m.dir, source)
+	childFiles, _ := filepath.Glob(filepath.Join(childDir, "*.tf"))
+	if len(childFiles) == 0 {
+		cfg.Errors = append(cfg.Errors, fmt.Errorf("%s:%d: module %s: no Terraform files in %s", b.path, b.line, b.labels[0], childDir))
+		return cty.DynamicVal
+	}
+	inputs := map[string]cty.Value{}
+	for name, a := range b.body.Attributes {
+		switch name {
+		case "source", "version", "providers", "count", "for_each", "depends_on":
+			continue
 		}
+		inputs[name] = e.value(a.Expr, nil)
 	}
-	return outputs
+	cfg.ModuleDirs = append(cfg.ModuleDirs, filepath.Clean(childDir))
+	c := &module{dir: childDir, prefix: m.prefix + "module." + b.labels[0] + ".", inputs: inputs}
+	return cty.ObjectVal(c.load(ctx, childFiles, cfg, depth+1))
 }
 
 func firstError(diags hcl.Diagnostics) string {
