@@ -244,109 +244,162 @@ func (r *resolver) resolve(v any, depth int) any {
 	return v
 }
 
-func (r *resolver) intrinsic(fn string, arg any, depth int) any {
-	switch fn {
-	case "Ref":
-		name, _ := arg.(string)
-		if p, ok := r.params[name]; ok {
-			return r.resolve(p, depth+1)
-		}
-		if p, ok := pseudo[name]; ok {
-			return p
-		}
-		if _, ok := r.resources[name]; ok {
-			return name // a resource: its logical id stands for its id
-		}
-		return cloud.Unknown{}
-	case "Fn::GetAtt":
-		l, _ := arg.([]any)
-		if len(l) == 2 {
-			id, _ := l[0].(string)
-			attr, _ := r.resolve(l[1], depth+1).(string)
-			return id + "." + attr
-		}
-	case "Fn::Sub":
-		return r.sub(arg, depth)
-	case "Fn::Join":
-		l, _ := arg.([]any)
-		if len(l) != 2 {
-			break
-		}
-		sep, ok := l[0].(string)
-		items, ok2 := r.resolve(l[1], depth+1).([]any)
-		if !ok || !ok2 {
-			break
-		}
-		parts := make([]string, 0, len(items))
-		for _, it := range items {
-			s, ok := it.(string)
-			if !ok {
-				return cloud.Unknown{}
+// intrinsics are the intrinsic functions the resolver evaluates, by name.
+// Each returns cloud.Unknown{} for what it cannot resolve.
+var intrinsics map[string]func(r *resolver, arg any, depth int) any
+
+func init() {
+	condition := func(fn string) func(*resolver, any, int) any {
+		return func(r *resolver, arg any, depth int) any {
+			if b, ok := r.evalCondition(map[string]any{fn: arg}, depth); ok {
+				return b
 			}
-			parts = append(parts, s)
-		}
-		return strings.Join(parts, sep)
-	case "Fn::If":
-		l, _ := arg.([]any)
-		if len(l) != 3 {
-			break
-		}
-		name, _ := l[0].(string)
-		switch r.condition(name, depth) {
-		case true:
-			return r.resolve(l[1], depth+1)
-		case false:
-			return r.resolve(l[2], depth+1)
-		}
-	case "Fn::Select":
-		l, _ := arg.([]any)
-		if len(l) != 2 {
-			break
-		}
-		i, ok := toInt(r.resolve(l[0], depth+1))
-		items, ok2 := r.resolve(l[1], depth+1).([]any)
-		if ok && ok2 && i >= 0 && i < len(items) {
-			return items[i]
-		}
-	case "Fn::Split":
-		l, _ := arg.([]any)
-		if len(l) != 2 {
-			break
-		}
-		sep, ok := l[0].(string)
-		s, ok2 := r.resolve(l[1], depth+1).(string)
-		if ok && ok2 && sep != "" {
-			var out []any
-			for _, p := range strings.Split(s, sep) {
-				out = append(out, p)
-			}
-			return out
-		}
-	case "Fn::FindInMap":
-		l, _ := arg.([]any)
-		if len(l) < 3 || r.mappings == nil {
-			break
-		}
-		cur := any(r.mappings)
-		for _, k := range l[:3] {
-			key, ok := r.resolve(k, depth+1).(string)
-			m, ok2 := cur.(map[string]any)
-			if !ok || !ok2 {
-				return cloud.Unknown{}
-			}
-			cur = m[key]
-		}
-		if cur != nil {
-			return cur
-		}
-	case "Fn::Base64":
-		return r.resolve(arg, depth+1) // kept decoded: checks read the text
-	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
-		if b, ok := r.evalCondition(map[string]any{fn: arg}, depth); ok {
-			return b
+			return cloud.Unknown{}
 		}
 	}
+	intrinsics = map[string]func(*resolver, any, int) any{
+		"Ref":           (*resolver).ref,
+		"Fn::GetAtt":    (*resolver).getAtt,
+		"Fn::Sub":       (*resolver).sub,
+		"Fn::Join":      (*resolver).join,
+		"Fn::If":        (*resolver).ifThen,
+		"Fn::Select":    (*resolver).selectItem,
+		"Fn::Split":     (*resolver).split,
+		"Fn::FindInMap": (*resolver).findInMap,
+		// Kept decoded: checks read the text.
+		"Fn::Base64": func(r *resolver, arg any, depth int) any { return r.resolve(arg, depth+1) },
+	}
+	for _, fn := range []string{"Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"} {
+		intrinsics[fn] = condition(fn)
+	}
+}
+
+func (r *resolver) intrinsic(fn string, arg any, depth int) any {
+	if f, ok := intrinsics[fn]; ok {
+		return f(r, arg, depth)
+	}
 	return cloud.Unknown{}
+}
+
+// pair is the two elements of a two-element list argument.
+func pair(arg any) (any, any, bool) {
+	l, _ := arg.([]any)
+	if len(l) != 2 {
+		return nil, nil, false
+	}
+	return l[0], l[1], true
+}
+
+// ref is a parameter's value, a pseudo parameter's, or a resource's
+// logical id standing for its id.
+func (r *resolver) ref(arg any, depth int) any {
+	name, _ := arg.(string)
+	if p, ok := r.params[name]; ok {
+		return r.resolve(p, depth+1)
+	}
+	if p, ok := pseudo[name]; ok {
+		return p
+	}
+	if _, ok := r.resources[name]; ok {
+		return name
+	}
+	return cloud.Unknown{}
+}
+
+func (r *resolver) getAtt(arg any, depth int) any {
+	a, b, ok := pair(arg)
+	if !ok {
+		return cloud.Unknown{}
+	}
+	id, _ := a.(string)
+	attr, _ := r.resolve(b, depth+1).(string)
+	return id + "." + attr
+}
+
+func (r *resolver) join(arg any, depth int) any {
+	a, b, ok := pair(arg)
+	if !ok {
+		return cloud.Unknown{}
+	}
+	sep, ok := a.(string)
+	items, ok2 := r.resolve(b, depth+1).([]any)
+	if !ok || !ok2 {
+		return cloud.Unknown{}
+	}
+	parts := make([]string, 0, len(items))
+	for _, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return cloud.Unknown{}
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, sep)
+}
+
+func (r *resolver) ifThen(arg any, depth int) any {
+	l, _ := arg.([]any)
+	if len(l) != 3 {
+		return cloud.Unknown{}
+	}
+	name, _ := l[0].(string)
+	switch r.condition(name, depth) {
+	case true:
+		return r.resolve(l[1], depth+1)
+	case false:
+		return r.resolve(l[2], depth+1)
+	}
+	return cloud.Unknown{}
+}
+
+func (r *resolver) selectItem(arg any, depth int) any {
+	a, b, ok := pair(arg)
+	if !ok {
+		return cloud.Unknown{}
+	}
+	i, ok := toInt(r.resolve(a, depth+1))
+	items, ok2 := r.resolve(b, depth+1).([]any)
+	if ok && ok2 && i >= 0 && i < len(items) {
+		return items[i]
+	}
+	return cloud.Unknown{}
+}
+
+func (r *resolver) split(arg any, depth int) any {
+	a, b, ok := pair(arg)
+	if !ok {
+		return cloud.Unknown{}
+	}
+	sep, ok := a.(string)
+	s, ok2 := r.resolve(b, depth+1).(string)
+	if !ok || !ok2 || sep == "" {
+		return cloud.Unknown{}
+	}
+	var out []any
+	for _, p := range strings.Split(s, sep) {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (r *resolver) findInMap(arg any, depth int) any {
+	l, _ := arg.([]any)
+	if len(l) < 3 || r.mappings == nil {
+		return cloud.Unknown{}
+	}
+	cur := any(r.mappings)
+	for _, k := range l[:3] {
+		key, ok := r.resolve(k, depth+1).(string)
+		m, ok2 := cur.(map[string]any)
+		if !ok || !ok2 {
+			return cloud.Unknown{}
+		}
+		cur = m[key]
+	}
+	if cur == nil {
+		return cloud.Unknown{}
+	}
+	return cur
 }
 
 // sub substitutes ${Name} and ${Resource.Attr} in a Fn::Sub string.
