@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -143,91 +144,25 @@ func walkLayer(l v1.Layer, index int, lim Limits, state map[string]shadow, entri
 	defer rc.Close()
 	counter := &countingReader{r: rc, lim: lim, compressed: compressed, where: where}
 	tr := tar.NewReader(counter)
-	// What this layer decides about paths, merged into state once the
-	// layer is done: a layer's whiteouts hide only lower layers.
-	layer := map[string]shadow{}
-	links := map[string]bool{} // symlinks of this layer
+	lw := &layerWalk{where: where, state: state, layer: map[string]shadow{}, links: map[string]bool{}}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if counter.err != nil {
-				return counter.err
-			}
-			return fmt.Errorf("%s: %w", where, err)
+			return cmp.Or(counter.err, fmt.Errorf("%s: %w", where, err))
 		}
 		*entries++
 		if *entries > lim.MaxEntries {
 			return fmt.Errorf("%w: %s: more than %d entries", ErrUnsafe, where, lim.MaxEntries)
 		}
-		p, err := cleanPath(hdr.Name)
+		p, err := lw.entry(hdr)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrUnsafe, where, err)
+			return err
 		}
 		if p == "" {
-			continue // the root itself
-		}
-		for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
-			if links[dir] {
-				return fmt.Errorf("%w: %s: entry %q is written through the symlink %q", ErrUnsafe, where, p, dir)
-			}
-		}
-		base := path.Base(p)
-		dir := path.Dir(p)
-		if base == opaqueMarker {
-			if dir != "." {
-				layer[dir] = shadowOpaque
-			}
 			continue
-		}
-		if strings.HasPrefix(base, whiteoutPrefix) {
-			target := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
-			if _, ok := layer[target]; !ok {
-				layer[target] = shadowDeleted
-			}
-			continue
-		}
-		switch hdr.Typeflag {
-		case tar.TypeLink:
-			if _, err := cleanPath(hdr.Linkname); err != nil {
-				return fmt.Errorf("%w: %s: hard link %q: %v", ErrUnsafe, where, p, err)
-			}
-		case tar.TypeSymlink:
-			if !path.IsAbs(hdr.Linkname) {
-				if _, err := cleanPath(path.Join(dir, hdr.Linkname)); err != nil {
-					return fmt.Errorf("%w: %s: symlink %q -> %q escapes the image root", ErrUnsafe, where, p, hdr.Linkname)
-				}
-			}
-			// An upper layer wrote files below this path without making it
-			// a directory of its own: unpacked in order, they would be
-			// written through the link.
-			if state[p] == shadowImplicit {
-				return fmt.Errorf("%w: %s: symlink %q has files written through it by an upper layer", ErrUnsafe, where, p)
-			}
-			links[p] = true
-		}
-		if hidden(state, p) {
-			// An explicit directory entry in an upper layer does not hide
-			// the lower directory's children; record nothing new.
-			continue
-		}
-		switch prev := layer[p]; {
-		case prev == shadowFile || prev == shadowDir:
-			continue // a later duplicate in the same layer; the first is kept
-		case prev == shadowOpaque:
-			// the directory's opaque marker came first; it stays opaque
-		case hdr.Typeflag == tar.TypeDir:
-			layer[p] = shadowDir
-		default:
-			layer[p] = shadowFile
-		}
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			if _, ok := layer[d]; ok {
-				break
-			}
-			layer[d] = shadowImplicit
 		}
 		e := &Entry{Path: p, Type: hdr.Typeflag, Mode: hdr.Mode, Size: hdr.Size, UID: hdr.Uid, GID: hdr.Gid, Link: hdr.Linkname, Layer: index}
 		var content io.Reader
@@ -237,22 +172,117 @@ func walkLayer(l v1.Layer, index int, lim Limits, state map[string]shadow, entri
 			content = tr
 		}
 		if err := visit(e, content); err != nil {
-			if counter.err != nil {
-				return counter.err
-			}
-			return err
+			return cmp.Or(counter.err, err)
 		}
 	}
 	if counter.err != nil {
 		return counter.err
 	}
-	for p, s := range layer {
+	for p, s := range lw.layer {
 		if old, ok := state[p]; ok && old != shadowImplicit {
 			continue // an upper layer's decision stands
 		}
 		state[p] = s
 	}
 	return nil
+}
+
+// layerWalk is the walk of one layer. What the layer decides about paths
+// (layer) is merged into state, the upper layers' decisions, once the
+// layer is done: a layer's whiteouts hide only lower layers.
+type layerWalk struct {
+	where string
+	state map[string]shadow
+	layer map[string]shadow
+	links map[string]bool // symlinks of this layer
+}
+
+// entry reads one tar entry: the path to visit, "" for an entry that is
+// not visited (the root, a whiteout, an opaque marker, a path an upper
+// layer hides, a duplicate), or ErrUnsafe.
+func (lw *layerWalk) entry(hdr *tar.Header) (string, error) {
+	p, err := cleanPath(hdr.Name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrUnsafe, lw.where, err)
+	}
+	if p == "" {
+		return "", nil // the root itself
+	}
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		if lw.links[dir] {
+			return "", fmt.Errorf("%w: %s: entry %q is written through the symlink %q", ErrUnsafe, lw.where, p, dir)
+		}
+	}
+	base, dir := path.Base(p), path.Dir(p)
+	if base == opaqueMarker {
+		if dir != "." {
+			lw.layer[dir] = shadowOpaque
+		}
+		return "", nil
+	}
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		target := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
+		if _, ok := lw.layer[target]; !ok {
+			lw.layer[target] = shadowDeleted
+		}
+		return "", nil
+	}
+	if err := lw.link(hdr, p, dir); err != nil {
+		return "", err
+	}
+	if hidden(lw.state, p) || !lw.record(p, hdr.Typeflag == tar.TypeDir) {
+		// An explicit directory entry in an upper layer does not hide
+		// the lower directory's children; nothing new is recorded.
+		return "", nil
+	}
+	return p, nil
+}
+
+// link refuses hard links and symlinks that lead out of the image root,
+// and symlinks an upper layer wrote files through.
+func (lw *layerWalk) link(hdr *tar.Header, p, dir string) error {
+	switch hdr.Typeflag {
+	case tar.TypeLink:
+		if _, err := cleanPath(hdr.Linkname); err != nil {
+			return fmt.Errorf("%w: %s: hard link %q: %v", ErrUnsafe, lw.where, p, err)
+		}
+	case tar.TypeSymlink:
+		if !path.IsAbs(hdr.Linkname) {
+			if _, err := cleanPath(path.Join(dir, hdr.Linkname)); err != nil {
+				return fmt.Errorf("%w: %s: symlink %q -> %q escapes the image root", ErrUnsafe, lw.where, p, hdr.Linkname)
+			}
+		}
+		// An upper layer wrote files below this path without making it a
+		// directory of its own: unpacked in order, they would be written
+		// through the link.
+		if lw.state[p] == shadowImplicit {
+			return fmt.Errorf("%w: %s: symlink %q has files written through it by an upper layer", ErrUnsafe, lw.where, p)
+		}
+		lw.links[p] = true
+	}
+	return nil
+}
+
+// record notes what the layer holds at p and its parents; false for a
+// later duplicate in the same layer (the first is kept).
+func (lw *layerWalk) record(p string, isDir bool) bool {
+	switch prev := lw.layer[p]; {
+	case prev == shadowFile || prev == shadowDir:
+		return false
+	case prev == shadowOpaque:
+		// the directory's opaque marker came first; it stays opaque
+	case isDir:
+		lw.layer[p] = shadowDir
+	default:
+		lw.layer[p] = shadowFile
+	}
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if _, ok := lw.layer[d]; ok {
+			break
+		}
+		lw.layer[d] = shadowImplicit
+	}
+	return true
 }
 
 // sparse reports whether a tar entry is a GNU or PAX sparse file.
