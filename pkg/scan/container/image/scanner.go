@@ -165,87 +165,107 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	a := &Analysis{Digest: digest, Config: cfg}
-	lim := s.Limits.withDefaults()
-	var osRelease, osReleaseFallback []byte
-	err = Walk(img, lim, func(e *Entry, content io.Reader) error {
+	r := &fileReader{s: s, a: &Analysis{Digest: digest, Config: cfg}, lim: s.Limits.withDefaults()}
+	err = Walk(img, r.lim, func(e *Entry, content io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.modeIssues(a, e)
+		s.modeIssues(r.a, e)
 		if content == nil {
 			return nil
 		}
-		wantInventory := inventoryFile(e.Path)
-		wantSecret := secretCandidate(e)
-		wantBinary := e.Mode&0o111 != 0 && e.Size >= 1024 && e.Size <= lim.MaxBinaryBytes
-		if !wantInventory && !wantSecret && !wantBinary {
-			return nil
-		}
-		if wantBinary && !wantInventory && !wantSecret {
-			var magic [4]byte
-			if _, err := io.ReadFull(content, magic[:]); err != nil || string(magic[:]) != "\x7fELF" {
-				return nil
-			}
-			content = io.MultiReader(bytes.NewReader(magic[:]), content)
-		}
-		max := lim.MaxFileBytes
-		if wantBinary {
-			max = lim.MaxBinaryBytes
-		}
-		if e.Size > max {
-			if wantInventory {
-				a.Errors = append(a.Errors, fmt.Errorf("/%s: %d bytes, over the %d byte limit; not read", e.Path, e.Size, max))
-			}
-			return nil
-		}
-		data, err := io.ReadAll(io.LimitReader(content, e.Size))
-		if err != nil {
-			return fmt.Errorf("/%s: %w", e.Path, err)
-		}
-		switch {
-		case e.Path == "etc/os-release":
-			osRelease = data
-		case e.Path == "usr/lib/os-release":
-			osReleaseFallback = data
-		case e.Path == dpkgStatus || strings.HasPrefix(e.Path, dpkgStatusDir):
-			pkgs, err := parseDpkgStatus("/"+e.Path, data)
-			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
-			a.addErr(err)
-		case e.Path == apkInstalled:
-			pkgs, err := parseApkInstalled("/"+e.Path, data)
-			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
-			a.addErr(err)
-		case wantInventory:
-			pkgs, err := lockfilePackages("/"+e.Path, data)
-			a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
-			a.addErr(err)
-		}
-		if wantBinary && bytes.HasPrefix(data, []byte("\x7fELF")) {
-			if pkgs, ok := goBinary("/"+e.Path, data); ok {
-				a.Inventory.Packages = append(a.Inventory.Packages, pkgs...)
-			}
-		}
-		if wantSecret {
-			for _, m := range s.Secrets.ScanFile(e.Path, data) {
-				a.Files = append(a.Files, FileIssue{Check: CheckSecretFile, Path: "/" + e.Path, Line: m.Line, Snippet: m.Redacted,
-					Message: fmt.Sprintf("/%s line %d: %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash, SecretHash: m.Hash})
-			}
-		}
-		return nil
+		return r.read(e, content)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if osRelease == nil {
-		osRelease = osReleaseFallback
+	a := r.a
+	if r.osRelease == nil {
+		r.osRelease = r.osReleaseFallback
 	}
-	a.Inventory.OS = parseOSRelease(osRelease)
+	a.Inventory.OS = parseOSRelease(r.osRelease)
 	finish(&a.Inventory)
 	if s.DB != nil {
 		s.match(a)
 	}
 	return a, nil
+}
+
+// fileReader reads the files of an image the analysis needs: the
+// inventory's, those that may hold secrets, and executables that may be Go
+// binaries.
+type fileReader struct {
+	s   *Scanner
+	a   *Analysis
+	lim Limits
+	// os-release is read from /etc, else from /usr/lib.
+	osRelease, osReleaseFallback []byte
+}
+
+func (r *fileReader) read(e *Entry, content io.Reader) error {
+	wantInventory := inventoryFile(e.Path)
+	wantSecret := secretCandidate(e)
+	wantBinary := e.Mode&0o111 != 0 && e.Size >= 1024 && e.Size <= r.lim.MaxBinaryBytes
+	if !wantInventory && !wantSecret && !wantBinary {
+		return nil
+	}
+	if wantBinary && !wantInventory && !wantSecret {
+		var magic [4]byte
+		if _, err := io.ReadFull(content, magic[:]); err != nil || string(magic[:]) != "\x7fELF" {
+			return nil
+		}
+		content = io.MultiReader(bytes.NewReader(magic[:]), content)
+	}
+	max := r.lim.MaxFileBytes
+	if wantBinary {
+		max = r.lim.MaxBinaryBytes
+	}
+	if e.Size > max {
+		if wantInventory {
+			r.a.Errors = append(r.a.Errors, fmt.Errorf("/%s: %d bytes, over the %d byte limit; not read", e.Path, e.Size, max))
+		}
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(content, e.Size))
+	if err != nil {
+		return fmt.Errorf("/%s: %w", e.Path, err)
+	}
+	if wantInventory {
+		r.inventory(e.Path, data)
+	}
+	if wantBinary && bytes.HasPrefix(data, []byte("\x7fELF")) {
+		if pkgs, ok := goBinary("/"+e.Path, data); ok {
+			r.a.Inventory.Packages = append(r.a.Inventory.Packages, pkgs...)
+		}
+	}
+	if wantSecret {
+		for _, m := range r.s.Secrets.ScanFile(e.Path, data) {
+			r.a.Files = append(r.a.Files, FileIssue{Check: CheckSecretFile, Path: "/" + e.Path, Line: m.Line, Snippet: m.Redacted,
+				Message: fmt.Sprintf("/%s line %d: %s", e.Path, m.Line, m.Rule.Title), Key: m.Rule.ID + "/" + m.Hash, SecretHash: m.Hash})
+		}
+	}
+	return nil
+}
+
+// inventory reads a file the inventory wants: os-release, a package
+// database or a lockfile.
+func (r *fileReader) inventory(p string, data []byte) {
+	var pkgs []Package
+	var err error
+	switch {
+	case p == "etc/os-release":
+		r.osRelease = data
+	case p == "usr/lib/os-release":
+		r.osReleaseFallback = data
+	case p == dpkgStatus || strings.HasPrefix(p, dpkgStatusDir):
+		pkgs, err = parseDpkgStatus("/"+p, data)
+	case p == apkInstalled:
+		pkgs, err = parseApkInstalled("/"+p, data)
+	default:
+		pkgs, err = lockfilePackages("/"+p, data)
+	}
+	r.a.Inventory.Packages = append(r.a.Inventory.Packages, pkgs...)
+	r.a.addErr(err)
 }
 
 func (a *Analysis) addErr(err error) {
