@@ -156,101 +156,84 @@ func (m *model) elements(each string) []element {
 //	       has_healthcheck, instructions
 //	dockerfile: stages, args (global ARG defaults)
 func buildModel(ast *parser.Node) *model {
-	m := &model{}
-	globalArgs := map[string]string{}
-	stageIndex := map[string]int{}
-	var cur map[string]any
+	b := &modelBuilder{m: &model{}, globalArgs: map[string]string{}, stageIndex: map[string]int{}}
 	for _, n := range ast.Children {
-		cmd := strings.ToUpper(n.Value)
-		var args []any
-		for x := n.Next; x != nil; x = x.Next {
-			args = append(args, x.Value)
-		}
-		inst := map[string]any{
-			"cmd": cmd, "args": args, "flags": toAny(n.Flags), "original": n.Original,
-			"line": int64(n.StartLine), "end_line": int64(n.EndLine), "json": n.Attributes["json"],
-			"kv": []any{}, "commands": []any{}, "pipes": []any{}, "stage": int64(-1),
-		}
-		switch cmd {
-		case "ADD", "COPY":
-			// Paths may be quoted; the builder strips the quotes.
-			for i, a := range args {
-				args[i] = unquote(a.(string))
-			}
-		case "ENV", "LABEL":
-			inst["kv"] = triples(args)
-		case "ARG":
-			inst["kv"] = argPairs(args)
-		case "RUN":
-			var script string
-			if n.Attributes["json"] {
-				script = shellJoin(args)
-			} else {
-				parts := make([]string, 0, len(args))
-				for _, a := range args {
-					parts = append(parts, a.(string))
-				}
-				script = strings.Join(parts, " ")
-			}
-			for _, h := range n.Heredocs {
-				script += "\n" + h.Content
-			}
-			inst["script"] = script
-			cmds, pipes := shellCommands(script)
-			inst["commands"], inst["pipes"] = cmds, pipes
-		}
-		if _, ok := inst["script"]; !ok {
-			inst["script"] = ""
-		}
-		if cmd == "FROM" {
-			base, name := "", ""
-			if len(args) > 0 {
-				base = expandArgs(args[0].(string), globalArgs)
-			}
-			if len(args) >= 3 && strings.EqualFold(args[1].(string), "AS") {
-				name = strings.ToLower(args[2].(string))
-			}
-			idx := len(m.stages)
-			parentIdx, baseStage := stageIndex[strings.ToLower(base)]
-			cur = map[string]any{
-				"index": int64(idx), "name": name, "base": base, "base_stage": baseStage,
-				"final": false, "user": "", "user_line": int64(0), "line": int64(n.StartLine),
-				"has_healthcheck": false, "instructions": []any{}, "key": fmt.Sprintf("%d:%s", idx, name),
-			}
-			if baseStage {
-				parent := m.stages[parentIdx]
-				cur["user"], cur["user_line"] = parent["user"], parent["user_line"]
-				cur["has_healthcheck"] = parent["has_healthcheck"]
-			}
-			if name != "" {
-				stageIndex[name] = idx
-			}
-			stageIndex[strconv.Itoa(idx)] = idx
-			m.stages = append(m.stages, cur)
-		}
-		if cur == nil {
-			if cmd == "ARG" {
-				for _, kv := range inst["kv"].([]any) {
-					p := kv.(map[string]any)
-					globalArgs[p["key"].(string)] = p["value"].(string)
-				}
-			}
-			m.insts = append(m.insts, inst)
-			continue
-		}
-		inst["stage"] = cur["index"]
-		switch cmd {
-		case "USER":
-			if len(args) > 0 {
-				cur["user"] = expandArgs(args[0].(string), globalArgs)
-				cur["user_line"] = int64(n.StartLine)
-			}
-		case "HEALTHCHECK":
-			cur["has_healthcheck"] = !(len(args) > 0 && strings.EqualFold(args[0].(string), "NONE"))
-		}
-		cur["instructions"] = append(cur["instructions"].([]any), inst)
-		m.insts = append(m.insts, inst)
+		b.add(n)
 	}
+	return b.finish()
+}
+
+// modelBuilder builds the model one instruction at a time.
+type modelBuilder struct {
+	m          *model
+	globalArgs map[string]string
+	stageIndex map[string]int // by name and by index
+	cur        map[string]any // the stage being read, nil before the first FROM
+}
+
+func (b *modelBuilder) add(n *parser.Node) {
+	inst := instruction(n)
+	cmd, args := inst["cmd"].(string), inst["args"].([]any)
+	if cmd == "FROM" {
+		b.from(n, args)
+	}
+	if b.cur == nil {
+		if cmd == "ARG" {
+			for _, kv := range inst["kv"].([]any) {
+				p := kv.(map[string]any)
+				b.globalArgs[p["key"].(string)] = p["value"].(string)
+			}
+		}
+		b.m.insts = append(b.m.insts, inst)
+		return
+	}
+	cur := b.cur
+	inst["stage"] = cur["index"]
+	switch cmd {
+	case "USER":
+		if len(args) > 0 {
+			cur["user"] = expandArgs(args[0].(string), b.globalArgs)
+			cur["user_line"] = int64(n.StartLine)
+		}
+	case "HEALTHCHECK":
+		cur["has_healthcheck"] = !(len(args) > 0 && strings.EqualFold(args[0].(string), "NONE"))
+	}
+	cur["instructions"] = append(cur["instructions"].([]any), inst)
+	b.m.insts = append(b.m.insts, inst)
+}
+
+// from starts a stage; one built on an earlier stage inherits its user and
+// health check.
+func (b *modelBuilder) from(n *parser.Node, args []any) {
+	base, name := "", ""
+	if len(args) > 0 {
+		base = expandArgs(args[0].(string), b.globalArgs)
+	}
+	if len(args) >= 3 && strings.EqualFold(args[1].(string), "AS") {
+		name = strings.ToLower(args[2].(string))
+	}
+	idx := len(b.m.stages)
+	parentIdx, baseStage := b.stageIndex[strings.ToLower(base)]
+	cur := map[string]any{
+		"index": int64(idx), "name": name, "base": base, "base_stage": baseStage,
+		"final": false, "user": "", "user_line": int64(0), "line": int64(n.StartLine),
+		"has_healthcheck": false, "instructions": []any{}, "key": fmt.Sprintf("%d:%s", idx, name),
+	}
+	if baseStage {
+		parent := b.m.stages[parentIdx]
+		cur["user"], cur["user_line"] = parent["user"], parent["user_line"]
+		cur["has_healthcheck"] = parent["has_healthcheck"]
+	}
+	if name != "" {
+		b.stageIndex[name] = idx
+	}
+	b.stageIndex[strconv.Itoa(idx)] = idx
+	b.m.stages = append(b.m.stages, cur)
+	b.cur = cur
+}
+
+func (b *modelBuilder) finish() *model {
+	m := b.m
 	stages := make([]any, len(m.stages))
 	for i, s := range m.stages {
 		stages[i] = s
@@ -266,11 +249,59 @@ func buildModel(ast *parser.Node) *model {
 		}
 	}
 	ga := map[string]any{}
-	for k, v := range globalArgs {
+	for k, v := range b.globalArgs {
 		ga[k] = v
 	}
 	m.file = map[string]any{"stages": stages, "args": ga}
 	return m
+}
+
+// instruction is the model of one instruction, apart from its stage.
+func instruction(n *parser.Node) map[string]any {
+	cmd := strings.ToUpper(n.Value)
+	var args []any
+	for x := n.Next; x != nil; x = x.Next {
+		args = append(args, x.Value)
+	}
+	inst := map[string]any{
+		"cmd": cmd, "args": args, "flags": toAny(n.Flags), "original": n.Original,
+		"line": int64(n.StartLine), "end_line": int64(n.EndLine), "json": n.Attributes["json"],
+		"kv": []any{}, "commands": []any{}, "pipes": []any{}, "stage": int64(-1), "script": "",
+	}
+	switch cmd {
+	case "ADD", "COPY":
+		// Paths may be quoted; the builder strips the quotes.
+		for i, a := range args {
+			args[i] = unquote(a.(string))
+		}
+	case "ENV", "LABEL":
+		inst["kv"] = triples(args)
+	case "ARG":
+		inst["kv"] = argPairs(args)
+	case "RUN":
+		script := runScript(n, args)
+		inst["script"] = script
+		inst["commands"], inst["pipes"] = shellCommands(script)
+	}
+	return inst
+}
+
+// runScript is the shell script a RUN instruction runs, heredocs included.
+func runScript(n *parser.Node, args []any) string {
+	var script string
+	if n.Attributes["json"] {
+		script = shellJoin(args)
+	} else {
+		parts := make([]string, 0, len(args))
+		for _, a := range args {
+			parts = append(parts, a.(string))
+		}
+		script = strings.Join(parts, " ")
+	}
+	for _, h := range n.Heredocs {
+		script += "\n" + h.Content
+	}
+	return script
 }
 
 // triples decodes ENV and LABEL arguments, which BuildKit gives as
