@@ -34,18 +34,7 @@ func kubeletModel(obj map[string]any, kind string) (map[string]any, bool) {
 		if cmd, ok := data["cmdLine"].(string); ok {
 			flags = parseFlagString(cmd)
 		}
-		if cf, ok := data["configFile"].(map[string]any); ok {
-			if content, ok := cf["content"].(string); ok && content != "" {
-				raw, err := base64.StdEncoding.DecodeString(content)
-				if err != nil {
-					raw = []byte(content)
-				}
-				var m map[string]any
-				if yaml.Unmarshal(raw, &m) == nil {
-					file = m
-				}
-			}
-		}
+		file = kubeletConfigFile(data)
 	default:
 		return nil, false
 	}
@@ -58,49 +47,87 @@ func kubeletModel(obj map[string]any, kind string) (map[string]any, bool) {
 		"rotate_server_certificates": "", "tls_cipher_suites": []any{},
 	}
 	if hasConfig {
-		k["authz_mode"] = "Webhook"
-		k["read_only_port"] = int64(0)
-		get := func(path ...string) (any, bool) {
-			var cur any = file
-			for _, p := range path {
-				m, ok := cur.(map[string]any)
-				if !ok {
-					return nil, false
-				}
-				if cur, ok = m[p]; !ok {
-					return nil, false
-				}
-			}
-			return cur, true
+		kubeletFromFile(k, file)
+	}
+	kubeletFromFlags(k, flags)
+	return k, true
+}
+
+// kubeletConfigFile decodes the configuration file a KubeletInfo carries
+// (base64 or plain YAML), nil when it has none.
+func kubeletConfigFile(data map[string]any) map[string]any {
+	cf, ok := data["configFile"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	content, ok := cf["content"].(string)
+	if !ok || content == "" {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(content)
+	if err != nil {
+		raw = []byte(content)
+	}
+	var m map[string]any
+	if yaml.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// lookupPath follows a path of keys through nested maps.
+func lookupPath(cur any, path ...string) (any, bool) {
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
 		}
-		set := func(field string, path ...string) {
-			if v, ok := get(path...); ok && v != nil {
-				k[field] = normalizeScalar(v)
-			}
-		}
-		set("anonymous", "authentication", "anonymous", "enabled")
-		set("authz_mode", "authorization", "mode")
-		set("client_ca", "authentication", "x509", "clientCAFile")
-		set("read_only_port", "readOnlyPort")
-		set("streaming_idle_timeout", "streamingConnectionIdleTimeout")
-		set("protect_kernel_defaults", "protectKernelDefaults")
-		set("iptables_util_chains", "makeIPTablesUtilChains")
-		set("event_qps", "eventRecordQPS")
-		set("tls_cert_file", "tlsCertFile")
-		set("tls_private_key_file", "tlsPrivateKeyFile")
-		set("server_tls_bootstrap", "serverTLSBootstrap")
-		if v, ok := get("rotateCertificates"); ok {
-			k["rotate_certificates"] = fmt.Sprint(v)
-		}
-		if v, ok := get("featureGates", "RotateKubeletServerCertificate"); ok {
-			k["rotate_server_certificates"] = fmt.Sprint(v)
-		}
-		if v, ok := get("tlsCipherSuites"); ok {
-			if list, ok := v.([]any); ok {
-				k["tls_cipher_suites"] = list
-			}
+		if cur, ok = m[p]; !ok {
+			return nil, false
 		}
 	}
+	return cur, true
+}
+
+// kubeletFromFile sets the fields a configuration file gives, over the
+// defaults of a kubelet run with one (webhook authorization, no read-only
+// port).
+func kubeletFromFile(k, file map[string]any) {
+	k["authz_mode"] = "Webhook"
+	k["read_only_port"] = int64(0)
+	for field, path := range map[string][]string{
+		"anonymous":               {"authentication", "anonymous", "enabled"},
+		"authz_mode":              {"authorization", "mode"},
+		"client_ca":               {"authentication", "x509", "clientCAFile"},
+		"read_only_port":          {"readOnlyPort"},
+		"streaming_idle_timeout":  {"streamingConnectionIdleTimeout"},
+		"protect_kernel_defaults": {"protectKernelDefaults"},
+		"iptables_util_chains":    {"makeIPTablesUtilChains"},
+		"event_qps":               {"eventRecordQPS"},
+		"tls_cert_file":           {"tlsCertFile"},
+		"tls_private_key_file":    {"tlsPrivateKeyFile"},
+		"server_tls_bootstrap":    {"serverTLSBootstrap"},
+	} {
+		if v, ok := lookupPath(file, path...); ok && v != nil {
+			k[field] = normalizeScalar(v)
+		}
+	}
+	if v, ok := lookupPath(file, "rotateCertificates"); ok {
+		k["rotate_certificates"] = fmt.Sprint(v)
+	}
+	if v, ok := lookupPath(file, "featureGates", "RotateKubeletServerCertificate"); ok {
+		k["rotate_server_certificates"] = fmt.Sprint(v)
+	}
+	if v, ok := lookupPath(file, "tlsCipherSuites"); ok {
+		if list, ok := v.([]any); ok {
+			k["tls_cipher_suites"] = list
+		}
+	}
+}
+
+// kubeletFromFlags sets the fields command-line flags give; they win over
+// the file.
+func kubeletFromFlags(k map[string]any, flags map[string]string) {
 	flag := func(field, name string, conv func(string) any) {
 		if v, ok := flags[name]; ok {
 			k[field] = conv(v)
@@ -135,7 +162,6 @@ func kubeletModel(obj map[string]any, kind string) (map[string]any, bool) {
 		}
 		k["tls_cipher_suites"] = list
 	}
-	return k, true
 }
 
 func normalizeScalar(v any) any {
