@@ -6,82 +6,64 @@ import (
 	"github.com/vigilsec/vigil/pkg/cloud"
 )
 
-// stores maps the data services of a template to the "store" kind.
-func (s *stack) stores() []*cloud.Resource {
-	var out []*cloud.Resource
-	each := func(typ, service string, f func(p cloud.Attrs, r *cloud.Resource)) {
-		for _, res := range s.byType[typ] {
-			r := s.resource("store", res)
-			r.Attrs["service"] = service
-			f(res.Properties, r)
-			out = append(out, r)
-		}
-	}
-	each("AWS::SQS::Queue", "sqs", func(p cloud.Attrs, r *cloud.Resource) {
+// cfnStores maps the data services onto the "store" kind.
+var cfnStores = []cloud.Mapping{
+	{Types: []string{"AWS::SQS::Queue"}, Service: "sqs", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Has("KmsMasterKeyId") || p.Bool("SqsManagedSseEnabled", true, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsMasterKeyId", "", "unknown"))
-	})
-	each("AWS::SNS::Topic", "sns", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::SNS::Topic"}, Service: "sns", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Has("KmsMasterKeyId")
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsMasterKeyId", "", "unknown"))
-	})
-	each("AWS::Logs::LogGroup", "logs", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::Logs::LogGroup"}, Service: "logs", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = p.Str("KmsKeyId", "", "unknown")
-	})
-	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"} {
-		each(typ, "dynamodb", func(p cloud.Attrs, r *cloud.Resource) {
-			sse := p.Block("SSESpecification")
-			r.Attrs["kms_key"] = ""
-			if sse.Bool("SSEEnabled", false, true) {
-				r.Attrs["kms_key"] = cloud.CustomerKey(sse.Str("KMSMasterKeyId", "", "unknown"))
-			}
-			if typ == "AWS::Serverless::SimpleTable" {
-				r.Attrs["encrypted"] = sse.Bool("SSEEnabled", false, true)
-			}
-		})
-	}
-	each("AWS::DAX::Cluster", "dax", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::DynamoDB::Table"}, Service: "dynamodb", Set: dynamoKey},
+	{Types: []string{"AWS::Serverless::SimpleTable"}, Service: "dynamodb", Set: func(p cloud.Attrs, r *cloud.Resource) {
+		dynamoKey(p, r)
+		r.Attrs["encrypted"] = p.Block("SSESpecification").Bool("SSEEnabled", false, true)
+	}},
+	{Types: []string{"AWS::DAX::Cluster"}, Service: "dax", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Block("SSESpecification").Bool("SSEEnabled", false, true)
 		r.Attrs["kms_key"] = "-"
-	})
-	each("AWS::ECR::Repository", "ecr", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::ECR::Repository"}, Service: "ecr", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		ec := p.Block("EncryptionConfiguration")
 		k := ""
 		if ec.Str("EncryptionType", "AES256", "KMS") == "KMS" {
 			k = cloud.CustomerKey(ec.Str("KmsKey", "", "unknown"))
 		}
 		r.Attrs["kms_key"] = k
-	})
-	each("AWS::SecretsManager::Secret", "secretsmanager", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::SecretsManager::Secret"}, Service: "secretsmanager", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
-	})
-	each("AWS::EFS::FileSystem", "efs", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::EFS::FileSystem"}, Service: "efs", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Bool("Encrypted", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
-	})
-	each("AWS::ElastiCache::ReplicationGroup", "elasticache", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::ElastiCache::ReplicationGroup"}, Service: "elasticache", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Bool("AtRestEncryptionEnabled", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
 		r.Attrs["in_transit"] = p.Bool("TransitEncryptionEnabled", false, true)
-	})
-	for _, typ := range []string{"AWS::Elasticsearch::Domain", "AWS::OpenSearchService::Domain"} {
-		each(typ, "elasticsearch", func(p cloud.Attrs, r *cloud.Resource) {
-			at := p.Block("EncryptionAtRestOptions")
-			r.Attrs["encrypted"] = at.Bool("Enabled", false, true)
-			r.Attrs["kms_key"] = cloud.CustomerKey(at.Str("KmsKeyId", "", "unknown"))
-			ep := p.Block("DomainEndpointOptions")
-			policy := ep.Str("TLSSecurityPolicy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
-			r.Attrs["in_transit"] = p.Block("NodeToNodeEncryptionOptions").Bool("Enabled", false, true) &&
-				ep.Bool("EnforceHTTPS", false, true) && strings.Contains(policy, "TLS-1-2")
-			r.Attrs["logging"] = p.Block("LogPublishingOptions").Block("AUDIT_LOGS").Bool("Enabled", false, true)
-		})
-	}
-	each("AWS::Kinesis::Stream", "kinesis", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::Elasticsearch::Domain", "AWS::OpenSearchService::Domain"}, Service: "elasticsearch", Set: func(p cloud.Attrs, r *cloud.Resource) {
+		at := p.Block("EncryptionAtRestOptions")
+		r.Attrs["encrypted"] = at.Bool("Enabled", false, true)
+		r.Attrs["kms_key"] = cloud.CustomerKey(at.Str("KmsKeyId", "", "unknown"))
+		ep := p.Block("DomainEndpointOptions")
+		policy := ep.Str("TLSSecurityPolicy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
+		r.Attrs["in_transit"] = p.Block("NodeToNodeEncryptionOptions").Bool("Enabled", false, true) &&
+			ep.Bool("EnforceHTTPS", false, true) && strings.Contains(policy, "TLS-1-2")
+		r.Attrs["logging"] = p.Block("LogPublishingOptions").Block("AUDIT_LOGS").Bool("Enabled", false, true)
+	}},
+	{Types: []string{"AWS::Kinesis::Stream"}, Service: "kinesis", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		se := p.Block("StreamEncryption")
 		r.Attrs["encrypted"] = se.Str("EncryptionType", "NONE", "KMS") == "KMS"
 		r.Attrs["kms_key"] = cloud.CustomerKey(se.Str("KeyId", "", "unknown"))
-	})
-	each("AWS::MSK::Cluster", "msk", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::MSK::Cluster"}, Service: "msk", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		ei := p.Block("EncryptionInfo")
 		r.Attrs["kms_key"] = ei.Block("EncryptionAtRest").Str("DataVolumeKMSKeyId", "", "unknown")
 		tr := ei.Block("EncryptionInTransit")
@@ -89,41 +71,64 @@ func (s *stack) stores() []*cloud.Resource {
 		bl := p.Block("LoggingInfo").Block("BrokerLogs")
 		r.Attrs["logging"] = bl.Block("CloudWatchLogs").Bool("Enabled", false, true) ||
 			bl.Block("Firehose").Bool("Enabled", false, true) || bl.Block("S3").Bool("Enabled", false, true)
-	})
-	each("AWS::AmazonMQ::Broker", "mq", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::AmazonMQ::Broker"}, Service: "mq", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["public"] = p.Bool("PubliclyAccessible", false, false)
 		logs := p.Block("Logs")
 		r.Attrs["logging"] = logs.Bool("General", false, true) && (logs.Bool("Audit", false, true) || strings.EqualFold(p.Str("EngineType", "", ""), "RabbitMQ"))
-	})
-	each("AWS::Athena::WorkGroup", "athena", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::Athena::WorkGroup"}, Service: "athena", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		c := p.Block("WorkGroupConfiguration")
 		r.Attrs["encrypted"] = c.Block("ResultConfiguration").Has("EncryptionConfiguration") &&
 			c.Bool("EnforceWorkGroupConfiguration", true, true)
-	})
-	each("AWS::CodeBuild::Project", "codebuild", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::CodeBuild::Project"}, Service: "codebuild", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		enc := !p.Block("Artifacts").Bool("EncryptionDisabled", false, false)
 		for _, a := range p.Blocks("SecondaryArtifacts") {
 			enc = enc && !a.Bool("EncryptionDisabled", false, false)
 		}
 		r.Attrs["encrypted"] = enc
 		r.Attrs["kms_key"] = p.Str("EncryptionKey", "", "unknown")
-	})
-	each("AWS::WorkSpaces::Workspace", "workspaces", func(p cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"AWS::WorkSpaces::Workspace"}, Service: "workspaces", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = p.Bool("RootVolumeEncryptionEnabled", false, true) && p.Bool("UserVolumeEncryptionEnabled", false, true)
 		r.Attrs["kms_key"] = p.Str("VolumeEncryptionKey", "", "unknown")
-	})
-	for _, typ := range []string{"AWS::ApiGateway::Stage", "AWS::Serverless::Api"} {
-		each(typ, "apigateway", func(p cloud.Attrs, r *cloud.Resource) {
-			enc := true
-			for _, m := range p.Blocks("MethodSettings") {
-				enc = enc && (!m.Bool("CachingEnabled", false, false) || m.Bool("CacheDataEncrypted", false, true))
+	}},
+	{Types: []string{"AWS::ApiGateway::Stage", "AWS::Serverless::Api"}, Service: "apigateway", Set: func(p cloud.Attrs, r *cloud.Resource) {
+		enc := true
+		for _, m := range p.Blocks("MethodSettings") {
+			enc = enc && (!m.Bool("CachingEnabled", false, false) || m.Bool("CacheDataEncrypted", false, true))
+		}
+		if p.Bool("CacheClusterEnabled", false, false) && len(p.Blocks("MethodSettings")) == 0 {
+			enc = false
+		}
+		r.Attrs["encrypted"] = enc
+		r.Attrs["kms_key"] = "-"
+	}},
+}
+
+// dynamoKey reads the key of a table's server-side encryption: a table is
+// always encrypted, with the AWS-owned key unless SSE is enabled.
+func dynamoKey(p cloud.Attrs, r *cloud.Resource) {
+	sse := p.Block("SSESpecification")
+	r.Attrs["kms_key"] = ""
+	if sse.Bool("SSEEnabled", false, true) {
+		r.Attrs["kms_key"] = cloud.CustomerKey(sse.Str("KMSMasterKeyId", "", "unknown"))
+	}
+}
+
+// stores maps the data services of a template to the "store" kind.
+func (s *stack) stores() []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, m := range cfnStores {
+		for _, typ := range m.Types {
+			for _, res := range s.byType[typ] {
+				r := s.resource("store", res)
+				r.Attrs["service"] = m.Service
+				m.Set(res.Properties, r)
+				out = append(out, r)
 			}
-			if p.Bool("CacheClusterEnabled", false, false) && len(p.Blocks("MethodSettings")) == 0 {
-				enc = false
-			}
-			r.Attrs["encrypted"] = enc
-			r.Attrs["kms_key"] = "-"
-		})
+		}
 	}
 	for _, td := range s.byType["AWS::ECS::TaskDefinition"] {
 		for _, v := range td.Properties.Blocks("Volumes") {

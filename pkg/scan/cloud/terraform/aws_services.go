@@ -15,42 +15,34 @@ func store(service string, b *Block) *cloud.Resource {
 	return r
 }
 
-// awsStores maps the data services of AWS to the "store" kind.
-func awsStores(g *graph) []*cloud.Resource {
-	var out []*cloud.Resource
-	each := func(typ, service string, f func(a cloud.Attrs, r *cloud.Resource)) {
-		for _, b := range g.byType[typ] {
-			r := store(service, b)
-			f(b.Attrs, r)
-			out = append(out, r)
-		}
-	}
-	each("aws_sqs_queue", "sqs", func(a cloud.Attrs, r *cloud.Resource) {
+// awsStoreMappings maps the data services onto the "store" kind.
+var awsStoreMappings = []cloud.Mapping{
+	{Types: []string{"aws_sqs_queue"}, Service: "sqs", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		k := cloud.CustomerKey(a.Str("kms_master_key_id", "", "unknown"))
 		// New queues get SQS-managed encryption unless it is turned off.
 		r.Attrs["encrypted"] = a.Has("kms_master_key_id") || a.Bool("sqs_managed_sse_enabled", true, true)
 		r.Attrs["kms_key"] = k
-	})
-	each("aws_sns_topic", "sns", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_sns_topic"}, Service: "sns", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Has("kms_master_key_id")
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_master_key_id", "", "unknown"))
-	})
-	each("aws_cloudwatch_log_group", "logs", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_cloudwatch_log_group"}, Service: "logs", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = a.Str("kms_key_id", "", "unknown")
-	})
-	each("aws_dynamodb_table", "dynamodb", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_dynamodb_table"}, Service: "dynamodb", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		sse := a.Block("server_side_encryption")
 		k := ""
 		if sse.Bool("enabled", false, true) {
 			k = cloud.CustomerKey(sse.Str("kms_key_arn", "", "unknown"))
 		}
 		r.Attrs["kms_key"] = k
-	})
-	each("aws_dax_cluster", "dax", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_dax_cluster"}, Service: "dax", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Block("server_side_encryption").Bool("enabled", false, true)
 		r.Attrs["kms_key"] = "-" // DAX offers no customer-managed key
-	})
-	each("aws_ecr_repository", "ecr", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_ecr_repository"}, Service: "ecr", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		ec := a.Block("encryption_configuration")
 		k := ""
 		if ec.Str("encryption_type", "AES256", "KMS") == "KMS" {
@@ -60,40 +52,38 @@ func awsStores(g *graph) []*cloud.Resource {
 			}
 		}
 		r.Attrs["kms_key"] = k
-	})
-	each("aws_secretsmanager_secret", "secretsmanager", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_secretsmanager_secret"}, Service: "secretsmanager", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
-	})
-	each("aws_efs_file_system", "efs", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_efs_file_system"}, Service: "efs", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Bool("encrypted", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
-	})
-	each("aws_elasticache_replication_group", "elasticache", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_elasticache_replication_group"}, Service: "elasticache", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Bool("at_rest_encryption_enabled", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 		r.Attrs["in_transit"] = a.Bool("transit_encryption_enabled", false, true)
-	})
-	for _, typ := range []string{"aws_elasticsearch_domain", "aws_opensearch_domain"} {
-		each(typ, "elasticsearch", func(a cloud.Attrs, r *cloud.Resource) {
-			r.Attrs["encrypted"] = a.Block("encrypt_at_rest").Bool("enabled", false, true)
-			r.Attrs["kms_key"] = cloud.CustomerKey(a.Block("encrypt_at_rest").Str("kms_key_id", "", "unknown"))
-			ep := a.Block("domain_endpoint_options")
-			policy := ep.Str("tls_security_policy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
-			r.Attrs["in_transit"] = a.Block("node_to_node_encryption").Bool("enabled", false, true) &&
-				ep.Bool("enforce_https", false, true) && strings.Contains(policy, "TLS-1-2")
-			audit := false
-			for _, l := range a.Blocks("log_publishing_options") {
-				t := l.Str("log_type", "", "AUDIT_LOGS")
-				audit = audit || (t == "AUDIT_LOGS" && l.Bool("enabled", true, true))
-			}
-			r.Attrs["logging"] = audit
-		})
-	}
-	each("aws_kinesis_stream", "kinesis", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_elasticsearch_domain", "aws_opensearch_domain"}, Service: "elasticsearch", Set: func(a cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["encrypted"] = a.Block("encrypt_at_rest").Bool("enabled", false, true)
+		r.Attrs["kms_key"] = cloud.CustomerKey(a.Block("encrypt_at_rest").Str("kms_key_id", "", "unknown"))
+		ep := a.Block("domain_endpoint_options")
+		policy := ep.Str("tls_security_policy", "Policy-Min-TLS-1-0-2019-07", "Policy-Min-TLS-1-2-2019-07")
+		r.Attrs["in_transit"] = a.Block("node_to_node_encryption").Bool("enabled", false, true) &&
+			ep.Bool("enforce_https", false, true) && strings.Contains(policy, "TLS-1-2")
+		audit := false
+		for _, l := range a.Blocks("log_publishing_options") {
+			t := l.Str("log_type", "", "AUDIT_LOGS")
+			audit = audit || (t == "AUDIT_LOGS" && l.Bool("enabled", true, true))
+		}
+		r.Attrs["logging"] = audit
+	}},
+	{Types: []string{"aws_kinesis_stream"}, Service: "kinesis", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Str("encryption_type", "NONE", "KMS") == "KMS"
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
-	})
-	each("aws_msk_cluster", "msk", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_msk_cluster"}, Service: "msk", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		ei := a.Block("encryption_info")
 		r.Attrs["kms_key"] = ei.Str("encryption_at_rest_kms_key_arn", "", "unknown")
 		tr := ei.Block("encryption_in_transit")
@@ -101,33 +91,33 @@ func awsStores(g *graph) []*cloud.Resource {
 		bl := a.Block("logging_info").Block("broker_logs")
 		r.Attrs["logging"] = bl.Block("cloudwatch_logs").Bool("enabled", false, true) ||
 			bl.Block("firehose").Bool("enabled", false, true) || bl.Block("s3").Bool("enabled", false, true)
-	})
-	each("aws_mq_broker", "mq", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_mq_broker"}, Service: "mq", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["public"] = a.Bool("publicly_accessible", false, false)
 		logs := a.Block("logs")
 		r.Attrs["logging"] = logs.Bool("general", false, true) && (logs.Bool("audit", false, true) || strings.EqualFold(a.Str("engine_type", "", ""), "RabbitMQ"))
-	})
-	each("aws_athena_workgroup", "athena", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_athena_workgroup"}, Service: "athena", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		c := a.Block("configuration")
 		r.Attrs["encrypted"] = len(c.Block("result_configuration").Blocks("encryption_configuration")) > 0 &&
 			c.Bool("enforce_workgroup_configuration", true, true)
-	})
-	each("aws_athena_database", "athena", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_athena_database"}, Service: "athena", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = len(a.Blocks("encryption_configuration")) > 0
-	})
-	each("aws_codebuild_project", "codebuild", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_codebuild_project"}, Service: "codebuild", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		enc := !a.Block("artifacts").Bool("encryption_disabled", false, false)
 		for _, s := range a.Blocks("secondary_artifacts") {
 			enc = enc && !s.Bool("encryption_disabled", false, false)
 		}
 		r.Attrs["encrypted"] = enc
 		r.Attrs["kms_key"] = a.Str("encryption_key", "", "unknown")
-	})
-	each("aws_workspaces_workspace", "workspaces", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_workspaces_workspace"}, Service: "workspaces", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Bool("root_volume_encryption_enabled", false, true) && a.Bool("user_volume_encryption_enabled", false, true)
 		r.Attrs["kms_key"] = a.Str("volume_encryption_key", "", "unknown")
-	})
-	each("aws_emr_security_configuration", "emr", func(a cloud.Attrs, r *cloud.Resource) {
+	}},
+	{Types: []string{"aws_emr_security_configuration"}, Service: "emr", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		var conf struct {
 			EncryptionConfiguration struct {
 				EnableAtRestEncryption        bool
@@ -146,19 +136,33 @@ func awsStores(g *graph) []*cloud.Resource {
 		r.Attrs["encrypted"] = ec.EnableAtRestEncryption && local != ""
 		r.Attrs["in_transit"] = ec.EnableInTransitEncryption
 		r.Attrs["kms_key"] = "-"
-	})
+	}},
 	// API caches: a stage's cache, or method settings that cache.
-	each("aws_api_gateway_method_settings", "apigateway", func(a cloud.Attrs, r *cloud.Resource) {
+	{Types: []string{"aws_api_gateway_method_settings"}, Service: "apigateway", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		st := a.Block("settings")
 		r.Attrs["encrypted"] = !st.Bool("caching_enabled", false, false) || st.Bool("cache_data_encrypted", false, true)
 		r.Attrs["kms_key"] = "-"
-	})
+	}},
 	// A method without authorization is public, unless an API key guards it.
-	each("aws_api_gateway_method", "apigateway", func(a cloud.Attrs, r *cloud.Resource) {
+	{Types: []string{"aws_api_gateway_method"}, Service: "apigateway", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["public"] = strings.EqualFold(a.Str("authorization", "NONE", "AWS_IAM"), "NONE") &&
 			!a.Bool("api_key_required", false, true) && !strings.EqualFold(a.Str("http_method", "", ""), "OPTIONS")
 		r.Attrs["kms_key"] = "-"
-	})
+	}},
+}
+
+// awsStores maps the data services of AWS to the "store" kind.
+func awsStores(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, m := range awsStoreMappings {
+		for _, typ := range m.Types {
+			for _, b := range g.byType[typ] {
+				r := store(m.Service, b)
+				m.Set(b.Attrs, r)
+				out = append(out, r)
+			}
+		}
+	}
 	return out
 }
 
