@@ -171,118 +171,139 @@ func Binary(data []byte) bool {
 
 // scan searches data, text or not.
 func (s *Scanner) scan(name string, data []byte) []Match {
-	var out []Match
-	var lineStarts []int
-	seenAt := map[[2]int]bool{} // one finding per secret span
-	emit := func(r *Rule, loc []int, start, end int) {
-		secret := data[start:end]
-		if seenAt[[2]int{start, end}] {
-			return
-		}
-		if r.MinEntropy > 0 && entropy(secret) < r.MinEntropy {
-			return
-		}
-		if placeholder(secret, r.generic(), r.AllowRuns) {
-			return
-		}
-		if r.Validate != nil && !r.Validate(data[loc[0]:loc[1]], secret) {
-			return
-		}
-		seenAt[[2]int{start, end}] = true // also when ignored: no other rule reports it
-		if ignoredLine(data, loc[0], r.ID) {
-			return
-		}
-		if lineStarts == nil {
-			lineStarts = indexLines(data)
-		}
-		// The line is where the match starts (a PEM block's BEGIN line).
-		ms0 := loc[0]
-		for ms0 < start && (data[ms0] == '\n' || data[ms0] == '\r') {
-			ms0++ // a boundary character of the previous line
-		}
-		line := lineOf(lineStarts, ms0)
-		ls := lineStarts[line-1]
-		le := len(data)
-		if line < len(lineStarts) {
-			le = lineStarts[line] - 1
-		}
-		ms, me := max(start, ls), min(end, le)
-		if ms > me {
-			ms, me = le, le // the secret starts on a later line
-		}
-		endLine := lineOf(lineStarts, max(end-1, ms0))
-		out = append(out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: s.hash(secret), off: ms0})
-	}
 	// Single-line rules run on the lines that hold one of their keywords
 	// (short inputs keep the regexp engine on its fast paths); rules whose
 	// credential spans lines run on the text from the first such line.
-	ruleAt := make([]int, len(s.rules)) // line number+1 a rule last ran on
-	wholeFrom := make([]int, len(s.rules))
-	for i := range wholeFrom {
-		wholeFrom[i] = -1
+	sc := &search{s: s, name: name, data: data, seenAt: map[[2]int]bool{}, ruleAt: make([]int, len(s.rules)), wholeFrom: make([]int, len(s.rules))}
+	for i := range sc.wholeFrom {
+		sc.wholeFrom[i] = -1
 	}
-	s.words.lines(data, func(ls, le int, ids []int) {
-		line := data[ls:le]
-		if len(line) > longLine {
-			s.scanLong(name, line, ls, ids, wholeFrom, emit)
-			return
-		}
-		stamp := ls + 1
-		for _, id := range ids {
-			for _, i := range s.wordRules[id] {
-				if i < 0 || ruleAt[i] == stamp {
-					continue
-				}
-				ruleAt[i] = stamp
-				r := s.rules[i]
-				if r.Multiline {
-					if wholeFrom[i] < 0 {
-						wholeFrom[i] = ls
-					}
-					continue
-				}
-				if len(line) >= s.minLen[i] {
-					s.runRule(name, r, line, ls, emit)
-				}
-			}
-		}
-		for _, i := range s.noKeywords {
-			if len(line) >= s.minLen[i] {
-				s.runKeywordless(name, s.rules[i], line, ls, emit)
-			}
-		}
-		if s.genericHit(ids) {
-			s.genericMatches(name, line, ls, emit)
-			if dec := unescapeEntities(line); dec != nil {
-				// Values in HTML and XML attributes: search the unescaped
-				// text, at the same offsets, without the padding.
-				s.genericMatches(name, dec, ls, func(r *Rule, loc []int, start, end int) {
-					for start < end && dec[start-ls] == ' ' {
-						start++
-					}
-					for end > start && dec[end-1-ls] == ' ' {
-						end--
-					}
-					if end-start >= 3 {
-						emit(r, loc, start, end)
-					}
-				})
-			}
-		}
-	})
-	for i, from := range wholeFrom {
+	s.words.lines(data, sc.line)
+	for i, from := range sc.wholeFrom {
 		if from >= 0 {
-			s.runRule(name, s.rules[i], data[from:], from, emit)
+			s.runRule(name, s.rules[i], data[from:], from, sc.emit)
 		}
 	}
 	// One order whatever the search order: occurrence numbers depend on it.
-	slices.SortStableFunc(out, func(a, b Match) int {
+	slices.SortStableFunc(sc.out, func(a, b Match) int {
 		if a.off != b.off {
 			return a.off - b.off
 		}
 		return strings.Compare(a.Rule.ID, b.Rule.ID)
 	})
-	return out
+	return sc.out
+}
+
+// search is one scan of one input.
+type search struct {
+	s          *Scanner
+	name       string
+	data       []byte
+	out        []Match
+	lineStarts []int           // computed at the first match
+	seenAt     map[[2]int]bool // one finding per secret span
+	ruleAt     []int           // line number+1 a rule last ran on
+	wholeFrom  []int           // where a multi-line rule runs from, -1: not at all
+}
+
+// emit reports the secret data[start:end] that rule r matched at loc,
+// unless it is a placeholder, fails the rule's validation, was reported
+// already or is allowed by a marker.
+func (sc *search) emit(r *Rule, loc []int, start, end int) {
+	data := sc.data
+	secret := data[start:end]
+	if sc.seenAt[[2]int{start, end}] {
+		return
+	}
+	if r.MinEntropy > 0 && entropy(secret) < r.MinEntropy {
+		return
+	}
+	if placeholder(secret, r.generic(), r.AllowRuns) {
+		return
+	}
+	if r.Validate != nil && !r.Validate(data[loc[0]:loc[1]], secret) {
+		return
+	}
+	sc.seenAt[[2]int{start, end}] = true // also when ignored: no other rule reports it
+	if ignoredLine(data, loc[0], r.ID) {
+		return
+	}
+	if sc.lineStarts == nil {
+		sc.lineStarts = indexLines(data)
+	}
+	// The line is where the match starts (a PEM block's BEGIN line).
+	ms0 := loc[0]
+	for ms0 < start && (data[ms0] == '\n' || data[ms0] == '\r') {
+		ms0++ // a boundary character of the previous line
+	}
+	line := lineOf(sc.lineStarts, ms0)
+	ls := sc.lineStarts[line-1]
+	le := len(data)
+	if line < len(sc.lineStarts) {
+		le = sc.lineStarts[line] - 1
+	}
+	ms, me := max(start, ls), min(end, le)
+	if ms > me {
+		ms, me = le, le // the secret starts on a later line
+	}
+	endLine := lineOf(sc.lineStarts, max(end-1, ms0))
+	sc.out = append(sc.out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: sc.s.hash(secret), off: ms0})
+}
+
+// line runs the rules whose keywords the line data[ls:le] holds (ids),
+// the rules without keywords, and the generic assignments.
+func (sc *search) line(ls, le int, ids []int) {
+	s, line := sc.s, sc.data[ls:le]
+	if len(line) > longLine {
+		s.scanLong(sc.name, line, ls, ids, sc.wholeFrom, sc.emit)
+		return
+	}
+	stamp := ls + 1
+	for _, id := range ids {
+		for _, i := range s.wordRules[id] {
+			if i < 0 || sc.ruleAt[i] == stamp {
+				continue
+			}
+			sc.ruleAt[i] = stamp
+			switch r := s.rules[i]; {
+			case r.Multiline:
+				if sc.wholeFrom[i] < 0 {
+					sc.wholeFrom[i] = ls
+				}
+			case len(line) >= s.minLen[i]:
+				s.runRule(sc.name, r, line, ls, sc.emit)
+			}
+		}
+	}
+	for _, i := range s.noKeywords {
+		if len(line) >= s.minLen[i] {
+			s.runKeywordless(sc.name, s.rules[i], line, ls, sc.emit)
+		}
+	}
+	if s.genericHit(ids) {
+		s.genericMatches(sc.name, line, ls, sc.emit)
+		sc.entities(line, ls)
+	}
+}
+
+// entities searches values in HTML and XML attributes: the unescaped
+// text, at the same offsets, without the padding.
+func (sc *search) entities(line []byte, ls int) {
+	dec := unescapeEntities(line)
+	if dec == nil {
+		return
+	}
+	sc.s.genericMatches(sc.name, dec, ls, func(r *Rule, loc []int, start, end int) {
+		for start < end && dec[start-ls] == ' ' {
+			start++
+		}
+		for end > start && dec[end-1-ls] == ' ' {
+			end--
+		}
+		if end-start >= 3 {
+			sc.emit(r, loc, start, end)
+		}
+	})
 }
 
 // longLine is the length from which a line is searched only around its
