@@ -24,8 +24,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
@@ -273,17 +271,16 @@ func New(cfg Config) (*Agent, error) {
 		kickPublish: make(chan struct{}, 1)}
 	a.warnUnmetNeeds(opts.VulnDB != nil)
 	if cfg.Kubeconfig != "" || cfg.InCluster {
-		var rc *rest.Config
+		spec := cfg.Kubeconfig
 		if cfg.InCluster {
-			rc, err = rest.InClusterConfig()
-		} else {
-			rc, err = clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+			spec = cluster.InCluster
 		}
+		rc, err := cluster.Connect(spec)
 		if err != nil {
 			ob.Close()
 			return nil, fmt.Errorf("kubernetes config: %w", err)
 		}
-		if a.live, err = cluster.NewLive(rc, cat); err != nil {
+		if a.live, err = cluster.NewLive(rc, cluster.NewManifests(cat)); err != nil {
 			ob.Close()
 			return nil, err
 		}
@@ -698,7 +695,8 @@ func (a *Agent) scanLive(ctx context.Context) (*vigilv1.Scope, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs, ledger, err := a.live.Scan(ctx, id, a.cfg.Tenant)
+	ledger := pipeline.NewLedger()
+	fs, err := a.live.Scan(ctx, ledger, id, a.cfg.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -731,8 +729,8 @@ func (a *Agent) warnUnmetNeeds(haveVulnData bool) {
 	runtime := slices.ContainsFunc(a.cfg.Targets, func(t string) bool { return strings.HasPrefix(t, scan.RuntimeTarget) })
 	for _, an := range a.scanner.Analyzers() {
 		switch {
-		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData:
-			a.log.Warn("analyzer has no vulnerability data (--vuln-db): what it reads is reported as not assessed, never as clean", "analyzer", an.String())
+		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData && (len(a.cfg.Targets) > 0 || a.cfg.ScanImages):
+			a.log.Warn("analyzer has no vulnerability data (--vuln-db): what it reads is reported as lacking it, never as clean", "analyzer", an.String())
 		case an.Needs&pipeline.NeedRoot != 0 && runtime && os.Geteuid() != 0:
 			a.log.Warn("analyzer needs root: processes of other users are not assessed", "analyzer", an.String())
 		}

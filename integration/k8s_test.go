@@ -237,4 +237,27 @@ func TestLiveCluster(t *testing.T) {
 	if got["VGL-CLUSTER-131"]["Deployment/shop/api"] {
 		t.Error("the api Deployment is selected by a NetworkPolicy, yet reported as not isolated")
 	}
+
+	// The same cluster scanned once by the CLI, through the same source:
+	// the same findings, every object a unit, none left unassessed.
+	rep := localScanArgs(t, "--tenant", "acme", "k8s:"+kc.kubeconfig(t, kc.agentToken))
+	cli := map[string]bool{}
+	for _, f := range rep.Findings {
+		cli[f.Fingerprint] = true
+	}
+	agent := map[string]bool{}
+	for _, f := range stored {
+		agent[f.Finding.Fingerprint] = true
+		if !cli[f.Finding.Fingerprint] {
+			t.Errorf("the agent found %s on %s, vigil scan k8s: did not", f.Finding.CheckId, f.Finding.Location.Path)
+		}
+	}
+	for _, f := range rep.Findings {
+		if !agent[f.Fingerprint] {
+			t.Errorf("vigil scan k8s: found %s on %s, the agent did not", f.CheckId, f.Location.Path)
+		}
+	}
+	if c := rep.Coverage; c.UnitsAttempted < 12 || c.UnitsNotAssessed != 0 || c.UnitKind != "kubernetes object" {
+		t.Errorf("coverage of the CLI's cluster scan: %v", c)
+	}
 }

@@ -95,6 +95,11 @@ const HistoryScanner = "history"
 // running container processes are scanned; "runtime:" alone is /proc.
 const RuntimeTarget = "runtime:"
 
+// KubernetesTarget prefixes a cluster scanned through its API:
+// "k8s:PATH" by a kubeconfig file, "k8s:in-cluster" by the pod's service
+// account, "k8s:" alone by the default kubeconfig and its current context.
+const KubernetesTarget = "k8s:"
+
 // AWSTarget is the AWS account of the default credential chain ("aws:"),
 // or every account of its organisation through a role ("aws:org/ROLE").
 const AWSTarget = "aws:"

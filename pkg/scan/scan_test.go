@@ -143,7 +143,14 @@ func TestTargetsThatCannotBeScanned(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "us-east-1")
-	targets := []string{filepath.Join(dir, "missing"), GitTarget + dir, "oci:" + filepath.Join(dir, "no-image"), AWSTarget}
+	// A kubeconfig whose API server does not answer.
+	unreachable := filepath.Join(dir, "kubeconfig")
+	os.WriteFile(unreachable, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\n"+
+		"contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: t}}]\n"), 0o600)
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	t.Setenv("HOME", dir)
+	targets := []string{filepath.Join(dir, "missing"), GitTarget + dir, "oci:" + filepath.Join(dir, "no-image"), AWSTarget,
+		KubernetesTarget + filepath.Join(dir, "no-such-kubeconfig"), KubernetesTarget, KubernetesTarget + unreachable}
 	rep, err := scanner(t).Run(context.Background(), targets, "")
 	if err != nil {
 		t.Fatal(err)
@@ -151,8 +158,13 @@ func TestTargetsThatCannotBeScanned(t *testing.T) {
 	if len(rep.FailedTargets) != len(targets) {
 		t.Fatalf("failed targets = %v, want all %d", rep.FailedTargets, len(targets))
 	}
-	if r := rep.FailedTargets[3].Reason; r != pipeline.NoCredentials {
-		t.Errorf("aws: reason %v, want no credentials (%v)", r, rep.FailedTargets[3])
+	for i, want := range map[int]pipeline.Reason{3: pipeline.NoCredentials, 4: pipeline.Unreadable, 5: pipeline.NoCredentials} {
+		if r := rep.FailedTargets[i].Reason; r != want {
+			t.Errorf("%s: reason %v, want %v (%v)", targets[i], r, want, rep.FailedTargets[i])
+		}
+	}
+	if e := rep.FailedTargets[6].Error; !strings.Contains(e, "kube-system") {
+		t.Errorf("unreachable API: %q does not say what failed", e)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -15,6 +16,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/cloud"
 	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 )
 
@@ -219,4 +221,41 @@ func awsReason(err error) pipeline.Reason {
 		}
 	}
 	return pipeline.Classify(err)
+}
+
+// kubernetes scans a cluster through its API: each object is a unit, and
+// a kind the credentials may not list is a unit not assessed. A
+// configuration that cannot be read, or an API that refuses the first
+// call, fails the target.
+func (s *Scanner) kubernetes(ctx context.Context, res *Result, target, tenant string) error {
+	var m *cluster.Manifests
+	for _, f := range s.files {
+		if mf, ok := f.(*cluster.Manifests); ok {
+			m = mf
+		}
+	}
+	if m == nil {
+		return errors.New("the kubernetes scanner is not among the scanners run (--scanners)")
+	}
+	rc, err := cluster.Connect(strings.TrimPrefix(target, KubernetesTarget))
+	if err != nil {
+		return err
+	}
+	if rc.Timeout == 0 {
+		rc.Timeout = 30 * time.Second // per request: an unreachable API fails the target, not the whole run
+	}
+	live, err := cluster.NewLive(rc, m)
+	if err != nil {
+		return err
+	}
+	id, err := live.ClusterID(ctx)
+	if err != nil {
+		return err
+	}
+	fs, err := live.Scan(ctx, res.Ledger, id, tenant)
+	if err != nil {
+		return err
+	}
+	res.Findings[m.Name()] = append(res.Findings[m.Name()], fs...)
+	return nil
 }

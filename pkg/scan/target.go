@@ -47,6 +47,7 @@ var sources = []source{
 	{match: func(t string) bool { return strings.HasPrefix(t, GitTarget) }, scan: (*Scanner).git},
 	{match: func(t string) bool { return strings.HasPrefix(t, AWSTarget) }, scan: (*Scanner).aws},
 	{match: func(t string) bool { return strings.HasPrefix(t, RuntimeTarget) }, scan: (*Scanner).runtimeProcs},
+	{match: func(t string) bool { return strings.HasPrefix(t, KubernetesTarget) }, scan: (*Scanner).kubernetes},
 	{match: image.IsReference, scan: (*Scanner).image},
 	{match: func(string) bool { return true }, normalize: filepath.Clean, scan: (*Scanner).tree},
 }

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
-	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
@@ -61,12 +60,12 @@ type Live struct {
 }
 
 // NewLive returns a live scanner for the cluster of cfg.
-func NewLive(cfg *rest.Config, cat *checks.Catalog) (*Live, error) {
+func NewLive(cfg *rest.Config, m *Manifests) (*Live, error) {
 	c, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return &Live{Manifests: NewManifests(cat), Client: c, PageSize: 500}, nil
+	return &Live{Manifests: m, Client: c, PageSize: 500}, nil
 }
 
 // ClusterID is the UID of the kube-system namespace, which names a cluster
@@ -74,7 +73,7 @@ func NewLive(cfg *rest.Config, cat *checks.Catalog) (*Live, error) {
 func (l *Live) ClusterID(ctx context.Context) (string, error) {
 	ns, err := l.Client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, "kube-system", metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("cluster id (kube-system namespace): %w", err)
+		return "", pipeline.NotAssessed(apiReason(err), fmt.Errorf("cluster id (kube-system namespace): %w", err))
 	}
 	return string(ns.GetUID()), nil
 }
@@ -95,9 +94,8 @@ func KindPath(clusterID, kind string) string { return "k8s://" + clusterID + "/"
 // per-object and cross-object checks. Each object is a unit of the
 // returned ledger; a kind the agent could not list is a unit not assessed,
 // with the reason the API gave, and the scan goes on.
-func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.Finding, *pipeline.Ledger, error) {
+func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, tenant string) ([]*vigilv1.Finding, error) {
 	const scanner = "kubernetes"
-	ledger := pipeline.NewLedger()
 	var objs []located
 	images := map[string]bool{}
 	defer func() { l.images = images }()
@@ -107,7 +105,7 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 			list, err := l.Client.Resource(r.gvr).Namespace("").List(ctx, metav1.ListOptions{Limit: l.PageSize, Continue: cont})
 			if err != nil {
 				if ctx.Err() != nil {
-					return nil, nil, ctx.Err()
+					return nil, ctx.Err()
 				}
 				if !apierrors.IsNotFound(err) {
 					ledger.NotAssessed(scanner, pipeline.KubeObject, KindPath(clusterID, r.kind), apiReason(err),
@@ -142,7 +140,7 @@ func (l *Live) Scan(ctx context.Context, clusterID, tenant string) ([]*vigilv1.F
 	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
 	ledger.RecordSet(scanner, pipeline.KubeObject, "k8s://"+clusterID, err)
 	out = append(out, set...)
-	return pipeline.Finish(out, nil), ledger, nil
+	return pipeline.Finish(out, nil), nil
 }
 
 // apiReason reads an API server's refusal for the reason it stands for.
