@@ -16,8 +16,8 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/cloud"
 	"github.com/vigilsec/vigil/pkg/pipeline"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
 )
 
 // stdin scans YAML read from standard input as one manifest stream.
