@@ -17,6 +17,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
 	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
@@ -36,6 +37,8 @@ func newScanCmd(g *globals) *cobra.Command {
 	var img imageFlags
 	var exitCode int
 	var allowUnassessed bool
+	var clusterScan, inCluster bool
+	var kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...] [--image REF...] [--git REPO...] [--runtime]",
 		Short: "Scan files, directories and container images locally, without a server",
@@ -45,7 +48,9 @@ A PATH is a file or a directory tree (OCI layout folders inside it are
 scanned as images), or - for manifests on standard input. An image
 reference (--image, repeatable) is an OCI layout folder, a docker save
 tarball, or a registry image; prefixes oci:, docker-archive: and registry:
-force the kind.
+force the kind. A cluster is scanned through its API with --cluster (the
+default kubeconfig and its current context), --kubeconfig PATH or
+--in-cluster; or name it as a target, k8s:PATH, k8s:in-cluster or k8s:.
 
 Exit status: 2 when a target cannot be scanned at all (a missing path, a
 folder that is not a repository, an image that cannot be read, no cloud
@@ -64,6 +69,14 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 			}
 			if runtimeScan {
 				args = append(args, scan.RuntimeTarget+procRoot)
+			}
+			switch {
+			case inCluster:
+				args = append(args, scan.KubernetesTarget+cluster.InCluster)
+			case kubeconfig != "":
+				args = append(args, scan.KubernetesTarget+kubeconfig)
+			case clusterScan:
+				args = append(args, scan.KubernetesTarget)
 			}
 			for _, r := range repos {
 				args = append(args, scan.GitTarget+r)
@@ -146,6 +159,9 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 	cmd.Flags().StringVar(&awsOrgRole, "aws-org-role", "", "scan every active account of the AWS organisation by assuming this role name in each")
 	cmd.Flags().StringArrayVar(&awsRegions, "aws-region", nil, "AWS region to scan (repeatable; default every enabled region)")
 	cmd.Flags().StringVar(&procRoot, "proc-root", "/proc", "the /proc to read with --runtime (a host's, mounted elsewhere)")
+	cmd.Flags().BoolVar(&clusterScan, "cluster", false, "scan the Kubernetes cluster of the default kubeconfig ($KUBECONFIG or ~/.kube/config, current context) through its API")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "scan the Kubernetes cluster of this kubeconfig through its API")
+	cmd.Flags().BoolVar(&inCluster, "in-cluster", false, "scan the Kubernetes cluster this pod runs in, as its service account")
 	img.bind(cmd)
 	return cmd
 }
