@@ -229,15 +229,9 @@ func newSetIndex(objs []located) *setIndex {
 // selectorAt converts the label selector at a path; an empty selector
 // selects everything, a missing one nothing.
 func selectorAt(obj map[string]any, keys ...string) (labels.Selector, bool) {
-	var cur any = obj
-	for _, k := range keys {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[k]; !ok {
-			return nil, false
-		}
+	cur, ok := lookupPath(obj, keys...)
+	if !ok {
+		return nil, false
 	}
 	if cur == nil {
 		return labels.Everything(), true
