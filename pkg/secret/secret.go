@@ -175,13 +175,14 @@ func (s *Scanner) scan(name string, data []byte) []Match {
 	// (short inputs keep the regexp engine on its fast paths); rules whose
 	// credential spans lines run on the text from the first such line.
 	sc := &search{s: s, name: name, data: data, seenAt: map[[2]int]bool{}, ruleAt: make([]int, len(s.rules)), wholeFrom: make([]int, len(s.rules))}
+	sc.report = sc.emit // one func value for every rule run, not one per call
 	for i := range sc.wholeFrom {
 		sc.wholeFrom[i] = -1
 	}
 	s.words.lines(data, sc.line)
 	for i, from := range sc.wholeFrom {
 		if from >= 0 {
-			s.runRule(name, s.rules[i], data[from:], from, sc.emit)
+			s.runRule(name, s.rules[i], data[from:], from, sc.report)
 		}
 	}
 	// One order whatever the search order: occurrence numbers depend on it.
@@ -204,6 +205,7 @@ type search struct {
 	seenAt     map[[2]int]bool // one finding per secret span
 	ruleAt     []int           // line number+1 a rule last ran on
 	wholeFrom  []int           // where a multi-line rule runs from, -1: not at all
+	report     func(r *Rule, loc []int, start, end int)
 }
 
 // emit reports the secret data[start:end] that rule r matched at loc,
@@ -255,7 +257,7 @@ func (sc *search) emit(r *Rule, loc []int, start, end int) {
 func (sc *search) line(ls, le int, ids []int) {
 	s, line := sc.s, sc.data[ls:le]
 	if len(line) > longLine {
-		s.scanLong(sc.name, line, ls, ids, sc.wholeFrom, sc.emit)
+		s.scanLong(sc.name, line, ls, ids, sc.wholeFrom, sc.report)
 		return
 	}
 	stamp := ls + 1
@@ -271,17 +273,17 @@ func (sc *search) line(ls, le int, ids []int) {
 					sc.wholeFrom[i] = ls
 				}
 			case len(line) >= s.minLen[i]:
-				s.runRule(sc.name, r, line, ls, sc.emit)
+				s.runRule(sc.name, r, line, ls, sc.report)
 			}
 		}
 	}
 	for _, i := range s.noKeywords {
 		if len(line) >= s.minLen[i] {
-			s.runKeywordless(sc.name, s.rules[i], line, ls, sc.emit)
+			s.runKeywordless(sc.name, s.rules[i], line, ls, sc.report)
 		}
 	}
 	if s.genericHit(ids) {
-		s.genericMatches(sc.name, line, ls, sc.emit)
+		s.genericMatches(sc.name, line, ls, sc.report)
 		sc.entities(line, ls)
 	}
 }
