@@ -133,7 +133,7 @@ func (c *Config) Validate() error {
 	if err := c.gatherTargets(); err != nil {
 		errs = append(errs, err)
 	}
-	if len(c.Targets) == 0 && c.Kubeconfig == "" && !c.InCluster {
+	if len(c.Targets) == 0 {
 		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
 	}
 	c.defaults()
@@ -185,7 +185,24 @@ func (c *Config) gatherTargets() error {
 	if c.ProcRoot != "" {
 		c.Targets = append(c.Targets, scan.RuntimeTarget+c.ProcRoot)
 	}
+	if spec := c.kubeSpec(); spec != "" {
+		c.Targets = append(c.Targets, scan.KubernetesTarget+spec)
+	}
+	seen := map[string]bool{}
+	c.Targets = slices.DeleteFunc(c.Targets, func(t string) bool {
+		dup := seen[t]
+		seen[t] = true
+		return dup
+	})
 	return err
+}
+
+// kubeSpec is how the agent reaches a live cluster, "" for none.
+func (c *Config) kubeSpec() string {
+	if c.InCluster {
+		return cluster.InCluster
+	}
+	return c.Kubeconfig
 }
 
 // defaults fills the settings left unset.
@@ -213,7 +230,6 @@ type Agent struct {
 	log     *slog.Logger
 	scanner *scan.Scanner
 	outbox  *Outbox
-	live    *cluster.Live
 
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -245,7 +261,15 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST, AWS: awscollect.Options{Regions: cfg.AWSRegions}}
+	if spec := cfg.kubeSpec(); spec != "" {
+		// A configuration that cannot be read is an error at start, not a
+		// silent scope; the cluster itself is reached at each scan.
+		if _, err := cluster.Connect(spec); err != nil {
+			ob.Close()
+			return nil, fmt.Errorf("kubernetes config: %w", err)
+		}
+	}
+	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST, AWS: awscollect.Options{Regions: cfg.AWSRegions}, KubePageSize: cfg.KubePageSize}
 	if cfg.MaxMemory > 0 {
 		// Half the budget for the data of scans in flight, the rest for the
 		// process (catalog, outbox, runtime); the Go heap is held to the whole.
@@ -270,24 +294,6 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{meters: newMeters(), cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
 		kickPublish: make(chan struct{}, 1)}
 	a.warnUnmetNeeds(opts.VulnDB != nil)
-	if cfg.Kubeconfig != "" || cfg.InCluster {
-		spec := cfg.Kubeconfig
-		if cfg.InCluster {
-			spec = cluster.InCluster
-		}
-		rc, err := cluster.Connect(spec)
-		if err != nil {
-			ob.Close()
-			return nil, fmt.Errorf("kubernetes config: %w", err)
-		}
-		if a.live, err = cluster.NewLive(rc, cluster.NewManifests(cat)); err != nil {
-			ob.Close()
-			return nil, err
-		}
-		if cfg.KubePageSize > 0 {
-			a.live.PageSize = cfg.KubePageSize
-		}
-	}
 	return a, nil
 }
 
@@ -390,34 +396,23 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		ss, err := a.scanTarget(ctx, scan.Normalize(target))
+		ss, discovered, err := a.scanTarget(ctx, scan.Normalize(target))
 		if err != nil {
 			return err
 		}
 		scopes = append(scopes, ss...)
-	}
-	if a.live != nil {
-		scope, err := a.scanLive(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
+		if !a.cfg.ScanImages {
+			continue
+		}
+		// Each image a cluster runs is a target of its own, so an image
+		// the registry will not serve keeps its findings. The scanner reads
+		// each digest once, however many workloads and tags share it.
+		for _, ref := range discovered {
+			ss, _, err := a.scanTarget(ctx, ref)
+			if err != nil {
 				return err
 			}
-			a.log.Error("cluster not scanned", "err", err)
-		} else {
-			scopes = append(scopes, scope)
-		}
-		if a.cfg.ScanImages {
-			// Each image the cluster runs is a target of its own, so an
-			// image the registry will not serve keeps its findings. The
-			// scanner reads each digest once, however many workloads and
-			// tags share it.
-			for _, ref := range a.live.Images() {
-				ss, err := a.scanTarget(ctx, image.TransportRemote+ref)
-				if err != nil {
-					return err
-				}
-				scopes = append(scopes, ss...)
-			}
+			scopes = append(scopes, ss...)
 		}
 	}
 	a.scopesMu.Lock()
@@ -634,8 +629,9 @@ func NodeTargets(root string) ([]string, error) {
 
 // scanTarget scans one target and enqueues a scope per scanner; a target
 // that cannot be read as a whole enqueues nothing (its findings stay as
-// they were). The error is the outbox's or the context's.
-func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Scope, err error) {
+// they were). It returns the scopes and the targets the scan discovered;
+// the error is the outbox's or the context's.
+func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Scope, discovered []string, err error) {
 	ctx, span := tracer().Start(ctx, "vigil.scan", trace.WithAttributes(attribute.String("vigil.target", target),
 		attribute.String("vigil.tenant", a.cfg.Tenant), attribute.String("vigil.agent", a.cfg.ID)))
 	defer func() { endSpan(span, err) }()
@@ -643,11 +639,11 @@ func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Sco
 	res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a.log.ErrorContext(ctx, "target not scanned", "target", target, "err", err)
 		span.RecordError(err)
-		return nil, nil
+		return nil, nil, nil
 	}
 	for name, d := range res.Durations {
 		a.meters.scanDuration.Record(ctx, seconds(d), metric.WithAttributes(attribute.String("vigil.scanner", name)))
@@ -666,8 +662,8 @@ func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Sco
 		}
 	}
 	var scopes []*vigilv1.Scope
-	for _, name := range a.scanner.Names() {
-		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: target}
+	for _, name := range res.Scanners {
+		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: res.Identity}
 		scopes = append(scopes, scope)
 		cov := res.Ledger.Coverage(name)
 		notAssessed := slices.Clone(unreadable)
@@ -679,43 +675,12 @@ func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Sco
 			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version,
 				AnalyzerVersion: a.scanner.AnalyzerVersion()})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a.meters.findings.Add(ctx, int64(len(res.Findings[name])), metric.WithAttributes(attribute.String("vigil.scanner", name)))
-		a.log.InfoContext(ctx, "scan enqueued", "scanner", name, "target", target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+		a.log.InfoContext(ctx, "scan enqueued", "scanner", name, "target", res.Identity, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
 	}
-	return scopes, nil
-}
-
-// scanLive scans the cluster through its API as one scope, targeted by the
-// cluster's id.
-func (a *Agent) scanLive(ctx context.Context) (*vigilv1.Scope, error) {
-	started := time.Now()
-	id, err := a.live.ClusterID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ledger := pipeline.NewLedger()
-	fs, err := a.live.Scan(ctx, ledger, id, a.cfg.Tenant)
-	if err != nil {
-		return nil, err
-	}
-	cov := ledger.Coverage("")
-	var notAssessed []string
-	for _, e := range cov.NotAssessed {
-		a.log.Warn("cluster resource not assessed", "unit", e.Path, "reason", pipeline.ReasonName(e.Reason), "err", e.Error)
-		notAssessed = append(notAssessed, e.Path)
-	}
-	scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: "kubernetes", Target: "k8s://" + id}
-	st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, Errors: ledger.Notices(""), NotAssessed: notAssessed, Coverage: cov,
-		StartedAt: started, FinishedAt: time.Now()},
-		EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version,
-			AnalyzerVersion: a.scanner.AnalyzerVersion()})
-	if err != nil {
-		return nil, err
-	}
-	a.log.Info("cluster scan enqueued", "cluster", id, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full)
-	return scope, nil
+	return scopes, res.Discovered, nil
 }
 
 // wholeSeconds rounds an interval up to whole seconds, at least one.
@@ -727,9 +692,11 @@ func wholeSeconds(d time.Duration) uint32 {
 // this agent does not meet: what it reads will be reported not assessed.
 func (a *Agent) warnUnmetNeeds(haveVulnData bool) {
 	runtime := slices.ContainsFunc(a.cfg.Targets, func(t string) bool { return strings.HasPrefix(t, scan.RuntimeTarget) })
+	// Everything but a cluster's API may hold dependency files.
+	files := a.cfg.ScanImages || slices.ContainsFunc(a.cfg.Targets, func(t string) bool { return !strings.HasPrefix(t, scan.KubernetesTarget) })
 	for _, an := range a.scanner.Analyzers() {
 		switch {
-		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData && (len(a.cfg.Targets) > 0 || a.cfg.ScanImages):
+		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData && files:
 			a.log.Warn("analyzer has no vulnerability data (--vuln-db): what it reads is reported as lacking it, never as clean", "analyzer", an.String())
 		case an.Needs&pipeline.NeedRoot != 0 && runtime && os.Geteuid() != 0:
 			a.log.Warn("analyzer needs root: processes of other users are not assessed", "analyzer", an.String())

@@ -212,6 +212,15 @@ func TestLiveCluster(t *testing.T) {
 		stored = srv.listAll(&vigilv1.FindingFilter{Tenant: "acme"})
 		return len(stored) > 0
 	})
+	// One scope, named by the cluster's UID, whatever kubeconfig reached it.
+	cov, err := vigilv1.NewCoverageServiceClient(srv.conn).ListCoverage(ctx, &vigilv1.ListCoverageRequest{Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cov.Scopes) != 1 || cov.Scopes[0].Scope.Scanner != "kubernetes" || cov.Scopes[0].Scope.Target != "k8s://"+clusterID ||
+		cov.Scopes[0].Coverage.UnitsAttempted < 12 {
+		t.Errorf("want one kubernetes scope on k8s://%s with every object attempted, got %v", clusterID, cov.Scopes)
+	}
 	got := map[string]map[string]bool{} // check → "Kind/ns/name"
 	for _, f := range stored {
 		fd := f.Finding

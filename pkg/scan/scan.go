@@ -76,6 +76,8 @@ type Scanner struct {
 	// cloudChecks judge live cloud resources; awsOpt configures collection.
 	cloudChecks []*checks.Check
 	awsOpt      awscollect.Options
+	// kubePageSize bounds each list call of a k8s: target (0: the default).
+	kubePageSize int64
 	// budget bounds the memory of scans in flight (nil: unbounded).
 	budget          *budget
 	analyzerVersion string
@@ -133,6 +135,8 @@ type Options struct {
 	Scanners []string
 	// AWS configures the collection of aws: targets (regions, retries).
 	AWS awscollect.Options
+	// KubePageSize bounds each list call to a cluster's API (0: 500).
+	KubePageSize int64
 	// MaxMemory bounds the memory scans hold at once (0: no bound). File,
 	// set and image scans reserve an estimate of their peak and wait while
 	// the budget is spent. Pair it with debug.SetMemoryLimit for the heap.
@@ -162,7 +166,7 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
 	}
 	s := &Scanner{budget: newBudget(opts.MaxMemory), files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
-		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS}
+		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS, kubePageSize: opts.KubePageSize}
 	s.analyzerVersion = pipeline.Digest(s.Analyzers(), cat.Digest())
 	return s
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/pipeline"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/container/image"
 )
 
 // stdin scans YAML read from standard input as one manifest stream.
@@ -224,9 +225,10 @@ func awsReason(err error) pipeline.Reason {
 }
 
 // kubernetes scans a cluster through its API: each object is a unit, and
-// a kind the credentials may not list is a unit not assessed. A
-// configuration that cannot be read, or an API that refuses the first
-// call, fails the target.
+// a kind the credentials may not list is a unit not assessed. The scope is
+// the cluster's UID, whichever configuration reached it, and the images
+// its workloads run are discovered targets. A configuration that cannot be
+// read, or an API that refuses the first call, fails the target.
 func (s *Scanner) kubernetes(ctx context.Context, res *Result, target, tenant string) error {
 	var m *cluster.Manifests
 	for _, f := range s.files {
@@ -248,6 +250,9 @@ func (s *Scanner) kubernetes(ctx context.Context, res *Result, target, tenant st
 	if err != nil {
 		return err
 	}
+	if s.kubePageSize > 0 {
+		live.PageSize = s.kubePageSize
+	}
 	id, err := live.ClusterID(ctx)
 	if err != nil {
 		return err
@@ -256,6 +261,11 @@ func (s *Scanner) kubernetes(ctx context.Context, res *Result, target, tenant st
 	if err != nil {
 		return err
 	}
-	res.Findings[m.Name()] = append(res.Findings[m.Name()], fs...)
+	res.Findings = map[string][]*vigilv1.Finding{m.Name(): fs}
+	res.Scanners = []string{m.Name()}
+	res.Identity = cluster.ClusterTarget(id)
+	for _, ref := range live.Images() {
+		res.Discovered = append(res.Discovered, image.TransportRemote+ref)
+	}
 	return nil
 }

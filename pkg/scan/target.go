@@ -24,6 +24,16 @@ type Result struct {
 	// its set scan (scanners run in parallel, so the sum may exceed the
 	// wall time of the target).
 	Durations map[string]time.Duration
+	// Identity names the target as a scope: the canonical target, unless
+	// the source knows a name that outlives its spelling (a cluster's UID
+	// rather than the kubeconfig that reached it).
+	Identity string
+	// Scanners are the scanners whose scopes the target holds: all of them,
+	// unless the source reads through one (a cluster's API).
+	Scanners []string
+	// Discovered are further targets the source came upon, for the caller
+	// to scan in turn (the images a cluster runs).
+	Discovered []string
 	// exempt drops findings the target's own ignore file exempts.
 	exempt func(*vigilv1.Finding) bool
 }
@@ -73,14 +83,16 @@ func Normalize(target string) string {
 // error means the target could not be scanned at all; what could not be
 // read inside it is in the ledger.
 func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
-	res := &Result{Findings: map[string][]*vigilv1.Finding{}, Ledger: pipeline.NewLedger(), Durations: map[string]time.Duration{}}
-	for _, name := range s.Names() {
+	res := &Result{Findings: map[string][]*vigilv1.Finding{}, Ledger: pipeline.NewLedger(), Durations: map[string]time.Duration{},
+		Scanners: s.Names()}
+	for _, name := range res.Scanners {
 		res.Findings[name] = []*vigilv1.Finding{}
 	}
 	src := sourceOf(target)
 	if src.normalize != nil {
 		target = src.normalize(target)
 	}
+	res.Identity = target
 	if err := src.scan(s, ctx, res, target, tenant); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

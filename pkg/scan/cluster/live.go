@@ -78,17 +78,20 @@ func (l *Live) ClusterID(ctx context.Context) (string, error) {
 	return string(ns.GetUID()), nil
 }
 
+// ClusterTarget names a cluster as a scope, by its UID.
+func ClusterTarget(clusterID string) string { return "k8s://" + clusterID }
+
 // ObjectPath is the location of a live object in findings.
 func ObjectPath(clusterID, kind, namespace, name string) string {
 	if namespace == "" {
 		namespace = "_"
 	}
-	return "k8s://" + clusterID + "/" + kind + "/" + namespace + "/" + name
+	return ClusterTarget(clusterID) + "/" + kind + "/" + namespace + "/" + name
 }
 
 // KindPath is the prefix of every object path of a kind; a scan error on it
 // means the kind could not be read, so its earlier findings are kept.
-func KindPath(clusterID, kind string) string { return "k8s://" + clusterID + "/" + kind + "/" }
+func KindPath(clusterID, kind string) string { return ClusterTarget(clusterID) + "/" + kind + "/" }
 
 // Scan lists every resource the checks read, page by page, and evaluates
 // per-object and cross-object checks. Each object is a unit of the
