@@ -555,49 +555,46 @@ func (a *Agent) heartbeat() {
 
 // readControl applies the control requests stored for this agent since the
 // last one it applied: each resend request makes the next scan of its scope
-// send the full set.
+// send the full set. The server reads them from the control stream for the
+// agent; the agent itself has no JetStream API to read with.
 func (a *Agent) readControl(ctx context.Context) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.ControlSubject(a.cfg.Tenant, a.cfg.ID)}}
-	if last := a.outbox.ControlSeq(); last > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = last + 1
-	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	cons, err := a.js.OrderedConsumer(cctx, bus.ControlStream, cfg)
-	if err != nil {
-		return fmt.Errorf("control stream: %w", err)
-	}
+	after := a.outbox.ControlSeq()
 	for {
-		batch, err := cons.FetchNoWait(100)
+		data, err := proto.Marshal(&vigilv1.ControlRead{AfterSeq: after})
 		if err != nil {
-			return fmt.Errorf("control stream: %w", err)
+			return err
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err != nil {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		msg, err := a.nc.RequestWithContext(rctx, bus.ControlReadSubject(a.cfg.Tenant, a.cfg.ID), data)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("control requests: %w", err)
+		}
+		reply := &vigilv1.ControlReadReply{}
+		if err := proto.Unmarshal(msg.Data, reply); err != nil {
+			return fmt.Errorf("control requests: %w", err)
+		}
+		if reply.Error != "" {
+			return fmt.Errorf("control requests: server: %s", reply.Error)
+		}
+		for _, e := range reply.Entries {
+			if e.Seq <= after {
+				return fmt.Errorf("control requests: server went back to sequence %d", e.Seq)
+			}
+			after = e.Seq
+			req := e.GetRequest()
+			sc := req.GetScope()
+			if sc.GetTenant() != a.cfg.Tenant || sc.GetAgent() != a.cfg.ID || sc.GetScanner() == "" || sc.GetTarget() == "" {
+				a.log.Warn("ignoring malformed control request", "seq", e.Seq)
 				continue
 			}
-			req, err := bus.DecodeResendRequest(m.Subject(), m.Data())
-			if err == nil && (req.Scope.Tenant != a.cfg.Tenant || req.Scope.Agent != a.cfg.ID) {
-				err = fmt.Errorf("request for %s/%s", req.Scope.Tenant, req.Scope.Agent)
-			}
-			if err != nil {
-				a.log.Warn("ignoring malformed control request", "seq", md.Sequence.Stream, "err", err)
-				continue
-			}
-			id := finding.ScopeID(req.Scope)
-			if err := a.outbox.ForceFull(id[:], md.Sequence.Stream); err != nil {
+			id := finding.ScopeID(sc)
+			if err := a.outbox.ForceFull(id[:], e.Seq); err != nil {
 				return err
 			}
-			a.log.Info("server asked for a full resend", "scanner", req.Scope.Scanner, "target", req.Scope.Target, "reason", req.Reason)
+			a.log.Info("server asked for a full resend", "scanner", sc.Scanner, "target", sc.Target, "reason", req.Reason)
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return fmt.Errorf("control stream: %w", err)
-		}
-		if n == 0 {
+		if !reply.More || len(reply.Entries) == 0 {
 			return nil
 		}
 	}

@@ -87,6 +87,8 @@ type Server struct {
 	trust *trust.Trust
 	tls   *pki.Reloader
 	hbSub *nats.Subscription
+	// ctlSub answers agents' reads of their control requests.
+	ctlSub *nats.Subscription
 	// events carries committed lifecycle events to publishEvents.
 	events     chan []*vigilv1.FindingEvent
 	eventsDone chan struct{}
@@ -230,6 +232,10 @@ func (s *Server) connectNATS(ctx context.Context, natsOpts []nats.Option) error 
 	if s.hbSub, err = s.nc.Subscribe("vigil.agents.>", s.onHeartbeat); err != nil {
 		return fmt.Errorf("subscribe heartbeats: %w", err)
 	}
+	// Any one server answers a control read.
+	if s.ctlSub, err = s.nc.QueueSubscribe(bus.ControlReadSubject("*", "*"), "vigil-server", s.onControlRead); err != nil {
+		return fmt.Errorf("subscribe control reads: %w", err)
+	}
 	if err := s.nc.Flush(); err != nil {
 		return fmt.Errorf("subscribe heartbeats: %w", err)
 	}
@@ -288,6 +294,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopIngest()
 	s.hbSub.Unsubscribe()
+	s.ctlSub.Unsubscribe()
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
 	s.hub.closeAll()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -26,6 +27,7 @@ func newEventsCmd(_ *globals) *cobra.Command {
 	var natsURL, creds, tenant, severity, format string
 	var count int
 	var replay bool
+	var siem string // the SIEM the credentials name, if they do
 	tail := &cobra.Command{
 		Use:   "tail",
 		Short: "Follow lifecycle events (--replay first reads those the stream kept)",
@@ -43,7 +45,11 @@ func newEventsCmd(_ *globals) *cobra.Command {
 				}
 				opts = append(opts, nats.Secure(r.ClientConfig("")), nats.UserCredentials(filepath.Join(creds, pki.DirCreds)))
 				if who := r.Certificate(); who != nil && who.Leaf != nil {
-					opts = append(opts, nats.CustomInboxPrefix(inboxOf(pki.IdentityOf(who.Leaf))))
+					id := pki.IdentityOf(who.Leaf)
+					opts = append(opts, nats.CustomInboxPrefix(inboxOf(id)))
+					if id.Role == pki.RoleSIEM {
+						siem = id.Name
+					}
 				}
 			}
 			nc, err := nats.Connect(natsURL, opts...)
@@ -51,10 +57,10 @@ func newEventsCmd(_ *globals) *cobra.Command {
 				return fmt.Errorf("NATS %s: %w", natsURL, err)
 			}
 			defer nc.Close()
-			subject := "vigil.events.>"
-			if tenant != "" {
-				subject = "vigil.events." + tenant + ".>"
+			if tenant == "" {
+				tenant = bus.AllTenants
 			}
+			subject := bus.EventsFilter(tenant)
 			out := cmd.OutOrStdout()
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			if format == "table" {
@@ -62,7 +68,13 @@ func newEventsCmd(_ *globals) *cobra.Command {
 				tw.Flush()
 			}
 			seen := 0
+			var mu sync.Mutex
 			show := func(data []byte) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				if count > 0 && seen >= count {
+					return true // delivered after the last one was shown
+				}
 				var ev ocsf.Event
 				if err := json.Unmarshal(data, &ev); err != nil {
 					return false
@@ -92,7 +104,7 @@ func newEventsCmd(_ *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cons, err := js.OrderedConsumer(ctx, bus.EventsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+				cons, err := replayConsumer(ctx, js, siem, tenant)
 				if err != nil {
 					return fmt.Errorf("events stream: %w", err)
 				}
@@ -142,6 +154,22 @@ func newEventsCmd(_ *globals) *cobra.Command {
 }
 
 // inboxOf is the reply prefix the NATS permissions of an identity allow.
+// replayConsumer reads the events stream from its start. A SIEM may use
+// only the consumers its credentials name, so it reads through its tail
+// consumer (one left by an earlier tail is replaced); without credentials
+// an ordered consumer does.
+func replayConsumer(ctx context.Context, js jetstream.JetStream, siem, tenant string) (jetstream.Consumer, error) {
+	if siem == "" {
+		return js.OrderedConsumer(ctx, bus.EventsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.EventsFilter(tenant)}})
+	}
+	name := bus.SIEMTailConsumer(siem, tenant)
+	if err := js.DeleteConsumer(ctx, bus.EventsStream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, err
+	}
+	return js.CreateConsumer(ctx, bus.EventsStream, jetstream.ConsumerConfig{Name: name, FilterSubject: bus.EventsFilter(tenant),
+		AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: time.Minute})
+}
+
 func inboxOf(id pki.Identity) string {
 	switch id.Role {
 	case pki.RoleAgent:

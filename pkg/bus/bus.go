@@ -55,6 +55,12 @@ func ValidateID(kind, id string) error {
 // FindingsSubject carries an agent's FindingBatch and ScanCompleted messages.
 func FindingsSubject(tenant, agent string) string { return "vigil.findings." + tenant + "." + agent }
 
+// ControlReadSubject carries an agent's requests for the control requests
+// the server stored for it (ControlRead → ControlReadReply).
+func ControlReadSubject(tenant, agent string) string {
+	return "vigil.controlread." + tenant + "." + agent
+}
+
 // AgentsSubject carries an agent's heartbeats.
 func AgentsSubject(tenant, agent string) string { return "vigil.agents." + tenant + "." + agent }
 

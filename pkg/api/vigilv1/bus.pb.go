@@ -573,6 +573,167 @@ func (x *ResendRequest) GetReason() string {
 	return ""
 }
 
+// ControlRead asks the server for the control requests stored for the
+// agent of the subject after a sequence of the control stream.
+type ControlRead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AfterSeq      uint64                 `protobuf:"varint,1,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlRead) Reset() {
+	*x = ControlRead{}
+	mi := &file_vigil_v1_bus_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlRead) ProtoMessage() {}
+
+func (x *ControlRead) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_bus_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlRead.ProtoReflect.Descriptor instead.
+func (*ControlRead) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ControlRead) GetAfterSeq() uint64 {
+	if x != nil {
+		return x.AfterSeq
+	}
+	return 0
+}
+
+// ControlEntry is one stored control request and its sequence.
+type ControlEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Request       *ResendRequest         `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlEntry) Reset() {
+	*x = ControlEntry{}
+	mi := &file_vigil_v1_bus_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlEntry) ProtoMessage() {}
+
+func (x *ControlEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_bus_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlEntry.ProtoReflect.Descriptor instead.
+func (*ControlEntry) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ControlEntry) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ControlEntry) GetRequest() *ResendRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// ControlReadReply answers a ControlRead, oldest first; more says the
+// agent should ask again after the last entry.
+type ControlReadReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*ControlEntry        `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	More          bool                   `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlReadReply) Reset() {
+	*x = ControlReadReply{}
+	mi := &file_vigil_v1_bus_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlReadReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlReadReply) ProtoMessage() {}
+
+func (x *ControlReadReply) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_bus_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlReadReply.ProtoReflect.Descriptor instead.
+func (*ControlReadReply) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ControlReadReply) GetEntries() []*ControlEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ControlReadReply) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
+func (x *ControlReadReply) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // ResendResponse acknowledges a ResendRequest.
 type ResendResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -583,7 +744,7 @@ type ResendResponse struct {
 
 func (x *ResendResponse) Reset() {
 	*x = ResendResponse{}
-	mi := &file_vigil_v1_bus_proto_msgTypes[6]
+	mi := &file_vigil_v1_bus_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +756,7 @@ func (x *ResendResponse) String() string {
 func (*ResendResponse) ProtoMessage() {}
 
 func (x *ResendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_bus_proto_msgTypes[6]
+	mi := &file_vigil_v1_bus_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +769,7 @@ func (x *ResendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendResponse.ProtoReflect.Descriptor instead.
 func (*ResendResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{6}
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResendResponse) GetAccepted() bool {
@@ -671,7 +832,16 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	" \x01(\rR\x13scanIntervalSeconds\"N\n" +
 	"\rResendRequest\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\",\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"*\n" +
+	"\vControlRead\x12\x1b\n" +
+	"\tafter_seq\x18\x01 \x01(\x04R\bafterSeq\"S\n" +
+	"\fControlEntry\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x121\n" +
+	"\arequest\x18\x02 \x01(\v2\x17.vigil.v1.ResendRequestR\arequest\"n\n" +
+	"\x10ControlReadReply\x120\n" +
+	"\aentries\x18\x01 \x03(\v2\x16.vigil.v1.ControlEntryR\aentries\x12\x12\n" +
+	"\x04more\x18\x02 \x01(\bR\x04more\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\",\n" +
 	"\x0eResendResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\bR\bacceptedB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
@@ -687,7 +857,7 @@ func file_vigil_v1_bus_proto_rawDescGZIP() []byte {
 	return file_vigil_v1_bus_proto_rawDescData
 }
 
-var file_vigil_v1_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_vigil_v1_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_vigil_v1_bus_proto_goTypes = []any{
 	(*Scope)(nil),                 // 0: vigil.v1.Scope
 	(*FindingBatch)(nil),          // 1: vigil.v1.FindingBatch
@@ -695,31 +865,36 @@ var file_vigil_v1_bus_proto_goTypes = []any{
 	(*ScanMessage)(nil),           // 3: vigil.v1.ScanMessage
 	(*Heartbeat)(nil),             // 4: vigil.v1.Heartbeat
 	(*ResendRequest)(nil),         // 5: vigil.v1.ResendRequest
-	(*ResendResponse)(nil),        // 6: vigil.v1.ResendResponse
-	(*Finding)(nil),               // 7: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*ScanError)(nil),             // 9: vigil.v1.ScanError
-	(*Coverage)(nil),              // 10: vigil.v1.Coverage
+	(*ControlRead)(nil),           // 6: vigil.v1.ControlRead
+	(*ControlEntry)(nil),          // 7: vigil.v1.ControlEntry
+	(*ControlReadReply)(nil),      // 8: vigil.v1.ControlReadReply
+	(*ResendResponse)(nil),        // 9: vigil.v1.ResendResponse
+	(*Finding)(nil),               // 10: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*ScanError)(nil),             // 12: vigil.v1.ScanError
+	(*Coverage)(nil),              // 13: vigil.v1.Coverage
 }
 var file_vigil_v1_bus_proto_depIdxs = []int32{
 	0,  // 0: vigil.v1.FindingBatch.scope:type_name -> vigil.v1.Scope
-	7,  // 1: vigil.v1.FindingBatch.findings:type_name -> vigil.v1.Finding
+	10, // 1: vigil.v1.FindingBatch.findings:type_name -> vigil.v1.Finding
 	0,  // 2: vigil.v1.ScanCompleted.scope:type_name -> vigil.v1.Scope
-	8,  // 3: vigil.v1.ScanCompleted.started_at:type_name -> google.protobuf.Timestamp
-	8,  // 4: vigil.v1.ScanCompleted.finished_at:type_name -> google.protobuf.Timestamp
-	9,  // 5: vigil.v1.ScanCompleted.errors:type_name -> vigil.v1.ScanError
-	10, // 6: vigil.v1.ScanCompleted.coverage:type_name -> vigil.v1.Coverage
+	11, // 3: vigil.v1.ScanCompleted.started_at:type_name -> google.protobuf.Timestamp
+	11, // 4: vigil.v1.ScanCompleted.finished_at:type_name -> google.protobuf.Timestamp
+	12, // 5: vigil.v1.ScanCompleted.errors:type_name -> vigil.v1.ScanError
+	13, // 6: vigil.v1.ScanCompleted.coverage:type_name -> vigil.v1.Coverage
 	1,  // 7: vigil.v1.ScanMessage.batch:type_name -> vigil.v1.FindingBatch
 	2,  // 8: vigil.v1.ScanMessage.completed:type_name -> vigil.v1.ScanCompleted
 	0,  // 9: vigil.v1.Heartbeat.scopes:type_name -> vigil.v1.Scope
-	8,  // 10: vigil.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
-	8,  // 11: vigil.v1.Heartbeat.last_scan_at:type_name -> google.protobuf.Timestamp
+	11, // 10: vigil.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 11: vigil.v1.Heartbeat.last_scan_at:type_name -> google.protobuf.Timestamp
 	0,  // 12: vigil.v1.ResendRequest.scope:type_name -> vigil.v1.Scope
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	5,  // 13: vigil.v1.ControlEntry.request:type_name -> vigil.v1.ResendRequest
+	7,  // 14: vigil.v1.ControlReadReply.entries:type_name -> vigil.v1.ControlEntry
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_bus_proto_init() }
@@ -738,7 +913,7 @@ func file_vigil_v1_bus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_bus_proto_rawDesc), len(file_vigil_v1_bus_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

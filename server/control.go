@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/bus"
+)
+
+// controlReadBatch bounds the entries of one ControlReadReply.
+const controlReadBatch = 100
+
+// onControlRead answers an agent's ControlRead with the control requests
+// stored for it after the sequence it gave. The agent is the one of the
+// subject, which NATS confines to its credentials: an agent never names a
+// consumer or a stream, so it cannot read another's requests.
+func (s *Server) onControlRead(m *nats.Msg) {
+	if m.Reply == "" {
+		return
+	}
+	reply := &vigilv1.ControlReadReply{}
+	if err := s.readControl(m.Subject, m.Data, reply); err != nil {
+		reply.Entries, reply.More, reply.Error = nil, false, err.Error()
+		s.log.Warn("control read refused", "subject", m.Subject, "err", err)
+	}
+	data, err := proto.Marshal(reply)
+	if err != nil {
+		return
+	}
+	if err := m.Respond(data); err != nil {
+		s.log.Debug("control read not answered", "subject", m.Subject, "err", err)
+	}
+}
+
+func (s *Server) readControl(subject string, data []byte, reply *vigilv1.ControlReadReply) error {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 || bus.ValidateID("tenant", parts[2]) != nil || bus.ValidateID("agent", parts[3]) != nil {
+		return errors.New("subject is not vigil.controlread.<tenant>.<agent>")
+	}
+	tenant, agent := parts[2], parts[3]
+	req := &vigilv1.ControlRead{}
+	if len(data) > bus.MaxMessageSize {
+		return errors.New("control read too large")
+	}
+	if err := proto.Unmarshal(data, req); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stream, err := s.js.Stream(ctx, bus.ControlStream)
+	if err != nil {
+		return err
+	}
+	subject = bus.ControlSubject(tenant, agent)
+	seq := req.AfterSeq + 1
+	for len(reply.Entries) < controlReadBatch {
+		raw, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		seq = raw.Sequence + 1
+		rr, err := bus.DecodeResendRequest(raw.Subject, raw.Data)
+		if err != nil {
+			s.log.Warn("stored control request does not decode", "seq", raw.Sequence, "err", err)
+			continue
+		}
+		reply.Entries = append(reply.Entries, &vigilv1.ControlEntry{Seq: raw.Sequence, Request: rr})
+	}
+	reply.More = true
+	return nil
+}
