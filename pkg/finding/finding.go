@@ -148,7 +148,7 @@ func StatusName(s vigilv1.Status) string {
 
 // secretAssignment matches "name = value" and "name: value" where the name
 // looks like a credential; the value is what Redact masks.
-var secretAssignment = regexp.MustCompile(`(?i)([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|api_?key|access_?key|private_?key|credential|auth)[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"',;]+)`)
+var secretAssignment = regexp.MustCompile(`(?i)([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|api_?key|access_?key|private_?key|credential|auth_?(?:token|key))[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"',;]+)`)
 
 // SecretTag marks checks whose findings are about a credential; their
 // snippets are redacted before they leave the scanner.
@@ -164,6 +164,21 @@ func Redact(snippet string) string {
 		sub := secretAssignment.FindStringSubmatch(m)
 		return sub[1] + mask(sub[2])
 	})
+}
+
+// Mask hides a secret value, keeping at most its first two characters.
+func Mask(v string) string { return mask(v) }
+
+// SecretValues returns the credential values Redact would mask in text.
+func SecretValues(text string) []string {
+	var out []string
+	for _, re := range secretValues {
+		out = append(out, re.FindAllString(text, -1)...)
+	}
+	for _, m := range secretAssignment.FindAllStringSubmatch(text, -1) {
+		out = append(out, m[2])
+	}
+	return out
 }
 
 func mask(v string) string {

@@ -13,13 +13,24 @@ import (
 // bytes, but protobuf strings must be UTF-8: one bad byte in a snippet or a
 // resource name would otherwise make the whole batch unencodable.
 func Sanitize(m proto.Message) {
+	MapStrings(m, func(s string) string {
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
+	})
+}
+
+// MapStrings replaces every string of m (fields, list elements and map
+// values, in nested messages too) by fn of it. Map keys are left alone.
+func MapStrings(m proto.Message, fn func(string) string) {
 	if m == nil {
 		return
 	}
-	sanitize(m.ProtoReflect())
+	mapStrings(m.ProtoReflect(), fn)
 }
 
-func sanitize(m protoreflect.Message) {
+func mapStrings(m protoreflect.Message, fn func(string) string) {
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
 		case fd.IsList():
@@ -27,28 +38,32 @@ func sanitize(m protoreflect.Message) {
 			for i := 0; i < l.Len(); i++ {
 				switch fd.Kind() {
 				case protoreflect.StringKind:
-					if s := l.Get(i).String(); !utf8.ValidString(s) {
-						l.Set(i, protoreflect.ValueOfString(strings.ToValidUTF8(s, "\uFFFD")))
+					if s := l.Get(i).String(); fn(s) != s {
+						l.Set(i, protoreflect.ValueOfString(fn(s)))
 					}
 				case protoreflect.MessageKind, protoreflect.GroupKind:
-					sanitize(l.Get(i).Message())
+					mapStrings(l.Get(i).Message(), fn)
 				}
 			}
 		case fd.IsMap():
-			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				if fd.MapValue().Kind() == protoreflect.MessageKind {
-					sanitize(mv.Message())
-				} else if fd.MapValue().Kind() == protoreflect.StringKind && !utf8.ValidString(mv.String()) {
-					v.Map().Set(k, protoreflect.ValueOfString(strings.ToValidUTF8(mv.String(), "\uFFFD")))
+			mp := v.Map()
+			mp.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				switch fd.MapValue().Kind() {
+				case protoreflect.MessageKind:
+					mapStrings(mv.Message(), fn)
+				case protoreflect.StringKind:
+					if s := fn(mv.String()); s != mv.String() {
+						mp.Set(k, protoreflect.ValueOfString(s))
+					}
 				}
 				return true
 			})
 		case fd.Kind() == protoreflect.StringKind:
-			if s := v.String(); !utf8.ValidString(s) {
-				m.Set(fd, protoreflect.ValueOfString(strings.ToValidUTF8(s, "\uFFFD")))
+			if s := fn(v.String()); s != v.String() {
+				m.Set(fd, protoreflect.ValueOfString(s))
 			}
 		case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
-			sanitize(v.Message())
+			mapStrings(v.Message(), fn)
 		}
 		return true
 	})

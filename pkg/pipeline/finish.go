@@ -5,27 +5,51 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 )
 
-// Finish is the one path findings leave a scan by, after the one
-// constructor (checks.Check.NewFinding) built and fingerprinted them. In
-// this order: the snippet of a secret finding is redacted, every string is
-// made valid UTF-8, a finding exempt by the target's own ignore rules
-// (exempt, nil for none) is dropped, and one finding is kept per
-// fingerprint. It reuses the backing array of fs.
-func Finish(fs []*vigilv1.Finding, exempt func(*vigilv1.Finding) bool) []*vigilv1.Finding {
-	for _, f := range fs {
-		finding.RedactSecrets(f)
-		finding.Sanitize(f)
+// Finish is the one path the findings of a scan leave by, after the one
+// constructor (checks.Check.NewFinding) built and fingerprinted them.
+// groups are the findings per analyzer; secrets what the analyzers noted
+// as secret (nil for none). In this order: the secrets every finding shows
+// by its form are learned; every occurrence of every secret is masked in
+// every string of every finding and in the ledger's texts (ledger may be
+// nil); the snippet of a secret finding is redacted; every string is made
+// valid UTF-8; a finding exempt by the target's own ignore rules (exempt,
+// nil for none) is dropped; one finding is kept per fingerprint. It
+// rewrites groups in place.
+func Finish(groups map[string][]*vigilv1.Finding, exempt func(*vigilv1.Finding) bool, secrets *Secrets, ledger *Ledger) {
+	if secrets == nil {
+		secrets = &Secrets{}
 	}
-	if exempt != nil {
-		kept := fs[:0]
+	for _, fs := range groups {
 		for _, f := range fs {
-			if !exempt(f) {
-				kept = append(kept, f)
-			}
+			secrets.Learn(f)
 		}
-		fs = kept
 	}
-	return Unique(fs)
+	redact := secrets.redactor()
+	if ledger != nil && redact != nil {
+		ledger.redact(redact)
+	}
+	for name, fs := range groups {
+		for _, f := range fs {
+			if redact != nil {
+				// The identities are hashes of the finding, not text about it.
+				fp, sh := f.Fingerprint, f.SecretHash
+				finding.MapStrings(f, redact)
+				f.Fingerprint, f.SecretHash = fp, sh
+			}
+			finding.RedactSecrets(f)
+			finding.Sanitize(f)
+		}
+		if exempt != nil {
+			kept := fs[:0]
+			for _, f := range fs {
+				if !exempt(f) {
+					kept = append(kept, f)
+				}
+			}
+			fs = kept
+		}
+		groups[name] = Unique(fs)
+	}
 }
 
 // Unique drops findings whose fingerprint came before (the same file

@@ -18,7 +18,9 @@ func TestFinishRedactsExemptsAndKeepsOnePerFingerprint(t *testing.T) {
 	again := &vigilv1.Finding{Fingerprint: "a", Message: "the same place, reported twice"}
 	broken := &vigilv1.Finding{Fingerprint: "b", Message: "bad \xff byte"}
 	exempt := &vigilv1.Finding{Fingerprint: "c"}
-	out := Finish([]*vigilv1.Finding{secret, again, broken, exempt}, func(f *vigilv1.Finding) bool { return f.Fingerprint == "c" })
+	groups := map[string][]*vigilv1.Finding{"x": {secret, again, broken, exempt}}
+	Finish(groups, func(f *vigilv1.Finding) bool { return f.Fingerprint == "c" }, nil, nil)
+	out := groups["x"]
 	if len(out) != 2 || out[0] != secret || out[1] != broken {
 		t.Fatalf("kept %v", out)
 	}

@@ -35,6 +35,8 @@ type Ledger struct {
 	corder  []checkKey
 	notices []scannerNotice
 	seen    map[scannerNotice]bool
+	// mask hides the scan's secrets in every text the ledger gives out.
+	mask func(string) string
 }
 
 type entry struct {
@@ -174,6 +176,22 @@ func (l *Ledger) Scanners() []string {
 	return out
 }
 
+// redact masks the scan's secrets in every text given out from now on.
+func (l *Ledger) redact(mask func(string) string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mask = mask
+}
+
+// text is s as the ledger gives it out: valid UTF-8, secrets masked.
+func (l *Ledger) text(s string) string {
+	s = valid(s)
+	if l.mask != nil {
+		s = l.mask(s)
+	}
+	return s
+}
+
 // Coverage returns scanner's view of the ledger, or the whole view when
 // scanner is empty.
 func (l *Ledger) Coverage(scanner string) *vigilv1.Coverage {
@@ -206,8 +224,8 @@ func (l *Ledger) Coverage(scanner string) *vigilv1.Coverage {
 		}
 		sort.Strings(failing)
 		f := e.failed[failing[0]]
-		c.NotAssessed = append(c.NotAssessed, &vigilv1.ScanError{Path: valid(u), Kind: e.kind, Reason: f.reason,
-			Error: valid(f.msg), Analyzers: failing})
+		c.NotAssessed = append(c.NotAssessed, &vigilv1.ScanError{Path: l.text(u), Kind: e.kind, Reason: f.reason,
+			Error: l.text(f.msg), Analyzers: failing})
 	}
 	c.UnitsNotAssessed = uint64(len(c.NotAssessed))
 	c.UnitKind = kind
@@ -221,7 +239,7 @@ func (l *Ledger) Coverage(scanner string) *vigilv1.Coverage {
 			m.Units += l.checks[k].Units
 			continue
 		}
-		m := &vigilv1.CheckNotRun{CheckId: k.check, Reason: k.reason, Detail: l.checks[k].Detail, Units: l.checks[k].Units}
+		m := &vigilv1.CheckNotRun{CheckId: k.check, Reason: k.reason, Detail: l.text(l.checks[k].Detail), Units: l.checks[k].Units}
 		merged[mk] = m
 		c.ChecksNotRun = append(c.ChecksNotRun, m)
 	}
@@ -244,7 +262,7 @@ func (l *Ledger) Notices(scanner string) []*vigilv1.ScanError {
 			continue
 		}
 		seen[k] = true
-		out = append(out, &vigilv1.ScanError{Path: valid(n.unit), Error: valid(n.msg), Analyzers: []string{n.scanner}})
+		out = append(out, &vigilv1.ScanError{Path: l.text(n.unit), Error: l.text(n.msg), Analyzers: []string{n.scanner}})
 	}
 	return out
 }

@@ -93,7 +93,8 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 		target = src.normalize(target)
 	}
 	res.Identity = target
-	if err := src.scan(s, ctx, res, target, tenant); err != nil {
+	secrets := &pipeline.Secrets{}
+	if err := src.scan(s, pipeline.WithSecrets(ctx, secrets), res, target, tenant); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -102,8 +103,6 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for name, fs := range res.Findings {
-		res.Findings[name] = pipeline.Finish(fs, res.exempt)
-	}
+	pipeline.Finish(res.Findings, res.exempt, secrets, res.Ledger)
 	return res, nil
 }

@@ -56,6 +56,10 @@ type Match struct {
 	// Hash is the hex HMAC-SHA256 of the credential under the scanner's
 	// key: the same secret in two places has the same hash.
 	Hash string
+	// Value is the credential itself, for masking its other occurrences
+	// in the scan's findings (pipeline.NoteSecret). It is never stored,
+	// sent or printed.
+	Value string
 	// off is the byte offset of the match in the searched text; ScanReader
 	// uses it to give each match to one window.
 	off int
@@ -249,7 +253,7 @@ func (sc *search) emit(r *Rule, loc []int, start, end int) {
 		ms, me = le, le // the secret starts on a later line
 	}
 	endLine := lineOf(sc.lineStarts, max(end-1, ms0))
-	sc.out = append(sc.out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: sc.s.hash(secret), off: ms0})
+	sc.out = append(sc.out, Match{Rule: r, Line: line, EndLine: endLine, Redacted: redactLine(data[ls:le], ms-ls, me-ls), Hash: sc.s.hash(secret), Value: string(secret), off: ms0})
 }
 
 // line runs the rules whose keywords the line data[ls:le] holds (ids),

@@ -143,7 +143,7 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
 	ledger.RecordSet(scanner, pipeline.KubeObject, "k8s://"+clusterID, err)
 	out = append(out, set...)
-	return pipeline.Finish(out, nil), nil
+	return pipeline.Unique(out), nil
 }
 
 // apiReason reads an API server's refusal for the reason it stands for.

@@ -58,7 +58,7 @@ func (s *Secrets) History(ctx context.Context, repo, tenant string) ([]*vigilv1.
 			if len(short) > 12 {
 				short = short[:12]
 			}
-			out = append(out, s.finding(fmt.Sprintf("%s on line %d (rule %s), added in commit %s by %s on %s", m.Rule.Title, m.Line, m.Rule.ID, short, b.commit.Author, b.commit.Date), m, 1, finding.Site{
+			out = append(out, s.finding(ctx, fmt.Sprintf("%s on line %d (rule %s), added in commit %s by %s on %s", m.Rule.Title, m.Line, m.Rule.ID, short, b.commit.Author, b.commit.Date), m, 1, finding.Site{
 				Scanner:  "history",
 				Resource: &vigilv1.Resource{Tenant: tenant, Provider: "git", Kind: "File", Name: b.path, Uri: repo},
 				Location: &vigilv1.Location{Path: b.path + "@" + short},

@@ -89,7 +89,7 @@ func (s *Secrets) ScanStream(ctx context.Context, path string, r io.Reader, tena
 		// keeps the identities apart without tying them to line numbers.
 		key := m.Rule.ID + "/" + m.Hash
 		nth[key]++
-		out = append(out, s.fileFinding(path, tenant, m, nth[key]))
+		out = append(out, s.fileFinding(ctx, path, tenant, m, nth[key]))
 	})
 	return out, err
 }
@@ -110,8 +110,8 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // fileFinding builds the finding of the nth occurrence of a secret in a
 // file: the rule and place, a redacted line and the keyed hash, never the
 // credential.
-func (s *Secrets) fileFinding(path, tenant string, m secret.Match, nth int) *vigilv1.Finding {
-	return s.finding(fmt.Sprintf("%s on line %d (rule %s)", m.Rule.Title, m.Line, m.Rule.ID), m, nth, finding.Site{
+func (s *Secrets) fileFinding(ctx context.Context, path, tenant string, m secret.Match, nth int) *vigilv1.Finding {
+	return s.finding(ctx, fmt.Sprintf("%s on line %d (rule %s)", m.Rule.Title, m.Line, m.Rule.ID), m, nth, finding.Site{
 		Scanner:  s.Name(),
 		Resource: &vigilv1.Resource{Tenant: tenant, Provider: "filesystem", Kind: "File", Name: path, Uri: path},
 		Location: &vigilv1.Location{Path: path},
@@ -123,7 +123,10 @@ func (s *Secrets) fileFinding(path, tenant string, m secret.Match, nth int) *vig
 // path are set; the lines, the redacted snippet and the key come from the
 // match. Each place a secret appears is a finding: the occurrence number
 // (nth, from 1) keeps their identities apart without tying them to lines.
-func (s *Secrets) finding(message string, m secret.Match, nth int, at finding.Site) *vigilv1.Finding {
+// The credential joins the scan's secrets, so its every other occurrence
+// is masked too.
+func (s *Secrets) finding(ctx context.Context, message string, m secret.Match, nth int, at finding.Site) *vigilv1.Finding {
+	pipeline.NoteSecret(ctx, m.Value)
 	at.Location.StartLine, at.Location.EndLine, at.Location.Snippet = int32(m.Line), int32(max(m.EndLine, m.Line)), m.Redacted
 	at.Key = m.Rule.ID + "/" + m.Hash
 	if nth > 1 {

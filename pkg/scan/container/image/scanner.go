@@ -365,6 +365,16 @@ func (s *Scanner) Scan(ctx context.Context, src Source, tenant string) ([]*vigil
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", src.Name, err)
 	}
+	// Credentials in the environment are masked in the snippets of the
+	// configuration; the scan masks their other occurrences (the history's
+	// commands) too.
+	if a.Config != nil {
+		for _, kv := range a.Config.Config.Env {
+			for _, v := range finding.SecretValues(kv) {
+				pipeline.NoteSecret(ctx, v)
+			}
+		}
+	}
 	return s.Findings(a, src.Name, tenant), a, nil
 }
 
