@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"strings"
+
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
 )
@@ -31,13 +33,15 @@ func Finish(groups map[string][]*vigilv1.Finding, exempt func(*vigilv1.Finding) 
 	for name, fs := range groups {
 		for _, f := range fs {
 			if redact != nil {
-				// The identities are hashes of the finding, not text about it.
+				// The identities are hashes of the finding, not text about
+				// it; every other string is made valid and masked.
 				fp, sh := f.Fingerprint, f.SecretHash
-				finding.MapStrings(f, redact)
+				finding.MapStrings(f, func(s string) string { return redact(strings.ToValidUTF8(s, "\uFFFD")) })
 				f.Fingerprint, f.SecretHash = fp, sh
+			} else {
+				finding.Sanitize(f)
 			}
 			finding.RedactSecrets(f)
-			finding.Sanitize(f)
 		}
 		if exempt != nil {
 			kept := fs[:0]

@@ -103,13 +103,32 @@ func (s *Secrets) learnText(v string) {
 			}
 		}
 	}
-	if strings.Contains(v, "-") {
+	if strings.Contains(v, "-") && hasCredentialWord(v) {
 		for _, m := range secretFlag.FindAllStringSubmatch(v, -1) {
 			if !pathFlag.MatchString(m[1]) && credentialLike(m[2]) {
 				s.Add(m[2])
 			}
 		}
 	}
+}
+
+// credentialWords are the words secretFlag needs in a flag's name.
+var credentialWords = []string{"passw", "secret", "token", "key"}
+
+// hasCredentialWord reports, without allocating, whether v holds one of
+// credentialWords in any case: most strings do not, and skip the regexp.
+func hasCredentialWord(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] | 0x20 {
+		case 'p', 's', 't', 'k':
+			for _, w := range credentialWords {
+				if len(v)-i >= len(w) && strings.EqualFold(v[i:i+len(w)], w) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // credentialLike rules out flag values that are settings: booleans,
