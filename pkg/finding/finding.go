@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
@@ -185,7 +186,11 @@ func mask(v string) string {
 	if len(v) <= 4 {
 		return "****"
 	}
-	return v[:2] + strings.Repeat("*", 8)
+	p := v[:2]
+	if !utf8.ValidString(p) {
+		p = "" // half a character
+	}
+	return p + strings.Repeat("*", 8)
 }
 
 // RedactSecrets redacts the snippet of a finding from a secret check.
