@@ -26,6 +26,11 @@ func TestPlantedSecretsAreNeverStored(t *testing.T) {
 		"sk_live_51HqLyjWDarjtT1zdp7dcXkQ9",
 		"Tr0ub4dor&3xQ9-vault",
 		"xoxb-2461938475-7881029384756-Zx8yw7vu6ts5rq4po3nm2lk1",
+		"etcdR00tPassw0rd-9x",              // URL user-info of a flag, no rule
+		"Qm7vT2pL9xK4wZ8nB3",               // value of --api-token, twice on one line, no rule
+		"c4f9e2a7b1d8e3f6a0b5c9d2e7f1a4b8", // ENV of a Dockerfile, again in a RUN line's snippet
+		"s3cretDbPassw0rd!",                // a Deployment's environment
+		"pgUs3rPa55w0rd",                   // URL user-info in a .env file
 	}
 	dir := t.TempDir()
 	files := map[string]string{
@@ -34,6 +39,13 @@ func TestPlantedSecretsAreNeverStored(t *testing.T) {
 		"svc/billing.py":    "import stripe\nstripe.api_key = \"" + secrets[2] + "\"\n",
 		"svc/copy-of.env":   "AWS_ACCESS_KEY_ID=" + secrets[0] + "\n", // the same key in a second place
 		"svc/notify/app.js": "const slack = '" + secrets[4] + "';\n",
+		"svc/kube-apiserver.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver, namespace: kube-system, labels: {component: kube-apiserver, tier: control-plane}}\n" +
+			"spec:\n  hostNetwork: true\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.31.2\n" +
+			"    command: [kube-apiserver, --profiling=true, --authorization-mode=AlwaysAllow, --etcd-servers=https://root:" + secrets[5] + "@etcd:2379, --api-token " + secrets[6] + ", --api-token=" + secrets[6] + "]\n",
+		"svc/Dockerfile": "FROM alpine:3.19\nENV API_KEY=" + secrets[7] + "\nRUN curl -k -H 'X-Key: " + secrets[7] + "' https://example.com/setup.sh | sh\n",
+		"svc/web.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n" +
+			"    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        env: [{name: DB_PASSWORD, value: \"" + secrets[8] + "\"}]\n",
+		"svc/db.env": "DATABASE_URL=postgres://app:" + secrets[9] + "@db:5432/app\n",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
@@ -80,6 +92,17 @@ func TestPlantedSecretsAreNeverStored(t *testing.T) {
 	}
 	if !repeated {
 		t.Fatal("the same secret in two places does not share a hash")
+	}
+	// The places the new shapes sit in are reported (so their masking is
+	// put to the test, not skipped for want of a finding).
+	for _, file := range []string{"kube-apiserver.yaml", "Dockerfile", "web.yaml", "db.env"} {
+		found := false
+		for _, f := range local.Findings {
+			found = found || strings.HasSuffix(f.GetLocation().GetPath(), "/"+file)
+		}
+		if !found {
+			t.Errorf("no finding on %s", file)
+		}
 	}
 	waitFor(t, time.Minute, "findings on the server", func() bool {
 		return len(s.listAll(&vigilv1.FindingFilter{Tenant: "acme"})) >= len(local.Findings)

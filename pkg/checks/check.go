@@ -9,10 +9,12 @@ package checks
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
@@ -47,6 +49,7 @@ type Check struct {
 
 	expr    cel.Program
 	message cel.Program
+	secrets cel.Program
 }
 
 // Spec is the YAML form of a check.
@@ -67,6 +70,10 @@ type Spec struct {
 	Expr string `json:"expr"`
 	// Message is an optional CEL expression giving the finding's message.
 	Message string `json:"message,omitempty"`
+	// Secrets is an optional CEL expression giving, when the check fails,
+	// the values that are credentials (list of strings): the scan masks
+	// their every occurrence, in every finding.
+	Secrets string `json:"secrets,omitempty"`
 }
 
 // Pack is the YAML form of a pack file.
@@ -125,7 +132,7 @@ func compile(env *cel.Env, s Spec, source string) (*Check, error) {
 		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source,
 	}
 	if s.Input == "analyzer" {
-		if s.Expr != "" || s.Message != "" {
+		if s.Expr != "" || s.Message != "" || s.Secrets != "" {
 			return nil, fmt.Errorf("check %s: analyzer checks have no expr or message", s.ID)
 		}
 		return c, nil
@@ -140,6 +147,12 @@ func compile(env *cel.Env, s Spec, source string) (*Check, error) {
 			return nil, fmt.Errorf("check %s: message: %w", s.ID, err)
 		}
 	}
+	if s.Secrets != "" {
+		c.secrets, err = program(env, s.Secrets, cel.ListType(cel.StringType))
+		if err != nil {
+			return nil, fmt.Errorf("check %s: secrets: %w", s.ID, err)
+		}
+	}
 	return c, nil
 }
 
@@ -151,8 +164,10 @@ func program(env *cel.Env, src string, want *cel.Type) (cel.Program, error) {
 	if iss.Err() != nil {
 		return nil, iss.Err()
 	}
-	if !ast.OutputType().IsExactType(want) && !ast.OutputType().IsExactType(cel.DynType) {
-		return nil, fmt.Errorf("expression has type %s, want %s", ast.OutputType(), want)
+	out := ast.OutputType()
+	if !out.IsExactType(want) && !out.IsExactType(cel.DynType) &&
+		!(want.Kind() == types.ListKind && out.IsExactType(cel.ListType(cel.DynType))) {
+		return nil, fmt.Errorf("expression has type %s, want %s", out, want)
 	}
 	return env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 }
@@ -187,6 +202,24 @@ func (c *Check) Message(vars map[string]any) string {
 		return s
 	}
 	return c.Title
+}
+
+// Secrets returns the credential values a failing check's element holds
+// (none when the check declares no secrets expression, or it fails).
+func (c *Check) Secrets(vars map[string]any) []string {
+	if c.secrets == nil {
+		return nil
+	}
+	out, _, err := c.secrets.Eval(activation(vars))
+	if err != nil {
+		return nil
+	}
+	native, err := out.ConvertToNative(reflect.TypeOf([]string{}))
+	if err != nil {
+		return nil
+	}
+	vs, _ := native.([]string)
+	return vs
 }
 
 // AppliesTo reports whether a Kubernetes check applies to an object kind.

@@ -11,6 +11,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // NotAssessed is the error of a check that read an attribute its
@@ -54,6 +55,9 @@ func Evaluate(ctx context.Context, cs []*checks.Check, resources []*Resource, te
 			}
 			if !fails {
 				continue
+			}
+			for _, v := range c.Secrets(vars) {
+				pipeline.NoteSecret(ctx, v)
 			}
 			loc := &vigilv1.Location{Path: r.Path, StartLine: int32(r.Line), EndLine: int32(r.Line)}
 			if lines != nil && r.Path != "" && r.Line > 0 {

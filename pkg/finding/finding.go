@@ -148,8 +148,10 @@ func StatusName(s vigilv1.Status) string {
 }
 
 // secretAssignment matches "name = value" and "name: value" where the name
-// looks like a credential; the value is what Redact masks.
-var secretAssignment = regexp.MustCompile(`(?i)([A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|api_?key|access_?key|private_?key|credential|auth_?(?:token|key))[A-Za-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"',;]+)`)
+// looks like a credential; the value is what Redact masks. "auth" counts
+// only as a word of its own ("basic_auth", "auth.user"), so
+// "authorization-mode=Node" is a setting, not a credential.
+var secretAssignment = regexp.MustCompile(`(?i)((?:[A-Za-z0-9_.-]*(?:pass(?:word|wd)?|secret|token|api_?key|access_?key|private_?key|credential)[A-Za-z0-9_.-]*|[A-Za-z0-9_.-]*[_.-]auth|auth(?:[_.-][A-Za-z0-9_.-]*)?)["']?\s*[:=]\s*["']?)([^\s"',;]+)`)
 
 // SecretTag marks checks whose findings are about a credential; their
 // snippets are redacted before they leave the scanner.

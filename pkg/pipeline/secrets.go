@@ -32,7 +32,7 @@ const minSecret = 6
 // Add records a secret value.
 func (s *Secrets) Add(v string) {
 	v = strings.TrimSpace(strings.ToValidUTF8(v, "\uFFFD")) // as it reads in a sanitized finding
-	if len(v) < minSecret || strings.Contains(v, "****") { // too short, or masked already
+	if len(v) < minSecret || strings.Contains(v, "****") {  // too short, or masked already
 		return
 	}
 	s.mu.Lock()

@@ -136,7 +136,7 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 	}
 	var out []*vigilv1.Finding
 	for _, o := range objs {
-		fs, errs := l.Manifests.scanObject(o, tenant)
+		fs, errs := l.Manifests.scanObject(ctx, o, tenant)
 		out = append(out, fs...)
 		ledger.Record(scanner, pipeline.KubeObject, o.path, errors.Join(errs...))
 	}

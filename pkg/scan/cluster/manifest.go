@@ -94,7 +94,7 @@ func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tena
 			return out, errors.Join(append(evalErrs, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: document %d: %w", path, doc, err)))...)
 		}
 		for _, o := range expand(normalize(raw), &node) {
-			fs, errs := m.scanObject(located{object: o, path: path, lines: lines}, tenant)
+			fs, errs := m.scanObject(ctx, located{object: o, path: path, lines: lines}, tenant)
 			out = append(out, fs...)
 			evalErrs = append(evalErrs, errs...)
 		}
@@ -166,7 +166,7 @@ func (el element) fieldPath(field string) string {
 	return joinPath(el.path, "command")
 }
 
-func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, []error) {
+func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) ([]*vigilv1.Finding, []error) {
 	o, path, lines := lo.object, lo.path, lo.lines
 	kind, _ := o.obj["kind"].(string)
 	meta, _ := o.obj["metadata"].(map[string]any)
@@ -222,6 +222,9 @@ func (m *Manifests) scanObject(lo located, tenant string) ([]*vigilv1.Finding, [
 			}
 			if !fails {
 				continue
+			}
+			for _, v := range c.Secrets(el.vars) {
+				pipeline.NoteSecret(ctx, v)
 			}
 			line := lineOf(o.node, el.fieldPath(c.Field))
 			f := c.NewFinding(c.Message(el.vars), finding.Site{

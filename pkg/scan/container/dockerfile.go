@@ -85,6 +85,9 @@ func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, te
 			if !fails {
 				continue
 			}
+			for _, v := range c.Secrets(el.vars) {
+				pipeline.NoteSecret(ctx, v)
+			}
 			start, end := el.start, el.end
 			if c.Field != "" {
 				if st, ok := el.vars["stage"].(map[string]any); ok && c.Each == "stage" {
