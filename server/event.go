@@ -119,7 +119,10 @@ func encodeEvent(ev *vigilv1.FindingEvent) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	uid := fmt.Sprintf("%s:%d:%d", ev.GetFinding().GetId(), ev.GetType(), ev.GetTime().AsTime().UnixNano())
+	uid := ev.GetId() // the outbox's id: the same on every delivery
+	if uid == "" {
+		uid = fmt.Sprintf("%s:%d:%d", ev.GetFinding().GetId(), ev.GetType(), ev.GetTime().AsTime().UnixNano())
+	}
 	return json.Marshal(ocsf.FromEvent(ev, stored, version.Version, uid))
 }
 

@@ -18,7 +18,6 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
-	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/server/store"
 )
 
@@ -356,43 +355,13 @@ func (s *Server) deadLetter(m jetstream.Msg, cause error) {
 func (s *Server) after(events []*vigilv1.FindingEvent, resend []*vigilv1.Scope) {
 	s.hub.publish(events)
 	if len(events) > 0 {
-		s.evMu.RLock()
-		if !s.evClosed {
-			s.events <- events
+		select { // the events are in the outbox already; wake its publisher
+		case s.kickEvents <- struct{}{}:
+		default:
 		}
-		s.evMu.RUnlock()
 	}
 	for _, sc := range resend {
 		go s.requestResend(sc)
-	}
-}
-
-// publishEvents encodes and publishes lifecycle events on
-// vigil.events.<tenant>.<pillar>.<severity>, off the ingest goroutine, until
-// the channel closes.
-func (s *Server) publishEvents() {
-	defer close(s.eventsDone)
-	for events := range s.events {
-		s.publishEventBatch(events)
-	}
-}
-
-func (s *Server) publishEventBatch(events []*vigilv1.FindingEvent) {
-	for _, ev := range events {
-		f := ev.GetFinding().GetFinding()
-		data, err := encodeEvent(ev)
-		if err != nil {
-			s.log.Error("encode event", "err", err)
-			continue
-		}
-		msg := nats.NewMsg(bus.EventsSubject(f.GetResource().GetTenant(), finding.PillarName(f.GetPillar()), finding.SeverityName(f.GetSeverity())))
-		msg.Data = data
-		msg.Header.Set(bus.HeaderContentType, bus.ContentJSON)
-		if err := s.nc.PublishMsg(msg); err != nil {
-			s.log.Warn("event publish failed", "err", err)
-			continue
-		}
-		s.m.events.Add(context.Background(), 1, metric.WithAttributes(attribute.String("type", ev.GetType().String())))
 	}
 }
 

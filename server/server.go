@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/pki"
 	"github.com/vigilsec/vigil/server/store"
@@ -89,13 +88,9 @@ type Server struct {
 	hbSub *nats.Subscription
 	// ctlSub answers agents' reads of their control requests.
 	ctlSub *nats.Subscription
-	// events carries committed lifecycle events to publishEvents.
-	events     chan []*vigilv1.FindingEvent
+	// kickEvents wakes the event outbox's publisher after a commit.
+	kickEvents chan struct{}
 	eventsDone chan struct{}
-	// evMu guards closing events against late senders (gRPC handlers
-	// cut off by a forced stop).
-	evMu     sync.RWMutex
-	evClosed bool
 
 	closeOnce sync.Once
 }
@@ -109,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), events: make(chan []*vigilv1.FindingEvent, 64), eventsDone: make(chan struct{}),
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), kickEvents: make(chan struct{}, 1), eventsDone: make(chan struct{}),
 		auth: &authenticator{}}
 	natsOpts, grpcOpts, err := s.loadTrust()
 	if err != nil {
@@ -275,7 +270,8 @@ func (s *Server) Store() *store.Store { return s.store }
 func (s *Server) Serve(ctx context.Context) error {
 	grpcErr := make(chan error, 1)
 	go func() { grpcErr <- s.grpc.Serve(s.lis) }()
-	go s.publishEvents()
+	stopEvents := make(chan struct{})
+	go s.publishEvents(stopEvents)
 	ingestCtx, stopIngest := context.WithCancel(ctx)
 	defer stopIngest()
 	ingestErr := make(chan error, 1)
@@ -310,10 +306,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	upkeep.Wait()
-	s.evMu.Lock()
-	s.evClosed = true
-	close(s.events)
-	s.evMu.Unlock()
+	close(stopEvents)
 	<-s.eventsDone
 	s.nc.Flush()
 	s.Close()

@@ -44,7 +44,10 @@ func (s *Server) newMeters() {
 	dedup, _ := m.Float64ObservableGauge("vigil.ingest.dedup.ratio",
 		metric.WithDescription("share of received findings that were already stored unchanged, since start"))
 	agents, _ := m.Int64ObservableGauge("vigil.agents", metric.WithDescription("agents known, by state (fresh or stale)"))
+	outbox, _ := m.Int64ObservableGauge("vigil.events.outbox.depth",
+		metric.WithDescription("lifecycle events committed but not yet acknowledged by the events stream"))
 	s.m.agentsReg, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(outbox, int64(s.store.OutboxDepth()))
 		if r, w := s.stats.received.Load(), s.stats.written.Load(); r > 0 {
 			o.ObserveFloat64(dedup, 1-float64(w)/float64(r))
 		}
@@ -63,7 +66,7 @@ func (s *Server) newMeters() {
 		o.ObserveInt64(agents, fresh, metric.WithAttributes(attribute.String("state", "fresh")))
 		o.ObserveInt64(agents, stale, metric.WithAttributes(attribute.String("state", "stale")))
 		return nil
-	}, dedup, agents)
+	}, dedup, agents, outbox)
 }
 
 func tracer() trace.Tracer { return otel.Tracer(instrumentation) }

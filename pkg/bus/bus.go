@@ -126,7 +126,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, replicas, shards
 		{Name: FindingsStream, Subjects: []string{FindingsFilter(shards, -1)}, Storage: jetstream.FileStorage, Replicas: replicas,
 			Duplicates: DuplicateWindow, MaxMsgSize: MaxMessageSize, MaxAge: 7 * 24 * time.Hour, Discard: jetstream.DiscardOld},
 		{Name: EventsStream, Subjects: []string{"vigil.events.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
-			MaxAge: 7 * 24 * time.Hour, MaxBytes: 8 << 30},
+			MaxAge: 7 * 24 * time.Hour, MaxBytes: 8 << 30, Duplicates: DuplicateWindow},
 		{Name: DeadLetterStream, Subjects: []string{"vigil.deadletter.>"}, Storage: jetstream.FileStorage, Replicas: replicas,
 			MaxAge: 30 * 24 * time.Hour, MaxBytes: 1 << 30},
 		// Control requests are kept so that an agent that was not running

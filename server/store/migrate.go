@@ -10,6 +10,7 @@ import (
 // transaction, so a file is either fully migrated or left as it was.
 var migrations = map[int]func(tx *bolt.Tx) error{
 	1: addSuppressions,
+	2: addEventOutbox,
 }
 
 func migrate(tx *bolt.Tx, from int) error {
@@ -24,6 +25,15 @@ func migrate(tx *bolt.Tx, from int) error {
 	}
 	if from < SchemaVersion {
 		return tx.Bucket(bMeta).Put(keySchema, []byte{SchemaVersion})
+	}
+	return nil
+}
+
+// addEventOutbox (schema 2 → 3) adds the outbox of lifecycle events. The
+// events of schema 2 were published as they happened, so it starts empty.
+func addEventOutbox(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bEvents); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bEvents, err)
 	}
 	return nil
 }

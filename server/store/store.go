@@ -44,7 +44,7 @@ import (
 )
 
 // SchemaVersion is the layout version written to meta.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bFindings = []byte("findings")
@@ -55,6 +55,9 @@ var (
 	bMeta     = []byte("meta")
 	bSupp     = []byte("suppressions")
 	bAudit    = []byte("audit")
+	// bEvents is the outbox of lifecycle events: written in the transaction
+	// of the change, deleted once the events stream acknowledged them.
+	bEvents = []byte("event_outbox")
 
 	bIdxTenant   = []byte("idx_tenant")
 	bIdxAccount  = []byte("idx_account")
@@ -65,7 +68,7 @@ var (
 	bIdxChange   = []byte("idx_change")
 	bIdxExpiry   = []byte("idx_expiry")
 
-	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches, bSupp, bAudit,
+	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches, bSupp, bAudit, bEvents,
 		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
 	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
 

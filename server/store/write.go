@@ -46,8 +46,10 @@ type Writer struct {
 	// suppChanged is set when the transaction changed a suppression.
 	suppChanged bool
 	// Events are the lifecycle transitions of this transaction, to publish
-	// after commit.
+	// after commit; Flush puts them in the event outbox.
 	Events []*vigilv1.FindingEvent
+	// outboxed counts the Events already in the outbox.
+	outboxed int
 	// Resend lists scopes whose digest did not match at ScanCompleted.
 	Resend []*vigilv1.Scope
 	// Received counts the findings of the batches applied; Written those
@@ -76,6 +78,9 @@ func newWriter(tx *bolt.Tx) *Writer {
 // Flush writes the buffered changes in key order; Store.Update calls it
 // before commit.
 func (w *Writer) Flush() error {
+	if err := w.outbox(); err != nil {
+		return err
+	}
 	keys := sortedKeys(w.pending)
 	for _, k := range keys {
 		v, err := encodeRecord(w.pending[k])
@@ -546,6 +551,8 @@ func (w *Writer) idxOp(bucket []byte, key string, put bool) {
 	ops[key] = put
 }
 
+// event records a lifecycle transition: in the outbox, in this
+// transaction, and in Events for the watchers once it commits.
 func (w *Writer) event(t vigilv1.EventType, key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord, ts *timestamppb.Timestamp) {
 	w.Events = append(w.Events, &vigilv1.FindingEvent{Type: t, Finding: view(key, rec, sr), Time: ts})
 }

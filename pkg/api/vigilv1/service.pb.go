@@ -409,10 +409,13 @@ func (x *Suppression) GetEndedBy() string {
 
 // FindingEvent is one lifecycle transition.
 type FindingEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          EventType              `protobuf:"varint,1,opt,name=type,proto3,enum=vigil.v1.EventType" json:"type,omitempty"`
-	Finding       *StoredFinding         `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Type    EventType              `protobuf:"varint,1,opt,name=type,proto3,enum=vigil.v1.EventType" json:"type,omitempty"`
+	Finding *StoredFinding         `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
+	Time    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// id is unique per event of a store and the same on every delivery of
+	// it: the Nats-Msg-Id of its message and metadata.uid of its OCSF form.
+	Id            string `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -466,6 +469,13 @@ func (x *FindingEvent) GetTime() *timestamppb.Timestamp {
 		return x.Time
 	}
 	return nil
+}
+
+func (x *FindingEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
 }
 
 // Agent is what the server knows of an agent.
@@ -2146,11 +2156,12 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
 	"\aexpires\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x120\n" +
 	"\x05ended\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x05ended\x12\x19\n" +
-	"\bended_by\x18\r \x01(\tR\aendedBy\"\x9a\x01\n" +
+	"\bended_by\x18\r \x01(\tR\aendedBy\"\xaa\x01\n" +
 	"\fFindingEvent\x12'\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xda\x03\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\"\xda\x03\n" +
 	"\x05Agent\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
