@@ -12,6 +12,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
 )
 
@@ -45,7 +46,7 @@ func writeCatalog(w io.Writer, cat *checks.Catalog, format string) error {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tPILLAR\tSEVERITY\tTITLE\tREFERENCES\tTAGS")
 		for _, c := range cat.All() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, finding.PillarName(c.Pillar), strings.ToUpper(finding.SeverityName(c.Severity)),
+			report.Row(tw, c.ID, finding.PillarName(c.Pillar), strings.ToUpper(finding.SeverityName(c.Severity)),
 				c.Title, strings.Join(c.References, ","), strings.Join(c.Tags, ","))
 		}
 		return tw.Flush()

@@ -91,8 +91,8 @@ func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 		case sc.Stale:
 			state = "stale"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", sc.Scope.GetTenant(), sc.Scope.GetAgent(), sc.Scope.GetScanner(),
-			sc.Scope.GetTarget(), c.GetUnitsAssessed(), c.GetUnitsAttempted(), byReason(c), ts(sc.LastScanTime.AsTime()), state)
+		report.Row(tw, sc.Scope.GetTenant(), sc.Scope.GetAgent(), sc.Scope.GetScanner(), sc.Scope.GetTarget(),
+			fmt.Sprintf("%d/%d", c.GetUnitsAssessed(), c.GetUnitsAttempted()), byReason(c), ts(sc.LastScanTime.AsTime()), state)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -117,7 +117,7 @@ func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 	if len(resp.StaleAgents) > 0 {
 		fmt.Fprintln(w, "\nstale agents:")
 		for _, a := range resp.StaleAgents {
-			fmt.Fprintf(w, "  %s/%s: last heartbeat %s\n", a.Tenant, a.Id, ts(a.LastHeartbeat.AsTime()))
+			fmt.Fprintf(w, "  %s/%s: last heartbeat %s\n", report.Text(a.Tenant), report.Text(a.Id), ts(a.LastHeartbeat.AsTime()))
 		}
 	}
 	return nil

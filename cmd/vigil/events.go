@@ -20,6 +20,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/ocsf"
 	"github.com/vigilsec/vigil/pkg/pki"
+	"github.com/vigilsec/vigil/pkg/report"
 )
 
 func newEventsCmd(_ *globals) *cobra.Command {
@@ -90,7 +91,7 @@ func newEventsCmd(_ *globals) *cobra.Command {
 					if len(ev.Resources) > 0 {
 						res = strings.Trim(ev.Resources[0].Type+"/"+ev.Resources[0].Name, "/")
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.When().Format(time.RFC3339), strings.TrimPrefix(ev.Metadata.EventCode, "EVENT_TYPE_"),
+					report.Row(tw, ev.When().Format(time.RFC3339), strings.TrimPrefix(ev.Metadata.EventCode, "EVENT_TYPE_"),
 						ev.Status, ev.Severity, ev.ClassName, ev.FindingInfo.ProductUID, ev.Metadata.TenantUID, res)
 					tw.Flush()
 				}

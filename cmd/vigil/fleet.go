@@ -252,7 +252,7 @@ func writeFindingDetail(w io.Writer, s *vigilv1.StoredFinding) error {
 		{"Agent", s.GetScope().GetAgent()}, {"Remediation", f.GetRemediation()}, {"References", strings.Join(f.GetReferences(), ", ")},
 	}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+		report.Row(tw, r[0]+":", r[1])
 	}
 	return tw.Flush()
 }
@@ -277,7 +277,11 @@ func writeSummary(w io.Writer, resp *vigilv1.SummarizeFindingsResponse, byTenant
 			row = append(row, gr.Account)
 		}
 		row = append(row, finding.PillarName(gr.Pillar), strings.ToUpper(finding.SeverityName(gr.Severity)), fmt.Sprint(gr.Count))
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		cells := make([]any, len(row))
+		for i, c := range row {
+			cells[i] = c
+		}
+		report.Row(tw, cells...)
 	}
 	fmt.Fprintf(tw, "TOTAL\t\t%d\n", resp.Total)
 	return tw.Flush()
@@ -309,8 +313,7 @@ func newAgentsCmd(g *globals) *cobra.Command {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "TENANT\tAGENT\tVERSION\tHOST\tLAST HEARTBEAT\tLAST SCAN\tSTALE")
 				for _, a := range resp.Agents {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%v\n", a.Tenant, a.Id, a.Version, a.Hostname,
-						ts(a.LastHeartbeat.AsTime()), ts(a.LastScan.AsTime()), a.Stale)
+					report.Row(tw, a.Tenant, a.Id, a.Version, a.Hostname, ts(a.LastHeartbeat.AsTime()), ts(a.LastScan.AsTime()), a.Stale)
 				}
 				return tw.Flush()
 			}

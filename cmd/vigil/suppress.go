@@ -161,7 +161,7 @@ func newSuppressCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tSUPPRESSION\tSELECTS\tFINDINGS\tREASON")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", ts(e.Time.AsTime()), e.Actor, e.Action, e.Suppression.GetId(), selects(e.Suppression), e.Affected, e.Suppression.GetReason())
+				report.Row(tw, ts(e.Time.AsTime()), e.Actor, e.Action, e.Suppression.GetId(), selects(e.Suppression), e.Affected, e.Suppression.GetReason())
 			}
 			return tw.Flush()
 		},
@@ -198,7 +198,7 @@ func suppressionTable(out io.Writer, list []*vigilv1.Suppression) error {
 		if s.Ended != nil {
 			ended = ts(s.Ended.AsTime()) + " (" + s.EndedBy + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Id, selects(s), s.Reason, s.Author, ts(s.Created.AsTime()), expires, ended)
+		report.Row(tw, s.Id, selects(s), s.Reason, s.Author, ts(s.Created.AsTime()), expires, ended)
 	}
 	return tw.Flush()
 }

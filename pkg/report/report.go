@@ -49,8 +49,7 @@ func Table(w io.Writer, rep *vigilv1.ScanReport) error {
 			exempt++
 			msg = "[exempt: " + oneLine(e.Reason) + until(e) + "] " + msg
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId,
-			ResourceName(f.Resource), location(f.Location), msg)
+		Row(tw, strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId, ResourceName(f.Resource), location(f.Location), msg)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -69,9 +68,9 @@ func Table(w io.Writer, rep *vigilv1.ScanReport) error {
 			// Errors usually start with the path; it is printed once.
 			msg := oneLine(strings.TrimPrefix(e.Error, e.Path+": "))
 			if reason && e.Reason != 0 {
-				fmt.Fprintf(w, "  %s: %s: %s\n", e.Path, pipeline.ReasonName(e.Reason), msg)
+				fmt.Fprintf(w, "  %s: %s: %s\n", Text(e.Path), pipeline.ReasonName(e.Reason), Text(msg))
 			} else {
-				fmt.Fprintf(w, "  %s: %s\n", e.Path, msg)
+				fmt.Fprintf(w, "  %s: %s\n", Text(e.Path), Text(msg))
 			}
 		}
 	}
@@ -81,7 +80,7 @@ func Table(w io.Writer, rep *vigilv1.ScanReport) error {
 	if cs := rep.GetCoverage().GetChecksNotRun(); len(cs) > 0 {
 		fmt.Fprintln(w, "checks that could not run:")
 		for _, c := range cs {
-			fmt.Fprintf(w, "  %s on %d unit(s): %s\n", c.CheckId, c.Units, oneLine(c.Detail))
+			fmt.Fprintf(w, "  %s on %d unit(s): %s\n", Text(c.CheckId), c.Units, Text(oneLine(c.Detail)))
 		}
 	}
 	_, err := fmt.Fprintln(w, CoverageLine(rep))
@@ -158,9 +157,8 @@ func StoredTable(w io.Writer, fs []*vigilv1.StoredFinding) error {
 	fmt.Fprintln(tw, "STATUS\tSEVERITY\tCHECK\tTENANT\tRESOURCE\tLOCATION\tSEEN\tID")
 	for _, s := range fs {
 		f := s.Finding
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", strings.ToUpper(finding.StatusName(s.Status)),
-			strings.ToUpper(finding.SeverityName(f.GetSeverity())), f.GetCheckId(), f.GetResource().GetTenant(),
-			ResourceName(f.GetResource()), location(f.GetLocation()), s.TimesSeen, s.Id)
+		Row(tw, strings.ToUpper(finding.StatusName(s.Status)), strings.ToUpper(finding.SeverityName(f.GetSeverity())), f.GetCheckId(),
+			f.GetResource().GetTenant(), ResourceName(f.GetResource()), location(f.GetLocation()), s.TimesSeen, s.Id)
 	}
 	return tw.Flush()
 }
