@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
@@ -196,6 +197,9 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 	if err := proto.Unmarshal(data, m); err != nil {
 		return nil, reject(ReasonDecode, "%w", err)
 	}
+	if err := validEnums(m.ProtoReflect()); err != nil {
+		return nil, reject(ReasonInvalid, "%w", err)
+	}
 	var scope *vigilv1.Scope
 	var scanID string
 	switch p := m.Payload.(type) {
@@ -205,8 +209,11 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 			if err := validFingerprint(f.GetFingerprint()); err != nil {
 				return nil, reject(ReasonInvalid, "%w", err)
 			}
-			if f.GetCheckId() == "" {
-				return nil, reject(ReasonInvalid, "finding %s has no check id", f.GetFingerprint())
+			if f.GetCheckId() == "" || len(f.GetCheckId()) > 128 {
+				return nil, reject(ReasonInvalid, "finding %s has no check id, or one over 128 bytes", f.GetFingerprint())
+			}
+			if f.GetSeverity() == vigilv1.Severity_SEVERITY_UNSPECIFIED || f.GetPillar() == vigilv1.Pillar_PILLAR_UNSPECIFIED {
+				return nil, reject(ReasonInvalid, "finding %s has no severity or no pillar", f.GetFingerprint())
 			}
 			if f.GetResource().GetTenant() != tenant {
 				return nil, reject(ReasonSubjectMismatch, "finding of tenant %q on a subject of tenant %q", f.GetResource().GetTenant(), tenant)
@@ -231,10 +238,54 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 	if scope == nil || scope.Scanner == "" || scope.Target == "" {
 		return nil, reject(ReasonInvalid, "scope missing or incomplete")
 	}
+	if len(scope.Scanner) > 64 || len(scope.Target) > 4096 || len(scanID) > 256 {
+		return nil, reject(ReasonInvalid, "scanner, target or scan id too long")
+	}
 	if scope.Tenant != tenant || scope.Agent != agent {
 		return nil, reject(ReasonSubjectMismatch, "scope %s/%s on subject of %s/%s", scope.Tenant, scope.Agent, tenant, agent)
 	}
 	return m, nil
+}
+
+// validEnums checks that every enum value of m, nested messages and lists
+// included, is one the schema declares: an unknown number would be stored
+// and shown as a bare integer.
+func validEnums(m protoreflect.Message) error {
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					err = validEnums(mv.Message())
+					return err == nil
+				})
+			}
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && err == nil; i++ {
+				switch fd.Kind() {
+				case protoreflect.EnumKind:
+					err = knownEnum(fd, l.Get(i).Enum())
+				case protoreflect.MessageKind:
+					err = validEnums(l.Get(i).Message())
+				}
+			}
+		case fd.Kind() == protoreflect.EnumKind:
+			err = knownEnum(fd, v.Enum())
+		case fd.Kind() == protoreflect.MessageKind:
+			err = validEnums(v.Message())
+		}
+		return err == nil
+	})
+	return err
+}
+
+func knownEnum(fd protoreflect.FieldDescriptor, n protoreflect.EnumNumber) error {
+	if fd.Enum().Values().ByNumber(n) == nil {
+		return fmt.Errorf("%s = %d is not a value of %s", fd.Name(), n, fd.Enum().Name())
+	}
+	return nil
 }
 
 func validFingerprint(fp string) error {

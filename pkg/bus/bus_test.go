@@ -12,9 +12,17 @@ import (
 const fp = "2bc5fefd21020e26eb773615be7b90cb7032231884f2e3a49f0c59d32157f100"
 
 func batch(tenant, agent string) []byte {
+	return batchOf(tenant, agent, func(*vigilv1.Finding) {})
+}
+
+// batchOf is a valid batch whose one finding edit changes.
+func batchOf(tenant, agent string, edit func(*vigilv1.Finding)) []byte {
+	f := &vigilv1.Finding{Fingerprint: fp, CheckId: "VGL-CLUSTER-001", Resource: &vigilv1.Resource{Tenant: tenant},
+		Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH}
+	edit(f)
 	m := &vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: &vigilv1.FindingBatch{
 		ScanId: "s1", Seq: 1, Scope: &vigilv1.Scope{Tenant: tenant, Agent: agent, Scanner: "kubernetes", Target: "/m"},
-		Findings: []*vigilv1.Finding{{Fingerprint: fp, CheckId: "VGL-CLUSTER-001", Resource: &vigilv1.Resource{Tenant: tenant}}},
+		Findings: []*vigilv1.Finding{f},
 	}}}
 	b, _ := proto.Marshal(m)
 	return b
@@ -35,6 +43,12 @@ func TestDecodeScanMsg(t *testing.T) {
 		"empty":                 {FindingsSubject("acme", "a1"), nil, ReasonInvalid},
 		"too large":             {FindingsSubject("acme", "a1"), make([]byte, MaxMessageSize+1), ReasonTooLarge},
 		"bad subject":           {"vigil.findings.acme", batch("acme", "a1"), ReasonSubjectMismatch},
+		"unknown severity":      {FindingsSubject("acme", "a1"), batchOf("acme", "a1", func(f *vigilv1.Finding) { f.Severity = 99 }), ReasonInvalid},
+		"unknown pillar":        {FindingsSubject("acme", "a1"), batchOf("acme", "a1", func(f *vigilv1.Finding) { f.Pillar = -3 }), ReasonInvalid},
+		"no severity":           {FindingsSubject("acme", "a1"), batchOf("acme", "a1", func(f *vigilv1.Finding) { f.Severity = 0 }), ReasonInvalid},
+		"check id too long": {FindingsSubject("acme", "a1"), batchOf("acme", "a1", func(f *vigilv1.Finding) {
+			f.CheckId = strings.Repeat("X", 200)
+		}), ReasonInvalid},
 	}
 	for name, c := range cases {
 		_, err := DecodeScanMsg(c.subject, c.data)
