@@ -2,8 +2,10 @@ package integration
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,11 +14,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/server/store"
 )
 
 // bigTarget writes files×per generated Deployments under a new folder.
@@ -206,6 +210,7 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 			return b
 		},
 		"truncated": func(b []byte) []byte { return b[:len(b)/3] },
+		"64 bytes in a leaf page": damageLeaf,
 	} {
 		if err := os.WriteFile(db, damage(append([]byte(nil), good...)), 0o600); err != nil {
 			t.Fatal(err)
@@ -217,7 +222,76 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 		}
 		t.Logf("%s: %s", name, tail(strings.TrimSpace(p.out.String()), 1))
 	}
+	// vigil-server check finds the damage, exits non-zero, and never
+	// panics; a damaged backup is refused and leaves nothing behind.
+	if err := os.WriteFile(db, damageLeaf(append([]byte(nil), good...)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bins.server, "check", "--data-dir", srv.dataDir).CombinedOutput()
+	if err == nil || strings.Contains(string(out), "goroutine ") || !strings.Contains(string(out), "restore") {
+		t.Fatalf("check of a damaged store: %v\n%s", err, out)
+	}
+	t.Logf("check: %s", strings.TrimSpace(string(out)))
+	damagedBackup := filepath.Join(t.TempDir(), "damaged.db")
+	os.WriteFile(damagedBackup, damageLeaf(append([]byte(nil), good...)), 0o600)
+	out, err = exec.Command(bins.server, "restore", "--data-dir", srv.dataDir, "--from", damagedBackup).CombinedOutput()
+	if err == nil || strings.Contains(string(out), "goroutine ") {
+		t.Fatalf("restore from a damaged backup: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(db + ".restoring"); !os.IsNotExist(err) {
+		t.Fatalf("a failed restore left %s.restoring behind", db)
+	}
 	run(t, nil, bins.server, "restore", "--data-dir", srv.dataDir, "--from", backup)
+	if _, err := os.Stat(db + ".restoring"); !os.IsNotExist(err) {
+		t.Fatalf("restore left %s.restoring behind", db)
+	}
+	run(t, nil, bins.server, "check", "--data-dir", srv.dataDir)
 	srv.start()
 	ingested(t, srv, "acme", 3000)
+}
+
+// damageLeaf writes 64 bytes of garbage over the first key and the start
+// of its value in a leaf page of findings (keys of store.KeyLen bytes,
+// values of hundreds) in the middle of the file, a page in use (bbolt
+// keeps freed pages as they were): the page is still reachable and of the
+// right type, its content is not, as after a torn or misdirected write.
+func damageLeaf(b []byte) []byte {
+	const pageSize, leafFlag, keyLen = 4096, 0x02, store.KeyLen
+	f, err := os.CreateTemp("", "leaf-*.db")
+	if err != nil {
+		panic(err)
+	}
+	defer os.Remove(f.Name())
+	f.Write(b)
+	f.Close()
+	db, err := bolt.Open(f.Name(), 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType}) // a copy: loads the free list
+	if err != nil {
+		panic(err)
+	}
+	var leaves []int
+	db.View(func(tx *bolt.Tx) error {
+		for off := 2 * pageSize; off+pageSize <= len(b); off += pageSize {
+			flags, count := binary.LittleEndian.Uint16(b[off+8:]), binary.LittleEndian.Uint16(b[off+10:])
+			// The first element header: flags, pos, ksize, vsize (uint32 each).
+			ksize, vsize := binary.LittleEndian.Uint32(b[off+16+8:]), binary.LittleEndian.Uint32(b[off+16+12:])
+			if flags != leafFlag || count < 2 || ksize != keyLen || vsize < 100 {
+				continue
+			}
+			if pi, err := tx.Page(off / pageSize); err == nil && pi != nil && pi.Type == "leaf" {
+				leaves = append(leaves, off)
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if len(leaves) == 0 {
+		panic("no leaf page of findings in use")
+	}
+	off := leaves[len(leaves)/2]
+	count := int(binary.LittleEndian.Uint16(b[off+10:]))
+	at := off + 16 + count*16 // past the element headers: the first key and value
+	for i := at; i < at+64; i++ {
+		b[i] = 0xA5
+	}
+	return b
 }

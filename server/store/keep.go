@@ -137,21 +137,27 @@ func Compact(src, dst string) error {
 // Restore checks that the snapshot at src is a readable store of a schema
 // this server knows, then puts it in place at dst (which must not be open).
 // The previous file, if any, is kept as dst + ".before-restore".
-func Restore(src, dst string) error {
+func Restore(src, dst string) (err error) {
 	tmp := dst + ".restoring"
 	os.Remove(tmp)
+	defer func() {
+		if err != nil {
+			os.Remove(tmp) // a failed restore leaves nothing behind
+		}
+	}()
 	if err := copyFile(src, tmp); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	s, err := Open(tmp, Options{})
 	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("restore: %s is not a usable store: %w", src, err)
 	}
 	err = s.Check()
+	if err == nil {
+		err = s.Verify()
+	}
 	s.Close()
 	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("restore: %s is corrupt: %w", src, err)
 	}
 	if _, err := os.Stat(dst); err == nil {

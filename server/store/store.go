@@ -35,6 +35,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -85,16 +86,32 @@ type Store struct {
 type Options struct {
 	// NoSync skips fsync on commit; for benchmarks and tests only.
 	NoSync bool
+	// ReadOnly opens the file for reading: nothing is created or migrated
+	// (for checking a file, such as a backup, that must stay as it is).
+	ReadOnly bool
 }
 
 // Open opens or creates the store at path. It refuses a file that is not a
 // bbolt store or has a newer schema.
 func Open(path string, opts Options) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType, NoFreelistSync: true, InitialMmapSize: 1 << 30})
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType,
+		NoFreelistSync: true, InitialMmapSize: 1 << 30, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path}
+	if opts.ReadOnly {
+		if _, err := s.Schema(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		return s, nil
+	}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -137,20 +154,80 @@ func (s *Store) init() error {
 	})
 }
 
+// Schema returns the file's schema version; it fails on a file that is not
+// a Vigil store or is newer than this server.
+func (s *Store) Schema() (int, error) {
+	v := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if meta == nil {
+			return errors.New("no meta bucket: not a Vigil store")
+		}
+		b := meta.Get(keySchema)
+		switch {
+		case len(b) != 1 || b[0] == 0:
+			return errors.New("corrupt schema version in meta")
+		case b[0] > SchemaVersion:
+			return fmt.Errorf("store has schema %d, this server knows up to %d", b[0], SchemaVersion)
+		}
+		v = int(b[0])
+		return nil
+	})
+	return v, err
+}
+
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }
 
-// Check verifies the file's page structure; a corrupt file gives an error.
-func (s *Store) Check() error {
+// Check verifies the file's pages: every page reachable once and of a
+// known type (bbolt's own check), then every key and value of every
+// bucket read, so a leaf page whose elements point outside it is found
+// here rather than by a later query. A corrupt file gives an error; a
+// panic of the page reader on this goroutine is returned as one too.
+// (bbolt also reads pages on goroutines of its own, where a panic ends
+// the process: run Check in a child process when the file may be damaged.)
+func (s *Store) Check() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the page reader failed: %v", r)
+		}
+	}()
 	return s.db.View(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
 		}
-		return errors.Join(errs...)
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walk(string(name), b) })
+	})
+}
+
+// walk reads every key and value of b and of its nested buckets.
+func walk(path string, b *bolt.Bucket) error {
+	n := 0
+	var prev []byte
+	return b.ForEach(func(k, v []byte) error {
+		n++
+		if len(k) == 0 {
+			return fmt.Errorf("bucket %s: entry %d has an empty key", path, n)
+		}
+		if n > 1 && bytes.Compare(prev, k) >= 0 {
+			return fmt.Errorf("bucket %s: key %x out of order after %x", path, k, prev)
+		}
+		prev = k
+		if v == nil {
+			nb := b.Bucket(k)
+			if nb == nil {
+				return fmt.Errorf("bucket %s: entry %x is neither a value nor a bucket", path, k)
+			}
+			return walk(path+"/"+string(k), nb)
+		}
+		return nil
 	})
 }
 

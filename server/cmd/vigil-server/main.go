@@ -55,6 +55,8 @@ func init() {
 		"compact":           {"rewrite the store file without free pages (server stopped)", compact},
 		"restore":           {"replace the store with a backup snapshot (server stopped)", restore},
 		"check":             {"verify the store file's pages and invariants", check},
+		// checkFile is check's child: the one place a damaged file is read.
+		"check-file": {"(internal) check one store file in this process", checkFile},
 	}
 }
 
@@ -109,8 +111,10 @@ func serve(args []string, out io.Writer) error {
 		return err
 	}
 	cfg.Logger = logger
-	if err := checkInChild(cfg.DataDir); err != nil {
-		return err
+	if path := storePath(cfg.DataDir); fileExists(path) {
+		if err := checkInChild(path, false); err != nil {
+			return fmt.Errorf("store %s is damaged, refusing to run on it: %w; put a backup in place with vigil-server restore --data-dir %s --from BACKUP", path, err, cfg.DataDir)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -317,6 +321,11 @@ func restore(args []string, out io.Writer) error {
 	if *from == "" {
 		return errors.New("restore: --from is required")
 	}
+	// The snapshot is checked in a child before anything is replaced: a
+	// damaged one fails the restore and leaves the data dir as it was.
+	if err := checkInChild(*from, false); err != nil {
+		return fmt.Errorf("restore: %s cannot be restored: %w", *from, err)
+	}
 	if err := store.Restore(*from, storePath(*dataDir)); err != nil {
 		return err
 	}
@@ -324,26 +333,53 @@ func restore(args []string, out io.Writer) error {
 	return nil
 }
 
-// checkInChild checks the store's pages in a child process before the
-// server opens it: bbolt reports some damage by panicking (assertions in
-// its page reader), which no caller can recover from, so the check runs
-// where a crash is only an answer.
-func checkInChild(dataDir string) error {
-	path := storePath(dataDir)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+// checkInChild checks a store file in a child process (check-file): bbolt
+// reads pages on goroutines of its own, where damage can end the process
+// with a panic no caller can recover from, so the file is read where a
+// crash is only an answer. pagesOnly skips the finding invariants.
+func checkInChild(path string, pagesOnly bool) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("store check: %w", err)
 	}
-	start := time.Now()
-	out, err := exec.Command(exe, "check", "--data-dir", dataDir, "--pages-only").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("store %s is damaged, refusing to run on it (vigil-server restore puts a backup in place): %s", path, firstLine(out))
+	args := []string{"check-file", "--file", path}
+	if pagesOnly {
+		args = append(args, "--pages-only")
 	}
-	slog.Debug("store pages checked", "store", path, "took", time.Since(start))
+	// Damaged pages can also send the reader round in circles: a check that
+	// outlives a generous bound for the file's size counts as damage.
+	limit := 10 * time.Second
+	if st, err := os.Stat(path); err == nil {
+		limit += time.Duration(st.Size()/(10<<20)) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, exe, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		return fmt.Errorf("damaged: the check did not finish within %s", limit)
+	}
+	if err != nil {
+		return errors.New(damage(out))
+	}
+	slog.Debug("store checked", "store", path, "pages_only", pagesOnly, "took", time.Since(start))
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// damage describes a failed child check: its error, or the panic that
+// ended it.
+func damage(out []byte) string {
+	text := string(out)
+	if i := strings.Index(text, "panic: "); i >= 0 {
+		line, _, _ := strings.Cut(text[i+len("panic: "):], "\n")
+		return "damaged: the page reader failed: " + strings.TrimSpace(line)
+	}
+	return firstLine(out)
 }
 
 // firstLine is the first non-empty line of a child's output, without the
@@ -364,7 +400,35 @@ func check(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s, err := store.Open(storePath(*dataDir), store.Options{})
+	path := storePath(*dataDir)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if err := checkInChild(path, *pagesOnly); err != nil {
+		return fmt.Errorf("store %s is damaged: %w; stop the server and put a backup in place with vigil-server restore --data-dir %s --from BACKUP", path, err, *dataDir)
+	}
+	what := "pages and invariants"
+	if *pagesOnly {
+		what = "pages"
+	}
+	fmt.Fprintf(out, "%s: %s OK\n", path, what)
+	return nil
+}
+
+// checkFile opens one store file and checks it, in this process.
+func checkFile(args []string, out io.Writer) (err error) {
+	fs := newFlags("check-file")
+	file := fs.String("file", "", "store file")
+	pagesOnly := fs.Bool("pages-only", false, "pages only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("damaged: the page reader failed: %v", r)
+		}
+	}()
+	s, err := store.Open(*file, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -372,13 +436,15 @@ func check(args []string, out io.Writer) error {
 	if err := s.Check(); err != nil {
 		return fmt.Errorf("pages: %w", err)
 	}
-	if *pagesOnly {
-		fmt.Fprintf(out, "%s: pages OK\n", s.Path())
-		return nil
+	schema, err := s.Schema()
+	if err != nil {
+		return err
 	}
-	if err := s.Verify(); err != nil {
-		return fmt.Errorf("invariants: %w", err)
+	if !*pagesOnly && schema == store.SchemaVersion { // an older file is verified once migrated
+		if err := s.Verify(); err != nil {
+			return fmt.Errorf("invariants: %w", err)
+		}
 	}
-	fmt.Fprintf(out, "%s: pages and invariants OK\n", s.Path())
+	fmt.Fprintln(out, "OK")
 	return nil
 }
