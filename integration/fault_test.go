@@ -209,7 +209,7 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 			}
 			return b
 		},
-		"truncated": func(b []byte) []byte { return b[:len(b)/3] },
+		"truncated":               func(b []byte) []byte { return b[:len(b)/3] },
 		"64 bytes in a leaf page": damageLeaf,
 	} {
 		if err := os.WriteFile(db, damage(append([]byte(nil), good...)), 0o600); err != nil {
