@@ -131,7 +131,10 @@ func (f *findingService) WatchFindings(req *vigilv1.WatchFindingsRequest, stream
 						return err
 					}
 				default:
-					return status.Error(codes.Unavailable, "watch ended: the server is stopping or the client fell behind; resume with ListFindings and watch again")
+					if w.behind.Load() {
+						return status.Error(codes.ResourceExhausted, "watch ended: the client fell behind its buffer of events; resume with ListFindings and watch again")
+					}
+					return status.Error(codes.Unavailable, "watch ended: the server is stopping; resume with ListFindings and watch again")
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
@@ -19,6 +20,9 @@ type watcher struct {
 	ch       chan *vigilv1.FindingEvent
 	overflow chan struct{}
 	once     sync.Once
+	// behind is set, before overflow closes, when the watcher fell behind
+	// its buffer (rather than the server stopping).
+	behind atomic.Bool
 }
 
 func newHub() *hub { return &hub{subs: map[*watcher]struct{}{}} }
@@ -51,7 +55,7 @@ func (h *hub) publish(evs []*vigilv1.FindingEvent) {
 			select {
 			case w.ch <- ev:
 			default:
-				w.once.Do(func() { close(w.overflow) })
+				w.once.Do(func() { w.behind.Store(true); close(w.overflow) })
 			}
 		}
 	}
