@@ -205,24 +205,8 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 	switch p := m.Payload.(type) {
 	case *vigilv1.ScanMessage_Batch:
 		scope, scanID = p.Batch.GetScope(), p.Batch.GetScanId()
-		for _, f := range p.Batch.Findings {
-			if err := validFingerprint(f.GetFingerprint()); err != nil {
-				return nil, reject(ReasonInvalid, "%w", err)
-			}
-			if f.GetCheckId() == "" || len(f.GetCheckId()) > 128 {
-				return nil, reject(ReasonInvalid, "finding %s has no check id, or one over 128 bytes", f.GetFingerprint())
-			}
-			if f.GetSeverity() == vigilv1.Severity_SEVERITY_UNSPECIFIED || f.GetPillar() == vigilv1.Pillar_PILLAR_UNSPECIFIED {
-				return nil, reject(ReasonInvalid, "finding %s has no severity or no pillar", f.GetFingerprint())
-			}
-			if f.GetResource().GetTenant() != tenant {
-				return nil, reject(ReasonSubjectMismatch, "finding of tenant %q on a subject of tenant %q", f.GetResource().GetTenant(), tenant)
-			}
-		}
-		for _, fp := range p.Batch.GoneFingerprints {
-			if err := validFingerprint(fp); err != nil {
-				return nil, reject(ReasonInvalid, "%w", err)
-			}
+		if err := validBatch(p.Batch, tenant); err != nil {
+			return nil, err
 		}
 	case *vigilv1.ScanMessage_Completed:
 		scope, scanID = p.Completed.GetScope(), p.Completed.GetScanId()
@@ -245,6 +229,31 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 		return nil, reject(ReasonSubjectMismatch, "scope %s/%s on subject of %s/%s", scope.Tenant, scope.Agent, tenant, agent)
 	}
 	return m, nil
+}
+
+// validBatch checks the findings of a batch: fingerprints, check ids,
+// severity and pillar, and that each belongs to the subject's tenant.
+func validBatch(b *vigilv1.FindingBatch, tenant string) error {
+	for _, f := range b.Findings {
+		if err := validFingerprint(f.GetFingerprint()); err != nil {
+			return reject(ReasonInvalid, "%w", err)
+		}
+		if f.GetCheckId() == "" || len(f.GetCheckId()) > 128 {
+			return reject(ReasonInvalid, "finding %s has no check id, or one over 128 bytes", f.GetFingerprint())
+		}
+		if f.GetSeverity() == vigilv1.Severity_SEVERITY_UNSPECIFIED || f.GetPillar() == vigilv1.Pillar_PILLAR_UNSPECIFIED {
+			return reject(ReasonInvalid, "finding %s has no severity or no pillar", f.GetFingerprint())
+		}
+		if f.GetResource().GetTenant() != tenant {
+			return reject(ReasonSubjectMismatch, "finding of tenant %q on a subject of tenant %q", f.GetResource().GetTenant(), tenant)
+		}
+	}
+	for _, fp := range b.GoneFingerprints {
+		if err := validFingerprint(fp); err != nil {
+			return reject(ReasonInvalid, "%w", err)
+		}
+	}
+	return nil
 }
 
 // validEnums checks that every enum value of m, nested messages and lists
