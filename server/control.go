@@ -54,10 +54,7 @@ func (s *Server) readControl(subject string, data []byte, reply *vigilv1.Control
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stream, err := s.js.Stream(ctx, bus.ControlStream)
-	if err != nil {
-		return err
-	}
+	stream := s.ctlStream
 	subject = bus.ControlSubject(tenant, agent)
 	seq := req.AfterSeq + 1
 	for len(reply.Entries) < controlReadBatch {

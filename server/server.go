@@ -88,6 +88,8 @@ type Server struct {
 	hbSub *nats.Subscription
 	// ctlSub answers agents' reads of their control requests.
 	ctlSub *nats.Subscription
+	// ctlStream is the control stream's handle, looked up once.
+	ctlStream jetstream.Stream
 	// kickEvents wakes the event outbox's publisher after a commit.
 	kickEvents chan struct{}
 	eventsDone chan struct{}
@@ -226,6 +228,9 @@ func (s *Server) connectNATS(ctx context.Context, natsOpts []nats.Option) error 
 	// Heartbeats are taken from here on, so none sent once New returns is lost.
 	if s.hbSub, err = s.nc.Subscribe("vigil.agents.>", s.onHeartbeat); err != nil {
 		return fmt.Errorf("subscribe heartbeats: %w", err)
+	}
+	if s.ctlStream, err = s.js.Stream(ctx, bus.ControlStream); err != nil {
+		return fmt.Errorf("control stream: %w", err)
 	}
 	// Any one server answers a control read.
 	if s.ctlSub, err = s.nc.QueueSubscribe(bus.ControlReadSubject("*", "*"), "vigil-server", s.onControlRead); err != nil {

@@ -38,8 +38,9 @@ func mapStrings(m protoreflect.Message, fn func(string) string) {
 			for i := 0; i < l.Len(); i++ {
 				switch fd.Kind() {
 				case protoreflect.StringKind:
-					if s := l.Get(i).String(); fn(s) != s {
-						l.Set(i, protoreflect.ValueOfString(fn(s)))
+					s := l.Get(i).String()
+					if m := fn(s); m != s {
+						l.Set(i, protoreflect.ValueOfString(m))
 					}
 				case protoreflect.MessageKind, protoreflect.GroupKind:
 					mapStrings(l.Get(i).Message(), fn)
