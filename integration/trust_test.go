@@ -160,3 +160,78 @@ func TestSecureFleet(t *testing.T) {
 		t.Fatalf("after restore %d suppressed, before %d", len(got), len(suppressed))
 	}
 }
+
+// agentHeartbeat is the last heartbeat the server holds of an agent.
+func (s *secureServer) agentHeartbeat(token, tenant, id string) time.Time {
+	s.t.Helper()
+	resp := &vigilv1.ListAgentsResponse{}
+	if err := protojson.Unmarshal([]byte(s.cli(token, "agents", "list", "--format", "json")), resp); err != nil {
+		s.t.Fatal(err)
+	}
+	for _, a := range resp.Agents {
+		if a.Tenant == tenant && a.Id == id {
+			return a.LastHeartbeat.AsTime()
+		}
+	}
+	return time.Time{}
+}
+
+// TestRevocation runs a long-lived agent and revokes its credentials with
+// the CLI: within 10 s the server hears nothing more from it, while
+// another agent goes on; a revoked token is refused. The data dir holds no
+// signing key and the server never needed one.
+func TestRevocation(t *testing.T) {
+	s := &secureServer{t: t, dataDir: t.TempDir(), grpcAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), nats: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	signing := filepath.Join(t.TempDir(), "signing")
+	run(t, nil, bins.server, "init", "--data-dir", s.dataDir, "--signing-dir", signing)
+	filepath.WalkDir(s.dataDir, func(path string, d os.DirEntry, err error) error {
+		for _, secret := range []string{"ca-key.pem", "operator.nk", "account.nk", "system.nk"} {
+			if d != nil && d.Name() == secret {
+				t.Errorf("%s lies in the data dir", path)
+			}
+		}
+		return nil
+	})
+	s.start()
+	creds := t.TempDir()
+	for _, id := range []string{"a1", "a2"} {
+		run(t, nil, bins.server, "agent-credentials", "--data-dir", s.dataDir, "--signing-dir", signing, "--tenant", "acme", "--id", id, "--out", filepath.Join(creds, id))
+	}
+	admin := strings.TrimSpace(run(t, nil, bins.server, "token", "--data-dir", s.dataDir, "--name", "root", "--role", "admin", "--tenant", "*"))
+	viewer := strings.TrimSpace(run(t, nil, bins.server, "token", "--data-dir", s.dataDir, "--name", "ann", "--role", "viewer", "--tenant", "acme"))
+	payments := filepath.Join(examplesDir(), "payments")
+	for _, id := range []string{"a1", "a2"} {
+		start(t, "vigil-agent acme/"+id, bins.agent, "--nats-url", "tls://"+s.nats, "--tenant", "acme", "--id", id, "--data-dir", t.TempDir(),
+			"--heartbeat-interval", "1s", "--interval", "1h", "--credentials", filepath.Join(creds, id), payments)
+	}
+	waitFor(t, time.Minute, "both agents heard", func() bool {
+		return !s.agentHeartbeat(admin, "acme", "a1").IsZero() && !s.agentHeartbeat(admin, "acme", "a2").IsZero()
+	})
+
+	revoked := time.Now()
+	out := run(t, nil, bins.server, "revoke", "agent", "--data-dir", s.dataDir, "--signing-dir", signing, "--tenant", "acme", "--id", "a1")
+	if !strings.Contains(out, "revoked agent a1") {
+		t.Fatalf("revoke: %s", out)
+	}
+	run(t, nil, bins.server, "revoke", "token", "--data-dir", s.dataDir, "--name", "ann")
+	time.Sleep(time.Until(revoked.Add(10 * time.Second)))
+	last := s.agentHeartbeat(admin, "acme", "a1")
+	other := s.agentHeartbeat(admin, "acme", "a2")
+	time.Sleep(3 * time.Second)
+	if got := s.agentHeartbeat(admin, "acme", "a1"); !got.Equal(last) {
+		t.Fatalf("a heartbeat of the revoked agent arrived %s after the revocation", got.Sub(revoked))
+	}
+	if got := s.agentHeartbeat(admin, "acme", "a2"); !got.After(other) {
+		t.Fatal("the agent that was not revoked went silent too")
+	}
+	t.Logf("last heartbeat of the revoked agent %s after the revocation", last.Sub(revoked).Round(time.Millisecond))
+
+	cmd := exec.Command(bins.vigil, "--server", s.grpcAddr, "--ca", filepath.Join(s.dataDir, "trust", "ca.pem"), "findings", "list")
+	cmd.Env = append(os.Environ(), "VIGIL_TOKEN="+viewer)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "Unauthenticated") {
+		t.Fatalf("the revoked token: %v\n%s", err, out)
+	}
+	if out := run(t, nil, bins.server, "credentials", "--data-dir", s.dataDir, "--signing-dir", signing, "--all"); !strings.Contains(out, "revoked") || !strings.Contains(out, "a2") {
+		t.Fatalf("credentials:\n%s", out)
+	}
+}

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -53,8 +56,31 @@ func caller(ctx context.Context) pki.Identity {
 }
 
 type authenticator struct {
-	// tokens is nil when the server runs without --tls.
-	tokens *trust.Tokens
+	// tokens and revoked are nil when the server runs without --tls.
+	tokens  *trust.Tokens
+	revoked *trust.Watched[map[string]trust.RevokedCert]
+	// recheck is how often an open stream's caller is checked again
+	// (default revocationCheck).
+	recheck time.Duration
+}
+
+// revocationCheck bounds how long a revoked caller's open stream lives on.
+const revocationCheck = 2 * time.Second
+
+// errRevoked ends the streams of a caller whose credential was revoked.
+var errRevoked = status.Error(codes.Unauthenticated, "credential revoked")
+
+// live reports whether the credential behind id is still good: a
+// certificate not on the revocation list, a token still in the file.
+func (a *authenticator) live(id pki.Identity) bool {
+	if a.tokens == nil {
+		return true
+	}
+	if serial, ok := strings.CutPrefix(id.Credential, "cert:"); ok {
+		_, revoked := a.revoked.Get()[serial]
+		return !revoked
+	}
+	return a.tokens.Live(id.Credential)
 }
 
 // identify authenticates a call by its verified client certificate, else
@@ -65,7 +91,11 @@ func (a *authenticator) identify(ctx context.Context) (pki.Identity, error) {
 	}
 	if p, ok := peer.FromContext(ctx); ok {
 		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
-			return pki.IdentityOf(ti.State.VerifiedChains[0][0]), nil
+			id := pki.IdentityOf(ti.State.VerifiedChains[0][0])
+			if !a.live(id) {
+				return pki.Identity{}, status.Errorf(codes.Unauthenticated, "the client certificate of %s was revoked", id.Name)
+			}
+			return id, nil
 		}
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -129,7 +159,34 @@ func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	if err != nil {
 		return err
 	}
-	return handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+	id := caller(ctx)
+	if a.tokens == nil || id.Credential == "" {
+		return handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+	}
+	// A stream outlives the check at its start: its caller is checked
+	// again while it runs and the stream ends when the credential is revoked.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		tick := time.NewTicker(cmp.Or(a.recheck, revocationCheck))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if !a.live(id) {
+					cancel(errRevoked)
+					return
+				}
+			}
+		}
+	}()
+	err = handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+	if errors.Is(context.Cause(ctx), errRevoked) {
+		return errRevoked
+	}
+	return err
 }
 
 type scopedStream struct {

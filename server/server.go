@@ -189,6 +189,13 @@ func (s *Server) loadTrust() ([]nats.Option, []grpc.ServerOption, error) {
 	if s.auth.tokens, err = trust.LoadTokens(s.trust.Path(trust.TokensFile)); err != nil {
 		return nil, nil, err
 	}
+	if s.auth.revoked, err = trust.WatchRevoked(s.trust.Path(trust.RevokedFile)); err != nil {
+		return nil, nil, err
+	}
+	if keys := s.trust.LegacyKeys(); len(keys) > 0 {
+		s.log.Warn("signing keys lie in the data directory: whoever copies it can issue credentials; move them with vigil-server move-signing-keys",
+			"files", keys)
+	}
 	// Client certificates are optional on gRPC (a bearer token will do)
 	// but always verified when presented.
 	grpcOpts := []grpc.ServerOption{grpc.Creds(credentials.NewTLS(s.tls.ServerConfig(tls.VerifyClientCertIfGiven)))}
@@ -283,6 +290,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { ingestErr <- s.ingest(ingestCtx) }()
 	var upkeep sync.WaitGroup
 	upkeep.Go(func() { s.sweep(ingestCtx) })
+	if s.trust != nil {
+		upkeep.Go(func() { s.followAccount(ingestCtx) })
+	}
 	s.log.Info("vigil-server ready", "grpc", s.GRPCAddr(), "nats", s.NATSURL())
 
 	var runErr error

@@ -21,10 +21,10 @@ func TestSIEMConfinedToItsTenant(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	acmeDir, globexDir := filepath.Join(root, "acme"), filepath.Join(root, "globex")
-	if err := tr.SIEMCredentials("splunk", []string{"acme"}, acmeDir); err != nil {
+	if _, err := tr.SIEMCredentials("splunk", []string{"acme"}, acmeDir, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.SIEMCredentials("splunk", []string{"globex"}, globexDir); err != nil {
+	if _, err := tr.SIEMCredentials("splunk", []string{"globex"}, globexDir, 0); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {

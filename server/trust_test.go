@@ -30,7 +30,7 @@ import (
 func startTLSServer(t *testing.T) (*Server, *trust.Trust) {
 	t.Helper()
 	dir := t.TempDir()
-	tr, err := trust.Init(dir, nil)
+	tr, err := trust.Init(dir, "", nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,13 +132,13 @@ func TestNATSPermissionsConfineEachAgent(t *testing.T) {
 	s, tr := startTLSServer(t)
 	root := t.TempDir()
 	a1, a2, siem := filepath.Join(root, "a1"), filepath.Join(root, "a2"), filepath.Join(root, "siem")
-	if err := tr.AgentCredentials("acme", "a1", a1); err != nil {
+	if _, err := tr.AgentCredentials("acme", "a1", a1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.AgentCredentials("acme", "a2", a2); err != nil {
+	if _, err := tr.AgentCredentials("acme", "a2", a2, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.SIEMCredentials("splunk", []string{"acme"}, siem); err != nil {
+	if _, err := tr.SIEMCredentials("splunk", []string{"acme"}, siem, 0); err != nil {
 		t.Fatal(err)
 	}
 	c1, err := connectWith(t, s.NATSURL(), a1, bus.AgentInboxPrefix("acme", "a1"))
@@ -222,7 +222,7 @@ func TestNATSPermissionsConfineEachAgent(t *testing.T) {
 	// A tenant-wide credential (a DaemonSet's) speaks for any agent of its
 	// tenant and for no other tenant.
 	wide := filepath.Join(root, "wide")
-	if err := tr.AgentCredentials("acme", trust.AnyID, wide); err != nil {
+	if _, err := tr.AgentCredentials("acme", trust.AnyID, wide, 0); err != nil {
 		t.Fatal(err)
 	}
 	cw, err := connectWith(t, s.NATSURL(), wide, bus.AgentInboxPrefix("acme", "node-7"))
@@ -238,9 +238,9 @@ func TestNATSPermissionsConfineEachAgent(t *testing.T) {
 		t.Fatal("a tenant-wide credential reaches beyond its tenant's agent subjects")
 	}
 	// Credentials of another installation are refused.
-	other, _ := trust.Init(t.TempDir(), nil)
+	other, _ := trust.Init(t.TempDir(), "", nil, 1)
 	forged := filepath.Join(root, "forged")
-	other.AgentCredentials("acme", "a1", forged)
+	other.AgentCredentials("acme", "a1", forged, 0)
 	if c, err := connectWith(t, s.NATSURL(), forged, bus.AgentInboxPrefix("acme", "a1")); err == nil {
 		c.nc.Close()
 		t.Fatal("credentials of another CA accepted")
@@ -287,14 +287,14 @@ func TestGRPCTenantScope(t *testing.T) {
 	}
 	eventually(t, "both scans", func() bool { return s.Stats().Scans == 2 })
 
-	viewerTok, err := tr.AddToken("ann", pki.RoleViewer, []string{"acme"})
+	viewerTok, _, err := tr.AddToken("ann", pki.RoleViewer, []string{"acme"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminTok, _ := tr.AddToken("root", pki.RoleAdmin, []string{pki.AllTenants})
-	acmeAdminTok, _ := tr.AddToken("acme-admin", pki.RoleAdmin, []string{"acme"})
+	adminTok, _, _ := tr.AddToken("root", pki.RoleAdmin, []string{pki.AllTenants}, 0)
+	acmeAdminTok, _, _ := tr.AddToken("acme-admin", pki.RoleAdmin, []string{"acme"}, 0)
 	certDir := filepath.Join(t.TempDir(), "bob")
-	if err := tr.ClientCertificate("bob", pki.RoleViewer, []string{"acme"}, certDir); err != nil {
+	if _, err := tr.ClientCertificate("bob", pki.RoleViewer, []string{"acme"}, certDir, 0); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -450,17 +450,17 @@ func TestServerCertificateRotates(t *testing.T) {
 		return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
 	}
 	before := serial()
-	if err := tr.RenewServerCertificate(nil); err != nil {
+	if _, err := tr.RenewServerCertificate(nil); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the new certificate in use", func() bool { return serial() != before })
 	// And clients that trust the CA still connect, to gRPC and NATS.
-	tok, _ := tr.AddToken("x", pki.RoleViewer, []string{"acme"})
+	tok, _, _ := tr.AddToken("x", pki.RoleViewer, []string{"acme"}, 0)
 	if _, err := vigilv1.NewFindingServiceClient(dialTLS(t, s, tr, pki.Files{}, tok)).ListFindings(context.Background(), &vigilv1.ListFindingsRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "a1")
-	tr.AgentCredentials("acme", "a1", dir)
+	tr.AgentCredentials("acme", "a1", dir, 0)
 	if _, err := connectWith(t, s.NATSURL(), dir, bus.AgentInboxPrefix("acme", "a1")); err != nil {
 		t.Fatalf("NATS after rotation: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 func TestEventsTailWithSIEMCredentials(t *testing.T) {
 	dir := fixture(t)
 	data := t.TempDir()
-	tr, err := trust.Init(data, nil)
+	tr, err := trust.Init(data, "", nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +33,10 @@ func TestEventsTailWithSIEMCredentials(t *testing.T) {
 	go func() { served <- srv.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
 	creds, siem := filepath.Join(data, "a1"), filepath.Join(data, "siem")
-	if err := tr.AgentCredentials("acme", "a1", creds); err != nil {
+	if _, err := tr.AgentCredentials("acme", "a1", creds, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.SIEMCredentials("splunk", []string{"acme"}, siem); err != nil {
+	if _, err := tr.SIEMCredentials("splunk", []string{"acme"}, siem, 0); err != nil {
 		t.Fatal(err)
 	}
 	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Credentials: creds, Targets: []string{dir}, Once: true, DataDir: t.TempDir(), Logger: quiet})

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Creates Vigil's trust and the Secrets the manifests mount, for the
 # namespace vigil (server, NATS, cluster agent) and vigil-node (node
-# agents). The CA key and the NATS account seed stay in TRUST_DIR on this
-# machine, never in the cluster: issue further credentials from here.
+# agents). The CA key and the NATS seeds stay in TRUST_DIR-signing on this
+# machine, never in the cluster: issue, revoke and rotate credentials from
+# here, then run this script again to update the Secrets (the server pushes
+# a revocation to NATS as soon as its mounted account.jwt changes).
 #
 #   TENANT=acme TRUST_DIR=./vigil-trust ./make-secrets.sh
 set -euo pipefail
@@ -27,7 +29,7 @@ apply() { kubectl create secret generic "$@" --dry-run=client -o yaml | kubectl 
 # The server serves with these; no CA key, no account seed.
 apply vigil-server-trust -n vigil \
 	--from-file="$t/ca.pem" --from-file="$t/server.pem" --from-file="$t/server-key.pem" \
-	--from-file="$t/server.creds" --from-file="$t/tokens.json" \
+	--from-file="$t/server.creds" --from-file="$t/system.creds" --from-file="$t/tokens.json" --from-file="$t/revoked.json" \
 	--from-file="$t/operator.jwt" --from-file="$t/account.jwt" --from-file="$t/system.jwt"
 apply nats-trust -n vigil \
 	--from-file="$t/ca.pem" --from-file="$t/server.pem" --from-file="$t/server-key.pem" --from-file="$t/nats-auth.conf"
@@ -36,3 +38,4 @@ apply vigil-agent-node -n vigil-node --from-file="$dir/agent-node"
 echo "Secrets created. Next: kubectl apply -k deploy/kubernetes/base (or overlays/small)"
 echo "Tokens: vigil-server token --data-dir $dir --name NAME --role viewer --tenant $tenant,"
 echo "then re-run this script (or update the tokens.json key of vigil-server-trust)."
+echo "Revoke with: vigil-server revoke agent --data-dir $dir --tenant $tenant --id ID, then re-run this script."

@@ -78,7 +78,7 @@ func NewCA(name string, validity time.Duration) (*CA, []byte, error) {
 }
 
 // LoadCA reads a CA certificate and its key from PEM files. Without the
-// key file (keyFile absent) the CA verifies but cannot issue.
+// key file (keyFile empty or absent) the CA verifies but cannot issue.
 func LoadCA(certFile, keyFile string) (*CA, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
@@ -87,6 +87,9 @@ func LoadCA(certFile, keyFile string) (*CA, error) {
 	certs, err := ParseCerts(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("CA certificate %s: %w", certFile, err)
+	}
+	if keyFile == "" {
+		return &CA{Cert: certs[0], CertPEM: certPEM}, nil
 	}
 	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
 		return &CA{Cert: certs[0], CertPEM: certPEM}, nil
@@ -104,6 +107,9 @@ func LoadCA(certFile, keyFile string) (*CA, error) {
 	}
 	return &CA{Cert: certs[0], CertPEM: certPEM, key: key}, nil
 }
+
+// CanIssue reports whether the CA was loaded with its key.
+func (ca *CA) CanIssue() bool { return ca.key != nil }
 
 // Request describes a certificate to issue.
 type Request struct {
@@ -128,7 +134,7 @@ func (ca *CA) Issue(req Request) (certPEM, keyPEM []byte, err error) {
 		return nil, nil, errors.New("certificate name is empty")
 	}
 	if ca.key == nil {
-		return nil, nil, errors.New("the CA key is not here: issue credentials where vigil-server init left it")
+		return nil, nil, errors.New("the CA key is not loaded: issue credentials with the signing directory vigil-server init wrote")
 	}
 	if req.Validity <= 0 {
 		req.Validity = 365 * 24 * time.Hour
@@ -178,11 +184,19 @@ type Identity struct {
 	Name    string
 	Role    string
 	Tenants []string
+	// Credential names what proved the identity, "cert:<serial>" or
+	// "token:<sha256 of the token>", so a revocation can find the callers it
+	// ends.
+	Credential string
 }
+
+// SerialOf is a certificate serial as registers and revocation lists
+// write it: lower-case hex.
+func SerialOf(cert *x509.Certificate) string { return cert.SerialNumber.Text(16) }
 
 // IdentityOf reads the identity of a verified certificate.
 func IdentityOf(cert *x509.Certificate) Identity {
-	id := Identity{Name: cert.Subject.CommonName, Tenants: slices.Clone(cert.Subject.Organization)}
+	id := Identity{Name: cert.Subject.CommonName, Tenants: slices.Clone(cert.Subject.Organization), Credential: "cert:" + SerialOf(cert)}
 	if len(cert.Subject.OrganizationalUnit) > 0 {
 		id.Role = cert.Subject.OrganizationalUnit[0]
 	}

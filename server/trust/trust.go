@@ -1,12 +1,17 @@
 // Package trust creates and keeps an installation's credentials: the CA and
 // the server's certificate, the NATS operator, account and users (JWTs
 // signed with NKeys, so the server need not know each agent in advance),
-// and the hashed bearer tokens of gRPC callers.
+// the hashed bearer tokens of gRPC callers, and the revocations of all of
+// them.
 //
-// Everything lives in <data-dir>/trust; the *-key.pem and *.nk files are
-// secrets (mode 0600). Issuing a credential never changes a running server:
-// user JWTs are verified against the account key, certificates against the
-// CA, and the token file is re-read when it changes.
+// The material is split in two directories. <data-dir>/trust holds what a
+// running server needs (certificates, JWTs, the server's own credentials,
+// token hashes, revocations). The signing directory, outside the data
+// directory, holds what mints credentials: the CA key, the operator,
+// account and system seeds and the register of issued credentials. A copy
+// of the data directory therefore cannot issue anything. Secrets are mode
+// 0600 and every file is replaced atomically, so a running server that
+// re-reads one never sees half of it.
 package trust
 
 import (
@@ -15,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -24,23 +30,38 @@ import (
 	"github.com/vigilsec/vigil/pkg/pki"
 )
 
-// File names inside the trust directory.
+// File names inside the trust directory (public material and the
+// server's own credentials).
 const (
 	CAFile         = "ca.pem"
-	CAKeyFile      = "ca-key.pem"
 	ServerCertFile = "server.pem"
 	ServerKeyFile  = "server-key.pem"
 	OperatorJWT    = "operator.jwt"
-	OperatorSeed   = "operator.nk"
 	AccountJWT     = "account.jwt"
-	AccountSeed    = "account.nk"
 	SystemJWT      = "system.jwt"
-	SystemSeed     = "system.nk"
 	ServerCreds    = "server.creds"
-	NATSConf       = "nats-server.conf"
-	NATSAuth       = "nats-auth.conf"
-	TokensFile     = "tokens.json"
+	// SystemCreds is a user of the system account allowed only to push
+	// account claims (revocations) to NATS.
+	SystemCreds = "system.creds"
+	NATSConf    = "nats-server.conf"
+	NATSAuth    = "nats-auth.conf"
+	TokensFile  = "tokens.json"
+	// RevokedFile lists revoked certificate serials.
+	RevokedFile = "revoked.json"
 )
+
+// File names inside the signing directory.
+const (
+	CAKeyFile    = "ca-key.pem"
+	OperatorSeed = "operator.nk"
+	AccountSeed  = "account.nk"
+	SystemSeed   = "system.nk"
+	// IssuedFile is the register of issued credentials.
+	IssuedFile = "issued.json"
+)
+
+// signingFiles are the secrets that mint credentials.
+var signingFiles = []string{CAKeyFile, OperatorSeed, AccountSeed, SystemSeed}
 
 // Names of the files an issued credential directory holds.
 const (
@@ -55,119 +76,162 @@ const AnyID = "*"
 
 // Validity of issued credentials.
 const (
-	CAValidity   = 10 * 365 * 24 * time.Hour
-	CertValidity = 365 * 24 * time.Hour
+	CAValidity = 10 * 365 * 24 * time.Hour
+	// DefaultValidity is the lifetime of an agent, SIEM, client or server
+	// credential and of a token unless the issuer asks for another.
+	DefaultValidity = 90 * 24 * time.Hour
+	// MaxValidity bounds what an issuer may ask for.
+	MaxValidity = 2 * 365 * 24 * time.Hour
 )
 
-// Trust is a loaded trust directory.
+// Trust is a loaded trust directory, with the signing material when it
+// was loaded by LoadSigning.
 type Trust struct {
-	Dir         string
+	Dir string
+	// SigningDir is where the signing material was found ("" when loaded
+	// for serving).
+	SigningDir  string
 	CA          *pki.CA
+	operator    nkeys.KeyPair
 	account     nkeys.KeyPair
+	system      nkeys.KeyPair
 	OperatorJWT string
 	AccountJWT  string
 	SystemJWT   string
-	// AccountKey and SystemKey are the public keys of the accounts.
-	AccountKey, SystemKey string
+	// AccountKey, SystemKey and OperatorKey are the public keys.
+	AccountKey, SystemKey, OperatorKey string
 }
 
 // Path joins a file name to the trust directory.
 func (t *Trust) Path(name string) string { return filepath.Join(t.Dir, name) }
 
+// signingPath joins a file name to the signing directory.
+func (t *Trust) signingPath(name string) string { return filepath.Join(t.SigningDir, name) }
+
 // DirOf is the trust directory of a data directory.
 func DirOf(dataDir string) string { return filepath.Join(dataDir, "trust") }
 
-// Init creates a trust directory under dataDir: a CA, a server
-// certificate for hosts, a NATS operator with the Vigil and system
-// accounts, the server's NATS credentials, a nats-server.conf for an
-// external NATS server and an empty token file. It refuses to overwrite an
-// existing one.
-func Init(dataDir string, hosts []string) (*Trust, error) { return InitSharded(dataDir, hosts, 1) }
+// SigningDirOf is the default signing directory of a data directory: its
+// sibling <data-dir>-signing.
+func SigningDirOf(dataDir string) string { return filepath.Clean(dataDir) + "-signing" }
 
-// InitSharded is Init for a write scale-out of shards: the Vigil account
-// maps findings subjects onto the shards (bus.ShardMapping).
-func InitSharded(dataDir string, hosts []string, shards int) (*Trust, error) {
+// Init creates the trust of a data directory: a CA, a server certificate
+// for hosts, a NATS operator with the Vigil and system accounts (the Vigil
+// account mapping findings subjects onto shards when shards > 1), the
+// server's NATS credentials, a nats-server.conf for an external NATS
+// server and an empty token file in <data-dir>/trust; the CA key, the
+// seeds and the register in signingDir ("" for SigningDirOf), which must
+// lie outside the data directory. It refuses to overwrite either.
+func Init(dataDir, signingDir string, hosts []string, shards int) (*Trust, error) {
 	dir := DirOf(dataDir)
+	if signingDir == "" {
+		signingDir = SigningDirOf(dataDir)
+	}
+	if inside(signingDir, dataDir) {
+		return nil, fmt.Errorf("signing dir %s is inside the data dir %s: a copy of the data dir could then mint credentials", signingDir, dataDir)
+	}
 	if _, err := os.Stat(filepath.Join(dir, CAFile)); err == nil {
 		return nil, fmt.Errorf("%s already holds a CA; remove it to start over (every issued credential becomes invalid)", dir)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("trust dir: %w", err)
+	if _, err := os.Stat(filepath.Join(signingDir, CAKeyFile)); err == nil {
+		return nil, fmt.Errorf("%s already holds a CA key (of another installation?); give another --signing-dir or remove it to start over", signingDir)
+	}
+	for _, d := range []string{dir, signingDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("trust dir: %w", err)
+		}
 	}
 	if len(hosts) == 0 {
-		hosts = []string{"localhost", "127.0.0.1", "::1"}
+		hosts = defaultHosts
 	}
 	ca, caKey, err := pki.NewCA("Vigil CA", CAValidity)
 	if err != nil {
 		return nil, err
 	}
-	srvCert, srvKey, err := ca.Issue(pki.Request{Name: "vigil-server", Role: pki.RoleServer, Tenants: []string{pki.AllTenants}, Hosts: hosts, Server: true, Validity: CertValidity})
+	t := &Trust{Dir: dir, SigningDir: signingDir, CA: ca}
+	srvCert, srvKey, err := ca.Issue(serverRequest(hosts))
 	if err != nil {
 		return nil, err
 	}
 	files := []file{
-		{CAFile, ca.CertPEM, 0o644}, {CAKeyFile, caKey, 0o600},
-		{ServerCertFile, srvCert, 0o644}, {ServerKeyFile, srvKey, 0o600},
+		{dir, CAFile, ca.CertPEM, 0o644}, {signingDir, CAKeyFile, caKey, 0o600},
+		{dir, ServerCertFile, srvCert, 0o644}, {dir, ServerKeyFile, srvKey, 0o600},
 	}
-
-	operator, err := nkeys.CreateOperator()
-	if err != nil {
+	if t.operator, err = nkeys.CreateOperator(); err != nil {
 		return nil, fmt.Errorf("operator key: %w", err)
 	}
-	opPub, _ := operator.PublicKey()
-	account, accPub, accJWT, err := newAccount("VIGIL", operator, true, shards)
-	if err != nil {
+	t.OperatorKey, _ = t.operator.PublicKey()
+	if t.account, t.AccountKey, t.AccountJWT, err = newAccount("VIGIL", t.operator, true, shards); err != nil {
 		return nil, err
 	}
-	system, sysPub, sysJWT, err := newAccount("SYS", operator, false, 1)
-	if err != nil {
+	if t.system, t.SystemKey, t.SystemJWT, err = newAccount("SYS", t.operator, false, 1); err != nil {
 		return nil, err
 	}
-	oc := jwt.NewOperatorClaims(opPub)
+	oc := jwt.NewOperatorClaims(t.OperatorKey)
 	oc.Name = "vigil"
-	oc.SystemAccount = sysPub
-	opJWT, err := oc.Encode(operator)
-	if err != nil {
+	oc.SystemAccount = t.SystemKey
+	if t.OperatorJWT, err = oc.Encode(t.operator); err != nil {
 		return nil, fmt.Errorf("operator JWT: %w", err)
 	}
 	for _, k := range []struct {
 		name string
 		kp   nkeys.KeyPair
-	}{{OperatorSeed, operator}, {AccountSeed, account}, {SystemSeed, system}} {
+	}{{OperatorSeed, t.operator}, {AccountSeed, t.account}, {SystemSeed, t.system}} {
 		seed, err := k.kp.Seed()
 		if err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
 		}
-		files = append(files, file{k.name, seed, 0o600})
+		files = append(files, file{signingDir, k.name, seed, 0o600})
 	}
-	t := &Trust{Dir: dir, CA: ca, account: account, OperatorJWT: opJWT, AccountJWT: accJWT, SystemJWT: sysJWT, AccountKey: accPub, SystemKey: sysPub}
-	serverCreds, err := t.userCreds("vigil-server", nil)
+	serverCreds, _, err := t.userCreds(t.account, "vigil-server", nil, CAValidity)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		name string
-		data string
-	}{{OperatorJWT, opJWT}, {AccountJWT, accJWT}, {SystemJWT, sysJWT}} {
-		files = append(files, file{f.name, []byte(f.data), 0o644})
+	systemCreds, err := t.systemCreds()
+	if err != nil {
+		return nil, err
 	}
-	files = append(files, file{ServerCreds, serverCreds, 0o600}, file{NATSConf, t.natsConf(), 0o644}, file{NATSAuth, t.natsAuth(), 0o644}, file{TokensFile, []byte("[]\n"), 0o600})
+	files = append(files,
+		file{dir, OperatorJWT, []byte(t.OperatorJWT), 0o644}, file{dir, AccountJWT, []byte(t.AccountJWT), 0o644}, file{dir, SystemJWT, []byte(t.SystemJWT), 0o644},
+		file{dir, ServerCreds, serverCreds, 0o600}, file{dir, SystemCreds, systemCreds, 0o600},
+		file{dir, NATSConf, t.natsConf(), 0o644}, file{dir, NATSAuth, t.natsAuth(), 0o644},
+		file{dir, TokensFile, []byte("[]\n"), 0o600}, file{dir, RevokedFile, []byte("[]\n"), 0o644})
 	// The CA goes last, so an interrupted init can be run again.
 	slices.SortStableFunc(files, func(a, b file) int {
 		return boolInt(a.name == CAFile) - boolInt(b.name == CAFile)
 	})
 	for _, f := range files {
-		if err := pki.WriteFile(filepath.Join(dir, f.name), f.data, f.perm); err != nil {
+		if err := pki.WriteFile(filepath.Join(f.dir, f.name), f.data, f.perm); err != nil {
 			return nil, err
 		}
+	}
+	if err := t.record(Issued{Kind: KindServer, Name: "vigil-server", Tenants: []string{pki.AllTenants}, Serial: serialOf(srvCert), Issued: time.Now().UTC(), Expires: notAfter(srvCert)}); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
 
+var defaultHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+func serverRequest(hosts []string) pki.Request {
+	return pki.Request{Name: "vigil-server", Role: pki.RoleServer, Tenants: []string{pki.AllTenants}, Hosts: hosts, Server: true, Validity: DefaultValidity}
+}
+
+// inside reports whether path lies in dir (or is it).
+func inside(path, dir string) bool {
+	ap, err1 := filepath.Abs(path)
+	ad, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(ad, ap)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 type file struct {
-	name string
-	data []byte
-	perm os.FileMode
+	dir, name string
+	data      []byte
+	perm      os.FileMode
 }
 
 func boolInt(b bool) int {
@@ -199,13 +263,14 @@ func newAccount(name string, operator nkeys.KeyPair, jetstream bool, shards int)
 	return kp, pub, token, nil
 }
 
-// Load reads the trust directory of dataDir.
+// Load reads the trust directory of dataDir: what a server needs, none of
+// the signing material.
 func Load(dataDir string) (*Trust, error) {
 	dir := DirOf(dataDir)
 	if _, err := os.Stat(filepath.Join(dir, CAFile)); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no CA: run vigil-server init --data-dir %s first", dir, dataDir)
 	}
-	ca, err := pki.LoadCA(filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile))
+	ca, err := pki.LoadCA(filepath.Join(dir, CAFile), "")
 	if err != nil {
 		return nil, err
 	}
@@ -226,16 +291,12 @@ func Load(dataDir string) (*Trust, error) {
 	if t.SystemJWT, err = read(SystemJWT); err != nil {
 		return nil, err
 	}
-	// The account seed signs user JWTs; a running server does not need it
-	// and a deployment may keep it elsewhere, with the CA key.
-	if seed, err := os.ReadFile(filepath.Join(dir, AccountSeed)); err == nil {
-		if t.account, err = nkeys.FromSeed(seed); err != nil {
-			return nil, fmt.Errorf("trust: %s: %w", AccountSeed, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("trust: %w", err)
+	oc, err := jwt.DecodeOperatorClaims(t.OperatorJWT)
+	if err != nil {
+		return nil, fmt.Errorf("trust: %s: %w", OperatorJWT, err)
 	}
-	ac, err := jwt.DecodeAccountClaims(t.AccountJWT)
+	t.OperatorKey = oc.Subject
+	ac, err := t.VerifyAccount(t.AccountJWT)
 	if err != nil {
 		return nil, fmt.Errorf("trust: %s: %w", AccountJWT, err)
 	}
@@ -248,143 +309,111 @@ func Load(dataDir string) (*Trust, error) {
 	return t, nil
 }
 
-// userCreds issues a NATS user of the Vigil account; nil permissions mean
-// no restriction (the server's own user).
-func (t *Trust) userCreds(name string, perm *bus.Permissions) ([]byte, error) {
-	if t.account == nil {
-		return nil, fmt.Errorf("the account seed %s is not here: issue credentials where vigil-server init left it", AccountSeed)
-	}
-	user, err := nkeys.CreateUser()
+// VerifyAccount decodes an account JWT and checks that the operator signed it.
+func (t *Trust) VerifyAccount(token string) (*jwt.AccountClaims, error) {
+	ac, err := jwt.DecodeAccountClaims(token)
 	if err != nil {
-		return nil, fmt.Errorf("user key: %w", err)
+		return nil, err
 	}
-	pub, _ := user.PublicKey()
-	uc := jwt.NewUserClaims(pub)
-	uc.Name = name
-	uc.Expires = time.Now().Add(CertValidity).Unix()
-	if perm != nil {
-		uc.Pub.Allow.Add(perm.Publish...)
-		uc.Sub.Allow.Add(perm.Subscribe...)
+	if ac.Issuer != t.OperatorKey {
+		return nil, fmt.Errorf("account JWT issued by %s, not by the operator %s", ac.Issuer, t.OperatorKey)
 	}
-	token, err := uc.Encode(t.account)
-	if err != nil {
-		return nil, fmt.Errorf("user %s JWT: %w", name, err)
+	if t.AccountKey != "" && ac.Subject != t.AccountKey {
+		return nil, fmt.Errorf("account JWT names account %s, not %s", ac.Subject, t.AccountKey)
 	}
-	seed, err := user.Seed()
-	if err != nil {
-		return nil, fmt.Errorf("user seed: %w", err)
-	}
-	creds, err := jwt.FormatUserConfig(token, seed)
-	if err != nil {
-		return nil, fmt.Errorf("user %s creds: %w", name, err)
-	}
-	return creds, nil
+	return ac, nil
 }
 
-// AgentCredentials writes an agent's credentials to outDir: the CA, a
-// client certificate naming the agent and its tenant, and NATS credentials
-// that may publish only on the agent's own subjects.
-//
-// An id of AnyID issues a tenant-wide credential that may speak for every
-// agent id of the tenant (never of another): for DaemonSets, whose agents
-// share one Secret but each need an id of their own.
-func (t *Trust) AgentCredentials(tenant, id, outDir string) error {
-	if err := bus.ValidateID("tenant", tenant); err != nil {
-		return err
+// DecodeAccount decodes an account JWT without checking its issuer.
+func DecodeAccount(token string) (*jwt.AccountClaims, error) { return jwt.DecodeAccountClaims(token) }
+
+// LoadSigning reads the trust of dataDir with the signing material of
+// signingDir ("" for SigningDirOf), for issuing and revoking. A trust made
+// before the signing directory existed keeps its keys in the trust
+// directory; they are used from there and LegacyKeys reports it.
+func LoadSigning(dataDir, signingDir string) (*Trust, error) {
+	t, err := Load(dataDir)
+	if err != nil {
+		return nil, err
 	}
-	if id != AnyID {
-		if err := bus.ValidateID("agent id", id); err != nil {
-			return err
+	if signingDir == "" {
+		signingDir = SigningDirOf(dataDir)
+	}
+	t.SigningDir = signingDir
+	if _, err := os.Stat(t.signingPath(CAKeyFile)); errors.Is(err, os.ErrNotExist) && len(t.LegacyKeys()) > 0 {
+		t.SigningDir = t.Dir
+	}
+	if t.CA, err = pki.LoadCA(t.Path(CAFile), t.signingPath(CAKeyFile)); err != nil {
+		return nil, err
+	}
+	if !t.CA.CanIssue() {
+		return nil, fmt.Errorf("no CA key at %s: give the signing directory vigil-server init wrote (--signing-dir)", t.signingPath(CAKeyFile))
+	}
+	for _, k := range []struct {
+		name string
+		kp   *nkeys.KeyPair
+		pub  string
+	}{{OperatorSeed, &t.operator, t.OperatorKey}, {AccountSeed, &t.account, t.AccountKey}, {SystemSeed, &t.system, t.SystemKey}} {
+		seed, err := os.ReadFile(t.signingPath(k.name))
+		if err != nil {
+			return nil, fmt.Errorf("signing material: %w", err)
+		}
+		if *k.kp, err = nkeys.FromSeed(seed); err != nil {
+			return nil, fmt.Errorf("signing material %s: %w", t.signingPath(k.name), err)
+		}
+		if pub, _ := (*k.kp).PublicKey(); pub != k.pub {
+			return nil, fmt.Errorf("signing material %s belongs to another installation (key %s, the trust has %s)", t.signingPath(k.name), pub, k.pub)
 		}
 	}
-	perm := bus.AgentPermissions(tenant, id)
-	return t.issue(outDir, pki.Request{Name: id, Role: pki.RoleAgent, Tenants: []string{tenant}}, &perm)
+	return t, nil
 }
 
-// SIEMCredentials writes the credentials of a SIEM that may read the events
-// of tenants.
-func (t *Trust) SIEMCredentials(name string, tenants []string, outDir string) error {
-	if err := bus.ValidateID("name", name); err != nil {
-		return err
+// LegacyKeys lists signing files left in the trust directory by an older
+// init: whoever copies the data directory can mint credentials with them.
+func (t *Trust) LegacyKeys() []string {
+	var found []string
+	for _, name := range signingFiles {
+		if _, err := os.Stat(t.Path(name)); err == nil {
+			found = append(found, t.Path(name))
+		}
 	}
-	if err := validTenants(tenants); err != nil {
-		return err
-	}
-	perm := bus.SIEMPermissions(name, tenants)
-	return t.issue(outDir, pki.Request{Name: name, Role: pki.RoleSIEM, Tenants: tenants}, &perm)
+	return found
 }
 
-// ClientCertificate writes a gRPC client certificate (no NATS credentials)
-// for an operator or tool with role over tenants.
-func (t *Trust) ClientCertificate(name, role string, tenants []string, outDir string) error {
-	if name == "" {
-		return errors.New("name is empty")
+// MoveSigningKeys moves signing files an older init left in the trust
+// directory of dataDir to signingDir.
+func MoveSigningKeys(dataDir, signingDir string) ([]string, error) {
+	if signingDir == "" {
+		signingDir = SigningDirOf(dataDir)
 	}
-	if role != pki.RoleAdmin && role != pki.RoleViewer {
-		return fmt.Errorf("role %q: use admin or viewer", role)
+	if inside(signingDir, dataDir) {
+		return nil, fmt.Errorf("signing dir %s is inside the data dir %s", signingDir, dataDir)
 	}
-	if err := validTenants(tenants); err != nil {
-		return err
+	if err := os.MkdirAll(signingDir, 0o700); err != nil {
+		return nil, fmt.Errorf("signing dir: %w", err)
 	}
-	return t.issue(outDir, pki.Request{Name: name, Role: role, Tenants: tenants}, nil)
-}
-
-func validTenants(tenants []string) error {
-	if len(tenants) == 0 {
-		return errors.New("at least one tenant (or * for all) is required")
-	}
-	for _, tn := range tenants {
-		if tn == pki.AllTenants {
+	var moved []string
+	for _, name := range signingFiles {
+		src, dst := filepath.Join(DirOf(dataDir), name), filepath.Join(signingDir, name)
+		data, err := os.ReadFile(src)
+		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		if err := bus.ValidateID("tenant", tn); err != nil {
-			return err
+		if err != nil {
+			return moved, fmt.Errorf("move %s: %w", name, err)
 		}
+		if _, err := os.Stat(dst); err == nil {
+			return moved, fmt.Errorf("move %s: %s exists", name, dst)
+		}
+		if err := pki.WriteFile(dst, data, 0o600); err != nil {
+			return moved, err
+		}
+		if err := os.Remove(src); err != nil {
+			return moved, fmt.Errorf("move %s: %w", name, err)
+		}
+		moved = append(moved, dst)
 	}
-	return nil
-}
-
-func (t *Trust) issue(outDir string, req pki.Request, perm *bus.Permissions) error {
-	req.Validity = CertValidity
-	cert, key, err := t.CA.Issue(req)
-	if err != nil {
-		return err
-	}
-	if err := pki.WriteFile(filepath.Join(outDir, IssuedCA), t.CA.CertPEM, 0o644); err != nil {
-		return err
-	}
-	if err := pki.WriteFile(filepath.Join(outDir, IssuedCert), cert, 0o644); err != nil {
-		return err
-	}
-	if err := pki.WriteFile(filepath.Join(outDir, IssuedKey), key, 0o600); err != nil {
-		return err
-	}
-	if perm == nil {
-		return nil
-	}
-	creds, err := t.userCreds(req.Name, perm)
-	if err != nil {
-		return err
-	}
-	return pki.WriteFile(filepath.Join(outDir, IssuedCreds), creds, 0o600)
-}
-
-// RenewServerCertificate issues a new server certificate in place; a
-// running server picks it up at its next handshake.
-func (t *Trust) RenewServerCertificate(hosts []string) error {
-	if len(hosts) == 0 {
-		hosts = []string{"localhost", "127.0.0.1", "::1"}
-	}
-	cert, key, err := t.CA.Issue(pki.Request{Name: "vigil-server", Role: pki.RoleServer, Tenants: []string{pki.AllTenants}, Hosts: hosts, Server: true, Validity: CertValidity})
-	if err != nil {
-		return err
-	}
-	// Key first: a reload between the two renames fails to pair and keeps
-	// the old material, then succeeds at the next check.
-	if err := pki.WriteFile(t.Path(ServerKeyFile), key, 0o600); err != nil {
-		return err
-	}
-	return pki.WriteFile(t.Path(ServerCertFile), cert, 0o644)
+	return moved, nil
 }
 
 // natsConf is a nats-server configuration for running an external NATS

@@ -26,7 +26,6 @@ import (
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/server"
 	"github.com/vigilsec/vigil/server/store"
-	"github.com/vigilsec/vigil/server/trust"
 )
 
 func main() {
@@ -52,6 +51,10 @@ func init() {
 		"client-cert":       {"issue a gRPC client certificate (role viewer or admin) for operators and tools", clientCert},
 		"token":             {"create (or --revoke) a gRPC bearer token; the token is printed once", token},
 		"renew-server-cert": {"issue a new server certificate in place; running servers reload it", renewServerCert},
+		"revoke":            {"revoke an agent, SIEM, client or token credential; running servers refuse it within seconds", revoke},
+		"rotate":            {"issue a replacement for an agent, SIEM, client or token credential", rotate},
+		"credentials":       {"list issued credentials, their expiry and revocation", listCredentials},
+		"move-signing-keys": {"move signing keys an older init left in the data dir to the signing dir", moveSigningKeys},
 		"compact":           {"rewrite the store file without free pages (server stopped)", compact},
 		"restore":           {"replace the store with a backup snapshot (server stopped)", restore},
 		"check":             {"verify the store file's pages and invariants", check},
@@ -130,158 +133,6 @@ func serve(args []string, out io.Writer) error {
 		return err
 	}
 	return s.Serve(ctx)
-}
-
-func loadTrust(fs *pflag.FlagSet, args []string, dataDir *string) (*trust.Trust, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if err := config.Apply(fs, ""); err != nil {
-		return nil, err
-	}
-	return trust.Load(*dataDir)
-}
-
-func initTrust(args []string, out io.Writer) error {
-	fs := newFlags("init")
-	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
-	hosts := fs.StringSlice("host", nil, "DNS name or IP address the server is reached at (repeatable; default localhost, 127.0.0.1, ::1)")
-	shards := fs.Int("shards", 1, "write shards: the NATS account maps findings subjects onto them (servers then run with --shards and --shard)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := config.Apply(fs, ""); err != nil {
-		return err
-	}
-	t, err := trust.InitSharded(*dataDir, *hosts, *shards)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "created %s\n  CA and server certificate, NATS operator and accounts, server NATS credentials\n  %s: configuration for an external NATS server\nstart the server with: vigil-server --data-dir %s --tls\nissue agents with:     vigil-server agent-credentials --data-dir %s --tenant T --id A --out DIR\n",
-		t.Dir, trust.NATSConf, *dataDir, *dataDir)
-	return nil
-}
-
-func agentCredentials(args []string, out io.Writer) error {
-	fs := newFlags("agent-credentials")
-	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
-	tenant := fs.String("tenant", "", "the agent's tenant")
-	id := fs.String("id", "", "the agent's id")
-	anyID := fs.Bool("any-id", false, "a tenant-wide credential that may speak for any agent id of the tenant (for DaemonSets: one Secret, an id per node)")
-	outDir := fs.String("out", "", "directory to write the credentials to (default ./<tenant>-<id>)")
-	t, err := loadTrust(fs, args, dataDir)
-	if err != nil {
-		return err
-	}
-	if *anyID {
-		if *id != "" {
-			return errors.New("give --id or --any-id, not both")
-		}
-		*id = trust.AnyID
-	}
-	dir := *outDir
-	if dir == "" {
-		dir = *tenant + "-" + strings.ReplaceAll(*id, trust.AnyID, "any")
-	}
-	if err := t.AgentCredentials(*tenant, *id, dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %s (%s, %s, %s, %s)\nrun the agent with: vigil-agent --tenant %s --id %s --credentials %s --nats-url tls://HOST:4222\n",
-		dir, trust.IssuedCA, trust.IssuedCert, trust.IssuedKey, trust.IssuedCreds, *tenant, *id, dir)
-	return nil
-}
-
-func siemCredentials(args []string, out io.Writer) error {
-	fs := newFlags("siem-credentials")
-	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
-	name := fs.String("name", "", "the SIEM's name")
-	tenants := fs.StringSlice("tenant", nil, "tenant whose events it may read (repeatable; * for all)")
-	outDir := fs.String("out", "", "directory to write the credentials to (default ./siem-<name>)")
-	t, err := loadTrust(fs, args, dataDir)
-	if err != nil {
-		return err
-	}
-	dir := *outDir
-	if dir == "" {
-		dir = "siem-" + *name
-	}
-	if err := t.SIEMCredentials(*name, *tenants, dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %s; subscribe with inbox prefix _INBOX.siem.%s, for example:\n  nats --tlscert %s --tlskey %s --tlsca %s --creds %s --inbox-prefix _INBOX.siem.%s sub 'vigil.events.%s.>'\n",
-		dir, *name, filepath.Join(dir, trust.IssuedCert), filepath.Join(dir, trust.IssuedKey), filepath.Join(dir, trust.IssuedCA), filepath.Join(dir, trust.IssuedCreds), *name, firstOr(*tenants, "TENANT"))
-	return nil
-}
-
-func firstOr(list []string, def string) string {
-	if len(list) == 0 || list[0] == "*" {
-		return def
-	}
-	return list[0]
-}
-
-func clientCert(args []string, out io.Writer) error {
-	fs := newFlags("client-cert")
-	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
-	name := fs.String("name", "", "the holder's name (audit entries carry it)")
-	role := fs.String("role", "viewer", "viewer or admin")
-	tenants := fs.StringSlice("tenant", nil, "tenant the holder may act for (repeatable; * for all)")
-	outDir := fs.String("out", "", "directory to write the certificate to (default ./<name>)")
-	t, err := loadTrust(fs, args, dataDir)
-	if err != nil {
-		return err
-	}
-	dir := *outDir
-	if dir == "" {
-		dir = *name
-	}
-	if err := t.ClientCertificate(*name, *role, *tenants, dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %s\nuse it with: vigil --ca %s --cert %s --key %s findings list\n", dir,
-		filepath.Join(dir, trust.IssuedCA), filepath.Join(dir, trust.IssuedCert), filepath.Join(dir, trust.IssuedKey))
-	return nil
-}
-
-func token(args []string, out io.Writer) error {
-	fs := newFlags("token")
-	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
-	name := fs.String("name", "", "the token's name (audit entries carry it)")
-	role := fs.String("role", "viewer", "viewer or admin")
-	tenants := fs.StringSlice("tenant", nil, "tenant the holder may act for (repeatable; * for all)")
-	revoke := fs.Bool("revoke", false, "remove the token named --name instead")
-	t, err := loadTrust(fs, args, dataDir)
-	if err != nil {
-		return err
-	}
-	if *revoke {
-		if err := t.RevokeToken(*name); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "revoked token %q; running servers stop accepting it within a second\n", *name)
-		return nil
-	}
-	tok, err := t.AddToken(*name, *role, *tenants)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, tok)
-	return nil
-}
-
-func renewServerCert(args []string, out io.Writer) error {
-	fs := newFlags("renew-server-cert")
-	dataDir := fs.String("data-dir", "./vigil-data", "data directory of the server")
-	hosts := fs.StringSlice("host", nil, "DNS name or IP address the server is reached at (repeatable)")
-	t, err := loadTrust(fs, args, dataDir)
-	if err != nil {
-		return err
-	}
-	if err := t.RenewServerCertificate(*hosts); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "renewed %s\n", t.Path(trust.ServerCertFile))
-	return nil
 }
 
 func storePath(dataDir string) string { return filepath.Join(dataDir, "vigil.db") }
