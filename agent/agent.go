@@ -53,6 +53,10 @@ type Config struct {
 	// and authenticates with its NATS credentials. The files are re-read
 	// when they change, so they rotate without a restart.
 	Credentials string
+	// Via is the name of the tenant-wide credential the agent speaks
+	// through, read from the credentials ("" for a credential of its own):
+	// the server knows the agent as <ID>@<Via>.
+	Via string
 	// Targets are the paths to scan.
 	Targets []string
 	// Kubeconfig points at a cluster to scan live through its API;
@@ -126,9 +130,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.Credentials != "" {
-		if err := checkCredentials(c.Credentials, c.Tenant, c.ID); err != nil {
+		via, err := checkCredentials(c.Credentials, c.Tenant, c.ID)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		c.Via = via
 	}
 	if err := c.gatherTargets(); err != nil {
 		errs = append(errs, err)
@@ -154,10 +160,13 @@ func (c *Config) identityFromCredentials() {
 	if c.Tenant == "" && len(who.Tenants) == 1 {
 		c.Tenant = who.Tenants[0]
 	}
-	if c.ID == "" && who.Name != AnyID {
+	if c.ID == "" && !wide(who.Name) {
 		c.ID = who.Name
 	}
 }
+
+// sender is who the agent's messages come from, as its credentials prove.
+func (c *Config) sender() bus.Sender { return bus.Sender{Tenant: c.Tenant, Agent: c.ID, Via: c.Via} }
 
 // gatherTargets turns the per-kind options (node root, images, repos,
 // AWS, /proc) into targets.
@@ -548,7 +557,7 @@ func (a *Agent) heartbeat() {
 	if err != nil {
 		return
 	}
-	if err := a.nc.Publish(bus.AgentsSubject(a.cfg.Tenant, a.cfg.ID), data); err != nil {
+	if err := a.nc.Publish(a.cfg.sender().HeartbeatSubject(), data); err != nil {
 		a.log.Debug("heartbeat not sent", "err", err)
 	}
 }
@@ -565,7 +574,7 @@ func (a *Agent) readControl(ctx context.Context) error {
 			return err
 		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		msg, err := a.nc.RequestWithContext(rctx, bus.ControlReadSubject(a.cfg.Tenant, a.cfg.ID), data)
+		msg, err := a.nc.RequestWithContext(rctx, a.cfg.sender().ControlReadSubject(), data)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("control requests: %w", err)
@@ -669,7 +678,7 @@ func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Sco
 		}
 		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Ledger.Notices(name),
 			NotAssessed: notAssessed, Coverage: cov, StartedAt: started, FinishedAt: finished, TraceParent: traceParent(ctx)},
-			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version,
+			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version, Via: a.cfg.Via,
 				AnalyzerVersion: a.scanner.AnalyzerVersion()})
 		if err != nil {
 			return nil, nil, err

@@ -14,25 +14,37 @@ import (
 
 // checkCredentials reads the credentials directory and checks that its
 // certificate names this agent, so a mix-up fails at start with a clear
-// message instead of as permission errors later.
-func checkCredentials(dir, tenant, id string) error {
+// message instead of as permission errors later. It returns the name of a
+// tenant-wide credential ("" for the agent's own).
+func checkCredentials(dir, tenant, id string) (string, error) {
 	who, err := credentialIdentity(dir)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if who.Role != pki.RoleAgent || who.Name != id && who.Name != AnyID || !slices.Contains(who.Tenants, tenant) {
-		return fmt.Errorf("credentials in %s are for %s %v/%s, not agent %s/%s", dir, who.Role, who.Tenants, who.Name, tenant, id)
+	if who.Role != pki.RoleAgent || who.Name != id && !wide(who.Name) || !slices.Contains(who.Tenants, tenant) {
+		return "", fmt.Errorf("credentials in %s are for %s %v/%s, not agent %s/%s", dir, who.Role, who.Tenants, who.Name, tenant, id)
+	}
+	if who.Name == legacyAnyID {
+		return "", fmt.Errorf("credentials in %s are an unnamed tenant-wide credential, whose agents could write into other agents' scopes: issue a new one with vigil-server agent-credentials --any-id --name NAME", dir)
 	}
 	if _, err := os.Stat(filepath.Join(dir, pki.DirCreds)); err != nil {
-		return fmt.Errorf("credentials: %w", err)
+		return "", fmt.Errorf("credentials: %w", err)
 	}
-	return nil
+	via, _ := bus.ParseWideName(who.Name)
+	return via, nil
 }
 
-// AnyID is the agent name of a tenant-wide credential (vigil-server
-// agent-credentials --any-id): it may speak for any agent id of its tenant,
-// as the agents of a DaemonSet, one per node, must.
-const AnyID = "*"
+// legacyAnyID named the tenant-wide credentials of older releases, whose
+// subjects did not say which credential spoke.
+const legacyAnyID = "*"
+
+// wide reports whether a certificate name is a tenant-wide credential's
+// (vigil-server agent-credentials --any-id): it may speak for any agent id
+// of its tenant, as the agents of a DaemonSet, one per node, must.
+func wide(name string) bool {
+	_, ok := bus.ParseWideName(name)
+	return ok || name == legacyAnyID
+}
 
 // credentialIdentity reads the identity of a credentials directory's certificate.
 func credentialIdentity(dir string) (pki.Identity, error) {
@@ -63,6 +75,6 @@ func (a *Agent) credentialOptions() ([]nats.Option, error) {
 	return []nats.Option{
 		nats.Secure(r.ClientConfig("")),
 		nats.UserCredentials(filepath.Join(dir, pki.DirCreds)),
-		nats.CustomInboxPrefix(bus.AgentInboxPrefix(a.cfg.Tenant, a.cfg.ID)),
+		nats.CustomInboxPrefix(a.cfg.sender().InboxPrefix()),
 	}, nil
 }

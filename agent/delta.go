@@ -48,6 +48,9 @@ type EnqueueOptions struct {
 	// BatchBytes caps the encoded size of a FindingBatch (default 512 KiB).
 	BatchBytes   int
 	AgentVersion string
+	// Via is the tenant-wide credential the agent speaks through ("" for
+	// its own); it is part of every findings subject.
+	Via string
 	// AnalyzerVersion names the scanner build and its checks; when it
 	// differs from the one the scope was last sent with, the scan is sent
 	// in full so the server resolves what the old analyzers reported.
@@ -112,7 +115,7 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 		if err != nil {
 			return err
 		}
-		w := &scanWriter{out: tx.Bucket(bOutbox), subject: bus.FindingsSubject(s.Scope.Tenant, s.Scope.Agent), scanID: newScanID(), s: &s, full: full, opts: opts}
+		w := &scanWriter{out: tx.Bucket(bOutbox), subject: bus.Sender{Tenant: s.Scope.Tenant, Agent: s.Scope.Agent, Via: opts.Via}.FindingsSubject(), scanID: newScanID(), s: &s, full: full, opts: opts}
 		if err := w.send(changed, gone); err != nil {
 			return err
 		}

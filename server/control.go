@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,11 +39,10 @@ func (s *Server) onControlRead(m *nats.Msg) {
 }
 
 func (s *Server) readControl(subject string, data []byte, reply *vigilv1.ControlReadReply) error {
-	parts := strings.Split(subject, ".")
-	if len(parts) != 4 || bus.ValidateID("tenant", parts[2]) != nil || bus.ValidateID("agent", parts[3]) != nil {
-		return errors.New("subject is not vigil.controlread.<tenant>.<agent>")
+	sender, err := bus.ParseSender("controlread", subject)
+	if err != nil {
+		return err
 	}
-	tenant, agent := parts[2], parts[3]
 	req := &vigilv1.ControlRead{}
 	if len(data) > bus.MaxMessageSize {
 		return errors.New("control read too large")
@@ -55,7 +53,7 @@ func (s *Server) readControl(subject string, data []byte, reply *vigilv1.Control
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stream := s.ctlStream
-	subject = bus.ControlSubject(tenant, agent)
+	subject = bus.ControlSubject(sender.Tenant, sender.ID())
 	seq := req.AfterSeq + 1
 	for len(reply.Entries) < controlReadBatch {
 		raw, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
@@ -71,6 +69,8 @@ func (s *Server) readControl(subject string, data []byte, reply *vigilv1.Control
 			s.log.Warn("stored control request does not decode", "seq", raw.Sequence, "err", err)
 			continue
 		}
+		// The agent knows itself by its id, not by the server's name for it.
+		rr.Scope.Agent = sender.Agent
 		reply.Entries = append(reply.Entries, &vigilv1.ControlEntry{Seq: raw.Sequence, Request: rr})
 	}
 	reply.More = true

@@ -52,7 +52,7 @@ type Config struct {
 	// Shards is the number of write shards (default 1: none); Shard is the
 	// one this server consumes (-1: all of them, a full view). Sharding
 	// needs an external NATS whose account maps findings subjects with
-	// bus.ShardMapping.
+	// bus.ShardMappings.
 	Shards, Shard int
 	// NoSync skips fsync of the store; for benchmarks only.
 	NoSync bool
@@ -240,7 +240,7 @@ func (s *Server) connectNATS(ctx context.Context, natsOpts []nats.Option) error 
 		return fmt.Errorf("control stream: %w", err)
 	}
 	// Any one server answers a control read.
-	if s.ctlSub, err = s.nc.QueueSubscribe(bus.ControlReadSubject("*", "*"), "vigil-server", s.onControlRead); err != nil {
+	if s.ctlSub, err = s.nc.QueueSubscribe("vigil.controlread.>", "vigil-server", s.onControlRead); err != nil {
 		return fmt.Errorf("subscribe control reads: %w", err)
 	}
 	if err := s.nc.Flush(); err != nil {

@@ -111,6 +111,12 @@ func (c *natsClient) subDenied(t *testing.T, subject string) bool {
 }
 
 func scanMsgs(tenant, agent string, n int) []*nats.Msg {
+	return scanMsgsFrom(bus.Sender{Tenant: tenant, Agent: agent}, n)
+}
+
+// scanMsgsFrom is one full scan of n findings, published as sender.
+func scanMsgsFrom(sender bus.Sender, n int) []*nats.Msg {
+	tenant, agent := sender.Tenant, sender.Agent
 	scope := &vigilv1.Scope{Tenant: tenant, Agent: agent, Scanner: "kubernetes", Target: "/m"}
 	var fs []*vigilv1.Finding
 	var fps []string
@@ -122,7 +128,7 @@ func scanMsgs(tenant, agent string, n int) []*nats.Msg {
 		fps = append(fps, f.Fingerprint)
 	}
 	d := finding.DigestOf(fps)
-	subj := bus.FindingsSubject(tenant, agent)
+	subj := sender.FindingsSubject()
 	b, _ := bus.NewScanMsg(subj, subj+"/s1/1", &vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Batch{Batch: &vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: fs}}})
 	c, _ := bus.NewScanMsg(subj, subj+"/s1/2", &vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: &vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Batches: 1, Full: true, FindingCount: uint64(n), SetDigest: d[:]}}})
 	return []*nats.Msg{b, c}
@@ -220,22 +226,45 @@ func TestNATSPermissionsConfineEachAgent(t *testing.T) {
 		t.Fatal("connection without a client certificate accepted")
 	}
 	// A tenant-wide credential (a DaemonSet's) speaks for any agent of its
-	// tenant and for no other tenant.
+	// tenant and for no other tenant, and its agents are its own: claiming
+	// a1's id, it neither reaches a1's subjects nor touches a1's scope.
 	wide := filepath.Join(root, "wide")
-	if _, err := tr.AgentCredentials("acme", trust.AnyID, wide, 0); err != nil {
+	if _, err := tr.AgentCredentials("acme", bus.WideName("nodes"), wide, 0); err != nil {
 		t.Fatal(err)
 	}
-	cw, err := connectWith(t, s.NATSURL(), wide, bus.AgentInboxPrefix("acme", "node-7"))
+	node := bus.Sender{Tenant: "acme", Agent: "a1", Via: "nodes"}
+	cw, err := connectWith(t, s.NATSURL(), wide, node.InboxPrefix())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range scanMsgs("acme", "node-7", 2) {
+	for _, m := range scanMsgsFrom(node, 2) {
 		if _, err := cw.js.PublishMsg(context.Background(), m); err != nil {
-			t.Fatalf("tenant-wide credential publishing as node-7: %v", err)
+			t.Fatalf("tenant-wide credential publishing as a1@nodes: %v", err)
 		}
 	}
-	if !cw.denied(t, bus.FindingsSubject("globex", "node-7")) || !cw.denied(t, "vigil.events.acme.cluster.high") {
-		t.Fatal("a tenant-wide credential reaches beyond its tenant's agent subjects")
+	if _, err := cw.nc.Request(node.ControlReadSubject(), nil, 5*time.Second); err != nil {
+		t.Fatalf("tenant-wide credential reading its control requests: %v", err)
+	}
+	eventually(t, "a1@nodes's scan applied", func() bool { return s.Stats().Scans == 2 })
+	for _, subj := range []string{bus.FindingsSubject("acme", "a1"), bus.AgentsSubject("acme", "a1"), bus.ControlReadSubject("acme", "a1"),
+		bus.FindingsSubject("globex", "node-7"), bus.Sender{Tenant: "acme", Agent: "a1", Via: "other"}.FindingsSubject(), "vigil.events.acme.cluster.high"} {
+		if !cw.denied(t, subj) {
+			t.Errorf("a tenant-wide credential may publish on %s", subj)
+		}
+	}
+	if !cw.subDenied(t, bus.AgentInboxPrefix("acme", "a1")+".>") {
+		t.Error("a tenant-wide credential may read a1's replies")
+	}
+	all, _, err := s.store.List(&vigilv1.FindingFilter{Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN}}, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]int{}
+	for _, f := range all {
+		open[f.Scope.Agent]++
+	}
+	if open["a1"] != 3 || open[node.ID()] != 2 || len(open) != 2 {
+		t.Fatalf("open findings by agent after the tenant-wide scan as a1: %v, want a1: 3, %s: 2", open, node.ID())
 	}
 	// Credentials of another installation are refused.
 	other, _ := trust.Init(t.TempDir(), "", nil, 1)

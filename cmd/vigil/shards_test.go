@@ -32,9 +32,10 @@ func TestTwoShardsEqualOneServer(t *testing.T) {
 		t.Fatal("NATS did not start")
 	}
 	defer ns.Shutdown()
-	src, dst := bus.ShardMapping(2)
-	if err := ns.GlobalAccount().AddMapping(src, dst); err != nil {
-		t.Fatal(err)
+	for src, dst := range bus.ShardMappings(2) {
+		if err := ns.GlobalAccount().AddMapping(src, dst); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

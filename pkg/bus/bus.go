@@ -77,18 +77,16 @@ func EventsSubject(tenant, pillar, severity string) string {
 // DeadLetterSubject carries messages the server could not use.
 func DeadLetterSubject(reason string) string { return "vigil.deadletter." + reason }
 
-// ParseFindingsSubject returns the tenant and agent of a findings subject,
-// as published (vigil.findings.<tenant>.<agent>) or as stored by a sharded
-// stream (vigil.shard.<n>.findings.<tenant>.<agent>).
-func ParseFindingsSubject(subject string) (tenant, agent string, err error) {
-	parts := strings.Split(subject, ".")
-	if len(parts) == 6 && parts[0] == "vigil" && parts[1] == "shard" && parts[3] == "findings" {
-		parts = append([]string{"vigil"}, parts[3:]...)
+// ParseFindingsSubject returns the sender of a findings subject, as
+// published (vigil.findings.<tenant>.<agent>[.<credential>]) or as stored
+// by a sharded stream (vigil.shard.<n>.findings.…).
+func ParseFindingsSubject(subject string) (Sender, error) {
+	if rest, ok := strings.CutPrefix(subject, "vigil.shard."); ok {
+		if _, tail, ok := strings.Cut(rest, "."); ok {
+			subject = "vigil." + tail
+		}
 	}
-	if len(parts) != 4 || parts[0] != "vigil" || parts[1] != "findings" {
-		return "", "", fmt.Errorf("subject %q is not vigil.findings.<tenant>.<agent>", subject)
-	}
-	return parts[2], parts[3], nil
+	return ParseSender("findings", subject)
 }
 
 // Write scale-out: with shards > 1 the NATS account maps each agent's
@@ -97,11 +95,15 @@ func ParseFindingsSubject(subject string) (tenant, agent string, err error) {
 // consumes vigil.shard.<n>.findings.>. Every message of one agent lands in
 // the same shard, so a scope lives in exactly one shard's store.
 
-// ShardMapping returns the NATS subject mapping (source, destination) that
-// partitions findings subjects into shards; put it in the account's
-// configuration (mappings = { source: destination }).
-func ShardMapping(shards int) (string, string) {
-	return "vigil.findings.*.*", fmt.Sprintf("vigil.shard.{{partition(%d,1,2)}}.findings.{{wildcard(1)}}.{{wildcard(2)}}", shards)
+// ShardMappings returns the NATS subject mappings (source → destination)
+// that partition findings subjects into shards, those of agents with
+// their own credential and of tenant-wide ones; put them in the account's
+// configuration (mappings = { source: destination, … }).
+func ShardMappings(shards int) map[string]string {
+	return map[string]string{
+		"vigil.findings.*.*":   fmt.Sprintf("vigil.shard.{{partition(%d,1,2)}}.findings.{{wildcard(1)}}.{{wildcard(2)}}", shards),
+		"vigil.findings.*.*.*": fmt.Sprintf("vigil.shard.{{partition(%d,1,2)}}.findings.{{wildcard(1)}}.{{wildcard(2)}}.{{wildcard(3)}}", shards),
+	}
 }
 
 // FindingsFilter is the filter subject of a server's consumer: every
@@ -189,10 +191,11 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 	if len(data) > MaxMessageSize {
 		return nil, reject(ReasonTooLarge, "message of %d bytes exceeds %d", len(data), MaxMessageSize)
 	}
-	tenant, agent, err := ParseFindingsSubject(subject)
+	sender, err := ParseFindingsSubject(subject)
 	if err != nil {
 		return nil, reject(ReasonSubjectMismatch, "%w", err)
 	}
+	tenant := sender.Tenant
 	m := &vigilv1.ScanMessage{}
 	if err := proto.Unmarshal(data, m); err != nil {
 		return nil, reject(ReasonDecode, "%w", err)
@@ -225,9 +228,11 @@ func DecodeScanMsg(subject string, data []byte) (*vigilv1.ScanMessage, error) {
 	if len(scope.Scanner) > 64 || len(scope.Target) > 4096 || len(scanID) > 256 {
 		return nil, reject(ReasonInvalid, "scanner, target or scan id too long")
 	}
-	if scope.Tenant != tenant || scope.Agent != agent {
-		return nil, reject(ReasonSubjectMismatch, "scope %s/%s on subject of %s/%s", scope.Tenant, scope.Agent, tenant, agent)
+	if scope.Tenant != tenant || scope.Agent != sender.Agent {
+		return nil, reject(ReasonSubjectMismatch, "scope %s/%s on subject of %s/%s", scope.Tenant, scope.Agent, tenant, sender.Agent)
 	}
+	// The scope is the sender's, as its credential proves it.
+	scope.Agent = sender.ID()
 	return m, nil
 }
 
@@ -315,17 +320,18 @@ func DecodeHeartbeat(subject string, data []byte) (*vigilv1.Heartbeat, error) {
 	if len(data) > MaxMessageSize {
 		return nil, reject(ReasonTooLarge, "heartbeat of %d bytes", len(data))
 	}
-	parts := strings.Split(subject, ".")
-	if len(parts) != 4 || parts[0] != "vigil" || parts[1] != "agents" {
-		return nil, reject(ReasonSubjectMismatch, "subject %q is not vigil.agents.<tenant>.<agent>", subject)
+	sender, err := ParseSender("agents", subject)
+	if err != nil {
+		return nil, reject(ReasonSubjectMismatch, "%w", err)
 	}
 	h := &vigilv1.Heartbeat{}
 	if err := proto.Unmarshal(data, h); err != nil {
 		return nil, reject(ReasonDecode, "%w", err)
 	}
-	if h.Tenant != parts[2] || h.Agent != parts[3] {
-		return nil, reject(ReasonSubjectMismatch, "heartbeat of %s/%s on subject of %s/%s", h.Tenant, h.Agent, parts[2], parts[3])
+	if h.Tenant != sender.Tenant || h.Agent != sender.Agent {
+		return nil, reject(ReasonSubjectMismatch, "heartbeat of %s/%s on subject of %s/%s", h.Tenant, h.Agent, sender.Tenant, sender.Agent)
 	}
+	h.Agent = sender.ID()
 	return h, nil
 }
 

@@ -82,6 +82,7 @@ func TestValidateID(t *testing.T) {
 
 func FuzzDecodeScanMsg(f *testing.F) {
 	f.Add("vigil.findings.acme.a1", batch("acme", "a1"))
+	f.Add("vigil.findings.acme.a1.nodes", batch("acme", "a1"))
 	f.Add("vigil.findings.acme.a1", []byte{0x12, 0x02, 0x0a, 0x00})
 	f.Fuzz(func(t *testing.T, subject string, data []byte) {
 		m, err := DecodeScanMsg(subject, data)
@@ -95,9 +96,11 @@ func FuzzDecodeScanMsg(f *testing.F) {
 func FuzzDecodeHeartbeat(f *testing.F) {
 	hb, _ := proto.Marshal(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a1", Version: "1", Scopes: []*vigilv1.Scope{{Tenant: "acme", Agent: "a1", Scanner: "s", Target: "t"}}})
 	f.Add("vigil.agents.acme.a1", hb)
+	f.Add("vigil.agents.acme.a1.nodes", hb)
 	f.Fuzz(func(t *testing.T, subject string, data []byte) {
 		h, err := DecodeHeartbeat(subject, data)
-		if err == nil && (h == nil || AgentsSubject(h.Tenant, h.Agent) != subject) {
+		sender, perr := ParseSender("agents", subject)
+		if err == nil && (h == nil || perr != nil || sender.Tenant != h.Tenant || sender.ID() != h.Agent) {
 			t.Fatalf("heartbeat %v accepted on %s", h, subject)
 		}
 	})

@@ -147,19 +147,27 @@ const ClaimsUpdateSubject = "$SYS.REQ.ACCOUNT.%s.CLAIMS.UPDATE"
 // that may publish only on the agent's own subjects, valid for lifetime
 // (0: DefaultValidity).
 //
-// An id of AnyID issues a tenant-wide credential that may speak for every
-// agent id of the tenant (never of another): for DaemonSets, whose agents
-// share one Secret but each need an id of their own.
+// An id of bus.WideName(name) issues the tenant-wide credential name, which
+// may speak for any agent id of the tenant (never of another): for
+// DaemonSets, whose agents share one Secret but each need an id of their
+// own. Its subjects carry its name, so the server keeps the scopes of its
+// agents apart from those of agents with credentials of their own.
 func (t *Trust) AgentCredentials(tenant, id, outDir string, lifetime time.Duration) (Issued, error) {
 	if err := bus.ValidateID("tenant", tenant); err != nil {
 		return Issued{}, err
 	}
-	if id != AnyID {
+	var perm bus.Permissions
+	if via, ok := bus.ParseWideName(id); ok {
+		if err := bus.ValidateID("tenant-wide credential name", via); err != nil {
+			return Issued{}, err
+		}
+		perm = bus.WidePermissions(tenant, via)
+	} else {
 		if err := bus.ValidateID("agent id", id); err != nil {
 			return Issued{}, err
 		}
+		perm = bus.AgentPermissions(tenant, id)
 	}
-	perm := bus.AgentPermissions(tenant, id)
 	return t.issue(outDir, KindAgent, pki.Request{Name: id, Role: pki.RoleAgent, Tenants: []string{tenant}, Validity: lifetime}, &perm)
 }
 

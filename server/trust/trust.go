@@ -71,9 +71,6 @@ const (
 	IssuedCreds = pki.DirCreds
 )
 
-// AnyID as an agent id issues a tenant-wide agent credential.
-const AnyID = "*"
-
 // Validity of issued credentials.
 const (
 	CAValidity = 10 * 365 * 24 * time.Hour
@@ -250,8 +247,9 @@ func newAccount(name string, operator nkeys.KeyPair, jetstream bool, shards int)
 	ac := jwt.NewAccountClaims(pub)
 	ac.Name = name
 	if shards > 1 {
-		src, dst := bus.ShardMapping(shards)
-		ac.AddMapping(jwt.Subject(src), jwt.WeightedMapping{Subject: jwt.Subject(dst), Weight: 100})
+		for src, dst := range bus.ShardMappings(shards) {
+			ac.AddMapping(jwt.Subject(src), jwt.WeightedMapping{Subject: jwt.Subject(dst), Weight: 100})
+		}
 	}
 	if jetstream {
 		ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1, MaxAckPending: -1, MemoryMaxStreamBytes: -1, DiskMaxStreamBytes: -1}

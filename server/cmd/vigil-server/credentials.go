@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/config"
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/server/trust"
@@ -81,12 +82,20 @@ func agentCredentials(args []string, out io.Writer) error {
 	tenant := fs.String("tenant", "", "the agent's tenant")
 	id := fs.String("id", "", "the agent's id")
 	anyID := fs.Bool("any-id", false, "a tenant-wide credential that may speak for any agent id of the tenant (for DaemonSets: one Secret, an id per node)")
-	outDir := fs.String("out", "", "directory to write the credentials to (default ./<tenant>-<id>)")
+	name := fs.String("name", "nodes", "with --any-id, the tenant-wide credential's name: its agents are <id>@<name> on the server")
+	outDir := fs.String("out", "", "directory to write the credentials to (default ./<tenant>-<id>, ./<tenant>-<name> with --any-id)")
 	life := lifetimeFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := agentID(id, *anyID); err != nil {
+	dir := *outDir
+	if dir == "" {
+		dir = *tenant + "-" + *id
+		if *anyID {
+			dir = *tenant + "-" + *name
+		}
+	}
+	if err := agentID(id, *anyID, *name); err != nil {
 		return err
 	}
 	lifetime, err := trust.ParseLifetime(*life)
@@ -97,28 +106,32 @@ func agentCredentials(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir := *outDir
-	if dir == "" {
-		dir = *tenant + "-" + strings.ReplaceAll(*id, trust.AnyID, "any")
-	}
 	e, err := t.AgentCredentials(*tenant, *id, dir, lifetime)
 	if err != nil {
 		return err
 	}
+	agent := *id
+	if *anyID {
+		agent = "ID"
+	}
 	fmt.Fprintf(out, "wrote %s (%s, %s, %s, %s), valid until %s\nrun the agent with: vigil-agent --tenant %s --id %s --credentials %s --nats-url tls://HOST:4222\n",
-		dir, trust.IssuedCA, trust.IssuedCert, trust.IssuedKey, trust.IssuedCreds, day(e.Expires), *tenant, *id, dir)
+		dir, trust.IssuedCA, trust.IssuedCert, trust.IssuedKey, trust.IssuedCreds, day(e.Expires), *tenant, agent, dir)
 	return nil
 }
 
-// agentID checks --id against --any-id and sets the id of a tenant-wide credential.
-func agentID(id *string, anyID bool) error {
+// agentID checks --id against --any-id and sets the id of the tenant-wide
+// credential name.
+func agentID(id *string, anyID bool, name string) error {
 	if !anyID {
 		return nil
 	}
 	if *id != "" {
 		return errors.New("give --id or --any-id, not both")
 	}
-	*id = trust.AnyID
+	if name == "" {
+		return errors.New("a tenant-wide credential (--any-id) needs a --name")
+	}
+	*id = bus.WideName(name)
 	return nil
 }
 
@@ -265,7 +278,7 @@ func bindCredential(cmd string, fs *pflag.FlagSet, args []string) (credentialFla
 	c.name = fs.String("name", "", "name of the SIEM, client certificate or token")
 	c.tenant = fs.String("tenant", "", "the agent's tenant")
 	c.id = fs.String("id", "", "the agent's id")
-	c.anyID = fs.Bool("any-id", false, "the tenant-wide agent credential")
+	c.anyID = fs.Bool("any-id", false, "the tenant-wide agent credential named --name")
 	kinds := "agent, siem, client or token"
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return c, nil, fmt.Errorf("%s what? give %s first, for example: vigil-server %s agent --tenant acme --id a1", cmd, kinds, cmd)
@@ -287,11 +300,11 @@ func (c credentialFlags) match() (trust.Match, error) {
 		}
 		return trust.Match{Kind: c.kind, Name: *c.name}, nil
 	}
-	if err := agentID(c.id, *c.anyID); err != nil {
+	if err := agentID(c.id, *c.anyID, *c.name); err != nil {
 		return trust.Match{}, err
 	}
 	if *c.tenant == "" || *c.id == "" {
-		return trust.Match{}, errors.New("an agent is named with --tenant and --id (or --any-id)")
+		return trust.Match{}, errors.New("an agent is named with --tenant and --id (or --any-id --name)")
 	}
 	return trust.Match{Kind: trust.KindAgent, Name: *c.id, Tenant: *c.tenant}, nil
 }
