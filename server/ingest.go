@@ -169,6 +169,9 @@ func (s *Server) decode(msgs []jetstream.Msg) [][]decoded {
 			s.deadLetter(m, err)
 			continue
 		}
+		if !s.checkQuota(m, sm) {
+			continue
+		}
 		cur = append(cur, decoded{msg: m, sm: sm})
 		size += len(sm.GetBatch().GetFindings()) + len(sm.GetBatch().GetGoneFingerprints()) + 1
 		if size >= maxTxFindings {

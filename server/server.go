@@ -66,6 +66,8 @@ type Config struct {
 	RetainResolved time.Duration
 	// SweepEvery is how often expired suppressions are ended (default 10s).
 	SweepEvery time.Duration
+	// Quotas bound each agent's ingest (zero: no bound).
+	Quotas Quotas
 	Logger     *slog.Logger
 }
 
@@ -80,6 +82,7 @@ type Server struct {
 	grpc  *grpc.Server
 	lis   net.Listener
 	hub   *hub
+	quota *quota
 	stats stats
 	auth  *authenticator
 	m     meters
@@ -106,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), kickEvents: make(chan struct{}, 1), eventsDone: make(chan struct{}),
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), quota: newQuota(cfg.Quotas), kickEvents: make(chan struct{}, 1), eventsDone: make(chan struct{}),
 		auth: &authenticator{}}
 	natsOpts, grpcOpts, err := s.loadTrust()
 	if err != nil {

@@ -168,6 +168,8 @@ const (
 	ReasonInvalid         = "invalid"
 	ReasonSubjectMismatch = "subject_mismatch"
 	ReasonApply           = "apply"
+	// ReasonQuota: the sending agent went over an ingest quota.
+	ReasonQuota = "quota"
 )
 
 // RejectError says why a message is unusable; Reason names the dead-letter

@@ -361,6 +361,27 @@ func CoverageEvent(b Blind, productVersion, uid string, vigil json.RawMessage) *
 	return out
 }
 
+// Refusal is a scan the server refused because its agent went over an
+// ingest quota.
+type Refusal struct {
+	Tenant, Agent, Scanner, Target, Reason string
+	At                                     time.Time
+}
+
+// QuotaEvent announces a refused scan: a Detection Finding of medium
+// severity, since the scope keeps the state of its last whole scan and so
+// may miss what changed since.
+func QuotaEvent(r Refusal, productVersion, uid string, vigil json.RawMessage) *Event {
+	what := fmt.Sprintf("%s scan of %s by agent %s", r.Scanner, r.Target, r.Agent)
+	subject := "vigil:" + r.Tenant + "/" + r.Agent + "/" + r.Scanner + "/" + r.Target
+	msg := fmt.Sprintf("ingest quota exceeded: %s refused (%s); the scope keeps its last whole scan", what, r.Reason)
+	out := header(ClassDetection, ActivityCreate, 3, StatusNew, r.At.UnixMilli(), msg, productVersion, uid, r.Tenant, "INGEST_QUOTA", vigil)
+	out.FindingInfo = FindingInfo{UID: uid, Title: "Ingest quota exceeded: " + what, Desc: msg, Types: []string{"ingest"},
+		FirstSeenTime: r.At.UnixMilli(), ModifiedTime: r.At.UnixMilli(), ProductUID: "ingest"}
+	out.Resources = []Resource{{UID: subject, Name: r.Agent, Type: "Vigil Agent"}}
+	return out
+}
+
 // header fills what every Vigil event carries: class, activity, severity,
 // status, time and the product metadata.
 func header(class, act, sev, st int, at int64, msg, productVersion, uid, tenant, code string, vigil json.RawMessage) *Event {
