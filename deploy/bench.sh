@@ -12,6 +12,8 @@ go test -run '^$' -bench CorpusScan -benchtime 1x -count 3 ./pkg/scan | tee -a "
 go test -run '^$' -bench Upsert -benchtime 1x ./server/store | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 echo "==> end to end: ${VIGIL_BENCH_SCOPES:-1000} scopes x ${VIGIL_BENCH_PER_SCOPE:-1000} findings through embedded JetStream into bbolt"
 go test -run '^$' -bench IngestFleet -benchtime 1x -timeout 30m ./server | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
+echo "==> 500 gRPC clients and 20 stalled watchers against one vigil-server (peak RSS)"
+go test -run '^$' -bench ServerUnderClients -benchtime 1x -timeout 20m ./integration | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 echo
 echo "==> summary"
 awk '/^Benchmark/ {

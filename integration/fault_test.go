@@ -86,7 +86,7 @@ func TestAgentKilledWithFullOutbox(t *testing.T) {
 }
 
 // publishScan publishes one full scan of n synthetic findings of an agent.
-func publishScan(t *testing.T, js jetstream.JetStream, tenant, agent, scanID string, n int) {
+func publishScan(t testing.TB, js jetstream.JetStream, tenant, agent, scanID string, n int) {
 	t.Helper()
 	scope := &vigilv1.Scope{Tenant: tenant, Agent: agent, Scanner: "kubernetes", Target: "/srv"}
 	subject := bus.FindingsSubject(tenant, agent)
@@ -122,7 +122,7 @@ func publishScan(t *testing.T, js jetstream.JetStream, tenant, agent, scanID str
 		Batches: seq, FindingCount: uint64(n), SetDigest: d[:]}}})
 }
 
-func jsOf(t *testing.T, url string) jetstream.JetStream {
+func jsOf(t testing.TB, url string) jetstream.JetStream {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)

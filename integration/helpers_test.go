@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,13 +64,13 @@ func freePort(t *testing.T) int {
 // natsNode is a real NATS server with JetStream that a test can stop and
 // start again on the same port and storage.
 type natsNode struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	dir  string
 	srv  *natsserver.Server
 }
 
-func startNATS(t *testing.T) *natsNode {
+func startNATS(t testing.TB) *natsNode {
 	n := &natsNode{t: t, port: freePort(t), dir: t.TempDir()}
 	n.start()
 	t.Cleanup(n.stop)
@@ -125,7 +125,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, name, bin string, args ...string) *proc {
+func start(t testing.TB, name, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -152,7 +152,7 @@ func tail(s string, n int) string {
 }
 
 // wait waits for the process to exit and returns its error.
-func (p *proc) wait(t *testing.T, timeout time.Duration) error {
+func (p *proc) wait(t testing.TB, timeout time.Duration) error {
 	t.Helper()
 	select {
 	case err := <-p.done:
@@ -166,7 +166,7 @@ func (p *proc) wait(t *testing.T, timeout time.Duration) error {
 
 // vigilServer is a vigil-server process against an external NATS.
 type vigilServer struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	addr    string
 	nats    string
@@ -175,7 +175,7 @@ type vigilServer struct {
 	conn    *grpc.ClientConn
 }
 
-func startServer(t *testing.T, natsURL string, args ...string) *vigilServer {
+func startServer(t testing.TB, natsURL string, args ...string) *vigilServer {
 	s := &vigilServer{t: t, dataDir: t.TempDir(), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), nats: natsURL, args: args}
 	s.start()
 	conn, err := grpc.NewClient(s.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -260,20 +260,20 @@ func (s *vigilServer) summary(req *vigilv1.SummarizeFindingsRequest) *vigilv1.Su
 }
 
 // runAgent runs vigil-agent --once to completion.
-func runAgent(t *testing.T, natsURL, tenant, id, dataDir string, extra []string, targets ...string) *proc {
+func runAgent(t testing.TB, natsURL, tenant, id, dataDir string, extra []string, targets ...string) *proc {
 	t.Helper()
 	args := append([]string{"--once", "--nats-url", natsURL, "--tenant", tenant, "--id", id, "--data-dir", dataDir, "--drain-timeout", "2m", "--heartbeat-interval", "1s"}, extra...)
 	return start(t, "vigil-agent "+tenant+"/"+id, bins.agent, append(args, targets...)...)
 }
 
 // localScan runs `vigil scan` and returns its report.
-func localScan(t *testing.T, tenant string, paths ...string) *vigilv1.ScanReport {
+func localScan(t testing.TB, tenant string, paths ...string) *vigilv1.ScanReport {
 	t.Helper()
 	return localScanArgs(t, append([]string{"--tenant", tenant}, paths...)...)
 }
 
 // localScanArgs runs `vigil scan --format json` with args.
-func localScanArgs(t *testing.T, args ...string) *vigilv1.ScanReport {
+func localScanArgs(t testing.TB, args ...string) *vigilv1.ScanReport {
 	t.Helper()
 	cmd := exec.Command(bins.vigil, append([]string{"scan", "--format", "json"}, args...)...)
 	var stderr bytes.Buffer
@@ -289,7 +289,7 @@ func localScanArgs(t *testing.T, args ...string) *vigilv1.ScanReport {
 	return rep
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -301,7 +301,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // copyDir copies a directory tree.
-func copyDir(t *testing.T, src, dst string) {
+func copyDir(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -331,7 +331,7 @@ func copyDir(t *testing.T, src, dst string) {
 }
 
 // waitLine waits until the process output contains s.
-func (p *proc) waitLine(t *testing.T, s string, timeout time.Duration) {
+func (p *proc) waitLine(t testing.TB, s string, timeout time.Duration) {
 	t.Helper()
 	waitFor(t, timeout, fmt.Sprintf("%q in %s output", s, p.name), func() bool {
 		sc := bufio.NewScanner(strings.NewReader(p.out.String()))

@@ -31,6 +31,11 @@ func (c *coverageService) ListCoverage(ctx context.Context, req *vigilv1.ListCov
 	if err != nil {
 		return nil, err
 	}
+	release, err := c.s.reads.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	resp, err := c.s.store.Coverage(req, tenants, time.Now(), c.s.cfg.StaleAfter)
 	if errors.Is(err, store.ErrBadToken) {
 		return nil, status.Error(codes.InvalidArgument, "page_token is not one this service gave")

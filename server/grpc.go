@@ -21,8 +21,8 @@ import (
 
 func (s *Server) newGRPC(opts ...grpc.ServerOption) *grpc.Server {
 	opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream),
-		grpc.MaxRecvMsgSize(4<<20))
+		grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream))
+	opts = append(opts, grpcLimits()...)
 	g := grpc.NewServer(opts...)
 	vigilv1.RegisterFindingServiceServer(g, &findingService{s: s})
 	vigilv1.RegisterAgentServiceServer(g, &agentService{s: s})
@@ -68,6 +68,11 @@ func (f *findingService) ListFindings(ctx context.Context, req *vigilv1.ListFind
 	if err != nil {
 		return nil, err
 	}
+	release, err := f.s.reads.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	list, next, err := f.s.store.List(filter, int(req.PageSize), req.PageToken)
 	if errors.Is(err, store.ErrBadToken) {
 		return nil, status.Error(codes.InvalidArgument, "page_token does not belong to this filter")
@@ -100,6 +105,11 @@ func (f *findingService) SummarizeFindings(ctx context.Context, req *vigilv1.Sum
 	}
 	req = proto.Clone(req).(*vigilv1.SummarizeFindingsRequest)
 	req.Tenants = tenants
+	release, err := f.s.reads.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	resp, err := f.s.store.Summarize(req)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "summarize: %v", err)
@@ -114,31 +124,7 @@ func (f *findingService) WatchFindings(req *vigilv1.WatchFindingsRequest, stream
 	}
 	w := f.s.hub.subscribe(filter)
 	defer f.s.hub.unsubscribe(w)
-	for {
-		select {
-		case <-stream.Context().Done():
-			return nil
-		case ev := <-w.ch:
-			if err := stream.Send(&vigilv1.WatchFindingsResponse{Event: ev}); err != nil {
-				return err
-			}
-		case <-w.overflow:
-			// Deliver what is buffered, then end.
-			for {
-				select {
-				case ev := <-w.ch:
-					if err := stream.Send(&vigilv1.WatchFindingsResponse{Event: ev}); err != nil {
-						return err
-					}
-				default:
-					if w.behind.Load() {
-						return status.Error(codes.ResourceExhausted, "watch ended: the client fell behind its buffer of events; resume with ListFindings and watch again")
-					}
-					return status.Error(codes.Unavailable, "watch ended: the server is stopping; resume with ListFindings and watch again")
-				}
-			}
-		}
-	}
+	return watch(stream.Context(), w, stream, f.s.watchStall)
 }
 
 type agentService struct {

@@ -68,6 +68,9 @@ type Config struct {
 	SweepEvery time.Duration
 	// Quotas bound each agent's ingest (zero: no bound).
 	Quotas Quotas
+	// MaxConnections bounds concurrent gRPC connections (default
+	// DefaultMaxConnections).
+	MaxConnections int
 	Logger     *slog.Logger
 }
 
@@ -82,7 +85,10 @@ type Server struct {
 	grpc  *grpc.Server
 	lis   net.Listener
 	hub   *hub
+	reads reads
 	quota *quota
+	// watchStall ends a watch whose client read nothing for this long.
+	watchStall time.Duration
 	stats stats
 	auth  *authenticator
 	m     meters
@@ -109,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), quota: newQuota(cfg.Quotas), kickEvents: make(chan struct{}, 1), eventsDone: make(chan struct{}),
+	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(), quota: newQuota(cfg.Quotas), reads: make(reads, maxConcurrentReads), watchStall: watchStall, kickEvents: make(chan struct{}, 1), eventsDone: make(chan struct{}),
 		auth: &authenticator{}}
 	natsOpts, grpcOpts, err := s.loadTrust()
 	if err != nil {
@@ -122,10 +128,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.lis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("gRPC listen %s: %w", cfg.GRPCAddr, err)
 	}
+	s.lis = newLimitListener(lis, cfg.MaxConnections)
 	s.newMeters()
 	s.grpc = s.newGRPC(grpcOpts...)
 	return s, nil
@@ -169,6 +177,9 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = 10 * time.Second
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	return nil
 }

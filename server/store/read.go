@@ -25,6 +25,11 @@ var ErrBadToken = errors.New("invalid page token")
 // MaxPageSize caps a List page.
 const MaxPageSize = 1000
 
+// MaxPageBytes is the memory budget of one List call: a page ends early
+// (with a next-page token) once its records reach it, so a page of large
+// findings cannot take the server's memory, whatever page size was asked.
+const MaxPageBytes = 4 << 20
+
 // List returns one page of findings matching the filter, in the order of
 // the index it walks, and the token of the next page ("" at the end).
 func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) ([]*vigilv1.StoredFinding, string, error) {
@@ -67,6 +72,7 @@ func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) 
 			k, v = cur.Seek(prefix)
 		}
 		var lastK []byte
+		size := 0
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			fkey, val := k, v
 			if tag != 0 {
@@ -85,10 +91,11 @@ func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) 
 			if !matches(rec, filter, statuses) {
 				continue
 			}
-			if len(out) == pageSize {
+			if len(out) == pageSize || len(out) > 0 && size+len(val) > MaxPageBytes {
 				next = base64.RawURLEncoding.EncodeToString(append([]byte{tag}, lastK...))
 				return nil
 			}
+			size += len(val)
 			sr, err := scopes.get(fkey[:finding.ScopeIDLen])
 			if err != nil {
 				return err

@@ -3,8 +3,11 @@ package store
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
@@ -301,5 +304,48 @@ func TestDuplicateBatchCountsOnce(t *testing.T) {
 	sum, _ := s.Summarize(&vigilv1.SummarizeFindingsRequest{})
 	if sr.Present != 1 || sr.Records != 1 || sum.Total != 1 {
 		t.Fatalf("present %d, records %d, total %d; want 1 each", sr.Present, sr.Records, sum.Total)
+	}
+}
+
+// TestListMemoryBudget: a page of large findings ends at MaxPageBytes with
+// a token, and paging on returns every finding once.
+func TestListMemoryBudget(t *testing.T) {
+	s := openTemp(t)
+	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "./m"}
+	var add []*vigilv1.Finding
+	var set []string
+	for i := range 60 {
+		f := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, i)
+		f.Message = strings.Repeat("x", 256<<10)
+		add = append(add, f)
+		set = append(set, f.Fingerprint)
+	}
+	scan(t, s, scope, "s1", true, add, nil, set, time.Unix(1_700_000_000, 0))
+	seen := map[string]bool{}
+	token, pages := "", 0
+	for {
+		page, next, err := s.List(&vigilv1.FindingFilter{Tenant: "acme"}, MaxPageSize, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		size := 0
+		for _, f := range page {
+			size += proto.Size(f)
+			if seen[f.Id] {
+				t.Fatalf("%s listed twice", f.Id)
+			}
+			seen[f.Id] = true
+		}
+		if size > MaxPageBytes+(300<<10) {
+			t.Fatalf("page %d holds %d bytes, over the budget of %d", pages, size, MaxPageBytes)
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if len(seen) != 60 || pages < 4 {
+		t.Fatalf("%d findings in %d pages", len(seen), pages)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -109,6 +110,8 @@ func serve(args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.RetainResolved, "retain-resolved", 90*24*time.Hour, "purge resolved findings this long after they resolved (0 keeps them)")
 	fs.IntVar(&cfg.Quotas.FindingsPerScan, "quota-findings-per-scan", 250_000, "findings one scan of one scope may carry; a scan over it is refused (dead-lettered, ingest.quota event); 0: no bound")
 	fs.Int64Var(&cfg.Quotas.BytesPerMinute, "quota-bytes-per-minute", 512<<20, "message bytes one agent may send per minute; a scan over it is refused; 0: no bound")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections, "concurrent gRPC connections; one more is closed at once")
+	memLimit := fs.Int64("memory-limit-mb", 384, "soft limit of the Go heap in MiB: the collector works harder near it instead of letting the heap double (GOMEMLIMIT, when set, wins); 0: none")
 	metricsAddr := fs.String("metrics-addr", "", "address of a Prometheus /metrics endpoint, like 127.0.0.1:9464 (empty: none); OTLP export follows OTEL_EXPORTER_OTLP_ENDPOINT")
 	common.Bind(fs)
 	logger, done, err := common.Load(fs, args, out, version.Version)
@@ -116,6 +119,9 @@ func serve(args []string, out io.Writer) error {
 		return err
 	}
 	cfg.Logger = logger
+	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*memLimit << 20)
+	}
 	if path := storePath(cfg.DataDir); fileExists(path) {
 		if err := checkInChild(path, false); err != nil {
 			return fmt.Errorf("store %s is damaged, refusing to run on it: %w; put a backup in place with vigil-server restore --data-dir %s --from BACKUP", path, err, cfg.DataDir)
