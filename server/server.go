@@ -71,7 +71,7 @@ type Config struct {
 	// MaxConnections bounds concurrent gRPC connections (default
 	// DefaultMaxConnections).
 	MaxConnections int
-	Logger     *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Server is a running Vigil server.
@@ -89,12 +89,12 @@ type Server struct {
 	quota *quota
 	// watchStall ends a watch whose client read nothing for this long.
 	watchStall time.Duration
-	stats stats
-	auth  *authenticator
-	m     meters
-	trust *trust.Trust
-	tls   *pki.Reloader
-	hbSub *nats.Subscription
+	stats      stats
+	auth       *authenticator
+	m          meters
+	trust      *trust.Trust
+	tls        *pki.Reloader
+	hbSub      *nats.Subscription
 	// ctlSub answers agents' reads of their control requests.
 	ctlSub *nats.Subscription
 	// ctlStream is the control stream's handle, looked up once.
