@@ -72,3 +72,37 @@ func TestSecretFlagsAreNotSettings(t *testing.T) {
 		t.Fatalf("settings taken for secrets: %v", s.values)
 	}
 }
+
+// FuzzSecretInference: whatever text findings carry, inference from it
+// never panics, and no value it learned (or one an analyzer noted)
+// survives raw in any string of any finding of the scan.
+func FuzzSecretInference(f *testing.F) {
+	f.Add("kube-apiserver --etcd-servers=https://root:S3cr3tPassw0rd@etcd:2379 --authorization-mode=Node,RBAC", "--token=abcdef0123456789 --token=abcdef0123456789", "noted-value-1")
+	f.Add("postgres://app:hunter2hunter2@db/app?sslmode=disable", "password: hunter2hunter2", "")
+	f.Add("https://ghp_0123456789abcdefghij@github.com/org/repo", "--client-secret=x --secret-file=/etc/s", "short")
+	f.Fuzz(func(t *testing.T, message, snippet, noted string) {
+		secrets := &Secrets{}
+		secrets.Add(noted)
+		mk := func(fp string) *vigilv1.Finding {
+			return &vigilv1.Finding{Fingerprint: fp, CheckId: "VGL-CODE-001", Message: message, Title: snippet + message,
+				Resource: &vigilv1.Resource{Name: snippet}, Location: &vigilv1.Location{Path: "p", Snippet: snippet},
+				Tags: []string{finding.SecretTag}}
+		}
+		groups := map[string][]*vigilv1.Finding{"a": {mk("f1")}, "b": {mk("f2")}}
+		Finish(groups, nil, secrets, nil)
+		secrets.mu.Lock()
+		defer secrets.mu.Unlock()
+		for _, fs := range groups {
+			for _, fd := range fs {
+				finding.MapStrings(fd, func(s string) string {
+					for v := range secrets.values {
+						if strings.Contains(s, v) {
+							t.Fatalf("secret %q survives in %q", v, s)
+						}
+					}
+					return s
+				})
+			}
+		}
+	})
+}
