@@ -49,6 +49,19 @@ func (f trustFlags) signer(out io.Writer) (*trust.Trust, error) {
 	return t, nil
 }
 
+// issuer parses an issuing command's flags and loads the trust it signs with.
+func issuer(fs *pflag.FlagSet, args []string, tf trustFlags, life *string, out io.Writer) (*trust.Trust, time.Duration, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, 0, err
+	}
+	lifetime, err := trust.ParseLifetime(*life)
+	if err != nil {
+		return nil, 0, err
+	}
+	t, err := tf.signer(out)
+	return t, lifetime, err
+}
+
 func lifetimeFlag(fs *pflag.FlagSet) *string {
 	return fs.String("validity", "90d", "lifetime of the credential: days (90d) or a duration (36h), at most two years")
 }
@@ -85,7 +98,8 @@ func agentCredentials(args []string, out io.Writer) error {
 	name := fs.String("name", "nodes", "with --any-id, the tenant-wide credential's name: its agents are <id>@<name> on the server")
 	outDir := fs.String("out", "", "directory to write the credentials to (default ./<tenant>-<id>, ./<tenant>-<name> with --any-id)")
 	life := lifetimeFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	t, lifetime, err := issuer(fs, args, tf, life, out)
+	if err != nil {
 		return err
 	}
 	dir := *outDir
@@ -96,14 +110,6 @@ func agentCredentials(args []string, out io.Writer) error {
 		}
 	}
 	if err := agentID(id, *anyID, *name); err != nil {
-		return err
-	}
-	lifetime, err := trust.ParseLifetime(*life)
-	if err != nil {
-		return err
-	}
-	t, err := tf.signer(out)
-	if err != nil {
 		return err
 	}
 	e, err := t.AgentCredentials(*tenant, *id, dir, lifetime)
@@ -144,14 +150,7 @@ func siemCredentials(args []string, out io.Writer) error {
 	tenants := fs.StringSlice("tenant", nil, "tenant whose events it may read (repeatable; * for all)")
 	outDir := fs.String("out", "", "directory to write the credentials to (default ./siem-<name>)")
 	life := lifetimeFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	lifetime, err := trust.ParseLifetime(*life)
-	if err != nil {
-		return err
-	}
-	t, err := tf.signer(out)
+	t, lifetime, err := issuer(fs, args, tf, life, out)
 	if err != nil {
 		return err
 	}
@@ -183,14 +182,7 @@ func clientCert(args []string, out io.Writer) error {
 	tenants := fs.StringSlice("tenant", nil, "tenant the holder may act for (repeatable; * for all)")
 	outDir := fs.String("out", "", "directory to write the certificate to (default ./<name>)")
 	life := lifetimeFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	lifetime, err := trust.ParseLifetime(*life)
-	if err != nil {
-		return err
-	}
-	t, err := tf.signer(out)
+	t, lifetime, err := issuer(fs, args, tf, life, out)
 	if err != nil {
 		return err
 	}
