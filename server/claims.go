@@ -35,12 +35,13 @@ func (s *Server) followAccount(ctx context.Context) {
 			nc.Close()
 		}
 	}()
-	pushed, failing := "", ""
+	// Each distinct failure is logged once, not at every retry.
+	pushed, badFile, badPush := "", "", ""
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		if err := w.Err(); err != nil && err.Error() != failing {
-			failing = err.Error()
+		if err := w.Err(); err != nil && err.Error() != badFile {
+			badFile = err.Error()
 			s.log.Error("account JWT changed but cannot be used; NATS keeps the previous one", "err", err)
 		}
 		if token := w.Get(); token != pushed {
@@ -50,11 +51,13 @@ func (s *Server) followAccount(ctx context.Context) {
 			if err == nil {
 				err = pushAccount(ctx, nc, s.trust.AccountKey, token)
 			}
-			if err != nil {
-				s.log.Warn("push account JWT to NATS (retried every second)", "err", err)
-			} else {
-				pushed = token
+			switch {
+			case err == nil:
+				pushed, badPush = token, ""
 				s.log.Info("account JWT pushed to NATS", "revoked_users", revokedUsers(token))
+			case err.Error() != badPush:
+				badPush = err.Error()
+				s.log.Warn("account JWT not pushed to NATS: revocations wait (retried every second)", "err", err)
 			}
 		}
 		select {
@@ -70,7 +73,7 @@ func (s *Server) followAccount(ctx context.Context) {
 func (s *Server) systemConn() (*nats.Conn, error) {
 	creds := s.trust.Path(trust.SystemCreds)
 	if _, err := os.Stat(creds); err != nil {
-		return nil, fmt.Errorf("%w (a trust made by an older init gets it with the next vigil-server revoke)", err)
+		return nil, fmt.Errorf("%w (a trust made by an older init gets it from the next vigil-server command that issues or revokes)", err)
 	}
 	nc, err := nats.Connect(s.NATSURL(), nats.Secure(s.tls.ClientConfig("")), nats.UserCredentials(creds),
 		nats.Name("vigil-server-system"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -128,17 +127,6 @@ func (t *Trust) Republish() error {
 	}
 	if err := pki.WriteFile(t.Path(RevokedFile), append(data, '\n'), 0o644); err != nil {
 		return err
-	}
-	// A trust made before servers pushed revocations lacks the system
-	// user that pushes them.
-	if _, err := os.Stat(t.Path(SystemCreds)); errors.Is(err, os.ErrNotExist) {
-		creds, err := t.systemCreds()
-		if err != nil {
-			return err
-		}
-		if err := pki.WriteFile(t.Path(SystemCreds), creds, 0o600); err != nil {
-			return err
-		}
 	}
 	t.AccountJWT = token
 	if err := pki.WriteFile(t.Path(AccountJWT), []byte(token), 0o644); err != nil {

@@ -363,7 +363,26 @@ func LoadSigning(dataDir, signingDir string) (*Trust, error) {
 			return nil, fmt.Errorf("signing material %s belongs to another installation (key %s, the trust has %s)", t.signingPath(k.name), pub, k.pub)
 		}
 	}
-	return t, nil
+	return t, t.completeServerFiles()
+}
+
+// completeServerFiles writes the server files a trust made by an older
+// init lacks: the system user that pushes revocations and an empty
+// revocation list.
+func (t *Trust) completeServerFiles() error {
+	if _, err := os.Stat(t.Path(SystemCreds)); errors.Is(err, os.ErrNotExist) {
+		creds, err := t.systemCreds()
+		if err != nil {
+			return err
+		}
+		if err := pki.WriteFile(t.Path(SystemCreds), creds, 0o600); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(t.Path(RevokedFile)); errors.Is(err, os.ErrNotExist) {
+		return pki.WriteFile(t.Path(RevokedFile), []byte("[]\n"), 0o644)
+	}
+	return nil
 }
 
 // LegacyKeys lists signing files left in the trust directory by an older

@@ -255,7 +255,10 @@ func TestLegacyKeysMove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An older init kept the signing files in the trust directory.
+	// An older init kept the signing files in the trust directory and
+	// wrote no system user nor revocation list.
+	os.Remove(tr.Path(SystemCreds))
+	os.Remove(tr.Path(RevokedFile))
 	for _, name := range signingFiles {
 		if err := os.Rename(tr.signingPath(name), tr.Path(name)); err != nil {
 			t.Fatal(err)
@@ -268,6 +271,11 @@ func TestLegacyKeysMove(t *testing.T) {
 	legacy, err := LoadSigning(dir, "")
 	if err != nil || legacy.SigningDir != legacy.Dir {
 		t.Fatalf("legacy signing = %v, %v", legacy, err)
+	}
+	for _, name := range []string{SystemCreds, RevokedFile} {
+		if _, err := os.Stat(tr.Path(name)); err != nil {
+			t.Errorf("%s not completed: %v", name, err)
+		}
 	}
 	moved, err := MoveSigningKeys(dir, "")
 	if err != nil || len(moved) != len(signingFiles) || len(served.LegacyKeys()) != 0 {
