@@ -95,9 +95,10 @@ func (s *Server) publishCoverage(ctx context.Context, c store.CoverageChange, no
 	if err != nil {
 		return err
 	}
-	// One id per blind spot and state: the same change announced twice is
-	// one message on the stream.
-	uid := fmt.Sprintf("coverage:%s/%s/%s/%s:%s:%d", c.Tenant, c.Agent, b.Scanner, b.Target, word(c.Lost), c.Since.UnixNano())
+	// One id per blind spot and state, the same on every server: the same
+	// change announced twice, or by two servers, is one message on the
+	// stream.
+	uid := fmt.Sprintf("coverage:%s/%s/%s/%s:%s:%d", c.Tenant, c.Agent, b.Scanner, b.Target, word(c.Lost), c.Episode.UnixNano())
 	data, err := json.Marshal(ocsf.CoverageEvent(b, version.Version, uid, extra))
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
@@ -154,6 +155,12 @@ type CoverageChange struct {
 	Scope         *vigilv1.Scope
 	// Since is the agent's last heartbeat or the scope's last scan.
 	Since time.Time
+	// Episode names the blind spot the change opens or closes, by times
+	// every server holds alike (the agent's clock): the last heartbeat
+	// sent or scan finished before it. A lost and its restored event share
+	// it, and servers of one fleet announcing the same change give it the
+	// same event id.
+	Episode time.Time
 }
 
 // CoverageChanges lists the agents and scopes whose staleness differs from
@@ -174,7 +181,11 @@ func (s *Store) CoverageChanges(now time.Time, staleAfter time.Duration) ([]Cove
 		for _, k := range keys {
 			a := agents[k]
 			if stale := AgentStale(a, now, staleAfter); stale != a.CoverageLost {
-				out = append(out, CoverageChange{Lost: stale, Tenant: a.Tenant, Agent: a.Id, Since: a.GetLastHeartbeat().AsTime()})
+				episode := a.GetLostSince()
+				if stale {
+					episode = cmpTime(a.GetLastHeartbeatSent(), a.GetLastHeartbeat())
+				}
+				out = append(out, CoverageChange{Lost: stale, Tenant: a.Tenant, Agent: a.Id, Since: a.GetLastHeartbeat().AsTime(), Episode: episode.AsTime()})
 			}
 		}
 		return tx.Bucket(bScopes).ForEach(func(k, v []byte) error {
@@ -187,8 +198,12 @@ func (s *Store) CoverageChanges(now time.Time, staleAfter time.Duration) ([]Cove
 			if stale == sr.Stale || stale && AgentStale(a, now, staleAfter) {
 				return nil
 			}
+			episode := sr.GetStaleSince()
+			if stale {
+				episode = sr.GetLastScanTime()
+			}
 			out = append(out, CoverageChange{Lost: stale, Tenant: sr.Scope.GetTenant(), Agent: sr.Scope.GetAgent(), Scope: sr.Scope,
-				Since: sr.GetLastScanTime().AsTime()})
+				Since: sr.GetLastScanTime().AsTime(), Episode: episode.AsTime()})
 			return nil
 		})
 	})
@@ -197,14 +212,28 @@ func (s *Store) CoverageChanges(now time.Time, staleAfter time.Duration) ([]Cove
 
 // MarkCoverage records that a change was announced, so it is announced once.
 func (w *Writer) MarkCoverage(c CoverageChange) error {
+	var since *timestamppb.Timestamp
+	if c.Lost {
+		since = timestamppb.New(c.Episode)
+	}
 	if c.Scope == nil {
-		return w.touchAgent(c.Tenant, c.Agent, func(a *vigilv1.Agent) { a.CoverageLost = c.Lost })
+		return w.touchAgent(c.Tenant, c.Agent, func(a *vigilv1.Agent) { a.CoverageLost, a.LostSince = c.Lost, since })
 	}
 	sr, sid, err := w.scope(c.Scope)
 	if err != nil {
 		return err
 	}
-	sr.Stale = c.Lost
+	sr.Stale, sr.StaleSince = c.Lost, since
 	w.dirty[sid] = true
+	return nil
+}
+
+// cmpTime is the first time that is set.
+func cmpTime(ts ...*timestamppb.Timestamp) *timestamppb.Timestamp {
+	for _, t := range ts {
+		if t != nil {
+			return t
+		}
+	}
 	return nil
 }

@@ -470,6 +470,7 @@ func (w *Writer) Heartbeat(h *vigilv1.Heartbeat, now time.Time) error {
 		a.Version = h.Version
 		a.Hostname = h.Hostname
 		a.LastHeartbeat = timestamppb.New(now)
+		a.LastHeartbeatSent = h.SentAt
 		a.Scopes = h.Scopes
 		a.HeartbeatIntervalSeconds = h.IntervalSeconds
 		a.ScanIntervalSeconds = h.ScanIntervalSeconds

@@ -496,7 +496,14 @@ type Agent struct {
 	ScanIntervalSeconds      uint32 `protobuf:"varint,11,opt,name=scan_interval_seconds,json=scanIntervalSeconds,proto3" json:"scan_interval_seconds,omitempty"`
 	// coverage_lost is set once the agent's silence has been announced with
 	// a coverage.lost event, until a coverage.restored one.
-	CoverageLost  bool `protobuf:"varint,12,opt,name=coverage_lost,json=coverageLost,proto3" json:"coverage_lost,omitempty"`
+	CoverageLost bool `protobuf:"varint,12,opt,name=coverage_lost,json=coverageLost,proto3" json:"coverage_lost,omitempty"`
+	// last_heartbeat_sent is when the agent sent its last heartbeat, by its
+	// own clock: the same on every server that heard it.
+	LastHeartbeatSent *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=last_heartbeat_sent,json=lastHeartbeatSent,proto3" json:"last_heartbeat_sent,omitempty"`
+	// lost_since is last_heartbeat_sent when coverage_lost was announced:
+	// it names the silence, so every server gives its coverage events the
+	// same id.
+	LostSince     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=lost_since,json=lostSince,proto3" json:"lost_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -613,6 +620,20 @@ func (x *Agent) GetCoverageLost() bool {
 		return x.CoverageLost
 	}
 	return false
+}
+
+func (x *Agent) GetLastHeartbeatSent() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastHeartbeatSent
+	}
+	return nil
+}
+
+func (x *Agent) GetLostSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LostSince
+	}
+	return nil
 }
 
 // FindingFilter selects stored findings. Empty fields match everything.
@@ -2161,7 +2182,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
-	"\x02id\x18\x04 \x01(\tR\x02id\"\xda\x03\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\"\xe1\x04\n" +
 	"\x05Agent\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -2175,7 +2196,10 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x1aheartbeat_interval_seconds\x18\n" +
 	" \x01(\rR\x18heartbeatIntervalSeconds\x122\n" +
 	"\x15scan_interval_seconds\x18\v \x01(\rR\x13scanIntervalSeconds\x12#\n" +
-	"\rcoverage_lost\x18\f \x01(\bR\fcoverageLost\"\x85\x02\n" +
+	"\rcoverage_lost\x18\f \x01(\bR\fcoverageLost\x12J\n" +
+	"\x13last_heartbeat_sent\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x11lastHeartbeatSent\x129\n" +
+	"\n" +
+	"lost_since\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tlostSince\"\x85\x02\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -2379,59 +2403,61 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	33, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
 	33, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
 	34, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	35, // 17: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	36, // 18: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
-	0,  // 19: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	6,  // 20: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 21: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	2,  // 22: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	0,  // 23: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	35, // 24: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	36, // 25: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	12, // 26: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	6,  // 27: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	4,  // 28: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	5,  // 29: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	3,  // 30: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	3,  // 31: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	3,  // 32: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	3,  // 33: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	33, // 34: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 35: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	24, // 36: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	37, // 37: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	34, // 38: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	38, // 39: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	33, // 40: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	30, // 41: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	5,  // 42: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	7,  // 43: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	9,  // 44: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	11, // 45: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	14, // 46: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	16, // 47: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	18, // 48: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	20, // 49: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	22, // 50: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	25, // 51: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	27, // 52: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	29, // 53: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	8,  // 54: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 55: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 56: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 57: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 58: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 59: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	21, // 60: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	23, // 61: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	26, // 62: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	28, // 63: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	31, // 64: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	54, // [54:65] is the sub-list for method output_type
-	43, // [43:54] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	33, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	33, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	35, // 19: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	36, // 20: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	0,  // 21: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
+	6,  // 22: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 23: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	2,  // 24: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	0,  // 25: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	35, // 26: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	36, // 27: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	12, // 28: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	6,  // 29: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	4,  // 30: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	5,  // 31: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	3,  // 32: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	3,  // 33: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	3,  // 34: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	3,  // 35: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	33, // 36: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	3,  // 37: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	24, // 38: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	37, // 39: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	34, // 40: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	38, // 41: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	33, // 42: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	30, // 43: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	5,  // 44: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	7,  // 45: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	9,  // 46: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	11, // 47: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	14, // 48: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	16, // 49: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	18, // 50: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	20, // 51: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	22, // 52: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	25, // 53: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	27, // 54: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	29, // 55: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	8,  // 56: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 57: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 58: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 59: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 60: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 61: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	21, // 62: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	23, // 63: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	26, // 64: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	28, // 65: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	31, // 66: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	56, // [56:67] is the sub-list for method output_type
+	45, // [45:56] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }

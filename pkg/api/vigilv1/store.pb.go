@@ -115,7 +115,10 @@ type ScopeRecord struct {
 	ScanIntervalSeconds uint32 `protobuf:"varint,11,opt,name=scan_interval_seconds,json=scanIntervalSeconds,proto3" json:"scan_interval_seconds,omitempty"`
 	// stale is set once the scope has gone three scan intervals without a
 	// completed scan and its coverage.lost event is published.
-	Stale         bool `protobuf:"varint,12,opt,name=stale,proto3" json:"stale,omitempty"`
+	Stale bool `protobuf:"varint,12,opt,name=stale,proto3" json:"stale,omitempty"`
+	// stale_since is last_scan_time when stale was announced: it names the
+	// gap, so every server gives its coverage events the same id.
+	StaleSince    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=stale_since,json=staleSince,proto3" json:"stale_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +237,13 @@ func (x *ScopeRecord) GetStale() bool {
 	return false
 }
 
+func (x *ScopeRecord) GetStaleSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StaleSince
+	}
+	return nil
+}
+
 var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
@@ -243,7 +253,7 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
 	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
-	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xe3\x03\n" +
+	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xa0\x04\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
@@ -258,7 +268,9 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\bcoverage\x18\n" +
 	" \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x122\n" +
 	"\x15scan_interval_seconds\x18\v \x01(\rR\x13scanIntervalSeconds\x12\x14\n" +
-	"\x05stale\x18\f \x01(\bR\x05staleB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"\x05stale\x18\f \x01(\bR\x05stale\x12;\n" +
+	"\vstale_since\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"staleSinceB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_store_proto_rawDescOnce sync.Once
@@ -287,11 +299,12 @@ var file_vigil_v1_store_proto_depIdxs = []int32{
 	4, // 2: vigil.v1.ScopeRecord.last_scan_time:type_name -> google.protobuf.Timestamp
 	4, // 3: vigil.v1.ScopeRecord.first_scan_time:type_name -> google.protobuf.Timestamp
 	5, // 4: vigil.v1.ScopeRecord.coverage:type_name -> vigil.v1.Coverage
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 5: vigil.v1.ScopeRecord.stale_since:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_store_proto_init() }
