@@ -4,6 +4,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -235,6 +236,8 @@ func (c *Config) defaults() {
 
 // Agent is a configured agent.
 type Agent struct {
+	// closing is set before the agent closes its NATS connection itself.
+	closing atomic.Bool
 	cfg     Config
 	log     *slog.Logger
 	scanner *scan.Scanner
@@ -309,17 +312,42 @@ func New(cfg Config) (*Agent, error) {
 // Outbox exposes the agent's outbox, for tests and tools.
 func (a *Agent) Outbox() *Outbox { return a.outbox }
 
+// errConnectionClosed ends Run when NATS closed the connection for good.
+var errConnectionClosed = errors.New("NATS closed the connection for good (credentials revoked or expired?)")
+
 // Run connects to NATS (retrying in the background while it is down),
 // scans, publishes and heartbeats until ctx ends, or in Once mode until
 // the outbox drained.
-func (a *Agent) Run(ctx context.Context) error {
+func (a *Agent) Run(ctx context.Context) (err error) {
 	defer a.outbox.Close()
-	var err error
+	// NATS gives up on the connection when it refuses the credentials
+	// twice in a row (revoked or expired): the agent then stops with that
+	// reason instead of scanning into an outbox nothing will drain.
+	ctx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	defer func() {
+		if cause := context.Cause(ctx); errors.Is(cause, errConnectionClosed) {
+			err = cause
+		}
+	}()
 	opts, err := a.credentialOptions()
 	if err != nil {
 		return err
 	}
+	var lastReconnectErr string
 	opts = append(opts, nats.Name("vigil-agent "+a.cfg.Tenant+"/"+a.cfg.ID),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if a.closing.Load() {
+				return
+			}
+			stopRun(fmt.Errorf("%w: %w", errConnectionClosed, cmp.Or(nc.LastError(), errors.New("no error given"))))
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil && err.Error() != lastReconnectErr {
+				lastReconnectErr = err.Error()
+				a.log.Warn("NATS reconnect failed; retrying", "err", err)
+			}
+		}),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -335,7 +363,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("NATS %s: %w", a.cfg.NATSURL, err)
 	}
-	defer a.nc.Close()
+	defer func() { a.closing.Store(true); a.nc.Close() }()
 	if a.js, err = jetstream.New(a.nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}

@@ -200,8 +200,9 @@ func TestRevocation(t *testing.T) {
 	admin := strings.TrimSpace(run(t, nil, bins.server, "token", "--data-dir", s.dataDir, "--name", "root", "--role", "admin", "--tenant", "*"))
 	viewer := strings.TrimSpace(run(t, nil, bins.server, "token", "--data-dir", s.dataDir, "--name", "ann", "--role", "viewer", "--tenant", "acme"))
 	payments := filepath.Join(examplesDir(), "payments")
+	agents := map[string]*proc{}
 	for _, id := range []string{"a1", "a2"} {
-		start(t, "vigil-agent acme/"+id, bins.agent, "--nats-url", "tls://"+s.nats, "--tenant", "acme", "--id", id, "--data-dir", t.TempDir(),
+		agents[id] = start(t, "vigil-agent acme/"+id, bins.agent, "--nats-url", "tls://"+s.nats, "--tenant", "acme", "--id", id, "--data-dir", t.TempDir(),
 			"--heartbeat-interval", "1s", "--interval", "1h", "--credentials", filepath.Join(creds, id), payments)
 	}
 	waitFor(t, time.Minute, "both agents heard", func() bool {
@@ -225,6 +226,11 @@ func TestRevocation(t *testing.T) {
 		t.Fatal("the agent that was not revoked went silent too")
 	}
 	t.Logf("last heartbeat of the revoked agent %s after the revocation", last.Sub(revoked).Round(time.Millisecond))
+	// The revoked agent stops and says why, rather than scanning into an
+	// outbox nothing will drain.
+	if err := agents["a1"].wait(t, 10*time.Second); err == nil || !strings.Contains(agents["a1"].out.String(), "closed the connection for good") {
+		t.Fatalf("the revoked agent: %v\n%s", err, tail(agents["a1"].out.String(), 5))
+	}
 
 	cmd := exec.Command(bins.vigil, "--server", s.grpcAddr, "--ca", filepath.Join(s.dataDir, "trust", "ca.pem"), "findings", "list")
 	cmd.Env = append(os.Environ(), "VIGIL_TOKEN="+viewer)
