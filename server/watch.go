@@ -79,16 +79,20 @@ func (h *hub) publish(evs []*vigilv1.FindingEvent) {
 	if len(evs) == 0 {
 		return
 	}
-	sizes := make([]int64, len(evs))
-	for i, ev := range evs {
-		sizes[i] = int64(proto.Size(ev))
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.subs) == 0 {
+		return
+	}
+	// An event is sized once, and only when some watcher wants it.
+	sizes := make([]int64, len(evs))
 	for w := range h.subs {
 		for i, ev := range evs {
 			if !eventMatches(ev, w.filter) {
 				continue
+			}
+			if sizes[i] == 0 {
+				sizes[i] = int64(proto.Size(ev)) + 1
 			}
 			if w.bytes.Load()+sizes[i] > watchBufferBytes {
 				w.cutOff()
