@@ -54,7 +54,7 @@ func (s *Server) followAccount(ctx context.Context) {
 			switch {
 			case err == nil:
 				pushed, badPush = token, ""
-				s.log.Info("account JWT pushed to NATS", "revoked_users", revokedUsers(token))
+				s.log.Info("account JWT pushed to NATS", "revoked_users", s.revokedUsers(token))
 			case err.Error() != badPush:
 				badPush = err.Error()
 				s.log.Warn("account JWT not pushed to NATS: revocations wait (retried every second)", "err", err)
@@ -112,8 +112,8 @@ func pushAccount(ctx context.Context, nc *nats.Conn, account, token string) erro
 	return nil
 }
 
-func revokedUsers(token string) int {
-	ac, err := trust.DecodeAccount(token)
+func (s *Server) revokedUsers(token string) int {
+	ac, err := s.trust.VerifyAccount(token)
 	if err != nil {
 		return 0
 	}

@@ -1,7 +1,6 @@
 package trust
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,10 +224,7 @@ func (t *Trust) issue(outDir, kind string, req pki.Request, perm *bus.Permission
 	if err != nil {
 		return Issued{}, err
 	}
-	e := Issued{Kind: kind, Name: req.Name, Tenants: req.Tenants, Serial: serialOf(cert), Issued: time.Now().UTC(), Expires: notAfter(cert)}
-	if kind == KindClient {
-		e.Role = req.Role
-	}
+	e := issuedOf(kind, req, cert)
 	files := []file{{outDir, IssuedCA, t.CA.CertPEM, 0o644}, {outDir, IssuedCert, cert, 0o644}, {outDir, IssuedKey, key, 0o600}}
 	if perm != nil {
 		creds, pub, err := t.userCreds(t.account, req.Name, perm, time.Until(e.Expires))
@@ -257,11 +253,12 @@ func (t *Trust) RenewServerCertificate(hosts []string) (Issued, error) {
 	if len(hosts) == 0 {
 		hosts = defaultHosts
 	}
-	cert, key, err := t.CA.Issue(serverRequest(hosts))
+	req := serverRequest(hosts)
+	cert, key, err := t.CA.Issue(req)
 	if err != nil {
 		return Issued{}, err
 	}
-	e := Issued{Kind: KindServer, Name: "vigil-server", Tenants: []string{pki.AllTenants}, Serial: serialOf(cert), Issued: time.Now().UTC(), Expires: notAfter(cert)}
+	e := issuedOf(KindServer, req, cert)
 	if err := t.record(e); err != nil {
 		return Issued{}, err
 	}
@@ -273,24 +270,17 @@ func (t *Trust) RenewServerCertificate(hosts []string) (Issued, error) {
 	return e, pki.WriteFile(t.Path(ServerCertFile), cert, 0o644)
 }
 
-// parsed is the certificate of a PEM block Issue just made.
-func parsed(certPEM []byte) *x509.Certificate {
-	certs, err := pki.ParseCerts(certPEM)
-	if err != nil {
-		return &x509.Certificate{}
+// issuedOf is the register entry of a certificate Issue just made for req.
+func issuedOf(kind string, req pki.Request, certPEM []byte) Issued {
+	e := Issued{Kind: kind, Name: req.Name, Tenants: req.Tenants, Issued: time.Now().UTC()}
+	if kind == KindClient {
+		e.Role = req.Role
 	}
-	return certs[0]
-}
-
-func serialOf(certPEM []byte) string {
-	c := parsed(certPEM)
-	if c.SerialNumber == nil {
-		return ""
+	if certs, err := pki.ParseCerts(certPEM); err == nil {
+		e.Serial, e.Expires = pki.SerialOf(certs[0]), certs[0].NotAfter.UTC()
 	}
-	return pki.SerialOf(c)
+	return e
 }
-
-func notAfter(certPEM []byte) time.Time { return parsed(certPEM).NotAfter.UTC() }
 
 // ParseLifetime reads a credential lifetime as days ("90d") or a Go
 // duration ("36h"); empty is DefaultValidity.

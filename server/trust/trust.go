@@ -146,7 +146,8 @@ func Init(dataDir, signingDir string, hosts []string, shards int) (*Trust, error
 		return nil, err
 	}
 	t := &Trust{Dir: dir, SigningDir: signingDir, CA: ca}
-	srvCert, srvKey, err := ca.Issue(serverRequest(hosts))
+	srvReq := serverRequest(hosts)
+	srvCert, srvKey, err := ca.Issue(srvReq)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func Init(dataDir, signingDir string, hosts []string, shards int) (*Trust, error
 			return nil, err
 		}
 	}
-	if err := t.record(Issued{Kind: KindServer, Name: "vigil-server", Tenants: []string{pki.AllTenants}, Serial: serialOf(srvCert), Issued: time.Now().UTC(), Expires: notAfter(srvCert)}); err != nil {
+	if err := t.record(issuedOf(KindServer, srvReq, srvCert)); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -321,9 +322,6 @@ func (t *Trust) VerifyAccount(token string) (*jwt.AccountClaims, error) {
 	}
 	return ac, nil
 }
-
-// DecodeAccount decodes an account JWT without checking its issuer.
-func DecodeAccount(token string) (*jwt.AccountClaims, error) { return jwt.DecodeAccountClaims(token) }
 
 // LoadSigning reads the trust of dataDir with the signing material of
 // signingDir ("" for SigningDirOf), for issuing and revoking. A trust made
