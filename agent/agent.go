@@ -37,6 +37,8 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/code/dast"
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
+	"github.com/vigilsec/vigil/pkg/scan/source/kubeapi"
+	"github.com/vigilsec/vigil/pkg/scan/source/procfs"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
@@ -433,7 +435,7 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		ss, discovered, err := a.scanTarget(ctx, scan.Normalize(target))
+		ss, discovered, err := a.scanTarget(ctx, a.scanner.Normalize(target))
 		if err != nil {
 			return err
 		}
@@ -725,9 +727,15 @@ func wholeSeconds(d time.Duration) uint32 {
 // warnUnmetNeeds logs once, at start, each analyzer whose declared needs
 // this agent does not meet: what it reads will be reported not assessed.
 func (a *Agent) warnUnmetNeeds(haveVulnData bool) {
-	runtime := slices.ContainsFunc(a.cfg.Targets, func(t string) bool { return strings.HasPrefix(t, scan.RuntimeTarget) })
+	runtime := slices.ContainsFunc(a.cfg.Targets, func(t string) bool {
+		_, ok := a.scanner.Source(t).(procfs.Source)
+		return ok
+	})
 	// Everything but a cluster's API may hold dependency files.
-	files := a.cfg.ScanImages || slices.ContainsFunc(a.cfg.Targets, func(t string) bool { return !strings.HasPrefix(t, scan.KubernetesTarget) })
+	files := a.cfg.ScanImages || slices.ContainsFunc(a.cfg.Targets, func(t string) bool {
+		_, ok := a.scanner.Source(t).(kubeapi.Source)
+		return !ok
+	})
 	for _, an := range a.scanner.Analyzers() {
 		switch {
 		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData && files:

@@ -50,15 +50,15 @@ func TestMemoryBudgetQueuesScans(t *testing.T) {
 	if len(rep.Findings) != len(free.Findings) || len(rep.Findings) == 0 {
 		t.Fatalf("bounded scan found %d, unbounded %d", len(rep.Findings), len(free.Findings))
 	}
-	if p := bounded.budget.peak.Load(); p > 5<<20 || p < 4<<20 {
+	if p := bounded.budget.Peak(); p > 5<<20 || p < 4<<20 {
 		t.Fatalf("peak reservation %d KiB; want between 4 and 5 MiB", p>>10)
 	}
-	if h := bounded.budget.held.Load(); h != 0 {
+	if h := bounded.budget.Held(); h != 0 {
 		t.Fatalf("%d bytes still reserved after the scan", h)
 	}
 	// A cancelled scan waiting for budget returns.
 	ctx, cancel := context.WithCancel(context.Background())
-	release, _ := bounded.budget.reserve(ctx, 5<<20)
+	release, _ := bounded.budget.Reserve(ctx, 5<<20)
 	done := make(chan error, 1)
 	go func() { _, err := bounded.Run(ctx, []string{dir}, "t"); done <- err }()
 	cancel()

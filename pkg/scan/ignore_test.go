@@ -7,37 +7,8 @@ import (
 	"testing"
 
 	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/scan/source/tree"
 )
-
-func TestGlobPatterns(t *testing.T) {
-	cases := []struct {
-		pattern, path string
-		want          bool
-	}{
-		{"*.pem", "certs/dev.pem", true},
-		{"*.pem", "dev.pem", true},
-		{"*.pem", "dev.pem.txt", false},
-		{"/testdata/", "testdata/a/b.txt", true},
-		{"/testdata/", "src/testdata/a.txt", false},
-		{"testdata/", "src/testdata/a.txt", true},
-		{"testdata/", "src/testdata", false},
-		{"fixtures", "src/fixtures/a.txt", true},
-		{"docs/**/*.md", "docs/a/b/c.md", true},
-		{"docs/**/*.md", "docs/c.md", true},
-		{"docs/**/*.md", "src/docs/c.md", false},
-		{"config/?.env", "config/a.env", true},
-		{"config/?.env", "config/ab.env", false},
-	}
-	for _, c := range cases {
-		re, err := globRegexp(c.pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := re.MatchString(c.path); got != c.want {
-			t.Errorf("%q vs %q: %v, want %v", c.pattern, c.path, got, c.want)
-		}
-	}
-}
 
 func TestVigilignoreAndInlineIgnore(t *testing.T) {
 	dir := t.TempDir()
@@ -80,7 +51,7 @@ func TestVigilignoreAndInlineIgnore(t *testing.T) {
 			t.Errorf("%s reported despite its inline vigil:ignore", p)
 		}
 	}
-	write(IgnoreFile, "# test data\nfixtures/\nfingerprint:"+byPath["docs/readme.md"]+"\n")
+	write(tree.IgnoreFile, "# test data\nfixtures/\nfingerprint:"+byPath["docs/readme.md"]+"\n")
 	rep, err = s.Run(context.Background(), []string{dir}, "")
 	if err != nil {
 		t.Fatal(err)

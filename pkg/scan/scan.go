@@ -1,14 +1,12 @@
-// Package scan runs the file scanners of every pillar over paths on disk.
-// `vigil scan` and the agent both call it, so a path is scanned the same way
-// wherever it is scanned.
+// Package scan runs the analyzers of every pillar over targets: paths on
+// disk, images, clusters, cloud accounts, services. `vigil scan` and the
+// agent both call it, and both resolve a target through its one registry
+// of sources, so a target is scanned the same way wherever it is scanned.
 package scan
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -27,90 +25,63 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/container/image"
 	"github.com/vigilsec/vigil/pkg/scan/container/proc"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
+	"github.com/vigilsec/vigil/pkg/scan/source"
+	"github.com/vigilsec/vigil/pkg/scan/source/awsaccount"
+	"github.com/vigilsec/vigil/pkg/scan/source/git"
+	"github.com/vigilsec/vigil/pkg/scan/source/kubeapi"
+	"github.com/vigilsec/vigil/pkg/scan/source/procfs"
+	"github.com/vigilsec/vigil/pkg/scan/source/stdin"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
-// FileScanner analyzes one kind of file.
-type FileScanner interface {
-	// Name identifies the scanner in scopes ("kubernetes", "dockerfile").
-	Name() string
-	// Describe declares the analyzer's version, the units it reads and
-	// what it needs.
-	pipeline.Describer
-	// Match reports whether the scanner reads the file at path.
-	Match(path string) bool
-	// ScanFile returns the findings of one file. An error names the file
-	// and the reason; findings returned with it are kept.
-	ScanFile(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error)
-}
+// FileScanner analyzes one kind of file; see source.FileScanner.
+type FileScanner = source.FileScanner
 
-// SetScanner is a FileScanner with checks over all its files of a target
-// at once (a binding and its role, workloads and the policies that select
-// them).
-type SetScanner interface {
-	FileScanner
-	ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error)
-}
+// Result is the outcome of scanning one target; see source.Result.
+type Result = source.Result
 
-// StreamScanner is a FileScanner that also reads a file as a stream, in
-// bounded memory; files larger than MaxFileSize are given to it that way.
-type StreamScanner interface {
-	FileScanner
-	ScanStream(ctx context.Context, path string, r io.Reader, tenant string) ([]*vigilv1.Finding, error)
-}
-
-// MaxFileSize is the largest file a scanner reads whole into memory.
-const MaxFileSize = 16 << 20
-
-// skipDirs are never descended into.
-var skipDirs = map[string]bool{".git": true, "node_modules": true, ".terraform": true}
-
-// Scanner runs a fixed set of file scanners.
+// Scanner runs a fixed set of analyzers over targets resolved through one
+// registry of sources.
 type Scanner struct {
-	probes  *code.Probes
 	files   []FileScanner
-	secrets *code.Secrets
 	images  *image.Scanner
+	probes  *code.Probes
 	runtime *proc.Scanner
-	imgOpt  image.OpenOptions
-	// cloudChecks judge live cloud resources; awsOpt configures collection.
-	cloudChecks []*checks.Check
-	awsOpt      awscollect.Options
-	// kubePageSize bounds each list call of a k8s: target (0: the default).
-	kubePageSize int64
-	// budget bounds the memory of scans in flight (nil: unbounded).
-	budget          *budget
+	sources source.Registry
+	// budget bounds the memory of scans in flight (nil: unbounded); tests
+	// read its peak.
+	budget          *source.Budget
 	analyzerVersion string
-	// Stdin is read for the target "-" (os.Stdin when nil): manifests piped
-	// from helm template or kustomize build.
-	Stdin io.Reader
 }
 
-// GitTarget prefixes a git repository ("git:./repo") whose whole history
-// is searched for secrets; its findings belong to HistoryScanner.
-const GitTarget = "git:"
+// The prefixes of targets that are not paths, spelled by their sources.
+const (
+	// GitTarget prefixes a git repository ("git:./repo") whose whole
+	// history is searched for secrets; its findings belong to
+	// HistoryScanner.
+	GitTarget = git.Prefix
+	// RuntimeTarget prefixes a /proc folder ("runtime:/host/proc") whose
+	// running container processes are scanned; "runtime:" alone is /proc.
+	RuntimeTarget = procfs.Prefix
+	// KubernetesTarget prefixes a cluster scanned through its API:
+	// "k8s:PATH" by a kubeconfig file, "k8s:in-cluster" by the pod's
+	// service account, "k8s:" alone by the default kubeconfig.
+	KubernetesTarget = kubeapi.Prefix
+	// AWSTarget is the AWS account of the default credential chain
+	// ("aws:"), or every account of its organisation through a role
+	// ("aws:org/ROLE").
+	AWSTarget = awsaccount.Prefix
+	// StdinTarget is the target name that reads manifests from standard
+	// input.
+	StdinTarget = stdin.Target
+)
 
-// HistoryScanner is the scanner name of secrets found in git history.
-const HistoryScanner = "history"
-
-// RuntimeTarget prefixes a /proc folder ("runtime:/host/proc") whose
-// running container processes are scanned; "runtime:" alone is /proc.
-const RuntimeTarget = "runtime:"
-
-// KubernetesTarget prefixes a cluster scanned through its API:
-// "k8s:PATH" by a kubeconfig file, "k8s:in-cluster" by the pod's service
-// account, "k8s:" alone by the default kubeconfig and its current context.
-const KubernetesTarget = "k8s:"
-
-// AWSTarget is the AWS account of the default credential chain ("aws:"),
-// or every account of its organisation through a role ("aws:org/ROLE").
-const AWSTarget = "aws:"
-
-// AWSScanner is the scanner name of findings on live AWS resources.
-const AWSScanner = "aws"
-
-// StdinTarget is the target name that reads manifests from standard input.
-const StdinTarget = "-"
+// HistoryScanner and AWSScanner are the scanner names of findings in git
+// history and on live AWS resources.
+const (
+	HistoryScanner = git.Scanner
+	AWSScanner     = awsaccount.Scanner
+)
 
 // Options configure the scanners beyond the check catalog.
 type Options struct {
@@ -141,6 +112,9 @@ type Options struct {
 	// set and image scans reserve an estimate of their peak and wait while
 	// the budget is spent. Pair it with debug.SetMemoryLimit for the heap.
 	MaxMemory int64
+	// Stdin is read for the target "-" (os.Stdin when nil): manifests
+	// piped from helm template or kustomize build.
+	Stdin io.Reader
 }
 
 // DefaultSecretKey keys secret hashes when no key is configured. A fleet
@@ -165,8 +139,8 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 	if len(opts.Scanners) > 0 {
 		files = slices.DeleteFunc(files, func(f FileScanner) bool { return !slices.Contains(opts.Scanners, f.Name()) })
 	}
-	s := &Scanner{budget: newBudget(opts.MaxMemory), files: files, secrets: secrets, probes: code.NewProbes(cat, opts.DAST), images: imgs, imgOpt: opts.Image, runtime: proc.NewScanner(cat),
-		cloudChecks: cat.ForInput("cloud"), awsOpt: opts.AWS, kubePageSize: opts.KubePageSize}
+	s := &Scanner{budget: source.NewBudget(opts.MaxMemory), files: files, images: imgs, probes: code.NewProbes(cat, opts.DAST), runtime: proc.NewScanner(cat)}
+	s.sources = s.registry(secrets, cat.ForInput("cloud"), opts)
 	s.analyzerVersion = pipeline.Digest(s.Analyzers(), cat.Digest())
 	return s
 }
@@ -178,14 +152,6 @@ func NewWith(cat *checks.Catalog, opts Options) *Scanner {
 // analyzer and no check keeps it, and the fleet's next scans stay deltas.
 func (s *Scanner) AnalyzerVersion() string { return s.analyzerVersion }
 
-// History is the analyzer of git history: the secret rules over every
-// blob ever committed.
-var History = pipeline.Analyzer{Name: HistoryScanner, Version: 1, Reads: []string{pipeline.Repository}, Needs: pipeline.NeedGit}
-
-// AWS is the analyzer of live AWS resources: the cloud checks over what
-// the account's APIs return.
-var AWS = pipeline.Analyzer{Name: AWSScanner, Version: 1, Reads: []string{pipeline.Resource}, Needs: pipeline.NeedNetwork}
-
 // Analyzers declares every analyzer the scanner runs, in the order of
 // Names.
 func (s *Scanner) Analyzers() []pipeline.Analyzer {
@@ -193,7 +159,7 @@ func (s *Scanner) Analyzers() []pipeline.Analyzer {
 	for _, f := range s.files {
 		out = append(out, f.Describe())
 	}
-	return append(out, s.images.Describe(), s.runtime.Describe(), History, s.probes.Describe(), AWS)
+	return append(out, s.images.Describe(), s.runtime.Describe(), git.Analyzer, s.probes.Describe(), awsaccount.Analyzer)
 }
 
 // FileScanners are the names of the built-in file scanners.
@@ -217,45 +183,6 @@ func (s *Scanner) Names() []string {
 		out[i] = a.Name
 	}
 	return out
-}
-
-// readFile reads a file of at most MaxFileSize bytes.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, pipeline.NotAssessed(pipeline.TooLarge, fmt.Errorf("%s: file is larger than %d bytes; skipped", path, MaxFileSize))
-	}
-	return data, nil
-}
-
-func scanFile(ctx context.Context, fsc FileScanner, path, tenant string) (out []*vigilv1.Finding, err error) {
-	defer func() {
-		// A scanner's flaw on one file must not end the scan of the others.
-		if r := recover(); r != nil {
-			out, err = nil, pipeline.NotAssessed(pipeline.AnalyzerFailed, fmt.Errorf("%s: %s scanner failed: %v", path, fsc.Name(), r))
-		}
-	}()
-	if ss, ok := fsc.(StreamScanner); ok {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return ss.ScanStream(ctx, filepath.ToSlash(path), f, tenant)
-	}
-	data, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return fsc.ScanFile(ctx, filepath.ToSlash(path), data, tenant)
 }
 
 // Run scans every target and returns one report, findings sorted by path,

@@ -15,15 +15,18 @@ import (
 	"github.com/vigilsec/vigil/pkg/pipeline"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
 	"github.com/vigilsec/vigil/pkg/scan/cloud/aws/awstest"
+	"github.com/vigilsec/vigil/pkg/scan/source"
 )
 
-func scanner(t *testing.T) *Scanner {
+// scanner returns a scanner over the built-in catalog, configured by the
+// options given (at most one).
+func scanner(t *testing.T, opts ...Options) *Scanner {
 	t.Helper()
 	cat, err := checks.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(cat)
+	return NewWith(cat, append(opts, Options{})[0])
 }
 
 const rendered = `---
@@ -47,8 +50,7 @@ spec: {podSelector: {matchLabels: {app: web}}}
 // helm template ... | vigil scan - : rendered manifests on stdin, with the
 // checks across objects too.
 func TestStdin(t *testing.T) {
-	s := scanner(t)
-	s.Stdin = strings.NewReader(rendered)
+	s := scanner(t, Options{Stdin: strings.NewReader(rendered)})
 	rep, err := s.Run(context.Background(), []string{"-"}, "")
 	if err != nil || len(rep.Errors) != 0 {
 		t.Fatalf("run: %v %v", err, rep.GetErrors())
@@ -183,7 +185,7 @@ func TestLockfilesWithoutDataAreNotAssessed(t *testing.T) {
 	}
 }
 
-// A file larger than MaxFileSize is still searched for secrets, as a
+// A file larger than source.MaxFileSize is still searched for secrets, as a
 // stream; the scanners that need it whole report it as skipped.
 func TestLargeFilesAreStreamedToTheSecretScanner(t *testing.T) {
 	dir := t.TempDir()
@@ -193,7 +195,7 @@ func TestLargeFilesAreStreamedToTheSecretScanner(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := strings.Repeat("filler: ordinary configuration text\n", 1000)
-	for n := 0; n <= MaxFileSize; n += len(line) {
+	for n := 0; n <= source.MaxFileSize; n += len(line) {
 		f.WriteString(line)
 	}
 	f.WriteString("aws_access_key_id: AKIAQYLPMN5HHHFPZAM2\n")
@@ -212,7 +214,7 @@ func TestLargeFilesAreStreamedToTheSecretScanner(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("the key at the end of a %d-byte file was not found (coverage %v)", MaxFileSize, rep.Coverage)
+		t.Fatalf("the key at the end of a %d-byte file was not found (coverage %v)", source.MaxFileSize, rep.Coverage)
 	}
 	c := rep.Coverage
 	if c.UnitsNotAssessed != 1 || c.NotAssessed[0].Reason != pipeline.TooLarge || slices.Contains(c.NotAssessed[0].Analyzers, "secrets") {

@@ -3,77 +3,57 @@ package scan
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
-	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/pipeline"
-	"github.com/vigilsec/vigil/pkg/scan/container/image"
+	"github.com/vigilsec/vigil/pkg/scan/cluster"
+	"github.com/vigilsec/vigil/pkg/scan/code"
+	"github.com/vigilsec/vigil/pkg/scan/source"
+	"github.com/vigilsec/vigil/pkg/scan/source/awsaccount"
+	"github.com/vigilsec/vigil/pkg/scan/source/git"
+	"github.com/vigilsec/vigil/pkg/scan/source/imageref"
+	"github.com/vigilsec/vigil/pkg/scan/source/kubeapi"
+	"github.com/vigilsec/vigil/pkg/scan/source/procfs"
+	"github.com/vigilsec/vigil/pkg/scan/source/service"
+	"github.com/vigilsec/vigil/pkg/scan/source/stdin"
+	"github.com/vigilsec/vigil/pkg/scan/source/tree"
 )
 
-// Result is the outcome of scanning one target.
-type Result struct {
-	// Findings per scanner name; every scanner has an entry, maybe empty.
-	Findings map[string][]*vigilv1.Finding
-	// Ledger accounts for every unit of the target: per scanner
-	// (Coverage(name)) and as a whole (Coverage("")), with the notices.
-	Ledger *pipeline.Ledger
-	// Durations is the time each scanner spent, summed over its files and
-	// its set scan (scanners run in parallel, so the sum may exceed the
-	// wall time of the target).
-	Durations map[string]time.Duration
-	// Identity names the target as a scope: the canonical target, unless
-	// the source knows a name that outlives its spelling (a cluster's UID
-	// rather than the kubeconfig that reached it).
-	Identity string
-	// Scanners are the scanners whose scopes the target holds: all of them,
-	// unless the source reads through one (a cluster's API).
-	Scanners []string
-	// Discovered are further targets the source came upon, for the caller
-	// to scan in turn (the images a cluster runs).
-	Discovered []string
-	// exempt drops findings the target's own ignore file exempts.
-	exempt func(*vigilv1.Finding) bool
+// registry lists every source, one line each, in the order targets are
+// matched: the file tree claims whatever no other source does.
+func (s *Scanner) registry(secrets *code.Secrets, cloudChecks []*checks.Check, opts Options) source.Registry {
+	images := imageref.Source{Images: s.images, Options: opts.Image, Budget: s.budget}
+	return source.Registry{
+		stdin.Source{Files: s.files, In: opts.Stdin},
+		service.Source{Probes: s.probes},
+		git.Source{Secrets: secrets},
+		awsaccount.Source{Checks: cloudChecks, Options: opts.AWS},
+		procfs.Source{Runtime: s.runtime},
+		kubeapi.Source{Manifests: s.manifests(), PageSize: opts.KubePageSize},
+		images,
+		tree.Source{Files: s.files, Layouts: images, LayoutScanner: s.images.Name(), Budget: s.budget},
+	}
 }
 
-// source is one kind of target: how its name is recognised, made
-// canonical, and scanned. Every target string goes through this table,
-// from the CLI and from the agent alike.
-type source struct {
-	// match reports whether a target names this source.
-	match func(target string) bool
-	// normalize makes the target canonical (nil: as given).
-	normalize func(target string) string
-	scan      func(s *Scanner, ctx context.Context, res *Result, target, tenant string) error
+// manifests is the kubernetes file scanner, or nil when it is not run.
+func (s *Scanner) manifests() *cluster.Manifests {
+	for _, f := range s.files {
+		if m, ok := f.(*cluster.Manifests); ok {
+			return m
+		}
+	}
+	return nil
 }
 
-var sources = []source{
-	{match: func(t string) bool { return t == StdinTarget }, scan: (*Scanner).stdin},
-	{match: func(t string) bool {
-		return strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://")
-	}, scan: (*Scanner).url},
-	{match: func(t string) bool { return strings.HasPrefix(t, GitTarget) }, scan: (*Scanner).git},
-	{match: func(t string) bool { return strings.HasPrefix(t, AWSTarget) }, scan: (*Scanner).aws},
-	{match: func(t string) bool { return strings.HasPrefix(t, RuntimeTarget) }, scan: (*Scanner).runtimeProcs},
-	{match: func(t string) bool { return strings.HasPrefix(t, KubernetesTarget) }, scan: (*Scanner).kubernetes},
-	{match: image.IsReference, scan: (*Scanner).image},
-	{match: func(string) bool { return true }, normalize: filepath.Clean, scan: (*Scanner).tree},
-}
-
-func sourceOf(target string) source {
-	i := slices.IndexFunc(sources, func(s source) bool { return s.match(target) })
-	return sources[i] // the tree matches anything
+// Source returns the source a target belongs to.
+func (s *Scanner) Source(target string) source.Source {
+	return s.sources.Resolve(target) // the tree matches anything
 }
 
 // Normalize returns the canonical spelling of a target: the same target
 // spelled two ways is one scope.
-func Normalize(target string) string {
-	if src := sourceOf(target); src.normalize != nil {
-		return src.normalize(target)
-	}
-	return target
+func (s *Scanner) Normalize(target string) string {
+	return s.Source(target).Normalize(target)
 }
 
 // Target scans one target. Paths in findings start with the cleaned
@@ -83,18 +63,11 @@ func Normalize(target string) string {
 // error means the target could not be scanned at all; what could not be
 // read inside it is in the ledger.
 func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, error) {
-	res := &Result{Findings: map[string][]*vigilv1.Finding{}, Ledger: pipeline.NewLedger(), Durations: map[string]time.Duration{},
-		Scanners: s.Names()}
-	for _, name := range res.Scanners {
-		res.Findings[name] = []*vigilv1.Finding{}
-	}
-	src := sourceOf(target)
-	if src.normalize != nil {
-		target = src.normalize(target)
-	}
-	res.Identity = target
+	src := s.Source(target)
+	target = src.Normalize(target)
+	res := source.NewResult(target, s.Names())
 	secrets := &pipeline.Secrets{}
-	if err := src.scan(s, pipeline.WithSecrets(ctx, secrets), res, target, tenant); err != nil {
+	if err := src.Scan(pipeline.WithSecrets(ctx, secrets), res, target, tenant); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -103,6 +76,6 @@ func (s *Scanner) Target(ctx context.Context, target, tenant string) (*Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pipeline.Finish(res.Findings, res.exempt, secrets, res.Ledger)
+	pipeline.Finish(res.Findings, res.Exempt, secrets, res.Ledger)
 	return res, nil
 }

@@ -1,4 +1,4 @@
-package scan
+package source
 
 import (
 	"context"
@@ -7,15 +7,14 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// budget bounds the memory that scans in flight may hold: each file, set
+// Budget bounds the memory that scans in flight may hold: each file, set
 // or image scan reserves an estimate of its peak before it starts and
 // waits while the budget is spent, so work queues instead of growing the
-// heap past the limit. A nil budget admits everything.
-type budget struct {
+// heap past the limit. A nil Budget admits everything.
+type Budget struct {
 	sem  *semaphore.Weighted
 	size int64
-	// held and peak are the reserved bytes now and at most, for tests and
-	// benchmarks.
+	// held and peak are the reserved bytes now and at most.
 	held, peak atomic.Int64
 }
 
@@ -24,23 +23,24 @@ type budget struct {
 const (
 	parseFactor = 8  // YAML, HCL, JSON, source text parsed into trees
 	sastFactor  = 40 // Go packages type-checked and in SSA form
-	streamCost  = window2
+	streamCost  = 2 << 20
 	minCost     = 64 << 10
-	imageCost   = 256 << 20
-	window2     = 2 << 20
+	// ImageCost is what reading one image reserves: one file of up to the
+	// image limits' file size at a time, plus its inventory.
+	ImageCost = 256 << 20
 )
 
-// newBudget returns a budget of size bytes, or nil for no limit.
-func newBudget(size int64) *budget {
+// NewBudget returns a budget of size bytes, or nil for no limit.
+func NewBudget(size int64) *Budget {
 	if size <= 0 {
 		return nil
 	}
-	return &budget{sem: semaphore.NewWeighted(size), size: size}
+	return &Budget{sem: semaphore.NewWeighted(size), size: size}
 }
 
-// reserve waits until n bytes (capped at the whole budget, so one large
+// Reserve waits until n bytes (capped at the whole budget, so one large
 // job runs alone rather than never) are free, and returns their release.
-func (b *budget) reserve(ctx context.Context, n int64) (func(), error) {
+func (b *Budget) Reserve(ctx context.Context, n int64) (func(), error) {
 	if b == nil {
 		return func() {}, nil
 	}
@@ -61,16 +61,22 @@ func (b *budget) reserve(ctx context.Context, n int64) (func(), error) {
 	}, nil
 }
 
-// fileCost estimates the peak memory of scanning one file.
-func fileCost(fsc FileScanner, size int64) int64 {
+// Held is the bytes reserved now.
+func (b *Budget) Held() int64 { return b.held.Load() }
+
+// Peak is the most bytes ever reserved at once.
+func (b *Budget) Peak() int64 { return b.peak.Load() }
+
+// FileCost estimates the peak memory of scanning one file of size bytes.
+func FileCost(fsc FileScanner, size int64) int64 {
 	if _, ok := fsc.(StreamScanner); ok {
 		return min(size, streamCost)
 	}
 	return size * parseFactor
 }
 
-// setCost estimates the peak memory of a set scan over total bytes.
-func setCost(name string, total int64) int64 {
+// SetCost estimates the peak memory of a set scan over total bytes.
+func SetCost(name string, total int64) int64 {
 	if name == "sast-go" {
 		return total * sastFactor
 	}
