@@ -81,8 +81,11 @@ fuzz-short:
 load:
 	$(GO) test -tags load -run TestLoad -count=1 -timeout 60m -v ./server
 
-eval: build
-	$(GO) run ./integration/eval --corpus ../shared/corpus
+# eval scores the checks on the labelled corpora and fails below the
+# recorded floors or when a corpus is missing.
+CORPUS ?= ../shared/corpus
+eval:
+	$(GO) run ./integration/eval --corpus $(CORPUS) --floors integration/eval/floors.json
 
 clean:
 	rm -rf $(BIN)

@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -25,13 +27,40 @@ type unit struct {
 	Files       []string `json:"files"`
 	Expected    []string `json:"expected"`
 	NotExpected []string `json:"not_expected"`
+	// NotExpectedChecks and NotExpectedRules name upstream checks the unit
+	// passes; each stands for the one category the corpus labels that
+	// check's failing units with.
+	NotExpectedChecks []string `json:"not_expected_checks"`
+	NotExpectedRules  []string `json:"not_expected_rules"`
+	// The upstream check a unit was written for, in the corpora that have
+	// one: trivy's long id, kubescape's rule, gosec's rule.
+	LongID     string `json:"long_id"`
+	SourceRule string `json:"source_rule"`
+	RuleID     string `json:"rule_id"`
 	// SecretLines are labelled secret lines (credsweeper-samples).
 	SecretLines []struct {
 		Line int `json:"line"`
 	} `json:"secret_lines"`
 }
 
-type tally struct{ tp, fn, fp, tn int }
+// tally counts one row: expected categories found (tp) and missed (fn),
+// negatives from not_expected reported (fp) and not (tn), and negatives
+// from upstream checks the unit passes (fpu, tnu). The latter are counted
+// apart: an upstream check shares its category with others, so a finding
+// of that category for another reason counts against Vigil there, and
+// their precision is a lower bound.
+type tally struct{ tp, fn, fp, tn, fpu, tnu int }
+
+func (t *tally) add(o tally) {
+	t.tp, t.fn, t.fp, t.tn, t.fpu, t.tnu = t.tp+o.tp, t.fn+o.fn, t.fp+o.fp, t.tn+o.tn, t.fpu+o.fpu, t.tnu+o.tnu
+}
+
+// row prints one line of the table.
+func row(tw io.Writer, corpus, label string, t tally) {
+	withUpstream := tally{tp: t.tp, fp: t.fp + t.fpu, tn: t.tn + t.tnu}
+	fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", corpus, label, t.tp, t.fn, t.fp, t.tn, t.fpu, t.tnu,
+		t.recall(), t.precision(), withUpstream.precision())
+}
 
 func (t tally) recall() string {
 	if t.tp+t.fn == 0 {
@@ -40,11 +69,76 @@ func (t tally) recall() string {
 	return fmt.Sprintf("%.1f%%", 100*float64(t.tp)/float64(t.tp+t.fn))
 }
 
+// precision is stated only where the row has labelled negatives: without
+// them no false positive could have been counted, and a figure would only
+// repeat that.
 func (t tally) precision() string {
+	if t.fp+t.tn == 0 {
+		return "n/a (no negatives)"
+	}
 	if t.tp+t.fp == 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(t.tp)/float64(t.tp+t.fp))
+}
+
+// upstream is the check a unit was written for, whichever corpus it is in.
+func (u unit) upstream() string {
+	switch {
+	case u.LongID != "":
+		return u.LongID
+	case u.SourceRule != "":
+		return u.SourceRule
+	}
+	return u.RuleID
+}
+
+// upstreamNegatives are the categories of the upstream checks a unit
+// passes, as the corpus labels those checks' failing units (catOf), less
+// those its not_expected or expected already name.
+func (u unit) upstreamNegatives(catOf map[string][]string) []string {
+	var out []string
+	for _, id := range append(slices.Clone(u.NotExpectedChecks), u.NotExpectedRules...) {
+		for _, c := range catOf[id] {
+			if !slices.Contains(out, c) && !slices.Contains(u.Expected, c) && !slices.Contains(u.NotExpected, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// categoriesOf maps each upstream check to the categories its failing
+// units are labelled with.
+func categoriesOf(units []unit) map[string][]string {
+	out := map[string][]string{}
+	for _, u := range units {
+		id := u.upstream()
+		for _, c := range u.Expected {
+			if id != "" && !slices.Contains(out[id], c) {
+				out[id] = append(out[id], c)
+			}
+		}
+	}
+	return out
+}
+
+// owns reports whether a finding at path belongs to a unit scanned as
+// targets: a file target owns its own findings only (a Terraform file is
+// evaluated with its module, but scored on what is found in it), a folder
+// target what is found below it.
+func owns(targets []string, path string) bool {
+	if path == "" {
+		return true
+	}
+	p := filepath.Clean(filepath.FromSlash(path))
+	for _, t := range targets {
+		t = filepath.Clean(t)
+		if p == t || strings.HasPrefix(p, t+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
 }
 
 func dirExists(p string) bool {
@@ -57,11 +151,18 @@ func main() {
 	all := flag.Bool("all", false, "list every category, also those no Vigil check covers")
 	misses := flag.Bool("misses", false, "print the units behind each false negative and false positive")
 	only := flag.String("only", "", "score just the corpus of this name")
+	floorsFile := flag.String("floors", "", "fail when a corpus this file names is missing or scores below its floors")
 	flag.Parse()
 	if _, err := os.Stat(*corpus); err != nil {
-		fmt.Printf("eval: %s not found; skipping (the labelled corpora live beside the repository)\n", *corpus)
-		return
+		fmt.Fprintf(os.Stderr, "eval: corpus folder %s: %v\n", *corpus, err)
+		os.Exit(1)
 	}
+	// Findings name files as the analyzers saw them, some absolute; the
+	// corpus is made absolute so a unit and its findings compare.
+	if abs, err := filepath.Abs(*corpus); err == nil {
+		*corpus = abs
+	}
+	scored := map[string]figures{}
 	cat, err := checks.Builtin()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
@@ -76,7 +177,7 @@ func main() {
 	scanner := scan.New(cat)
 	dirs, _ := os.ReadDir(*corpus)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CORPUS\tCATEGORY\tTP\tFN\tFP\tTN\tRECALL\tPRECISION")
+	fmt.Fprintln(tw, "CORPUS\tCATEGORY\tTP\tFN\tFP\tTN\tFP-U\tTN-U\tRECALL\tPRECISION\tPRECISION WITH UPSTREAM-CHECK NEGATIVES (LOWER BOUND)")
 	for _, d := range dirs {
 		if *only != "" && d.Name() != *only {
 			continue
@@ -105,6 +206,7 @@ func main() {
 				}
 			}
 		}
+		catOf := categoriesOf(units)
 		perCat := map[string]*tally{}
 		get := func(c string) *tally {
 			if perCat[c] == nil {
@@ -163,6 +265,9 @@ func main() {
 			reported := map[string]bool{}
 			secretAt := map[int]bool{}
 			for _, f := range rep.Findings {
+				if !owns(targets, f.GetLocation().GetPath()) {
+					continue
+				}
 				for _, t := range f.Tags {
 					reported[t] = true
 				}
@@ -180,33 +285,40 @@ func main() {
 					fmt.Printf("FN secret line %s:%d\n", root, l.Line)
 				}
 			}
+			count := func(c string, t tally) {
+				get(c).add(t)
+				group(u).add(t)
+				groupCovered(u, c).add(t)
+			}
 			for _, c := range u.Expected {
 				if reported[c] {
-					get(c).tp++
-					group(u).tp++
-					groupCovered(u, c).tp++
-				} else {
-					get(c).fn++
-					group(u).fn++
-					groupCovered(u, c).fn++
-					if *misses && covered[c] {
-						fmt.Printf("FN %s %s\n", c, root)
-					}
+					count(c, tally{tp: 1})
+					continue
+				}
+				count(c, tally{fn: 1})
+				if *misses && covered[c] {
+					fmt.Printf("FN %s %s\n", c, root)
 				}
 			}
 			for _, c := range u.NotExpected {
 				if reported[c] {
-					get(c).fp++
-					group(u).fp++
-					groupCovered(u, c).fp++
+					count(c, tally{fp: 1})
 					if *misses {
 						fmt.Printf("FP %s %s\n", c, root)
 					}
-				} else {
-					get(c).tn++
-					group(u).tn++
-					groupCovered(u, c).tn++
+					continue
 				}
+				count(c, tally{tn: 1})
+			}
+			for _, c := range u.upstreamNegatives(catOf) {
+				if reported[c] {
+					count(c, tally{fpu: 1})
+					if *misses {
+						fmt.Printf("FP (upstream-check negative) %s %s\n", c, root)
+					}
+					continue
+				}
+				count(c, tally{tnu: 1})
 			}
 		}
 		var total, cov tally
@@ -217,20 +329,21 @@ func main() {
 		sort.Strings(names)
 		for _, c := range names {
 			t := *perCat[c]
-			total.tp, total.fn, total.fp, total.tn = total.tp+t.tp, total.fn+t.fn, total.fp+t.fp, total.tn+t.tn
+			total.add(t)
 			if covered[c] {
-				cov.tp, cov.fn, cov.fp, cov.tn = cov.tp+t.tp, cov.fn+t.fn, cov.fp+t.fp, cov.tn+t.tn
+				cov.add(t)
 			}
 			if covered[c] || *all {
 				mark := ""
 				if !covered[c] {
 					mark = " (no check)"
 				}
-				fmt.Fprintf(tw, "%s\t%s%s\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), c, mark, t.tp, t.fn, t.fp, t.tn, t.recall(), t.precision())
+				row(tw, d.Name(), c+mark, t)
 			}
 		}
-		fmt.Fprintf(tw, "%s\tALL CATEGORIES WITH A CHECK\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), cov.tp, cov.fn, cov.fp, cov.tn, cov.recall(), cov.precision())
-		fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), total.tp, total.fn, total.fp, total.tn, total.recall(), total.precision())
+		row(tw, d.Name(), "ALL CATEGORIES WITH A CHECK", cov)
+		row(tw, d.Name(), "ALL LABELLED CATEGORIES", total)
+		scored[d.Name()] = figuresOf(total, cov)
 		if len(perGroup) > 1 {
 			groups := make([]string, 0, len(perGroup))
 			for g := range perGroup {
@@ -238,20 +351,28 @@ func main() {
 			}
 			sort.Strings(groups)
 			for _, g := range groups {
-				t := perGroup[g]
-				fmt.Fprintf(tw, "%s\tALL LABELLED CATEGORIES in %s/\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), g, t.tp, t.fn, t.fp, t.tn, t.recall(), t.precision())
+				row(tw, d.Name(), "ALL LABELLED CATEGORIES in "+g+"/", *perGroup[g])
 				if c := perGroupCovered[g]; c != nil {
-					fmt.Fprintf(tw, "%s\tCATEGORIES WITH A CHECK in %s/\t%d\t%d\t%d\t%d\t%s\t%s\n", d.Name(), g, c.tp, c.fn, c.fp, c.tn, c.recall(), c.precision())
+					row(tw, d.Name(), "CATEGORIES WITH A CHECK in "+g+"/", *c)
 				}
 			}
 		}
 		if lineTotal > 0 {
-			fmt.Fprintf(tw, "%s\tlabelled secret lines found\t%d\t%d\t\t\t%.1f%%\t\n", d.Name(), lineHits, lineTotal-lineHits, 100*float64(lineHits)/float64(lineTotal))
+			fmt.Fprintf(tw, "%s\tlabelled secret lines found\t%d\t%d\t\t\t\t\t%.1f%%\t\t\n", d.Name(), lineHits, lineTotal-lineHits, 100*float64(lineHits)/float64(lineTotal))
 		}
 		if scanErrors > 0 || checksNotRun > 0 {
-			fmt.Fprintf(tw, "%s\t(units not assessed: %d; check runs that failed: %d)\t\t\t\t\t\t\n", d.Name(), scanErrors, checksNotRun)
+			fmt.Fprintf(tw, "%s\t(units not assessed: %d; check runs that failed: %d)\t\t\t\t\t\t\t\t\t\n", d.Name(), scanErrors, checksNotRun)
 		}
-		fmt.Fprintln(tw, strings.Repeat("\t", 7))
+		fmt.Fprintln(tw, strings.Repeat("\t", 10))
 	}
 	tw.Flush()
+	if *floorsFile != "" {
+		if errs := checkFloors(*floorsFile, scored, *only); len(errs) > 0 {
+			for _, e := range errs {
+				fmt.Fprintln(os.Stderr, "eval:", e)
+			}
+			os.Exit(1)
+		}
+		fmt.Println("eval: every corpus at or above its floors in", *floorsFile)
+	}
 }
