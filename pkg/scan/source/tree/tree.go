@@ -26,8 +26,8 @@ const walkScanner = "walk"
 // Source scans a path with every file scanner.
 type Source struct {
 	Files []source.FileScanner
-	// Layouts scans the OCI layouts found in the tree; nil leaves them
-	// unread.
+	// Layouts scans the OCI layouts found in the tree; without it they
+	// are not assessed.
 	Layouts source.Source
 	// LayoutScanner is the scanner a layout that could not be read is
 	// accounted to.
@@ -80,7 +80,8 @@ func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant str
 	}
 	for _, l := range w.layouts {
 		if s.Layouts == nil {
-			break
+			res.Ledger.NotAssessed(s.LayoutScanner, pipeline.Image, filepath.ToSlash(l), pipeline.UnsupportedFormat, "no image source to read an OCI layout")
+			continue
 		}
 		if err := s.Layouts.Scan(ctx, res, filepath.ToSlash(l), tenant); err != nil {
 			if ctx.Err() != nil {
