@@ -90,6 +90,10 @@ var (
 	passwordSuffixes = []string{"password", "passwd", "pwd", "pswd", "pass"}
 	notPasswords     = map[string]bool{"bypass": true, "compass": true, "surpass": true, "overpass": true, "underpass": true, "trespass": true}
 	secretSuffixes   = []string{"secret", "token", "apikey", "accesskey", "privatekey", "secretkey", "credential", "credentials"}
+	// pointerWords end the names of settings that say where a secret is,
+	// not what it is: passwordSecretRef, secretName, token_file.
+	pointerWords = map[string]bool{"ref": true, "refs": true, "reference": true, "name": true, "names": true, "file": true,
+		"path": true, "dir": true, "location": true, "selector": true}
 )
 
 // classify returns the generic rule a setting's name belongs to, or nil.
@@ -98,7 +102,7 @@ func classify(name string) *Rule {
 		return nil // the shell's working directory
 	}
 	words := nameWords(name)
-	if len(words) == 0 {
+	if len(words) == 0 || (len(words) > 1 && pointerWords[words[len(words)-1]]) {
 		return nil
 	}
 	for _, w := range words {
