@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -508,5 +510,28 @@ func TestAnalyzersAreListed(t *testing.T) {
 	}
 	if len(got.Analyzers) != len(scan.FileScanners())+5 || len(got.Digest) != 16 {
 		t.Fatalf("json: %+v", got)
+	}
+}
+
+// vigil probe is a CI gate like vigil scan: --exit-code N when a finding
+// at or above --severity is reported.
+func TestProbeExitCode(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html><body>shop</body></html>")
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	out, err := run(t, "probe", "--format", "json", "--allow-host", host, "--rate", "1000", "--exit-code", "3", srv.URL+"/")
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 3 {
+		t.Fatalf("err = %v, want exit code 3 (output %s)", err, out)
+	}
+	rep := &vigilv1.ScanReport{}
+	if err := protojson.Unmarshal([]byte(out), rep); err != nil || len(rep.Findings) == 0 {
+		t.Fatalf("no findings on a page without security headers: %v %s", err, out)
+	}
+	out, err = run(t, "probe", "--format", "json", "--allow-host", host, "--rate", "1000", "--severity", "critical", "--exit-code", "3", srv.URL+"/")
+	if err != nil {
+		t.Fatalf("no critical finding, yet: %v (output %s)", err, out)
 	}
 }

@@ -192,7 +192,9 @@ func (f *imageFlags) options() image.OpenOptions {
 }
 
 func newProbeCmd(g *globals) *cobra.Command {
-	var format, tenant string
+	var format, tenant, severity string
+	var exitCode int
+	var allowUnassessed bool
 	var opts dast.Options
 	cmd := &cobra.Command{
 		Use:   "probe URL...",
@@ -201,11 +203,17 @@ func newProbeCmd(g *globals) *cobra.Command {
 headers, reflected input, SQL errors on injected quotes, directory
 listings, exposed .git and .env, CORS with credentials, login forms over
 HTTP. Only hosts given with --allow-host are probed, at --rate requests per
-second and at most --budget requests per URL.`,
+second and at most --budget requests per URL. A service that answers
+nothing exits 2; with --exit-code N, N when a finding at or above
+--severity is reported or a probe could not run.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(opts.AllowedHosts) == 0 {
 				return fmt.Errorf("no --allow-host given: name the hosts you are allowed to probe")
+			}
+			minSev, err := finding.ParseSeverity(severity)
+			if err != nil {
+				return err
 			}
 			cat, err := checks.Load(g.checksDir)
 			if err != nil {
@@ -215,6 +223,7 @@ second and at most --budget requests per URL.`,
 			if err != nil {
 				return err
 			}
+			rep.Findings = slices.DeleteFunc(rep.Findings, func(f *vigilv1.Finding) bool { return f.Severity < minSev })
 			if format == "" {
 				format = "table"
 			}
@@ -229,9 +238,12 @@ second and at most --budget requests per URL.`,
 			if err != nil {
 				return err
 			}
-			return gate(cmd.ErrOrStderr(), rep, 0, true)
+			return gate(cmd.ErrOrStderr(), rep, exitCode, allowUnassessed)
 		},
 	}
+	cmd.Flags().StringVar(&severity, "severity", "", "report only findings at or above this severity")
+	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported, or a probe could not run")
+	cmd.Flags().BoolVar(&allowUnassessed, "allow-unassessed", false, "with --exit-code, let probes that could not run pass the gate")
 	cmd.Flags().StringArrayVar(&opts.AllowedHosts, "allow-host", nil, "host (name or name:port) that may be probed (repeatable)")
 	cmd.Flags().Float64Var(&opts.RatePerSecond, "rate", 5, "requests per second at most")
 	cmd.Flags().IntVar(&opts.Budget, "budget", 60, "requests per URL at most")
