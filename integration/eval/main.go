@@ -300,25 +300,24 @@ func main() {
 					fmt.Printf("FN %s %s\n", c, root)
 				}
 			}
-			for _, c := range u.NotExpected {
-				if reported[c] {
-					count(c, tally{fp: 1})
-					if *misses {
-						fmt.Printf("FP %s %s\n", c, root)
+			for _, neg := range []struct {
+				cats      []string
+				fp, tn    tally
+				missLabel string
+			}{
+				{u.NotExpected, tally{fp: 1}, tally{tn: 1}, "FP"},
+				{u.upstreamNegatives(catOf), tally{fpu: 1}, tally{tnu: 1}, "FP (upstream-check negative)"},
+			} {
+				for _, c := range neg.cats {
+					if !reported[c] {
+						count(c, neg.tn)
+						continue
 					}
-					continue
-				}
-				count(c, tally{tn: 1})
-			}
-			for _, c := range u.upstreamNegatives(catOf) {
-				if reported[c] {
-					count(c, tally{fpu: 1})
+					count(c, neg.fp)
 					if *misses {
-						fmt.Printf("FP (upstream-check negative) %s %s\n", c, root)
+						fmt.Printf("%s %s %s\n", neg.missLabel, c, root)
 					}
-					continue
 				}
-				count(c, tally{tnu: 1})
 			}
 		}
 		var total, cov tally

@@ -51,17 +51,12 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadAll(f, path)
-}
-
-// ReadAll reads r, named name in errors, up to MaxFileSize bytes.
-func ReadAll(r io.Reader, name string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(data) > MaxFileSize {
-		return nil, pipeline.NotAssessed(pipeline.TooLarge, fmt.Errorf("%s: file is larger than %d bytes; skipped", name, MaxFileSize))
+		return nil, pipeline.NotAssessed(pipeline.TooLarge, fmt.Errorf("%s: file is larger than %d bytes; skipped", path, MaxFileSize))
 	}
 	return data, nil
 }
