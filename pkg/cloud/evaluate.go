@@ -56,15 +56,16 @@ func Evaluate(ctx context.Context, cs []*checks.Check, resources []*Resource, te
 			if !fails {
 				continue
 			}
-			for _, v := range c.Secrets(vars) {
-				pipeline.NoteSecret(ctx, v)
-			}
 			loc := &vigilv1.Location{Path: r.Path, StartLine: int32(r.Line), EndLine: int32(r.Line)}
 			if lines != nil && r.Path != "" && r.Line > 0 {
 				loc.Snippet = finding.Snippet(lines(r.Path), r.Line)
 			}
 			// A live resource has no file: its address is its path.
-			out = append(out, c.NewFinding(c.Message(vars), finding.Site{Scanner: scanner, Resource: res, Location: loc, Path: cmp.Or(r.Path, r.Address), Key: r.Address}))
+			f := c.NewFinding(c.Message(vars), finding.Site{Scanner: scanner, Resource: res, Location: loc, Path: cmp.Or(r.Path, r.Address), Key: r.Address})
+			for _, v := range c.Secrets(vars) {
+				pipeline.NoteSecretOf(ctx, f, v, "")
+			}
+			out = append(out, f)
 		}
 	}
 	return out, skipped, errors.Join(errs...)

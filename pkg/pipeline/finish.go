@@ -10,7 +10,9 @@ import (
 // Finish is the one path the findings of a scan leave by, after the one
 // constructor (checks.Check.NewFinding) built and fingerprinted them.
 // groups are the findings per analyzer; secrets what the analyzers noted
-// as secret (nil for none). In this order: the secrets every finding shows
+// as secret (nil for none). In this order: a secret a check reports and
+// the secret rules match again in the same file is kept as the check's
+// finding alone (fold); the secrets every finding shows
 // by its form are learned; every occurrence of every secret is masked in
 // every string of every finding and in the ledger's texts (ledger may be
 // nil); the snippet of a secret finding is redacted; every string is made
@@ -21,6 +23,7 @@ func Finish(groups map[string][]*vigilv1.Finding, exempt func(*vigilv1.Finding) 
 	if secrets == nil {
 		secrets = &Secrets{}
 	}
+	secrets.fold(groups)
 	for _, fs := range groups {
 		for _, f := range fs {
 			secrets.Learn(f)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"regexp"
 	"slices"
@@ -23,6 +24,15 @@ import (
 type Secrets struct {
 	mu     sync.Mutex
 	values map[string]bool
+	// holders are, per value, the findings that report it (NoteSecretOf):
+	// what lets Finish keep one finding per secret and place.
+	holders map[string][]holder
+}
+
+// holder is a finding that reports a secret value, and the rule of the
+// secret scanner that matched it ("" for a check that declared it).
+type holder struct {
+	fingerprint, rule string
 }
 
 // minSecret is the shortest value masked everywhere: a shorter one would
@@ -41,6 +51,21 @@ func (s *Secrets) Add(v string) {
 		s.values = map[string]bool{}
 	}
 	s.values[v] = true
+}
+
+// hold records that the finding fp reports value v.
+func (s *Secrets) hold(v, fp, rule string) {
+	s.Add(v)
+	v = strings.TrimSpace(strings.ToValidUTF8(v, "\uFFFD"))
+	if len(v) < minSecret || fp == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holders == nil {
+		s.holders = map[string][]holder{}
+	}
+	s.holders[v] = append(s.holders[v], holder{fingerprint: fp, rule: rule})
 }
 
 // Len is the number of values known.
@@ -62,6 +87,18 @@ func WithSecrets(ctx context.Context, s *Secrets) context.Context {
 func NoteSecret(ctx context.Context, v string) {
 	if s, ok := ctx.Value(secretsKey{}).(*Secrets); ok {
 		s.Add(v)
+	}
+}
+
+// NoteSecretOf adds a value to the scan's secrets, as NoteSecret does,
+// and records that finding f reports it. rule names the secret rule that
+// matched the value, or is "" when a check declared the value a secret
+// (an ENV of a Dockerfile, a literal environment variable of a pod). One
+// value reported in one file by a check and by the secret rules is one
+// root cause: Finish keeps the check's finding and names the rule in it.
+func NoteSecretOf(ctx context.Context, f *vigilv1.Finding, v, rule string) {
+	if s, ok := ctx.Value(secretsKey{}).(*Secrets); ok {
+		s.hold(v, f.GetFingerprint(), rule)
 	}
 }
 
@@ -174,4 +211,62 @@ func (s *Secrets) redactor() func(string) string {
 	}
 	r := strings.NewReplacer(pairs...)
 	return r.Replace
+}
+
+// fold keeps one finding per secret and file. Where a check reports a
+// value it declares a credential and the secret rules match the same value
+// in the same file, the rules' findings are dropped: the check's finding
+// says how the value is exposed, and takes the rules' names, the secret's
+// hash and the higher severity. Findings about values no check declared
+// are left as they are.
+func (s *Secrets) fold(groups map[string][]*vigilv1.Finding) {
+	s.mu.Lock()
+	holders := s.holders
+	s.mu.Unlock()
+	if len(holders) == 0 {
+		return
+	}
+	byFP := map[string]*vigilv1.Finding{}
+	for _, fs := range groups {
+		for _, f := range fs {
+			byFP[f.GetFingerprint()] = f
+		}
+	}
+	drop := map[string]bool{}
+	rules := map[*vigilv1.Finding][]string{}
+	var owners []*vigilv1.Finding
+	for _, hs := range holders {
+		owner := map[string]*vigilv1.Finding{} // per file, the first check's finding
+		for _, h := range hs {
+			if f := byFP[h.fingerprint]; f != nil && h.rule == "" && owner[f.GetLocation().GetPath()] == nil {
+				owner[f.GetLocation().GetPath()] = f
+			}
+		}
+		for _, h := range hs {
+			f := byFP[h.fingerprint]
+			o := owner[f.GetLocation().GetPath()]
+			if f == nil || h.rule == "" || o == nil {
+				continue
+			}
+			drop[h.fingerprint] = true
+			if _, seen := rules[o]; !seen {
+				owners = append(owners, o)
+			}
+			if !slices.Contains(rules[o], h.rule) {
+				rules[o] = append(rules[o], h.rule)
+			}
+			o.SecretHash = cmp.Or(o.SecretHash, f.SecretHash)
+			o.Severity = max(o.Severity, f.Severity)
+		}
+	}
+	for _, o := range owners {
+		slices.Sort(rules[o])
+		o.Message += " (secret rule " + strings.Join(rules[o], ", ") + ")"
+	}
+	if len(drop) == 0 {
+		return
+	}
+	for name, fs := range groups {
+		groups[name] = slices.DeleteFunc(fs, func(f *vigilv1.Finding) bool { return drop[f.GetFingerprint()] })
+	}
 }

@@ -223,9 +223,6 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 			if !fails {
 				continue
 			}
-			for _, v := range c.Secrets(el.vars) {
-				pipeline.NoteSecret(ctx, v)
-			}
 			line := lineOf(o.node, el.fieldPath(c.Field))
 			f := c.NewFinding(c.Message(el.vars), finding.Site{
 				Scanner:  m.Name(),
@@ -234,6 +231,9 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 				Path:     path,
 				Key:      joinPath(el.key, c.Field),
 			})
+			for _, v := range c.Secrets(el.vars) {
+				pipeline.NoteSecretOf(ctx, f, v, "")
+			}
 			exempt.apply(f)
 			out = append(out, f)
 		}

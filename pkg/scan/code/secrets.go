@@ -126,7 +126,6 @@ func (s *Secrets) fileFinding(ctx context.Context, path, tenant string, m secret
 // The credential joins the scan's secrets, so its every other occurrence
 // is masked too.
 func (s *Secrets) finding(ctx context.Context, message string, m secret.Match, nth int, at finding.Site) *vigilv1.Finding {
-	pipeline.NoteSecret(ctx, m.Value)
 	at.Location.StartLine, at.Location.EndLine, at.Location.Snippet = int32(m.Line), int32(max(m.EndLine, m.Line)), m.Redacted
 	at.Key = m.Rule.ID + "/" + m.Hash
 	if nth > 1 {
@@ -134,5 +133,6 @@ func (s *Secrets) finding(ctx context.Context, message string, m secret.Match, n
 	}
 	f := s.Check.NewFinding(message, at)
 	f.SecretHash = m.Hash
+	pipeline.NoteSecretOf(ctx, f, m.Value, m.Rule.ID)
 	return f
 }

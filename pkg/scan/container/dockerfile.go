@@ -85,9 +85,6 @@ func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, te
 			if !fails {
 				continue
 			}
-			for _, v := range c.Secrets(el.vars) {
-				pipeline.NoteSecret(ctx, v)
-			}
 			start, end := el.start, el.end
 			if c.Field != "" {
 				if st, ok := el.vars["stage"].(map[string]any); ok && c.Each == "stage" {
@@ -96,13 +93,17 @@ func (d *Dockerfiles) ScanFile(ctx context.Context, path string, data []byte, te
 					}
 				}
 			}
-			out = append(out, c.NewFinding(c.Message(el.vars), finding.Site{
+			f := c.NewFinding(c.Message(el.vars), finding.Site{
 				Scanner:  d.Name(),
 				Resource: resource,
 				Location: &vigilv1.Location{Path: path, StartLine: int32(start), EndLine: int32(end), Snippet: finding.Snippet(lines, start)},
 				Path:     path,
 				Key:      el.key,
-			}))
+			})
+			for _, v := range c.Secrets(el.vars) {
+				pipeline.NoteSecretOf(ctx, f, v, "")
+			}
+			out = append(out, f)
 		}
 	}
 	return out, errors.Join(errs...)
