@@ -115,7 +115,29 @@ func (c *Catalog) AddPack(name string, data []byte) error {
 		c.checks = append(c.checks, chk)
 		c.byInput[chk.Input] = append(c.byInput[chk.Input], chk)
 	}
+	for _, s := range pack.Checks {
+		if err := c.checkSubsumes(c.byID[s.ID]); err != nil {
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+	}
 	sort.Slice(c.checks, func(i, j int) bool { return c.checks[i].ID < c.checks[j].ID })
+	return nil
+}
+
+// checkSubsumes holds the rule of Check.Subsumes: a check folds only
+// known checks that read the same input element by element as it does.
+func (c *Catalog) checkSubsumes(chk *Check) error {
+	for _, id := range chk.Subsumes {
+		o, ok := c.byID[id]
+		switch {
+		case !ok:
+			return fmt.Errorf("check %s: subsumes unknown check %s", chk.ID, id)
+		case id == chk.ID:
+			return fmt.Errorf("check %s: subsumes itself", chk.ID)
+		case o.Input != chk.Input || o.Each != chk.Each:
+			return fmt.Errorf("check %s: subsumes %s, which reads %s/%s, not %s/%s", chk.ID, id, o.Input, o.Each, chk.Input, chk.Each)
+		}
+	}
 	return nil
 }
 

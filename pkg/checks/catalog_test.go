@@ -54,12 +54,14 @@ func TestUserPacks(t *testing.T) {
 
 func TestBadPacksAreRejectedWithReasons(t *testing.T) {
 	cases := map[string]string{
-		"unknown field": "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'true'\n    typo: 1\n",
-		"bad id":        "checks:\n  - id: nope\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'true'\n",
-		"bad cel":       "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'obj.('\n",
-		"not bool":      "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: '1 + 1'\n",
-		"bad each":      "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: dockerfile\n    each: container\n    expr: 'true'\n",
-		"duplicate":     "checks:\n  - id: VGL-CLUSTER-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'true'\n",
+		"unknown field":        "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'true'\n    typo: 1\n",
+		"bad id":               "checks:\n  - id: nope\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'true'\n",
+		"bad cel":              "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'obj.('\n",
+		"not bool":             "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: '1 + 1'\n",
+		"bad each":             "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: dockerfile\n    each: container\n    expr: 'true'\n",
+		"subsumes unknown":     "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    each: rule\n    subsumes: [A-B-404]\n    expr: 'true'\n",
+		"subsumes other input": "checks:\n  - id: A-B-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    each: rule\n    subsumes: [VGL-CONTAINER-005]\n    expr: 'true'\n",
+		"duplicate":            "checks:\n  - id: VGL-CLUSTER-001\n    pillar: cluster\n    severity: low\n    title: t\n    input: kubernetes\n    expr: 'true'\n",
 	}
 	for name, pack := range cases {
 		c, err := Builtin()

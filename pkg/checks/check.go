@@ -46,6 +46,10 @@ type Check struct {
 	Field string
 	// Source is the pack the check came from.
 	Source string
+	// Subsumes are checks on the same element whose failures follow from
+	// this one's (a wildcard rule grants whatever a narrower check looks
+	// for): when both fail on one element, Fold keeps this check's finding.
+	Subsumes []string
 
 	expr    cel.Program
 	message cel.Program
@@ -74,6 +78,9 @@ type Spec struct {
 	// the values that are credentials (list of strings): the scan masks
 	// their every occurrence, in every finding.
 	Secrets string `json:"secrets,omitempty"`
+	// Subsumes lists checks of the same input and iterator, defined in the
+	// same pack or an earlier one, that this check's failure includes.
+	Subsumes []string `json:"subsumes,omitempty"`
 }
 
 // Pack is the YAML form of a pack file.
@@ -129,7 +136,7 @@ func compile(env *cel.Env, s Spec, source string) (*Check, error) {
 	c := &Check{
 		ID: s.ID, Pillar: pillar, Severity: sev, Title: s.Title, Description: s.Description,
 		Remediation: s.Remediation, References: s.References, Tags: s.Tags, Input: s.Input,
-		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source,
+		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source, Subsumes: s.Subsumes,
 	}
 	if s.Input == "analyzer" {
 		if s.Expr != "" || s.Message != "" || s.Secrets != "" {

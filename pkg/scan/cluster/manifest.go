@@ -31,11 +31,13 @@ type Manifests struct {
 	// usesPSS is set when a check reads the Pod Security Standards level,
 	// which costs a PodSpec decode per workload.
 	usesPSS bool
+	folds   checks.Folds
 }
 
 // NewManifests returns a manifest scanner using the catalog's Kubernetes checks.
 func NewManifests(cat *checks.Catalog) *Manifests {
 	m := &Manifests{Checks: cat.ForInput("kubernetes")}
+	m.folds = checks.FoldsOf(m.Checks)
 	for _, c := range m.Checks {
 		m.usesPSS = m.usesPSS || c.Each == "pod" && strings.Contains(c.Field+" "+strings.Join(c.Tags, " "), "pss")
 	}
@@ -205,6 +207,7 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 		errs = append(errs, pipeline.AsNotice(fmt.Errorf("%s: %w", path, err)))
 	}
 	cache := map[string][]element{}
+	var elems []string // the element of each finding, for Fold
 	for _, c := range m.Checks {
 		if IsSetIterator(c.Each) || !c.AppliesTo(kind, workload) {
 			continue
@@ -236,9 +239,10 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 			}
 			exempt.apply(f)
 			out = append(out, f)
+			elems = append(elems, c.Each+":"+el.key)
 		}
 	}
-	return out, errs
+	return m.folds.Fold(out, elems), errs
 }
 
 func qualified(ns, name string) string {
