@@ -33,7 +33,8 @@ type Check struct {
 	// Input is the kind of document the check reads.
 	Input string
 	// Kinds restricts a Kubernetes check to these object kinds; "workload"
-	// stands for every pod-bearing kind.
+	// stands for every pod-bearing kind of the cluster's users and
+	// "control-plane" for the control plane's static pods (see AppliesTo).
 	Kinds []string
 	// Each names the iterator the scanner expands: for Kubernetes
 	// "pod", "container", "volume", "rule", "subject" or "port"; for Dockerfiles
@@ -229,14 +230,35 @@ func (c *Check) Secrets(vars map[string]any) []string {
 	return vs
 }
 
-// AppliesTo reports whether a Kubernetes check applies to an object kind.
-// workload is true when the kind carries a pod template.
-func (c *Check) AppliesTo(kind string, workload bool) bool {
+// Pod is how a Kubernetes object runs containers, for AppliesTo.
+type Pod int
+
+const (
+	// NoPod is an object without a pod template.
+	NoPod Pod = iota
+	// Workload is a pod-bearing object of the cluster's users.
+	Workload
+	// ControlPlane is a static pod of the control plane (kube-apiserver,
+	// etcd, …), which needs the host by design.
+	ControlPlane
+)
+
+// AppliesTo reports whether a Kubernetes check applies to an object of
+// kind that runs pods as pod says. "workload" in Kinds stands for every
+// pod-bearing kind but the control plane's static pods, and a kind named
+// outright (Pod) matches it; only "control-plane" matches those static
+// pods. A check without Kinds applies to every object.
+func (c *Check) AppliesTo(kind string, pod Pod) bool {
 	if len(c.Kinds) == 0 {
 		return true
 	}
 	for _, k := range c.Kinds {
-		if k == kind || (k == "workload" && workload) {
+		switch {
+		case pod == ControlPlane:
+			if k == "control-plane" {
+				return true
+			}
+		case k == kind || (k == "workload" && pod == Workload):
 			return true
 		}
 	}

@@ -181,6 +181,7 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 
 	spec, podMeta, specPath := podSpec(o.obj, kind)
 	workload := spec != nil
+	pod := podOf(o.obj, kind, spec)
 	annotations, _ := meta["annotations"].(map[string]any)
 	if workload {
 		annotations, _ = podMeta["annotations"].(map[string]any)
@@ -209,7 +210,7 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 	cache := map[string][]element{}
 	var elems []string // the element of each finding, for Fold
 	for _, c := range m.Checks {
-		if IsSetIterator(c.Each) || !c.AppliesTo(kind, workload) {
+		if IsSetIterator(c.Each) || !c.AppliesTo(kind, pod) {
 			continue
 		}
 		els, ok := cache[c.Each]

@@ -116,7 +116,7 @@ func (m *Manifests) scanSetObjects(objs []located, setChecks []*checks.Check, te
 	now := time.Now()
 	for _, c := range setChecks {
 		for _, el := range ix.elements(c.Each) {
-			if !c.AppliesTo(el.kind, el.workload) {
+			if !c.AppliesTo(el.kind, el.pod) {
 				continue
 			}
 			fails, err := c.Fails(el.vars)
@@ -164,7 +164,7 @@ func resourceOf(obj map[string]any, tenant string) *vigilv1.Resource {
 type setElement struct {
 	obj      located
 	kind     string
-	workload bool
+	pod      checks.Pod
 	vars     map[string]any
 	path     string
 }
@@ -350,7 +350,7 @@ func (ix *setIndex) elements(each string) []setElement {
 			if kind != "Pod" {
 				metaPath = strings.TrimSuffix(specPath, ".spec")
 			}
-			out = append(out, setElement{obj: o, kind: kind, workload: true, vars: vars, path: metaPath})
+			out = append(out, setElement{obj: o, kind: kind, pod: podOf(o.obj, kind, spec), vars: vars, path: metaPath})
 		case "namespace":
 			if kind != "Namespace" {
 				continue
