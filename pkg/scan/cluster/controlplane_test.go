@@ -41,7 +41,7 @@ func TestControlPlanePodsGetControlPlaneChecks(t *testing.T) {
 
 	for name, doc := range map[string]string{
 		"user namespace": strings.Replace(schedulerPod, "namespace: kube-system", "namespace: shop", 1),
-		"sidecar": strings.Replace(schedulerPod, "  volumes:", "  - {name: shell, image: busybox:1.36, command: [sh]}\n  volumes:", 1),
+		"sidecar":        strings.Replace(schedulerPod, "  volumes:", "  - {name: shell, image: busybox:1.36, command: [sh]}\n  volumes:", 1),
 	} {
 		got := ids(t, m, doc)
 		for id := range workload {

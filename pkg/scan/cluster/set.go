@@ -162,11 +162,11 @@ func resourceOf(obj map[string]any, tenant string) *vigilv1.Resource {
 }
 
 type setElement struct {
-	obj      located
-	kind     string
-	pod      checks.Pod
-	vars     map[string]any
-	path     string
+	obj  located
+	kind string
+	pod  checks.Pod
+	vars map[string]any
+	path string
 }
 
 type setIndex struct {
