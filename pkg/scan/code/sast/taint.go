@@ -2,8 +2,10 @@ package sast
 
 import (
 	"fmt"
+	"go/constant"
 	"go/token"
 	"go/types"
+	"mime"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -19,6 +21,7 @@ const (
 	CheckXSS              = "VGL-CODE-105"
 	CheckOpenRedirect     = "VGL-CODE-106"
 	CheckZipSlip          = "VGL-CODE-107"
+	CheckArgInjection     = "VGL-CODE-108"
 )
 
 // origin says where tainted data came from.
@@ -159,11 +162,6 @@ var sinks = map[string]sink{
 	"(*github.com/jmoiron/sqlx.DB).MustExec": {CheckSQLInjection, []int{0}}, "(*github.com/jmoiron/sqlx.DB).NamedExec": {CheckSQLInjection, []int{0}},
 	"github.com/Masterminds/squirrel.Expr": {CheckSQLInjection, []int{0}},
 
-	"os/exec.Command": {CheckCommandInjection, []int{-1}}, "os/exec.CommandContext": {CheckCommandInjection, []int{1, 2}},
-	"syscall.Exec": {CheckCommandInjection, []int{0, 1}}, "os.StartProcess": {CheckCommandInjection, []int{0, 1}},
-	"syscall.ForkExec": {CheckCommandInjection, []int{0, 1}}, "syscall.StartProcess": {CheckCommandInjection, []int{0, 1}},
-	"golang.org/x/sys/execabs.Command": {CheckCommandInjection, []int{-1}}, "golang.org/x/sys/execabs.CommandContext": {CheckCommandInjection, []int{1, 2}},
-
 	"os.Open": {CheckPathTraversal, []int{0}}, "os.OpenFile": {CheckPathTraversal, []int{0}}, "os.ReadFile": {CheckPathTraversal, []int{0}},
 	"os.WriteFile": {CheckPathTraversal, []int{0}}, "os.Create": {CheckPathTraversal, []int{0}}, "os.Remove": {CheckPathTraversal, []int{0}},
 	"os.RemoveAll": {CheckPathTraversal, []int{0}}, "os.ReadDir": {CheckPathTraversal, []int{0}}, "os.Mkdir": {CheckPathTraversal, []int{0}},
@@ -178,6 +176,13 @@ var sinks = map[string]sink{
 	"(*net/http.Client).PostForm": {CheckSSRF, []int{0}}, "net.Dial": {CheckSSRF, []int{1}}, "net.DialTimeout": {CheckSSRF, []int{1}},
 
 	"(net/http.ResponseWriter).Write": {CheckXSS, []int{0}}, "net/http.Redirect": {CheckOpenRedirect, []int{2}},
+}
+
+// commandSinks start a program: the value is the position of the
+// program among the arguments; the arguments follow it.
+var commandSinks = map[string]int{
+	"os/exec.Command": 0, "os/exec.CommandContext": 1, "golang.org/x/sys/execabs.Command": 0, "golang.org/x/sys/execabs.CommandContext": 1,
+	"syscall.Exec": 0, "syscall.ForkExec": 0, "syscall.StartProcess": 0, "os.StartProcess": 0,
 }
 
 // writerSinks write to their first argument: XSS when it is an
@@ -302,6 +307,9 @@ func (r *taintReport) sink(ins ssa.CallInstruction) {
 	if !c.IsInvoke() && c.Signature().Recv() != nil && len(args) > 0 {
 		args = args[1:] // the receiver
 	}
+	if prog, ok := commandSinks[name]; ok && prog < len(args) {
+		r.command(ins, name, args[prog], args[prog+1:])
+	}
 	if s, ok := sinks[name]; ok {
 		for i, a := range args {
 			if !wants(s.args, i) {
@@ -325,6 +333,129 @@ func (r *taintReport) sink(ins ssa.CallInstruction) {
 			r.report(CheckXSS, ins.Pos(), fmt.Sprintf("%s is written to the HTTP response by %s", o.what, shortName(name)))
 		}
 	}
+}
+
+// command reports tainted data given to a program that a call starts.
+// A tainted program is command injection: the data chooses what runs. So
+// is a shell whose script or options are tainted; data after a constant
+// script is the script's positional parameters ("$1"), the shell's safe
+// way to take it. A tainted argument of a fixed program that is not a
+// shell is argument injection, unless a constant "--" ends the options
+// before it: no other program starts, but the data can add options.
+func (r *taintReport) command(ins ssa.CallInstruction, name string, prog ssa.Value, args []ssa.Value) {
+	if o := r.t.of(prog); o != nil {
+		r.report(CheckCommandInjection, ins.Pos(), fmt.Sprintf("%s chooses the program %s runs", o.what, shortName(name)))
+		return
+	}
+	// The argument list as written, when the call spells it out.
+	var elems []ssa.Value
+	if len(args) == 1 {
+		elems = sliceElems(args[0])
+	}
+	o := r.t.anyOf(append(args, elems...)...)
+	if o == nil {
+		return
+	}
+	program := "a program"
+	if s, ok := constStringValue(prog); ok {
+		program = s
+	}
+	if opt, shell := shells[strings.ToLower(program[strings.LastIndexAny(program, `/\`)+1:])]; shell {
+		if elems == nil || shellTainted(r.t, elems, opt) {
+			r.report(CheckCommandInjection, ins.Pos(), fmt.Sprintf("%s reaches the shell %s run by %s: it can run any command", o.what, program, shortName(name)))
+		}
+		return
+	}
+	if elems != nil && !optionsTainted(r.t, elems) {
+		return
+	}
+	r.report(CheckArgInjection, ins.Pos(), fmt.Sprintf("%s is an argument of %s run by %s: it cannot start another program but can add options to this one", o.what, program, shortName(name)))
+}
+
+// shellTainted reports whether tainted data reaches a shell's options or
+// script (elems are its arguments; opt is its script option, -c).
+func shellTainted(t *taint, elems []ssa.Value, opt string) bool {
+	for i, e := range elems {
+		if t.of(e) != nil {
+			return true
+		}
+		if s, ok := constStringValue(e); ok && strings.EqualFold(s, opt) {
+			return i+1 < len(elems) && t.of(elems[i+1]) != nil
+		}
+	}
+	return false
+}
+
+// optionsTainted reports whether tainted data is among the arguments
+// before a constant "--" (all of them when there is none).
+func optionsTainted(t *taint, elems []ssa.Value) bool {
+	for _, e := range elems {
+		if s, ok := constStringValue(e); ok && s == "--" {
+			return false
+		}
+		if t.of(e) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// sliceElems returns the elements of a slice built in place, as for the
+// variadic arguments of a call (f("a", x)): the stores into the array it
+// slices, by index. It returns nil when the slice comes from elsewhere or
+// an element is not stored at a constant index.
+func sliceElems(v ssa.Value) []ssa.Value {
+	sl, ok := v.(*ssa.Slice)
+	if !ok {
+		return nil
+	}
+	arr, ok := sl.X.(*ssa.Alloc)
+	if !ok || sl.Low != nil || sl.High != nil {
+		return nil
+	}
+	at, ok := arr.Type().Underlying().(*types.Pointer)
+	if !ok {
+		return nil
+	}
+	a, ok := at.Elem().Underlying().(*types.Array)
+	if !ok {
+		return nil
+	}
+	elems := make([]ssa.Value, a.Len())
+	for _, ref := range *arr.Referrers() {
+		ia, ok := ref.(*ssa.IndexAddr)
+		if !ok {
+			continue
+		}
+		idx, ok := ia.Index.(*ssa.Const)
+		if !ok || idx.Value == nil {
+			return nil
+		}
+		i, exact := constant.Int64Val(idx.Value)
+		if !exact || i < 0 || i >= a.Len() {
+			return nil
+		}
+		for _, st := range *ia.Referrers() {
+			if store, ok := st.(*ssa.Store); ok && store.Addr == ia {
+				elems[i] = store.Val
+			}
+		}
+	}
+	for _, e := range elems {
+		if e == nil {
+			return nil
+		}
+	}
+	return elems
+}
+
+// constStringValue is the value of a constant string.
+func constStringValue(v ssa.Value) (string, bool) {
+	c, ok := v.(*ssa.Const)
+	if !ok || c.Value == nil || c.Value.Kind() != constant.String {
+		return "", false
+	}
+	return constant.StringVal(c.Value), true
 }
 
 // trusted reports tainted data converted to an html/template type that
@@ -391,10 +522,34 @@ func sanitizedChecks(f *ssa.Function, t *taint) map[string]bool {
 				if t.anyOf(call.Call.Args...) != nil {
 					out[CheckZipSlip] = true
 				}
+			case "(net/http.Header).Set", "(net/http.Header).Add":
+				if len(call.Call.Args) == 3 && inertContentType(call.Call.Args[1], call.Call.Args[2]) {
+					out[CheckXSS] = true
+				}
 			}
 		}
 	}
 	return out
+}
+
+// inertContentType reports whether a header set is a Content-Type under
+// which a browser does not run script: a constant media type that is not
+// HTML, XML or SVG (text/plain, application/json, image/png). Without one,
+// net/http sniffs the body and may well serve it as text/html.
+func inertContentType(key, value ssa.Value) bool {
+	k, ok := constStringValue(key)
+	if !ok || !strings.EqualFold(k, "Content-Type") {
+		return false
+	}
+	v, ok := constStringValue(value)
+	if !ok {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return false
+	}
+	return !strings.Contains(mt, "html") && !strings.Contains(mt, "xml") && !strings.Contains(mt, "svg")
 }
 
 // function applies the propagation rules to one function's instructions.
