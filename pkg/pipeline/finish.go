@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"strings"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
@@ -60,17 +61,35 @@ func Finish(groups map[string][]*vigilv1.Finding, exempt func(*vigilv1.Finding) 
 }
 
 // Unique drops findings whose fingerprint came before (the same file
-// reached through two targets, or one field reported twice), keeping the
-// first. It reuses the backing array of fs.
+// reached through two targets, one weakness of a service seen at two
+// URLs, or one field reported twice), keeping the first; the places the
+// dropped ones were seen join its evidence. It reuses the backing array
+// of fs.
 func Unique(fs []*vigilv1.Finding) []*vigilv1.Finding {
-	seen := make(map[string]bool, len(fs))
+	seen := make(map[string]*vigilv1.Finding, len(fs))
 	out := fs[:0]
 	for _, f := range fs {
-		if seen[f.Fingerprint] {
+		if first := seen[f.Fingerprint]; first != nil {
+			addEvidence(first, f.GetLocation().GetPath())
+			for _, e := range f.Evidence {
+				addEvidence(first, e)
+			}
 			continue
 		}
-		seen[f.Fingerprint] = true
+		seen[f.Fingerprint] = f
 		out = append(out, f)
 	}
 	return out
+}
+
+// MaxEvidence bounds the evidence a finding carries.
+const MaxEvidence = 20
+
+// addEvidence adds a place to f's evidence unless it is f's own location,
+// is there already, or the evidence is full.
+func addEvidence(f *vigilv1.Finding, place string) {
+	if place == "" || place == f.GetLocation().GetPath() || len(f.Evidence) >= MaxEvidence || slices.Contains(f.Evidence, place) {
+		return
+	}
+	f.Evidence = append(f.Evidence, place)
 }

@@ -49,7 +49,11 @@ func Table(w io.Writer, rep *vigilv1.ScanReport) error {
 			exempt++
 			msg = "[exempt: " + oneLine(e.Reason) + until(e) + "] " + msg
 		}
-		Row(tw, strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId, ResourceName(f.Resource), location(f.Location), msg)
+		loc := location(f.Location)
+		if n := len(f.Evidence); n > 0 {
+			loc += fmt.Sprintf(" (+%d more)", n)
+		}
+		Row(tw, strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId, ResourceName(f.Resource), loc, msg)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -63,6 +63,7 @@ type sarifResult struct {
 	Level               string            `json:"level"`
 	Message             sarifText         `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
+	RelatedLocations    []sarifLocation   `json:"relatedLocations,omitempty"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
 	// Suppressions records an exemption declared at the source (SARIF
 	// 2.1.0 §3.35): the result stays, marked as accepted.
@@ -134,6 +135,11 @@ func SARIF(w io.Writer, rep *vigilv1.ScanReport, cat *checks.Catalog, version st
 			RuleID: f.CheckId, RuleIndex: idx, Level: level(f.Severity), Message: sarifText{Text: f.Message},
 			Locations:           []sarifLocation{loc},
 			PartialFingerprints: map[string]string{"vigilFingerprint/v1": f.Fingerprint},
+		}
+		for _, e := range f.Evidence {
+			rl := sarifLocation{}
+			rl.PhysicalLocation.ArtifactLocation.URI = strings.TrimPrefix(e, "./")
+			r.RelatedLocations = append(r.RelatedLocations, rl)
 		}
 		if e := f.Exemption; e != nil {
 			r.Suppressions = []sarifSuppression{{Kind: "inSource", Justification: e.Reason}}

@@ -425,7 +425,11 @@ type Finding struct {
 	SecretHash string `protobuf:"bytes,13,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
 	// exemption is an exception declared at the source (a vigil.dev/ignore
 	// annotation); the server stores the finding SUPPRESSED until it expires.
-	Exemption     *Exemption `protobuf:"bytes,14,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	Exemption *Exemption `protobuf:"bytes,14,opt,name=exemption,proto3" json:"exemption,omitempty"`
+	// evidence are further places the same weakness was seen, beside
+	// location: for a probed service, each other URL that showed it. At most
+	// 20 are kept.
+	Evidence      []string `protobuf:"bytes,15,rep,name=evidence,proto3" json:"evidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -554,6 +558,13 @@ func (x *Finding) GetSecretHash() string {
 func (x *Finding) GetExemption() *Exemption {
 	if x != nil {
 		return x.Exemption
+	}
+	return nil
+}
+
+func (x *Finding) GetEvidence() []string {
+	if x != nil {
+		return x.Evidence
 	}
 	return nil
 }
@@ -961,7 +972,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"start_line\x18\x02 \x01(\x05R\tstartLine\x12\x19\n" +
 	"\bend_line\x18\x03 \x01(\x05R\aendLine\x12\x18\n" +
-	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xf4\x03\n" +
+	"\asnippet\x18\x04 \x01(\tR\asnippet\"\x90\x04\n" +
 	"\aFinding\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12(\n" +
@@ -980,7 +991,8 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\ascanner\x18\f \x01(\tR\ascanner\x12\x1f\n" +
 	"\vsecret_hash\x18\r \x01(\tR\n" +
 	"secretHash\x121\n" +
-	"\texemption\x18\x0e \x01(\v2\x13.vigil.v1.ExemptionR\texemption\"q\n" +
+	"\texemption\x18\x0e \x01(\v2\x13.vigil.v1.ExemptionR\texemption\x12\x1a\n" +
+	"\bevidence\x18\x0f \x03(\tR\bevidence\"q\n" +
 	"\tExemption\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
 	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x16\n" +

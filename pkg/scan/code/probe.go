@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
@@ -32,25 +34,41 @@ func (p *Probes) Describe() pipeline.Analyzer {
 	return pipeline.Analyzer{Name: p.Name(), Version: 1, Reads: []string{pipeline.URL}, Needs: pipeline.NeedNetwork}
 }
 
-// Probe probes one URL and turns the results into findings.
+// Probe probes one URL and turns the results into findings: one per
+// weakness of the service, whatever the number of URLs that show it. The
+// first URL is the finding's location, the others its evidence; the
+// messages of distinct cases (two parameters reflected) are joined.
 func (p *Probes) Probe(ctx context.Context, target, tenant string) ([]*vigilv1.Finding, error) {
 	results, err := p.Prober().Probe(ctx, target)
 	u, _ := url.Parse(target)
 	var out []*vigilv1.Finding
+	byWeakness := map[string]*vigilv1.Finding{}
 	for _, r := range results {
 		c, ok := p.checks.Get(r.Check)
 		if !ok {
 			continue
 		}
-		out = append(out, c.NewFinding(r.Message, finding.Site{
+		key := r.Check + " " + r.Weakness
+		if f := byWeakness[key]; f != nil {
+			if !strings.Contains(f.Message, r.Message) {
+				f.Message += "; " + r.Message
+			}
+			if r.URL != f.Location.Path && !slices.Contains(f.Evidence, r.URL) && len(f.Evidence) < pipeline.MaxEvidence {
+				f.Evidence = append(f.Evidence, r.URL)
+			}
+			continue
+		}
+		f := c.NewFinding(r.Message, finding.Site{
 			Scanner:  p.Name(),
 			Resource: &vigilv1.Resource{Tenant: tenant, Provider: "http", Kind: "Service", Name: u.Host, Uri: target},
 			Location: &vigilv1.Location{Path: r.URL},
-			// The service by host, whichever URL of it was the target.
+			// The service by host, whichever URL of it was the target:
+			// one weakness of a service is one finding.
 			Identity: &vigilv1.Resource{Tenant: tenant, Provider: "http", Kind: "Service", Name: u.Host},
-			Path:     u.Path,
-			Key:      r.Message,
-		}))
+			Key:      r.Weakness,
+		})
+		byWeakness[key] = f
+		out = append(out, f)
 	}
 	if err != nil {
 		return out, fmt.Errorf("probe %s: %w", target, err)

@@ -58,11 +58,15 @@ type Options struct {
 	RootCAs *x509.CertPool
 }
 
-// Result is one weakness found.
+// Result is one weakness found, at one URL.
 type Result struct {
-	Check   string
-	URL     string
-	Message string
+	Check string
+	// Weakness tells apart the weaknesses one check finds on a service
+	// (".env" and ".git" for exposed files); "" when the check finds one.
+	// The same weakness seen at several URLs is one finding.
+	Weakness string
+	URL      string
+	Message  string
 }
 
 // Prober probes URLs.
@@ -167,8 +171,10 @@ func (p *Prober) Probe(ctx context.Context, raw string) ([]Result, error) {
 		return nil, fmt.Errorf("%s: %w", raw, err)
 	}
 	var out []Result
+	// check may name a weakness after a space: "VGL-CODE-307 /.env".
 	add := func(check, at, format string, args ...any) {
-		out = append(out, Result{Check: check, URL: at, Message: fmt.Sprintf(format, args...)})
+		check, weakness, _ := strings.Cut(check, " ")
+		out = append(out, Result{Check: check, Weakness: weakness, URL: at, Message: fmt.Sprintf(format, args...)})
 	}
 	if u.Scheme == "https" {
 		p.checkTLS(ctx, u, add)
@@ -366,7 +372,27 @@ func (p *Prober) checkListing(ctx context.Context, u *url.URL, add func(string, 
 	return nil
 }
 
-var envLine = regexp.MustCompile(`(?m)^[A-Z][A-Z0-9_]{2,}=\S`)
+// envAssignment is one line of a dotenv file: NAME=value, perhaps after
+// "export ".
+var envAssignment = regexp.MustCompile(`^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=`)
+
+// dotenv reports whether b reads as a dotenv file: every line blank, a
+// comment or an assignment, and at least one assignment. A page served
+// for any path (an HTML shell, a soft 404) is not one.
+func dotenv(b []byte) bool {
+	assignments := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case envAssignment.MatchString(line):
+			assignments++
+		default:
+			return false
+		}
+	}
+	return assignments > 0
+}
 
 func (p *Prober) checkExposedFiles(ctx context.Context, u *url.URL, add func(string, string, string, ...any)) error {
 	root := url.URL{Scheme: u.Scheme, Host: u.Host}
@@ -378,9 +404,7 @@ func (p *Prober) checkExposedFiles(ctx context.Context, u *url.URL, add func(str
 		{"/.git/HEAD", func(b []byte) bool {
 			return strings.HasPrefix(string(b), "ref: refs/") || regexp.MustCompile(`^[0-9a-f]{40}\s*$`).Match(b)
 		}, "the git repository (.git/) is downloadable"},
-		{"/.env", func(b []byte) bool {
-			return len(envLine.FindAll(b, 3)) >= 2 && !strings.Contains(strings.ToLower(string(b[:min(len(b), 512)])), "<html")
-		}, "the .env file with the application's settings is downloadable"},
+		{"/.env", dotenv, "the .env file with the application's settings is downloadable"},
 	} {
 		target := root.String() + c.path
 		resp, body, err := p.get(ctx, target, nil)
@@ -388,7 +412,7 @@ func (p *Prober) checkExposedFiles(ctx context.Context, u *url.URL, add func(str
 			return err
 		}
 		if resp.StatusCode == http.StatusOK && c.ok(body) {
-			add(CheckExposedFiles, target, "%s", c.what)
+			add(CheckExposedFiles+" "+c.path, target, "%s", c.what)
 		}
 	}
 	return nil

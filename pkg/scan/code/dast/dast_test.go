@@ -122,3 +122,20 @@ func TestOnlyAllowedHostsWithinBudget(t *testing.T) {
 		t.Fatalf("budget of 4: err %v, used %d, server saw %d", err, p.Used(), hits)
 	}
 }
+
+func TestDotenv(t *testing.T) {
+	for body, want := range map[string]bool{
+		"STRIPE_KEY=sk_test_x\n":                          true, // one line is enough
+		"# local settings\nexport DB_URL=postgres://db\n": true,
+		"app.name = shop\n\nREDIS_HOST=cache\n":           true,
+		"<!doctype html><html><body>app</body></html>":    false, // a single-page app's shell, served for any path
+		"Not Found\n":               false,
+		`{"error": "not found"}`:    false,
+		"":                          false,
+		"# nothing but a comment\n": false,
+	} {
+		if got := dotenv([]byte(body)); got != want {
+			t.Errorf("dotenv(%q) = %v, want %v", body, got, want)
+		}
+	}
+}
