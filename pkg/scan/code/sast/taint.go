@@ -22,6 +22,7 @@ const (
 	CheckOpenRedirect     = "VGL-CODE-106"
 	CheckZipSlip          = "VGL-CODE-107"
 	CheckArgInjection     = "VGL-CODE-108"
+	CheckGobUntrusted     = "VGL-CODE-109"
 )
 
 // origin says where tainted data came from.
@@ -174,6 +175,8 @@ var sinks = map[string]sink{
 	"net/http.PostForm": {CheckSSRF, []int{0}}, "net/http.NewRequest": {CheckSSRF, []int{1}}, "net/http.NewRequestWithContext": {CheckSSRF, []int{2}},
 	"(*net/http.Client).Get": {CheckSSRF, []int{0}}, "(*net/http.Client).Head": {CheckSSRF, []int{0}}, "(*net/http.Client).Post": {CheckSSRF, []int{0}},
 	"(*net/http.Client).PostForm": {CheckSSRF, []int{0}}, "net.Dial": {CheckSSRF, []int{1}}, "net.DialTimeout": {CheckSSRF, []int{1}},
+
+	"encoding/gob.NewDecoder": {CheckGobUntrusted, []int{0}},
 
 	"(net/http.ResponseWriter).Write": {CheckXSS, []int{0}}, "net/http.Redirect": {CheckOpenRedirect, []int{2}},
 }
