@@ -155,7 +155,8 @@ func (m *model) elements(each string) []element {
 // buildModel turns the BuildKit AST into the maps checks read:
 //
 //	instruction: cmd, args, flags, original, line, end_line, json, stage,
-//	             kv (ENV/LABEL/ARG pairs), commands (RUN argv lists), pipes
+//	             kv (ENV/LABEL/ARG pairs), commands (RUN argv lists), pipes,
+//	             installs (package installs: manager, packages, unpinned)
 //	stage: index, name, base, base_stage, final, user, user_line, line,
 //	       has_healthcheck, instructions
 //	dockerfile: stages, args (global ARG defaults)
@@ -270,7 +271,7 @@ func instruction(n *parser.Node) map[string]any {
 	inst := map[string]any{
 		"cmd": cmd, "args": args, "flags": toAny(n.Flags), "original": n.Original,
 		"line": int64(n.StartLine), "end_line": int64(n.EndLine), "json": n.Attributes["json"],
-		"kv": []any{}, "commands": []any{}, "pipes": []any{}, "stage": int64(-1), "script": "",
+		"kv": []any{}, "commands": []any{}, "pipes": []any{}, "stage": int64(-1), "script": "", "installs": []any{},
 	}
 	switch cmd {
 	case "ADD", "COPY":
@@ -286,6 +287,9 @@ func instruction(n *parser.Node) map[string]any {
 		script := runScript(n, args)
 		inst["script"] = script
 		inst["commands"], inst["pipes"] = shellCommands(script)
+		if in := installs(inst["commands"].([]any)); in != nil {
+			inst["installs"] = in
+		}
 	}
 	return inst
 }
