@@ -10,7 +10,9 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
 
+	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/sbom"
+	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 // CycloneDX writes a CycloneDX 1.5 JSON bill of materials of one image:
@@ -78,8 +80,8 @@ func CycloneDX(w io.Writer, a sbom.BOM, tool, toolVersion string, now time.Time)
 					}
 					vv.References = &refs
 				}
-				if sev := strings.ToLower(v.Match.Severity); sev != "" && !strings.HasPrefix(sev, "cvss") {
-					vv.Ratings = &[]cdx.VulnerabilityRating{{Severity: cdx.Severity(sev), Method: cdx.ScoringMethodOther}}
+				if r := v.Match.Rating; r.Level != 0 {
+					vv.Ratings = &[]cdx.VulnerabilityRating{rating(r)}
 				}
 				vv.Affects = &[]cdx.Affects{}
 				vulns = append(vulns, vv)
@@ -152,4 +154,24 @@ func imagePURL(name, digest string) string {
 	}
 	q := packageurl.Qualifiers{{Key: "repository_url", Value: repo}}
 	return packageurl.NewPackageURL("oci", "", ref, digest, q, "").ToString()
+}
+
+// rating is an advisory's rating as CycloneDX writes it: the CVSS score,
+// vector and method when the advisory had a vector.
+func rating(r vuln.Rating) cdx.VulnerabilityRating {
+	out := cdx.VulnerabilityRating{Severity: cdx.Severity(strings.ToLower(finding.SeverityName(r.Level))), Method: cdx.ScoringMethodOther}
+	if r.Vector == "" {
+		return out
+	}
+	score := r.Score
+	out.Score, out.Vector = &score, r.Vector
+	switch {
+	case strings.HasPrefix(r.Vector, "CVSS:4.0/"):
+		out.Method = cdx.ScoringMethodCVSSv4
+	case strings.HasPrefix(r.Vector, "CVSS:3.1/"):
+		out.Method = cdx.ScoringMethodCVSSv31
+	default:
+		out.Method = cdx.ScoringMethodCVSSv3
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,6 +24,8 @@ const MaxRecordSize = 8 << 20
 type DB struct {
 	// byPackage maps "ecosystem\x00name" to the records affecting it.
 	byPackage map[string][]*Entry
+	// byID maps a record's id to it, for the severity of an alias.
+	byID map[string]*Entry
 	// ecosystems are the ecosystems of the loaded records' packages.
 	ecosystems map[string]bool
 	records    int
@@ -136,6 +139,10 @@ func (db *DB) Add(e *Entry) {
 		}
 		db.ecosystems[a.Package.Ecosystem] = true
 	}
+	if db.byID == nil {
+		db.byID = map[string]*Entry{}
+	}
+	db.byID[e.ID] = e
 	db.records++
 }
 
@@ -165,9 +172,9 @@ type Match struct {
 	// Fixed is the lowest fixed version above the queried one, "" when no
 	// fix is known.
 	Fixed string
-	// Severity is the record's own severity word (GHSA's "HIGH"...) or
-	// CVSS vector, "" when it has none.
-	Severity string
+	// Rating is how severe the record, or failing that one of its
+	// aliases, says the vulnerability is.
+	Rating
 }
 
 // ErrUnsupportedEcosystem is returned for ecosystems without a version ordering.
@@ -198,26 +205,44 @@ func (db *DB) Query(ecosystem, name, version string) ([]Match, error) {
 				}
 				if hit, fixed := a.affects(cmp, version); hit {
 					seen[e.ID] = true
-					out = append(out, Match{ID: e.ID, Aliases: e.Aliases, Summary: e.Summary, Fixed: fixed, Severity: severity(e)})
+					out = append(out, Match{ID: e.ID, Aliases: e.Aliases, Summary: e.Summary, Fixed: fixed, Rating: db.rate(e)})
 					break
 				}
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return sameVulnerability(out), nil
 }
 
-func severity(e *Entry) string {
-	if e.DatabaseSpecific.Severity != "" {
-		return strings.ToUpper(e.DatabaseSpecific.Severity)
-	}
-	for _, s := range e.Severity {
-		if s.Score != "" {
-			return s.Score
+// sameVulnerability keeps one match per vulnerability: a record that
+// names another matched record as an alias (GO-2024-1 and GHSA-x, which
+// both describe it) is folded into the first of them, whose aliases then
+// name it.
+func sameVulnerability(ms []Match) []Match {
+	out := ms[:0]
+	for _, m := range ms {
+		dup := false
+		for i := range out {
+			k := &out[i]
+			if slices.Contains(k.Aliases, m.ID) || slices.Contains(m.Aliases, k.ID) {
+				for _, id := range append([]string{m.ID}, m.Aliases...) {
+					if id != k.ID && !slices.Contains(k.Aliases, id) {
+						k.Aliases = append(k.Aliases, id)
+					}
+				}
+				if k.Level == 0 {
+					k.Rating = m.Rating
+				}
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, m)
 		}
 	}
-	return ""
+	return out
 }
 
 // Level maps an advisory's own severity word to a finding severity; ok is

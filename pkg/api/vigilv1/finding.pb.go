@@ -429,7 +429,13 @@ type Finding struct {
 	// evidence are further places the same weakness was seen, beside
 	// location: for a probed service, each other URL that showed it. At most
 	// 20 are kept.
-	Evidence      []string `protobuf:"bytes,15,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	Evidence []string `protobuf:"bytes,15,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// cvss_score is the CVSS base score of a vulnerability finding (0 when
+	// the advisory gives no vector); the severity follows from it.
+	CvssScore float32 `protobuf:"fixed32,16,opt,name=cvss_score,json=cvssScore,proto3" json:"cvss_score,omitempty"`
+	// cvss_vector is the CVSS vector that was scored (v4.0 where the
+	// advisory has one, else v3.1 or v3.0).
+	CvssVector    string `protobuf:"bytes,17,opt,name=cvss_vector,json=cvssVector,proto3" json:"cvss_vector,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -567,6 +573,20 @@ func (x *Finding) GetEvidence() []string {
 		return x.Evidence
 	}
 	return nil
+}
+
+func (x *Finding) GetCvssScore() float32 {
+	if x != nil {
+		return x.CvssScore
+	}
+	return 0
+}
+
+func (x *Finding) GetCvssVector() string {
+	if x != nil {
+		return x.CvssVector
+	}
+	return ""
 }
 
 // Exemption is an exception written next to the resource it covers.
@@ -972,7 +992,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"start_line\x18\x02 \x01(\x05R\tstartLine\x12\x19\n" +
 	"\bend_line\x18\x03 \x01(\x05R\aendLine\x12\x18\n" +
-	"\asnippet\x18\x04 \x01(\tR\asnippet\"\x90\x04\n" +
+	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xd0\x04\n" +
 	"\aFinding\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12(\n" +
@@ -992,7 +1012,11 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\vsecret_hash\x18\r \x01(\tR\n" +
 	"secretHash\x121\n" +
 	"\texemption\x18\x0e \x01(\v2\x13.vigil.v1.ExemptionR\texemption\x12\x1a\n" +
-	"\bevidence\x18\x0f \x03(\tR\bevidence\"q\n" +
+	"\bevidence\x18\x0f \x03(\tR\bevidence\x12\x1d\n" +
+	"\n" +
+	"cvss_score\x18\x10 \x01(\x02R\tcvssScore\x12\x1f\n" +
+	"\vcvss_vector\x18\x11 \x01(\tR\n" +
+	"cvssVector\"q\n" +
 	"\tExemption\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
 	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x16\n" +

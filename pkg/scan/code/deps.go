@@ -108,9 +108,7 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p loc
 		Path:     path,
 		Key:      p.Version + "/" + m.ID,
 	})
-	if s, ok := vuln.Level(m.Severity); ok {
-		f.Severity = s
-	}
+	vuln.Rate(f, m.Rating)
 	f.References = append(f.References, ids...)
 	return f
 }
