@@ -26,9 +26,9 @@ func withSeverity(e *Entry, aliases []string, word string, vectors ...[2]string)
 // database record carries none and takes its GHSA alias's.
 func TestSeverityFromCVSS(t *testing.T) {
 	const (
-		v31Medium = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"                 // 5.3
-		v30High   = "CVSS:3.0/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N"                 // 6.5
-		v31Crit   = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"                 // 9.8
+		v31Medium = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"                    // 5.3
+		v30High   = "CVSS:3.0/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N"                    // 6.5
+		v31Crit   = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"                    // 9.8
 		v40Crit   = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N" // 9.3
 		v40Low    = "CVSS:4.0/AV:L/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N"
 	)
