@@ -165,6 +165,8 @@ func TestLiveCluster(t *testing.T) {
 		{APIGroups: []string{"", "apps", "batch", "networking.k8s.io", "rbac.authorization.k8s.io"},
 			Resources: []string{"namespaces", "pods", "services", "serviceaccounts", "configmaps", "replicationcontrollers", "deployments", "statefulsets",
 				"daemonsets", "replicasets", "jobs", "cronjobs", "ingresses", "networkpolicies", "roles", "rolebindings", "clusterroles", "clusterrolebindings"},
+			Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"security.istio.io", "networking.istio.io"}, Resources: []string{"peerauthentications", "destinationrules"},
 			Verbs: []string{"get", "list", "watch"}}}}, metav1.CreateOptions{}))
 	must(kc.admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "vigil-reader"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "vigil-reader"},

@@ -41,6 +41,11 @@ var liveResources = []struct {
 	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "RoleBinding"},
 	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, "ClusterRole"},
 	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, "ClusterRoleBinding"},
+	// Istio's policies, where Istio is installed (a cluster without it
+	// answers NotFound, which is no object, not a failure). v1beta1 is
+	// served by every Istio release since 1.5.
+	{schema.GroupVersionResource{Group: "security.istio.io", Version: "v1beta1", Resource: "peerauthentications"}, "PeerAuthentication"},
+	{schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "destinationrules"}, "DestinationRule"},
 }
 
 // controllers are kinds whose pods and replica sets are judged through the
