@@ -61,11 +61,41 @@ type Result struct {
 	Position token.Position
 }
 
-// Analyze loads the packages of dirs and runs the Analyzer on them.
-// Errors of loading (a folder that is not Go, a syntax error) come back
-// as errors naming the package; the others are still analyzed.
+// Analyze loads the packages of dirs and runs the Analyzer on them, a
+// batch at a time (see MaxBatch). Errors of loading (a folder that is not
+// Go, a syntax error) come back as errors naming the package; the others
+// are still analyzed.
 func Analyze(ctx context.Context, dirs []string) ([]Result, []error) {
-	pkgs, err := Load(ctx, dirs)
+	us, err := units(dirs)
+	if err != nil {
+		return nil, []error{err}
+	}
+	var out []Result
+	var errs []error
+	for _, u := range us {
+		if err := ctx.Err(); err != nil {
+			return out, append(errs, err)
+		}
+		rs, es := analyzeUnit(ctx, u)
+		out, errs = append(out, rs...), append(errs, es...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Position, out[j].Position
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return out[i].Check < out[j].Check
+	})
+	return out, errs
+}
+
+// analyzeUnit loads one unit and analyzes its packages. Nothing of the
+// unit outlives the call but the results, whose positions are resolved.
+func analyzeUnit(ctx context.Context, u unit) ([]Result, []error) {
+	pkgs, err := u.load(ctx)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
@@ -104,15 +134,5 @@ func Analyze(ctx context.Context, dirs []string) ([]Result, []error) {
 			out = append(out, Result{Finding: f, Position: act.Package.Fset.Position(f.Pos)})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].Position, out[j].Position
-		if a.Filename != b.Filename {
-			return a.Filename < b.Filename
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return out[i].Check < out[j].Check
-	})
 	return out, errs
 }

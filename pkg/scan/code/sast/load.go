@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -21,27 +24,36 @@ import (
 const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
 	packages.NeedTypesInfo | packages.NeedImports | packages.NeedTypesSizes | packages.NeedModule
 
-// Load type-checks the Go packages of dirs. A folder outside any module
-// is loaded as a module of its own through an overlay go.mod, so loose
-// sources can be analyzed; imports that cannot be resolved leave their
-// package partly typed, not unread. Packages come back with their errors.
-func Load(ctx context.Context, dirs []string) ([]*packages.Package, error) {
-	var out []*packages.Package
-	// Folders of one module load in one go list run.
+// MaxBatch is the most package folders loaded and analyzed at once. The
+// packages of a batch, their syntax, types and the export data of their
+// imports are released before the next batch loads, so memory is bounded
+// by a batch whatever the number of packages under one target.
+const MaxBatch = 48
+
+// unit is one go list run: patterns relative to dir, with an overlay go.mod
+// for folders that belong to no module.
+type unit struct {
+	dir      string
+	patterns []string
+	overlay  map[string][]byte
+}
+
+// units plans the loads of dirs: the folders of one module in batches of
+// at most MaxBatch; folders outside any module, likewise batched, under an
+// overlay go.mod at their common parent so that loose sources load as one
+// module of their own (imports that cannot be resolved leave a package
+// partly typed, not unread).
+func units(dirs []string) ([]unit, error) {
 	byRoot := map[string][]string{}
-	var roots []string
+	var roots, loose []string
 	for _, dir := range dirs {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 		root := moduleRoot(abs)
 		if root == "" {
-			pkgs, err := load(ctx, abs, []string{"."}, map[string][]byte{filepath.Join(abs, "go.mod"): []byte("module vigil.invalid/scan\n\ngo 1.22\n")})
-			if err != nil {
-				return out, fmt.Errorf("%s: %w", dir, err)
-			}
-			out = append(out, pkgs...)
+			loose = append(loose, abs)
 			continue
 		}
 		if _, ok := byRoot[root]; !ok {
@@ -50,14 +62,44 @@ func Load(ctx context.Context, dirs []string) ([]*packages.Package, error) {
 		rel, _ := filepath.Rel(root, abs)
 		byRoot[root] = append(byRoot[root], "./"+filepath.ToSlash(rel))
 	}
+	var out []unit
 	for _, root := range roots {
-		pkgs, err := load(ctx, root, byRoot[root], nil)
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", root, err)
+		for ps := range slices.Chunk(byRoot[root], MaxBatch) {
+			out = append(out, unit{dir: root, patterns: ps})
 		}
-		out = append(out, pkgs...)
+	}
+	sort.Strings(loose)
+	for batch := range slices.Chunk(loose, MaxBatch) {
+		parent := commonParent(batch)
+		u := unit{dir: parent, overlay: map[string][]byte{filepath.Join(parent, "go.mod"): []byte("module vigil.invalid/scan\n\ngo 1.22\n")}}
+		for _, d := range batch {
+			rel, _ := filepath.Rel(parent, d)
+			u.patterns = append(u.patterns, "./"+filepath.ToSlash(rel))
+		}
+		out = append(out, u)
 	}
 	return out, nil
+}
+
+// commonParent is the deepest folder holding every one of dirs (absolute,
+// sorted).
+func commonParent(dirs []string) string {
+	p := dirs[0]
+	for _, d := range dirs[1:] {
+		for p != filepath.Dir(p) && d != p && !strings.HasPrefix(d, p+string(filepath.Separator)) {
+			p = filepath.Dir(p)
+		}
+	}
+	return p
+}
+
+// load type-checks the packages of one unit.
+func (u unit) load(ctx context.Context) ([]*packages.Package, error) {
+	pkgs, err := load(ctx, u.dir, u.patterns, u.overlay)
+	if err != nil {
+		return pkgs, fmt.Errorf("%s: %w", u.dir, err)
+	}
+	return pkgs, nil
 }
 
 func load(ctx context.Context, dir string, patterns []string, overlay map[string][]byte) ([]*packages.Package, error) {

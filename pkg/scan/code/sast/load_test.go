@@ -1,0 +1,71 @@
+package sast
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The packages of one target load a batch at a time, whatever their
+// number: folders of one module in batches of its own, loose folders under
+// an overlay module at their common parent; and every package of every
+// batch is analyzed.
+func TestPackagesLoadInBoundedBatches(t *testing.T) {
+	root := t.TempDir()
+	const loose = MaxBatch + 7
+	var dirs []string
+	for i := range loose {
+		d := filepath.Join(root, "samples", fmt.Sprintf("s%03d", i))
+		write(t, filepath.Join(d, "main.go"), "package main\n\nimport \"crypto/md5\"\n\nfunc main() { _ = md5.Sum(nil) }\n")
+		dirs = append(dirs, d)
+	}
+	mod := filepath.Join(root, "svc")
+	write(t, filepath.Join(mod, "go.mod"), "module example.com/svc\n\ngo 1.22\n")
+	for i := range 3 {
+		d := filepath.Join(mod, fmt.Sprintf("p%d", i))
+		write(t, filepath.Join(d, "p.go"), fmt.Sprintf("package p%d\n\nimport \"crypto/sha1\"\n\nfunc H() { _ = sha1.Sum(nil) }\n", i))
+		dirs = append(dirs, d)
+	}
+
+	us, err := units(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 3 {
+		t.Fatalf("%d load units, want 3 (the module, and the loose folders in two batches)", len(us))
+	}
+	for _, u := range us {
+		if len(u.patterns) > MaxBatch {
+			t.Errorf("unit %s loads %d folders, more than %d", u.dir, len(u.patterns), MaxBatch)
+		}
+		if u.overlay != nil && u.dir != filepath.Join(root, "samples") {
+			t.Errorf("loose folders loaded under %s, want their common parent", u.dir)
+		}
+	}
+
+	results, errs := Analyze(context.Background(), dirs)
+	for _, e := range errs {
+		t.Errorf("analyze: %v", e)
+	}
+	files := map[string]bool{}
+	for _, r := range results {
+		if r.Check == CheckWeakCrypto {
+			files[r.Position.Filename] = true
+		}
+	}
+	if len(files) != loose+3 {
+		t.Fatalf("weak hash found in %d files, want %d: a batch was lost", len(files), loose+3)
+	}
+}
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
