@@ -23,10 +23,14 @@ go build -o /tmp/vigil-bench ./cmd/vigil
 out=$(mktemp -d)
 size=$(du -sb "$tree" | cut -f1)
 measure() { /usr/bin/time -f "%e s wall, %U s user, %M KB peak" "$@" 2>&1 >/dev/null | tail -1; }
+# into is measure with the command's output kept in a file.
+into() { local f=$1; shift; /usr/bin/time -f "%e s wall, %U s user, %M KB peak" "$@" 2>&1 >"$f" | tail -1; }
+# rate adds the throughput over the tree to a measure line.
+rate() { awk -v size="$size" '{ printf "%s, %.1f MB/s\n", $0, size / 1e6 / $1 }'; }
 echo "==> secrets on $tree ($((size / 1048576)) MiB)"
-echo "vigil:    $(measure /tmp/vigil-bench scan --scanners secrets -f json -- "$tree")"
-echo "gitleaks: $(measure "$bin/gitleaks" dir "$tree" --no-banner --exit-code 0 --report-format json --report-path "$out/gl.json")"
+echo "vigil:    $(into "$out/vigil.json" /tmp/vigil-bench scan --scanners secrets -f json -- "$tree" | rate), $(grep -o '"check_id"' "$out/vigil.json" | wc -l) findings"
+echo "gitleaks: $(measure "$bin/gitleaks" dir "$tree" --no-banner --exit-code 0 --report-format json --report-path "$out/gl.json" | rate), $(grep -o '"RuleID"' "$out/gl.json" | wc -l) findings"
 echo "==> Go SAST on $module"
-echo "vigil:    $(cd "$module" && measure /tmp/vigil-bench scan --scanners sast-go -f json .)"
-echo "gosec:    $(cd "$module" && GOFLAGS=-mod=mod GOPROXY=off measure "$bin/gosec" -quiet -fmt json -out "$out/gosec.json" ./...)"
+echo "vigil:    $(cd "$module" && into "$out/vigil-sast.json" /tmp/vigil-bench scan --scanners sast-go -f json .), $(grep -o '"check_id"' "$out/vigil-sast.json" | wc -l) findings"
+echo "gosec:    $(cd "$module" && GOFLAGS=-mod=mod GOPROXY=off measure "$bin/gosec" -quiet -fmt json -out "$out/gosec.json" ./...), $(grep -o '"rule_id"' "$out/gosec.json" | wc -l) findings"
 rm -rf "$out"

@@ -14,9 +14,12 @@ echo "==> end to end: ${VIGIL_BENCH_SCOPES:-1000} scopes x ${VIGIL_BENCH_PER_SCO
 go test -run '^$' -bench IngestFleet -benchtime 1x -timeout 30m ./server | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 echo "==> 500 gRPC clients and 20 stalled watchers against one vigil-server (peak RSS)"
 go test -run '^$' -bench ServerUnderClients -benchtime 1x -timeout 20m ./integration | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
+echo "==> secrets and Go SAST beside gitleaks and gosec (pinned versions, same input, same run)"
+./deploy/bench-compare.sh | tee -a "$out" | grep -v '^go: downloading' || true
 echo
 echo "==> summary"
 awk '/^Benchmark/ {
 	name=$1; sub(/-[0-9]+$/, "", name); printf "%-40s", name;
 	for (i = 3; i < NF; i += 2) printf "  %s %s", $i, $(i+1); printf "\n" }' "$out"
+grep -E '^(==> secrets|==> Go SAST|vigil:|gitleaks:|gosec:)' "$out" || true
 if grep -q '^FAIL' "$out"; then exit 1; fi
