@@ -271,7 +271,7 @@ func main() {
 				for _, t := range f.Tags {
 					reported[t] = true
 				}
-				if f.CheckId == "VGL-CODE-010" {
+				if f.CheckId == "VGL-CODE-010" || f.SecretHash != "" { // a secret a check reports names the rule and carries the hash
 					for l := f.Location.GetStartLine(); l <= max(f.Location.GetEndLine(), f.Location.GetStartLine()); l++ {
 						secretAt[int(l)] = true
 					}

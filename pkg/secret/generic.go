@@ -49,6 +49,52 @@ var genericForms = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)(?:name|key)[ \t]*=[ \t]*["'](?P<name>[^"'\r\n]{1,64})["'][ \t]+value[ \t]*=[ \t]*(?P<q>["'])(?P<secret>[^"'\r\n]{3,200})["']`),
 }
 
+// formNeeds are, per generic form (same order), the bytes a text must
+// hold for the form to match it: each string lists bytes of which at
+// least one must occur. Checking them costs one pass over the text and
+// spares most regexp runs: a line naming a credential word rarely has
+// every piece of an assignment, call or element.
+var formNeeds = [][]string{
+	{"=:"},
+	{":", "=", "\"'`"},
+	{"(", ",", "\"'"},
+	{"=", "\"'`"},
+	{"=", "\"'`"},
+	{":=", " "},
+	{"-", " \t"},
+	{"?&", "="},
+	{" \t"},
+	{"(", ")", "\"'"},
+	{"<", "/"},
+	{"=", "vV"},
+}
+
+// present is the set of bytes a text holds.
+type present [4]uint64
+
+func presentIn(data []byte) present {
+	var p present
+	for _, c := range data {
+		p[c>>6] |= 1 << (c & 63)
+	}
+	return p
+}
+
+// meets reports whether p holds one byte of each of needs.
+func (p *present) meets(needs []string) bool {
+	for _, any := range needs {
+		ok := false
+		for i := 0; i < len(any) && !ok; i++ {
+			c := any[i]
+			ok = p[c>>6]&(1<<(c&63)) != 0
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // nameWords splits an identifier into lower-case words at separators and
 // lower-to-upper case changes ("dbPassword_2" → db, password, 2).
 func nameWords(name string) []string {
@@ -105,6 +151,12 @@ func classify(name string) *Rule {
 	if len(words) == 0 || (len(words) > 1 && pointerWords[words[len(words)-1]]) {
 		return nil
 	}
+	return ruleOfWords(words)
+}
+
+// ruleOfWords returns the generic rule the words of a name point to, or
+// nil: a password word, a secret word, a qualified key, a trailing api.
+func ruleOfWords(words []string) *Rule {
 	for _, w := range words {
 		if passwordWords[w] {
 			return genericPassword
@@ -183,10 +235,35 @@ func fitsName(r *Rule, name string, v []byte) bool {
 	return r != genericSecret || !wordValue.Match(v)
 }
 
+// wholeLine marks the generic forms that must see the whole line: one
+// anchored at its start, and one whose value comes before the name.
+var wholeLine = map[int]bool{4: true, 8: true}
+
+// nameContext is how far before the first keyword's token a name's
+// context may start (define(', name=", <, --, ?).
+const nameContext = 32
+
 // genericMatches runs the generic forms over one line, which starts at
-// offset base of the data emit reports on.
-func (s *Scanner) genericMatches(name string, data []byte, base int, emit func(r *Rule, loc []int, start, end int)) {
-	for _, re := range genericForms {
+// offset base of the data emit reports on. A setting's name holds a
+// generic keyword, so forms that read the name first search from a little
+// before the first keyword's token, not from the start of the line.
+func (s *Scanner) genericMatches(name string, line []byte, base int, emit func(r *Rule, loc []int, start, end int)) {
+	if !s.mayName(line) {
+		return
+	}
+	have := presentIn(line)
+	from := 0
+	if k := s.firstGeneric(line); k > 0 {
+		from = max(tokenStart(line, k)-nameContext, 0)
+	}
+	for f, re := range genericForms {
+		if !have.meets(formNeeds[f]) {
+			continue
+		}
+		data, base := line[from:], base+from
+		if wholeLine[f] {
+			data, base = line, base-from
+		}
 		ni, si, bi := re.SubexpIndex("name"), re.SubexpIndex("secret"), re.SubexpIndex("bare")
 		for pos := 0; pos < len(data); {
 			loc := re.FindSubmatchIndex(data[pos:])
@@ -259,4 +336,56 @@ func unescapeEntities(data []byte) []byte {
 		}
 	}
 	return out
+}
+
+// mayName reports whether some generic keyword of line sits in text that
+// can name a credential: the run of name characters around it (letters,
+// digits, _ . $ : - and blanks, so two-word names count) holds the words
+// of one. Every generic form needs such a name, so a line without one
+// ("Copyright The Go Authors", "func (k *Key) String()") is not searched.
+func (s *Scanner) mayName(line []byte) bool {
+	k := s.words
+	st := int32(0)
+	for i, b := range line {
+		st = k.next[int(st)*256+int(lower(b))]
+		for _, id := range k.out[st] {
+			if s.wordRules[id][0] >= 0 {
+				continue
+			}
+			from, to := i+1-len(k.words[id]), i+1
+			for n := 0; from > 0 && n < 64 && nameByte(line[from-1]); n++ {
+				from--
+			}
+			for n := 0; to < len(line) && n < 64 && nameByte(line[to]); n++ {
+				to++
+			}
+			run := strings.ReplaceAll(string(line[from:to]), "\t", " ")
+			if ruleOfWords(nameWords(run)) != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nameByte reports bytes a setting's name (or a two-word one) is made of.
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '.' || c == '$' || c == ':' || c == '-' || c == ' ' || c == '\t'
+}
+
+// firstGeneric is the offset at which the first generic keyword of line
+// starts, -1 when there is none.
+func (s *Scanner) firstGeneric(line []byte) int {
+	k := s.words
+	st := int32(0)
+	for i, b := range line {
+		st = k.next[int(st)*256+int(lower(b))]
+		for _, id := range k.out[st] {
+			if s.wordRules[id][0] < 0 {
+				return i + 1 - len(k.words[id])
+			}
+		}
+	}
+	return -1
 }

@@ -13,6 +13,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -77,6 +78,10 @@ type Scanner struct {
 	// shortest text rule i can match, so shorter lines are not searched.
 	noKeywords []int
 	minLen     []int
+	// runLen[i] is, when rule i's credential is one token (it holds no
+	// byte that ends a token, see boundary), its shortest length: a line
+	// whose longest token is shorter cannot hold it. 0 when not known.
+	runLen []int
 }
 
 // New returns a scanner over the built-in rules. key keys the hashes of
@@ -93,6 +98,7 @@ func New(key []byte) *Scanner {
 			s.wordRules = append(s.wordRules, []int{i})
 		}
 		s.minLen = append(s.minLen, minLen(r.Pattern))
+		s.runLen = append(s.runLen, tokenLen(r.Pattern))
 	}
 	for _, w := range genericKeywords {
 		all = append(all, w)
@@ -110,6 +116,80 @@ func (s *Scanner) genericHit(ids []int) bool {
 		}
 	}
 	return false
+}
+
+// tokenLen is the shortest length of the credential re matches (its
+// "secret" group, else the whole match) when no byte of it can end a
+// token, else 0.
+func tokenLen(re *regexp.Regexp) int {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	t = t.Simplify()
+	if sec := captureNamed(t, "secret"); sec != nil {
+		t = sec
+	}
+	if canMatchBoundary(t) {
+		return 0
+	}
+	return minLenOf(t)
+}
+
+// captureNamed finds the capture group called name in t.
+func captureNamed(t *syntax.Regexp, name string) *syntax.Regexp {
+	if t.Op == syntax.OpCapture && t.Name == name {
+		return t
+	}
+	for _, sub := range t.Sub {
+		if c := captureNamed(sub, name); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// canMatchBoundary reports whether t can match a byte that ends a token.
+func canMatchBoundary(t *syntax.Regexp) bool {
+	switch t.Op {
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return true
+	case syntax.OpLiteral:
+		for _, r := range t.Rune {
+			if r < 0x80 && boundary(byte(r)) || t.Flags&syntax.FoldCase != 0 && r < 0x80 && boundary(byte(unicode.SimpleFold(r))) {
+				return true
+			}
+		}
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(t.Rune); i += 2 {
+			for c := 0; c < 0x80; c++ {
+				if boundary(byte(c)) && rune(c) >= t.Rune[i] && rune(c) <= t.Rune[i+1] {
+					return true
+				}
+			}
+		}
+	}
+	for _, sub := range t.Sub {
+		if canMatchBoundary(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// longestToken is the length of the longest run of line without a byte
+// that ends a token.
+func longestToken(line []byte) int {
+	best, run := 0, 0
+	for _, c := range line {
+		if boundary(c) {
+			run = 0
+			continue
+		}
+		run++
+		best = max(best, run)
+	}
+	return best
 }
 
 // minLen is the length of the shortest text re matches, in bytes (at
@@ -265,6 +345,7 @@ func (sc *search) line(ls, le int, ids []int) {
 		return
 	}
 	stamp := ls + 1
+	longest := -1 // the line's longest token, once a rule asks
 	for _, id := range ids {
 		for _, i := range s.wordRules[id] {
 			if i < 0 || sc.ruleAt[i] == stamp {
@@ -277,6 +358,14 @@ func (sc *search) line(ls, le int, ids []int) {
 					sc.wholeFrom[i] = ls
 				}
 			case len(line) >= s.minLen[i]:
+				if s.runLen[i] > 0 {
+					if longest < 0 {
+						longest = longestToken(line)
+					}
+					if longest < s.runLen[i] {
+						continue
+					}
+				}
 				s.runRule(sc.name, r, line, ls, sc.report)
 			}
 		}

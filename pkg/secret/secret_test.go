@@ -166,3 +166,27 @@ func TestKeywordsMatchLikeContains(t *testing.T) {
 		}
 	}
 }
+
+// The byte prerequisites of the generic forms are one per form, and each
+// is necessary: a text the form matches holds them.
+func TestFormNeedsAreNecessary(t *testing.T) {
+	if len(formNeeds) != len(genericForms) {
+		t.Fatalf("%d prerequisites for %d forms", len(formNeeds), len(genericForms))
+	}
+	samples := []string{
+		`db_password = "hunter2hunter"`, `apiToken: 'x9Fq2LmZ'`, `"secret": "a8Kq2Lx9"`, `token => abc12345`,
+		`val password: String = "Tr0ub4dor&3"`, `define('DB_PASSWORD', 's3cr3tP4ss')`, `config.set("api.key", "Zk29xLqP")`,
+		`if password == "letmein99" {`, `if "letmein99" === password {`, `Secret Key: Zk29xLqP7vRm`, `--password 'Zk29xLqP'`,
+		`curl https://h.example/x?token=Zk29xLqP7vRm&x=1`, `#define API_KEY "Zk29xLqP7vRm"`, `export DB_PASS Zk29xLqP`,
+		`setPassword("Zk29xLqP7vRm")`, `<password>Zk29xLqP7vRm</password>`, `<add key="ApiKey" value="Zk29xLqP7vRm"/>`,
+		`name="password" VALUE="Zk29xLqP"`, `-Password Zk29xLqP`,
+	}
+	for _, s := range samples {
+		have := presentIn([]byte(s))
+		for f, re := range genericForms {
+			if re.MatchString(s) && !have.meets(formNeeds[f]) {
+				t.Errorf("form %d matches %q but its prerequisites %q say it cannot", f, s, formNeeds[f])
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // ScanReader searches text of any length a window at a time, so memory
@@ -20,11 +21,20 @@ const (
 	overlap = 64 << 10
 )
 
+// buffers hold the windows of ScanReader: one per concurrent scan, reused
+// from file to file rather than allocated for each.
+var buffers = sync.Pool{New: func() any {
+	b := make([]byte, window+2*overlap)
+	return &b
+}}
+
 // ScanReader calls fn for each credential in the text read from r, in the
 // order of the windows. Binary content (a NUL byte in the first 8 KiB) is
 // not searched. A read error is returned wrapped with name.
 func (s *Scanner) ScanReader(name string, r io.Reader, fn func(Match)) error {
-	buf := make([]byte, window+2*overlap)
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	buf := *bp
 	carry := 0    // bytes at the start of buf kept from the previous window
 	owned := 0    // matches starting before this offset were reported already
 	lineBase := 0 // lines before buf[0]
