@@ -2,6 +2,7 @@ package proc
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +57,9 @@ type procSpec struct {
 	Proc  *struct {
 		Status string `json:"status"`
 		Attr   string `json:"attr"`
+		// NS names the namespaces that are the host's ("pid", "net"); the
+		// others are the process's own.
+		HostNS []string `json:"host_ns"`
 	} `json:"proc"`
 }
 
@@ -147,6 +151,7 @@ func TestEveryRuntimeCheckFailsAndPasses(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "status"), []byte(spec.Proc.Status), 0o644)
 			os.WriteFile(filepath.Join(dir, "attr", "current"), []byte(spec.Proc.Attr+"\n"), 0o644)
 			os.WriteFile(filepath.Join(dir, "cgroup"), []byte("0::/kubepods.slice/kubepods-pod0f1e2d3c_4b5a_6978_8796_a5b4c3d2e1f0.slice/cri-containerd-"+strings.Repeat("ab", 32)+".scope\n"), 0o644)
+			fakeHost(t, root, dir, spec.Proc.HostNS)
 		} else {
 			if statusFields(self)["Seccomp"] != "0" && strings.Contains(src, "sleep") {
 				// Children inherit the test's own seccomp filter.
@@ -226,4 +231,34 @@ func FuzzParseCgroup(f *testing.F) {
 			t.Fatalf("container id %q", c)
 		}
 	})
+}
+
+// fakeHost writes PID 1 of a /proc tree written by a test (the host: every
+// capability in its bounding set, its namespaces) and the namespaces of
+// the process in dir: the host's for those named in hostNS, its own else.
+func fakeHost(t *testing.T, root, dir string, hostNS []string) {
+	t.Helper()
+	init := filepath.Join(root, "1")
+	for _, d := range []string{filepath.Join(init, "ns"), filepath.Join(dir, "ns")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(init, "status"), []byte("Name: systemd\nPPid: 0\nUid: 0 0 0 0\nCapEff: 000001ffffffffff\nCapBnd: 000001ffffffffff\n"), 0o644)
+	os.WriteFile(filepath.Join(init, "cgroup"), []byte("0::/init.scope\n"), 0o644)
+	ids := map[string]int{"pid": 4026531836, "net": 4026531840, "ipc": 4026531839}
+	for n, id := range ids {
+		own := id + 1000
+		for _, h := range hostNS {
+			if h == n {
+				own = id
+			}
+		}
+		if err := os.Symlink(fmt.Sprintf("%s:[%d]", n, id), filepath.Join(init, "ns", n)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(fmt.Sprintf("%s:[%d]", n, own), filepath.Join(dir, "ns", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
