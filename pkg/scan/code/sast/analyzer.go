@@ -39,12 +39,14 @@ func run(pass *analysis.Pass) (result any, err error) {
 		out = append(out, runTaint(pass, funcs)...)
 		out = append(out, runSSAChecks(funcs)...)
 	}
-	// One finding per check and place: a taint finding, which comes later
-	// and names the source, replaces the syntactic one at the same call.
+	// One finding per check and line: a taint finding, which comes later
+	// and names the source, replaces the syntactic one at the same call
+	// (the two name its position differently: the call, its parenthesis).
 	at := map[[2]any]int{}
 	kept := out[:0]
 	for _, f := range out {
-		k := [2]any{f.Check, f.Pos}
+		p := pass.Fset.Position(f.Pos)
+		k := [2]any{f.Check, fmt.Sprintf("%s:%d", p.Filename, p.Line)}
 		if i, ok := at[k]; ok {
 			kept[i] = f
 			continue

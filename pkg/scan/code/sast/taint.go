@@ -83,7 +83,56 @@ var sourceCalls = map[string]string{
 	"(*net/http.Request).PathValue": "an HTTP path parameter", "(*net/http.Request).FormFile": "an uploaded file",
 	"(*net/http.Request).BasicAuth": "HTTP basic credentials", "(*net/http.Request).MultipartReader": "the request body",
 	"github.com/gorilla/mux.Vars": "HTTP path parameters",
+	"github.com/go-chi/chi/v5.URLParam": "an HTTP path parameter", "github.com/go-chi/chi.URLParam": "an HTTP path parameter",
+	"github.com/go-chi/chi/v5.URLParamFromCtx": "an HTTP path parameter",
 	"(*bufio.Reader).ReadString":  "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
+}
+
+// frameworkSources are the request accessors of the common web
+// frameworks, by receiver type and method: gin, echo, fiber. Each returns
+// data the client chose.
+var frameworkSources = map[string][]string{
+	"*github.com/gin-gonic/gin.Context": {"Query", "DefaultQuery", "GetQuery", "QueryArray", "GetQueryArray", "QueryMap", "GetQueryMap",
+		"PostForm", "DefaultPostForm", "GetPostForm", "PostFormArray", "GetPostFormArray", "PostFormMap", "GetPostFormMap",
+		"Param", "GetHeader", "Cookie", "GetRawData", "FormFile", "ClientIP", "ContentType", "FullPath"},
+	"github.com/labstack/echo/v4.Context": {"QueryParam", "QueryParams", "QueryString", "Param", "ParamValues", "FormValue", "FormParams",
+		"FormFile", "Cookie", "Cookies", "RealIP"},
+	"*github.com/gofiber/fiber/v2.Ctx": {"Query", "Queries", "Params", "AllParams", "FormValue", "Get", "GetReqHeaders", "Cookies",
+		"Body", "BodyRaw", "OriginalURL", "Path", "IP", "IPs", "Hostname", "FormFile"},
+	"github.com/gofiber/fiber/v3.Ctx": {"Query", "Queries", "Params", "FormValue", "Get", "GetReqHeaders", "Cookies", "Body", "BodyRaw",
+		"OriginalURL", "Path", "IP", "IPs", "Hostname", "FormFile"},
+}
+
+// frameworkBinds decode the request into what their pointer argument
+// points to: c.ShouldBindJSON(&in), c.Bind(&in), c.BodyParser(&in).
+var frameworkBinds = map[string][]string{
+	"*github.com/gin-gonic/gin.Context": {"Bind", "BindJSON", "BindQuery", "BindUri", "BindHeader", "ShouldBind", "ShouldBindJSON",
+		"ShouldBindQuery", "ShouldBindUri", "ShouldBindHeader", "ShouldBindWith", "BindWith", "ShouldBindBodyWith", "ShouldBindXML", "ShouldBindYAML"},
+	"github.com/labstack/echo/v4.Context": {"Bind"},
+	"*github.com/gofiber/fiber/v2.Ctx":   {"BodyParser", "QueryParser", "ParamsParser", "ReqHeaderParser", "CookieParser"},
+}
+
+// framework looks a call up in a table of framework methods by the type
+// of its receiver: "QueryParam" of echo.Context, "Query" of *gin.Context.
+func framework(c *ssa.CallCommon, table map[string][]string) bool {
+	var recv types.Type
+	var method string
+	switch {
+	case c.IsInvoke():
+		recv, method = c.Value.Type(), c.Method.Name()
+	default:
+		f := c.StaticCallee()
+		if f == nil || f.Signature.Recv() == nil {
+			return false
+		}
+		recv, method = f.Signature.Recv().Type(), f.Name()
+	}
+	for _, m := range table[types.TypeString(recv, nil)] {
+		if m == method {
+			return true
+		}
+	}
+	return false
 }
 
 // readCalls read outside input into what their pointer arguments point
@@ -95,6 +144,9 @@ var readCalls = map[string]string{"fmt.Scan": "input read from the terminal", "f
 // pointees returns the pointers a call receives in a, itself or, for a
 // variadic ...any, each pointer stored into the slice.
 func pointees(a ssa.Value) []ssa.Value {
+	if mi, ok := a.(*ssa.MakeInterface); ok {
+		a = mi.X // Bind(&in) through an any parameter
+	}
 	if _, ok := a.Type().Underlying().(*types.Pointer); ok {
 		return []ssa.Value{a}
 	}
@@ -709,6 +761,20 @@ func (t *taint) call(ins ssa.CallInstruction, local map[*ssa.Function]bool) {
 	v := ins.Value() // nil for go and defer
 	if what, ok := sourceCalls[name]; ok && v != nil {
 		t.mark(v, &origin{what: what, pos: ins.Pos()})
+		return
+	}
+	if v != nil && framework(c, frameworkSources) {
+		t.mark(v, &origin{what: "HTTP request data (" + shortName(name) + ")", pos: ins.Pos()})
+		return
+	}
+	if framework(c, frameworkBinds) {
+		o := &origin{what: "the decoded HTTP request (" + shortName(name) + ")", pos: ins.Pos()}
+		for _, a := range c.Args {
+			for _, p := range pointees(a) {
+				t.mark(p, o)
+				t.mark(root(p), o)
+			}
+		}
 		return
 	}
 	if what, ok := readCalls[name]; ok {
