@@ -82,10 +82,10 @@ var sourceCalls = map[string]string{
 	"(*net/http.Request).Referer": "the HTTP Referer header", "(*net/http.Request).UserAgent": "the HTTP User-Agent header",
 	"(*net/http.Request).PathValue": "an HTTP path parameter", "(*net/http.Request).FormFile": "an uploaded file",
 	"(*net/http.Request).BasicAuth": "HTTP basic credentials", "(*net/http.Request).MultipartReader": "the request body",
-	"github.com/gorilla/mux.Vars": "HTTP path parameters",
+	"github.com/gorilla/mux.Vars":       "HTTP path parameters",
 	"github.com/go-chi/chi/v5.URLParam": "an HTTP path parameter", "github.com/go-chi/chi.URLParam": "an HTTP path parameter",
 	"github.com/go-chi/chi/v5.URLParamFromCtx": "an HTTP path parameter",
-	"(*bufio.Reader).ReadString":  "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
+	"(*bufio.Reader).ReadString":               "input read from a stream", "(*bufio.Scanner).Text": "input read from a stream",
 }
 
 // frameworkSources are the request accessors of the common web
@@ -109,7 +109,7 @@ var frameworkBinds = map[string][]string{
 	"*github.com/gin-gonic/gin.Context": {"Bind", "BindJSON", "BindQuery", "BindUri", "BindHeader", "ShouldBind", "ShouldBindJSON",
 		"ShouldBindQuery", "ShouldBindUri", "ShouldBindHeader", "ShouldBindWith", "BindWith", "ShouldBindBodyWith", "ShouldBindXML", "ShouldBindYAML"},
 	"github.com/labstack/echo/v4.Context": {"Bind"},
-	"*github.com/gofiber/fiber/v2.Ctx":   {"BodyParser", "QueryParser", "ParamsParser", "ReqHeaderParser", "CookieParser"},
+	"*github.com/gofiber/fiber/v2.Ctx":    {"BodyParser", "QueryParser", "ParamsParser", "ReqHeaderParser", "CookieParser"},
 }
 
 // framework looks a call up in a table of framework methods by the type
