@@ -22,7 +22,17 @@ var Analyzer = &analysis.Analyzer{
 	Doc:              "finds injection flaws by taint tracking over SSA, and unsafe uses of crypto, TLS, randomness, files, listeners and archives",
 	Run:              run,
 	RunDespiteErrors: true,
-	ResultType:       reflect.TypeOf([]Finding(nil)),
+	ResultType:       reflect.TypeOf((*passResult)(nil)),
+}
+
+// passResult is what the analysis of one package gives: its findings, the
+// tainted data it passes to other packages' functions, and where its own
+// exported functions pass their parameters. The last two meet across the
+// packages of a batch (see resolve).
+type passResult struct {
+	findings []Finding
+	calls    []Call
+	flows    map[Param][]Flow
 }
 
 func run(pass *analysis.Pass) (result any, err error) {
@@ -34,10 +44,13 @@ func run(pass *analysis.Pass) (result any, err error) {
 	}()
 	out := runSyntax(pass)
 	out = append(out, runTrojan(pass, os.ReadFile)...)
+	res := &passResult{}
 	funcs, err := buildSSA(pass)
 	if err == nil {
-		out = append(out, runTaint(pass, funcs)...)
+		fs, calls := runTaint(pass, funcs)
+		out = append(out, fs...)
 		out = append(out, runSSAChecks(funcs)...)
+		res.calls, res.flows = calls, summarize(funcs)
 	}
 	// One finding per check and line: a taint finding, which comes later
 	// and names the source, replaces the syntactic one at the same call
@@ -54,7 +67,8 @@ func run(pass *analysis.Pass) (result any, err error) {
 		at[k] = len(kept)
 		kept = append(kept, f)
 	}
-	return kept, nil
+	res.findings = kept
+	return res, nil
 }
 
 // Result is a finding with its place in the source.
@@ -123,6 +137,12 @@ func analyzeUnit(ctx context.Context, u unit) ([]Result, []error) {
 		return nil, append(errs, err)
 	}
 	var out []Result
+	flows := map[Param][]Flow{}
+	type call struct {
+		Call
+		at token.Position
+	}
+	var calls []call
 	for act := range graph.All() {
 		if !act.IsRoot || act.Analyzer != Analyzer {
 			continue
@@ -131,10 +151,53 @@ func analyzeUnit(ctx context.Context, u unit) ([]Result, []error) {
 			errs = append(errs, fmt.Errorf("%s: %w", act.Package.PkgPath, act.Err))
 			continue
 		}
-		fs, _ := act.Result.([]Finding)
-		for _, f := range fs {
+		res, _ := act.Result.(*passResult)
+		if res == nil {
+			continue
+		}
+		for _, f := range res.findings {
 			out = append(out, Result{Finding: f, Position: act.Package.Fset.Position(f.Pos)})
+		}
+		for p, fs := range res.flows {
+			flows[p] = fs
+		}
+		for _, c := range res.calls {
+			calls = append(calls, call{c, act.Package.Fset.Position(c.Pos)})
+		}
+	}
+	// Data one package passes to another that sends it to a sink.
+	seen := map[string]bool{}
+	for _, c := range calls {
+		for _, f := range reach(flows, c.To, map[Param]bool{}, 0) {
+			k := fmt.Sprintf("%s@%s:%d", f.Check, c.at.Filename, c.at.Line)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, Result{Finding: Finding{Check: f.Check, Pos: c.Pos,
+				Message: fmt.Sprintf("%s is passed to %s, where %s", c.What, shortName(c.To.Func), f.Sink)}, Position: c.at})
 		}
 	}
 	return out, errs
+}
+
+// maxHops bounds the packages a parameter is followed through.
+const maxHops = 8
+
+// reach returns the sinks parameter p leads to, through the flows of the
+// packages it passes through.
+func reach(flows map[Param][]Flow, p Param, seen map[Param]bool, hops int) []Flow {
+	if seen[p] || hops > maxHops {
+		return nil
+	}
+	seen[p] = true
+	var out []Flow
+	for _, f := range flows[p] {
+		if f.Next == nil {
+			out = append(out, f)
+			continue
+		}
+		out = append(out, reach(flows, *f.Next, seen, hops+1)...)
+	}
+	return out
 }

@@ -31,6 +31,33 @@ type origin struct {
 	pos  token.Pos
 	// archive marks names of archive entries, whose sink is zip slip.
 	archive bool
+	// param is set when the data is a parameter of a function other
+	// packages call, followed to summarize where the function passes it.
+	param *Param
+}
+
+// Param is one parameter of a function, by the function's full name
+// ("example.com/db.Find", "(*example.com/db.Store).Get") and its index
+// (a method's receiver is 0).
+type Param struct {
+	Func  string
+	Index int
+}
+
+// Flow is where a function passes a parameter: to a sink (Check, with
+// the sink's name in Sink), or to a parameter of a function of another
+// package (Next), whose own flows continue it.
+type Flow struct {
+	Check, Sink string
+	Next        *Param
+}
+
+// Call is tainted data passed to a function of another package: it is a
+// finding when that function passes the parameter on to a sink.
+type Call struct {
+	To   Param
+	What string
+	Pos  token.Pos
 }
 
 // taint is the state of one package's analysis: a value is tainted when
@@ -298,9 +325,52 @@ func isNamed(t types.Type, pkg, name string) bool {
 }
 
 // runTaint propagates taint over funcs to a fixed point and reports the
-// sinks it reaches.
-func runTaint(pass *analysis.Pass, funcs []*ssa.Function) []Finding {
+// sinks it reaches, and the tainted data it passes to other packages.
+func runTaint(pass *analysis.Pass, funcs []*ssa.Function) ([]Finding, []Call) {
 	t := &taint{values: map[ssa.Value]*origin{}, rets: map[*ssa.Function]*origin{}}
+	local := propagate(t, funcs)
+	r := &taintReport{t: t, seen: map[string]bool{}}
+	r.walk(funcs, local)
+	return r.out, r.calls
+}
+
+// summarize follows the text parameters of the package's exported
+// functions and methods, which other packages call with their data, and
+// returns where each goes: to a sink, or on to another package.
+func summarize(funcs []*ssa.Function) map[Param][]Flow {
+	t := &taint{values: map[ssa.Value]*origin{}, rets: map[*ssa.Function]*origin{}}
+	for _, f := range funcs {
+		if obj := f.Object(); obj == nil || !obj.Exported() {
+			continue
+		}
+		for i, p := range f.Params {
+			if text(p.Type()) {
+				name := f.String()
+				t.mark(p, &origin{what: fmt.Sprintf("parameter %s of %s", p.Name(), shortName(name)), pos: p.Pos(), param: &Param{Func: name, Index: i}})
+			}
+		}
+	}
+	local := propagate(t, funcs)
+	r := &taintReport{t: t, seen: map[string]bool{}, flows: map[Param][]Flow{}}
+	r.walk(funcs, local)
+	return r.flows
+}
+
+// text reports types that hold text a caller controls: strings, bytes
+// and lists of them.
+func text(t types.Type) bool {
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return u.Info()&types.IsString != 0
+	case *types.Slice:
+		return text(u.Elem()) || types.Identical(u.Elem(), types.Typ[types.Byte])
+	}
+	return false
+}
+
+// propagate runs the propagation rules over funcs to a fixed point and
+// returns the set of funcs.
+func propagate(t *taint, funcs []*ssa.Function) map[*ssa.Function]bool {
 	local := map[*ssa.Function]bool{}
 	for _, f := range funcs {
 		local[f] = true
@@ -314,21 +384,26 @@ func runTaint(pass *analysis.Pass, funcs []*ssa.Function) []Finding {
 			break
 		}
 	}
-	r := &taintReport{t: t, seen: map[string]bool{}}
+	return local
+}
+
+// walk reports the sinks tainted data reaches in funcs and the calls that
+// take it to other packages.
+func (r *taintReport) walk(funcs []*ssa.Function, local map[*ssa.Function]bool) {
 	for _, f := range funcs {
-		r.sanitized = sanitizedChecks(f, t)
+		r.sanitized = sanitizedChecks(f, r.t)
 		for _, b := range f.Blocks {
 			for _, ins := range b.Instrs {
 				switch ins := ins.(type) {
 				case ssa.CallInstruction:
 					r.sink(ins)
+					r.outward(ins, local)
 				case *ssa.Convert, *ssa.ChangeType:
 					r.trusted(ins)
 				}
 			}
 		}
 	}
-	return r.out
 }
 
 // taintReport turns tainted values that reach sinks into findings, one per
@@ -338,10 +413,54 @@ type taintReport struct {
 	sanitized map[string]bool
 	seen      map[string]bool
 	out       []Finding
+	// flows, in summary mode, collects where parameters go.
+	flows map[Param][]Flow
+	// calls collects tainted data passed to other packages' functions.
+	calls []Call
 }
 
-func (r *taintReport) report(check string, pos token.Pos, msg string) {
+func appendFlow(fs []Flow, f Flow) []Flow {
+	for _, g := range fs {
+		if g.Check == f.Check && (g.Next == nil) == (f.Next == nil) && (g.Next == nil || *g.Next == *f.Next) {
+			return fs
+		}
+	}
+	return append(fs, f)
+}
+
+// outward records tainted arguments of a call to a function of another
+// package: as flows of the parameters they came from in summary mode, as
+// calls to resolve against that package's flows otherwise.
+func (r *taintReport) outward(ins ssa.CallInstruction, local map[*ssa.Function]bool) {
+	c := ins.Common()
+	f := c.StaticCallee()
+	if f == nil || local[f] {
+		return
+	}
+	name := f.String()
+	for i, a := range c.Args {
+		o := r.t.of(a)
+		if o == nil {
+			continue
+		}
+		to := Param{Func: name, Index: i}
+		switch {
+		case o.param != nil && r.flows != nil:
+			r.flows[*o.param] = appendFlow(r.flows[*o.param], Flow{Next: &to})
+		case o.param == nil && r.flows == nil:
+			r.calls = append(r.calls, Call{To: to, What: o.what, Pos: ins.Pos()})
+		}
+	}
+}
+
+func (r *taintReport) report(check string, pos token.Pos, o *origin, msg string) {
 	if r.sanitized[check] {
+		return
+	}
+	if o.param != nil {
+		if r.flows != nil {
+			r.flows[*o.param] = appendFlow(r.flows[*o.param], Flow{Check: check, Sink: msg})
+		}
 		return
 	}
 	key := fmt.Sprintf("%s@%d", check, pos)
@@ -378,14 +497,14 @@ func (r *taintReport) sink(ins ssa.CallInstruction) {
 				if r.sanitized[check] {
 					continue
 				}
-				r.report(check, ins.Pos(), fmt.Sprintf("%s flows into %s", o.what, shortName(name)))
+				r.report(check, ins.Pos(), o, fmt.Sprintf("%s flows into %s", o.what, shortName(name)))
 				break
 			}
 		}
 	}
 	if writerSinks[name] && len(args) > 1 && isResponseWriter(args[0]) {
 		if o := r.t.anyOf(args[1:]...); o != nil {
-			r.report(CheckXSS, ins.Pos(), fmt.Sprintf("%s is written to the HTTP response by %s", o.what, shortName(name)))
+			r.report(CheckXSS, ins.Pos(), o, fmt.Sprintf("%s is written to the HTTP response by %s", o.what, shortName(name)))
 		}
 	}
 }
@@ -399,7 +518,7 @@ func (r *taintReport) sink(ins ssa.CallInstruction) {
 // before it: no other program starts, but the data can add options.
 func (r *taintReport) command(ins ssa.CallInstruction, name string, prog ssa.Value, args []ssa.Value) {
 	if o := r.t.of(prog); o != nil {
-		r.report(CheckCommandInjection, ins.Pos(), fmt.Sprintf("%s chooses the program %s runs", o.what, shortName(name)))
+		r.report(CheckCommandInjection, ins.Pos(), o, fmt.Sprintf("%s chooses the program %s runs", o.what, shortName(name)))
 		return
 	}
 	// The argument list as written, when the call spells it out.
@@ -417,14 +536,14 @@ func (r *taintReport) command(ins ssa.CallInstruction, name string, prog ssa.Val
 	}
 	if opt, shell := shells[strings.ToLower(program[strings.LastIndexAny(program, `/\`)+1:])]; shell {
 		if elems == nil || shellTainted(r.t, elems, opt) {
-			r.report(CheckCommandInjection, ins.Pos(), fmt.Sprintf("%s reaches the shell %s run by %s: it can run any command", o.what, program, shortName(name)))
+			r.report(CheckCommandInjection, ins.Pos(), o, fmt.Sprintf("%s reaches the shell %s run by %s: it can run any command", o.what, program, shortName(name)))
 		}
 		return
 	}
 	if elems != nil && !optionsTainted(r.t, elems) {
 		return
 	}
-	r.report(CheckArgInjection, ins.Pos(), fmt.Sprintf("%s is an argument of %s run by %s: it cannot start another program but can add options to this one", o.what, program, shortName(name)))
+	r.report(CheckArgInjection, ins.Pos(), o, fmt.Sprintf("%s is an argument of %s run by %s: it cannot start another program but can add options to this one", o.what, program, shortName(name)))
 }
 
 // shellTainted reports whether tainted data reaches a shell's options or
@@ -521,7 +640,7 @@ func (r *taintReport) trusted(ins ssa.Instruction) {
 		return
 	}
 	if o := r.t.of(operand0(ins)); o != nil {
-		r.report(CheckXSS, v.Pos(), fmt.Sprintf("%s is trusted as %s, unescaped", o.what, v.Type().String()))
+		r.report(CheckXSS, v.Pos(), o, fmt.Sprintf("%s is trusted as %s, unescaped", o.what, v.Type().String()))
 	}
 }
 
