@@ -45,11 +45,12 @@ func run(pass *analysis.Pass) (result any, err error) {
 	out := runSyntax(pass)
 	out = append(out, runTrojan(pass, os.ReadFile)...)
 	res := &passResult{}
-	funcs, err := buildSSA(pass)
+	pkg, funcs, err := buildSSA(pass)
 	if err == nil {
 		fs, calls := runTaint(pass, funcs)
 		out = append(out, fs...)
 		out = append(out, runSSAChecks(funcs)...)
+		out = append(out, runDefects(pass, pkg, funcs)...)
 		res.calls, res.flows = calls, summarize(funcs)
 	}
 	// One finding per check and line: a taint finding, which comes later

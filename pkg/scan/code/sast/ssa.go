@@ -12,10 +12,10 @@ import (
 // packages with type errors too (an import that could not be resolved);
 // if the builder fails on such code, the error says so and the package is
 // left to the syntactic checks.
-func buildSSA(pass *analysis.Pass) (funcs []*ssa.Function, err error) {
+func buildSSA(pass *analysis.Pass) (pkg *ssa.Package, funcs []*ssa.Function, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			funcs, err = nil, fmt.Errorf("SSA construction failed on ill-typed code: %v", r)
+			pkg, funcs, err = nil, nil, fmt.Errorf("SSA construction failed on ill-typed code: %v", r)
 		}
 	}()
 	prog := ssa.NewProgram(pass.Fset, ssa.InstantiateGenerics)
@@ -32,7 +32,7 @@ func buildSSA(pass *analysis.Pass) (funcs []*ssa.Function, err error) {
 		}
 	}
 	create(pass.Pkg.Imports())
-	pkg := prog.CreatePackage(pass.Pkg, pass.Files, pass.TypesInfo, false)
+	pkg = prog.CreatePackage(pass.Pkg, pass.Files, pass.TypesInfo, false)
 	pkg.Build()
 	var add func(f *ssa.Function)
 	seen := map[*ssa.Function]bool{}
@@ -61,5 +61,5 @@ func buildSSA(pass *analysis.Pass) (funcs []*ssa.Function, err error) {
 			}
 		}
 	}
-	return funcs, nil
+	return pkg, funcs, nil
 }
