@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -47,6 +48,10 @@ type Check struct {
 	Field string
 	// Source is the pack the check came from.
 	Source string
+	// Reads are the attributes of the resource a cloud check's expression
+	// reads, in order of appearance: a finding points at the first one
+	// its resource's source sets.
+	Reads []string
 	// Subsumes are checks on the same element whose failures follow from
 	// this one's (a wildcard rule grants whatever a narrower check looks
 	// for): when both fail on one element, Fold keeps this check's finding.
@@ -137,7 +142,7 @@ func compile(env *cel.Env, s Spec, source string) (*Check, error) {
 	c := &Check{
 		ID: s.ID, Pillar: pillar, Severity: sev, Title: s.Title, Description: s.Description,
 		Remediation: s.Remediation, References: s.References, Tags: s.Tags, Input: s.Input,
-		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source, Subsumes: s.Subsumes,
+		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source, Subsumes: s.Subsumes, Reads: reads(s.Expr),
 	}
 	if s.Input == "analyzer" {
 		if s.Expr != "" || s.Message != "" || s.Secrets != "" {
@@ -283,4 +288,23 @@ func (c *Check) NewFinding(message string, at finding.Site) *vigilv1.Finding {
 		Tags:        append([]string(nil), c.Tags...),
 		Remediation: c.Remediation,
 	}
+}
+
+// resourceAttr is a read of a resource attribute in an expression.
+var resourceAttr = regexp.MustCompile(`\bresource\.\??([a-z][a-z0-9_]*)`)
+
+// reads lists the resource attributes an expression reads, each once, in
+// order; the resource's identity (kind, type, address, …) is not one.
+func reads(expr string) []string {
+	var out []string
+	for _, m := range resourceAttr.FindAllStringSubmatch(expr, -1) {
+		switch a := m[1]; a {
+		case "kind", "provider", "type", "address", "name":
+		default:
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }

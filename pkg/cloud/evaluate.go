@@ -56,9 +56,11 @@ func Evaluate(ctx context.Context, cs []*checks.Check, resources []*Resource, te
 			if !fails {
 				continue
 			}
-			loc := &vigilv1.Location{Path: r.Path, StartLine: int32(r.Line), EndLine: int32(r.Line)}
-			if lines != nil && r.Path != "" && r.Line > 0 {
-				loc.Snippet = finding.Snippet(lines(r.Path), r.Line)
+			// At the attribute the check reads, where the source sets it.
+			line := r.LineFor(c.Reads)
+			loc := &vigilv1.Location{Path: r.Path, StartLine: int32(line), EndLine: int32(line)}
+			if lines != nil && r.Path != "" && line > 0 {
+				loc.Snippet = finding.Snippet(lines(r.Path), line)
 			}
 			// A live resource has no file: its address is its path.
 			f := c.NewFinding(c.Message(vars), finding.Site{Scanner: scanner, Resource: res, Location: loc, Path: cmp.Or(r.Path, r.Address), Key: r.Address})

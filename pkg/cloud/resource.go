@@ -28,9 +28,11 @@ type Resource struct {
 	Name string
 	// Account and Region locate a live resource.
 	Account, Region string
-	// Path and Line locate an IaC resource's definition.
-	Path string
-	Line int
+	// Path and Line locate an IaC resource's definition; Lines, the
+	// attributes of its kind that the source sets (see Locate).
+	Path  string
+	Line  int
+	Lines map[string]int
 	// Attrs are the normalised attributes of Kind.
 	Attrs map[string]any
 	// NotAssessed names the attributes that could not be read, and why.

@@ -40,6 +40,7 @@ func (s *stack) linked(id, typ, prop string) []*Resource {
 func (s *stack) resource(kind string, r *Resource) *cloud.Resource {
 	c := cloud.New(kind, "aws", r.Type, r.ID)
 	c.Path, c.Line, c.Name = s.path, r.Line, r.ID
+	c.Locate(r.Lines)
 	return c
 }
 

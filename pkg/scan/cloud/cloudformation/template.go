@@ -27,6 +27,9 @@ type Resource struct {
 	ID, Type   string
 	Line       int
 	Properties cloud.Attrs
+	// Lines are the lines of its properties and of theirs
+	// ("BucketEncryption", "BucketEncryption.ServerSideEncryptionConfiguration").
+	Lines cloud.SourceLines
 }
 
 // Template is a parsed template.
@@ -85,7 +88,7 @@ func Parse(path string, data []byte) (*Template, error) {
 		return nil, fmt.Errorf("%s: no Resources section", path)
 	}
 	r.resources = resources
-	lines := resourceLines(root.Content[0])
+	lines, propLines := resourceLines(root.Content[0])
 	tmpl := &Template{}
 	ids := make([]string, 0, len(resources))
 	for id := range resources {
@@ -102,16 +105,17 @@ func Parse(path string, data []byte) (*Template, error) {
 		if props == nil {
 			props = map[string]any{}
 		}
-		tmpl.Resources = append(tmpl.Resources, &Resource{ID: id, Type: typ, Line: lines[id], Properties: props})
+		tmpl.Resources = append(tmpl.Resources, &Resource{ID: id, Type: typ, Line: lines[id], Properties: props, Lines: propLines[id]})
 	}
 	return tmpl, nil
 }
 
-// resourceLines finds the line of each resource's logical id.
-func resourceLines(top *yaml.Node) map[string]int {
-	out := map[string]int{}
+// resourceLines finds the line of each resource's logical id, and of its
+// properties and their own keys.
+func resourceLines(top *yaml.Node) (map[string]int, map[string]cloud.SourceLines) {
+	out, props := map[string]int{}, map[string]cloud.SourceLines{}
 	if top.Kind != yaml.MappingNode {
-		return out
+		return out, props
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		if top.Content[i].Value != "Resources" || top.Content[i+1].Kind != yaml.MappingNode {
@@ -119,10 +123,44 @@ func resourceLines(top *yaml.Node) map[string]int {
 		}
 		res := top.Content[i+1]
 		for j := 0; j+1 < len(res.Content); j += 2 {
-			out[res.Content[j].Value] = res.Content[j].Line
+			id := res.Content[j].Value
+			out[id] = res.Content[j].Line
+			props[id] = propertyLines(res.Content[j+1])
+		}
+	}
+	return out, props
+}
+
+// propertyLines are the lines of a resource's properties, two levels deep.
+func propertyLines(res *yaml.Node) cloud.SourceLines {
+	out := cloud.SourceLines{}
+	p := mapValue(res, "Properties")
+	if p == nil {
+		return out
+	}
+	for i := 0; i+1 < len(p.Content); i += 2 {
+		name := p.Content[i].Value
+		out[name] = p.Content[i].Line
+		if v := p.Content[i+1]; v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				out[name+"."+v.Content[j].Value] = v.Content[j].Line
+			}
 		}
 	}
 	return out
+}
+
+// mapValue is the value of key in a mapping node, nil when absent.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // decode turns a YAML node into Go values, short tags into long forms.

@@ -88,6 +88,7 @@ func (g *graph) linked(t *Block, typ, attr string) []*Block {
 func resource(kind, provider string, b *Block) *cloud.Resource {
 	r := cloud.New(kind, provider, b.Type, b.Address)
 	r.Path, r.Line = b.Path, b.Line
+	r.Locate(b.Lines)
 	r.Name = cloud.Attrs(b.Attrs).Str("name", "", "")
 	if r.Name == "" {
 		r.Name = b.Name

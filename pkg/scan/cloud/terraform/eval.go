@@ -122,7 +122,7 @@ func (e *evaluator) blocks(raws []rawBlock, prefix string) []*Block {
 			}
 			attrs, vals := e.body(b.body, in.extra, 0)
 			out = append(out, &Block{Mode: b.kind, Type: b.labels[0], Name: b.labels[1], Address: in.address,
-				Path: b.path, Line: b.line, Attrs: attrs, vals: vals})
+				Path: b.path, Line: b.line, Lines: sourceLines(b.body), Attrs: attrs, vals: vals})
 		}
 	}
 	return out
@@ -328,4 +328,27 @@ func toGo(v cty.Value) any {
 		return out
 	}
 	return cloud.Unknown{}
+}
+
+// sourceLines are the lines of a block's attributes and nested blocks, and
+// of the attributes of those (the first block of a type).
+func sourceLines(body *hclsyntax.Body) cloud.SourceLines {
+	out := cloud.SourceLines{}
+	for name, a := range body.Attributes {
+		out[name] = a.SrcRange.Start.Line
+	}
+	for _, nb := range body.Blocks {
+		typ := nb.Type
+		if typ == "dynamic" && len(nb.Labels) == 1 {
+			typ = nb.Labels[0]
+		}
+		if _, seen := out[typ]; seen {
+			continue
+		}
+		out[typ] = nb.TypeRange.Start.Line
+		for name, a := range nb.Body.Attributes {
+			out[typ+"."+name] = a.SrcRange.Start.Line
+		}
+	}
+	return out
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/vigilsec/vigil/pkg/cloud"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
@@ -32,9 +33,11 @@ type Block struct {
 	Type, Name string
 	// Address is the Terraform address: module.net.aws_s3_bucket.logs[0].
 	Address string
-	// Path and Line locate the block.
-	Path string
-	Line int
+	// Path and Line locate the block; Lines, its attributes and nested
+	// blocks ("versioning", "versioning.enabled").
+	Path  string
+	Line  int
+	Lines cloud.SourceLines
 	// Attrs are the known attributes; nested blocks are lists of maps.
 	// References to other resources evaluate to their address ("id"),
 	// "arn:vigil:" and the address ("arn"), or their own attributes.
