@@ -51,6 +51,7 @@ func run(pass *analysis.Pass) (result any, err error) {
 		out = append(out, fs...)
 		out = append(out, runSSAChecks(funcs)...)
 		out = append(out, runDefects(pass, pkg, funcs)...)
+		out = append(out, runLocks(funcs)...)
 		res.calls, res.flows = calls, summarize(funcs)
 	}
 	// One finding per check and line: a taint finding, which comes later
