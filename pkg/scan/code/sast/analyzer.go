@@ -52,6 +52,7 @@ func run(pass *analysis.Pass) (result any, err error) {
 		out = append(out, runSSAChecks(funcs)...)
 		out = append(out, runDefects(pass, pkg, funcs)...)
 		out = append(out, runLocks(funcs)...)
+		out = append(out, runChannels(funcs)...)
 		res.calls, res.flows = calls, summarize(funcs)
 	}
 	// One finding per check and line: a taint finding, which comes later

@@ -88,7 +88,13 @@ func runLocks(funcs []*ssa.Function) []Finding {
 // return that forgets the Unlock. A function that never releases a lock
 // it takes hands it over on purpose (a lock() helper), and one that defers
 // the release (directly or in a deferred closure) releases it everywhere.
+// A function whose caller holds the lock (it releases before it takes)
+// re-takes it before returning on purpose, and the body of a range over a
+// function is left alone: its returns end an iteration, not the function.
 func unreleased(f *ssa.Function) []Finding {
+	if f.Synthetic != "" {
+		return nil
+	}
 	deferred := map[string]bool{}
 	released := map[string]bool{}
 	deferAll := false
@@ -118,17 +124,85 @@ func unreleased(f *ssa.Function) []Finding {
 		}
 	}
 	var out []Finding
+	yields := rangeBodies(f)
 	for _, l := range locks {
-		if deferAll || deferred[l.name] || !released[l.name] {
+		if deferAll || deferred[l.name] || !released[l.name] || yields[l.name] || heldOnEntry(f, l.name) {
 			continue
 		}
 		if ret := leaks(l.block, l.index+1, l.name); ret != nil {
+			where := "at the end of the function"
+			if ret.Pos().IsValid() {
+				where = fmt.Sprintf("at line %d", f.Prog.Fset.Position(ret.Pos()).Line)
+			}
 			out = append(out, Finding{Check: CheckLockNotReleased, Pos: l.pos, Message: fmt.Sprintf(
-				"%s is locked here and not unlocked on a path that returns (line %d): the next Lock waits forever",
-				l.name, f.Prog.Fset.Position(ret.Pos()).Line)})
+				"%s is locked here and a path returns %s without unlocking it: the next Lock waits forever",
+				l.name, where)})
 		}
 	}
 	return out
+}
+
+// rangeBodies names the locks the range-over-func loop bodies of f
+// release: their control flow is the iterator's, which the paths of f do
+// not show.
+func rangeBodies(f *ssa.Function) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range f.AnonFuncs {
+		if g.Synthetic == "" {
+			continue
+		}
+		for _, b := range g.Blocks {
+			for _, ins := range b.Instrs {
+				if c, ok := ins.(ssa.CallInstruction); ok {
+					if name, lock, ok := lockOf(c.Common()); ok && !lock {
+						out[name] = true
+					}
+				}
+			}
+		}
+		for n := range rangeBodies(g) {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// heldOnEntry reports whether some path from the entry of f releases the
+// lock before taking it: f is called with the lock held.
+func heldOnEntry(f *ssa.Function, name string) bool {
+	if len(f.Blocks) == 0 {
+		return false
+	}
+	seen := map[*ssa.BasicBlock]bool{f.Blocks[0]: true}
+	stack := []*ssa.BasicBlock{f.Blocks[0]}
+	for len(stack) > 0 {
+		b := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		first := false // a lock op on this lock ends the path
+		for _, ins := range b.Instrs {
+			c, ok := ins.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			if n, lock, ok := lockOf(&c.Call); ok && n == name {
+				if !lock {
+					return true
+				}
+				first = true
+				break
+			}
+		}
+		if first {
+			continue
+		}
+		for _, s := range b.Succs {
+			if !seen[s] {
+				seen[s] = true
+				stack = append(stack, s)
+			}
+		}
+	}
+	return false
 }
 
 // unlocksAny reports whether f releases some lock.
@@ -181,12 +255,24 @@ func leaks(b *ssa.BasicBlock, i int, name string) *ssa.Return {
 	return walk(b, i)
 }
 
-// lockPairs lists the (held, taken) pairs of named locks in f, in the
-// order of its blocks: a lock taken while another is held.
+// lockPairs lists the (held, taken) pairs of named locks in f: a lock
+// taken while another is held on every path that reaches the Lock (a
+// forward must-analysis over the blocks, so a release in one branch is
+// not mistaken for a hold in the next).
 func lockPairs(f *ssa.Function) map[[2]string]token.Pos {
 	out := map[[2]string]token.Pos{}
-	var held []string
-	for _, b := range f.Blocks {
+	if len(f.Blocks) == 0 {
+		return out
+	}
+	in := make([]map[string]bool, len(f.Blocks)) // nil: not reached yet
+	in[0] = map[string]bool{}
+	// transfer applies the lock calls of b to a copy of held; record adds
+	// the pairs it sees.
+	transfer := func(b *ssa.BasicBlock, held map[string]bool, record bool) map[string]bool {
+		h := make(map[string]bool, len(held))
+		for k := range held {
+			h[k] = true
+		}
 		for _, ins := range b.Instrs {
 			call, ok := ins.(*ssa.Call)
 			if !ok {
@@ -197,22 +283,44 @@ func lockPairs(f *ssa.Function) map[[2]string]token.Pos {
 				continue
 			}
 			if !lock {
-				for i, h := range held {
-					if h == name {
-						held = append(held[:i], held[i+1:]...)
-						break
-					}
-				}
+				delete(h, name)
 				continue
 			}
-			for _, h := range held {
-				if h != name {
-					if _, seen := out[[2]string{h, name}]; !seen {
-						out[[2]string{h, name}] = call.Pos()
+			if record {
+				for held := range h {
+					if _, seen := out[[2]string{held, name}]; held != name && !seen {
+						out[[2]string{held, name}] = call.Pos()
 					}
 				}
 			}
-			held = append(held, name)
+			h[name] = true
+		}
+		return h
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, b := range f.Blocks {
+			if in[b.Index] == nil {
+				continue
+			}
+			o := transfer(b, in[b.Index], false)
+			for _, s := range b.Succs {
+				if in[s.Index] == nil {
+					in[s.Index], changed = o, true
+					continue
+				}
+				for k := range in[s.Index] {
+					if !o[k] {
+						delete(in[s.Index], k)
+						changed = true
+					}
+				}
+			}
+		}
+	}
+	for _, b := range f.Blocks {
+		if in[b.Index] != nil {
+			transfer(b, in[b.Index], true)
 		}
 	}
 	return out
