@@ -37,8 +37,27 @@ func placeholder(secret []byte, generic, allowRuns bool) bool {
 				return true
 			}
 		}
+		if plainWord(secret) {
+			return true
+		}
 	}
 	return !allowRuns && hasRun(l)
+}
+
+// plainWord reports a value of eight lowercase letters or fewer
+// ("client", "admin", "hunter"): a test fixture's stand-in, too common a
+// string to mask everywhere it occurs, and no credential a scanner can
+// tell from the word.
+func plainWord(v []byte) bool {
+	if len(v) > 8 {
+		return false
+	}
+	for _, c := range v {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasRun reports six or more of one character in a row.

@@ -202,6 +202,9 @@ func plausibleValue(v []byte) bool {
 	if n := strings.TrimLeft(s, "-"); strings.HasPrefix(n, "0x") || strings.HasPrefix(n, "0X") {
 		return false // a negative hex constant
 	}
+	if fileName.MatchString(s) {
+		return false // where a key is kept ("client-key.pem"), not the key
+	}
 	digits := 0
 	s = strings.TrimLeft(s, "-")
 	for _, r := range s {
@@ -216,7 +219,10 @@ var (
 	hexValue = regexp.MustCompile(`^[0-9a-fA-F]+$`)
 	// wordValue: camelCase, snake_case, ENV_NAME, words with spaces,
 	// kebab-case names ("gssapi-with-mic", "openssh-key-v1").
-	wordValue  = regexp.MustCompile(`^(?:[a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Za-z]+(?: [A-Za-z]+)+|[a-z]+(?:-[a-z]+)+(?:-v?\d+)?)$`)
+	wordValue = regexp.MustCompile(`^(?:[a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Za-z]+(?: [A-Za-z]+)+|[a-z]+(?:-[a-z]+)+(?:-v?\d+)?)$`)
+	// fileName is a file name with an extension of keys, certificates,
+	// keystores and configuration files.
+	fileName   = regexp.MustCompile(`(?i)^[a-z0-9_.-]+\.(?:pem|key|crt|cer|csr|der|p8|p12|pfx|jks|keystore|pub|asc|gpg|json|ya?ml|conf|cfg|ini|env|properties|toml|txt)$`)
 	printfVerb = regexp.MustCompile(`%[-+# 0-9.]*[vsdqxXfgtTw]`)
 )
 

@@ -52,9 +52,27 @@ func TestNoFalsePositives(t *testing.T) {
 		"token: ${TOKEN}\n",                   // a reference
 		"AKIAIOSFODNN7EXAMPLEX is too long\n", // not a key id
 		"\x00\x01binary AKIAQYLPMN5HHHFPZAM2",
+		`o.Password = "client"` + "\n",              // one lowercase word: a fixture's stand-in
+		"readonly CLIENT_KEY=client-key.pem\n",      // where the key is kept
+		`api_key_file = "deploy-token.json"` + "\n", // a file name
 	} {
 		if ms := s.Scan([]byte(text)); len(ms) > 0 {
 			t.Errorf("%q: %s reported", text, ms[0].Rule.ID)
+		}
+	}
+}
+
+// TestWordsWithMoreAreSecrets keeps the values the plain-word and
+// file-name filters must not drop.
+func TestWordsWithMoreAreSecrets(t *testing.T) {
+	s := New(nil)
+	for _, text := range []string{
+		`o.Password = "clientpass9"` + "\n",
+		`o.Password = "Kl1ent!x"` + "\n",
+		`clientSecret := "q8Zt3.pemVx2Lw9"` + "\n",
+	} {
+		if ms := s.Scan([]byte(text)); len(ms) == 0 {
+			t.Errorf("%q: not reported", text)
 		}
 	}
 }
