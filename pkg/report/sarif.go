@@ -68,6 +68,9 @@ type sarifResult struct {
 	// Suppressions records an exemption declared at the source (SARIF
 	// 2.1.0 §3.35): the result stays, marked as accepted.
 	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+	// Properties carry what SARIF has no field for: the CVSS score and
+	// vector of a vulnerability, and whether the program reaches it.
+	Properties map[string]any `json:"properties,omitempty"`
 }
 
 type sarifSuppression struct {
@@ -144,6 +147,7 @@ func SARIF(w io.Writer, rep *vigilv1.ScanReport, cat *checks.Catalog, version st
 		if e := f.Exemption; e != nil {
 			r.Suppressions = []sarifSuppression{{Kind: "inSource", Justification: e.Reason}}
 		}
+		r.Properties = resultProperties(f)
 		run.Results = append(run.Results, r)
 	}
 	inv := &run.Invocations[0]
@@ -224,4 +228,28 @@ func securitySeverity(s vigilv1.Severity) string {
 		return "3.0"
 	}
 	return "0.0"
+}
+
+// resultProperties are a result's vulnerability details, nil for a
+// finding without any.
+func resultProperties(f *vigilv1.Finding) map[string]any {
+	p := map[string]any{}
+	if f.CvssVector != "" {
+		p["cvssScore"], p["cvssVector"] = f.CvssScore, f.CvssVector
+	}
+	switch f.Reachability {
+	case vigilv1.Reachability_REACHABILITY_REACHABLE:
+		p["reachability"] = "reachable"
+	case vigilv1.Reachability_REACHABILITY_NOT_REACHABLE:
+		p["reachability"] = "not-reachable"
+	case vigilv1.Reachability_REACHABILITY_UNKNOWN:
+		p["reachability"] = "unknown"
+	}
+	if f.ReachabilityDetail != "" {
+		p["reachabilityDetail"] = f.ReachabilityDetail
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return p
 }

@@ -175,6 +175,9 @@ type Match struct {
 	// Rating is how severe the record, or failing that one of its
 	// aliases, says the vulnerability is.
 	Rating
+	// Imports are the packages and functions that hold the vulnerable
+	// code, where the record names them (the Go database does).
+	Imports []Import
 }
 
 // ErrUnsupportedEcosystem is returned for ecosystems without a version ordering.
@@ -205,7 +208,8 @@ func (db *DB) Query(ecosystem, name, version string) ([]Match, error) {
 				}
 				if hit, fixed := a.affects(cmp, version); hit {
 					seen[e.ID] = true
-					out = append(out, Match{ID: e.ID, Aliases: e.Aliases, Summary: e.Summary, Fixed: fixed, Rating: db.rate(e)})
+					out = append(out, Match{ID: e.ID, Aliases: e.Aliases, Summary: e.Summary, Fixed: fixed, Rating: db.rate(e),
+						Imports: a.EcosystemSpecific.Imports})
 					break
 				}
 			}
@@ -233,6 +237,9 @@ func sameVulnerability(ms []Match) []Match {
 				}
 				if k.Level == 0 {
 					k.Rating = m.Rating
+				}
+				if len(k.Imports) == 0 {
+					k.Imports = m.Imports
 				}
 				dup = true
 				break

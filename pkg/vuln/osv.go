@@ -27,8 +27,21 @@ type Affected struct {
 		Ecosystem string `json:"ecosystem"`
 		Name      string `json:"name"`
 	} `json:"package"`
-	Ranges   []Range  `json:"ranges"`
-	Versions []string `json:"versions"`
+	Ranges            []Range  `json:"ranges"`
+	Versions          []string `json:"versions"`
+	EcosystemSpecific struct {
+		// Imports are, in the Go vulnerability database, the packages of
+		// the module that hold the vulnerable code and its functions.
+		Imports []Import `json:"imports"`
+	} `json:"ecosystem_specific"`
+}
+
+// Import is a package of an affected module and the functions in it that
+// hold the vulnerability ("Parse", "Decoder.Decode" for a method); none
+// listed means the whole package.
+type Import struct {
+	Path    string   `json:"path"`
+	Symbols []string `json:"symbols"`
 }
 
 // Range is an OSV range: events in version order.

@@ -137,6 +137,65 @@ func (Severity) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{1}
 }
 
+// Reachability is what a call-graph analysis of the program found about a
+// vulnerable dependency's vulnerable functions.
+type Reachability int32
+
+const (
+	Reachability_REACHABILITY_UNSPECIFIED Reachability = 0
+	// REACHABLE: a path of calls leads from the program's entry points to a
+	// vulnerable function.
+	Reachability_REACHABILITY_REACHABLE Reachability = 1
+	// NOT_REACHABLE: no such path exists in the program's call graph.
+	Reachability_REACHABILITY_NOT_REACHABLE Reachability = 2
+	// UNKNOWN: the analysis could not run (no call data for the ecosystem or
+	// advisory, sources or dependencies missing); the vulnerability stands.
+	Reachability_REACHABILITY_UNKNOWN Reachability = 3
+)
+
+// Enum value maps for Reachability.
+var (
+	Reachability_name = map[int32]string{
+		0: "REACHABILITY_UNSPECIFIED",
+		1: "REACHABILITY_REACHABLE",
+		2: "REACHABILITY_NOT_REACHABLE",
+		3: "REACHABILITY_UNKNOWN",
+	}
+	Reachability_value = map[string]int32{
+		"REACHABILITY_UNSPECIFIED":   0,
+		"REACHABILITY_REACHABLE":     1,
+		"REACHABILITY_NOT_REACHABLE": 2,
+		"REACHABILITY_UNKNOWN":       3,
+	}
+)
+
+func (x Reachability) Enum() *Reachability {
+	p := new(Reachability)
+	*p = x
+	return p
+}
+
+func (x Reachability) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Reachability) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_v1_finding_proto_enumTypes[2].Descriptor()
+}
+
+func (Reachability) Type() protoreflect.EnumType {
+	return &file_vigil_v1_finding_proto_enumTypes[2]
+}
+
+func (x Reachability) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Reachability.Descriptor instead.
+func (Reachability) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{2}
+}
+
 // NotAssessedReason says why a unit of a scan was not assessed. The set is
 // closed so that gates, dashboards and SIEM rules can match on it.
 type NotAssessedReason int32
@@ -215,11 +274,11 @@ func (x NotAssessedReason) String() string {
 }
 
 func (NotAssessedReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_vigil_v1_finding_proto_enumTypes[2].Descriptor()
+	return file_vigil_v1_finding_proto_enumTypes[3].Descriptor()
 }
 
 func (NotAssessedReason) Type() protoreflect.EnumType {
-	return &file_vigil_v1_finding_proto_enumTypes[2]
+	return &file_vigil_v1_finding_proto_enumTypes[3]
 }
 
 func (x NotAssessedReason) Number() protoreflect.EnumNumber {
@@ -228,7 +287,7 @@ func (x NotAssessedReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NotAssessedReason.Descriptor instead.
 func (NotAssessedReason) EnumDescriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{2}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{3}
 }
 
 // Resource identifies what a finding is about, independent of where it was read from.
@@ -435,9 +494,16 @@ type Finding struct {
 	CvssScore float32 `protobuf:"fixed32,16,opt,name=cvss_score,json=cvssScore,proto3" json:"cvss_score,omitempty"`
 	// cvss_vector is the CVSS vector that was scored (v4.0 where the
 	// advisory has one, else v3.1 or v3.0).
-	CvssVector    string `protobuf:"bytes,17,opt,name=cvss_vector,json=cvssVector,proto3" json:"cvss_vector,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CvssVector string `protobuf:"bytes,17,opt,name=cvss_vector,json=cvssVector,proto3" json:"cvss_vector,omitempty"`
+	// reachability says, for a vulnerable dependency, whether the program
+	// calls the vulnerable code (UNSPECIFIED on other findings).
+	Reachability Reachability `protobuf:"varint,18,opt,name=reachability,proto3,enum=vigil.v1.Reachability" json:"reachability,omitempty"`
+	// reachability_detail is the call path for REACHABLE ("main.main →
+	// store.Open → yaml.Unmarshal"), what was searched for NOT_REACHABLE, and
+	// why the analysis could not say for UNKNOWN.
+	ReachabilityDetail string `protobuf:"bytes,19,opt,name=reachability_detail,json=reachabilityDetail,proto3" json:"reachability_detail,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
@@ -585,6 +651,20 @@ func (x *Finding) GetCvssScore() float32 {
 func (x *Finding) GetCvssVector() string {
 	if x != nil {
 		return x.CvssVector
+	}
+	return ""
+}
+
+func (x *Finding) GetReachability() Reachability {
+	if x != nil {
+		return x.Reachability
+	}
+	return Reachability_REACHABILITY_UNSPECIFIED
+}
+
+func (x *Finding) GetReachabilityDetail() string {
+	if x != nil {
+		return x.ReachabilityDetail
 	}
 	return ""
 }
@@ -992,7 +1072,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"start_line\x18\x02 \x01(\x05R\tstartLine\x12\x19\n" +
 	"\bend_line\x18\x03 \x01(\x05R\aendLine\x12\x18\n" +
-	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xd0\x04\n" +
+	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xbd\x05\n" +
 	"\aFinding\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12(\n" +
@@ -1016,7 +1096,9 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"cvss_score\x18\x10 \x01(\x02R\tcvssScore\x12\x1f\n" +
 	"\vcvss_vector\x18\x11 \x01(\tR\n" +
-	"cvssVector\"q\n" +
+	"cvssVector\x12:\n" +
+	"\freachability\x18\x12 \x01(\x0e2\x16.vigil.v1.ReachabilityR\freachability\x12/\n" +
+	"\x13reachability_detail\x18\x13 \x01(\tR\x12reachabilityDetail\"q\n" +
 	"\tExemption\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
 	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x16\n" +
@@ -1058,7 +1140,12 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\fSEVERITY_LOW\x10\x02\x12\x13\n" +
 	"\x0fSEVERITY_MEDIUM\x10\x03\x12\x11\n" +
 	"\rSEVERITY_HIGH\x10\x04\x12\x15\n" +
-	"\x11SEVERITY_CRITICAL\x10\x05*\x8a\x04\n" +
+	"\x11SEVERITY_CRITICAL\x10\x05*\x82\x01\n" +
+	"\fReachability\x12\x1c\n" +
+	"\x18REACHABILITY_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16REACHABILITY_REACHABLE\x10\x01\x12\x1e\n" +
+	"\x1aREACHABILITY_NOT_REACHABLE\x10\x02\x12\x18\n" +
+	"\x14REACHABILITY_UNKNOWN\x10\x03*\x8a\x04\n" +
 	"\x11NotAssessedReason\x12#\n" +
 	"\x1fNOT_ASSESSED_REASON_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fNOT_ASSESSED_REASON_PARSE_ERROR\x10\x01\x12 \n" +
@@ -1087,42 +1174,44 @@ func file_vigil_v1_finding_proto_rawDescGZIP() []byte {
 	return file_vigil_v1_finding_proto_rawDescData
 }
 
-var file_vigil_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_vigil_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_vigil_v1_finding_proto_goTypes = []any{
 	(Pillar)(0),                   // 0: vigil.v1.Pillar
 	(Severity)(0),                 // 1: vigil.v1.Severity
-	(NotAssessedReason)(0),        // 2: vigil.v1.NotAssessedReason
-	(*Resource)(nil),              // 3: vigil.v1.Resource
-	(*Location)(nil),              // 4: vigil.v1.Location
-	(*Finding)(nil),               // 5: vigil.v1.Finding
-	(*Exemption)(nil),             // 6: vigil.v1.Exemption
-	(*ScanError)(nil),             // 7: vigil.v1.ScanError
-	(*CheckNotRun)(nil),           // 8: vigil.v1.CheckNotRun
-	(*Coverage)(nil),              // 9: vigil.v1.Coverage
-	(*ScanReport)(nil),            // 10: vigil.v1.ScanReport
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(Reachability)(0),             // 2: vigil.v1.Reachability
+	(NotAssessedReason)(0),        // 3: vigil.v1.NotAssessedReason
+	(*Resource)(nil),              // 4: vigil.v1.Resource
+	(*Location)(nil),              // 5: vigil.v1.Location
+	(*Finding)(nil),               // 6: vigil.v1.Finding
+	(*Exemption)(nil),             // 7: vigil.v1.Exemption
+	(*ScanError)(nil),             // 8: vigil.v1.ScanError
+	(*CheckNotRun)(nil),           // 9: vigil.v1.CheckNotRun
+	(*Coverage)(nil),              // 10: vigil.v1.Coverage
+	(*ScanReport)(nil),            // 11: vigil.v1.ScanReport
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_vigil_v1_finding_proto_depIdxs = []int32{
 	0,  // 0: vigil.v1.Finding.pillar:type_name -> vigil.v1.Pillar
 	1,  // 1: vigil.v1.Finding.severity:type_name -> vigil.v1.Severity
-	3,  // 2: vigil.v1.Finding.resource:type_name -> vigil.v1.Resource
-	4,  // 3: vigil.v1.Finding.location:type_name -> vigil.v1.Location
-	6,  // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
-	11, // 5: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
-	2,  // 6: vigil.v1.ScanError.reason:type_name -> vigil.v1.NotAssessedReason
-	2,  // 7: vigil.v1.CheckNotRun.reason:type_name -> vigil.v1.NotAssessedReason
-	7,  // 8: vigil.v1.Coverage.not_assessed:type_name -> vigil.v1.ScanError
-	8,  // 9: vigil.v1.Coverage.checks_not_run:type_name -> vigil.v1.CheckNotRun
-	5,  // 10: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
-	7,  // 11: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
-	9,  // 12: vigil.v1.ScanReport.coverage:type_name -> vigil.v1.Coverage
-	7,  // 13: vigil.v1.ScanReport.failed_targets:type_name -> vigil.v1.ScanError
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	4,  // 2: vigil.v1.Finding.resource:type_name -> vigil.v1.Resource
+	5,  // 3: vigil.v1.Finding.location:type_name -> vigil.v1.Location
+	7,  // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
+	2,  // 5: vigil.v1.Finding.reachability:type_name -> vigil.v1.Reachability
+	12, // 6: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
+	3,  // 7: vigil.v1.ScanError.reason:type_name -> vigil.v1.NotAssessedReason
+	3,  // 8: vigil.v1.CheckNotRun.reason:type_name -> vigil.v1.NotAssessedReason
+	8,  // 9: vigil.v1.Coverage.not_assessed:type_name -> vigil.v1.ScanError
+	9,  // 10: vigil.v1.Coverage.checks_not_run:type_name -> vigil.v1.CheckNotRun
+	6,  // 11: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
+	8,  // 12: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
+	10, // 13: vigil.v1.ScanReport.coverage:type_name -> vigil.v1.Coverage
+	8,  // 14: vigil.v1.ScanReport.failed_targets:type_name -> vigil.v1.ScanError
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_finding_proto_init() }
@@ -1135,7 +1224,7 @@ func file_vigil_v1_finding_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_finding_proto_rawDesc), len(file_vigil_v1_finding_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,

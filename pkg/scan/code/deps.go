@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/lockfile"
 	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/scan/code/reach"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
@@ -67,6 +69,7 @@ func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, t
 	lines := bytes.Split(data, []byte("\n"))
 	var out []*vigilv1.Finding
 	var errs []error
+	var goVulns []goVuln
 	uncovered := map[string]bool{}
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
@@ -86,10 +89,61 @@ func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, t
 			continue
 		}
 		for _, m := range matches {
-			out = append(out, d.finding(path, lines, tenant, p, m))
+			f := d.finding(path, lines, tenant, p, m)
+			out = append(out, f)
+			if p.Ecosystem == "Go" {
+				goVulns = append(goVulns, goVuln{f, m})
+			}
 		}
 	}
+	if len(goVulns) > 0 && filepath.Base(path) == "go.mod" {
+		reachability(ctx, path, data, goVulns)
+	}
 	return out, errors.Join(errs...)
+}
+
+// goVuln is a finding about a Go module and the match it reports.
+type goVuln struct {
+	f *vigilv1.Finding
+	m vuln.Match
+}
+
+// reachability marks the findings of a go.mod with whether the module's
+// code calls the vulnerable functions the advisories name. The module's
+// sources must be on disk beside the go.mod read (a go.mod read out of an
+// image layer or a git object leaves it unknown).
+func reachability(ctx context.Context, path string, data []byte, vs []goVuln) {
+	results := map[string]reach.Result{}
+	if disk, err := os.ReadFile(path); err != nil || !bytes.Equal(disk, data) {
+		for _, v := range vs {
+			results[v.m.ID] = reach.Result{Status: reach.Unknown, Detail: "the module's sources are not on disk"}
+		}
+	} else {
+		var targets []reach.Target
+		for _, v := range vs {
+			t := reach.Target{ID: v.m.ID}
+			for _, im := range v.m.Imports {
+				t.Imports = append(t.Imports, reach.Import{Path: im.Path, Symbols: im.Symbols})
+			}
+			targets = append(targets, t)
+		}
+		results = reach.Analyze(ctx, filepath.Dir(path), targets)
+	}
+	for _, v := range vs {
+		r := results[v.m.ID]
+		switch r.Status {
+		case reach.Reachable:
+			v.f.Reachability = vigilv1.Reachability_REACHABILITY_REACHABLE
+			v.f.Message += "; reachable: " + r.Detail
+		case reach.NotReachable:
+			v.f.Reachability = vigilv1.Reachability_REACHABILITY_NOT_REACHABLE
+			v.f.Message += "; not reachable: " + r.Detail
+		default:
+			v.f.Reachability = vigilv1.Reachability_REACHABILITY_UNKNOWN
+			v.f.Message += "; reachability unknown: " + r.Detail
+		}
+		v.f.ReachabilityDetail = r.Detail
+	}
 }
 
 func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p lockfile.Package, m vuln.Match) *vigilv1.Finding {

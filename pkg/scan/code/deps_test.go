@@ -276,3 +276,60 @@ func TestEcosystemLockfiles(t *testing.T) {
 		t.Error("requirements-dev.txt is not read")
 	}
 }
+
+// TestGoReachability scans the go.mod of a module that calls one
+// vulnerable function of a dependency and not the other: the first
+// finding is reachable with its call path, the second is not, and a
+// go.mod whose sources are not on disk is unknown.
+func TestGoReachability(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		// The dependency is vendored: the go command reads it offline.
+		"app/vendor/modules.txt":               "# example.test/feed v1.0.0\n## explicit; go 1.22\nexample.test/feed\n",
+		"app/vendor/example.test/feed/feed.go": "package feed\n\nfunc Fetch(u string) string { return u }\n\nfunc Publish(s string) {}\n",
+		"app/go.mod":                           "module example.test/app\n\ngo 1.22\n\nrequire example.test/feed v1.0.0\n",
+		"app/main.go":                          "package main\n\nimport \"example.test/feed\"\n\nfunc main() { println(feed.Fetch(\"x\")) }\n",
+		"osv/GO-TEST-0001.json": `{"id":"GO-TEST-0001","summary":"Fetch follows redirects to any host","affected":[{"package":{"ecosystem":"Go","name":"example.test/feed"},
+			"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.1.0"}]}],"ecosystem_specific":{"imports":[{"path":"example.test/feed","symbols":["Fetch"]}]}}]}`,
+		"osv/GO-TEST-0002.json": `{"id":"GO-TEST-0002","summary":"Publish leaks the feed's key","affected":[{"package":{"ecosystem":"Go","name":"example.test/feed"},
+			"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.1.0"}]}],"ecosystem_specific":{"imports":[{"path":"example.test/feed","symbols":["Publish"]}]}}]}`,
+	}
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := vuln.Open(filepath.Join(root, "osv"))
+	if err != nil || len(db.Errors) > 0 {
+		t.Fatalf("open: %v %v", err, db.Errors)
+	}
+	path := filepath.Join(root, "app", "go.mod")
+	data, _ := os.ReadFile(path)
+	fs, err := scanner(t, db).ScanFile(context.Background(), path, data, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*vigilv1.Finding{}
+	for _, f := range fs {
+		for _, r := range f.References {
+			got[r] = f
+		}
+	}
+	if f := got["GO-TEST-0001"]; f == nil || f.Reachability != vigilv1.Reachability_REACHABILITY_REACHABLE ||
+		f.ReachabilityDetail != "main.main → feed.Fetch" {
+		t.Errorf("GO-TEST-0001: %v", f)
+	}
+	if f := got["GO-TEST-0002"]; f == nil || f.Reachability != vigilv1.Reachability_REACHABILITY_NOT_REACHABLE ||
+		!strings.Contains(f.Message, "not reachable") {
+		t.Errorf("GO-TEST-0002: %v", f)
+	}
+	// The same go.mod read from somewhere else (an image, a commit).
+	fs, _ = scanner(t, db).ScanFile(context.Background(), filepath.Join(root, "elsewhere", "go.mod"), data, "t")
+	for _, f := range fs {
+		if f.Reachability != vigilv1.Reachability_REACHABILITY_UNKNOWN {
+			t.Errorf("%s away from its sources: %v", f.Message, f.Reachability)
+		}
+	}
+}
