@@ -228,6 +228,9 @@ func (m *Manifests) scanObject(ctx context.Context, lo located, tenant string) (
 				continue
 			}
 			line := lineOf(o.node, el.fieldPath(c.Field))
+			if l := narrow(c, el, o.node); l > 0 {
+				line = l // the entry of the list or map that fails the check
+			}
 			f := c.NewFinding(c.Message(el.vars), finding.Site{
 				Scanner:  m.Name(),
 				Resource: res,
