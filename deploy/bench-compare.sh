@@ -30,7 +30,10 @@ rate() { awk -v size="$size" '{ printf "%s, %.1f MB/s\n", $0, size / 1e6 / $1 }'
 echo "==> secrets on $tree ($((size / 1048576)) MiB)"
 echo "vigil:    $(into "$out/vigil.json" /tmp/vigil-bench scan --scanners secrets -f json -- "$tree" | rate), $(grep -o '"check_id"' "$out/vigil.json" | wc -l) findings"
 echo "gitleaks: $(measure "$bin/gitleaks" dir "$tree" --no-banner --exit-code 0 --report-format json --report-path "$out/gl.json" | rate), $(grep -o '"RuleID"' "$out/gl.json" | wc -l) findings"
+# Both analyzers type-check against the module's dependencies: fetch them
+# first, so that neither loses packages to a missing import.
+(cd "$module" && go mod download) || echo "go mod download failed: packages importing what is missing are not assessed"
 echo "==> Go SAST on $module"
-echo "vigil:    $(cd "$module" && into "$out/vigil-sast.json" /tmp/vigil-bench scan --scanners sast-go -f json .), $(grep -o '"check_id"' "$out/vigil-sast.json" | wc -l) findings"
+echo "vigil:    $(cd "$module" && into "$out/vigil-sast.json" /tmp/vigil-bench scan --scanners sast-go -f json .), $(grep -o '"check_id"' "$out/vigil-sast.json" | wc -l) findings, $(grep -o '"error"' "$out/vigil-sast.json" | wc -l) folders not assessed"
 echo "gosec:    $(cd "$module" && GOFLAGS=-mod=mod GOPROXY=off measure "$bin/gosec" -quiet -fmt json -out "$out/gosec.json" ./...), $(grep -o '"rule_id"' "$out/gosec.json" | wc -l) findings"
 rm -rf "$out"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"go/token"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -83,7 +85,9 @@ type Result struct {
 // Analyze loads the packages of dirs and runs the Analyzer on them, a
 // batch at a time (see MaxBatch). Errors of loading (a folder that is not
 // Go, a syntax error) come back as errors naming the package; the others
-// are still analyzed.
+// are still analyzed. What each package summarizes of its exported
+// functions outlives its batch (it is plain data), so taint across
+// packages is followed through the whole module whatever the batches.
 func Analyze(ctx context.Context, dirs []string) ([]Result, []error) {
 	us, err := units(dirs)
 	if err != nil {
@@ -91,13 +95,15 @@ func Analyze(ctx context.Context, dirs []string) ([]Result, []error) {
 	}
 	var out []Result
 	var errs []error
+	x := &crossing{flows: map[Param][]Flow{}}
 	for _, u := range us {
 		if err := ctx.Err(); err != nil {
 			return out, append(errs, err)
 		}
-		rs, es := analyzeUnit(ctx, u)
+		rs, es := analyzeUnit(ctx, u, x)
 		out, errs = append(out, rs...), append(errs, es...)
 	}
+	out = append(out, x.resolve()...)
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].Position, out[j].Position
 		if a.Filename != b.Filename {
@@ -111,14 +117,112 @@ func Analyze(ctx context.Context, dirs []string) ([]Result, []error) {
 	return out, errs
 }
 
+// crossing gathers, over every batch, where exported functions pass their
+// parameters and the tainted calls made to them.
+type crossing struct {
+	flows map[Param][]Flow
+	calls []crossCall
+}
+
+// crossCall is a Call with its position resolved, so that it outlives the
+// batch whose file set held it.
+type crossCall struct {
+	Call
+	at token.Position
+}
+
+// resolve reports data one package passes to another that sends it to a
+// sink, once per check and line.
+func (x *crossing) resolve() []Result {
+	var out []Result
+	seen := map[string]bool{}
+	for _, c := range x.calls {
+		for _, f := range reach(x.flows, c.To, map[Param]bool{}, 0) {
+			k := fmt.Sprintf("%s@%s:%d", f.Check, c.at.Filename, c.at.Line)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, Result{Finding: Finding{Check: f.Check, Pos: c.Pos,
+				Message: fmt.Sprintf("%s is passed to %s, where %s", c.What, shortName(c.To.Func), f.Sink)}, Position: c.at})
+		}
+	}
+	return out
+}
+
 // analyzeUnit loads one unit and analyzes its packages. Nothing of the
-// unit outlives the call but the results, whose positions are resolved.
-func analyzeUnit(ctx context.Context, u unit) ([]Result, []error) {
+// unit outlives the call but the results, whose positions are resolved,
+// and the unit's summaries, added to x.
+func analyzeUnit(ctx context.Context, u unit, x *crossing) ([]Result, []error) {
 	pkgs, err := u.load(ctx)
+	if ctx.Err() != nil {
+		return nil, []error{ctx.Err()}
+	}
 	var errs []error
+	if missing := u.unloaded(pkgs); len(u.patterns) > 1 && (err != nil || len(missing) > 0) {
+		// The go command gives up on a whole list for one folder it cannot
+		// take (a path with '@', an import the module cache lacks while
+		// offline), with an error or with nothing at all: load those
+		// folders one by one, so that only the folders that cannot load
+		// are lost, and each is named.
+		retry, out := missing, []Result(nil)
+		if err != nil {
+			retry, pkgs = u.patterns, nil
+		}
+		for _, p := range retry {
+			rs, es := analyzeUnit(ctx, unit{dir: u.dir, patterns: []string{p}, overlay: u.overlay}, x)
+			out, errs = append(out, rs...), append(errs, es...)
+		}
+		if len(pkgs) == 0 {
+			return out, errs
+		}
+		rs, es := analyzePackages(pkgs, x)
+		return append(out, rs...), append(errs, es...)
+	}
 	if err != nil {
 		errs = append(errs, err)
+	} else if len(pkgs) == 0 {
+		errs = append(errs, u.whyUnloaded(ctx))
 	}
+	rs, es := analyzePackages(pkgs, x)
+	return rs, append(errs, es...)
+}
+
+// unloaded lists the patterns of u no package of pkgs answers.
+func (u unit) unloaded(pkgs []*packages.Package) []string {
+	dirs := map[string]bool{}
+	for _, p := range pkgs {
+		dirs[filepath.Clean(p.Dir)] = true
+	}
+	var out []string
+	for _, p := range u.patterns {
+		if !dirs[filepath.Join(u.dir, p)] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// whyUnloaded asks the go command why it listed no package for the one
+// folder of u, for the error that names the folder.
+func (u unit) whyUnloaded(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"list", "-e"}, u.patterns...)...)
+	cmd.Dir, cmd.Env = u.dir, loadEnv
+	out, _ := cmd.CombinedOutput()
+	// The last line is the error ("go: downloading …" lines come first).
+	reason := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(reason, '\n'); i >= 0 {
+		reason = reason[i+1:]
+	}
+	if reason == "" {
+		reason = "the go command listed no package"
+	}
+	return fmt.Errorf("%s: not loaded: %s", filepath.Join(u.dir, u.patterns[0]), reason)
+}
+
+// analyzePackages runs the Analyzer over loaded packages.
+func analyzePackages(pkgs []*packages.Package, x *crossing) ([]Result, []error) {
+	var errs []error
 	var ok []*packages.Package
 	for _, p := range pkgs {
 		if len(p.Syntax) == 0 {
@@ -140,12 +244,6 @@ func analyzeUnit(ctx context.Context, u unit) ([]Result, []error) {
 		return nil, append(errs, err)
 	}
 	var out []Result
-	flows := map[Param][]Flow{}
-	type call struct {
-		Call
-		at token.Position
-	}
-	var calls []call
 	for act := range graph.All() {
 		if !act.IsRoot || act.Analyzer != Analyzer {
 			continue
@@ -162,23 +260,10 @@ func analyzeUnit(ctx context.Context, u unit) ([]Result, []error) {
 			out = append(out, Result{Finding: f, Position: act.Package.Fset.Position(f.Pos)})
 		}
 		for p, fs := range res.flows {
-			flows[p] = fs
+			x.flows[p] = fs
 		}
 		for _, c := range res.calls {
-			calls = append(calls, call{c, act.Package.Fset.Position(c.Pos)})
-		}
-	}
-	// Data one package passes to another that sends it to a sink.
-	seen := map[string]bool{}
-	for _, c := range calls {
-		for _, f := range reach(flows, c.To, map[Param]bool{}, 0) {
-			k := fmt.Sprintf("%s@%s:%d", f.Check, c.at.Filename, c.at.Line)
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			out = append(out, Result{Finding: Finding{Check: f.Check, Pos: c.Pos,
-				Message: fmt.Sprintf("%s is passed to %s, where %s", c.What, shortName(c.To.Func), f.Sink)}, Position: c.at})
+			x.calls = append(x.calls, crossCall{c, act.Package.Fset.Position(c.Pos)})
 		}
 	}
 	return out, errs

@@ -2,6 +2,7 @@ package sast
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,4 +79,39 @@ func Restart(w http.ResponseWriter, r *http.Request) { svc.Restart(r.FormValue("
 	if len(web) != 2 {
 		t.Errorf("%d findings in web, want 2: %+v", len(web), web)
 	}
+}
+
+// The source and the sink in packages loaded in different batches: the
+// summaries outlive their batch, so the finding is the same as in one.
+func TestTaintAcrossBatches(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "go.mod"), "module example.com/big\n\ngo 1.22\n")
+	write(t, filepath.Join(root, "aweb/web.go"), `package aweb
+import ("net/http"; "example.com/big/zfiles")
+func Get(w http.ResponseWriter, r *http.Request) { zfiles.Remove(r.FormValue("name")) }
+`)
+	write(t, filepath.Join(root, "zfiles/files.go"), `package zfiles
+import "os"
+func Remove(name string) error { return os.Remove("/srv/uploads/" + name) }
+`)
+	dirs := []string{filepath.Join(root, "aweb")}
+	for i := range MaxBatch {
+		d := filepath.Join(root, fmt.Sprintf("m%02d", i))
+		write(t, filepath.Join(d, "m.go"), fmt.Sprintf("package m%02d\n\nfunc N() int { return %d }\n", i, i))
+		dirs = append(dirs, d)
+	}
+	dirs = append(dirs, filepath.Join(root, "zfiles"))
+	if us, _ := units(dirs); len(us) < 2 {
+		t.Fatalf("%d batches, want the source and the sink apart", len(us))
+	}
+	results, errs := Analyze(context.Background(), dirs)
+	for _, e := range errs {
+		t.Errorf("analyze: %v", e)
+	}
+	for _, r := range results {
+		if filepath.Base(filepath.Dir(r.Position.Filename)) == "aweb" && r.Position.Line == 3 && strings.Contains(r.Message, "zfiles.Remove") {
+			return
+		}
+	}
+	t.Errorf("no finding at aweb line 3 naming zfiles.Remove: %+v", results)
 }

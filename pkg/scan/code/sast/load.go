@@ -28,7 +28,7 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | 
 // packages of a batch, their syntax, types and the export data of their
 // imports are released before the next batch loads, so memory is bounded
 // by a batch whatever the number of packages under one target.
-const MaxBatch = 48
+const MaxBatch = 12
 
 // unit is one go list run: patterns relative to dir, with an overlay go.mod
 // for folders that belong to no module.
@@ -102,9 +102,11 @@ func (u unit) load(ctx context.Context) ([]*packages.Package, error) {
 	return pkgs, nil
 }
 
+// loadEnv keeps the go command offline and on the installed toolchain.
+var loadEnv = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOPROXY=off")
+
 func load(ctx context.Context, dir string, patterns []string, overlay map[string][]byte) ([]*packages.Package, error) {
-	cfg := &packages.Config{Context: ctx, Mode: loadMode, Dir: dir, Tests: false, Overlay: overlay,
-		Env: append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOPROXY=off")}
+	cfg := &packages.Config{Context: ctx, Mode: loadMode, Dir: dir, Tests: false, Overlay: overlay, Env: loadEnv}
 	return packages.Load(cfg, patterns...)
 }
 
