@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // The packages of one target load a batch at a time, whatever their
@@ -67,5 +70,44 @@ func write(t *testing.T, path, body string) {
 	}
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A folder the go command refuses (a path with '@' is not a package
+// path) makes it give up on its whole list: the other folders of the
+// batch are still analyzed, and that one is reported by name.
+func TestUnloadableFolderDoesNotSinkItsBatch(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "go.mod"), "module example.test/app\n\ngo 1.22\n")
+	write(t, filepath.Join(root, "good/good.go"), "package good\n\nimport \"crypto/md5\"\n\nfunc H() { _ = md5.Sum(nil) }\n")
+	write(t, filepath.Join(root, "mods/lib@v1.0.0/lib.go"), "package lib\n\nfunc R() {}\n")
+	write(t, filepath.Join(root, "also/also.go"), "package also\n\nimport \"crypto/sha1\"\n\nfunc H() { _ = sha1.Sum(nil) }\n")
+	bad := filepath.Join(root, "mods/lib@v1.0.0")
+	dirs := []string{filepath.Join(root, "also"), filepath.Join(root, "good"), bad}
+	results, errs := Analyze(context.Background(), dirs)
+	got := map[string]bool{}
+	for _, r := range results {
+		got[filepath.Base(filepath.Dir(r.Position.Filename))] = true
+	}
+	if !got["good"] || !got["also"] {
+		t.Errorf("findings in %v, want good and also analyzed", got)
+	}
+	named := false
+	for _, e := range errs {
+		named = named || strings.Contains(e.Error(), "lib@v1.0.0")
+	}
+	if !named {
+		t.Errorf("the folder that cannot load is not reported: %v", errs)
+	}
+}
+
+// The go command can also drop folders without any error (offline, a
+// module of the build list missing from the cache): unloaded names the
+// folders no package answers, which are then loaded one by one.
+func TestUnloadedNamesSilentDrops(t *testing.T) {
+	u := unit{dir: "/m", patterns: []string{"./a", "./b", "./c/d"}}
+	got := u.unloaded([]*packages.Package{{Dir: "/m/a"}, {Dir: "/m/c/d"}})
+	if len(got) != 1 || got[0] != "./b" {
+		t.Errorf("unloaded %v, want [./b]", got)
 	}
 }
