@@ -34,6 +34,12 @@ echo "gitleaks: $(measure "$bin/gitleaks" dir "$tree" --no-banner --exit-code 0 
 # first, so that neither loses packages to a missing import.
 (cd "$module" && go mod download) || echo "go mod download failed: packages importing what is missing are not assessed"
 echo "==> Go SAST on $module"
-echo "vigil:    $(cd "$module" && into "$out/vigil-sast.json" /tmp/vigil-bench scan --scanners sast-go -f json .), $(grep -o '"check_id"' "$out/vigil-sast.json" | wc -l) findings, $(grep -o '"error"' "$out/vigil-sast.json" | wc -l) folders not assessed"
-echo "gosec:    $(cd "$module" && GOFLAGS=-mod=mod GOPROXY=off measure "$bin/gosec" -quiet -fmt json -out "$out/gosec.json" ./...), $(grep -o '"rule_id"' "$out/gosec.json" | wc -l) findings"
+# The first run in a folder also has the go command build the export data
+# of the module's packages; later runs find it in the build cache.
+sast() { (cd "$module" && into "$out/vigil-sast.json" /tmp/vigil-bench scan --scanners sast-go -f json "$@" .); }
+counts() { echo "$(grep -o '"check_id"' "$out/vigil-sast.json" | wc -l) findings, $(grep -o '"error"' "$out/vigil-sast.json" | wc -l) folders not assessed"; }
+echo "vigil, first run:                $(sast), $(counts)"
+echo "vigil, again:                    $(sast), $(counts)"
+echo "vigil, again, --max-memory 100Mi: $(sast --max-memory 100Mi), $(counts)"
+echo "gosec:                           $(cd "$module" && GOFLAGS=-mod=mod GOPROXY=off measure "$bin/gosec" -quiet -fmt json -out "$out/gosec.json" ./...), $(grep -o '"rule_id"' "$out/gosec.json" | wc -l) findings"
 rm -rf "$out"

@@ -23,6 +23,8 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/server"
+	"math"
+	"runtime/debug"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -533,5 +535,23 @@ func TestProbeExitCode(t *testing.T) {
 	out, err = run(t, "probe", "--format", "json", "--allow-host", host, "--rate", "1000", "--severity", "critical", "--exit-code", "3", srv.URL+"/")
 	if err != nil {
 		t.Fatalf("no critical finding, yet: %v (output %s)", err, out)
+	}
+}
+
+// --max-memory takes a Kubernetes-style size and rejects anything else;
+// a bounded scan finds what an unbounded one does.
+func TestScanMaxMemory(t *testing.T) {
+	dir := fixture(t)
+	if _, err := run(t, "scan", "--max-memory", "lots", dir); err == nil || !strings.Contains(err.Error(), "--max-memory") {
+		t.Errorf("a size that does not parse: %v", err)
+	}
+	free, _ := run(t, "scan", "--format", "json", dir)
+	bounded, err := run(t, "scan", "--format", "json", "--max-memory", "512Mi", dir)
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, m := strings.Count(free, `"fingerprint"`), strings.Count(bounded, `"fingerprint"`); n == 0 || n != m {
+		t.Errorf("%d findings unbounded, %d with --max-memory", n, m)
 	}
 }

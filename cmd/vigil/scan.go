@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/pkg/vuln"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func newScanCmd(g *globals) *cobra.Command {
@@ -39,6 +41,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	var allowUnassessed bool
 	var clusterScan, inCluster bool
 	var kubeconfig string
+	var maxMemory int64
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...] [--image REF...] [--git REPO...] [--runtime]",
 		Short: "Scan files, directories and container images locally, without a server",
@@ -104,6 +107,12 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 				}
 			}
 			opts := scan.Options{Image: img.options(), Scanners: only, AWS: awscollect.Options{Regions: awsRegions}}
+			if maxMemory > 0 {
+				// As the agent's budget: half for the data of scans in
+				// flight, the Go heap held to the whole.
+				opts.MaxMemory = maxMemory / 2
+				debug.SetMemoryLimit(maxMemory)
+			}
 			if opts.Signatures, err = img.verifier(); err != nil {
 				return err
 			}
@@ -162,6 +171,14 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 	cmd.Flags().BoolVar(&clusterScan, "cluster", false, "scan the Kubernetes cluster of the default kubeconfig ($KUBECONFIG or ~/.kube/config, current context) through its API")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "scan the Kubernetes cluster of this kubeconfig through its API")
 	cmd.Flags().BoolVar(&inCluster, "in-cluster", false, "scan the Kubernetes cluster this pod runs in, as its service account")
+	cmd.Flags().Func("max-memory", "memory budget, like 512Mi or 2Gi: scans queue and the heap is collected sooner rather than exceed it (default no bound)", func(v string) error {
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return fmt.Errorf("--max-memory %q: want a size like 512Mi", v)
+		}
+		maxMemory = q.Value()
+		return nil
+	})
 	img.bind(cmd)
 	return cmd
 }
