@@ -27,6 +27,8 @@ measure() { /usr/bin/time -f "%e s wall, %U s user, %M KB peak" "$@" 2>&1 >/dev/
 into() { local f=$1; shift; /usr/bin/time -f "%e s wall, %U s user, %M KB peak" "$@" 2>&1 >"$f" | tail -1; }
 # rate adds the throughput over the tree to a measure line.
 rate() { awk -v size="$size" '{ printf "%s, %.1f MB/s\n", $0, size / 1e6 / $1 }'; }
+# Read the tree once so that neither tool pays for a cold page cache.
+find "$tree" -type f -exec cat {} + > /dev/null 2>&1 || true
 echo "==> secrets on $tree ($((size / 1048576)) MiB)"
 echo "vigil:    $(into "$out/vigil.json" /tmp/vigil-bench scan --scanners secrets -f json -- "$tree" | rate), $(grep -o '"check_id"' "$out/vigil.json" | wc -l) findings"
 echo "gitleaks: $(measure "$bin/gitleaks" dir "$tree" --no-banner --exit-code 0 --report-format json --report-path "$out/gl.json" | rate), $(grep -o '"RuleID"' "$out/gl.json" | wc -l) findings"
