@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +28,12 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax | 
 // imports are released before the next batch loads, so memory is bounded
 // by a batch whatever the number of packages under one target.
 const MaxBatch = 12
+
+// MaxBatchSource bounds the Go source of a batch, in bytes: a few large
+// packages (a generated table of a megabyte) weigh more in syntax, types
+// and SSA than a dozen small ones, so they load with fewer companions or
+// alone.
+const MaxBatchSource = 256 << 10
 
 // unit is one go list run: patterns relative to dir, with an overlay go.mod
 // for folders that belong to no module.
@@ -64,12 +69,12 @@ func units(dirs []string) ([]unit, error) {
 	}
 	var out []unit
 	for _, root := range roots {
-		for ps := range slices.Chunk(byRoot[root], MaxBatch) {
+		for _, ps := range batches(byRoot[root], func(p string) string { return filepath.Join(root, p) }) {
 			out = append(out, unit{dir: root, patterns: ps})
 		}
 	}
 	sort.Strings(loose)
-	for batch := range slices.Chunk(loose, MaxBatch) {
+	for _, batch := range batches(loose, func(d string) string { return d }) {
 		parent := commonParent(batch)
 		u := unit{dir: parent, overlay: map[string][]byte{filepath.Join(parent, "go.mod"): []byte("module vigil.invalid/scan\n\ngo 1.22\n")}}
 		for _, d := range batch {
@@ -79,6 +84,45 @@ func units(dirs []string) ([]unit, error) {
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// batches splits items (folders, named through dir) into runs of at most
+// MaxBatch folders and MaxBatchSource bytes of Go source; a folder larger
+// than that is a batch of its own.
+func batches(items []string, dir func(string) string) [][]string {
+	var out [][]string
+	var cur []string
+	size := int64(0)
+	for _, it := range items {
+		n := sourceSize(dir(it))
+		if len(cur) > 0 && (len(cur) == MaxBatch || size+n > MaxBatchSource) {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur, size = append(cur, it), size+n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// sourceSize is the size of the Go files of a folder, tests aside.
+func sourceSize(dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := int64(0)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			n += info.Size()
+		}
+	}
+	return n
 }
 
 // commonParent is the deepest folder holding every one of dirs (absolute,

@@ -111,3 +111,30 @@ func TestUnloadedNamesSilentDrops(t *testing.T) {
 		t.Errorf("unloaded %v, want [./b]", got)
 	}
 }
+
+// A folder with more Go source than MaxBatchSource loads in a batch of its
+// own; small folders share one up to MaxBatch.
+func TestLargeFolderIsABatchOfItsOwn(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "go.mod"), "module example.test/m\n\ngo 1.22\n")
+	var dirs []string
+	for _, name := range []string{"a", "b", "big", "c"} {
+		body := "package " + name + "\n"
+		if name == "big" {
+			body += "var Table = []string{\n" + strings.Repeat("\t\"an entry of a generated table\",\n", MaxBatchSource/30) + "}\n"
+		}
+		write(t, filepath.Join(root, name, name+".go"), body)
+		dirs = append(dirs, filepath.Join(root, name))
+	}
+	us, err := units(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range us {
+		got = append(got, strings.Join(u.patterns, " "))
+	}
+	if strings.Join(got, " | ") != "./a ./b | ./big | ./c" {
+		t.Errorf("batches %q", got)
+	}
+}
