@@ -241,7 +241,13 @@ func (s *Server) commit(items []decoded, now time.Time) error {
 	for i := range items {
 		ctxs[i], spans[i] = ingestSpan(items[i].msg, start)
 	}
+	// Heartbeats received so far commit with the scans, so that an
+	// agent's first scan never shows before the agent itself.
+	beats := s.beats.take()
 	err := s.store.Update(func(w *store.Writer) error {
+		if err := write(w, beats); err != nil {
+			return err
+		}
 		for i := range items {
 			ok, err := apply(w, items[i].sm, now, delivered(items[i].msg) >= forceAfter)
 			if err != nil {
@@ -258,6 +264,7 @@ func (s *Server) commit(items []decoded, now time.Time) error {
 		endSpan(spans[i], err)
 	}
 	if err != nil {
+		s.beats.restore(beats)
 		return err
 	}
 	ctx := context.Background()
@@ -388,9 +395,7 @@ func (s *Server) onHeartbeat(m *nats.Msg) {
 		s.log.Warn("bad heartbeat", "subject", m.Subject, "err", err)
 		return
 	}
-	if err := s.store.Update(func(w *store.Writer) error { return w.Heartbeat(h, time.Now()) }); err != nil {
-		s.log.Error("store heartbeat", "err", err)
-	}
+	s.beats.add(h, time.Now()) // written with the others at the next flush
 }
 
 // diskFull reports whether a store error means the file could not grow.

@@ -95,6 +95,7 @@ type Server struct {
 	trust      *trust.Trust
 	tls        *pki.Reloader
 	hbSub      *nats.Subscription
+	beats      heartbeats
 	// ctlSub answers agents' reads of their control requests.
 	ctlSub *nats.Subscription
 	// ctlStream is the control stream's handle, looked up once.
@@ -304,6 +305,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { ingestErr <- s.ingest(ingestCtx) }()
 	var upkeep sync.WaitGroup
 	upkeep.Go(func() { s.sweep(ingestCtx) })
+	upkeep.Go(func() { s.writeHeartbeats(ingestCtx) })
 	if s.trust != nil {
 		upkeep.Go(func() { s.followAccount(ingestCtx) })
 	}
@@ -361,6 +363,10 @@ func (s *Server) Close() {
 			s.m.agentsReg.Unregister()
 		}
 		if s.store != nil {
+			// Heartbeats that came since the last flush, the drain's too.
+			if _, err := s.beats.flush(s.store); err != nil {
+				s.log.Error("store heartbeats", "err", err)
+			}
 			if err := s.store.Close(); err != nil {
 				s.log.Error("close store", "err", err)
 			}
