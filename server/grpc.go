@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -137,10 +136,20 @@ func (a *agentService) ListAgents(ctx context.Context, req *vigilv1.ListAgentsRe
 	if _, err := scopeTenants(id, req.Tenant, nil); err != nil {
 		return nil, err
 	}
-	list, err := a.s.store.Agents(req.Tenant, time.Now(), a.s.cfg.StaleAfter)
+	if req.PageSize < 0 {
+		return nil, status.Error(codes.InvalidArgument, "page_size must not be negative")
+	}
+	release, err := a.s.reads.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	list, next, total, err := a.s.store.AgentsPage(req.Tenant, id.AllowsTenant, req.PageToken, int(req.PageSize), time.Now(), a.s.cfg.StaleAfter)
+	if errors.Is(err, store.ErrBadToken) {
+		return nil, status.Error(codes.InvalidArgument, "page_token does not belong to this tenant")
+	}
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "agents: %v", err)
 	}
-	list = slices.DeleteFunc(list, func(ag *vigilv1.Agent) bool { return !id.AllowsTenant(ag.Tenant) })
-	return &vigilv1.ListAgentsResponse{Agents: list}, nil
+	return &vigilv1.ListAgentsResponse{Agents: list, NextPageToken: next, Total: int64(total)}, nil
 }

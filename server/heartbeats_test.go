@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/server/store"
@@ -67,6 +71,47 @@ func BenchmarkHeartbeats10k(b *testing.B) {
 		}
 		if n, err := hb.flush(st); err != nil || n != 10000 {
 			b.Fatalf("%d, %v", n, err)
+		}
+	}
+}
+
+// BenchmarkListAgents10k pages through 10,000 agents over gRPC at the
+// default page size: one op is the whole list.
+func BenchmarkListAgents10k(b *testing.B) {
+	s, _, _, _ := startServer(b, Config{})
+	now := time.Now()
+	if err := s.Store().Update(func(w *store.Writer) error {
+		for i := range 10000 {
+			if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: fmt.Sprintf("agent-%05d", i), Version: "1.0",
+				Hostname: fmt.Sprintf("node-%05d.example", i), IntervalSeconds: 30}, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	conn, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	agents := vigilv1.NewAgentServiceClient(conn)
+	b.ResetTimer()
+	for range b.N {
+		n := 0
+		for token := ""; ; {
+			resp, err := agents.ListAgents(context.Background(), &vigilv1.ListAgentsRequest{PageToken: token})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(resp.Agents)
+			if token = resp.NextPageToken; token == "" {
+				break
+			}
+		}
+		if n != 10000 {
+			b.Fatalf("%d agents", n)
 		}
 	}
 }

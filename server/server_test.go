@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/server/store"
 )
 
 // startServer runs a server with an embedded NATS server on random ports.
@@ -170,5 +172,57 @@ func TestOversizedRequestRefused(t *testing.T) {
 	}
 	if _, err := client.ListFindings(context.Background(), &vigilv1.ListFindingsRequest{}); err != nil {
 		t.Fatalf("the server is unusable after an oversized request: %v", err)
+	}
+}
+
+// ListAgents pages: a total over all pages, pages that join into the
+// whole list, and a token that belongs to another tenant refused.
+func TestListAgentsPages(t *testing.T) {
+	s, _, _, _ := startServer(t, Config{})
+	now := time.Now()
+	if err := s.Store().Update(func(w *store.Writer) error {
+		for i := range 10 {
+			for _, tenant := range []string{"acme", "globex"} {
+				if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: tenant, Agent: fmt.Sprintf("a%02d", i)}, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	agents := vigilv1.NewAgentServiceClient(conn)
+	var ids []string
+	token := ""
+	for {
+		resp, err := agents.ListAgents(context.Background(), &vigilv1.ListAgentsRequest{Tenant: "acme", PageSize: 4, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Total != 10 || len(resp.Agents) > 4 {
+			t.Fatalf("page of %d, total %d", len(resp.Agents), resp.Total)
+		}
+		for _, a := range resp.Agents {
+			ids = append(ids, a.Tenant+"/"+a.Id)
+		}
+		if resp.NextPageToken == "" {
+			break
+		}
+		token = resp.NextPageToken
+	}
+	if len(ids) != 10 || ids[0] != "acme/a00" || ids[9] != "acme/a09" {
+		t.Errorf("agents %v", ids)
+	}
+	if _, err := agents.ListAgents(context.Background(), &vigilv1.ListAgentsRequest{Tenant: "globex", PageToken: token}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("acme's token for globex: %v", err)
+	}
+	if resp, err := agents.ListAgents(context.Background(), &vigilv1.ListAgentsRequest{}); err != nil || resp.Total != 20 || len(resp.Agents) != 20 {
+		t.Errorf("all tenants: %v %v", resp, err)
 	}
 }

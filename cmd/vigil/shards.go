@@ -121,19 +121,28 @@ func (s *shards) Get(ctx context.Context, id string) (*vigilv1.StoredFinding, er
 	return nil, status.Errorf(codes.NotFound, "finding %q not found on any of %d server(s)", id, len(s.conns))
 }
 
-// Agents lists the agents every shard has heard from.
+// agentPage is the page size the CLI asks agents in.
+const agentPage = 1000
+
+// Agents lists the agents every shard has heard from, page by page.
 func (s *shards) Agents(ctx context.Context, tenant string) ([]*vigilv1.Agent, error) {
 	seen := map[string]*vigilv1.Agent{}
 	for i, conn := range s.conns {
-		resp, err := vigilv1.NewAgentServiceClient(conn).ListAgents(ctx, &vigilv1.ListAgentsRequest{Tenant: tenant})
-		if err != nil {
-			return nil, fmt.Errorf("list agents on %s: %w", s.addrs[i], err)
-		}
-		for _, a := range resp.Agents {
-			k := a.Tenant + "/" + a.Id
-			// Heartbeats reach every shard; keep the freshest view.
-			if old, ok := seen[k]; !ok || a.GetLastHeartbeat().AsTime().After(old.GetLastHeartbeat().AsTime()) {
-				seen[k] = a
+		client := vigilv1.NewAgentServiceClient(conn)
+		for token := ""; ; {
+			resp, err := client.ListAgents(ctx, &vigilv1.ListAgentsRequest{Tenant: tenant, PageSize: agentPage, PageToken: token})
+			if err != nil {
+				return nil, fmt.Errorf("list agents on %s: %w", s.addrs[i], err)
+			}
+			for _, a := range resp.Agents {
+				k := a.Tenant + "/" + a.Id
+				// Heartbeats reach every shard; keep the freshest view.
+				if old, ok := seen[k]; !ok || a.GetLastHeartbeat().AsTime().After(old.GetLastHeartbeat().AsTime()) {
+					seen[k] = a
+				}
+			}
+			if token = resp.NextPageToken; token == "" {
+				break
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/server"
+	"github.com/vigilsec/vigil/server/store"
 )
 
 // Two write shards answer, through the CLI's fan-out, exactly what one
@@ -133,5 +135,57 @@ func TestTwoShardsEqualOneServer(t *testing.T) {
 	// A finding is found through the fan-out whichever shard holds it.
 	if out, err := run(t, "--server", servers[0].GRPCAddr()+","+servers[1].GRPCAddr(), "findings", "get", single[len(single)-1][:80]); err != nil || out == "" {
 		t.Fatalf("get through the fan-out: %v", err)
+	}
+}
+
+// agents list pages through every shard (more agents than one page on
+// each) and merges the agents heard by both into one.
+func TestAgentsListPagesThroughShards(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var addrs []string
+	var done []chan error
+	now := time.Now()
+	for shard := range 2 {
+		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each shard has heard 1,500 agents; 500 of them both have.
+		if err := s.Store().Update(func(w *store.Writer) error {
+			for i := shard * 1000; i < shard*1000+1500; i++ {
+				if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: fmt.Sprintf("agent-%05d", i)}, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan error, 1)
+		go func() { ch <- s.Serve(ctx) }()
+		addrs = append(addrs, s.GRPCAddr())
+		done = append(done, ch)
+	}
+	defer func() {
+		cancel()
+		for _, ch := range done {
+			<-ch
+		}
+	}()
+	out, err := run(t, "--server", strings.Join(addrs, ","), "agents", "list", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp vigilv1.ListAgentsResponse
+	if err := protojson.Unmarshal([]byte(out), &resp); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, a := range resp.Agents {
+		ids[a.Id] = true
+	}
+	if len(resp.Agents) != 2500 || len(ids) != 2500 {
+		t.Errorf("%d agents (%d distinct), want 2,500", len(resp.Agents), len(ids))
 	}
 }

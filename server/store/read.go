@@ -296,6 +296,63 @@ func (s *Store) Agents(tenant string, now time.Time, staleAfter time.Duration) (
 	return out, err
 }
 
+// Agent pages: 500 agents when the caller names no size, at most 5,000.
+const (
+	DefaultAgentPage = 500
+	MaxAgentPage     = 5000
+)
+
+// AgentsPage is one page of the agents of tenant ("" for all) that allow
+// accepts (nil: every tenant), in tenant and id order, from token (the
+// previous page's next token, "" for the first). It returns the token of
+// the next page ("" on the last) and how many agents match over all pages.
+// Only the page's records are decoded; the total is counted from keys.
+func (s *Store) AgentsPage(tenant string, allow func(tenant string) bool, token string, pageSize int, now time.Time, staleAfter time.Duration) (page []*vigilv1.Agent, next string, total int, err error) {
+	if pageSize <= 0 {
+		pageSize = DefaultAgentPage
+	}
+	pageSize = min(pageSize, MaxAgentPage)
+	prefix := []byte(nil)
+	if tenant != "" {
+		prefix = []byte(tenant + "\x00")
+	}
+	var after []byte
+	if token != "" {
+		if after, err = base64.RawURLEncoding.DecodeString(token); err != nil || !bytes.HasPrefix(after, prefix) {
+			return nil, "", 0, ErrBadToken
+		}
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bAgents).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			t, _, _ := bytes.Cut(k, []byte{0})
+			if allow != nil && !allow(string(t)) {
+				continue
+			}
+			total++
+			if after != nil && bytes.Compare(k, after) <= 0 {
+				continue
+			}
+			if len(page) == pageSize {
+				if next == "" {
+					last := page[len(page)-1]
+					next = base64.RawURLEncoding.EncodeToString(agentKey(last.Tenant, last.Id))
+				}
+				continue
+			}
+			a := &vigilv1.Agent{}
+			if err := proto.Unmarshal(v, a); err != nil {
+				return fmt.Errorf("decode agent: %w", err)
+			}
+			last := a.GetLastHeartbeat().AsTime()
+			a.Stale = a.LastHeartbeat == nil || now.Sub(last) > staleAfter
+			page = append(page, a)
+		}
+		return nil
+	})
+	return page, next, total, err
+}
+
 // Scope returns the record of a scope, or nil when it never completed a scan.
 func (s *Store) Scope(sc *vigilv1.Scope) (*vigilv1.ScopeRecord, error) {
 	id := finding.ScopeID(sc)

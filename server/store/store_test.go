@@ -349,3 +349,53 @@ func TestListMemoryBudget(t *testing.T) {
 		t.Fatalf("%d findings in %d pages", len(seen), pages)
 	}
 }
+
+// Agents page in key order with a total over all pages, counting only
+// the tenants the caller may see.
+func TestAgentsPage(t *testing.T) {
+	s := openTemp(t)
+	now := time.Now()
+	if err := s.Update(func(w *Writer) error {
+		for i := range 7 {
+			for _, tenant := range []string{"acme", "globex"} {
+				if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: tenant, Agent: fmt.Sprintf("a%d", i)}, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	onlyAcme := func(tenant string) bool { return tenant == "acme" }
+	var got []string
+	token := ""
+	for pages := 0; ; pages++ {
+		page, next, total, err := s.AgentsPage("", onlyAcme, token, 3, now, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 7 {
+			t.Fatalf("total %d, want the 7 agents of acme", total)
+		}
+		for _, a := range page {
+			got = append(got, a.Tenant+"/"+a.Id)
+		}
+		if next == "" {
+			if pages != 2 {
+				t.Errorf("%d pages, want 3", pages+1)
+			}
+			break
+		}
+		token = next
+	}
+	if len(got) != 7 || got[0] != "acme/a0" || got[6] != "acme/a6" {
+		t.Errorf("agents %v", got)
+	}
+	if _, _, _, err := s.AgentsPage("globex", nil, token, 3, now, time.Minute); err != ErrBadToken {
+		t.Errorf("acme's token for globex: %v, want ErrBadToken", err)
+	}
+	if page, _, total, _ := s.AgentsPage("globex", nil, "", 100, now, time.Minute); total != 7 || len(page) != 7 || page[0].Tenant != "globex" {
+		t.Errorf("globex: %d of %d", len(page), total)
+	}
+}

@@ -1236,8 +1236,12 @@ func (x *WatchFindingsResponse) GetEvent() *FindingEvent {
 
 // ListAgentsRequest lists agents, optionally of one tenant.
 type ListAgentsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// page_size bounds the agents of one page: 500 when unset, at most 5,000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the previous page's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1279,10 +1283,28 @@ func (x *ListAgentsRequest) GetTenant() string {
 	return ""
 }
 
-// ListAgentsResponse holds the agents.
+func (x *ListAgentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAgentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAgentsResponse is one page of agents, in tenant and id order.
 type ListAgentsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Agents        []*Agent               `protobuf:"bytes,1,rep,name=agents,proto3" json:"agents,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Agents []*Agent               `protobuf:"bytes,1,rep,name=agents,proto3" json:"agents,omitempty"`
+	// next_page_token fetches the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// total is how many agents the request matches, over all pages.
+	Total         int64 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1322,6 +1344,20 @@ func (x *ListAgentsResponse) GetAgents() []*Agent {
 		return x.Agents
 	}
 	return nil
+}
+
+func (x *ListAgentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListAgentsResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // CreateSuppressionRequest adds an exception.
@@ -2239,11 +2275,16 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x14WatchFindingsRequest\x12/\n" +
 	"\x06filter\x18\x01 \x01(\v2\x17.vigil.v1.FindingFilterR\x06filter\"E\n" +
 	"\x15WatchFindingsResponse\x12,\n" +
-	"\x05event\x18\x01 \x01(\v2\x16.vigil.v1.FindingEventR\x05event\"+\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.vigil.v1.FindingEventR\x05event\"g\n" +
 	"\x11ListAgentsRequest\x12\x16\n" +
-	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"=\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
 	"\x12ListAgentsResponse\x12'\n" +
-	"\x06agents\x18\x01 \x03(\v2\x0f.vigil.v1.AgentR\x06agents\"S\n" +
+	"\x06agents\x18\x01 \x03(\v2\x0f.vigil.v1.AgentR\x06agents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x03R\x05total\"S\n" +
 	"\x18CreateSuppressionRequest\x127\n" +
 	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"p\n" +
 	"\x19CreateSuppressionResponse\x127\n" +
