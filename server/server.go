@@ -66,6 +66,9 @@ type Config struct {
 	RetainResolved time.Duration
 	// SweepEvery is how often expired suppressions are ended (default 10s).
 	SweepEvery time.Duration
+	// RetireAfter retires an agent this long after its last heartbeat:
+	// its findings resolve as retired (0 never retires on its own).
+	RetireAfter time.Duration
 	// Quotas bound each agent's ingest (zero: no bound).
 	Quotas Quotas
 	// MaxConnections bounds concurrent gRPC connections (default

@@ -226,3 +226,28 @@ func TestListAgentsPages(t *testing.T) {
 		t.Errorf("all tenants: %v %v", resp, err)
 	}
 }
+
+// An agent silent for RetireAfter is retired by the sweep, with the
+// server named in the audit log.
+func TestSilentAgentRetires(t *testing.T) {
+	s, _, _, _ := startServer(t, Config{RetireAfter: time.Hour, SweepEvery: 20 * time.Millisecond})
+	if err := s.Store().Update(func(w *store.Writer) error {
+		if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "gone"}, time.Now().Add(-2*time.Hour)); err != nil {
+			return err
+		}
+		return w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "here"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the silent agent retired", func() bool {
+		agents, err := s.Store().Agents("acme", time.Now(), time.Minute)
+		if err != nil || len(agents) != 2 {
+			return false
+		}
+		return agents[0].Id == "gone" && agents[0].Retired && !agents[1].Retired
+	})
+	audit, _, _ := s.Store().Audit(nil, 10, "")
+	if len(audit) != 1 || audit[0].Actor != retireActor || audit[0].Agent != "gone" {
+		t.Errorf("audit %v", audit)
+	}
+}

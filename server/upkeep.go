@@ -20,6 +20,7 @@ func (s *Server) sweep(ctx context.Context) {
 	var lastPurge time.Time
 	for {
 		s.expire(time.Now())
+		s.retireSilent(time.Now())
 		s.announceCoverage(ctx, time.Now())
 		if s.cfg.RetainResolved > 0 && time.Since(lastPurge) >= purgeEvery {
 			lastPurge = time.Now()

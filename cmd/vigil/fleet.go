@@ -323,6 +323,37 @@ func newAgentsCmd(g *globals) *cobra.Command {
 	list.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
 	list.Flags().StringVar(&tenant, "tenant", "", "only this tenant")
 	cmd.AddCommand(list)
+
+	var retireTenant, reason string
+	retire := &cobra.Command{
+		Use:   "retire AGENT --tenant T",
+		Short: "Retire a decommissioned agent: its open findings resolve as retired and it leaves summaries and coverage",
+		Long: `Retire a decommissioned agent on every server: each open finding of its
+scopes resolves with resolution "retired" (with its event), the agent
+counts as neither live nor stale, and the audit log records who retired it
+and why. A heartbeat from the agent brings it back. vigil-server retires
+agents silent for --retire-after (30 days) on its own.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if retireTenant == "" {
+				return fmt.Errorf("--tenant is required")
+			}
+			sh, err := dialShards(g)
+			if err != nil {
+				return err
+			}
+			defer sh.Close()
+			resolved, scopes, err := sh.Retire(cmd.Context(), &vigilv1.RetireAgentRequest{Tenant: retireTenant, Agent: args[0], Reason: reason})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "agent %s/%s retired: %d open findings resolved in %d scopes\n", retireTenant, args[0], resolved, scopes)
+			return nil
+		},
+	}
+	retire.Flags().StringVar(&retireTenant, "tenant", "", "the agent's tenant")
+	retire.Flags().StringVar(&reason, "reason", "", "why, for the audit log")
+	cmd.AddCommand(retire)
 	return cmd
 }
 

@@ -121,6 +121,28 @@ func (s *shards) Get(ctx context.Context, id string) (*vigilv1.StoredFinding, er
 	return nil, status.Errorf(codes.NotFound, "finding %q not found on any of %d server(s)", id, len(s.conns))
 }
 
+// Retire retires an agent on every shard that knows it (each holds the
+// scopes of its own slice of the fleet); NotFound only when none does.
+func (s *shards) Retire(ctx context.Context, req *vigilv1.RetireAgentRequest) (resolved uint64, scopes uint32, err error) {
+	found := false
+	for i, conn := range s.conns {
+		resp, err := vigilv1.NewAgentServiceClient(conn).RetireAgent(ctx, req)
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			return resolved, scopes, fmt.Errorf("retire on %s: %w", s.addrs[i], err)
+		}
+		found = true
+		resolved += resp.Resolved
+		scopes += resp.Scopes
+	}
+	if !found {
+		return 0, 0, status.Errorf(codes.NotFound, "agent %s/%s not found on any of %d server(s)", req.Tenant, req.Agent, len(s.conns))
+	}
+	return resolved, scopes, nil
+}
+
 // agentPage is the page size the CLI asks agents in.
 const agentPage = 1000
 

@@ -18,6 +18,7 @@ import (
 	"github.com/vigilsec/vigil/agent"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
+	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/server"
 	"github.com/vigilsec/vigil/server/store"
 )
@@ -187,5 +188,63 @@ func TestAgentsListPagesThroughShards(t *testing.T) {
 	}
 	if len(resp.Agents) != 2500 || len(ids) != 2500 {
 		t.Errorf("%d agents (%d distinct), want 2,500", len(resp.Agents), len(ids))
+	}
+}
+
+// agents retire reaches every shard: each resolves the agent's findings
+// it holds, and the summaries of both drop them.
+func TestAgentsRetireAcrossShards(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var addrs []string
+	var servers []*server.Server
+	var done []chan error
+	now := time.Now()
+	for shard := range 2 {
+		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope := &vigilv1.Scope{Tenant: "acme", Agent: "old", Scanner: "kubernetes", Target: fmt.Sprintf("/srv/%d", shard)}
+		res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Pod", Name: fmt.Sprintf("p%d", shard)}
+		f := &vigilv1.Finding{Fingerprint: finding.Fingerprint("VGL-CLUSTER-005", res, "pods.yaml", "x"), CheckId: "VGL-CLUSTER-005",
+			Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: res}
+		d := finding.DigestOf([]string{f.Fingerprint})
+		if err := s.Store().Update(func(w *store.Writer) error {
+			if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "old"}, now); err != nil {
+				return err
+			}
+			if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{f}}, now); err != nil {
+				return err
+			}
+			_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, now, false)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan error, 1)
+		go func() { ch <- s.Serve(ctx) }()
+		addrs = append(addrs, s.GRPCAddr())
+		servers = append(servers, s)
+		done = append(done, ch)
+	}
+	defer func() {
+		cancel()
+		for _, ch := range done {
+			<-ch
+		}
+	}()
+	both := strings.Join(addrs, ",")
+	out, err := run(t, "--server", both, "agents", "retire", "old", "--tenant", "acme", "--reason", "host decommissioned")
+	if err != nil || !strings.Contains(out, "2 open findings resolved in 2 scopes") {
+		t.Fatalf("retire: %q %v", out, err)
+	}
+	for i, s := range servers {
+		if sum, _ := s.Store().Summarize(&vigilv1.SummarizeFindingsRequest{}); sum.Total != 0 {
+			t.Errorf("shard %d still counts %d", i, sum.Total)
+		}
+	}
+	if _, err := run(t, "--server", both, "agents", "retire", "ghost", "--tenant", "acme"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("an unknown agent: %v", err)
 	}
 }

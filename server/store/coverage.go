@@ -21,6 +21,9 @@ import (
 
 // AgentStale reports whether an agent has gone silent at now.
 func AgentStale(a *vigilv1.Agent, now time.Time, staleAfter time.Duration) bool {
+	if a.GetRetired() {
+		return false // gone on purpose, not silent
+	}
 	if a == nil || a.LastHeartbeat == nil {
 		return true
 	}
@@ -33,7 +36,7 @@ func AgentStale(a *vigilv1.Agent, now time.Time, staleAfter time.Duration) bool 
 // ScopeStale reports whether a scope has gone three of its agent's scan
 // intervals without a completed scan at now.
 func ScopeStale(sr *vigilv1.ScopeRecord, a *vigilv1.Agent, now time.Time) bool {
-	if a.GetScanIntervalSeconds() == 0 || sr.LastScanTime == nil {
+	if sr.Retired || a.GetRetired() || a.GetScanIntervalSeconds() == 0 || sr.LastScanTime == nil {
 		return false
 	}
 	return now.Sub(sr.LastScanTime.AsTime()) > 3*time.Duration(a.ScanIntervalSeconds)*time.Second

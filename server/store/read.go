@@ -288,7 +288,7 @@ func (s *Store) Agents(tenant string, now time.Time, staleAfter time.Duration) (
 				return fmt.Errorf("decode agent: %w", err)
 			}
 			last := a.GetLastHeartbeat().AsTime()
-			a.Stale = a.LastHeartbeat == nil || now.Sub(last) > staleAfter
+			a.Stale = !a.Retired && (a.LastHeartbeat == nil || now.Sub(last) > staleAfter)
 			out = append(out, a)
 		}
 		return nil
@@ -345,7 +345,7 @@ func (s *Store) AgentsPage(tenant string, allow func(tenant string) bool, token 
 				return fmt.Errorf("decode agent: %w", err)
 			}
 			last := a.GetLastHeartbeat().AsTime()
-			a.Stale = a.LastHeartbeat == nil || now.Sub(last) > staleAfter
+			a.Stale = !a.Retired && (a.LastHeartbeat == nil || now.Sub(last) > staleAfter)
 			page = append(page, a)
 		}
 		return nil

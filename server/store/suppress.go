@@ -504,7 +504,11 @@ func (s *Store) Audit(tenants []string, pageSize int, token string) ([]*vigilv1.
 			if err := proto.Unmarshal(v, e); err != nil {
 				return fmt.Errorf("decode audit entry %s: %w", k, err)
 			}
-			if tenants != nil && !containsTenant(tenants, e.GetSuppression().GetTenant()) {
+			tenant := e.GetSuppression().GetTenant()
+			if e.Tenant != "" {
+				tenant = e.Tenant // a retirement
+			}
+			if tenants != nil && !containsTenant(tenants, tenant) {
 				continue
 			}
 			if len(out) == pageSize {

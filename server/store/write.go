@@ -277,6 +277,7 @@ func (w *Writer) update(key []byte, old *vigilv1.FindingRecord, sr *vigilv1.Scop
 	if reopened {
 		rec.Stored.LastChange = ts
 		rec.Stored.ResolvedAt = nil
+		rec.Stored.Resolution = ""
 		rec.Stored.LastSeen = nil
 		rec.Stored.TimesSeen = 0
 		rec.SinceScan = sr.Scans + 1
@@ -329,6 +330,11 @@ func (w *Writer) decideSuppression(rec, old *vigilv1.FindingRecord, sup *vigilv1
 // resolve marks a present finding resolved, freezing its last-seen time and
 // times-seen count at the scope's last completed scan.
 func (w *Writer) resolve(key []byte, sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, ts *timestamppb.Timestamp) error {
+	return w.resolveAs(key, sr, sid, ts, "")
+}
+
+// resolveAs is resolve with the resolution recorded (Retired).
+func (w *Writer) resolveAs(key []byte, sr *vigilv1.ScopeRecord, sid [finding.ScopeIDLen]byte, ts *timestamppb.Timestamp, resolution string) error {
 	old, err := w.get(key)
 	if err != nil || old == nil || !present(old.Stored.Status) {
 		return err
@@ -338,6 +344,7 @@ func (w *Writer) resolve(key []byte, sr *vigilv1.ScopeRecord, sid [finding.Scope
 	rec.Stored.Status = vigilv1.Status_STATUS_RESOLVED
 	rec.Stored.LastChange = ts
 	rec.Stored.ResolvedAt = ts
+	rec.Stored.Resolution = resolution
 	if err := w.put(key, old, rec); err != nil {
 		return err
 	}
@@ -391,6 +398,7 @@ func (w *Writer) ApplyCompleted(c *vigilv1.ScanCompleted, now time.Time, force b
 		sr.FirstScanTime = finished
 	}
 	sr.Scans++
+	sr.Retired = false
 	sr.LastScanId = c.ScanId
 	sr.LastScanTime = finished
 	sr.Scope = c.Scope
@@ -471,6 +479,7 @@ func (w *Writer) Heartbeat(h *vigilv1.Heartbeat, now time.Time) error {
 		a.Hostname = h.Hostname
 		a.LastHeartbeat = timestamppb.New(now)
 		a.LastHeartbeatSent = h.SentAt
+		a.Retired, a.RetiredAt = false, nil // back from retirement
 		a.Scopes = h.Scopes
 		a.HeartbeatIntervalSeconds = h.IntervalSeconds
 		a.ScanIntervalSeconds = h.ScanIntervalSeconds

@@ -153,7 +153,10 @@ type StoredFinding struct {
 	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
 	// suppression is the exception in force while the status is SUPPRESSED:
 	// a stored Suppression, or one built from the finding's exemption.
-	Suppression   *Suppression `protobuf:"bytes,10,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Suppression *Suppression `protobuf:"bytes,10,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// resolution says why a RESOLVED finding was resolved: "" when a full
+	// scan no longer reported it, "retired" when its agent was retired.
+	Resolution    string `protobuf:"bytes,11,opt,name=resolution,proto3" json:"resolution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +259,13 @@ func (x *StoredFinding) GetSuppression() *Suppression {
 		return x.Suppression
 	}
 	return nil
+}
+
+func (x *StoredFinding) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
 }
 
 // Suppression is an exception: the findings it selects are kept with status
@@ -503,7 +513,13 @@ type Agent struct {
 	// lost_since is last_heartbeat_sent when coverage_lost was announced:
 	// it names the silence, so every server gives its coverage events the
 	// same id.
-	LostSince     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=lost_since,json=lostSince,proto3" json:"lost_since,omitempty"`
+	LostSince *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=lost_since,json=lostSince,proto3" json:"lost_since,omitempty"`
+	// retired is set when the agent was retired (by an operator, or after
+	// the server's retire-after without a heartbeat): its findings are
+	// resolved and it counts as neither live nor stale. A heartbeat brings it
+	// back.
+	Retired       bool                   `protobuf:"varint,15,opt,name=retired,proto3" json:"retired,omitempty"`
+	RetiredAt     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -632,6 +648,20 @@ func (x *Agent) GetLastHeartbeatSent() *timestamppb.Timestamp {
 func (x *Agent) GetLostSince() *timestamppb.Timestamp {
 	if x != nil {
 		return x.LostSince
+	}
+	return nil
+}
+
+func (x *Agent) GetRetired() bool {
+	if x != nil {
+		return x.Retired
+	}
+	return false
+}
+
+func (x *Agent) GetRetiredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetiredAt
 	}
 	return nil
 }
@@ -1360,6 +1390,122 @@ func (x *ListAgentsResponse) GetTotal() int64 {
 	return 0
 }
 
+// RetireAgentRequest retires one agent of a tenant.
+type RetireAgentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Agent         string                 `protobuf:"bytes,2,opt,name=agent,proto3" json:"agent,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetireAgentRequest) Reset() {
+	*x = RetireAgentRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetireAgentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetireAgentRequest) ProtoMessage() {}
+
+func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetireAgentRequest.ProtoReflect.Descriptor instead.
+func (*RetireAgentRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RetireAgentRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *RetireAgentRequest) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *RetireAgentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RetireAgentResponse says what the retirement changed.
+type RetireAgentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resolved is how many open findings were resolved.
+	Resolved uint64 `protobuf:"varint,1,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	// scopes is how many of the agent's scopes were retired.
+	Scopes        uint32 `protobuf:"varint,2,opt,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetireAgentResponse) Reset() {
+	*x = RetireAgentResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetireAgentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetireAgentResponse) ProtoMessage() {}
+
+func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetireAgentResponse.ProtoReflect.Descriptor instead.
+func (*RetireAgentResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RetireAgentResponse) GetResolved() uint64 {
+	if x != nil {
+		return x.Resolved
+	}
+	return 0
+}
+
+func (x *RetireAgentResponse) GetScopes() uint32 {
+	if x != nil {
+		return x.Scopes
+	}
+	return 0
+}
+
 // CreateSuppressionRequest adds an exception.
 type CreateSuppressionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1370,7 +1516,7 @@ type CreateSuppressionRequest struct {
 
 func (x *CreateSuppressionRequest) Reset() {
 	*x = CreateSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1528,7 @@ func (x *CreateSuppressionRequest) String() string {
 func (*CreateSuppressionRequest) ProtoMessage() {}
 
 func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1541,7 @@ func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateSuppressionRequest) GetSuppression() *Suppression {
@@ -1417,7 +1563,7 @@ type CreateSuppressionResponse struct {
 
 func (x *CreateSuppressionResponse) Reset() {
 	*x = CreateSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1575,7 @@ func (x *CreateSuppressionResponse) String() string {
 func (*CreateSuppressionResponse) ProtoMessage() {}
 
 func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1588,7 @@ func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateSuppressionResponse) GetSuppression() *Suppression {
@@ -1471,7 +1617,7 @@ type ListSuppressionsRequest struct {
 
 func (x *ListSuppressionsRequest) Reset() {
 	*x = ListSuppressionsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1629,7 @@ func (x *ListSuppressionsRequest) String() string {
 func (*ListSuppressionsRequest) ProtoMessage() {}
 
 func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1642,7 @@ func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSuppressionsRequest) GetTenant() string {
@@ -1523,7 +1669,7 @@ type ListSuppressionsResponse struct {
 
 func (x *ListSuppressionsResponse) Reset() {
 	*x = ListSuppressionsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1681,7 @@ func (x *ListSuppressionsResponse) String() string {
 func (*ListSuppressionsResponse) ProtoMessage() {}
 
 func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1694,7 @@ func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
@@ -1568,7 +1714,7 @@ type RevokeSuppressionRequest struct {
 
 func (x *RevokeSuppressionRequest) Reset() {
 	*x = RevokeSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1726,7 @@ func (x *RevokeSuppressionRequest) String() string {
 func (*RevokeSuppressionRequest) ProtoMessage() {}
 
 func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1739,7 @@ func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RevokeSuppressionRequest) GetId() string {
@@ -1615,7 +1761,7 @@ type RevokeSuppressionResponse struct {
 
 func (x *RevokeSuppressionResponse) Reset() {
 	*x = RevokeSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1773,7 @@ func (x *RevokeSuppressionResponse) String() string {
 func (*RevokeSuppressionResponse) ProtoMessage() {}
 
 func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1786,7 @@ func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RevokeSuppressionResponse) GetSuppression() *Suppression {
@@ -1663,17 +1809,23 @@ type AuditEntry struct {
 	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
 	// actor is the caller's identity, or "expiry".
 	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	// action is "create", "revoke" or "expire".
-	Action        string       `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
-	Suppression   *Suppression `protobuf:"bytes,4,opt,name=suppression,proto3" json:"suppression,omitempty"`
-	Affected      uint64       `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
+	// action is "create", "revoke", "expire" (suppressions) or "retire"
+	// (agents).
+	Action      string       `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	Suppression *Suppression `protobuf:"bytes,4,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	Affected    uint64       `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
+	// tenant and agent name the agent of a "retire" entry.
+	Tenant string `protobuf:"bytes,6,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Agent  string `protobuf:"bytes,7,opt,name=agent,proto3" json:"agent,omitempty"`
+	// reason is the retirement's reason.
+	Reason        string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1837,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1850,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
@@ -1736,6 +1888,27 @@ func (x *AuditEntry) GetAffected() uint64 {
 	return 0
 }
 
+func (x *AuditEntry) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // ListAuditRequest pages through the audit log, oldest first.
 type ListAuditRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1748,7 +1921,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +1933,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +1946,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAuditRequest) GetTenant() string {
@@ -1808,7 +1981,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +1993,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +2006,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -1859,7 +2032,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +2044,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +2057,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 // BackupResponse carries the next bytes of the snapshot, a bbolt file.
@@ -1897,7 +2070,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2082,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2095,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BackupResponse) GetData() []byte {
@@ -1953,7 +2126,7 @@ type ListCoverageRequest struct {
 
 func (x *ListCoverageRequest) Reset() {
 	*x = ListCoverageRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2138,7 @@ func (x *ListCoverageRequest) String() string {
 func (*ListCoverageRequest) ProtoMessage() {}
 
 func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2151,7 @@ func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageRequest.ProtoReflect.Descriptor instead.
 func (*ListCoverageRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListCoverageRequest) GetTenant() string {
@@ -2053,7 +2226,7 @@ type ScopeCoverage struct {
 
 func (x *ScopeCoverage) Reset() {
 	*x = ScopeCoverage{}
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2238,7 @@ func (x *ScopeCoverage) String() string {
 func (*ScopeCoverage) ProtoMessage() {}
 
 func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2251,7 @@ func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeCoverage.ProtoReflect.Descriptor instead.
 func (*ScopeCoverage) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ScopeCoverage) GetScope() *Scope {
@@ -2129,7 +2302,7 @@ type ListCoverageResponse struct {
 
 func (x *ListCoverageResponse) Reset() {
 	*x = ListCoverageResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2314,7 @@ func (x *ListCoverageResponse) String() string {
 func (*ListCoverageResponse) ProtoMessage() {}
 
 func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2327,7 @@ func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageResponse.ProtoReflect.Descriptor instead.
 func (*ListCoverageResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListCoverageResponse) GetScopes() []*ScopeCoverage {
@@ -2182,7 +2355,7 @@ var File_vigil_v1_service_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x16vigil/v1/service.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\"\xe3\x03\n" +
+	"\x16vigil/v1/service.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\"\x83\x04\n" +
 	"\rStoredFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\afinding\x18\x02 \x01(\v2\x11.vigil.v1.FindingR\afinding\x12(\n" +
@@ -2198,7 +2371,10 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\vresolved_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"resolvedAt\x127\n" +
 	"\vsuppression\x18\n" +
-	" \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"\xb6\x03\n" +
+	" \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\v \x01(\tR\n" +
+	"resolution\"\xb6\x03\n" +
 	"\vSuppression\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x19\n" +
@@ -2218,7 +2394,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
-	"\x02id\x18\x04 \x01(\tR\x02id\"\xe1\x04\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\"\xb6\x05\n" +
 	"\x05Agent\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -2235,7 +2411,10 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\rcoverage_lost\x18\f \x01(\bR\fcoverageLost\x12J\n" +
 	"\x13last_heartbeat_sent\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x11lastHeartbeatSent\x129\n" +
 	"\n" +
-	"lost_since\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tlostSince\"\x85\x02\n" +
+	"lost_since\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tlostSince\x12\x18\n" +
+	"\aretired\x18\x0f \x01(\bR\aretired\x129\n" +
+	"\n" +
+	"retired_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\"\x85\x02\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -2284,7 +2463,14 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x12ListAgentsResponse\x12'\n" +
 	"\x06agents\x18\x01 \x03(\v2\x0f.vigil.v1.AgentR\x06agents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
-	"\x05total\x18\x03 \x01(\x03R\x05total\"S\n" +
+	"\x05total\x18\x03 \x01(\x03R\x05total\"Z\n" +
+	"\x12RetireAgentRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"I\n" +
+	"\x13RetireAgentResponse\x12\x1a\n" +
+	"\bresolved\x18\x01 \x01(\x04R\bresolved\x12\x16\n" +
+	"\x06scopes\x18\x02 \x01(\rR\x06scopes\"S\n" +
 	"\x18CreateSuppressionRequest\x127\n" +
 	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"p\n" +
 	"\x19CreateSuppressionResponse\x127\n" +
@@ -2299,14 +2485,17 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"p\n" +
 	"\x19RevokeSuppressionResponse\x127\n" +
 	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1a\n" +
-	"\baffected\x18\x02 \x01(\x04R\baffected\"\xbf\x01\n" +
+	"\baffected\x18\x02 \x01(\x04R\baffected\"\x85\x02\n" +
 	"\n" +
 	"AuditEntry\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06action\x18\x03 \x01(\tR\x06action\x127\n" +
 	"\vsuppression\x18\x04 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1a\n" +
-	"\baffected\x18\x05 \x01(\x04R\baffected\"f\n" +
+	"\baffected\x18\x05 \x01(\x04R\baffected\x12\x16\n" +
+	"\x06tenant\x18\x06 \x01(\tR\x06tenant\x12\x14\n" +
+	"\x05agent\x18\a \x01(\tR\x05agent\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\"f\n" +
 	"\x10ListAuditRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2357,10 +2546,11 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"GetFinding\x12\x1b.vigil.v1.GetFindingRequest\x1a\x1c.vigil.v1.GetFindingResponse\x12\\\n" +
 	"\x11SummarizeFindings\x12\".vigil.v1.SummarizeFindingsRequest\x1a#.vigil.v1.SummarizeFindingsResponse\x12R\n" +
-	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012W\n" +
+	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012\xa3\x01\n" +
 	"\fAgentService\x12G\n" +
 	"\n" +
-	"ListAgents\x12\x1b.vigil.v1.ListAgentsRequest\x1a\x1c.vigil.v1.ListAgentsResponse2\xf1\x02\n" +
+	"ListAgents\x12\x1b.vigil.v1.ListAgentsRequest\x1a\x1c.vigil.v1.ListAgentsResponse\x12J\n" +
+	"\vRetireAgent\x12\x1c.vigil.v1.RetireAgentRequest\x1a\x1d.vigil.v1.RetireAgentResponse2\xf1\x02\n" +
 	"\x12SuppressionService\x12\\\n" +
 	"\x11CreateSuppression\x12\".vigil.v1.CreateSuppressionRequest\x1a#.vigil.v1.CreateSuppressionResponse\x12Y\n" +
 	"\x10ListSuppressions\x12!.vigil.v1.ListSuppressionsRequest\x1a\".vigil.v1.ListSuppressionsResponse\x12\\\n" +
@@ -2384,7 +2574,7 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                       // 0: vigil.v1.Status
 	(EventType)(0),                    // 1: vigil.v1.EventType
@@ -2404,101 +2594,106 @@ var file_vigil_v1_service_proto_goTypes = []any{
 	(*WatchFindingsResponse)(nil),     // 15: vigil.v1.WatchFindingsResponse
 	(*ListAgentsRequest)(nil),         // 16: vigil.v1.ListAgentsRequest
 	(*ListAgentsResponse)(nil),        // 17: vigil.v1.ListAgentsResponse
-	(*CreateSuppressionRequest)(nil),  // 18: vigil.v1.CreateSuppressionRequest
-	(*CreateSuppressionResponse)(nil), // 19: vigil.v1.CreateSuppressionResponse
-	(*ListSuppressionsRequest)(nil),   // 20: vigil.v1.ListSuppressionsRequest
-	(*ListSuppressionsResponse)(nil),  // 21: vigil.v1.ListSuppressionsResponse
-	(*RevokeSuppressionRequest)(nil),  // 22: vigil.v1.RevokeSuppressionRequest
-	(*RevokeSuppressionResponse)(nil), // 23: vigil.v1.RevokeSuppressionResponse
-	(*AuditEntry)(nil),                // 24: vigil.v1.AuditEntry
-	(*ListAuditRequest)(nil),          // 25: vigil.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),         // 26: vigil.v1.ListAuditResponse
-	(*BackupRequest)(nil),             // 27: vigil.v1.BackupRequest
-	(*BackupResponse)(nil),            // 28: vigil.v1.BackupResponse
-	(*ListCoverageRequest)(nil),       // 29: vigil.v1.ListCoverageRequest
-	(*ScopeCoverage)(nil),             // 30: vigil.v1.ScopeCoverage
-	(*ListCoverageResponse)(nil),      // 31: vigil.v1.ListCoverageResponse
-	(*Finding)(nil),                   // 32: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),     // 33: google.protobuf.Timestamp
-	(*Scope)(nil),                     // 34: vigil.v1.Scope
-	(Pillar)(0),                       // 35: vigil.v1.Pillar
-	(Severity)(0),                     // 36: vigil.v1.Severity
-	(NotAssessedReason)(0),            // 37: vigil.v1.NotAssessedReason
-	(*Coverage)(nil),                  // 38: vigil.v1.Coverage
+	(*RetireAgentRequest)(nil),        // 18: vigil.v1.RetireAgentRequest
+	(*RetireAgentResponse)(nil),       // 19: vigil.v1.RetireAgentResponse
+	(*CreateSuppressionRequest)(nil),  // 20: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil), // 21: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),   // 22: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),  // 23: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),  // 24: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil), // 25: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                // 26: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),          // 27: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),         // 28: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),             // 29: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),            // 30: vigil.v1.BackupResponse
+	(*ListCoverageRequest)(nil),       // 31: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),             // 32: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),      // 33: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                   // 34: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),     // 35: google.protobuf.Timestamp
+	(*Scope)(nil),                     // 36: vigil.v1.Scope
+	(Pillar)(0),                       // 37: vigil.v1.Pillar
+	(Severity)(0),                     // 38: vigil.v1.Severity
+	(NotAssessedReason)(0),            // 39: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                  // 40: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	32, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	34, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	33, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	33, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	33, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	34, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	33, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	35, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	35, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	35, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	36, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	35, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	33, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	33, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	33, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	35, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	35, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	35, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
 	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
 	2,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	33, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	33, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	33, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	34, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	33, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
-	33, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
-	35, // 19: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	36, // 20: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
-	0,  // 21: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	6,  // 22: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 23: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	2,  // 24: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	0,  // 25: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	35, // 26: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	36, // 27: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	12, // 28: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	6,  // 29: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	4,  // 30: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	5,  // 31: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	3,  // 32: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	3,  // 33: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	3,  // 34: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	3,  // 35: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	33, // 36: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 37: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	24, // 38: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	37, // 39: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	34, // 40: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	38, // 41: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	33, // 42: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	30, // 43: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	5,  // 44: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	7,  // 45: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	9,  // 46: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	11, // 47: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	14, // 48: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	16, // 49: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	18, // 50: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	20, // 51: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	22, // 52: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	25, // 53: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	27, // 54: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	29, // 55: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	8,  // 56: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 57: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 58: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 59: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 60: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 61: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	21, // 62: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	23, // 63: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	26, // 64: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	28, // 65: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	31, // 66: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	56, // [56:67] is the sub-list for method output_type
-	45, // [45:56] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	35, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	35, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	35, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	36, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	35, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	35, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	35, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	37, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	38, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	0,  // 22: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
+	6,  // 23: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 24: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	2,  // 25: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	0,  // 26: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	37, // 27: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	38, // 28: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	12, // 29: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	6,  // 30: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	4,  // 31: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	5,  // 32: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	3,  // 33: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	3,  // 34: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	3,  // 35: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	3,  // 36: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	35, // 37: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	3,  // 38: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	26, // 39: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	39, // 40: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	36, // 41: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	40, // 42: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	35, // 43: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	32, // 44: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	5,  // 45: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	7,  // 46: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	9,  // 47: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	11, // 48: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	14, // 49: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	16, // 50: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	18, // 51: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	20, // 52: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	22, // 53: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	24, // 54: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	27, // 55: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	29, // 56: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	31, // 57: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	8,  // 58: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 59: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 60: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 61: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 62: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 63: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	21, // 64: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	23, // 65: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	25, // 66: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	28, // 67: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	30, // 68: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	33, // 69: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	58, // [58:70] is the sub-list for method output_type
+	46, // [46:58] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
@@ -2514,7 +2709,7 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

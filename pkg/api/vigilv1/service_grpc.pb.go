@@ -243,16 +243,21 @@ var FindingService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	AgentService_ListAgents_FullMethodName = "/vigil.v1.AgentService/ListAgents"
+	AgentService_ListAgents_FullMethodName  = "/vigil.v1.AgentService/ListAgents"
+	AgentService_RetireAgent_FullMethodName = "/vigil.v1.AgentService/RetireAgent"
 )
 
 // AgentServiceClient is the client API for AgentService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AgentService reports the agents of the fleet.
+// AgentService reports the agents of the fleet and retires those gone.
 type AgentServiceClient interface {
 	ListAgents(ctx context.Context, in *ListAgentsRequest, opts ...grpc.CallOption) (*ListAgentsResponse, error)
+	// RetireAgent resolves the open findings of every scope of an agent
+	// (resolution "retired", with events), takes it out of summaries and
+	// coverage, and writes an audit entry. Admin role.
+	RetireAgent(ctx context.Context, in *RetireAgentRequest, opts ...grpc.CallOption) (*RetireAgentResponse, error)
 }
 
 type agentServiceClient struct {
@@ -273,13 +278,27 @@ func (c *agentServiceClient) ListAgents(ctx context.Context, in *ListAgentsReque
 	return out, nil
 }
 
+func (c *agentServiceClient) RetireAgent(ctx context.Context, in *RetireAgentRequest, opts ...grpc.CallOption) (*RetireAgentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetireAgentResponse)
+	err := c.cc.Invoke(ctx, AgentService_RetireAgent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServiceServer is the server API for AgentService service.
 // All implementations must embed UnimplementedAgentServiceServer
 // for forward compatibility.
 //
-// AgentService reports the agents of the fleet.
+// AgentService reports the agents of the fleet and retires those gone.
 type AgentServiceServer interface {
 	ListAgents(context.Context, *ListAgentsRequest) (*ListAgentsResponse, error)
+	// RetireAgent resolves the open findings of every scope of an agent
+	// (resolution "retired", with events), takes it out of summaries and
+	// coverage, and writes an audit entry. Admin role.
+	RetireAgent(context.Context, *RetireAgentRequest) (*RetireAgentResponse, error)
 	mustEmbedUnimplementedAgentServiceServer()
 }
 
@@ -292,6 +311,9 @@ type UnimplementedAgentServiceServer struct{}
 
 func (UnimplementedAgentServiceServer) ListAgents(context.Context, *ListAgentsRequest) (*ListAgentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAgents not implemented")
+}
+func (UnimplementedAgentServiceServer) RetireAgent(context.Context, *RetireAgentRequest) (*RetireAgentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetireAgent not implemented")
 }
 func (UnimplementedAgentServiceServer) mustEmbedUnimplementedAgentServiceServer() {}
 func (UnimplementedAgentServiceServer) testEmbeddedByValue()                      {}
@@ -332,6 +354,24 @@ func _AgentService_ListAgents_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AgentService_RetireAgent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetireAgentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServiceServer).RetireAgent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentService_RetireAgent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServiceServer).RetireAgent(ctx, req.(*RetireAgentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AgentService_ServiceDesc is the grpc.ServiceDesc for AgentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -342,6 +382,10 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAgents",
 			Handler:    _AgentService_ListAgents_Handler,
+		},
+		{
+			MethodName: "RetireAgent",
+			Handler:    _AgentService_RetireAgent_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

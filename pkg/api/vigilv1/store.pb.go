@@ -118,7 +118,10 @@ type ScopeRecord struct {
 	Stale bool `protobuf:"varint,12,opt,name=stale,proto3" json:"stale,omitempty"`
 	// stale_since is last_scan_time when stale was announced: it names the
 	// gap, so every server gives its coverage events the same id.
-	StaleSince    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=stale_since,json=staleSince,proto3" json:"stale_since,omitempty"`
+	StaleSince *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=stale_since,json=staleSince,proto3" json:"stale_since,omitempty"`
+	// retired is set when the scope's agent was retired; its next completed
+	// scan clears it.
+	Retired       bool `protobuf:"varint,14,opt,name=retired,proto3" json:"retired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -244,6 +247,13 @@ func (x *ScopeRecord) GetStaleSince() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ScopeRecord) GetRetired() bool {
+	if x != nil {
+		return x.Retired
+	}
+	return false
+}
+
 var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
@@ -253,7 +263,7 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
 	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
-	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xa0\x04\n" +
+	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xba\x04\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
@@ -270,7 +280,8 @@ const file_vigil_v1_store_proto_rawDesc = "" +
 	"\x15scan_interval_seconds\x18\v \x01(\rR\x13scanIntervalSeconds\x12\x14\n" +
 	"\x05stale\x18\f \x01(\bR\x05stale\x12;\n" +
 	"\vstale_since\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"staleSinceB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"staleSince\x12\x18\n" +
+	"\aretired\x18\x0e \x01(\bR\aretiredB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_store_proto_rawDescOnce sync.Once

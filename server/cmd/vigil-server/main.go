@@ -108,6 +108,7 @@ func serve(args []string, out io.Writer) error {
 	fs.StringVar(&cfg.Consumer, "consumer", "", "durable consumer name (default vigil-server, or vigil-server-shard-<n>); each replica of a read scale-out needs its own")
 	fs.BoolVar(&cfg.TLS, "tls", false, "use the trust made by init: TLS and authentication on gRPC, TLS and per-agent credentials on NATS")
 	fs.DurationVar(&cfg.RetainResolved, "retain-resolved", 90*24*time.Hour, "purge resolved findings this long after they resolved (0 keeps them)")
+	fs.DurationVar(&cfg.RetireAfter, "retire-after", 30*24*time.Hour, "retire an agent this long after its last heartbeat, resolving its findings (0 never)")
 	fs.IntVar(&cfg.Quotas.FindingsPerScan, "quota-findings-per-scan", 250_000, "findings one scan of one scope may carry; a scan over it is refused (dead-lettered, ingest.quota event); 0: no bound")
 	fs.Int64Var(&cfg.Quotas.BytesPerMinute, "quota-bytes-per-minute", 512<<20, "message bytes one agent may send per minute; a scan over it is refused; 0: no bound")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections, "concurrent gRPC connections; one more is closed at once")

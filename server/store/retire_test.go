@@ -1,0 +1,99 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+)
+
+// A retired agent's findings are resolved as retired with their events,
+// leave the summary, and the agent is neither stale nor due again; the
+// audit log names who retired it. A heartbeat brings it back and its next
+// scan reopens what it still sees. Another agent is untouched.
+func TestRetireAgent(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	gone := &vigilv1.Scope{Tenant: "acme", Agent: "old", Scanner: "kubernetes", Target: "/srv/m"}
+	gone2 := &vigilv1.Scope{Tenant: "acme", Agent: "old", Scanner: "dockerfile", Target: "/srv/m"}
+	live := &vigilv1.Scope{Tenant: "acme", Agent: "new", Scanner: "kubernetes", Target: "/srv/n"}
+	a, b, c := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, 1), mkFinding("acme", "VGL-CLUSTER-002", vigilv1.Severity_SEVERITY_LOW, 2), mkFinding("acme", "VGL-CLUSTER-003", vigilv1.Severity_SEVERITY_LOW, 3)
+	if err := s.Update(func(w *Writer) error {
+		for _, ag := range []string{"old", "new"} {
+			if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: ag, IntervalSeconds: 30}, t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	scan(t, s, gone, "s1", true, []*vigilv1.Finding{a}, nil, []string{a.Fingerprint}, t0)
+	scan(t, s, gone2, "s1", true, []*vigilv1.Finding{b}, nil, []string{b.Fingerprint}, t0)
+	scan(t, s, live, "s1", true, []*vigilv1.Finding{c}, nil, []string{c.Fingerprint}, t0)
+
+	later := t0.Add(40 * 24 * time.Hour)
+	due, err := s.RetireDue(later.Add(-30 * 24 * time.Hour))
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due %v %v: both agents are silent for 40 days", due, err)
+	}
+	var events []*vigilv1.FindingEvent
+	var resolved uint64
+	var scopes int
+	if err := s.Update(func(w *Writer) error {
+		resolved, scopes, err = w.RetireAgent("acme", "old", "admin@example", "decommissioned", later)
+		events = w.Events
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if resolved != 2 || scopes != 2 || types(events)[vigilv1.EventType_EVENT_TYPE_RESOLVED] != 2 {
+		t.Fatalf("resolved %d in %d scopes, events %v", resolved, scopes, types(events))
+	}
+	if got, _ := s.Get(events[0].Finding.Id); got.Status != vigilv1.Status_STATUS_RESOLVED || got.Resolution != Retired {
+		t.Errorf("retired finding %v", got)
+	}
+	if sum, _ := s.Summarize(&vigilv1.SummarizeFindingsRequest{}); sum.Total != 1 {
+		t.Errorf("summary counts %d, want only the live agent's finding", sum.Total)
+	}
+	agents, _ := s.Agents("acme", later, time.Minute)
+	for _, ag := range agents {
+		if ag.Id == "old" && (!ag.Retired || ag.Stale) {
+			t.Errorf("retired agent %v", ag)
+		}
+		if ag.Id == "new" && (ag.Retired || !ag.Stale) {
+			t.Errorf("the other agent %v", ag)
+		}
+	}
+	if due, _ := s.RetireDue(later); len(due) != 1 || due[0][1] != "new" {
+		t.Errorf("due after retirement %v", due)
+	}
+	audit, _, _ := s.Audit([]string{"acme"}, 10, "")
+	if len(audit) != 1 || audit[0].Action != "retire" || audit[0].Actor != "admin@example" || audit[0].Affected != 2 || audit[0].Reason != "decommissioned" {
+		t.Errorf("audit %v", audit)
+	}
+	if err := s.Update(func(w *Writer) error {
+		_, _, err := w.RetireAgent("acme", "nobody", "admin@example", "", later)
+		return err
+	}); !errors.Is(err, ErrNoAgent) {
+		t.Errorf("unknown agent: %v", err)
+	}
+
+	// Back: a heartbeat, then a scan that still sees a.
+	if err := s.Update(func(w *Writer) error {
+		return w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "old"}, later.Add(time.Hour))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	evs := scan(t, s, gone, "s2", true, []*vigilv1.Finding{a}, nil, []string{a.Fingerprint}, later.Add(time.Hour))
+	if types(evs)[vigilv1.EventType_EVENT_TYPE_REOPENED] != 1 {
+		t.Errorf("return events %v", types(evs))
+	}
+	if got, _ := s.Get(evs[0].Finding.Id); got.Resolution != "" {
+		t.Errorf("reopened finding keeps resolution %q", got.Resolution)
+	}
+	if sr, _ := s.Scope(gone); sr.Retired {
+		t.Error("the scope stays retired after a completed scan")
+	}
+}
