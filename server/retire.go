@@ -35,6 +35,35 @@ func (a *agentService) RetireAgent(ctx context.Context, req *vigilv1.RetireAgent
 	return &vigilv1.RetireAgentResponse{Resolved: resolved, Scopes: uint32(scopes)}, nil
 }
 
+// RetireTarget retires the scopes of one target of an agent.
+func (a *agentService) RetireTarget(ctx context.Context, req *vigilv1.RetireTargetRequest) (*vigilv1.RetireTargetResponse, error) {
+	id := caller(ctx)
+	if req.Tenant == "" || req.Agent == "" || req.Target == "" {
+		return nil, status.Error(codes.InvalidArgument, "tenant, agent and target are required")
+	}
+	if !id.AllowsTenant(req.Tenant) {
+		return nil, status.Errorf(codes.NotFound, "no scope of %s on agent %s/%s", req.Target, req.Tenant, req.Agent)
+	}
+	var resolved uint64
+	var scopes int
+	var events []*vigilv1.FindingEvent
+	err := a.s.store.Update(func(w *store.Writer) error {
+		var err error
+		resolved, scopes, err = w.RetireTarget(req.Tenant, req.Agent, req.Target, req.Scanner, id.Name, req.Reason, time.Now())
+		events = w.Events
+		return err
+	})
+	if errors.Is(err, store.ErrNoScope) {
+		return nil, status.Errorf(codes.NotFound, "no scope of %s on agent %s/%s", req.Target, req.Tenant, req.Agent)
+	}
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "retire: %v", err)
+	}
+	a.s.after(events, nil)
+	a.s.log.Info("target retired", "tenant", req.Tenant, "agent", req.Agent, "target", req.Target, "scanner", req.Scanner, "by", id.Name, "resolved", resolved)
+	return &vigilv1.RetireTargetResponse{Resolved: resolved, Scopes: uint32(scopes)}, nil
+}
+
 // retire retires an agent in one transaction and publishes the events of
 // the findings it resolved.
 func (s *Server) retire(tenant, agent, actor, reason string, now time.Time) (uint64, int, error) {

@@ -80,12 +80,14 @@ func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 	hidden := 0
 	for _, sc := range resp.Scopes {
 		c := sc.Coverage
-		if c.GetUnitsAttempted() == 0 && !sc.Stale && !sc.AgentStale {
+		if c.GetUnitsAttempted() == 0 && !sc.Stale && !sc.AgentStale && !sc.Retired {
 			hidden++ // a scanner with nothing to read in its target
 			continue
 		}
 		state := "ok"
 		switch {
+		case sc.Retired:
+			state = "retired"
 		case sc.AgentStale:
 			state = "agent stale"
 		case sc.Stale:

@@ -354,6 +354,7 @@ agents silent for --retire-after (30 days) on its own.`,
 	retire.Flags().StringVar(&retireTenant, "tenant", "", "the agent's tenant")
 	retire.Flags().StringVar(&reason, "reason", "", "why, for the audit log")
 	cmd.AddCommand(retire)
+
 	return cmd
 }
 
@@ -407,4 +408,84 @@ func writeCoverageSummary(w io.Writer, cov *vigilv1.ListCoverageResponse, agents
 		}
 	}
 	return nil
+}
+
+func newScopesCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "scopes", Short: "The scopes (agent, scanner, target) of the fleet, and their retirement"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List scopes with their last completed scan and state (ok, stale, agent stale, retired)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tenant, _ := cmd.Flags().GetString("tenant")
+			agent, _ := cmd.Flags().GetString("agent")
+			format, _ := cmd.Flags().GetString("format")
+			sh, err := dialShards(g)
+			if err != nil {
+				return err
+			}
+			defer sh.Close()
+			resp, err := sh.Coverage(cmd.Context(), &vigilv1.ListCoverageRequest{Tenant: tenant, Agent: agent})
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return report.WriteJSON(cmd.OutOrStdout(), resp)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "TENANT\tAGENT\tSCANNER\tTARGET\tLAST SCAN\tSTATE")
+			for _, sc := range resp.Scopes {
+				state := "ok"
+				switch {
+				case sc.Retired:
+					state = "retired"
+				case sc.AgentStale:
+					state = "agent stale"
+				case sc.Stale:
+					state = "stale"
+				}
+				report.Row(tw, sc.Scope.GetTenant(), sc.Scope.GetAgent(), sc.Scope.GetScanner(), sc.Scope.GetTarget(), ts(sc.LastScanTime.AsTime()), state)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().String("tenant", "", "only this tenant")
+	list.Flags().String("agent", "", "only this agent")
+	list.Flags().StringP("format", "f", "table", "output format: table or json")
+	cmd.AddCommand(list)
+
+	var req vigilv1.RetireTargetRequest
+	retire := &cobra.Command{
+		Use:   "retire --tenant T --agent A --target X",
+		Short: "Retire the scopes of one target (a repository moved away, a cluster torn down): their open findings resolve as retired",
+		Long: `Retire the scopes of one target of an agent on every server: each open
+finding resolves with resolution "retired", the scopes leave summaries and
+coverage, and the audit log records it. --target is the scope's target as
+vigil scopes list shows it; --scanner narrows to one scanner's scope. The
+agent stays; if it scans the target again, the scopes come back.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.Tenant == "" || req.Agent == "" || req.Target == "" {
+				return fmt.Errorf("--tenant, --agent and --target are required")
+			}
+			sh, err := dialShards(g)
+			if err != nil {
+				return err
+			}
+			defer sh.Close()
+			resolved, scopes, err := sh.RetireTarget(cmd.Context(), &req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "target %s of agent %s/%s retired: %d open findings resolved in %d scopes\n", req.Target, req.Tenant, req.Agent, resolved, scopes)
+			return nil
+		},
+	}
+	retire.Flags().StringVar(&req.Tenant, "tenant", "", "the agent's tenant")
+	retire.Flags().StringVar(&req.Agent, "agent", "", "the agent")
+	retire.Flags().StringVar(&req.Target, "target", "", "the target, as vigil scopes list shows it")
+	retire.Flags().StringVar(&req.Scanner, "scanner", "", "only this scanner's scope of the target")
+	retire.Flags().StringVar(&req.Reason, "reason", "", "why, for the audit log")
+	cmd.AddCommand(retire)
+	return cmd
 }

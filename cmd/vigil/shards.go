@@ -143,6 +143,27 @@ func (s *shards) Retire(ctx context.Context, req *vigilv1.RetireAgentRequest) (r
 	return resolved, scopes, nil
 }
 
+// RetireTarget retires a target's scopes on every shard that holds one.
+func (s *shards) RetireTarget(ctx context.Context, req *vigilv1.RetireTargetRequest) (resolved uint64, scopes uint32, err error) {
+	found := false
+	for i, conn := range s.conns {
+		resp, err := vigilv1.NewAgentServiceClient(conn).RetireTarget(ctx, req)
+		if status.Code(err) == codes.NotFound {
+			continue
+		}
+		if err != nil {
+			return resolved, scopes, fmt.Errorf("retire on %s: %w", s.addrs[i], err)
+		}
+		found = true
+		resolved += resp.Resolved
+		scopes += resp.Scopes
+	}
+	if !found {
+		return 0, 0, status.Errorf(codes.NotFound, "no scope of %s on agent %s/%s on any of %d server(s)", req.Target, req.Tenant, req.Agent, len(s.conns))
+	}
+	return resolved, scopes, nil
+}
+
 // agentPage is the page size the CLI asks agents in.
 const agentPage = 1000
 

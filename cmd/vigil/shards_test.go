@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -235,8 +236,20 @@ func TestAgentsRetireAcrossShards(t *testing.T) {
 		}
 	}()
 	both := strings.Join(addrs, ",")
-	out, err := run(t, "--server", both, "agents", "retire", "old", "--tenant", "acme", "--reason", "host decommissioned")
-	if err != nil || !strings.Contains(out, "2 open findings resolved in 2 scopes") {
+	// One target first: only the shard holding it changes.
+	out, err := run(t, "--server", both, "scopes", "retire", "--tenant", "acme", "--agent", "old", "--target", "/srv/0", "--reason", "repository moved")
+	if err != nil || !strings.Contains(out, "1 open findings resolved in 1 scopes") {
+		t.Fatalf("scopes retire: %q %v", out, err)
+	}
+	if sum, _ := servers[1].Store().Summarize(&vigilv1.SummarizeFindingsRequest{}); sum.Total != 1 {
+		t.Errorf("the other target's finding: %d", sum.Total)
+	}
+	out, _ = run(t, "--server", both, "scopes", "list", "--tenant", "acme")
+	if !strings.Contains(out, "/srv/0") || !regexp.MustCompile(`/srv/0\s+\S+\s+retired`).MatchString(out) || strings.Count(out, "retired") != 1 {
+		t.Errorf("scopes list:\n%s", out)
+	}
+	out, err = run(t, "--server", both, "agents", "retire", "old", "--tenant", "acme", "--reason", "host decommissioned")
+	if err != nil || !strings.Contains(out, "1 open findings resolved in 2 scopes") {
 		t.Fatalf("retire: %q %v", out, err)
 	}
 	for i, s := range servers {

@@ -115,7 +115,7 @@ func (s *Store) Coverage(req *vigilv1.ListCoverageRequest, tenants []string, now
 				continue
 			}
 			a := agents[string(agentKey(sr.Scope.GetTenant(), sr.Scope.GetAgent()))]
-			row := &vigilv1.ScopeCoverage{Scope: sr.Scope, Coverage: sr.Coverage, LastScanTime: sr.LastScanTime,
+			row := &vigilv1.ScopeCoverage{Scope: sr.Scope, Coverage: sr.Coverage, LastScanTime: sr.LastScanTime, Retired: sr.Retired || a.GetRetired(),
 				Stale: ScopeStale(sr, a, now), AgentStale: AgentStale(a, now, staleAfter)}
 			if req.Stale && !row.Stale && !row.AgentStale {
 				continue

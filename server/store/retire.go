@@ -13,8 +13,12 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 )
 
-// ErrNoAgent is returned for an agent the store has never heard of.
-var ErrNoAgent = errors.New("agent not found")
+// ErrNoAgent is returned for an agent the store has never heard of, and
+// ErrNoScope for a target none of whose scopes it holds.
+var (
+	ErrNoAgent = errors.New("agent not found")
+	ErrNoScope = errors.New("no scope of this target")
+)
 
 // Retired is the resolution of a finding whose agent was retired.
 const Retired = "retired"
@@ -32,6 +36,43 @@ func (w *Writer) RetireAgent(tenant, agent, actor, reason string, now time.Time)
 	if w.tx.Bucket(bAgents).Get(agentKey(tenant, agent)) == nil {
 		return 0, 0, ErrNoAgent
 	}
+	ts := timestamppb.New(now)
+	resolved, scopes, err = w.retireScopes(ts, func(sc *vigilv1.Scope) bool { return sc.GetTenant() == tenant && sc.GetAgent() == agent })
+	if err != nil {
+		return 0, 0, err
+	}
+	err = w.touchAgent(tenant, agent, func(a *vigilv1.Agent) {
+		a.Retired, a.RetiredAt = true, ts
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return resolved, scopes, w.auditRetire(&vigilv1.AuditEntry{Time: ts, Actor: actor, Action: "retire", Affected: resolved,
+		Tenant: tenant, Agent: agent, Reason: reason})
+}
+
+// RetireTarget retires the scopes of one target of an agent (of one
+// scanner, or of all when scanner is ""), as RetireAgent retires all of
+// them: a repository moved away, a cluster torn down. The agent itself
+// stays. ErrNoScope when no scope matches.
+func (w *Writer) RetireTarget(tenant, agent, target, scanner, actor, reason string, now time.Time) (resolved uint64, scopes int, err error) {
+	ts := timestamppb.New(now)
+	resolved, scopes, err = w.retireScopes(ts, func(sc *vigilv1.Scope) bool {
+		return sc.GetTenant() == tenant && sc.GetAgent() == agent && sc.GetTarget() == target && (scanner == "" || sc.GetScanner() == scanner)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if scopes == 0 {
+		return 0, 0, ErrNoScope
+	}
+	return resolved, scopes, w.auditRetire(&vigilv1.AuditEntry{Time: ts, Actor: actor, Action: "retire-target", Affected: resolved,
+		Tenant: tenant, Agent: agent, Target: target, Scanner: scanner, Reason: reason})
+}
+
+// retireScopes resolves, as Retired, every present finding of the scopes
+// match accepts, and marks those scopes retired.
+func (w *Writer) retireScopes(ts *timestamppb.Timestamp, match func(*vigilv1.Scope) bool) (resolved uint64, scopes int, err error) {
 	// The cursors below read the buckets: write what is buffered first.
 	if err := w.Flush(); err != nil {
 		return 0, 0, err
@@ -42,7 +83,7 @@ func (w *Writer) RetireAgent(tenant, agent, actor, reason string, now time.Time)
 		if err := proto.Unmarshal(v, sr); err != nil {
 			return fmt.Errorf("decode scope: %w", err)
 		}
-		if sr.GetScope().GetTenant() == tenant && sr.GetScope().GetAgent() == agent {
+		if match(sr.GetScope()) {
 			mine = append(mine, sr.Scope)
 		}
 		return nil
@@ -50,7 +91,6 @@ func (w *Writer) RetireAgent(tenant, agent, actor, reason string, now time.Time)
 	if err != nil {
 		return 0, 0, err
 	}
-	ts := timestamppb.New(now)
 	for _, sc := range mine {
 		sr, sid, err := w.scope(sc)
 		if err != nil {
@@ -76,21 +116,15 @@ func (w *Writer) RetireAgent(tenant, agent, actor, reason string, now time.Time)
 		sr.Retired = true
 		w.dirty[sid] = true
 	}
-	err = w.touchAgent(tenant, agent, func(a *vigilv1.Agent) {
-		a.Retired, a.RetiredAt = true, ts
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	v, err := proto.Marshal(&vigilv1.AuditEntry{Time: ts, Actor: actor, Action: "retire", Affected: resolved,
-		Tenant: tenant, Agent: agent, Reason: reason})
-	if err != nil {
-		return 0, 0, fmt.Errorf("encode audit entry: %w", err)
-	}
-	if err := w.tx.Bucket(bAudit).Put([]byte(newID(now)), v); err != nil {
-		return 0, 0, err
-	}
 	return resolved, len(mine), nil
+}
+
+func (w *Writer) auditRetire(e *vigilv1.AuditEntry) error {
+	v, err := proto.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode audit entry: %w", err)
+	}
+	return w.tx.Bucket(bAudit).Put([]byte(newID(e.Time.AsTime())), v)
 }
 
 // RetireDue lists the agents, not yet retired, whose last heartbeat is

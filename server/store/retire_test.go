@@ -97,3 +97,56 @@ func TestRetireAgent(t *testing.T) {
 		t.Error("the scope stays retired after a completed scan")
 	}
 }
+
+// Retiring a target retires its scopes (one scanner's, or all), leaves the
+// agent and its other targets alone, and is audited.
+func TestRetireTarget(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	k8s := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/srv/repo"}
+	docker := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "dockerfile", Target: "/srv/repo"}
+	other := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/srv/other"}
+	fs := []*vigilv1.Finding{mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, 1),
+		mkFinding("acme", "VGL-CLUSTER-002", vigilv1.Severity_SEVERITY_HIGH, 2), mkFinding("acme", "VGL-CLUSTER-003", vigilv1.Severity_SEVERITY_HIGH, 3)}
+	for i, sc := range []*vigilv1.Scope{k8s, docker, other} {
+		scan(t, s, sc, "s1", true, fs[i:i+1], nil, []string{fs[i].Fingerprint}, t0)
+	}
+	retire := func(scanner string) (uint64, int, error) {
+		var r uint64
+		var n int
+		err := s.Update(func(w *Writer) error {
+			var err error
+			r, n, err = w.RetireTarget("acme", "a1", "/srv/repo", scanner, "admin@example", "moved", t0)
+			return err
+		})
+		return r, n, err
+	}
+	if r, n, err := retire("dockerfile"); err != nil || r != 1 || n != 1 {
+		t.Fatalf("one scanner: %d in %d, %v", r, n, err)
+	}
+	if r, n, err := retire(""); err != nil || r != 1 || n != 2 {
+		t.Fatalf("the rest of the target: %d in %d, %v", r, n, err)
+	}
+	if sum, _ := s.Summarize(&vigilv1.SummarizeFindingsRequest{}); sum.Total != 1 {
+		t.Errorf("summary %d, want the other target's finding", sum.Total)
+	}
+	if sr, _ := s.Scope(other); sr.Retired {
+		t.Error("another target retired")
+	}
+	if err := s.Update(func(w *Writer) error {
+		_, _, err := w.RetireTarget("acme", "a1", "/srv/none", "", "admin@example", "", t0)
+		return err
+	}); !errors.Is(err, ErrNoScope) {
+		t.Errorf("unknown target: %v", err)
+	}
+	audit, _, _ := s.Audit(nil, 10, "")
+	scanners := map[string]bool{}
+	for _, e := range audit {
+		if e.Action == "retire-target" && e.Target == "/srv/repo" {
+			scanners[e.Scanner] = true
+		}
+	}
+	if len(audit) != 2 || !scanners["dockerfile"] || !scanners[""] {
+		t.Errorf("audit %v", audit)
+	}
+}

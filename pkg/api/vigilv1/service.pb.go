@@ -1506,6 +1506,138 @@ func (x *RetireAgentResponse) GetScopes() uint32 {
 	return 0
 }
 
+// RetireTargetRequest retires the scopes of one target of an agent.
+type RetireTargetRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Agent  string                 `protobuf:"bytes,2,opt,name=agent,proto3" json:"agent,omitempty"`
+	// target is the scope's target as stored (see ListCoverage).
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// scanner narrows to one scanner's scope; empty retires them all.
+	Scanner       string `protobuf:"bytes,4,opt,name=scanner,proto3" json:"scanner,omitempty"`
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetireTargetRequest) Reset() {
+	*x = RetireTargetRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetireTargetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetireTargetRequest) ProtoMessage() {}
+
+func (x *RetireTargetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetireTargetRequest.ProtoReflect.Descriptor instead.
+func (*RetireTargetRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RetireTargetRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *RetireTargetRequest) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *RetireTargetRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *RetireTargetRequest) GetScanner() string {
+	if x != nil {
+		return x.Scanner
+	}
+	return ""
+}
+
+func (x *RetireTargetRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RetireTargetResponse says what the retirement changed.
+type RetireTargetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resolved      uint64                 `protobuf:"varint,1,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	Scopes        uint32                 `protobuf:"varint,2,opt,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetireTargetResponse) Reset() {
+	*x = RetireTargetResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetireTargetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetireTargetResponse) ProtoMessage() {}
+
+func (x *RetireTargetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetireTargetResponse.ProtoReflect.Descriptor instead.
+func (*RetireTargetResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RetireTargetResponse) GetResolved() uint64 {
+	if x != nil {
+		return x.Resolved
+	}
+	return 0
+}
+
+func (x *RetireTargetResponse) GetScopes() uint32 {
+	if x != nil {
+		return x.Scopes
+	}
+	return 0
+}
+
 // CreateSuppressionRequest adds an exception.
 type CreateSuppressionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1516,7 +1648,7 @@ type CreateSuppressionRequest struct {
 
 func (x *CreateSuppressionRequest) Reset() {
 	*x = CreateSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1660,7 @@ func (x *CreateSuppressionRequest) String() string {
 func (*CreateSuppressionRequest) ProtoMessage() {}
 
 func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1673,7 @@ func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateSuppressionRequest) GetSuppression() *Suppression {
@@ -1563,7 +1695,7 @@ type CreateSuppressionResponse struct {
 
 func (x *CreateSuppressionResponse) Reset() {
 	*x = CreateSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1707,7 @@ func (x *CreateSuppressionResponse) String() string {
 func (*CreateSuppressionResponse) ProtoMessage() {}
 
 func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1720,7 @@ func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateSuppressionResponse) GetSuppression() *Suppression {
@@ -1617,7 +1749,7 @@ type ListSuppressionsRequest struct {
 
 func (x *ListSuppressionsRequest) Reset() {
 	*x = ListSuppressionsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1761,7 @@ func (x *ListSuppressionsRequest) String() string {
 func (*ListSuppressionsRequest) ProtoMessage() {}
 
 func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1774,7 @@ func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListSuppressionsRequest) GetTenant() string {
@@ -1669,7 +1801,7 @@ type ListSuppressionsResponse struct {
 
 func (x *ListSuppressionsResponse) Reset() {
 	*x = ListSuppressionsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1681,7 +1813,7 @@ func (x *ListSuppressionsResponse) String() string {
 func (*ListSuppressionsResponse) ProtoMessage() {}
 
 func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1694,7 +1826,7 @@ func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
@@ -1714,7 +1846,7 @@ type RevokeSuppressionRequest struct {
 
 func (x *RevokeSuppressionRequest) Reset() {
 	*x = RevokeSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1858,7 @@ func (x *RevokeSuppressionRequest) String() string {
 func (*RevokeSuppressionRequest) ProtoMessage() {}
 
 func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1871,7 @@ func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RevokeSuppressionRequest) GetId() string {
@@ -1761,7 +1893,7 @@ type RevokeSuppressionResponse struct {
 
 func (x *RevokeSuppressionResponse) Reset() {
 	*x = RevokeSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1905,7 @@ func (x *RevokeSuppressionResponse) String() string {
 func (*RevokeSuppressionResponse) ProtoMessage() {}
 
 func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1918,7 @@ func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RevokeSuppressionResponse) GetSuppression() *Suppression {
@@ -1809,8 +1941,8 @@ type AuditEntry struct {
 	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
 	// actor is the caller's identity, or "expiry".
 	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	// action is "create", "revoke", "expire" (suppressions) or "retire"
-	// (agents).
+	// action is "create", "revoke", "expire" (suppressions), "retire"
+	// (agents) or "retire-target" (one target's scopes).
 	Action      string       `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	Suppression *Suppression `protobuf:"bytes,4,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	Affected    uint64       `protobuf:"varint,5,opt,name=affected,proto3" json:"affected,omitempty"`
@@ -1818,14 +1950,17 @@ type AuditEntry struct {
 	Tenant string `protobuf:"bytes,6,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	Agent  string `protobuf:"bytes,7,opt,name=agent,proto3" json:"agent,omitempty"`
 	// reason is the retirement's reason.
-	Reason        string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// target and scanner name the scopes of a "retire-target" entry.
+	Target        string `protobuf:"bytes,9,opt,name=target,proto3" json:"target,omitempty"`
+	Scanner       string `protobuf:"bytes,10,opt,name=scanner,proto3" json:"scanner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1972,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1985,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
@@ -1909,6 +2044,20 @@ func (x *AuditEntry) GetReason() string {
 	return ""
 }
 
+func (x *AuditEntry) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetScanner() string {
+	if x != nil {
+		return x.Scanner
+	}
+	return ""
+}
+
 // ListAuditRequest pages through the audit log, oldest first.
 type ListAuditRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1921,7 +2070,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2082,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2095,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListAuditRequest) GetTenant() string {
@@ -1981,7 +2130,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1993,7 +2142,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2006,7 +2155,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -2032,7 +2181,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2044,7 +2193,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2057,7 +2206,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 // BackupResponse carries the next bytes of the snapshot, a bbolt file.
@@ -2070,7 +2219,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2231,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2244,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BackupResponse) GetData() []byte {
@@ -2126,7 +2275,7 @@ type ListCoverageRequest struct {
 
 func (x *ListCoverageRequest) Reset() {
 	*x = ListCoverageRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2287,7 @@ func (x *ListCoverageRequest) String() string {
 func (*ListCoverageRequest) ProtoMessage() {}
 
 func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2300,7 @@ func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageRequest.ProtoReflect.Descriptor instead.
 func (*ListCoverageRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListCoverageRequest) GetTenant() string {
@@ -2219,14 +2368,16 @@ type ScopeCoverage struct {
 	// stale: no completed scan for three of the agent's scan intervals.
 	Stale bool `protobuf:"varint,4,opt,name=stale,proto3" json:"stale,omitempty"`
 	// agent_stale: the agent missed three of its heartbeat intervals.
-	AgentStale    bool `protobuf:"varint,5,opt,name=agent_stale,json=agentStale,proto3" json:"agent_stale,omitempty"`
+	AgentStale bool `protobuf:"varint,5,opt,name=agent_stale,json=agentStale,proto3" json:"agent_stale,omitempty"`
+	// retired: the scope, or its agent, was retired.
+	Retired       bool `protobuf:"varint,6,opt,name=retired,proto3" json:"retired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScopeCoverage) Reset() {
 	*x = ScopeCoverage{}
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2389,7 @@ func (x *ScopeCoverage) String() string {
 func (*ScopeCoverage) ProtoMessage() {}
 
 func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2402,7 @@ func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeCoverage.ProtoReflect.Descriptor instead.
 func (*ScopeCoverage) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ScopeCoverage) GetScope() *Scope {
@@ -2289,6 +2440,13 @@ func (x *ScopeCoverage) GetAgentStale() bool {
 	return false
 }
 
+func (x *ScopeCoverage) GetRetired() bool {
+	if x != nil {
+		return x.Retired
+	}
+	return false
+}
+
 // ListCoverageResponse is one page of scopes; stale_agents lists the
 // silent agents of the caller's tenants on the first page of a stale query.
 type ListCoverageResponse struct {
@@ -2302,7 +2460,7 @@ type ListCoverageResponse struct {
 
 func (x *ListCoverageResponse) Reset() {
 	*x = ListCoverageResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2472,7 @@ func (x *ListCoverageResponse) String() string {
 func (*ListCoverageResponse) ProtoMessage() {}
 
 func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2485,7 @@ func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageResponse.ProtoReflect.Descriptor instead.
 func (*ListCoverageResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListCoverageResponse) GetScopes() []*ScopeCoverage {
@@ -2470,6 +2628,15 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"I\n" +
 	"\x13RetireAgentResponse\x12\x1a\n" +
 	"\bresolved\x18\x01 \x01(\x04R\bresolved\x12\x16\n" +
+	"\x06scopes\x18\x02 \x01(\rR\x06scopes\"\x8d\x01\n" +
+	"\x13RetireTargetRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\ascanner\x18\x04 \x01(\tR\ascanner\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"J\n" +
+	"\x14RetireTargetResponse\x12\x1a\n" +
+	"\bresolved\x18\x01 \x01(\x04R\bresolved\x12\x16\n" +
 	"\x06scopes\x18\x02 \x01(\rR\x06scopes\"S\n" +
 	"\x18CreateSuppressionRequest\x127\n" +
 	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"p\n" +
@@ -2485,7 +2652,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"p\n" +
 	"\x19RevokeSuppressionResponse\x127\n" +
 	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1a\n" +
-	"\baffected\x18\x02 \x01(\x04R\baffected\"\x85\x02\n" +
+	"\baffected\x18\x02 \x01(\x04R\baffected\"\xb7\x02\n" +
 	"\n" +
 	"AuditEntry\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
@@ -2495,7 +2662,10 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\baffected\x18\x05 \x01(\x04R\baffected\x12\x16\n" +
 	"\x06tenant\x18\x06 \x01(\tR\x06tenant\x12\x14\n" +
 	"\x05agent\x18\a \x01(\tR\x05agent\x12\x16\n" +
-	"\x06reason\x18\b \x01(\tR\x06reason\"f\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x16\n" +
+	"\x06target\x18\t \x01(\tR\x06target\x12\x18\n" +
+	"\ascanner\x18\n" +
+	" \x01(\tR\ascanner\"f\n" +
 	"\x10ListAuditRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2516,14 +2686,15 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x05stale\x18\x06 \x01(\bR\x05stale\x12\x1b\n" +
 	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tR\tpageToken\"\xdf\x01\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"\xf9\x01\n" +
 	"\rScopeCoverage\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12.\n" +
 	"\bcoverage\x18\x02 \x01(\v2\x12.vigil.v1.CoverageR\bcoverage\x12@\n" +
 	"\x0elast_scan_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\flastScanTime\x12\x14\n" +
 	"\x05stale\x18\x04 \x01(\bR\x05stale\x12\x1f\n" +
 	"\vagent_stale\x18\x05 \x01(\bR\n" +
-	"agentStale\"\xa3\x01\n" +
+	"agentStale\x12\x18\n" +
+	"\aretired\x18\x06 \x01(\bR\aretired\"\xa3\x01\n" +
 	"\x14ListCoverageResponse\x12/\n" +
 	"\x06scopes\x18\x01 \x03(\v2\x17.vigil.v1.ScopeCoverageR\x06scopes\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x122\n" +
@@ -2546,11 +2717,12 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"GetFinding\x12\x1b.vigil.v1.GetFindingRequest\x1a\x1c.vigil.v1.GetFindingResponse\x12\\\n" +
 	"\x11SummarizeFindings\x12\".vigil.v1.SummarizeFindingsRequest\x1a#.vigil.v1.SummarizeFindingsResponse\x12R\n" +
-	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012\xa3\x01\n" +
+	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012\xf2\x01\n" +
 	"\fAgentService\x12G\n" +
 	"\n" +
 	"ListAgents\x12\x1b.vigil.v1.ListAgentsRequest\x1a\x1c.vigil.v1.ListAgentsResponse\x12J\n" +
-	"\vRetireAgent\x12\x1c.vigil.v1.RetireAgentRequest\x1a\x1d.vigil.v1.RetireAgentResponse2\xf1\x02\n" +
+	"\vRetireAgent\x12\x1c.vigil.v1.RetireAgentRequest\x1a\x1d.vigil.v1.RetireAgentResponse\x12M\n" +
+	"\fRetireTarget\x12\x1d.vigil.v1.RetireTargetRequest\x1a\x1e.vigil.v1.RetireTargetResponse2\xf1\x02\n" +
 	"\x12SuppressionService\x12\\\n" +
 	"\x11CreateSuppression\x12\".vigil.v1.CreateSuppressionRequest\x1a#.vigil.v1.CreateSuppressionResponse\x12Y\n" +
 	"\x10ListSuppressions\x12!.vigil.v1.ListSuppressionsRequest\x1a\".vigil.v1.ListSuppressionsResponse\x12\\\n" +
@@ -2574,7 +2746,7 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                       // 0: vigil.v1.Status
 	(EventType)(0),                    // 1: vigil.v1.EventType
@@ -2596,58 +2768,60 @@ var file_vigil_v1_service_proto_goTypes = []any{
 	(*ListAgentsResponse)(nil),        // 17: vigil.v1.ListAgentsResponse
 	(*RetireAgentRequest)(nil),        // 18: vigil.v1.RetireAgentRequest
 	(*RetireAgentResponse)(nil),       // 19: vigil.v1.RetireAgentResponse
-	(*CreateSuppressionRequest)(nil),  // 20: vigil.v1.CreateSuppressionRequest
-	(*CreateSuppressionResponse)(nil), // 21: vigil.v1.CreateSuppressionResponse
-	(*ListSuppressionsRequest)(nil),   // 22: vigil.v1.ListSuppressionsRequest
-	(*ListSuppressionsResponse)(nil),  // 23: vigil.v1.ListSuppressionsResponse
-	(*RevokeSuppressionRequest)(nil),  // 24: vigil.v1.RevokeSuppressionRequest
-	(*RevokeSuppressionResponse)(nil), // 25: vigil.v1.RevokeSuppressionResponse
-	(*AuditEntry)(nil),                // 26: vigil.v1.AuditEntry
-	(*ListAuditRequest)(nil),          // 27: vigil.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),         // 28: vigil.v1.ListAuditResponse
-	(*BackupRequest)(nil),             // 29: vigil.v1.BackupRequest
-	(*BackupResponse)(nil),            // 30: vigil.v1.BackupResponse
-	(*ListCoverageRequest)(nil),       // 31: vigil.v1.ListCoverageRequest
-	(*ScopeCoverage)(nil),             // 32: vigil.v1.ScopeCoverage
-	(*ListCoverageResponse)(nil),      // 33: vigil.v1.ListCoverageResponse
-	(*Finding)(nil),                   // 34: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),     // 35: google.protobuf.Timestamp
-	(*Scope)(nil),                     // 36: vigil.v1.Scope
-	(Pillar)(0),                       // 37: vigil.v1.Pillar
-	(Severity)(0),                     // 38: vigil.v1.Severity
-	(NotAssessedReason)(0),            // 39: vigil.v1.NotAssessedReason
-	(*Coverage)(nil),                  // 40: vigil.v1.Coverage
+	(*RetireTargetRequest)(nil),       // 20: vigil.v1.RetireTargetRequest
+	(*RetireTargetResponse)(nil),      // 21: vigil.v1.RetireTargetResponse
+	(*CreateSuppressionRequest)(nil),  // 22: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil), // 23: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),   // 24: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),  // 25: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),  // 26: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil), // 27: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                // 28: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),          // 29: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),         // 30: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),             // 31: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),            // 32: vigil.v1.BackupResponse
+	(*ListCoverageRequest)(nil),       // 33: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),             // 34: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),      // 35: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                   // 36: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
+	(*Scope)(nil),                     // 38: vigil.v1.Scope
+	(Pillar)(0),                       // 39: vigil.v1.Pillar
+	(Severity)(0),                     // 40: vigil.v1.Severity
+	(NotAssessedReason)(0),            // 41: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                  // 42: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	34, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	36, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	35, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	35, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	35, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	36, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	35, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	37, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	37, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	37, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	38, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	37, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
 	3,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	35, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	35, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	35, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	37, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	37, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	37, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
 	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
 	2,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	35, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	35, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	35, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	36, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	35, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
-	35, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
-	35, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	37, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	38, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	37, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	37, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	37, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	38, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	37, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	37, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	37, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	39, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	40, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
 	0,  // 22: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
 	6,  // 23: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	2,  // 24: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
 	2,  // 25: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
 	0,  // 26: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	37, // 27: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	38, // 28: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	39, // 27: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	40, // 28: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
 	12, // 29: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
 	6,  // 30: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	4,  // 31: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
@@ -2656,14 +2830,14 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	3,  // 34: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
 	3,  // 35: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
 	3,  // 36: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	35, // 37: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	37, // 37: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	3,  // 38: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	26, // 39: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	39, // 40: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	36, // 41: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	40, // 42: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	35, // 43: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	32, // 44: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	28, // 39: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	41, // 40: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	38, // 41: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	42, // 42: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	37, // 43: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	34, // 44: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
 	5,  // 45: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
 	7,  // 46: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
 	9,  // 47: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
@@ -2671,26 +2845,28 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	14, // 49: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
 	16, // 50: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
 	18, // 51: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	20, // 52: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	22, // 53: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	24, // 54: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	27, // 55: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	29, // 56: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	31, // 57: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	8,  // 58: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 59: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 60: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 61: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 62: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 63: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	21, // 64: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	23, // 65: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	25, // 66: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	28, // 67: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	30, // 68: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	33, // 69: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	58, // [58:70] is the sub-list for method output_type
-	46, // [46:58] is the sub-list for method input_type
+	20, // 52: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	22, // 53: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	24, // 54: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	26, // 55: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	29, // 56: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	31, // 57: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	33, // 58: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	8,  // 59: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 60: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 61: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 62: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 63: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 64: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	21, // 65: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	23, // 66: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	25, // 67: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	27, // 68: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	30, // 69: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	32, // 70: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	35, // 71: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	59, // [59:72] is the sub-list for method output_type
+	46, // [46:59] is the sub-list for method input_type
 	46, // [46:46] is the sub-list for extension type_name
 	46, // [46:46] is the sub-list for extension extendee
 	0,  // [0:46] is the sub-list for field type_name
@@ -2709,7 +2885,7 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -243,8 +243,9 @@ var FindingService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	AgentService_ListAgents_FullMethodName  = "/vigil.v1.AgentService/ListAgents"
-	AgentService_RetireAgent_FullMethodName = "/vigil.v1.AgentService/RetireAgent"
+	AgentService_ListAgents_FullMethodName   = "/vigil.v1.AgentService/ListAgents"
+	AgentService_RetireAgent_FullMethodName  = "/vigil.v1.AgentService/RetireAgent"
+	AgentService_RetireTarget_FullMethodName = "/vigil.v1.AgentService/RetireTarget"
 )
 
 // AgentServiceClient is the client API for AgentService service.
@@ -258,6 +259,9 @@ type AgentServiceClient interface {
 	// (resolution "retired", with events), takes it out of summaries and
 	// coverage, and writes an audit entry. Admin role.
 	RetireAgent(ctx context.Context, in *RetireAgentRequest, opts ...grpc.CallOption) (*RetireAgentResponse, error)
+	// RetireTarget does the same for the scopes of one target (a repository
+	// moved away, a cluster torn down); the agent stays. Admin role.
+	RetireTarget(ctx context.Context, in *RetireTargetRequest, opts ...grpc.CallOption) (*RetireTargetResponse, error)
 }
 
 type agentServiceClient struct {
@@ -288,6 +292,16 @@ func (c *agentServiceClient) RetireAgent(ctx context.Context, in *RetireAgentReq
 	return out, nil
 }
 
+func (c *agentServiceClient) RetireTarget(ctx context.Context, in *RetireTargetRequest, opts ...grpc.CallOption) (*RetireTargetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetireTargetResponse)
+	err := c.cc.Invoke(ctx, AgentService_RetireTarget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServiceServer is the server API for AgentService service.
 // All implementations must embed UnimplementedAgentServiceServer
 // for forward compatibility.
@@ -299,6 +313,9 @@ type AgentServiceServer interface {
 	// (resolution "retired", with events), takes it out of summaries and
 	// coverage, and writes an audit entry. Admin role.
 	RetireAgent(context.Context, *RetireAgentRequest) (*RetireAgentResponse, error)
+	// RetireTarget does the same for the scopes of one target (a repository
+	// moved away, a cluster torn down); the agent stays. Admin role.
+	RetireTarget(context.Context, *RetireTargetRequest) (*RetireTargetResponse, error)
 	mustEmbedUnimplementedAgentServiceServer()
 }
 
@@ -314,6 +331,9 @@ func (UnimplementedAgentServiceServer) ListAgents(context.Context, *ListAgentsRe
 }
 func (UnimplementedAgentServiceServer) RetireAgent(context.Context, *RetireAgentRequest) (*RetireAgentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RetireAgent not implemented")
+}
+func (UnimplementedAgentServiceServer) RetireTarget(context.Context, *RetireTargetRequest) (*RetireTargetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetireTarget not implemented")
 }
 func (UnimplementedAgentServiceServer) mustEmbedUnimplementedAgentServiceServer() {}
 func (UnimplementedAgentServiceServer) testEmbeddedByValue()                      {}
@@ -372,6 +392,24 @@ func _AgentService_RetireAgent_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AgentService_RetireTarget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetireTargetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServiceServer).RetireTarget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentService_RetireTarget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServiceServer).RetireTarget(ctx, req.(*RetireTargetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AgentService_ServiceDesc is the grpc.ServiceDesc for AgentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -386,6 +424,10 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RetireAgent",
 			Handler:    _AgentService_RetireAgent_Handler,
+		},
+		{
+			MethodName: "RetireTarget",
+			Handler:    _AgentService_RetireTarget_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
