@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -83,7 +84,7 @@ func (f *findingService) ListFindings(ctx context.Context, req *vigilv1.ListFind
 }
 
 func (f *findingService) GetFinding(ctx context.Context, req *vigilv1.GetFindingRequest) (*vigilv1.GetFindingResponse, error) {
-	sf, err := f.s.store.Get(req.Id)
+	sf, all, err := f.s.store.GetAll(req.Id, 0)
 	if err == nil && !caller(ctx).AllowsTenant(sf.GetFinding().GetResource().GetTenant()) {
 		// Outside the caller's scope reads as absent: no existence leak.
 		err = store.ErrNotFound
@@ -94,7 +95,8 @@ func (f *findingService) GetFinding(ctx context.Context, req *vigilv1.GetFinding
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "get: %v", err)
 	}
-	return &vigilv1.GetFindingResponse{Finding: sf}, nil
+	all = slices.DeleteFunc(all, func(o *vigilv1.StoredFinding) bool { return !caller(ctx).AllowsTenant(o.GetScope().GetTenant()) })
+	return &vigilv1.GetFindingResponse{Finding: sf, Occurrences: all}, nil
 }
 
 func (f *findingService) SummarizeFindings(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {

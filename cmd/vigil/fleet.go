@@ -127,14 +127,17 @@ func newFindingsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer sh.Close()
-			f, err := sh.Get(cmd.Context(), args[0])
+			resp, err := sh.Get(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("get finding: %w", err)
 			}
 			if getFormat == "json" {
-				return report.WriteJSON(cmd.OutOrStdout(), f)
+				return report.WriteJSON(cmd.OutOrStdout(), resp)
 			}
-			return writeFindingDetail(cmd.OutOrStdout(), f)
+			if err := writeFindingDetail(cmd.OutOrStdout(), resp.Finding); err != nil {
+				return err
+			}
+			return writeOccurrences(cmd.OutOrStdout(), resp.Occurrences)
 		},
 	}
 	get.Flags().StringVarP(&getFormat, "format", "f", "table", "output format: table or json")
@@ -253,6 +256,21 @@ func writeFindingDetail(w io.Writer, s *vigilv1.StoredFinding) error {
 	}
 	for _, r := range rows {
 		report.Row(tw, r[0]+":", r[1])
+	}
+	return tw.Flush()
+}
+
+// writeOccurrences lists where a fingerprint stands: one row per scope.
+func writeOccurrences(w io.Writer, occ []*vigilv1.StoredFinding) error {
+	if len(occ) < 2 {
+		return nil // the finding alone: its detail says it all
+	}
+	fmt.Fprintf(w, "\nSeen by %d scopes:\n", len(occ))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "AGENT\tSCANNER\tTARGET\tSTATUS\tFIRST SEEN\tLAST SEEN\tID")
+	for _, o := range occ {
+		report.Row(tw, o.GetScope().GetAgent(), o.GetScope().GetScanner(), o.GetScope().GetTarget(), strings.ToUpper(finding.StatusName(o.Status)),
+			ts(o.GetFirstSeen().AsTime()), ts(o.GetLastSeen().AsTime()), o.Id)
 	}
 	return tw.Flush()
 }

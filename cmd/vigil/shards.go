@@ -107,7 +107,8 @@ func (s *shards) Summarize(ctx context.Context, req *vigilv1.SummarizeFindingsRe
 }
 
 // Get asks each shard for the finding until one has it.
-func (s *shards) Get(ctx context.Context, id string) (*vigilv1.StoredFinding, error) {
+func (s *shards) Get(ctx context.Context, id string) (*vigilv1.GetFindingResponse, error) {
+	out := &vigilv1.GetFindingResponse{}
 	for i, conn := range s.conns {
 		resp, err := vigilv1.NewFindingServiceClient(conn).GetFinding(ctx, &vigilv1.GetFindingRequest{Id: id})
 		if status.Code(err) == codes.NotFound {
@@ -116,9 +117,29 @@ func (s *shards) Get(ctx context.Context, id string) (*vigilv1.StoredFinding, er
 		if err != nil {
 			return nil, fmt.Errorf("get finding on %s: %w", s.addrs[i], err)
 		}
-		return resp.Finding, nil
+		// Each shard holds its own scopes' occurrences; the finding is
+		// the one asked for by id, or the one that matters most.
+		if out.Finding == nil || len(id) == 64 && matters(resp.Finding, out.Finding) {
+			out.Finding = resp.Finding
+		}
+		out.Occurrences = append(out.Occurrences, resp.Occurrences...)
 	}
-	return nil, status.Errorf(codes.NotFound, "finding %q not found on any of %d server(s)", id, len(s.conns))
+	if out.Finding == nil {
+		return nil, status.Errorf(codes.NotFound, "finding %q not found on any of %d server(s)", id, len(s.conns))
+	}
+	sort.Slice(out.Occurrences, func(i, j int) bool { return matters(out.Occurrences[i], out.Occurrences[j]) })
+	return out, nil
+}
+
+// matters orders occurrences: open before resolved, then the latest change.
+func matters(a, b *vigilv1.StoredFinding) bool {
+	open := func(s vigilv1.Status) bool {
+		return s == vigilv1.Status_STATUS_OPEN || s == vigilv1.Status_STATUS_REOPENED || s == vigilv1.Status_STATUS_SUPPRESSED
+	}
+	if oa, ob := open(a.Status), open(b.Status); oa != ob {
+		return oa
+	}
+	return a.GetLastChange().AsTime().After(b.GetLastChange().AsTime())
 }
 
 // Retire retires an agent on every shard that knows it (each holds the

@@ -261,3 +261,52 @@ func TestAgentsRetireAcrossShards(t *testing.T) {
 		t.Errorf("an unknown agent: %v", err)
 	}
 }
+
+// findings get of a fingerprint two shards hold (two agents on one
+// repository) shows both occurrences, through the fan-out.
+func TestFindingsGetShowsEveryOccurrence(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Pod", Name: "web"}
+	f := &vigilv1.Finding{Fingerprint: finding.Fingerprint("VGL-CLUSTER-005", res, "pods.yaml", "x"), CheckId: "VGL-CLUSTER-005",
+		Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: res}
+	d := finding.DigestOf([]string{f.Fingerprint})
+	var addrs []string
+	var done []chan error
+	for i, agentID := range []string{"ci", "laptop"} {
+		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope := &vigilv1.Scope{Tenant: "acme", Agent: agentID, Scanner: "kubernetes", Target: fmt.Sprintf("/checkout-%d/repo", i)}
+		if err := s.Store().Update(func(w *store.Writer) error {
+			if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{f}}, time.Now()); err != nil {
+				return err
+			}
+			_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, time.Now(), false)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan error, 1)
+		go func() { ch <- s.Serve(ctx) }()
+		addrs = append(addrs, s.GRPCAddr())
+		done = append(done, ch)
+	}
+	defer func() {
+		cancel()
+		for _, ch := range done {
+			<-ch
+		}
+	}()
+	both := strings.Join(addrs, ",")
+	out, err := run(t, "--server", both, "findings", "get", f.Fingerprint)
+	if err != nil || !strings.Contains(out, "Seen by 2 scopes") || !strings.Contains(out, "laptop") || !strings.Contains(out, "/checkout-0/repo") {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	out, _ = run(t, "--server", both, "findings", "get", "--format", "json", f.Fingerprint)
+	var resp vigilv1.GetFindingResponse
+	if err := protojson.Unmarshal([]byte(out), &resp); err != nil || len(resp.Occurrences) != 2 || resp.Finding.GetFinding().GetFingerprint() != f.Fingerprint {
+		t.Errorf("json: %v %d occurrences", err, len(resp.Occurrences))
+	}
+}

@@ -179,41 +179,87 @@ func (s scopeReader) get(id []byte) (*vigilv1.ScopeRecord, error) {
 // Get returns a finding by id (the hex store key) or by fingerprint (64
 // hex digits; the first match when several scopes report it).
 func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
+	f, _, err := s.GetAll(id, 0)
+	return f, err
+}
+
+// MaxOccurrences bounds the occurrences GetAll returns.
+const MaxOccurrences = 100
+
+// GetAll is Get with the occurrences of the finding's fingerprint in every
+// scope (at most max, MaxOccurrences when 0), the finding among them. Asked
+// for by fingerprint, the finding is the occurrence that matters most:
+// present before resolved, then the latest change. The walk reads keys
+// only and decodes the matches.
+func (s *Store) GetAll(id string, max int) (*vigilv1.StoredFinding, []*vigilv1.StoredFinding, error) {
+	if max <= 0 || max > MaxOccurrences {
+		max = MaxOccurrences
+	}
 	raw, err := hex.DecodeString(id)
 	if err != nil || (len(raw) != KeyLen && len(raw) != 32) {
-		return nil, fmt.Errorf("%w: %q is neither a finding id nor a fingerprint", ErrNotFound, id)
+		return nil, nil, fmt.Errorf("%w: %q is neither a finding id nor a fingerprint", ErrNotFound, id)
 	}
 	var out *vigilv1.StoredFinding
+	var all []*vigilv1.StoredFinding
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bFindings)
-		key, val := raw, []byte(nil)
+		scopes := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}
+		decode := func(key, val []byte) (*vigilv1.StoredFinding, error) {
+			rec, err := decodeRecord(key, val)
+			if err != nil {
+				return nil, err
+			}
+			sr, err := scopes.get(key[:finding.ScopeIDLen])
+			if err != nil {
+				return nil, err
+			}
+			return view(key, rec, sr), nil
+		}
+		fp := raw
 		if len(raw) == KeyLen {
-			val = b.Get(raw)
-		} else {
-			// Keys only, no decoding: a walk of the findings bucket.
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if bytes.Equal(k[finding.ScopeIDLen:], raw) {
-					key, val = k, v
-					break
+			val := b.Get(raw)
+			if val == nil {
+				return ErrNotFound
+			}
+			f, err := decode(raw, val)
+			if err != nil {
+				return err
+			}
+			out, fp = f, raw[finding.ScopeIDLen:]
+		}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && len(all) < max; k, v = c.Next() {
+			if !bytes.Equal(k[finding.ScopeIDLen:], fp) {
+				continue
+			}
+			f, err := decode(k, v)
+			if err != nil {
+				return err
+			}
+			all = append(all, f)
+		}
+		if out == nil {
+			for _, f := range all {
+				if out == nil || matters(f, out) {
+					out = f
 				}
 			}
 		}
-		if val == nil {
+		if out == nil {
 			return ErrNotFound
 		}
-		rec, err := decodeRecord(key, val)
-		if err != nil {
-			return err
-		}
-		sr, err := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}.get(key[:finding.ScopeIDLen])
-		if err != nil {
-			return err
-		}
-		out = view(key, rec, sr)
 		return nil
 	})
-	return out, err
+	return out, all, err
+}
+
+// matters reports whether occurrence a comes before b: present before
+// resolved, then the latest change.
+func matters(a, b *vigilv1.StoredFinding) bool {
+	if pa, pb := present(a.Status), present(b.Status); pa != pb {
+		return pa
+	}
+	return a.GetLastChange().AsTime().After(b.GetLastChange().AsTime())
 }
 
 // Summarize counts findings by pillar and severity (and tenant and account

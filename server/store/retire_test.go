@@ -150,3 +150,35 @@ func TestRetireTarget(t *testing.T) {
 		t.Errorf("audit %v", audit)
 	}
 }
+
+// One fingerprint seen by two scopes (two agents on one repository): Get
+// by fingerprint returns the occurrence that matters most, and GetAll
+// lists both with their scopes.
+func TestOccurrencesOfAFingerprint(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	f := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, 1)
+	one := &vigilv1.Scope{Tenant: "acme", Agent: "ci", Scanner: "kubernetes", Target: "/builds/repo"}
+	two := &vigilv1.Scope{Tenant: "acme", Agent: "laptop", Scanner: "kubernetes", Target: "/home/dev/repo"}
+	scan(t, s, one, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, t0)
+	scan(t, s, two, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, t0.Add(time.Hour))
+	scan(t, s, one, "s2", true, nil, nil, nil, t0.Add(2*time.Hour)) // fixed on ci: resolved there
+	got, all, err := s.GetAll(f.Fingerprint, 0)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("%d occurrences, %v", len(all), err)
+	}
+	if got.Scope.Agent != "laptop" || got.Status != vigilv1.Status_STATUS_OPEN {
+		t.Errorf("by fingerprint: %v, want the open occurrence", got.Scope)
+	}
+	agents := map[string]vigilv1.Status{}
+	for _, o := range all {
+		agents[o.Scope.Agent] = o.Status
+	}
+	if agents["ci"] != vigilv1.Status_STATUS_RESOLVED || agents["laptop"] != vigilv1.Status_STATUS_OPEN {
+		t.Errorf("occurrences %v", agents)
+	}
+	byID, all2, err := s.GetAll(all[0].Id, 0)
+	if err != nil || byID.Id != all[0].Id || len(all2) != 2 {
+		t.Errorf("by id: %v, %d occurrences, %v", byID.GetId(), len(all2), err)
+	}
+}

@@ -920,10 +920,17 @@ func (x *GetFindingRequest) GetId() string {
 	return ""
 }
 
-// GetFindingResponse holds the finding.
+// GetFindingResponse holds the finding and where else it is.
 type GetFindingResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Finding       *StoredFinding         `protobuf:"bytes,1,opt,name=finding,proto3" json:"finding,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// finding is the occurrence asked for by id; asked for by fingerprint,
+	// the one that matters most (open before resolved, then the latest
+	// change).
+	Finding *StoredFinding `protobuf:"bytes,1,opt,name=finding,proto3" json:"finding,omitempty"`
+	// occurrences are every scope's record of the same fingerprint, finding
+	// included (at most 100): which agents and targets see it, and since
+	// when.
+	Occurrences   []*StoredFinding `protobuf:"bytes,2,rep,name=occurrences,proto3" json:"occurrences,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -961,6 +968,13 @@ func (*GetFindingResponse) Descriptor() ([]byte, []int) {
 func (x *GetFindingResponse) GetFinding() *StoredFinding {
 	if x != nil {
 		return x.Finding
+	}
+	return nil
+}
+
+func (x *GetFindingResponse) GetOccurrences() []*StoredFinding {
+	if x != nil {
+		return x.Occurrences
 	}
 	return nil
 }
@@ -2590,9 +2604,10 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\bfindings\x18\x01 \x03(\v2\x17.vigil.v1.StoredFindingR\bfindings\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"#\n" +
 	"\x11GetFindingRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x82\x01\n" +
 	"\x12GetFindingResponse\x121\n" +
-	"\afinding\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\"\xb6\x01\n" +
+	"\afinding\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x129\n" +
+	"\voccurrences\x18\x02 \x03(\v2\x17.vigil.v1.StoredFindingR\voccurrences\"\xb6\x01\n" +
 	"\x18SummarizeFindingsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12,\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x10.vigil.v1.StatusR\bstatuses\x12\x1b\n" +
@@ -2819,57 +2834,58 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	6,  // 23: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	2,  // 24: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
 	2,  // 25: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	0,  // 26: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	39, // 27: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	40, // 28: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	12, // 29: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	6,  // 30: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	4,  // 31: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	5,  // 32: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	3,  // 33: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	3,  // 34: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	3,  // 35: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	3,  // 36: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	37, // 37: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 38: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	28, // 39: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	41, // 40: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	38, // 41: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	42, // 42: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	37, // 43: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	34, // 44: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	5,  // 45: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	7,  // 46: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	9,  // 47: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	11, // 48: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	14, // 49: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	16, // 50: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	18, // 51: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	20, // 52: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	22, // 53: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	24, // 54: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	26, // 55: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	29, // 56: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	31, // 57: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	33, // 58: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	8,  // 59: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 60: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 61: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 62: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 63: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 64: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	21, // 65: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	23, // 66: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	25, // 67: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	27, // 68: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	30, // 69: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	32, // 70: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	35, // 71: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	59, // [59:72] is the sub-list for method output_type
-	46, // [46:59] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	2,  // 26: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
+	0,  // 27: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	39, // 28: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	40, // 29: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	12, // 30: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	6,  // 31: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	4,  // 32: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	5,  // 33: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	3,  // 34: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	3,  // 35: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	3,  // 36: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	3,  // 37: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	37, // 38: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	3,  // 39: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	28, // 40: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	41, // 41: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	38, // 42: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	42, // 43: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	37, // 44: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	34, // 45: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	5,  // 46: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	7,  // 47: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	9,  // 48: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	11, // 49: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	14, // 50: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	16, // 51: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	18, // 52: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	20, // 53: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	22, // 54: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	24, // 55: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	26, // 56: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	29, // 57: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	31, // 58: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	33, // 59: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	8,  // 60: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 61: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 62: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 63: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 64: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 65: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	21, // 66: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	23, // 67: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	25, // 68: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	27, // 69: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	30, // 70: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	32, // 71: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	35, // 72: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	60, // [60:73] is the sub-list for method output_type
+	47, // [47:60] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
