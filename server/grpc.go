@@ -73,14 +73,21 @@ func (f *findingService) ListFindings(ctx context.Context, req *vigilv1.ListFind
 		return nil, err
 	}
 	defer release()
-	list, next, err := f.s.store.List(filter, int(req.PageSize), req.PageToken)
+	var list []*vigilv1.StoredFinding
+	var next string
+	var total int
+	if req.WithTotal {
+		list, next, total, err = f.s.store.ListTotal(filter, int(req.PageSize), req.PageToken)
+	} else {
+		list, next, err = f.s.store.List(filter, int(req.PageSize), req.PageToken)
+	}
 	if errors.Is(err, store.ErrBadToken) {
 		return nil, status.Error(codes.InvalidArgument, "page_token does not belong to this filter")
 	}
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "list: %v", err)
 	}
-	return &vigilv1.ListFindingsResponse{Findings: list, NextPageToken: next}, nil
+	return &vigilv1.ListFindingsResponse{Findings: list, NextPageToken: next, Total: int64(total)}, nil
 }
 
 func (f *findingService) GetFinding(ctx context.Context, req *vigilv1.GetFindingRequest) (*vigilv1.GetFindingResponse, error) {

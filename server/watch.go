@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/server/store"
 )
 
 // hub fans lifecycle events out to WatchFindings streams. A watcher that
@@ -194,26 +194,5 @@ func (h *hub) closeAll() {
 }
 
 func eventMatches(ev *vigilv1.FindingEvent, f *vigilv1.FindingFilter) bool {
-	if f == nil {
-		return true
-	}
-	sf := ev.GetFinding()
-	fd := sf.GetFinding()
-	if f.Tenant != "" && fd.GetResource().GetTenant() != f.Tenant ||
-		f.Account != "" && fd.GetResource().GetAccount() != f.Account ||
-		f.CheckId != "" && fd.GetCheckId() != f.CheckId ||
-		f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED && fd.GetPillar() != f.Pillar ||
-		fd.GetSeverity() < f.MinSeverity ||
-		len(f.Tenants) > 0 && !slices.Contains(f.Tenants, fd.GetResource().GetTenant()) {
-		return false
-	}
-	if len(f.Statuses) > 0 {
-		for _, st := range f.Statuses {
-			if st == sf.GetStatus() {
-				return true
-			}
-		}
-		return false
-	}
-	return true
+	return store.Matches(ev.GetFinding(), f)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
@@ -37,6 +38,8 @@ func dial(g *globals) (*grpc.ClientConn, error) {
 type filterFlags struct {
 	tenant, account, pillar, severity, check string
 	statuses                                 []string
+	namespace, kind, name, agent, vuln, pkg  string
+	control, since, changedSince             string
 }
 
 func (f *filterFlags) add(cmd *cobra.Command) {
@@ -46,6 +49,30 @@ func (f *filterFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.severity, "severity", "", "minimum severity")
 	cmd.Flags().StringVar(&f.check, "check", "", "only this check id")
 	cmd.Flags().StringSliceVar(&f.statuses, "status", nil, "only these statuses: open, resolved, reopened, suppressed")
+	cmd.Flags().StringVar(&f.namespace, "namespace", "", "only resources of this namespace")
+	cmd.Flags().StringVar(&f.kind, "kind", "", "only resources of this kind (Deployment, Package, aws_s3_bucket, …)")
+	cmd.Flags().StringVar(&f.name, "name", "", "only the resource of this name")
+	cmd.Flags().StringVar(&f.agent, "agent", "", "only findings of this agent's scopes")
+	cmd.Flags().StringVar(&f.vuln, "cve", "", "only findings naming this advisory (CVE-…, GHSA-…, GO-…)")
+	cmd.Flags().StringVar(&f.pkg, "package", "", "only vulnerable-dependency findings of this package")
+	cmd.Flags().StringVar(&f.control, "control", "", "only findings of a framework or control: a reference prefix like CIS-K8S or CIS-K8S-5.2.8")
+	cmd.Flags().StringVar(&f.since, "since", "", "only findings first seen since: a time (RFC 3339) or an age (72h)")
+	cmd.Flags().StringVar(&f.changedSince, "changed-since", "", "only findings whose status last changed since: a time (RFC 3339) or an age (72h)")
+}
+
+// since reads a --since value: an RFC 3339 time, or an age before now.
+func since(flag, v string, now time.Time) (*timestamppb.Timestamp, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return timestamppb.New(t), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return nil, fmt.Errorf("--%s %q: want a time (2026-12-01T00:00:00Z) or an age (72h)", flag, v)
+	}
+	return timestamppb.New(now.Add(-d)), nil
 }
 
 func (f *filterFlags) filter() (*vigilv1.FindingFilter, error) {
@@ -57,7 +84,14 @@ func (f *filterFlags) filter() (*vigilv1.FindingFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &vigilv1.FindingFilter{Tenant: f.tenant, Account: f.account, Pillar: p, MinSeverity: s, CheckId: f.check}
+	out := &vigilv1.FindingFilter{Tenant: f.tenant, Account: f.account, Pillar: p, MinSeverity: s, CheckId: f.check,
+		Namespace: f.namespace, ResourceKind: f.kind, ResourceName: f.name, Agent: f.agent, Vulnerability: f.vuln, Package: f.pkg, Control: f.control}
+	if out.FirstSeenAfter, err = since("since", f.since, time.Now()); err != nil {
+		return nil, err
+	}
+	if out.LastChangeAfter, err = since("changed-since", f.changedSince, time.Now()); err != nil {
+		return nil, err
+	}
 	for _, st := range f.statuses {
 		v, err := finding.ParseStatus(st)
 		if err != nil {

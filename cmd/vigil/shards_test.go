@@ -310,3 +310,96 @@ func TestFindingsGetShowsEveryOccurrence(t *testing.T) {
 		t.Errorf("json: %v %d occurrences", err, len(resp.Occurrences))
 	}
 }
+
+// Each filter of findings list, through gRPC and the fan-out over two
+// shards: namespace, kind, name, agent, advisory, package, control, first
+// seen and last change.
+func TestFindingFiltersThroughShards(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	old := time.Now().Add(-72 * time.Hour)
+	type seed struct {
+		agent string
+		res   *vigilv1.Resource
+		check string
+		refs  []string
+		at    time.Time
+	}
+	shardsSeeds := [][]seed{{
+		{"node-1", &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Namespace: "payments", Kind: "Deployment", Name: "api"}, "VGL-CLUSTER-001", []string{"CIS-K8S-5.2.1", "PSS-baseline"}, old},
+		{"node-1", &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Namespace: "web", Kind: "Deployment", Name: "front"}, "VGL-CLUSTER-005", []string{"CIS-K8S-5.2.4"}, time.Now()},
+	}, {
+		{"ci-1", &vigilv1.Resource{Tenant: "acme", Provider: "go", Kind: "Package", Name: "golang.org/x/text"}, "VGL-CODE-001", []string{"GO-2022-1059", "CVE-2022-32149"}, time.Now()},
+		{"ci-1", &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Namespace: "payments", Kind: "CronJob", Name: "settle"}, "VGL-CLUSTER-001", []string{"CIS-K8S-5.2.1"}, time.Now()},
+	}}
+	var addrs []string
+	var done []chan error
+	for i, seeds := range shardsSeeds {
+		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, sd := range seeds {
+			f := &vigilv1.Finding{Fingerprint: finding.Fingerprint(sd.check, sd.res, "x", fmt.Sprint(i, j)), CheckId: sd.check,
+				Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: sd.res, References: sd.refs}
+			scope := &vigilv1.Scope{Tenant: "acme", Agent: sd.agent, Scanner: "s", Target: fmt.Sprintf("/t/%d/%d", i, j)}
+			d := finding.DigestOf([]string{f.Fingerprint})
+			if err := s.Store().Update(func(w *store.Writer) error {
+				if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{f}}, sd.at); err != nil {
+					return err
+				}
+				_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, sd.at, false)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch := make(chan error, 1)
+		go func() { ch <- s.Serve(ctx) }()
+		addrs = append(addrs, s.GRPCAddr())
+		done = append(done, ch)
+	}
+	defer func() {
+		cancel()
+		for _, ch := range done {
+			<-ch
+		}
+	}()
+	both := strings.Join(addrs, ",")
+	for _, c := range []struct {
+		flags []string
+		want  []string // resource names
+	}{
+		{nil, []string{"api", "front", "golang.org/x/text", "settle"}},
+		{[]string{"--namespace", "payments"}, []string{"api", "settle"}},
+		{[]string{"--kind", "CronJob"}, []string{"settle"}},
+		{[]string{"--name", "front"}, []string{"front"}},
+		{[]string{"--agent", "ci-1"}, []string{"golang.org/x/text", "settle"}},
+		{[]string{"--cve", "cve-2022-32149"}, []string{"golang.org/x/text"}},
+		{[]string{"--package", "golang.org/x/text"}, []string{"golang.org/x/text"}},
+		{[]string{"--control", "CIS-K8S-5.2.1"}, []string{"api", "settle"}},
+		{[]string{"--control", "PSS"}, []string{"api"}},
+		{[]string{"--since", "24h"}, []string{"front", "golang.org/x/text", "settle"}},
+		{[]string{"--changed-since", old.Add(-time.Hour).Format(time.RFC3339), "--namespace", "payments", "--agent", "node-1"}, []string{"api"}},
+	} {
+		out, err := run(t, append([]string{"--server", both, "findings", "list", "--format", "json"}, c.flags...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", c.flags, err)
+		}
+		var resp vigilv1.ListFindingsResponse
+		if err := protojson.Unmarshal([]byte(out), &resp); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range resp.Findings {
+			got = append(got, f.Finding.Resource.Name)
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%v: %v, want %v", c.flags, got, c.want)
+		}
+	}
+	if _, err := run(t, "--server", both, "findings", "list", "--since", "last tuesday"); err == nil || !strings.Contains(err.Error(), "--since") {
+		t.Errorf("a --since that does not parse: %v", err)
+	}
+}

@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
@@ -33,6 +36,17 @@ const MaxPageBytes = 4 << 20
 // List returns one page of findings matching the filter, in the order of
 // the index it walks, and the token of the next page ("" at the end).
 func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) ([]*vigilv1.StoredFinding, string, error) {
+	out, next, _, err := s.list(filter, pageSize, token, false)
+	return out, next, err
+}
+
+// ListTotal is List with the number of findings that match from token on,
+// this page included: it reads every match, not only the page's.
+func (s *Store) ListTotal(filter *vigilv1.FindingFilter, pageSize int, token string) ([]*vigilv1.StoredFinding, string, int, error) {
+	return s.list(filter, pageSize, token, true)
+}
+
+func (s *Store) list(filter *vigilv1.FindingFilter, pageSize int, token string, count bool) ([]*vigilv1.StoredFinding, string, int, error) {
 	if pageSize <= 0 {
 		pageSize = 100
 	}
@@ -48,7 +62,7 @@ func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) 
 	if token != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
 		if err != nil || len(raw) < 1 || raw[0] != tag || !bytes.HasPrefix(raw[1:], prefix) {
-			return nil, "", ErrBadToken
+			return nil, "", 0, ErrBadToken
 		}
 		after = raw[1:]
 	}
@@ -57,7 +71,7 @@ func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) 
 		statuses[st] = true
 	}
 	var out []*vigilv1.StoredFinding
-	next := ""
+	next, total := "", 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		findings := tx.Bucket(bFindings)
 		scopes := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}
@@ -91,24 +105,34 @@ func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) 
 			if !matches(rec, filter, statuses) {
 				continue
 			}
-			if len(out) == pageSize || len(out) > 0 && size+len(val) > MaxPageBytes {
-				next = base64.RawURLEncoding.EncodeToString(append([]byte{tag}, lastK...))
-				return nil
-			}
-			size += len(val)
 			sr, err := scopes.get(fkey[:finding.ScopeIDLen])
 			if err != nil {
 				return err
 			}
+			if filter.Agent != "" && sr.GetScope().GetAgent() != filter.Agent {
+				continue
+			}
+			total++
+			if next != "" {
+				continue // counting the rest
+			}
+			if len(out) == pageSize || len(out) > 0 && size+len(val) > MaxPageBytes {
+				next = base64.RawURLEncoding.EncodeToString(append([]byte{tag}, lastK...))
+				if !count {
+					return nil
+				}
+				continue
+			}
+			size += len(val)
 			out = append(out, view(fkey, rec, sr))
 			lastK = append(lastK[:0], k...)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
-	return out, next, nil
+	return out, next, total, nil
 }
 
 // chooseIndex picks the most selective index the filter allows, and the
@@ -142,7 +166,27 @@ func bucketTag(b []byte) byte {
 }
 
 func matches(r *vigilv1.FindingRecord, f *vigilv1.FindingFilter, statuses map[vigilv1.Status]bool) bool {
-	fd := r.Stored.GetFinding()
+	return matchStored(r.Stored, f, statuses)
+}
+
+// Matches reports whether a stored finding passes a filter: the test List
+// applies, for watchers of live events. The agent filter reads the
+// finding's scope.
+func Matches(sf *vigilv1.StoredFinding, f *vigilv1.FindingFilter) bool {
+	if f == nil {
+		return true
+	}
+	if f.Agent != "" && sf.GetScope().GetAgent() != f.Agent {
+		return false
+	}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, sf.GetStatus()) {
+		return false
+	}
+	return matchStored(sf, f, nil)
+}
+
+func matchStored(st *vigilv1.StoredFinding, f *vigilv1.FindingFilter, statuses map[vigilv1.Status]bool) bool {
+	fd := st.GetFinding()
 	res := fd.GetResource()
 	switch {
 	case f.Tenant != "" && res.GetTenant() != f.Tenant,
@@ -150,11 +194,28 @@ func matches(r *vigilv1.FindingRecord, f *vigilv1.FindingFilter, statuses map[vi
 		f.CheckId != "" && fd.GetCheckId() != f.CheckId,
 		f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED && fd.GetPillar() != f.Pillar,
 		fd.GetSeverity() < f.MinSeverity,
-		len(statuses) > 0 && !statuses[r.Stored.GetStatus()],
-		len(f.Tenants) > 0 && !containsTenant(f.Tenants, res.GetTenant()):
+		len(statuses) > 0 && !statuses[st.GetStatus()],
+		len(f.Tenants) > 0 && !containsTenant(f.Tenants, res.GetTenant()),
+		f.Namespace != "" && res.GetNamespace() != f.Namespace,
+		f.ResourceKind != "" && res.GetKind() != f.ResourceKind,
+		f.ResourceName != "" && res.GetName() != f.ResourceName,
+		f.Package != "" && (res.GetKind() != "Package" || res.GetName() != f.Package),
+		f.Vulnerability != "" && !slices.ContainsFunc(fd.GetReferences(), func(ref string) bool { return strings.EqualFold(ref, f.Vulnerability) }),
+		f.Control != "" && !slices.ContainsFunc(fd.GetReferences(), func(ref string) bool { return strings.HasPrefix(ref, f.Control) }),
+		!within(st.GetFirstSeen(), f.FirstSeenAfter, f.FirstSeenBefore),
+		!within(st.GetLastChange(), f.LastChangeAfter, f.LastChangeBefore):
 		return false
 	}
 	return true
+}
+
+// within reports whether t is at or after after and before before, each
+// bound applying when set.
+func within(t, after, before *timestamppb.Timestamp) bool {
+	if after != nil && (t == nil || t.AsTime().Before(after.AsTime())) {
+		return false
+	}
+	return before == nil || t != nil && t.AsTime().Before(before.AsTime())
 }
 
 type scopeReader struct {

@@ -182,3 +182,32 @@ func TestOccurrencesOfAFingerprint(t *testing.T) {
 		t.Errorf("by id: %v, %d occurrences, %v", byID.GetId(), len(all2), err)
 	}
 }
+
+// ListTotal counts every match while returning one page; the agent
+// filter reads the scope.
+func TestListTotalAndAgentFilter(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	for a, agent := range []string{"a1", "a2"} {
+		sc := &vigilv1.Scope{Tenant: "acme", Agent: agent, Scanner: "kubernetes", Target: "/m"}
+		var fs []*vigilv1.Finding
+		var fps []string
+		for i := range 5 {
+			f := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, a*10+i)
+			fs, fps = append(fs, f), append(fps, f.Fingerprint)
+		}
+		scan(t, s, sc, "s1", true, fs, nil, fps, t0)
+	}
+	page, next, total, err := s.ListTotal(&vigilv1.FindingFilter{Tenant: "acme", Agent: "a2"}, 2, "")
+	if err != nil || len(page) != 2 || next == "" || total != 5 {
+		t.Fatalf("page %d, next %q, total %d, %v", len(page), next, total, err)
+	}
+	for _, f := range page {
+		if f.Scope.Agent != "a2" {
+			t.Errorf("agent filter let %s through", f.Scope.Agent)
+		}
+	}
+	if _, _, total, _ := s.ListTotal(&vigilv1.FindingFilter{Tenant: "acme", Agent: "a2"}, 2, next); total != 3 {
+		t.Errorf("total from the second page %d, want 3", total)
+	}
+}

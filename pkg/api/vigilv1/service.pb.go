@@ -677,9 +677,29 @@ type FindingFilter struct {
 	Statuses    []Status `protobuf:"varint,5,rep,packed,name=statuses,proto3,enum=vigil.v1.Status" json:"statuses,omitempty"`
 	CheckId     string   `protobuf:"bytes,6,opt,name=check_id,json=checkId,proto3" json:"check_id,omitempty"`
 	// tenants keeps findings of any of these tenants.
-	Tenants       []string `protobuf:"bytes,7,rep,name=tenants,proto3" json:"tenants,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Tenants []string `protobuf:"bytes,7,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	// namespace, resource_kind and resource_name match the resource exactly.
+	Namespace    string `protobuf:"bytes,8,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceKind string `protobuf:"bytes,9,opt,name=resource_kind,json=resourceKind,proto3" json:"resource_kind,omitempty"`
+	ResourceName string `protobuf:"bytes,10,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	// agent keeps findings of this agent's scopes.
+	Agent string `protobuf:"bytes,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	// vulnerability keeps findings that name this advisory (CVE-…, GHSA-…,
+	// GO-…), any case.
+	Vulnerability string `protobuf:"bytes,12,opt,name=vulnerability,proto3" json:"vulnerability,omitempty"`
+	// package keeps vulnerable-dependency findings of this package.
+	Package string `protobuf:"bytes,13,opt,name=package,proto3" json:"package,omitempty"`
+	// control keeps findings with a reference that starts with it: a
+	// framework ("CIS-K8S", "PSS-baseline") or one control ("CIS-K8S-5.2.8").
+	Control string `protobuf:"bytes,14,opt,name=control,proto3" json:"control,omitempty"`
+	// first_seen_after and last_change_after keep findings first seen, or
+	// last changed, at or after the time; the _before fields before it.
+	FirstSeenAfter   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=first_seen_after,json=firstSeenAfter,proto3" json:"first_seen_after,omitempty"`
+	FirstSeenBefore  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_seen_before,json=firstSeenBefore,proto3" json:"first_seen_before,omitempty"`
+	LastChangeAfter  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=last_change_after,json=lastChangeAfter,proto3" json:"last_change_after,omitempty"`
+	LastChangeBefore *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=last_change_before,json=lastChangeBefore,proto3" json:"last_change_before,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *FindingFilter) Reset() {
@@ -761,12 +781,92 @@ func (x *FindingFilter) GetTenants() []string {
 	return nil
 }
 
+func (x *FindingFilter) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetResourceKind() string {
+	if x != nil {
+		return x.ResourceKind
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetVulnerability() string {
+	if x != nil {
+		return x.Vulnerability
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetPackage() string {
+	if x != nil {
+		return x.Package
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetControl() string {
+	if x != nil {
+		return x.Control
+	}
+	return ""
+}
+
+func (x *FindingFilter) GetFirstSeenAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeenAfter
+	}
+	return nil
+}
+
+func (x *FindingFilter) GetFirstSeenBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeenBefore
+	}
+	return nil
+}
+
+func (x *FindingFilter) GetLastChangeAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastChangeAfter
+	}
+	return nil
+}
+
+func (x *FindingFilter) GetLastChangeBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastChangeBefore
+	}
+	return nil
+}
+
 // ListFindingsRequest pages through stored findings.
 type ListFindingsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Filter        *FindingFilter         `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
-	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Filter    *FindingFilter         `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	PageSize  int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// with_total asks for total: the server then reads every match, not
+	// only the page's.
+	WithTotal     bool `protobuf:"varint,4,opt,name=with_total,json=withTotal,proto3" json:"with_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -822,11 +922,21 @@ func (x *ListFindingsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListFindingsRequest) GetWithTotal() bool {
+	if x != nil {
+		return x.WithTotal
+	}
+	return false
+}
+
 // ListFindingsResponse is one page.
 type ListFindingsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Findings      []*StoredFinding       `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// total is how many findings match over all pages, when asked
+	// (with_total): from this page on when the request had a page_token.
+	Total         int64 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -873,6 +983,13 @@ func (x *ListFindingsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListFindingsResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // GetFindingRequest names a finding by id (or by fingerprint, when unique).
@@ -2586,7 +2703,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"lost_since\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tlostSince\x12\x18\n" +
 	"\aretired\x18\x0f \x01(\bR\aretired\x129\n" +
 	"\n" +
-	"retired_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\"\x85\x02\n" +
+	"retired_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\"\xfd\x05\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -2594,15 +2711,30 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\fmin_severity\x18\x04 \x01(\x0e2\x12.vigil.v1.SeverityR\vminSeverity\x12,\n" +
 	"\bstatuses\x18\x05 \x03(\x0e2\x10.vigil.v1.StatusR\bstatuses\x12\x19\n" +
 	"\bcheck_id\x18\x06 \x01(\tR\acheckId\x12\x18\n" +
-	"\atenants\x18\a \x03(\tR\atenants\"\x82\x01\n" +
+	"\atenants\x18\a \x03(\tR\atenants\x12\x1c\n" +
+	"\tnamespace\x18\b \x01(\tR\tnamespace\x12#\n" +
+	"\rresource_kind\x18\t \x01(\tR\fresourceKind\x12#\n" +
+	"\rresource_name\x18\n" +
+	" \x01(\tR\fresourceName\x12\x14\n" +
+	"\x05agent\x18\v \x01(\tR\x05agent\x12$\n" +
+	"\rvulnerability\x18\f \x01(\tR\rvulnerability\x12\x18\n" +
+	"\apackage\x18\r \x01(\tR\apackage\x12\x18\n" +
+	"\acontrol\x18\x0e \x01(\tR\acontrol\x12D\n" +
+	"\x10first_seen_after\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0efirstSeenAfter\x12F\n" +
+	"\x11first_seen_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0ffirstSeenBefore\x12F\n" +
+	"\x11last_change_after\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastChangeAfter\x12H\n" +
+	"\x12last_change_before\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastChangeBefore\"\xa1\x01\n" +
 	"\x13ListFindingsRequest\x12/\n" +
 	"\x06filter\x18\x01 \x01(\v2\x17.vigil.v1.FindingFilterR\x06filter\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"s\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x1d\n" +
+	"\n" +
+	"with_total\x18\x04 \x01(\bR\twithTotal\"\x89\x01\n" +
 	"\x14ListFindingsResponse\x123\n" +
 	"\bfindings\x18\x01 \x03(\v2\x17.vigil.v1.StoredFindingR\bfindings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"#\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x03R\x05total\"#\n" +
 	"\x11GetFindingRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x82\x01\n" +
 	"\x12GetFindingResponse\x121\n" +
@@ -2831,61 +2963,65 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	39, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
 	40, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
 	0,  // 22: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	6,  // 23: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 24: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	2,  // 25: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	2,  // 26: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
-	0,  // 27: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	39, // 28: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	40, // 29: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	12, // 30: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	6,  // 31: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	4,  // 32: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	5,  // 33: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	3,  // 34: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	3,  // 35: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	3,  // 36: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	3,  // 37: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	37, // 38: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 39: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	28, // 40: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	41, // 41: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	38, // 42: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	42, // 43: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	37, // 44: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	34, // 45: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	5,  // 46: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	7,  // 47: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	9,  // 48: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	11, // 49: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	14, // 50: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	16, // 51: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	18, // 52: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	20, // 53: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	22, // 54: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	24, // 55: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	26, // 56: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	29, // 57: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	31, // 58: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	33, // 59: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	8,  // 60: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 61: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 62: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 63: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 64: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 65: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	21, // 66: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	23, // 67: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	25, // 68: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	27, // 69: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	30, // 70: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	32, // 71: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	35, // 72: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	60, // [60:73] is the sub-list for method output_type
-	47, // [47:60] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	37, // 23: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
+	37, // 24: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
+	37, // 25: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
+	37, // 26: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
+	6,  // 27: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 28: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	2,  // 29: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	2,  // 30: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
+	0,  // 31: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	39, // 32: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	40, // 33: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	12, // 34: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	6,  // 35: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	4,  // 36: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	5,  // 37: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	3,  // 38: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	3,  // 39: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	3,  // 40: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	3,  // 41: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	37, // 42: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	3,  // 43: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	28, // 44: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	41, // 45: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	38, // 46: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	42, // 47: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	37, // 48: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	34, // 49: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	5,  // 50: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	7,  // 51: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	9,  // 52: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	11, // 53: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	14, // 54: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	16, // 55: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	18, // 56: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	20, // 57: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	22, // 58: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	24, // 59: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	26, // 60: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	29, // 61: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	31, // 62: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	33, // 63: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	8,  // 64: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	10, // 65: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	13, // 66: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	15, // 67: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	17, // 68: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	19, // 69: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	21, // 70: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	23, // 71: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	25, // 72: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	27, // 73: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	30, // 74: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	32, // 75: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	35, // 76: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	64, // [64:77] is the sub-list for method output_type
+	51, // [51:64] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
