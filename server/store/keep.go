@@ -77,7 +77,7 @@ func (w *Writer) remove(key []byte, rec *vigilv1.FindingRecord) error {
 			w.idxOp(e.bucket, e.key, false)
 		}
 	}
-	w.countDelta[string(countKey(rec))]--
+	w.occDelta[occurrenceKey(key, rec)]--
 	delete(w.pending, string(key))
 	if err := w.findings.Delete(key); err != nil {
 		return fmt.Errorf("delete finding: %w", err)

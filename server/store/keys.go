@@ -76,6 +76,15 @@ func countKey(r *vigilv1.FindingRecord) []byte {
 	return k
 }
 
+// fingerprintLen is the length of a fingerprint in store keys.
+const fingerprintLen = 32
+
+// occurrenceKey is the occurrences key of a finding record stored at key:
+// its counts key and its fingerprint.
+func occurrenceKey(key []byte, r *vigilv1.FindingRecord) string {
+	return string(countKey(r)) + string(key[len(key)-fingerprintLen:])
+}
+
 // parseCountKey splits a counts key.
 func parseCountKey(k []byte) (tenant, account string, p vigilv1.Pillar, s vigilv1.Severity, st vigilv1.Status, ok bool) {
 	if len(k) < 5 {

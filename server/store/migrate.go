@@ -11,6 +11,7 @@ import (
 var migrations = map[int]func(tx *bolt.Tx) error{
 	1: addSuppressions,
 	2: addEventOutbox,
+	3: countDistinct,
 }
 
 func migrate(tx *bolt.Tx, from int) error {
@@ -45,6 +46,51 @@ func addSuppressions(tx *bolt.Tx) error {
 	for _, b := range [][]byte{bSupp, bAudit, bIdxExpiry} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// countDistinct (schema 3 → 4) makes the running counts count distinct
+// fingerprints: it fills the occurrences of every finding and rebuilds
+// the counts from them.
+func countDistinct(tx *bolt.Tx) error {
+	occ, err := tx.CreateBucketIfNotExists(bOccur)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bOccur, err)
+	}
+	n := map[string]uint64{}
+	err = tx.Bucket(bFindings).ForEach(func(k, v []byte) error {
+		if len(k) != KeyLen {
+			return nil
+		}
+		rec, err := decodeRecord(k, v)
+		if err != nil {
+			return err
+		}
+		n[occurrenceKey(k, rec)]++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteBucket(bCounts); err != nil {
+		return fmt.Errorf("drop counts: %w", err)
+	}
+	counts, err := tx.CreateBucket(bCounts)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bCounts, err)
+	}
+	distinct := map[string]uint64{}
+	for _, k := range sortedKeys(n) {
+		if err := occ.Put([]byte(k), putU64(n[k])); err != nil {
+			return err
+		}
+		distinct[k[:len(k)-fingerprintLen]]++
+	}
+	for _, k := range sortedKeys(distinct) {
+		if err := counts.Put([]byte(k), putU64(distinct[k])); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -211,3 +211,41 @@ func TestListTotalAndAgentFilter(t *testing.T) {
 		t.Errorf("total from the second page %d, want 3", total)
 	}
 }
+
+// One fingerprint reported by two scopes counts once in summaries, until
+// the last scope that holds it open resolves it; Verify agrees.
+func TestFingerprintCountsOnce(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	f := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, 1)
+	g := mkFinding("acme", "VGL-CLUSTER-002", vigilv1.Severity_SEVERITY_HIGH, 2)
+	one := &vigilv1.Scope{Tenant: "acme", Agent: "ci", Scanner: "kubernetes", Target: "/builds/repo"}
+	two := &vigilv1.Scope{Tenant: "acme", Agent: "node", Scanner: "kubernetes", Target: "/srv/repo"}
+	total := func() uint64 {
+		sum, err := s.Summarize(&vigilv1.SummarizeFindingsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum.Total
+	}
+	scan(t, s, one, "s1", true, []*vigilv1.Finding{f, g}, nil, []string{f.Fingerprint, g.Fingerprint}, t0)
+	scan(t, s, two, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, t0)
+	if n := total(); n != 2 {
+		t.Fatalf("two scopes, f in both: %d open, want 2", n)
+	}
+	scan(t, s, one, "s2", true, []*vigilv1.Finding{g}, nil, []string{g.Fingerprint}, t0.Add(time.Hour)) // f fixed in one
+	if n := total(); n != 2 {
+		t.Errorf("f still open in the other scope: %d, want 2", n)
+	}
+	scan(t, s, two, "s2", true, nil, nil, nil, t0.Add(time.Hour)) // and in the other
+	if n := total(); n != 1 {
+		t.Errorf("f resolved everywhere: %d, want 1", n)
+	}
+	resolved, _ := s.Summarize(&vigilv1.SummarizeFindingsRequest{Statuses: []vigilv1.Status{vigilv1.Status_STATUS_RESOLVED}})
+	if resolved.Total != 1 {
+		t.Errorf("resolved: %d, want f once", resolved.Total)
+	}
+	if err := s.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}

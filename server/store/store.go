@@ -45,12 +45,16 @@ import (
 )
 
 // SchemaVersion is the layout version written to meta.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	bFindings = []byte("findings")
 	bScopes   = []byte("scopes")
 	bCounts   = []byte("counts")
+	// bOccur counts, per counts key and fingerprint, the scopes that hold
+	// the fingerprint in that group: counts holds the number of distinct
+	// fingerprints, so two scopes reporting one finding count it once.
+	bOccur = []byte("occurrences")
 	bAgents   = []byte("agents")
 	bBatches  = []byte("scan_batches")
 	bMeta     = []byte("meta")
@@ -69,7 +73,7 @@ var (
 	bIdxChange   = []byte("idx_change")
 	bIdxExpiry   = []byte("idx_expiry")
 
-	allBuckets = [][]byte{bFindings, bScopes, bCounts, bAgents, bMeta, bBatches, bSupp, bAudit, bEvents,
+	allBuckets = [][]byte{bFindings, bScopes, bCounts, bOccur, bAgents, bMeta, bBatches, bSupp, bAudit, bEvents,
 		bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
 	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxPillar, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
 

@@ -19,7 +19,7 @@ import (
 // is for tests, `vigil-server check` and after a restore.
 func (s *Store) Verify() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		v := &verifier{want: map[string]map[string]bool{}, counts: map[string]uint64{}, scopes: map[string]*scopeSum{}}
+		v := &verifier{want: map[string]map[string]bool{}, counts: map[string]uint64{}, occ: map[string]uint64{}, scopes: map[string]*scopeSum{}}
 		for _, b := range indexBuckets {
 			v.want[string(b)] = map[string]bool{}
 		}
@@ -36,7 +36,10 @@ func (s *Store) Verify() error {
 type verifier struct {
 	errs []error
 	// want holds the index entries the findings call for, by bucket.
-	want   map[string]map[string]bool
+	want map[string]map[string]bool
+	// occ are the scopes per counts key and fingerprint; counts the
+	// distinct fingerprints per counts key, derived from occ.
+	occ    map[string]uint64
 	counts map[string]uint64
 	scopes map[string]*scopeSum
 }
@@ -71,7 +74,7 @@ func (v *verifier) findings(tx *bolt.Tx) error {
 				v.want[string(e.bucket)][e.key] = true
 			}
 		}
-		v.counts[string(countKey(rec))]++
+		v.occ[occurrenceKey(k, rec)]++
 		sid := string(k[:finding.ScopeIDLen])
 		sum := v.scopes[sid]
 		if sum == nil {
@@ -113,9 +116,26 @@ func (v *verifier) indexes(tx *bolt.Tx) error {
 	return nil
 }
 
-// countsMatch checks the stored counts against the recount.
+// countsMatch checks the stored occurrences and counts against the
+// recount: counts are the distinct fingerprints of each group.
 func (v *verifier) countsMatch(tx *bolt.Tx) error {
-	err := tx.Bucket(bCounts).ForEach(func(k, val []byte) error {
+	for k := range v.occ {
+		v.counts[k[:len(k)-fingerprintLen]]++
+	}
+	err := tx.Bucket(bOccur).ForEach(func(k, val []byte) error {
+		if v.occ[string(k)] != u64(val) {
+			v.fail("occurrences %x: stored %d, recount %d", k, u64(val), v.occ[string(k)])
+		}
+		delete(v.occ, string(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, n := range v.occ {
+		v.fail("occurrences %x: missing, recount %d", k, n)
+	}
+	err = tx.Bucket(bCounts).ForEach(func(k, val []byte) error {
 		if v.counts[string(k)] != u64(val) {
 			v.fail("counts %q: stored %d, recount %d", k, u64(val), v.counts[string(k)])
 		}

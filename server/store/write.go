@@ -36,7 +36,10 @@ type Writer struct {
 	pending map[string]*vigilv1.FindingRecord
 	// idxOps holds index changes per bucket: true puts the key, false deletes it.
 	idxOps map[string]map[string]bool
-	// countDelta holds changes of the running counts.
+	// occDelta holds changes of the occurrences (counts key and
+	// fingerprint); Flush turns the ones that reach or leave zero into
+	// changes of the running counts, countDelta.
+	occDelta   map[string]int64
 	countDelta map[string]int64
 	// fresh marks scopes that had no finding record when this transaction
 	// began: their lookups need only the pending records.
@@ -67,6 +70,7 @@ func newWriter(tx *bolt.Tx) *Writer {
 		pending:    map[string]*vigilv1.FindingRecord{},
 		idxOps:     map[string]map[string]bool{},
 		countDelta: map[string]int64{},
+		occDelta:   map[string]int64{},
 		fresh:      map[[finding.ScopeIDLen]byte]bool{},
 	}
 	for _, b := range indexBuckets {
@@ -107,6 +111,28 @@ func (w *Writer) Flush() error {
 		}
 	}
 	clear(w.idxOps)
+	occ := w.tx.Bucket(bOccur)
+	for _, k := range sortedKeys(w.occDelta) {
+		before := int64(u64(occ.Get([]byte(k))))
+		after := before + w.occDelta[k]
+		var err error
+		if after <= 0 {
+			err = occ.Delete([]byte(k))
+		} else {
+			err = occ.Put([]byte(k), putU64(uint64(after)))
+		}
+		if err != nil {
+			return fmt.Errorf("occurrences: %w", err)
+		}
+		group := k[:len(k)-fingerprintLen]
+		switch {
+		case before <= 0 && after > 0:
+			w.countDelta[group]++
+		case before > 0 && after <= 0:
+			w.countDelta[group]--
+		}
+	}
+	clear(w.occDelta)
 	for _, k := range sortedKeys(w.countDelta) {
 		n := int64(u64(w.counts.Get([]byte(k)))) + w.countDelta[k]
 		var err error
@@ -540,15 +566,15 @@ func (w *Writer) put(key []byte, old, rec *vigilv1.FindingRecord) error {
 			w.idxOp(e.bucket, e.key, true)
 		}
 	}
-	nk := string(countKey(rec))
+	nk := occurrenceKey(key, rec)
 	if old != nil {
-		ok := string(countKey(old))
+		ok := occurrenceKey(key, old)
 		if ok == nk {
 			return nil
 		}
-		w.countDelta[ok]--
+		w.occDelta[ok]--
 	}
-	w.countDelta[nk]++
+	w.occDelta[nk]++
 	return nil
 }
 
