@@ -54,12 +54,12 @@ var (
 	// bOccur counts, per counts key and fingerprint, the scopes that hold
 	// the fingerprint in that group: counts holds the number of distinct
 	// fingerprints, so two scopes reporting one finding count it once.
-	bOccur = []byte("occurrences")
-	bAgents   = []byte("agents")
-	bBatches  = []byte("scan_batches")
-	bMeta     = []byte("meta")
-	bSupp     = []byte("suppressions")
-	bAudit    = []byte("audit")
+	bOccur   = []byte("occurrences")
+	bAgents  = []byte("agents")
+	bBatches = []byte("scan_batches")
+	bMeta    = []byte("meta")
+	bSupp    = []byte("suppressions")
+	bAudit   = []byte("audit")
 	// bEvents is the outbox of lifecycle events: written in the transaction
 	// of the change, deleted once the events stream acknowledged them.
 	bEvents = []byte("event_outbox")
