@@ -74,6 +74,19 @@ func reasonNames() []string {
 	return out
 }
 
+// scopeState is a scope's state as tables show it.
+func scopeState(sc *vigilv1.ScopeCoverage) string {
+	switch {
+	case sc.Retired:
+		return "retired"
+	case sc.AgentStale:
+		return "agent stale"
+	case sc.Stale:
+		return "stale"
+	}
+	return "ok"
+}
+
 func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TENANT\tAGENT\tSCANNER\tTARGET\tASSESSED\tNOT ASSESSED\tLAST SCAN\tSTATE")
@@ -84,17 +97,8 @@ func writeCoverage(w io.Writer, resp *vigilv1.ListCoverageResponse) error {
 			hidden++ // a scanner with nothing to read in its target
 			continue
 		}
-		state := "ok"
-		switch {
-		case sc.Retired:
-			state = "retired"
-		case sc.AgentStale:
-			state = "agent stale"
-		case sc.Stale:
-			state = "stale"
-		}
 		report.Row(tw, sc.Scope.GetTenant(), sc.Scope.GetAgent(), sc.Scope.GetScanner(), sc.Scope.GetTarget(),
-			fmt.Sprintf("%d/%d", c.GetUnitsAssessed(), c.GetUnitsAttempted()), byReason(c), ts(sc.LastScanTime.AsTime()), state)
+			fmt.Sprintf("%d/%d", c.GetUnitsAssessed(), c.GetUnitsAttempted()), byReason(c), ts(sc.LastScanTime.AsTime()), scopeState(sc))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

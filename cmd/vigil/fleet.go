@@ -487,16 +487,7 @@ func newScopesCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "TENANT\tAGENT\tSCANNER\tTARGET\tLAST SCAN\tSTATE")
 			for _, sc := range resp.Scopes {
-				state := "ok"
-				switch {
-				case sc.Retired:
-					state = "retired"
-				case sc.AgentStale:
-					state = "agent stale"
-				case sc.Stale:
-					state = "stale"
-				}
-				report.Row(tw, sc.Scope.GetTenant(), sc.Scope.GetAgent(), sc.Scope.GetScanner(), sc.Scope.GetTarget(), ts(sc.LastScanTime.AsTime()), state)
+				report.Row(tw, sc.Scope.GetTenant(), sc.Scope.GetAgent(), sc.Scope.GetScanner(), sc.Scope.GetTarget(), ts(sc.LastScanTime.AsTime()), scopeState(sc))
 			}
 			return tw.Flush()
 		},

@@ -145,44 +145,43 @@ func matters(a, b *vigilv1.StoredFinding) bool {
 // Retire retires an agent on every shard that knows it (each holds the
 // scopes of its own slice of the fleet); NotFound only when none does.
 func (s *shards) Retire(ctx context.Context, req *vigilv1.RetireAgentRequest) (resolved uint64, scopes uint32, err error) {
-	found := false
-	for i, conn := range s.conns {
-		resp, err := vigilv1.NewAgentServiceClient(conn).RetireAgent(ctx, req)
-		if status.Code(err) == codes.NotFound {
-			continue
-		}
-		if err != nil {
-			return resolved, scopes, fmt.Errorf("retire on %s: %w", s.addrs[i], err)
-		}
-		found = true
-		resolved += resp.Resolved
-		scopes += resp.Scopes
-	}
-	if !found {
-		return 0, 0, status.Errorf(codes.NotFound, "agent %s/%s not found on any of %d server(s)", req.Tenant, req.Agent, len(s.conns))
-	}
-	return resolved, scopes, nil
+	err = s.onEveryHolder(ctx, func(c vigilv1.AgentServiceClient) error {
+		resp, err := c.RetireAgent(ctx, req)
+		resolved, scopes = resolved+resp.GetResolved(), scopes+resp.GetScopes()
+		return err
+	}, fmt.Sprintf("agent %s/%s", req.Tenant, req.Agent))
+	return resolved, scopes, err
 }
 
 // RetireTarget retires a target's scopes on every shard that holds one.
 func (s *shards) RetireTarget(ctx context.Context, req *vigilv1.RetireTargetRequest) (resolved uint64, scopes uint32, err error) {
+	err = s.onEveryHolder(ctx, func(c vigilv1.AgentServiceClient) error {
+		resp, err := c.RetireTarget(ctx, req)
+		resolved, scopes = resolved+resp.GetResolved(), scopes+resp.GetScopes()
+		return err
+	}, fmt.Sprintf("scope of %s on agent %s/%s", req.Target, req.Tenant, req.Agent))
+	return resolved, scopes, err
+}
+
+// onEveryHolder calls fn with every shard's agent service. A shard that
+// answers NotFound holds none of what is asked; NotFound from all of them
+// is an error naming what.
+func (s *shards) onEveryHolder(ctx context.Context, fn func(vigilv1.AgentServiceClient) error, what string) error {
 	found := false
 	for i, conn := range s.conns {
-		resp, err := vigilv1.NewAgentServiceClient(conn).RetireTarget(ctx, req)
+		err := fn(vigilv1.NewAgentServiceClient(conn))
 		if status.Code(err) == codes.NotFound {
 			continue
 		}
 		if err != nil {
-			return resolved, scopes, fmt.Errorf("retire on %s: %w", s.addrs[i], err)
+			return fmt.Errorf("%s: %w", s.addrs[i], err)
 		}
 		found = true
-		resolved += resp.Resolved
-		scopes += resp.Scopes
 	}
 	if !found {
-		return 0, 0, status.Errorf(codes.NotFound, "no scope of %s on agent %s/%s on any of %d server(s)", req.Target, req.Tenant, req.Agent, len(s.conns))
+		return status.Errorf(codes.NotFound, "%s not found on any of %d server(s)", what, len(s.conns))
 	}
-	return resolved, scopes, nil
+	return nil
 }
 
 // agentPage is the page size the CLI asks agents in.

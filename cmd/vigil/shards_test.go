@@ -140,42 +140,65 @@ func TestTwoShardsEqualOneServer(t *testing.T) {
 	}
 }
 
-// agents list pages through every shard (more agents than one page on
-// each) and merges the agents heard by both into one.
-func TestAgentsListPagesThroughShards(t *testing.T) {
+// serveShards starts n servers, each with its own embedded NATS and store,
+// after seed wrote into the i-th store, and stops them when the test ends.
+// It returns the servers and their gRPC addresses joined for --server.
+func serveShards(t *testing.T, n int, seed func(i int, w *store.Writer) error) ([]*server.Server, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var servers []*server.Server
 	var addrs []string
 	var done []chan error
-	now := time.Now()
-	for shard := range 2 {
-		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Each shard has heard 1,500 agents; 500 of them both have.
-		if err := s.Store().Update(func(w *store.Writer) error {
-			for i := shard * 1000; i < shard*1000+1500; i++ {
-				if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: fmt.Sprintf("agent-%05d", i)}, now); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		ch := make(chan error, 1)
-		go func() { ch <- s.Serve(ctx) }()
-		addrs = append(addrs, s.GRPCAddr())
-		done = append(done, ch)
-	}
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		for _, ch := range done {
 			<-ch
 		}
-	}()
-	out, err := run(t, "--server", strings.Join(addrs, ","), "agents", "list", "--format", "json")
+	})
+	for i := range n {
+		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store().Update(func(w *store.Writer) error { return seed(i, w) }); err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan error, 1)
+		go func() { ch <- s.Serve(ctx) }()
+		servers, addrs, done = append(servers, s), append(addrs, s.GRPCAddr()), append(done, ch)
+	}
+	return servers, strings.Join(addrs, ",")
+}
+
+// seedScan stores one full scan of scope holding fs, at.
+func seedScan(w *store.Writer, scope *vigilv1.Scope, at time.Time, fs ...*vigilv1.Finding) error {
+	var fps []string
+	for _, f := range fs {
+		fps = append(fps, f.Fingerprint)
+	}
+	d := finding.DigestOf(fps)
+	if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: fs}, at); err != nil {
+		return err
+	}
+	_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: uint64(len(fs)), SetDigest: d[:]}, at, false)
+	return err
+}
+
+// agents list pages through every shard (more agents than one page on
+// each) and merges the agents heard by both into one.
+func TestAgentsListPagesThroughShards(t *testing.T) {
+	now := time.Now()
+	// Each shard has heard 1,500 agents; 500 of them both have.
+	_, both := serveShards(t, 2, func(shard int, w *store.Writer) error {
+		for i := shard * 1000; i < shard*1000+1500; i++ {
+			if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: fmt.Sprintf("agent-%05d", i)}, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	out, err := run(t, "--server", both, "agents", "list", "--format", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,49 +216,20 @@ func TestAgentsListPagesThroughShards(t *testing.T) {
 }
 
 // agents retire reaches every shard: each resolves the agent's findings
-// it holds, and the summaries of both drop them.
+// it holds, and the summaries of both drop them; scopes retire does the
+// same for one target.
 func TestAgentsRetireAcrossShards(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var addrs []string
-	var servers []*server.Server
-	var done []chan error
 	now := time.Now()
-	for shard := range 2 {
-		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
+	servers, both := serveShards(t, 2, func(shard int, w *store.Writer) error {
 		scope := &vigilv1.Scope{Tenant: "acme", Agent: "old", Scanner: "kubernetes", Target: fmt.Sprintf("/srv/%d", shard)}
 		res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Pod", Name: fmt.Sprintf("p%d", shard)}
 		f := &vigilv1.Finding{Fingerprint: finding.Fingerprint("VGL-CLUSTER-005", res, "pods.yaml", "x"), CheckId: "VGL-CLUSTER-005",
 			Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: res}
-		d := finding.DigestOf([]string{f.Fingerprint})
-		if err := s.Store().Update(func(w *store.Writer) error {
-			if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "old"}, now); err != nil {
-				return err
-			}
-			if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{f}}, now); err != nil {
-				return err
-			}
-			_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, now, false)
+		if err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "old"}, now); err != nil {
 			return err
-		}); err != nil {
-			t.Fatal(err)
 		}
-		ch := make(chan error, 1)
-		go func() { ch <- s.Serve(ctx) }()
-		addrs = append(addrs, s.GRPCAddr())
-		servers = append(servers, s)
-		done = append(done, ch)
-	}
-	defer func() {
-		cancel()
-		for _, ch := range done {
-			<-ch
-		}
-	}()
-	both := strings.Join(addrs, ",")
+		return seedScan(w, scope, now, f)
+	})
 	// One target first: only the shard holding it changes.
 	out, err := run(t, "--server", both, "scopes", "retire", "--tenant", "acme", "--agent", "old", "--target", "/srv/0", "--reason", "repository moved")
 	if err != nil || !strings.Contains(out, "1 open findings resolved in 1 scopes") {
@@ -265,41 +259,13 @@ func TestAgentsRetireAcrossShards(t *testing.T) {
 // findings get of a fingerprint two shards hold (two agents on one
 // repository) shows both occurrences, through the fan-out.
 func TestFindingsGetShowsEveryOccurrence(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Pod", Name: "web"}
 	f := &vigilv1.Finding{Fingerprint: finding.Fingerprint("VGL-CLUSTER-005", res, "pods.yaml", "x"), CheckId: "VGL-CLUSTER-005",
 		Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: res}
-	d := finding.DigestOf([]string{f.Fingerprint})
-	var addrs []string
-	var done []chan error
-	for i, agentID := range []string{"ci", "laptop"} {
-		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		scope := &vigilv1.Scope{Tenant: "acme", Agent: agentID, Scanner: "kubernetes", Target: fmt.Sprintf("/checkout-%d/repo", i)}
-		if err := s.Store().Update(func(w *store.Writer) error {
-			if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{f}}, time.Now()); err != nil {
-				return err
-			}
-			_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, time.Now(), false)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		ch := make(chan error, 1)
-		go func() { ch <- s.Serve(ctx) }()
-		addrs = append(addrs, s.GRPCAddr())
-		done = append(done, ch)
-	}
-	defer func() {
-		cancel()
-		for _, ch := range done {
-			<-ch
-		}
-	}()
-	both := strings.Join(addrs, ",")
+	_, both := serveShards(t, 2, func(i int, w *store.Writer) error {
+		scope := &vigilv1.Scope{Tenant: "acme", Agent: []string{"ci", "laptop"}[i], Scanner: "kubernetes", Target: fmt.Sprintf("/checkout-%d/repo", i)}
+		return seedScan(w, scope, time.Now(), f)
+	})
 	out, err := run(t, "--server", both, "findings", "get", f.Fingerprint)
 	if err != nil || !strings.Contains(out, "Seen by 2 scopes") || !strings.Contains(out, "laptop") || !strings.Contains(out, "/checkout-0/repo") {
 		t.Fatalf("get: %v\n%s", err, out)
@@ -315,8 +281,6 @@ func TestFindingsGetShowsEveryOccurrence(t *testing.T) {
 // shards: namespace, kind, name, agent, advisory, package, control, first
 // seen and last change.
 func TestFindingFiltersThroughShards(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	old := time.Now().Add(-72 * time.Hour)
 	type seed struct {
 		agent string
@@ -332,40 +296,17 @@ func TestFindingFiltersThroughShards(t *testing.T) {
 		{"ci-1", &vigilv1.Resource{Tenant: "acme", Provider: "go", Kind: "Package", Name: "golang.org/x/text"}, "VGL-CODE-001", []string{"GO-2022-1059", "CVE-2022-32149"}, time.Now()},
 		{"ci-1", &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Namespace: "payments", Kind: "CronJob", Name: "settle"}, "VGL-CLUSTER-001", []string{"CIS-K8S-5.2.1"}, time.Now()},
 	}}
-	var addrs []string
-	var done []chan error
-	for i, seeds := range shardsSeeds {
-		s, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, sd := range seeds {
+	_, both := serveShards(t, len(shardsSeeds), func(i int, w *store.Writer) error {
+		for j, sd := range shardsSeeds[i] {
 			f := &vigilv1.Finding{Fingerprint: finding.Fingerprint(sd.check, sd.res, "x", fmt.Sprint(i, j)), CheckId: sd.check,
 				Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: sd.res, References: sd.refs}
 			scope := &vigilv1.Scope{Tenant: "acme", Agent: sd.agent, Scanner: "s", Target: fmt.Sprintf("/t/%d/%d", i, j)}
-			d := finding.DigestOf([]string{f.Fingerprint})
-			if err := s.Store().Update(func(w *store.Writer) error {
-				if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: "s1", Seq: 1, Scope: scope, Full: true, Findings: []*vigilv1.Finding{f}}, sd.at); err != nil {
-					return err
-				}
-				_, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: "s1", Scope: scope, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, sd.at, false)
+			if err := seedScan(w, scope, sd.at, f); err != nil {
 				return err
-			}); err != nil {
-				t.Fatal(err)
 			}
 		}
-		ch := make(chan error, 1)
-		go func() { ch <- s.Serve(ctx) }()
-		addrs = append(addrs, s.GRPCAddr())
-		done = append(done, ch)
-	}
-	defer func() {
-		cancel()
-		for _, ch := range done {
-			<-ch
-		}
-	}()
-	both := strings.Join(addrs, ",")
+		return nil
+	})
 	for _, c := range []struct {
 		flags []string
 		want  []string // resource names
