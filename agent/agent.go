@@ -39,6 +39,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/scan/source/kubeapi"
 	"github.com/vigilsec/vigil/pkg/scan/source/procfs"
+	"github.com/vigilsec/vigil/pkg/scan/source/tree"
 	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/pkg/vuln"
 )
@@ -435,7 +436,7 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	for _, target := range a.cfg.Targets {
-		ss, discovered, err := a.scanTarget(ctx, a.scanner.Normalize(target))
+		ss, discovered, err := a.scanTarget(ctx, a.fleetName(target))
 		if err != nil {
 			return err
 		}
@@ -460,6 +461,20 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 	a.lastScan.Store(time.Now().UnixNano())
 	a.kick(a.kickPublish)
 	return nil
+}
+
+// fleetName is how the agent names a target to the fleet: its canonical
+// spelling, and a local path made absolute, so that one tree configured
+// as ./manifests or /srv/app/manifests is one scope with one set of
+// fingerprints.
+func (a *Agent) fleetName(target string) string {
+	t := a.scanner.Normalize(target)
+	if _, ok := a.scanner.Source(t).(tree.Source); ok {
+		if abs, err := filepath.Abs(t); err == nil {
+			return abs
+		}
+	}
+	return t
 }
 
 func (a *Agent) kick(ch chan struct{}) {

@@ -1,0 +1,62 @@
+package agent_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigilsec/vigil/agent"
+	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/server"
+)
+
+// One tree configured by a relative path and by its absolute path is one
+// scope: the server holds one set of findings, not two.
+func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+
+	root := t.TempDir()
+	dir := filepath.Join(root, "manifests")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "pod.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx}]\n"), 0o644)
+	t.Chdir(root)
+	data := t.TempDir() // one agent, restarted with the other spelling
+	for i, target := range []string{"./manifests/", dir} {
+		a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: []string{target}, Once: true, DataDir: data, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for srv.Stats().Scans < uint64(i+1)*1 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	cov, err := srv.Store().Coverage(&vigilv1.ListCoverageRequest{Tenant: "acme", Scanner: "kubernetes"}, nil, time.Now(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cov.Scopes) != 1 || cov.Scopes[0].Scope.Target != dir {
+		t.Fatalf("scopes %v, want one, named %s", cov.Scopes, dir)
+	}
+	all, _ := srv.Store().Summarize(&vigilv1.SummarizeFindingsRequest{Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN, vigilv1.Status_STATUS_RESOLVED, vigilv1.Status_STATUS_REOPENED}})
+	open, _ := srv.Store().Summarize(&vigilv1.SummarizeFindingsRequest{})
+	if all.Total != open.Total || open.Total == 0 {
+		t.Errorf("%d findings stored, %d open: the second spelling resolved or duplicated the first's", all.Total, open.Total)
+	}
+}
