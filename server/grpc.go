@@ -73,14 +73,7 @@ func (f *findingService) ListFindings(ctx context.Context, req *vigilv1.ListFind
 		return nil, err
 	}
 	defer release()
-	var list []*vigilv1.StoredFinding
-	var next string
-	var total int
-	if req.WithTotal {
-		list, next, total, err = f.s.store.ListTotal(filter, int(req.PageSize), req.PageToken)
-	} else {
-		list, next, err = f.s.store.List(filter, int(req.PageSize), req.PageToken)
-	}
+	list, next, total, err := f.s.store.ListQuery(filter, store.Query{PageSize: int(req.PageSize), Token: req.PageToken, Sort: req.Sort, Total: req.WithTotal})
 	if errors.Is(err, store.ErrBadToken) {
 		return nil, status.Error(codes.InvalidArgument, "page_token does not belong to this filter")
 	}

@@ -106,7 +106,7 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "findings", Short: "Query the findings stored by a vigil-server"}
 
 	var ff filterFlags
-	var format string
+	var format, order string
 	var limit, pageSize int
 	list := &cobra.Command{
 		Use:   "list",
@@ -122,7 +122,12 @@ func newFindingsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer sh.Close()
-			all, err := sh.List(cmd.Context(), filter, pageSize, limit)
+			by, ok := map[string]vigilv1.FindingSort{"": vigilv1.FindingSort_FINDING_SORT_UNSPECIFIED,
+				"severity": vigilv1.FindingSort_FINDING_SORT_SEVERITY, "last-change": vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE}[order]
+			if !ok {
+				return fmt.Errorf("--sort %q: want severity or last-change", order)
+			}
+			all, err := sh.List(cmd.Context(), filter, by, pageSize, limit)
 			if err != nil {
 				return err
 			}
@@ -130,6 +135,9 @@ func newFindingsCmd(g *globals) *cobra.Command {
 			case "json":
 				return report.WriteJSON(cmd.OutOrStdout(), &vigilv1.ListFindingsResponse{Findings: all})
 			case "table":
+				if by != vigilv1.FindingSort_FINDING_SORT_UNSPECIFIED {
+					return report.StoredTable(cmd.OutOrStdout(), all) // in the order asked
+				}
 				sort.SliceStable(all, func(i, j int) bool {
 					a, b := all[i].GetFinding(), all[j].GetFinding()
 					if a.GetSeverity() != b.GetSeverity() {
@@ -148,6 +156,7 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	ff.add(list)
 	list.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
 	list.Flags().IntVar(&limit, "limit", 0, "stop after this many findings (0: all)")
+	list.Flags().StringVar(&order, "sort", "", "order: severity (most severe first) or last-change (latest first); with --limit, the first ones of that order")
 	list.Flags().IntVar(&pageSize, "page-size", 500, "findings per request")
 
 	var getFormat string

@@ -53,28 +53,44 @@ func (s *shards) Close() {
 }
 
 // List pages through every shard in turn, up to limit findings (0: all).
-func (s *shards) List(ctx context.Context, filter *vigilv1.FindingFilter, pageSize, limit int) ([]*vigilv1.StoredFinding, error) {
+func (s *shards) List(ctx context.Context, filter *vigilv1.FindingFilter, order vigilv1.FindingSort, pageSize, limit int) ([]*vigilv1.StoredFinding, error) {
 	var all []*vigilv1.StoredFinding
 	for i, conn := range s.conns {
 		client := vigilv1.NewFindingServiceClient(conn)
 		token := ""
+		// In an order, each shard gives its first limit and the merge
+		// keeps the first limit of all; else the shards fill it in turn.
+		got := 0
 		for {
 			size := pageSize
-			if limit > 0 && limit-len(all) < size {
-				size = limit - len(all)
+			left := limit - len(all)
+			if order != vigilv1.FindingSort_FINDING_SORT_UNSPECIFIED {
+				left = limit - got
+			}
+			if limit > 0 && left < size {
+				size = left
 			}
 			if size <= 0 {
-				return all, nil
+				break
 			}
-			resp, err := client.ListFindings(ctx, &vigilv1.ListFindingsRequest{Filter: filter, PageSize: int32(size), PageToken: token})
+			resp, err := client.ListFindings(ctx, &vigilv1.ListFindingsRequest{Filter: filter, PageSize: int32(size), PageToken: token, Sort: order})
 			if err != nil {
 				return nil, fmt.Errorf("list findings on %s: %w", s.addrs[i], err)
 			}
-			all = append(all, resp.Findings...)
+			all, got = append(all, resp.Findings...), got+len(resp.Findings)
 			if token = resp.NextPageToken; token == "" {
 				break
 			}
 		}
+	}
+	switch order {
+	case vigilv1.FindingSort_FINDING_SORT_SEVERITY:
+		sort.SliceStable(all, func(i, j int) bool { return all[i].GetFinding().GetSeverity() > all[j].GetFinding().GetSeverity() })
+	case vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE:
+		sort.SliceStable(all, func(i, j int) bool { return all[i].GetLastChange().AsTime().After(all[j].GetLastChange().AsTime()) })
+	}
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
 	}
 	return all, nil
 }

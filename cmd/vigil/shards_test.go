@@ -344,3 +344,37 @@ func TestFindingFiltersThroughShards(t *testing.T) {
 		t.Errorf("a --since that does not parse: %v", err)
 	}
 }
+
+// --sort severity --limit 2 over two shards gives the two most severe of
+// all, not the first shard's first two.
+func TestSortedListThroughShards(t *testing.T) {
+	sevs := [][]vigilv1.Severity{
+		{vigilv1.Severity_SEVERITY_LOW, vigilv1.Severity_SEVERITY_MEDIUM, vigilv1.Severity_SEVERITY_LOW},
+		{vigilv1.Severity_SEVERITY_CRITICAL, vigilv1.Severity_SEVERITY_LOW, vigilv1.Severity_SEVERITY_HIGH},
+	}
+	_, both := serveShards(t, 2, func(i int, w *store.Writer) error {
+		for j, sev := range sevs[i] {
+			res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Pod", Name: fmt.Sprintf("p%d%d", i, j)}
+			f := &vigilv1.Finding{Fingerprint: finding.Fingerprint("VGL-CLUSTER-005", res, "x", "y"), CheckId: "VGL-CLUSTER-005",
+				Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: sev, Resource: res}
+			if err := seedScan(w, &vigilv1.Scope{Tenant: "acme", Agent: "a", Scanner: "s", Target: fmt.Sprintf("/t%d%d", i, j)}, time.Now(), f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	out, err := run(t, "--server", both, "findings", "list", "--sort", "severity", "--limit", "2", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp vigilv1.ListFindingsResponse
+	if err := protojson.Unmarshal([]byte(out), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Findings) != 2 || resp.Findings[0].Finding.Resource.Name != "p10" || resp.Findings[1].Finding.Resource.Name != "p12" {
+		t.Errorf("the two most severe: %v", resp.Findings)
+	}
+	if _, err := run(t, "--server", both, "findings", "list", "--sort", "name"); err == nil {
+		t.Error("an unknown order was accepted")
+	}
+}

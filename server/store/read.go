@@ -36,17 +36,31 @@ const MaxPageBytes = 4 << 20
 // List returns one page of findings matching the filter, in the order of
 // the index it walks, and the token of the next page ("" at the end).
 func (s *Store) List(filter *vigilv1.FindingFilter, pageSize int, token string) ([]*vigilv1.StoredFinding, string, error) {
-	out, next, _, err := s.list(filter, pageSize, token, false)
+	out, next, _, err := s.ListQuery(filter, Query{PageSize: pageSize, Token: token})
 	return out, next, err
 }
 
 // ListTotal is List with the number of findings that match from token on,
 // this page included: it reads every match, not only the page's.
 func (s *Store) ListTotal(filter *vigilv1.FindingFilter, pageSize int, token string) ([]*vigilv1.StoredFinding, string, int, error) {
-	return s.list(filter, pageSize, token, true)
+	return s.ListQuery(filter, Query{PageSize: pageSize, Token: token, Total: true})
 }
 
-func (s *Store) list(filter *vigilv1.FindingFilter, pageSize int, token string, count bool) ([]*vigilv1.StoredFinding, string, int, error) {
+// Query is how ListQuery reads: the page size and token, the order, and
+// whether to count every match.
+type Query struct {
+	PageSize int
+	Token    string
+	// Sort walks the severity index from the most severe, or the change
+	// index from the latest, filtering as it goes; unset walks the index
+	// the filter makes most selective.
+	Sort  vigilv1.FindingSort
+	Total bool
+}
+
+// ListQuery is List with an order and an optional total.
+func (s *Store) ListQuery(filter *vigilv1.FindingFilter, q Query) ([]*vigilv1.StoredFinding, string, int, error) {
+	pageSize, token, count := q.PageSize, q.Token, q.Total
 	if pageSize <= 0 {
 		pageSize = 100
 	}
@@ -57,6 +71,13 @@ func (s *Store) list(filter *vigilv1.FindingFilter, pageSize int, token string, 
 		filter = &vigilv1.FindingFilter{}
 	}
 	bucket, prefix := chooseIndex(filter)
+	reverse := false
+	switch q.Sort {
+	case vigilv1.FindingSort_FINDING_SORT_SEVERITY:
+		bucket, prefix, reverse = bIdxSeverity, nil, true
+	case vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE:
+		bucket, prefix, reverse = bIdxChange, nil, true
+	}
 	tag := bucketTag(bucket)
 	var after []byte
 	if token != "" {
@@ -77,17 +98,30 @@ func (s *Store) list(filter *vigilv1.FindingFilter, pageSize int, token string, 
 		scopes := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}
 		cur := tx.Bucket(bucket).Cursor()
 		var k, v []byte
-		if after != nil {
+		step := cur.Next
+		switch {
+		case reverse:
+			// From the end, or from just before the last key returned.
+			step = cur.Prev
+			if k, v = cur.Last(); after != nil {
+				if k, v = cur.Seek(after); k == nil {
+					k, v = cur.Last()
+				}
+				for k != nil && bytes.Compare(k, after) >= 0 {
+					k, v = cur.Prev()
+				}
+			}
+		case after != nil:
 			k, v = cur.Seek(after)
 			if bytes.Equal(k, after) {
 				k, v = cur.Next()
 			}
-		} else {
+		default:
 			k, v = cur.Seek(prefix)
 		}
 		var lastK []byte
 		size := 0
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step() {
 			fkey, val := k, v
 			if tag != 0 {
 				if len(k) < KeyLen {
@@ -157,7 +191,7 @@ func chooseIndex(f *vigilv1.FindingFilter) ([]byte, []byte) {
 
 // bucketTag names the walked bucket inside page tokens.
 func bucketTag(b []byte) byte {
-	for i, x := range [][]byte{bFindings, bIdxCheck, bIdxAccount, bIdxTenant, bIdxStatus, bIdxPillar} {
+	for i, x := range [][]byte{bFindings, bIdxCheck, bIdxAccount, bIdxTenant, bIdxStatus, bIdxPillar, bIdxSeverity, bIdxChange} {
 		if bytes.Equal(b, x) {
 			return byte(i)
 		}

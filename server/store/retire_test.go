@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -247,5 +248,44 @@ func TestFingerprintCountsOnce(t *testing.T) {
 	}
 	if err := s.Verify(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Sorted lists page in order: by severity from the most severe, by last
+// change from the latest, every match once across pages.
+func TestListSorted(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	sevs := []vigilv1.Severity{vigilv1.Severity_SEVERITY_LOW, vigilv1.Severity_SEVERITY_CRITICAL, vigilv1.Severity_SEVERITY_MEDIUM,
+		vigilv1.Severity_SEVERITY_HIGH, vigilv1.Severity_SEVERITY_LOW, vigilv1.Severity_SEVERITY_CRITICAL, vigilv1.Severity_SEVERITY_HIGH}
+	for i, sev := range sevs {
+		f := mkFinding("acme", "VGL-CLUSTER-001", sev, i)
+		sc := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: fmt.Sprintf("/m%d", i)}
+		scan(t, s, sc, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, t0.Add(time.Duration(i)*time.Minute))
+	}
+	for _, order := range []vigilv1.FindingSort{vigilv1.FindingSort_FINDING_SORT_SEVERITY, vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE} {
+		var got []*vigilv1.StoredFinding
+		token := ""
+		for {
+			page, next, _, err := s.ListQuery(&vigilv1.FindingFilter{Tenant: "acme"}, Query{PageSize: 2, Token: token, Sort: order})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			token = next
+		}
+		if len(got) != len(sevs) {
+			t.Fatalf("%v: %d findings, want %d", order, len(got), len(sevs))
+		}
+		for i := 1; i < len(got); i++ {
+			a, b := got[i-1], got[i]
+			if order == vigilv1.FindingSort_FINDING_SORT_SEVERITY && a.Finding.Severity < b.Finding.Severity ||
+				order == vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE && a.LastChange.AsTime().Before(b.LastChange.AsTime()) {
+				t.Errorf("%v: out of order at %d", order, i)
+			}
+		}
 	}
 }

@@ -138,6 +138,58 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_v1_service_proto_rawDescGZIP(), []int{1}
 }
 
+// FindingSort is an order of ListFindings.
+type FindingSort int32
+
+const (
+	FindingSort_FINDING_SORT_UNSPECIFIED FindingSort = 0
+	// FINDING_SORT_SEVERITY: most severe first.
+	FindingSort_FINDING_SORT_SEVERITY FindingSort = 1
+	// FINDING_SORT_LAST_CHANGE: the latest status change first.
+	FindingSort_FINDING_SORT_LAST_CHANGE FindingSort = 2
+)
+
+// Enum value maps for FindingSort.
+var (
+	FindingSort_name = map[int32]string{
+		0: "FINDING_SORT_UNSPECIFIED",
+		1: "FINDING_SORT_SEVERITY",
+		2: "FINDING_SORT_LAST_CHANGE",
+	}
+	FindingSort_value = map[string]int32{
+		"FINDING_SORT_UNSPECIFIED": 0,
+		"FINDING_SORT_SEVERITY":    1,
+		"FINDING_SORT_LAST_CHANGE": 2,
+	}
+)
+
+func (x FindingSort) Enum() *FindingSort {
+	p := new(FindingSort)
+	*p = x
+	return p
+}
+
+func (x FindingSort) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FindingSort) Descriptor() protoreflect.EnumDescriptor {
+	return file_vigil_v1_service_proto_enumTypes[2].Descriptor()
+}
+
+func (FindingSort) Type() protoreflect.EnumType {
+	return &file_vigil_v1_service_proto_enumTypes[2]
+}
+
+func (x FindingSort) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FindingSort.Descriptor instead.
+func (FindingSort) EnumDescriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{2}
+}
+
 // StoredFinding is a finding as the server keeps it, with its lifecycle.
 type StoredFinding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -866,7 +918,10 @@ type ListFindingsRequest struct {
 	PageToken string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// with_total asks for total: the server then reads every match, not
 	// only the page's.
-	WithTotal     bool `protobuf:"varint,4,opt,name=with_total,json=withTotal,proto3" json:"with_total,omitempty"`
+	WithTotal bool `protobuf:"varint,4,opt,name=with_total,json=withTotal,proto3" json:"with_total,omitempty"`
+	// sort orders the findings; unset is the order of the index the filter
+	// picks, the fastest.
+	Sort          FindingSort `protobuf:"varint,5,opt,name=sort,proto3,enum=vigil.v1.FindingSort" json:"sort,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -927,6 +982,13 @@ func (x *ListFindingsRequest) GetWithTotal() bool {
 		return x.WithTotal
 	}
 	return false
+}
+
+func (x *ListFindingsRequest) GetSort() FindingSort {
+	if x != nil {
+		return x.Sort
+	}
+	return FindingSort_FINDING_SORT_UNSPECIFIED
 }
 
 // ListFindingsResponse is one page.
@@ -2723,14 +2785,15 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x10first_seen_after\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0efirstSeenAfter\x12F\n" +
 	"\x11first_seen_before\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0ffirstSeenBefore\x12F\n" +
 	"\x11last_change_after\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastChangeAfter\x12H\n" +
-	"\x12last_change_before\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastChangeBefore\"\xa1\x01\n" +
+	"\x12last_change_before\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastChangeBefore\"\xcc\x01\n" +
 	"\x13ListFindingsRequest\x12/\n" +
 	"\x06filter\x18\x01 \x01(\v2\x17.vigil.v1.FindingFilterR\x06filter\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x1d\n" +
 	"\n" +
-	"with_total\x18\x04 \x01(\bR\twithTotal\"\x89\x01\n" +
+	"with_total\x18\x04 \x01(\bR\twithTotal\x12)\n" +
+	"\x04sort\x18\x05 \x01(\x0e2\x15.vigil.v1.FindingSortR\x04sort\"\x89\x01\n" +
 	"\x14ListFindingsResponse\x123\n" +
 	"\bfindings\x18\x01 \x03(\v2\x17.vigil.v1.StoredFindingR\bfindings\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
@@ -2858,7 +2921,11 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x13EVENT_TYPE_RESOLVED\x10\x02\x12\x17\n" +
 	"\x13EVENT_TYPE_REOPENED\x10\x03\x12\x19\n" +
 	"\x15EVENT_TYPE_SUPPRESSED\x10\x04\x12\x1b\n" +
-	"\x17EVENT_TYPE_UNSUPPRESSED\x10\x052\xda\x02\n" +
+	"\x17EVENT_TYPE_UNSUPPRESSED\x10\x05*d\n" +
+	"\vFindingSort\x12\x1c\n" +
+	"\x18FINDING_SORT_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15FINDING_SORT_SEVERITY\x10\x01\x12\x1c\n" +
+	"\x18FINDING_SORT_LAST_CHANGE\x10\x022\xda\x02\n" +
 	"\x0eFindingService\x12M\n" +
 	"\fListFindings\x12\x1d.vigil.v1.ListFindingsRequest\x1a\x1e.vigil.v1.ListFindingsResponse\x12G\n" +
 	"\n" +
@@ -2892,136 +2959,138 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 	return file_vigil_v1_service_proto_rawDescData
 }
 
-var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                       // 0: vigil.v1.Status
 	(EventType)(0),                    // 1: vigil.v1.EventType
-	(*StoredFinding)(nil),             // 2: vigil.v1.StoredFinding
-	(*Suppression)(nil),               // 3: vigil.v1.Suppression
-	(*FindingEvent)(nil),              // 4: vigil.v1.FindingEvent
-	(*Agent)(nil),                     // 5: vigil.v1.Agent
-	(*FindingFilter)(nil),             // 6: vigil.v1.FindingFilter
-	(*ListFindingsRequest)(nil),       // 7: vigil.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),      // 8: vigil.v1.ListFindingsResponse
-	(*GetFindingRequest)(nil),         // 9: vigil.v1.GetFindingRequest
-	(*GetFindingResponse)(nil),        // 10: vigil.v1.GetFindingResponse
-	(*SummarizeFindingsRequest)(nil),  // 11: vigil.v1.SummarizeFindingsRequest
-	(*SummaryGroup)(nil),              // 12: vigil.v1.SummaryGroup
-	(*SummarizeFindingsResponse)(nil), // 13: vigil.v1.SummarizeFindingsResponse
-	(*WatchFindingsRequest)(nil),      // 14: vigil.v1.WatchFindingsRequest
-	(*WatchFindingsResponse)(nil),     // 15: vigil.v1.WatchFindingsResponse
-	(*ListAgentsRequest)(nil),         // 16: vigil.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 17: vigil.v1.ListAgentsResponse
-	(*RetireAgentRequest)(nil),        // 18: vigil.v1.RetireAgentRequest
-	(*RetireAgentResponse)(nil),       // 19: vigil.v1.RetireAgentResponse
-	(*RetireTargetRequest)(nil),       // 20: vigil.v1.RetireTargetRequest
-	(*RetireTargetResponse)(nil),      // 21: vigil.v1.RetireTargetResponse
-	(*CreateSuppressionRequest)(nil),  // 22: vigil.v1.CreateSuppressionRequest
-	(*CreateSuppressionResponse)(nil), // 23: vigil.v1.CreateSuppressionResponse
-	(*ListSuppressionsRequest)(nil),   // 24: vigil.v1.ListSuppressionsRequest
-	(*ListSuppressionsResponse)(nil),  // 25: vigil.v1.ListSuppressionsResponse
-	(*RevokeSuppressionRequest)(nil),  // 26: vigil.v1.RevokeSuppressionRequest
-	(*RevokeSuppressionResponse)(nil), // 27: vigil.v1.RevokeSuppressionResponse
-	(*AuditEntry)(nil),                // 28: vigil.v1.AuditEntry
-	(*ListAuditRequest)(nil),          // 29: vigil.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),         // 30: vigil.v1.ListAuditResponse
-	(*BackupRequest)(nil),             // 31: vigil.v1.BackupRequest
-	(*BackupResponse)(nil),            // 32: vigil.v1.BackupResponse
-	(*ListCoverageRequest)(nil),       // 33: vigil.v1.ListCoverageRequest
-	(*ScopeCoverage)(nil),             // 34: vigil.v1.ScopeCoverage
-	(*ListCoverageResponse)(nil),      // 35: vigil.v1.ListCoverageResponse
-	(*Finding)(nil),                   // 36: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
-	(*Scope)(nil),                     // 38: vigil.v1.Scope
-	(Pillar)(0),                       // 39: vigil.v1.Pillar
-	(Severity)(0),                     // 40: vigil.v1.Severity
-	(NotAssessedReason)(0),            // 41: vigil.v1.NotAssessedReason
-	(*Coverage)(nil),                  // 42: vigil.v1.Coverage
+	(FindingSort)(0),                  // 2: vigil.v1.FindingSort
+	(*StoredFinding)(nil),             // 3: vigil.v1.StoredFinding
+	(*Suppression)(nil),               // 4: vigil.v1.Suppression
+	(*FindingEvent)(nil),              // 5: vigil.v1.FindingEvent
+	(*Agent)(nil),                     // 6: vigil.v1.Agent
+	(*FindingFilter)(nil),             // 7: vigil.v1.FindingFilter
+	(*ListFindingsRequest)(nil),       // 8: vigil.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),      // 9: vigil.v1.ListFindingsResponse
+	(*GetFindingRequest)(nil),         // 10: vigil.v1.GetFindingRequest
+	(*GetFindingResponse)(nil),        // 11: vigil.v1.GetFindingResponse
+	(*SummarizeFindingsRequest)(nil),  // 12: vigil.v1.SummarizeFindingsRequest
+	(*SummaryGroup)(nil),              // 13: vigil.v1.SummaryGroup
+	(*SummarizeFindingsResponse)(nil), // 14: vigil.v1.SummarizeFindingsResponse
+	(*WatchFindingsRequest)(nil),      // 15: vigil.v1.WatchFindingsRequest
+	(*WatchFindingsResponse)(nil),     // 16: vigil.v1.WatchFindingsResponse
+	(*ListAgentsRequest)(nil),         // 17: vigil.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),        // 18: vigil.v1.ListAgentsResponse
+	(*RetireAgentRequest)(nil),        // 19: vigil.v1.RetireAgentRequest
+	(*RetireAgentResponse)(nil),       // 20: vigil.v1.RetireAgentResponse
+	(*RetireTargetRequest)(nil),       // 21: vigil.v1.RetireTargetRequest
+	(*RetireTargetResponse)(nil),      // 22: vigil.v1.RetireTargetResponse
+	(*CreateSuppressionRequest)(nil),  // 23: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil), // 24: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),   // 25: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),  // 26: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),  // 27: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil), // 28: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                // 29: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),          // 30: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),         // 31: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),             // 32: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),            // 33: vigil.v1.BackupResponse
+	(*ListCoverageRequest)(nil),       // 34: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),             // 35: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),      // 36: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                   // 37: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),     // 38: google.protobuf.Timestamp
+	(*Scope)(nil),                     // 39: vigil.v1.Scope
+	(Pillar)(0),                       // 40: vigil.v1.Pillar
+	(Severity)(0),                     // 41: vigil.v1.Severity
+	(NotAssessedReason)(0),            // 42: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                  // 43: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	36, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	37, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	37, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	37, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	37, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	38, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	37, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
-	3,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	37, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	37, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	37, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	38, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	38, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	38, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	39, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	38, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	4,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
+	38, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	38, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	38, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
 	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
-	2,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	37, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	37, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	37, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	38, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	37, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
-	37, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
-	37, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	39, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	40, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	3,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
+	38, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	38, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	38, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	39, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	38, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	38, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	38, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	40, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	41, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
 	0,  // 22: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	37, // 23: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
-	37, // 24: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
-	37, // 25: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
-	37, // 26: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
-	6,  // 27: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 28: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	2,  // 29: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	2,  // 30: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
-	0,  // 31: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	39, // 32: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	40, // 33: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	12, // 34: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	6,  // 35: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	4,  // 36: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	5,  // 37: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	3,  // 38: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	3,  // 39: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	3,  // 40: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	3,  // 41: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	37, // 42: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 43: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	28, // 44: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	41, // 45: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	38, // 46: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	42, // 47: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	37, // 48: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	34, // 49: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	5,  // 50: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	7,  // 51: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	9,  // 52: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	11, // 53: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	14, // 54: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	16, // 55: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	18, // 56: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	20, // 57: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	22, // 58: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	24, // 59: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	26, // 60: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	29, // 61: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	31, // 62: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	33, // 63: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	8,  // 64: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	10, // 65: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	13, // 66: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	15, // 67: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	17, // 68: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	19, // 69: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	21, // 70: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	23, // 71: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	25, // 72: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	27, // 73: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	30, // 74: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	32, // 75: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	35, // 76: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	64, // [64:77] is the sub-list for method output_type
-	51, // [51:64] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	38, // 23: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
+	38, // 24: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
+	38, // 25: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
+	38, // 26: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
+	7,  // 27: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 28: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
+	3,  // 29: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	3,  // 30: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	3,  // 31: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
+	0,  // 32: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	40, // 33: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	41, // 34: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	13, // 35: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	7,  // 36: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	5,  // 37: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	6,  // 38: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	4,  // 39: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	4,  // 40: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	4,  // 41: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	4,  // 42: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	38, // 43: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 44: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	29, // 45: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	42, // 46: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	39, // 47: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	43, // 48: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	38, // 49: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	35, // 50: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	6,  // 51: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	8,  // 52: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	10, // 53: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	12, // 54: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	15, // 55: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	17, // 56: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	19, // 57: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	21, // 58: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	23, // 59: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	25, // 60: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	27, // 61: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	30, // 62: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	32, // 63: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	34, // 64: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	9,  // 65: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	11, // 66: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	14, // 67: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	16, // 68: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	18, // 69: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	20, // 70: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	22, // 71: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	24, // 72: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	26, // 73: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	28, // 74: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	31, // 75: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	33, // 76: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	36, // 77: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	65, // [65:78] is the sub-list for method output_type
+	52, // [52:65] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
@@ -3036,7 +3105,7 @@ func file_vigil_v1_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   5,
