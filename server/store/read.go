@@ -272,7 +272,7 @@ func (s scopeReader) get(id []byte) (*vigilv1.ScopeRecord, error) {
 }
 
 // Get returns a finding by id (the hex store key) or by fingerprint (64
-// hex digits; the first match when several scopes report it).
+// hex digits; then the occurrence that matters most, see GetAll).
 func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
 	f, _, err := s.GetAll(id, 0)
 	return f, err
