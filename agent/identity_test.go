@@ -2,8 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,21 +9,13 @@ import (
 
 	"github.com/vigilsec/vigil/agent"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
-	"github.com/vigilsec/vigil/server"
 )
 
 // One tree configured by a relative path and by its absolute path is one
 // scope: the server holds one set of findings, not two.
 func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), GRPCAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:-1", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-served }()
+	ctx := context.Background()
+	srv := serve(t)
 
 	root := t.TempDir()
 	dir := filepath.Join(root, "manifests")
