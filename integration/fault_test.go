@@ -198,8 +198,11 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 
 	for name, damage := range map[string]func([]byte) []byte{
 		"data pages overwritten": func(b []byte) []byte {
-			for i := 2 * 4096; i < 24*4096 && i < len(b); i++ {
-				b[i] = 0xA5
+			// Pages in use: damage in pages the free list holds is harmless.
+			for _, off := range pagesInUse(b, 22) {
+				for i := off; i < off+4096; i++ {
+					b[i] = 0xA5
+				}
 			}
 			return b
 		},
@@ -255,6 +258,38 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 // values of hundreds) in the middle of the file, a page in use (bbolt
 // keeps freed pages as they were): the page is still reachable and of the
 // right type, its content is not, as after a torn or misdirected write.
+// pagesInUse returns the offsets of the first n pages past the meta pages
+// that the store reaches (branch, leaf, or the free list's own page), in
+// a copy of the file b.
+func pagesInUse(b []byte, n int) []int {
+	const pageSize = 4096
+	f, err := os.CreateTemp("", "pages-*.db")
+	if err != nil {
+		panic(err)
+	}
+	defer os.Remove(f.Name())
+	f.Write(b)
+	f.Close()
+	db, err := bolt.Open(f.Name(), 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	var out []int
+	db.View(func(tx *bolt.Tx) error {
+		for id := 2; id*pageSize < len(b) && len(out) < n; id++ {
+			if pi, err := tx.Page(id); err == nil && pi != nil && pi.Type != "free" {
+				out = append(out, id*pageSize)
+			}
+		}
+		return nil
+	})
+	if len(out) == 0 {
+		panic("no page in use")
+	}
+	return out
+}
+
 func damageLeaf(b []byte) []byte {
 	const pageSize, leafFlag, keyLen = 4096, 0x02, store.KeyLen
 	f, err := os.CreateTemp("", "leaf-*.db")
