@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -48,5 +49,76 @@ func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
 	open, _ := srv.Store().Summarize(&vigilv1.SummarizeFindingsRequest{})
 	if all.Total != open.Total || open.Total == 0 {
 		t.Errorf("%d findings stored, %d open: the second spelling resolved or duplicated the first's", all.Total, open.Total)
+	}
+}
+
+// A checkout moved to another folder is the same repository: its scope and
+// its findings' ids stay, and nothing is resolved or reopened.
+func TestMovedCloneKeepsFindingIDs(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	ctx := context.Background()
+	srv := serve(t)
+
+	base := t.TempDir()
+	clone := filepath.Join(base, "a", "app")
+	dir := filepath.Join(clone, "manifests")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "pod.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx}]\n"), 0o644)
+	for _, args := range [][]string{{"init", "-q"}, {"remote", "add", "origin", "git@github.com:acme/app.git"}} {
+		if out, err := exec.Command("git", append([]string{"-C", clone}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	moved := filepath.Join(base, "b", "elsewhere")
+	os.MkdirAll(filepath.Dir(moved), 0o755)
+
+	data := t.TempDir()
+	ids := map[string]bool{}
+	for i, target := range []string{dir, filepath.Join(moved, "manifests")} {
+		if i == 1 {
+			if err := os.Rename(clone, moved); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: []string{target}, Once: true, DataDir: data, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for srv.Stats().Scans < uint64(i+1) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		list, _, err := srv.Store().List(&vigilv1.FindingFilter{Tenant: "acme", Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN, vigilv1.Status_STATUS_RESOLVED, vigilv1.Status_STATUS_REOPENED}}, 1000, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 0 {
+			t.Fatalf("scan %d: no findings stored", i+1)
+		}
+		for _, f := range list {
+			if f.Status != vigilv1.Status_STATUS_OPEN {
+				t.Errorf("scan %d: %s is %s, want open", i+1, f.Finding.CheckId, f.Status)
+			}
+			if f.Finding.Location.GetPath() != "manifests/pod.yaml" {
+				t.Errorf("scan %d: path %q, want the path in the repository", i+1, f.Finding.Location.GetPath())
+			}
+			if i == 0 {
+				ids[f.Finding.Fingerprint] = true
+			} else if !ids[f.Finding.Fingerprint] {
+				t.Errorf("scan 2: %s has a new id %s", f.Finding.CheckId, f.Finding.Fingerprint)
+			}
+		}
+	}
+	cov, err := srv.Store().Coverage(&vigilv1.ListCoverageRequest{Tenant: "acme", Scanner: "kubernetes"}, nil, time.Now(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cov.Scopes) != 1 || cov.Scopes[0].Scope.Target != "repo://github.com/acme/app//manifests" {
+		t.Fatalf("scopes %v, want one named by the repository", cov.Scopes)
 	}
 }

@@ -57,8 +57,9 @@ func (s *Scanner) Normalize(target string) string {
 }
 
 // Target scans one target. Paths in findings start with the cleaned
-// target, so the same target gives the same fingerprints whichever way it
-// was spelled. Every finding leaves through one path: redacted, made valid
+// target, or inside a git repository with the path from its root, so the
+// same target gives the same fingerprints whichever way it was spelled and
+// wherever it was checked out. Every finding leaves through one path: redacted, made valid
 // UTF-8, exempted by the target's ignore file, one per fingerprint. An
 // error means the target could not be scanned at all; what could not be
 // read inside it is in the ledger.

@@ -54,7 +54,7 @@ func (g *GoSAST) ScanFile(context.Context, string, []byte, string) ([]*vigilv1.F
 func (g *GoSAST) ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error) {
 	dirSet := map[string]bool{}
 	for _, f := range files {
-		dirSet[filepath.Dir(f.Path)] = true
+		dirSet[filepath.Dir(f.Where())] = true
 	}
 	if len(dirSet) == 0 {
 		return nil, nil
@@ -65,7 +65,7 @@ func (g *GoSAST) ScanSet(ctx context.Context, files []pipeline.Content, tenant s
 	}
 	sort.Strings(dirs)
 	results, errs := sast.Analyze(ctx, dirs)
-	cwd, _ := os.Getwd()
+	rename := pipeline.Renamer(files)
 	var out []*vigilv1.Finding
 	lines := map[string][][]byte{}
 	for _, r := range results {
@@ -73,11 +73,7 @@ func (g *GoSAST) ScanSet(ctx context.Context, files []pipeline.Content, tenant s
 		if !ok {
 			continue
 		}
-		path := r.Position.Filename
-		if rel, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(rel, "..") {
-			path = rel
-		}
-		path = filepath.ToSlash(path)
+		path := filepath.ToSlash(rename(r.Position.Filename))
 		if _, ok := lines[path]; !ok {
 			data, _ := os.ReadFile(r.Position.Filename)
 			lines[path] = bytes.Split(data, []byte("\n"))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/pipeline"
@@ -61,13 +60,14 @@ func ReadFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// ScanFile runs one file scanner over the file at path: as a stream when
-// the scanner reads streams, else whole. A scanner's panic on the file is
-// the file's error, so it cannot end the scan of the others.
-func ScanFile(ctx context.Context, fsc FileScanner, path, tenant string) (out []*vigilv1.Finding, err error) {
+// ScanFile runs one file scanner over the file at path, which findings
+// name as name: as a stream when the scanner reads streams, else whole. A
+// scanner's panic on the file is the file's error, so it cannot end the
+// scan of the others.
+func ScanFile(ctx context.Context, fsc FileScanner, path, name, tenant string) (out []*vigilv1.Finding, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, pipeline.NotAssessed(pipeline.AnalyzerFailed, fmt.Errorf("%s: %s scanner failed: %v", path, fsc.Name(), r))
+			out, err = nil, pipeline.NotAssessed(pipeline.AnalyzerFailed, fmt.Errorf("%s: %s scanner failed: %v", name, fsc.Name(), r))
 		}
 	}()
 	if ss, ok := fsc.(StreamScanner); ok {
@@ -76,11 +76,11 @@ func ScanFile(ctx context.Context, fsc FileScanner, path, tenant string) (out []
 			return nil, err
 		}
 		defer f.Close()
-		return ss.ScanStream(ctx, filepath.ToSlash(path), f, tenant)
+		return ss.ScanStream(ctx, name, f, tenant)
 	}
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return fsc.ScanFile(ctx, filepath.ToSlash(path), data, tenant)
+	return fsc.ScanFile(ctx, name, data, tenant)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -56,14 +57,15 @@ func (s *Scanner) ScanFile(ctx context.Context, path string, data []byte, tenant
 func (s *Scanner) ScanSet(ctx context.Context, files []pipeline.Content, tenant string) ([]*vigilv1.Finding, error) {
 	content := map[string][]byte{}
 	dirs := map[string]bool{}
+	rename := pipeline.Renamer(files)
 	for _, f := range files {
 		if strings.EqualFold(filepath.Ext(f.Path), ".tf") {
-			dirs[filepath.Clean(filepath.Dir(filepath.FromSlash(f.Path)))] = true
+			dirs[filepath.Clean(filepath.Dir(filepath.FromSlash(f.Where())))] = true
 			data, err := f.Bytes()
 			if err != nil {
 				continue // reported by the file scan
 			}
-			content[filepath.Clean(filepath.FromSlash(f.Path))] = data
+			content[path.Clean(f.Path)] = data
 		}
 	}
 	order := make([]string, 0, len(dirs))
@@ -87,8 +89,8 @@ func (s *Scanner) ScanSet(ctx context.Context, files []pipeline.Content, tenant 
 			}
 		}
 	}
-	lines := func(path string) [][]byte {
-		data, ok := content[filepath.Clean(filepath.FromSlash(path))]
+	lines := func(name string) [][]byte {
+		data, ok := content[path.Clean(name)]
 		if !ok {
 			return nil
 		}
@@ -101,7 +103,13 @@ func (s *Scanner) ScanSet(ctx context.Context, files []pipeline.Content, tenant 
 			continue // a module: its resources are evaluated with its callers' inputs
 		}
 		errs = append(errs, cfg.Errors...)
-		fs, _, err := cloud.Evaluate(ctx, s.Checks, Adapt(cfg), tenant, s.Name(), lines)
+		resources := Adapt(cfg)
+		for _, r := range resources {
+			if r.Path != "" {
+				r.Path = filepath.ToSlash(rename(r.Path))
+			}
+		}
+		fs, _, err := cloud.Evaluate(ctx, s.Checks, resources, tenant, s.Name(), lines)
 		out = append(out, fs...)
 		if err != nil {
 			errs = append(errs, err)

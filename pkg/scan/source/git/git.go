@@ -4,11 +4,13 @@ package git
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/scan/code"
 	"github.com/vigilsec/vigil/pkg/scan/source"
+	"github.com/vigilsec/vigil/pkg/scan/source/repo"
 )
 
 // Prefix starts a git target: "git:./repo".
@@ -35,12 +37,19 @@ func (Source) Match(target string) bool { return strings.HasPrefix(target, Prefi
 // Normalize returns the target as given.
 func (Source) Normalize(target string) string { return target }
 
-// Scan searches every commit; the repository is one unit. A folder that
-// is not a repository fails the target.
+// Scan searches every commit; the repository is one unit, named by its
+// remote like a work tree (see package repo). A folder that is not a
+// repository fails the target.
 func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant string) error {
-	fs, err := s.Secrets.History(ctx, strings.TrimPrefix(target, Prefix), tenant)
+	dir := strings.TrimPrefix(target, Prefix)
+	fs, err := s.Secrets.History(ctx, dir, tenant)
 	if err != nil {
 		return err
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		if r, err := repo.Locate(ctx, abs); err == nil && r.Root == abs {
+			res.Identity = Prefix + r.Identity(abs)
+		}
 	}
 	res.Ledger.Attempt(Scanner, pipeline.Repository, target)
 	res.Findings[Scanner] = fs

@@ -34,10 +34,10 @@ func (s Source) scanFiles(ctx context.Context, res *source.Result, jobs []job, t
 					continue // the context ended; the caller reports it
 				}
 				began := time.Now()
-				fs, err := source.ScanFile(ctx, j.fs, j.path, tenant)
+				fs, err := source.ScanFile(ctx, j.fs, j.path, j.name, tenant)
 				release()
 				results[i] = out{findings: fs, took: time.Since(began)}
-				res.Ledger.Record(j.fs.Name(), pipeline.File, filepath.ToSlash(j.path), err)
+				res.Ledger.Record(j.fs.Name(), pipeline.File, j.name, err)
 			}
 		}()
 	}
@@ -84,7 +84,11 @@ func (s Source) scanSets(ctx context.Context, res *source.Result, jobs []job, ta
 			}
 			total += s.sizeOf(j.path)
 			path := j.path
-			files = append(files, pipeline.Content{Path: filepath.ToSlash(path), Read: func() ([]byte, error) { return source.ReadFile(path) }})
+			c := pipeline.Content{Path: j.name, Read: func() ([]byte, error) { return source.ReadFile(path) }}
+			if local := filepath.ToSlash(path); local != j.name {
+				c.Local = path
+			}
+			files = append(files, c)
 		}
 		if len(files) == 0 {
 			continue

@@ -47,12 +47,14 @@ func (Source) Normalize(target string) string { return filepath.Clean(target) }
 
 // job is one file for one scanner.
 type job struct {
-	path string
+	path string // where the file is read from
+	name string // what findings call it
 	fs   source.FileScanner
 }
 
 // walked is what a walk of a tree found to scan.
 type walked struct {
+	namer   namer
 	files   []source.FileScanner
 	jobs    []job
 	layouts []string
@@ -61,13 +63,23 @@ type walked struct {
 
 // Scan walks the target and scans what it found: files one by one on
 // every core, then each set scanner over all its files, then the layouts.
-// A path that does not exist fails the target.
+// A target inside a git repository is named by the repository (see
+// namer), so a moved checkout keeps its scope and fingerprints. A path
+// that does not exist fails the target.
 func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant string) error {
 	info, err := os.Stat(target)
 	if err != nil {
 		return err
 	}
-	w, err := s.walk(res.Ledger, target, info.IsDir())
+	nm, identity, err := naming(ctx, target)
+	if err != nil {
+		// The tree is still scanned, under its path.
+		res.Ledger.Record(walkScanner, pipeline.Repository, filepath.ToSlash(target), pipeline.AsNotice(err))
+	}
+	if identity != "" {
+		res.Identity = identity
+	}
+	w, err := s.walk(res.Ledger, target, info.IsDir(), nm)
 	if err != nil {
 		return err
 	}
@@ -75,7 +87,7 @@ func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant str
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.scanSets(ctx, res, w.jobs, target, tenant); err != nil {
+	if err := s.scanSets(ctx, res, w.jobs, nm.name(target), tenant); err != nil {
 		return err
 	}
 	for _, l := range w.layouts {
@@ -96,8 +108,8 @@ func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant str
 
 // walk lists the files of a tree that some scanner reads. A folder that
 // cannot be entered is a unit not assessed.
-func (s Source) walk(ledger *pipeline.Ledger, target string, dir bool) (*walked, error) {
-	w := &walked{files: s.Files, ignore: &ignore{}}
+func (s Source) walk(ledger *pipeline.Ledger, target string, dir bool, nm namer) (*walked, error) {
+	w := &walked{namer: nm, files: s.Files, ignore: &ignore{}}
 	if !dir {
 		w.add(target)
 		return w, nil
@@ -112,7 +124,7 @@ func (s Source) walk(ledger *pipeline.Ledger, target string, dir bool) (*walked,
 			if p == target {
 				return err // the target itself cannot be read
 			}
-			ledger.Record(walkScanner, pipeline.File, filepath.ToSlash(p), err)
+			ledger.Record(walkScanner, pipeline.File, nm.name(p), err)
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -128,9 +140,13 @@ func (s Source) walk(ledger *pipeline.Ledger, target string, dir bool) (*walked,
 
 // add lists the file at p for every scanner that reads it.
 func (w *walked) add(p string) {
+	var name string
 	for _, f := range w.files {
 		if f.Match(p) {
-			w.jobs = append(w.jobs, job{p, f})
+			if name == "" {
+				name = w.namer.name(p)
+			}
+			w.jobs = append(w.jobs, job{path: p, name: name, fs: f})
 		}
 	}
 }
