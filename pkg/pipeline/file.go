@@ -15,8 +15,8 @@ type Content struct {
 	// Local is where the file lies on disk when that is not Path (a file
 	// of a repository is named from the repository's root); "" otherwise.
 	Local string
-	Data []byte
-	Read func() ([]byte, error)
+	Data  []byte
+	Read  func() ([]byte, error)
 }
 
 // Bytes is the file's content.

@@ -45,7 +45,7 @@ func (s *Store) purgeBatch(limit, from []byte, batch int) (int, []byte, error) {
 	n := 0
 	var next []byte
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := newWriter(tx)
+		w := newWriter(tx, s.shared)
 		keys, rest := indexKeys(tx.Bucket(bIdxChange).Cursor(), from, func(k []byte) bool { return bytes.Compare(k[:8], limit) < 0 }, batch)
 		next = rest
 		for _, key := range keys {

@@ -56,8 +56,7 @@ func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
 		{bIdxTenant, res.GetTenant() + "\x00" + k},
 		account,
 		{bIdxCheck, f.GetCheckId() + "\x00" + k},
-		{bIdxPillar, string([]byte{byte(f.GetPillar())}) + "\x00" + k},
-		{bIdxSeverity, string([]byte{byte(f.GetSeverity())}) + "\x00" + k},
+		{bIdxSeverity, string([]byte{byte(f.GetSeverity()), byte(f.GetPillar())}) + "\x00" + k},
 		{bIdxStatus, string([]byte{byte(r.Stored.GetStatus())}) + "\x00" + k},
 		{bIdxChange, string(change[:]) + "\x00" + k},
 		expiry,
@@ -126,22 +125,6 @@ func StaleAfter(interval time.Duration) time.Duration {
 		interval = 30 * time.Second
 	}
 	return 3 * interval
-}
-
-// encodeRecord encodes a finding record without the fingerprint, which the
-// key carries. The fingerprint is cleared only for the encoding and put
-// back: records in a transaction belong to the writing goroutine until
-// commit.
-func encodeRecord(rec *vigilv1.FindingRecord) ([]byte, error) {
-	f := rec.GetStored().GetFinding()
-	if f == nil {
-		return proto.Marshal(rec)
-	}
-	fp := f.Fingerprint
-	f.Fingerprint = ""
-	b, err := proto.Marshal(rec)
-	f.Fingerprint = fp
-	return b, err
 }
 
 // decodeRecord decodes a finding record and restores its fingerprint from

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -12,6 +14,7 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	1: addSuppressions,
 	2: addEventOutbox,
 	3: countDistinct,
+	4: compactRecords,
 }
 
 func migrate(tx *bolt.Tx, from int) error {
@@ -94,4 +97,68 @@ func countDistinct(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// compactRecords (schema 4 → 5) adds the shared bucket and re-encodes every
+// finding record without the part it shares with the findings of its
+// check, and folds the pillar index into the severity index (keyed by
+// severity then pillar).
+func compactRecords(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bShared); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bShared, err)
+	}
+	for _, b := range [][]byte{bIdxPillar, bIdxSeverity} {
+		if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			return fmt.Errorf("drop %s: %w", b, err)
+		}
+	}
+	sev, err := tx.CreateBucket(bIdxSeverity)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bIdxSeverity, err)
+	}
+	c := newCodec(tx, nil)
+	findings := tx.Bucket(bFindings)
+	// In chunks: a bucket is not written while a cursor walks it, and a
+	// whole store's records need not be in memory at once.
+	var from []byte
+	for {
+		var keys, vals [][]byte
+		cur := findings.Cursor()
+		k, v := cur.First()
+		if from != nil {
+			if k, v = cur.Seek(from); bytes.Equal(k, from) {
+				k, v = cur.Next()
+			}
+		}
+		for ; k != nil && len(keys) < 10000; k, v = cur.Next() {
+			if len(k) != KeyLen {
+				continue
+			}
+			rec, err := decodeRecord(k, v)
+			if err != nil {
+				return err
+			}
+			enc, err := c.encode(rec)
+			if err != nil {
+				return err
+			}
+			for _, e := range indexEntries(k, rec) {
+				if bytes.Equal(e.bucket, bIdxSeverity) {
+					if err := sev.Put([]byte(e.key), nil); err != nil {
+						return err
+					}
+				}
+			}
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, enc)
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		for i, k := range keys {
+			if err := findings.Put(k, vals[i]); err != nil {
+				return err
+			}
+		}
+		from = keys[len(keys)-1]
+	}
 }

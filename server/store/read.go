@@ -70,22 +70,27 @@ func (s *Store) ListQuery(filter *vigilv1.FindingFilter, q Query) ([]*vigilv1.St
 	if filter == nil {
 		filter = &vigilv1.FindingFilter{}
 	}
-	bucket, prefix := chooseIndex(filter)
+	bucket, prefixes := chooseIndex(filter)
 	reverse := false
 	switch q.Sort {
 	case vigilv1.FindingSort_FINDING_SORT_SEVERITY:
-		bucket, prefix, reverse = bIdxSeverity, nil, true
+		bucket, prefixes, reverse = bIdxSeverity, [][]byte{nil}, true
 	case vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE:
-		bucket, prefix, reverse = bIdxChange, nil, true
+		bucket, prefixes, reverse = bIdxChange, [][]byte{nil}, true
 	}
 	tag := bucketTag(bucket)
 	var after []byte
+	first := 0 // the range the walk starts in
 	if token != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || len(raw) < 1 || raw[0] != tag || !bytes.HasPrefix(raw[1:], prefix) {
+		if err != nil || len(raw) < 1 || raw[0] != tag {
 			return nil, "", 0, ErrBadToken
 		}
 		after = raw[1:]
+		first = slices.IndexFunc(prefixes, func(p []byte) bool { return bytes.HasPrefix(after, p) })
+		if first < 0 {
+			return nil, "", 0, ErrBadToken
+		}
 	}
 	statuses := map[vigilv1.Status]bool{}
 	for _, st := range filter.Statuses {
@@ -95,15 +100,55 @@ func (s *Store) ListQuery(filter *vigilv1.FindingFilter, q Query) ([]*vigilv1.St
 	next, total := "", 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		findings := tx.Bucket(bFindings)
+		codec := newCodec(tx, s.shared)
 		scopes := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}
+		var lastK []byte
+		size := 0
+		// visit takes one key of the walk; done ends it.
+		visit := func(k, v []byte) (done bool, err error) {
+			fkey, val := k, v
+			if tag != 0 {
+				if len(k) < KeyLen {
+					return false, nil
+				}
+				fkey = k[len(k)-KeyLen:]
+				if val = findings.Get(fkey); val == nil {
+					return false, nil
+				}
+			}
+			rec, err := codec.decode(fkey, val)
+			if err != nil {
+				return true, err
+			}
+			if !matches(rec, filter, statuses) {
+				return false, nil
+			}
+			sr, err := scopes.get(fkey[:finding.ScopeIDLen])
+			if err != nil {
+				return true, err
+			}
+			if filter.Agent != "" && sr.GetScope().GetAgent() != filter.Agent {
+				return false, nil
+			}
+			total++
+			if next != "" {
+				return false, nil // counting the rest
+			}
+			if len(out) == pageSize || len(out) > 0 && size+len(val) > MaxPageBytes {
+				next = base64.RawURLEncoding.EncodeToString(append([]byte{tag}, lastK...))
+				return !count, nil
+			}
+			size += len(val)
+			out = append(out, view(fkey, rec, sr))
+			lastK = append(lastK[:0], k...)
+			return false, nil
+		}
 		cur := tx.Bucket(bucket).Cursor()
-		var k, v []byte
-		step := cur.Next
-		switch {
-		case reverse:
-			// From the end, or from just before the last key returned.
-			step = cur.Prev
-			if k, v = cur.Last(); after != nil {
+		if reverse {
+			// One range, from the end or from just before the last key
+			// returned.
+			k, v := cur.Last()
+			if after != nil {
 				if k, v = cur.Seek(after); k == nil {
 					k, v = cur.Last()
 				}
@@ -111,55 +156,27 @@ func (s *Store) ListQuery(filter *vigilv1.FindingFilter, q Query) ([]*vigilv1.St
 					k, v = cur.Prev()
 				}
 			}
-		case after != nil:
-			k, v = cur.Seek(after)
-			if bytes.Equal(k, after) {
-				k, v = cur.Next()
+			for ; k != nil; k, v = cur.Prev() {
+				if done, err := visit(k, v); done || err != nil {
+					return err
+				}
 			}
-		default:
-			k, v = cur.Seek(prefix)
+			return nil
 		}
-		var lastK []byte
-		size := 0
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = step() {
-			fkey, val := k, v
-			if tag != 0 {
-				if len(k) < KeyLen {
-					continue
-				}
-				fkey = k[len(k)-KeyLen:]
-				if val = findings.Get(fkey); val == nil {
-					continue
+		// The ranges in key order, from the token's key on.
+		for i := first; i < len(prefixes); i++ {
+			prefix := prefixes[i]
+			k, v := cur.Seek(prefix)
+			if i == first && after != nil {
+				if k, v = cur.Seek(after); bytes.Equal(k, after) {
+					k, v = cur.Next()
 				}
 			}
-			rec, err := decodeRecord(fkey, val)
-			if err != nil {
-				return err
-			}
-			if !matches(rec, filter, statuses) {
-				continue
-			}
-			sr, err := scopes.get(fkey[:finding.ScopeIDLen])
-			if err != nil {
-				return err
-			}
-			if filter.Agent != "" && sr.GetScope().GetAgent() != filter.Agent {
-				continue
-			}
-			total++
-			if next != "" {
-				continue // counting the rest
-			}
-			if len(out) == pageSize || len(out) > 0 && size+len(val) > MaxPageBytes {
-				next = base64.RawURLEncoding.EncodeToString(append([]byte{tag}, lastK...))
-				if !count {
-					return nil
+			for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+				if done, err := visit(k, v); done || err != nil {
+					return err
 				}
-				continue
 			}
-			size += len(val)
-			out = append(out, view(fkey, rec, sr))
-			lastK = append(lastK[:0], k...)
 		}
 		return nil
 	})
@@ -170,23 +187,30 @@ func (s *Store) ListQuery(filter *vigilv1.FindingFilter, q Query) ([]*vigilv1.St
 }
 
 // chooseIndex picks the most selective index the filter allows, and the
-// key prefix to walk in it.
-func chooseIndex(f *vigilv1.FindingFilter) ([]byte, []byte) {
+// key ranges (prefixes, in key order) to walk in it.
+func chooseIndex(f *vigilv1.FindingFilter) ([]byte, [][]byte) {
+	one := func(b []byte, prefix string) ([]byte, [][]byte) { return b, [][]byte{[]byte(prefix)} }
 	switch {
 	case f.CheckId != "":
-		return bIdxCheck, []byte(f.CheckId + "\x00")
+		return one(bIdxCheck, f.CheckId+"\x00")
 	case f.Account != "":
-		return bIdxAccount, []byte(f.Account + "\x00")
+		return one(bIdxAccount, f.Account+"\x00")
 	case f.Tenant != "":
-		return bIdxTenant, []byte(f.Tenant + "\x00")
+		return one(bIdxTenant, f.Tenant+"\x00")
 	case len(f.Tenants) == 1:
-		return bIdxTenant, []byte(f.Tenants[0] + "\x00")
+		return one(bIdxTenant, f.Tenants[0]+"\x00")
 	case len(f.Statuses) == 1:
-		return bIdxStatus, []byte{byte(f.Statuses[0]), 0}
+		return one(bIdxStatus, string([]byte{byte(f.Statuses[0]), 0}))
 	case f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED:
-		return bIdxPillar, []byte{byte(f.Pillar), 0}
+		// idx_severity holds severity then pillar: one range per severity
+		// the filter admits.
+		var ranges [][]byte
+		for sev := max(f.MinSeverity, vigilv1.Severity_SEVERITY_UNSPECIFIED); sev <= vigilv1.Severity_SEVERITY_CRITICAL; sev++ {
+			ranges = append(ranges, []byte{byte(sev), byte(f.Pillar), 0})
+		}
+		return bIdxSeverity, ranges
 	}
-	return bFindings, nil
+	return bFindings, [][]byte{nil}
 }
 
 // bucketTag names the walked bucket inside page tokens.
@@ -298,9 +322,10 @@ func (s *Store) GetAll(id string, max int) (*vigilv1.StoredFinding, []*vigilv1.S
 	var all []*vigilv1.StoredFinding
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bFindings)
+		codec := newCodec(tx, s.shared)
 		scopes := scopeReader{b: tx.Bucket(bScopes), cache: map[string]*vigilv1.ScopeRecord{}}
 		decode := func(key, val []byte) (*vigilv1.StoredFinding, error) {
-			rec, err := decodeRecord(key, val)
+			rec, err := codec.decode(key, val)
 			if err != nil {
 				return nil, err
 			}

@@ -99,7 +99,7 @@ func (w *Writer) retireScopes(ts *timestamppb.Timestamp, match func(*vigilv1.Sco
 		var open [][]byte
 		cur := w.findings.Cursor()
 		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
-			rec, err := decodeRecord(k, v)
+			rec, err := w.codec.decode(k, v)
 			if err != nil {
 				return 0, 0, err
 			}

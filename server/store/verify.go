@@ -59,12 +59,13 @@ func (v *verifier) fail(format string, args ...any) {
 
 // findings decodes every finding and sums what it calls for.
 func (v *verifier) findings(tx *bolt.Tx) error {
+	codec := newCodec(tx, nil)
 	return tx.Bucket(bFindings).ForEach(func(k, val []byte) error {
 		if len(k) != KeyLen {
 			v.fail("finding key %x: length %d", k, len(k))
 			return nil
 		}
-		rec, err := decodeRecord(k, val)
+		rec, err := codec.decode(k, val)
 		if err != nil {
 			v.fail("%v", err)
 			return nil

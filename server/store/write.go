@@ -25,6 +25,7 @@ import (
 // inserts into a growing node cost a copy of the node each.
 type Writer struct {
 	tx       *bolt.Tx
+	codec    codec
 	findings *bolt.Bucket
 	scopes   *bolt.Bucket
 	counts   *bolt.Bucket
@@ -61,9 +62,9 @@ type Writer struct {
 	Received, Written int
 }
 
-func newWriter(tx *bolt.Tx) *Writer {
+func newWriter(tx *bolt.Tx, cache *sharedCache) *Writer {
 	w := &Writer{
-		tx: tx, findings: tx.Bucket(bFindings), scopes: tx.Bucket(bScopes), counts: tx.Bucket(bCounts),
+		tx: tx, codec: newCodec(tx, cache), findings: tx.Bucket(bFindings), scopes: tx.Bucket(bScopes), counts: tx.Bucket(bCounts),
 		idx:        map[string]*bolt.Bucket{},
 		scopeCache: map[[finding.ScopeIDLen]byte]*vigilv1.ScopeRecord{},
 		dirty:      map[[finding.ScopeIDLen]byte]bool{},
@@ -87,7 +88,7 @@ func (w *Writer) Flush() error {
 	}
 	keys := sortedKeys(w.pending)
 	for _, k := range keys {
-		v, err := encodeRecord(w.pending[k])
+		v, err := w.codec.encode(w.pending[k])
 		if err != nil {
 			return fmt.Errorf("encode finding: %w", err)
 		}
@@ -474,7 +475,7 @@ func (w *Writer) resolveUnreported(sr *vigilv1.ScopeRecord, sid [finding.ScopeID
 	var stale [][]byte
 	cur := w.findings.Cursor()
 	for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
-		rec, err := decodeRecord(k, v)
+		rec, err := w.codec.decode(k, v)
 		if err != nil {
 			return err
 		}
@@ -541,7 +542,7 @@ func (w *Writer) get(key []byte) (*vigilv1.FindingRecord, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return decodeRecord(key, v)
+	return w.codec.decode(key, v)
 }
 
 // put buffers a record and moves its index entries and counts from old

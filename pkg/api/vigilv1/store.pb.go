@@ -36,9 +36,16 @@ type FindingRecord struct {
 	SinceScan uint64 `protobuf:"varint,2,opt,name=since_scan,json=sinceScan,proto3" json:"since_scan,omitempty"`
 	// full_scan is the scope's scan number of the last full scan that
 	// reported the finding.
-	FullScan      uint64 `protobuf:"varint,4,opt,name=full_scan,json=fullScan,proto3" json:"full_scan,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FullScan uint64 `protobuf:"varint,4,opt,name=full_scan,json=fullScan,proto3" json:"full_scan,omitempty"`
+	// shared names the entry of the shared bucket that holds what this
+	// finding has in common with every finding of its check (check id,
+	// title, remediation, references, tags, scanner, pillar), left out of
+	// the record; 0 when the record holds them itself.
+	Shared uint64 `protobuf:"fixed64,5,opt,name=shared,proto3" json:"shared,omitempty"`
+	// message_is_title marks a message left out because it equals the title.
+	MessageIsTitle bool `protobuf:"varint,6,opt,name=message_is_title,json=messageIsTitle,proto3" json:"message_is_title,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FindingRecord) Reset() {
@@ -90,6 +97,20 @@ func (x *FindingRecord) GetFullScan() uint64 {
 		return x.FullScan
 	}
 	return 0
+}
+
+func (x *FindingRecord) GetShared() uint64 {
+	if x != nil {
+		return x.Shared
+	}
+	return 0
+}
+
+func (x *FindingRecord) GetMessageIsTitle() bool {
+	if x != nil {
+		return x.MessageIsTitle
+	}
+	return false
 }
 
 // ScopeRecord is the value of the server store's scopes bucket.
@@ -258,12 +279,14 @@ var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\x1a\x16vigil/v1/service.proto\"\x90\x01\n" +
+	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\x1a\x16vigil/v1/service.proto\"\xd2\x01\n" +
 	"\rFindingRecord\x12/\n" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
 	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
-	"\tfull_scan\x18\x04 \x01(\x04R\bfullScanJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xba\x04\n" +
+	"\tfull_scan\x18\x04 \x01(\x04R\bfullScan\x12\x16\n" +
+	"\x06shared\x18\x05 \x01(\x06R\x06shared\x12(\n" +
+	"\x10message_is_title\x18\x06 \x01(\bR\x0emessageIsTitleJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xba\x04\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
