@@ -14,6 +14,8 @@ echo "==> 10,000 agents: one heartbeat interval written with fsync; the whole li
 go test -run '^$' -bench 'Heartbeats10k|ListAgents10k' -benchtime 5x ./server | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 echo "==> end to end: ${VIGIL_BENCH_SCOPES:-1000} scopes x ${VIGIL_BENCH_PER_SCOPE:-1000} findings through embedded JetStream into bbolt"
 go test -run '^$' -bench IngestFleet -benchtime 1x -timeout 30m ./server | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
+echo "==> bytes per stored finding (a scan of examples/ over 2,000 scopes) and the agent's footprint (VIGIL_BENCH_AGENT_TREE, examples/ by default)"
+go test -run '^$' -bench 'StoredBytes|AgentFootprint' -benchtime 1x -timeout 3h ./integration | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)|bytes/finding in pages|resident set' || true
 echo "==> 500 gRPC clients and 20 stalled watchers against one vigil-server (peak RSS)"
 go test -run '^$' -bench ServerUnderClients -benchtime 1x -timeout 20m ./integration | tee -a "$out" | grep -E '^(Benchmark|ok|FAIL)' || true
 echo "==> secrets and Go SAST beside gitleaks and gosec (pinned versions, same input, same run)"

@@ -63,7 +63,9 @@ func buildFleet(b testing.TB, scopes, perScope int) (first, again []fleetMsg) {
 			}
 			check := fmt.Sprintf("VGL-CLUSTER-%03d", 1+i%40)
 			res := &vigilv1.Resource{Tenant: tenant, Provider: "kubernetes", Namespace: fmt.Sprintf("ns%d", i%20), Kind: "Deployment", Name: fmt.Sprintf("app-%d", i/40)}
-			path := fmt.Sprintf("/fleet/ns%d/app-%d.yaml", i%20, i/40)
+			// Each agent scans a tree of its own: one fingerprint per
+			// finding, which the summary counts once.
+			path := fmt.Sprintf("/fleet/%s/ns%d/app-%d.yaml", agent, i%20, i/40)
 			f := &vigilv1.Finding{
 				Fingerprint: finding.Fingerprint(check, res, path, "spec.template.spec.containers[\"app\"]"),
 				CheckId:     check, Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: sev[i%len(sev)],
