@@ -10,12 +10,12 @@ import (
 
 	"github.com/vigilsec/vigil/agent"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/server"
 )
 
 // One tree configured by a relative path and by its absolute path is one
 // scope: the server holds one set of findings, not two.
 func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
-	ctx := context.Background()
 	srv := serve(t)
 
 	root := t.TempDir()
@@ -25,17 +25,7 @@ func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
 	t.Chdir(root)
 	data := t.TempDir() // one agent, restarted with the other spelling
 	for i, target := range []string{"./manifests/", dir} {
-		a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: []string{target}, Once: true, DataDir: data, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for srv.Stats().Scans < uint64(i+1)*1 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		scanOnce(t, srv, data, target, uint64(i+1))
 	}
 	time.Sleep(200 * time.Millisecond)
 	cov, err := srv.Store().Coverage(&vigilv1.ListCoverageRequest{Tenant: "acme", Scanner: "kubernetes"}, nil, time.Now(), time.Minute)
@@ -52,13 +42,29 @@ func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
 	}
 }
 
+// scanOnce runs agent a1 of tenant acme once over target, with its data in
+// data, and waits until the server has applied scans scans in all.
+func scanOnce(t *testing.T, srv *server.Server, data, target string, scans uint64) {
+	t.Helper()
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: []string{target}, Once: true, DataDir: data, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.Stats().Scans < scans && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // A checkout moved to another folder is the same repository: its scope and
 // its findings' ids stay, and nothing is resolved or reopened.
 func TestMovedCloneKeepsFindingIDs(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	ctx := context.Background()
 	srv := serve(t)
 
 	base := t.TempDir()
@@ -82,17 +88,7 @@ func TestMovedCloneKeepsFindingIDs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: []string{target}, Once: true, DataDir: data, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for srv.Stats().Scans < uint64(i+1) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		scanOnce(t, srv, data, target, uint64(i+1))
 		list, _, err := srv.Store().List(&vigilv1.FindingFilter{Tenant: "acme", Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN, vigilv1.Status_STATUS_RESOLVED, vigilv1.Status_STATUS_REOPENED}}, 1000, "")
 		if err != nil {
 			t.Fatal(err)
