@@ -68,9 +68,9 @@ func TestVerifyNoticesDamage(t *testing.T) {
 	scan(t, s, scope, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, time.Unix(1_700_000_000, 0))
 	verify(t, s)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bIdxStatus).Cursor()
+		c := tx.Bucket(bIdxClass).Cursor()
 		k, _ := c.First()
-		return tx.Bucket(bIdxStatus).Delete(k)
+		return tx.Bucket(bIdxClass).Delete(k)
 	})
 	if err != nil {
 		t.Fatal(err)

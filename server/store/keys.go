@@ -56,8 +56,7 @@ func indexEntries(key []byte, r *vigilv1.FindingRecord) []indexEntry {
 		{bIdxTenant, res.GetTenant() + "\x00" + k},
 		account,
 		{bIdxCheck, f.GetCheckId() + "\x00" + k},
-		{bIdxSeverity, string([]byte{byte(f.GetSeverity()), byte(f.GetPillar())}) + "\x00" + k},
-		{bIdxStatus, string([]byte{byte(r.Stored.GetStatus())}) + "\x00" + k},
+		{bIdxClass, string(classOf(f.GetSeverity(), f.GetPillar(), r.Stored.GetStatus())) + "\x00" + k},
 		{bIdxChange, string(change[:]) + "\x00" + k},
 		expiry,
 	}
@@ -75,13 +74,16 @@ func countKey(r *vigilv1.FindingRecord) []byte {
 	return k
 }
 
-// fingerprintLen is the length of a fingerprint in store keys.
-const fingerprintLen = 32
+// occurrenceFPLen is the length of the fingerprint in occurrences keys:
+// its first half, 128 bits, which tell fingerprints apart as surely as the
+// whole and save 16 bytes a finding.
+const occurrenceFPLen = 16
 
 // occurrenceKey is the occurrences key of a finding record stored at key:
 // its counts key and its fingerprint.
 func occurrenceKey(key []byte, r *vigilv1.FindingRecord) string {
-	return string(countKey(r)) + string(key[len(key)-fingerprintLen:])
+	fp := key[len(key)-32:]
+	return string(countKey(r)) + string(fp[:occurrenceFPLen])
 }
 
 // parseCountKey splits a counts key.
@@ -144,4 +146,11 @@ func decodeRecord(key, val []byte) (*vigilv1.FindingRecord, error) {
 		rec.Stored.Finding.Fingerprint = hex.EncodeToString(key[finding.ScopeIDLen:])
 	}
 	return rec, nil
+}
+
+// classOf is the value of a finding's idx_class key: severity, pillar and
+// status, one byte each, severity first so that the index walks in order
+// of severity.
+func classOf(sev vigilv1.Severity, p vigilv1.Pillar, st vigilv1.Status) []byte {
+	return []byte{byte(sev), byte(p), byte(st)}
 }

@@ -89,7 +89,7 @@ func countDistinct(tx *bolt.Tx) error {
 		if err := occ.Put([]byte(k), putU64(n[k])); err != nil {
 			return err
 		}
-		distinct[k[:len(k)-fingerprintLen]]++
+		distinct[k[:len(k)-occurrenceFPLen]]++
 	}
 	for _, k := range sortedKeys(distinct) {
 		if err := counts.Put([]byte(k), putU64(distinct[k])); err != nil {
@@ -101,20 +101,28 @@ func countDistinct(tx *bolt.Tx) error {
 
 // compactRecords (schema 4 → 5) adds the shared bucket and re-encodes every
 // finding record without the part it shares with the findings of its
-// check, and folds the pillar index into the severity index (keyed by
-// severity then pillar).
+// check, folds the indexes by severity, pillar and status into one,
+// idx_class, and shortens the occurrences keys.
 func compactRecords(tx *bolt.Tx) error {
 	if _, err := tx.CreateBucketIfNotExists(bShared); err != nil {
 		return fmt.Errorf("create bucket %s: %w", bShared, err)
 	}
-	for _, b := range [][]byte{bIdxPillar, bIdxSeverity} {
+	for _, b := range [][]byte{bIdxPillar, bIdxSeverity, bIdxStatus} {
 		if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 			return fmt.Errorf("drop %s: %w", b, err)
 		}
 	}
-	sev, err := tx.CreateBucket(bIdxSeverity)
+	class, err := tx.CreateBucket(bIdxClass)
 	if err != nil {
-		return fmt.Errorf("create bucket %s: %w", bIdxSeverity, err)
+		return fmt.Errorf("create bucket %s: %w", bIdxClass, err)
+	}
+	// Occurrences keys hold half the fingerprint now: rebuilt, with the
+	// counts, from the records before they are re-encoded.
+	if err := tx.DeleteBucket(bOccur); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		return fmt.Errorf("drop %s: %w", bOccur, err)
+	}
+	if err := countDistinct(tx); err != nil {
+		return err
 	}
 	c := newCodec(tx, nil)
 	findings := tx.Bucket(bFindings)
@@ -143,8 +151,8 @@ func compactRecords(tx *bolt.Tx) error {
 				return err
 			}
 			for _, e := range indexEntries(k, rec) {
-				if bytes.Equal(e.bucket, bIdxSeverity) {
-					if err := sev.Put([]byte(e.key), nil); err != nil {
+				if bytes.Equal(e.bucket, bIdxClass) {
+					if err := class.Put([]byte(e.key), nil); err != nil {
 						return err
 					}
 				}

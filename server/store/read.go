@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func (s *Store) ListQuery(filter *vigilv1.FindingFilter, q Query) ([]*vigilv1.St
 	reverse := false
 	switch q.Sort {
 	case vigilv1.FindingSort_FINDING_SORT_SEVERITY:
-		bucket, prefixes, reverse = bIdxSeverity, [][]byte{nil}, true
+		bucket, prefixes, reverse = bIdxClass, [][]byte{nil}, true
 	case vigilv1.FindingSort_FINDING_SORT_LAST_CHANGE:
 		bucket, prefixes, reverse = bIdxChange, [][]byte{nil}, true
 	}
@@ -199,23 +200,56 @@ func chooseIndex(f *vigilv1.FindingFilter) ([]byte, [][]byte) {
 		return one(bIdxTenant, f.Tenant+"\x00")
 	case len(f.Tenants) == 1:
 		return one(bIdxTenant, f.Tenants[0]+"\x00")
-	case len(f.Statuses) == 1:
-		return one(bIdxStatus, string([]byte{byte(f.Statuses[0]), 0}))
-	case f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED:
-		// idx_severity holds severity then pillar: one range per severity
-		// the filter admits.
-		var ranges [][]byte
-		for sev := max(f.MinSeverity, vigilv1.Severity_SEVERITY_UNSPECIFIED); sev <= vigilv1.Severity_SEVERITY_CRITICAL; sev++ {
-			ranges = append(ranges, []byte{byte(sev), byte(f.Pillar), 0})
-		}
-		return bIdxSeverity, ranges
+	case len(f.Statuses) > 0 || f.Pillar != vigilv1.Pillar_PILLAR_UNSPECIFIED:
+		return bIdxClass, classRanges(f)
 	}
 	return bFindings, [][]byte{nil}
 }
 
+// classRanges lists, in key order, the idx_class prefixes of the classes
+// the filter admits: each severity from its minimum, its pillar or every
+// pillar, its statuses or every status.
+func classRanges(f *vigilv1.FindingFilter) [][]byte {
+	values := func(e protoreflect.EnumDescriptor) []int32 {
+		var out []int32
+		for i := 0; i < e.Values().Len(); i++ {
+			out = append(out, int32(e.Values().Get(i).Number()))
+		}
+		slices.Sort(out)
+		return out
+	}
+	pillars := []int32{int32(f.Pillar)}
+	if f.Pillar == vigilv1.Pillar_PILLAR_UNSPECIFIED {
+		pillars = values(f.Pillar.Descriptor())
+	}
+	statuses := make([]int32, 0, len(f.Statuses))
+	for _, st := range f.Statuses {
+		statuses = append(statuses, int32(st))
+	}
+	if len(statuses) == 0 {
+		statuses = values(vigilv1.Status(0).Descriptor())
+	}
+	slices.Sort(statuses)
+	statuses = slices.Compact(statuses)
+	var out [][]byte
+	for _, sev := range values(f.MinSeverity.Descriptor()) {
+		if sev < int32(f.MinSeverity) {
+			continue
+		}
+		for _, p := range pillars {
+			for _, st := range statuses {
+				out = append(out, append(classOf(vigilv1.Severity(sev), vigilv1.Pillar(p), vigilv1.Status(st)), 0))
+			}
+		}
+	}
+	return out
+}
+
 // bucketTag names the walked bucket inside page tokens.
 func bucketTag(b []byte) byte {
-	for i, x := range [][]byte{bFindings, bIdxCheck, bIdxAccount, bIdxTenant, bIdxStatus, bIdxPillar, bIdxSeverity, bIdxChange} {
+	// The places of idx_status, idx_pillar and idx_severity (schema 4)
+	// stay taken, so their tokens are refused rather than misread.
+	for i, x := range [][]byte{bFindings, bIdxCheck, bIdxAccount, bIdxTenant, bIdxStatus, bIdxPillar, bIdxSeverity, bIdxChange, bIdxClass} {
 		if bytes.Equal(b, x) {
 			return byte(i)
 		}

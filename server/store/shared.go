@@ -109,7 +109,8 @@ func (c codec) lookup(id uint64) (*vigilv1.Finding, error) {
 }
 
 // encode encodes a finding record without its fingerprint (the key carries
-// it), its shared part (named by id) and a message equal to its title. The
+// it), its shared part (named by id), a message equal to its title and a
+// resource URI equal to its path. The
 // fields left out are put back after: records in a transaction belong to
 // the writing goroutine until commit.
 func (c codec) encode(rec *vigilv1.FindingRecord) ([]byte, error) {
@@ -124,6 +125,10 @@ func (c codec) encode(rec *vigilv1.FindingRecord) ([]byte, error) {
 	kept := sharedPart(f)
 	fp, msg := f.Fingerprint, f.Message
 	f.Fingerprint = ""
+	var uri string
+	if r := f.GetResource(); r != nil && r.Uri != "" && r.Uri == f.GetLocation().GetPath() {
+		uri, r.Uri, rec.UriIsPath = r.Uri, "", true
+	}
 	f.CheckId, f.Title, f.Remediation, f.References, f.Tags, f.Scanner, f.Pillar = "", "", "", nil, nil, "", 0
 	rec.Shared = id
 	if msg == kept.Title && msg != "" {
@@ -132,7 +137,10 @@ func (c codec) encode(rec *vigilv1.FindingRecord) ([]byte, error) {
 	b, err := proto.Marshal(rec)
 	f.Fingerprint, f.Message = fp, msg
 	f.CheckId, f.Title, f.Remediation, f.References, f.Tags, f.Scanner, f.Pillar = kept.CheckId, kept.Title, kept.Remediation, kept.References, kept.Tags, kept.Scanner, kept.Pillar
-	rec.Shared, rec.MessageIsTitle = 0, false
+	if rec.UriIsPath {
+		f.Resource.Uri = uri
+	}
+	rec.Shared, rec.MessageIsTitle, rec.UriIsPath = 0, false, false
 	return b, err
 }
 
@@ -156,6 +164,14 @@ func (c codec) decode(key, val []byte) (*vigilv1.FindingRecord, error) {
 	if rec.MessageIsTitle {
 		rec.Stored.Finding.Message = rec.Stored.Finding.Title
 		rec.MessageIsTitle = false
+	}
+	if rec.UriIsPath {
+		f := rec.Stored.Finding
+		if f.Resource == nil {
+			f.Resource = &vigilv1.Resource{}
+		}
+		f.Resource.Uri = f.GetLocation().GetPath()
+		rec.UriIsPath = false
 	}
 	return rec, nil
 }

@@ -7,10 +7,10 @@
 //     few pages. The public finding id is the hex of this key. A record
 //     leaves out what every finding of its check shares and names it in
 //     shared (see shared.go).
-//   - idx_tenant, idx_account, idx_check, idx_severity, idx_status,
-//     idx_change: key = value + 0x00 + finding key → empty, where the
-//     value of idx_severity is the severity and pillar bytes (it serves
-//     both filters and the order by severity). Every finding has exactly
+//   - idx_tenant, idx_account, idx_check, idx_class, idx_change: key =
+//     value + 0x00 + finding key → empty, where the value of idx_class is
+//     the severity, pillar and status bytes (it serves the three filters
+//     and the order by severity). Every finding has exactly
 //     one entry in each index, for its current values (none in
 //     idx_account when its account is empty); they are rewritten in the
 //     same transaction as the finding.
@@ -55,9 +55,10 @@ var (
 	bFindings = []byte("findings")
 	bScopes   = []byte("scopes")
 	bCounts   = []byte("counts")
-	// bOccur counts, per counts key and fingerprint, the scopes that hold
-	// the fingerprint in that group: counts holds the number of distinct
-	// fingerprints, so two scopes reporting one finding count it once.
+	// bOccur counts, per counts key and fingerprint (its first 16 bytes),
+	// the scopes that hold the fingerprint in that group: counts holds the
+	// number of distinct fingerprints, so two scopes reporting one finding
+	// count it once.
 	bOccur   = []byte("occurrences")
 	bAgents  = []byte("agents")
 	bBatches = []byte("scan_batches")
@@ -71,8 +72,9 @@ var (
 	bIdxTenant  = []byte("idx_tenant")
 	bIdxAccount = []byte("idx_account")
 	bIdxCheck   = []byte("idx_check")
-	// bIdxPillar was the index by pillar before schema 5; idx_severity
-	// keys by severity then pillar now serve both.
+	// bIdxClass is the index by severity, pillar and status; before
+	// schema 5 each had an index of its own, which the migration drops.
+	bIdxClass    = []byte("idx_class")
 	bIdxPillar   = []byte("idx_pillar")
 	bIdxSeverity = []byte("idx_severity")
 	bIdxStatus   = []byte("idx_status")
@@ -80,8 +82,8 @@ var (
 	bIdxExpiry   = []byte("idx_expiry")
 
 	allBuckets = [][]byte{bFindings, bShared, bScopes, bCounts, bOccur, bAgents, bMeta, bBatches, bSupp, bAudit, bEvents,
-		bIdxTenant, bIdxAccount, bIdxCheck, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
-	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxSeverity, bIdxStatus, bIdxChange, bIdxExpiry}
+		bIdxTenant, bIdxAccount, bIdxCheck, bIdxClass, bIdxChange, bIdxExpiry}
+	indexBuckets = [][]byte{bIdxTenant, bIdxAccount, bIdxCheck, bIdxClass, bIdxChange, bIdxExpiry}
 
 	keySchema = []byte("schema")
 )
@@ -264,7 +266,7 @@ func (s *Store) Update(fn func(w *Writer) error) error {
 // them, and half-full pages would double the file. idx_change only ever
 // grows at its end. Measured by BenchmarkStoredBytes.
 func fill(tx *bolt.Tx) {
-	for _, name := range [][]byte{bFindings, bIdxTenant, bIdxAccount, bIdxStatus, bIdxChange} {
+	for _, name := range [][]byte{bFindings, bIdxTenant, bIdxAccount, bIdxChange} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = 1
 		}

@@ -121,7 +121,7 @@ func (v *verifier) indexes(tx *bolt.Tx) error {
 // recount: counts are the distinct fingerprints of each group.
 func (v *verifier) countsMatch(tx *bolt.Tx) error {
 	for k := range v.occ {
-		v.counts[k[:len(k)-fingerprintLen]]++
+		v.counts[k[:len(k)-occurrenceFPLen]]++
 	}
 	err := tx.Bucket(bOccur).ForEach(func(k, val []byte) error {
 		if v.occ[string(k)] != u64(val) {

@@ -125,7 +125,7 @@ func (w *Writer) Flush() error {
 		if err != nil {
 			return fmt.Errorf("occurrences: %w", err)
 		}
-		group := k[:len(k)-fingerprintLen]
+		group := k[:len(k)-occurrenceFPLen]
 		switch {
 		case before <= 0 && after > 0:
 			w.countDelta[group]++

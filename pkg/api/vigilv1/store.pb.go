@@ -44,8 +44,11 @@ type FindingRecord struct {
 	Shared uint64 `protobuf:"fixed64,5,opt,name=shared,proto3" json:"shared,omitempty"`
 	// message_is_title marks a message left out because it equals the title.
 	MessageIsTitle bool `protobuf:"varint,6,opt,name=message_is_title,json=messageIsTitle,proto3" json:"message_is_title,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// uri_is_path marks a resource URI left out because it equals the
+	// location's path (a file's findings).
+	UriIsPath     bool `protobuf:"varint,7,opt,name=uri_is_path,json=uriIsPath,proto3" json:"uri_is_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FindingRecord) Reset() {
@@ -109,6 +112,13 @@ func (x *FindingRecord) GetShared() uint64 {
 func (x *FindingRecord) GetMessageIsTitle() bool {
 	if x != nil {
 		return x.MessageIsTitle
+	}
+	return false
+}
+
+func (x *FindingRecord) GetUriIsPath() bool {
+	if x != nil {
+		return x.UriIsPath
 	}
 	return false
 }
@@ -279,14 +289,15 @@ var File_vigil_v1_store_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_store_proto_rawDesc = "" +
 	"\n" +
-	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\x1a\x16vigil/v1/service.proto\"\xd2\x01\n" +
+	"\x14vigil/v1/store.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\x1a\x16vigil/v1/service.proto\"\xf2\x01\n" +
 	"\rFindingRecord\x12/\n" +
 	"\x06stored\x18\x01 \x01(\v2\x17.vigil.v1.StoredFindingR\x06stored\x12\x1d\n" +
 	"\n" +
 	"since_scan\x18\x02 \x01(\x04R\tsinceScan\x12\x1b\n" +
 	"\tfull_scan\x18\x04 \x01(\x04R\bfullScan\x12\x16\n" +
 	"\x06shared\x18\x05 \x01(\x06R\x06shared\x12(\n" +
-	"\x10message_is_title\x18\x06 \x01(\bR\x0emessageIsTitleJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xba\x04\n" +
+	"\x10message_is_title\x18\x06 \x01(\bR\x0emessageIsTitle\x12\x1e\n" +
+	"\vuri_is_path\x18\a \x01(\bR\turiIsPathJ\x04\b\x03\x10\x04R\ffull_scan_id\"\xba\x04\n" +
 	"\vScopeRecord\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12 \n" +
 	"\flast_scan_id\x18\x02 \x01(\tR\n" +
