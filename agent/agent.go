@@ -254,6 +254,9 @@ type Agent struct {
 	lastScan    atomic.Int64
 	scopesMu    sync.Mutex
 	scopes      []*vigilv1.Scope
+	// complete says scopes came from a round in which every target was
+	// scanned (see Heartbeat.scopes_complete).
+	complete bool
 }
 
 // ErrNotDrained is returned by Run in Once mode when the outbox still holds
@@ -435,11 +438,13 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 // ScanOnce scans every target and enqueues the result of each scope.
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
+	complete := true // a target that fails gives no scopes
 	for _, target := range a.cfg.Targets {
 		ss, discovered, err := a.scanTarget(ctx, a.fleetName(target))
 		if err != nil {
 			return err
 		}
+		complete = complete && len(ss) > 0
 		scopes = append(scopes, ss...)
 		if !a.cfg.ScanImages {
 			continue
@@ -452,11 +457,12 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			complete = complete && len(ss) > 0
 			scopes = append(scopes, ss...)
 		}
 	}
 	a.scopesMu.Lock()
-	a.scopes = scopes
+	a.scopes, a.complete = scopes, complete
 	a.scopesMu.Unlock()
 	a.lastScan.Store(time.Now().UnixNano())
 	a.kick(a.kickPublish)
@@ -592,9 +598,9 @@ func (a *Agent) heartbeat() {
 	}
 	host, _ := os.Hostname()
 	a.scopesMu.Lock()
-	scopes := a.scopes
+	scopes, complete := a.scopes, a.complete
 	a.scopesMu.Unlock()
-	h := &vigilv1.Heartbeat{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Version: version.Version, Hostname: host, Scopes: scopes,
+	h := &vigilv1.Heartbeat{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Version: version.Version, Hostname: host, Scopes: scopes, ScopesComplete: complete,
 		SentAt: timestamppb.Now(), OutboxDepth: a.outbox.Depth(), IntervalSeconds: wholeSeconds(a.cfg.HeartbeatInterval)}
 	if !a.cfg.Once {
 		h.ScanIntervalSeconds = wholeSeconds(a.cfg.Interval)

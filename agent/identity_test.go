@@ -25,7 +25,7 @@ func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
 	t.Chdir(root)
 	data := t.TempDir() // one agent, restarted with the other spelling
 	for i, target := range []string{"./manifests/", dir} {
-		scanOnce(t, srv, data, target, uint64(i+1))
+		scanOnce(t, srv, data, uint64(i+1), target)
 	}
 	time.Sleep(200 * time.Millisecond)
 	cov, err := srv.Store().Coverage(&vigilv1.ListCoverageRequest{Tenant: "acme", Scanner: "kubernetes"}, nil, time.Now(), time.Minute)
@@ -42,11 +42,11 @@ func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
 	}
 }
 
-// scanOnce runs agent a1 of tenant acme once over target, with its data in
-// data, and waits until the server has applied scans scans in all.
-func scanOnce(t *testing.T, srv *server.Server, data, target string, scans uint64) {
+// scanOnce runs agent a1 of tenant acme once over targets, with its data
+// in data, and waits until the server has applied scans scans in all.
+func scanOnce(t *testing.T, srv *server.Server, data string, scans uint64, targets ...string) {
 	t.Helper()
-	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: []string{target}, Once: true, DataDir: data, Logger: quiet})
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: targets, Once: true, DataDir: data, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestMovedCloneKeepsFindingIDs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		scanOnce(t, srv, data, target, uint64(i+1))
+		scanOnce(t, srv, data, uint64(i+1), target)
 		list, _, err := srv.Store().List(&vigilv1.FindingFilter{Tenant: "acme", Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN, vigilv1.Status_STATUS_RESOLVED, vigilv1.Status_STATUS_REOPENED}}, 1000, "")
 		if err != nil {
 			t.Fatal(err)
@@ -116,5 +116,60 @@ func TestMovedCloneKeepsFindingIDs(t *testing.T) {
 	}
 	if len(cov.Scopes) != 1 || cov.Scopes[0].Scope.Target != "repo://github.com/acme/app//manifests" {
 		t.Fatalf("scopes %v, want one named by the repository", cov.Scopes)
+	}
+}
+
+// A target taken out of an agent's configuration is retired by the
+// agent's next complete round: its findings leave the open ones, resolved
+// as retired, while the kept target's stay.
+func TestDroppedTargetIsRetired(t *testing.T) {
+	srv := serve(t)
+	base := t.TempDir()
+	var dirs []string
+	for _, name := range []string{"kept", "dropped"} {
+		dir := filepath.Join(base, name)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "pod.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: "+name+"}\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: nginx}]\n"), 0o644)
+		dirs = append(dirs, dir)
+	}
+	data := t.TempDir()
+	open := func() map[string]int {
+		list, _, err := srv.Store().List(&vigilv1.FindingFilter{Tenant: "acme", Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN}}, 1000, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, f := range list {
+			out[filepath.Base(filepath.Dir(f.Finding.Location.Path))]++
+		}
+		return out
+	}
+	scanOnce(t, srv, data, 1, dirs...)
+	deadline := time.Now().Add(20 * time.Second)
+	for open()["dropped"] == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := open()
+	if before["kept"] == 0 || before["dropped"] == 0 {
+		t.Fatalf("open findings by target after the first run: %v", before)
+	}
+	scans := srv.Stats().Scans
+	scanOnce(t, srv, data, scans+1, dirs[0])
+	deadline = time.Now().Add(20 * time.Second)
+	for open()["dropped"] != 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	after := open()
+	if after["dropped"] != 0 || after["kept"] != before["kept"] {
+		t.Fatalf("open findings by target after the target was dropped: %v, want only the kept target's %d", after, before["kept"])
+	}
+	list, _, _ := srv.Store().List(&vigilv1.FindingFilter{Tenant: "acme", Statuses: []vigilv1.Status{vigilv1.Status_STATUS_RESOLVED}}, 1000, "")
+	for _, f := range list {
+		if f.Resolution != "retired" {
+			t.Errorf("%s resolved as %q, want retired", f.Finding.Location.Path, f.Resolution)
+		}
+	}
+	if len(list) != before["dropped"] {
+		t.Errorf("%d resolved, want the dropped target's %d", len(list), before["dropped"])
 	}
 }

@@ -37,18 +37,27 @@ func (b *heartbeats) add(h *vigilv1.Heartbeat, at time.Time) {
 }
 
 // flush writes every gathered heartbeat in one transaction and returns
-// how many. On a failed write they are kept for the next flush, unless a
-// newer heartbeat of the same agent came meanwhile.
-func (b *heartbeats) flush(st *store.Store) (int, error) {
+// how many, and the lifecycle events of the scopes they retired (see
+// Heartbeat.scopes_complete). On a failed write they are kept for the next
+// flush, unless a newer heartbeat of the same agent came meanwhile.
+func (b *heartbeats) flush(st *store.Store) (int, []*vigilv1.FindingEvent, error) {
 	taken := b.take()
 	if len(taken) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
-	if err := st.Update(func(w *store.Writer) error { return write(w, taken) }); err != nil {
+	var events []*vigilv1.FindingEvent
+	err := st.Update(func(w *store.Writer) error {
+		if err := write(w, taken); err != nil {
+			return err
+		}
+		events = w.Events
+		return nil
+	})
+	if err != nil {
 		b.restore(taken)
-		return 0, err
+		return 0, nil, err
 	}
-	return len(taken), nil
+	return len(taken), events, nil
 }
 
 // take removes and returns the gathered heartbeats.
@@ -96,8 +105,10 @@ func (s *Server) writeHeartbeats(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if _, err := s.beats.flush(s.store); err != nil {
+		_, events, err := s.beats.flush(s.store)
+		if err != nil {
 			s.log.Error("store heartbeats", "err", err)
 		}
+		s.after(events, nil)
 	}
 }

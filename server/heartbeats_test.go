@@ -35,7 +35,7 @@ func TestHeartbeatsFlushTogether(t *testing.T) {
 	}
 	b.add(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a2", Version: "2.0"}, t0)
 	b.add(&vigilv1.Heartbeat{Tenant: "other", Agent: "a1", Version: "3.0"}, t0)
-	n, err := b.flush(st)
+	n, _, err := b.flush(st)
 	if err != nil || n != 3 {
 		t.Fatalf("flushed %d (%v), want the 3 agents", n, err)
 	}
@@ -53,7 +53,7 @@ func TestHeartbeatsFlushTogether(t *testing.T) {
 	if len(agents) != 2 {
 		t.Errorf("%d agents in acme, want 2", len(agents))
 	}
-	if n, _ := b.flush(st); n != 0 {
+	if n, _, _ := b.flush(st); n != 0 {
 		t.Errorf("a second flush wrote %d", n)
 	}
 }
@@ -69,7 +69,7 @@ func BenchmarkHeartbeats10k(b *testing.B) {
 			hb.add(&vigilv1.Heartbeat{Tenant: "acme", Agent: fmt.Sprintf("agent-%05d", i), Version: "1.0",
 				Hostname: fmt.Sprintf("node-%05d.example", i), IntervalSeconds: 30, SentAt: nil}, now)
 		}
-		if n, err := hb.flush(st); err != nil || n != 10000 {
+		if n, _, err := hb.flush(st); err != nil || n != 10000 {
 			b.Fatalf("%d, %v", n, err)
 		}
 	}

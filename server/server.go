@@ -367,7 +367,7 @@ func (s *Server) Close() {
 		}
 		if s.store != nil {
 			// Heartbeats that came since the last flush, the drain's too.
-			if _, err := s.beats.flush(s.store); err != nil {
+			if _, _, err := s.beats.flush(s.store); err != nil {
 				s.log.Error("store heartbeats", "err", err)
 			}
 			if err := s.store.Close(); err != nil {

@@ -333,6 +333,14 @@ func DecodeHeartbeat(subject string, data []byte) (*vigilv1.Heartbeat, error) {
 	if h.Tenant != sender.Tenant || h.Agent != sender.Agent {
 		return nil, reject(ReasonSubjectMismatch, "heartbeat of %s/%s on subject of %s/%s", h.Tenant, h.Agent, sender.Tenant, sender.Agent)
 	}
+	// An agent names only its own scopes: the server retires those a
+	// complete heartbeat leaves out.
+	for _, sc := range h.Scopes {
+		if sc.GetTenant() != sender.Tenant || sc.GetAgent() != sender.Agent {
+			return nil, reject(ReasonSubjectMismatch, "heartbeat of %s/%s names a scope of %s/%s", h.Tenant, h.Agent, sc.GetTenant(), sc.GetAgent())
+		}
+		sc.Agent = sender.ID()
+	}
 	h.Agent = sender.ID()
 	return h, nil
 }

@@ -92,31 +92,41 @@ func (w *Writer) retireScopes(ts *timestamppb.Timestamp, match func(*vigilv1.Sco
 		return 0, 0, err
 	}
 	for _, sc := range mine {
-		sr, sid, err := w.scope(sc)
+		n, err := w.retireScope(sc, ts)
 		if err != nil {
 			return 0, 0, err
 		}
-		var open [][]byte
-		cur := w.findings.Cursor()
-		for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
-			rec, err := w.codec.decode(k, v)
-			if err != nil {
-				return 0, 0, err
-			}
-			if present(rec.Stored.Status) {
-				open = append(open, bytes.Clone(k))
-			}
-		}
-		for _, k := range open {
-			if err := w.resolveAs(k, sr, sid, ts, Retired); err != nil {
-				return 0, 0, err
-			}
-		}
-		resolved += uint64(len(open))
-		sr.Retired = true
-		w.dirty[sid] = true
+		resolved += n
 	}
 	return resolved, len(mine), nil
+}
+
+// retireScope resolves, as Retired, every present finding of one scope and
+// marks it retired. Buffered writes must be flushed first.
+func (w *Writer) retireScope(sc *vigilv1.Scope, ts *timestamppb.Timestamp) (uint64, error) {
+	sr, sid, err := w.scope(sc)
+	if err != nil {
+		return 0, err
+	}
+	var open [][]byte
+	cur := w.findings.Cursor()
+	for k, v := cur.Seek(sid[:]); k != nil && bytes.HasPrefix(k, sid[:]); k, v = cur.Next() {
+		rec, err := w.codec.decode(k, v)
+		if err != nil {
+			return 0, err
+		}
+		if present(rec.Stored.Status) {
+			open = append(open, bytes.Clone(k))
+		}
+	}
+	for _, k := range open {
+		if err := w.resolveAs(k, sr, sid, ts, Retired); err != nil {
+			return 0, err
+		}
+	}
+	sr.Retired = true
+	w.dirty[sid] = true
+	return uint64(len(open)), nil
 }
 
 func (w *Writer) auditRetire(e *vigilv1.AuditEntry) error {

@@ -289,3 +289,70 @@ func TestListSorted(t *testing.T) {
 		}
 	}
 }
+
+// A complete heartbeat retires the agent's scopes it no longer names; an
+// incomplete one (a target failed this round) retires nothing, and the
+// scope it left out is still retired once a complete round drops it. A
+// repeated heartbeat changes nothing more; a scan of the scope brings it
+// back.
+func TestHeartbeatRetiresDroppedScopes(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Unix(1_700_000_000, 0)
+	keep := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "repo://github.com/acme/app"}
+	drop := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/srv/old/app"}
+	other := &vigilv1.Scope{Tenant: "acme", Agent: "a2", Scanner: "kubernetes", Target: "/srv/old/app"}
+	a, b, c := mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, 1), mkFinding("acme", "VGL-CLUSTER-002", vigilv1.Severity_SEVERITY_LOW, 2), mkFinding("acme", "VGL-CLUSTER-003", vigilv1.Severity_SEVERITY_LOW, 3)
+	scan(t, s, keep, "s1", true, []*vigilv1.Finding{a}, nil, []string{a.Fingerprint}, t0)
+	scan(t, s, drop, "s1", true, []*vigilv1.Finding{b}, nil, []string{b.Fingerprint}, t0)
+	scan(t, s, other, "s1", true, []*vigilv1.Finding{c}, nil, []string{c.Fingerprint}, t0)
+	beat := func(complete bool, at time.Time, scopes ...*vigilv1.Scope) []*vigilv1.FindingEvent {
+		t.Helper()
+		var events []*vigilv1.FindingEvent
+		if err := s.Update(func(w *Writer) error {
+			err := w.Heartbeat(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a1", Scopes: scopes, ScopesComplete: complete}, at)
+			events = w.Events
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	open := func() uint64 {
+		sum, _ := s.Summarize(&vigilv1.SummarizeFindingsRequest{})
+		return sum.Total
+	}
+	if ev := beat(true, t0, keep, drop); len(ev) != 0 || open() != 3 {
+		t.Fatalf("a heartbeat naming every scope retired something: %v, %d open", types(ev), open())
+	}
+	if ev := beat(false, t0.Add(time.Minute), keep); len(ev) != 0 || open() != 3 {
+		t.Fatalf("an incomplete round retired something: %v, %d open", types(ev), open())
+	}
+	ev := beat(true, t0.Add(2*time.Minute), keep)
+	if types(ev)[vigilv1.EventType_EVENT_TYPE_RESOLVED] != 1 || open() != 2 {
+		t.Fatalf("dropped scope: events %v, %d open, want its one finding retired", types(ev), open())
+	}
+	if got, _ := s.Get(ev[0].Finding.Id); got.Resolution != Retired || got.Finding.Fingerprint != b.Fingerprint {
+		t.Errorf("retired finding %v", got)
+	}
+	audit, _, err := s.Audit(nil, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range audit {
+		if e.Action == "retire-target" && e.Target == drop.Target && e.Agent == "a1" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d audit entries for the dropped scope, want 1", n)
+	}
+	if ev := beat(true, t0.Add(3*time.Minute), keep); len(ev) != 0 {
+		t.Errorf("a repeated heartbeat retired again: %v", types(ev))
+	}
+	// The target comes back into the configuration.
+	scan(t, s, drop, "s2", true, []*vigilv1.Finding{b}, nil, []string{b.Fingerprint}, t0.Add(4*time.Minute))
+	if open() != 3 {
+		t.Errorf("%d open after the dropped target's next scan, want 3", open())
+	}
+}

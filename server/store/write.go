@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -501,7 +502,10 @@ func batchKey(sid [finding.ScopeIDLen]byte, scanID string, seq uint32) []byte {
 
 // Heartbeat records an agent's heartbeat.
 func (w *Writer) Heartbeat(h *vigilv1.Heartbeat, now time.Time) error {
-	return w.touchAgent(h.Tenant, h.Agent, func(a *vigilv1.Agent) {
+	var dropped []*vigilv1.Scope
+	err := w.touchAgent(h.Tenant, h.Agent, func(a *vigilv1.Agent) {
+		dropped = a.KnownScopes
+		a.KnownScopes = knownScopes(a.KnownScopes, h)
 		a.Version = h.Version
 		a.Hostname = h.Hostname
 		a.LastHeartbeat = timestamppb.New(now)
@@ -515,6 +519,69 @@ func (w *Writer) Heartbeat(h *vigilv1.Heartbeat, now time.Time) error {
 			a.LastScan = h.LastScanAt
 		}
 	})
+	if err != nil || !h.ScopesComplete {
+		return err
+	}
+	named := map[[finding.ScopeIDLen]byte]bool{}
+	for _, sc := range h.Scopes {
+		named[finding.ScopeID(sc)] = true
+	}
+	for _, sc := range dropped {
+		if named[finding.ScopeID(sc)] {
+			continue
+		}
+		if err := w.retireDropped(sc, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// knownScopes is an agent's known scopes after heartbeat h: exactly the
+// named ones after a complete scan round, else the known ones and the
+// named ones together (a target that failed this round may come back).
+func knownScopes(known []*vigilv1.Scope, h *vigilv1.Heartbeat) []*vigilv1.Scope {
+	if h.ScopesComplete {
+		return h.Scopes
+	}
+	out := slices.Clone(known)
+	seen := map[[finding.ScopeIDLen]byte]bool{}
+	for _, sc := range known {
+		seen[finding.ScopeID(sc)] = true
+	}
+	for _, sc := range h.Scopes {
+		if id := finding.ScopeID(sc); !seen[id] {
+			seen[id] = true
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// retireDropped retires a scope its agent no longer names after a complete
+// scan round: its present findings resolve as retired, with their events,
+// and the audit log says why. A scope the store does not hold, or holds
+// retired already, is left alone, so a repeated heartbeat changes nothing.
+func (w *Writer) retireDropped(sc *vigilv1.Scope, now time.Time) error {
+	id := finding.ScopeID(sc)
+	if _, cached := w.scopeCache[id]; !cached && w.scopes.Get(id[:]) == nil {
+		return nil
+	}
+	sr, _, err := w.scope(sc)
+	if err != nil || sr.Retired {
+		return err
+	}
+	// The cursor of retireScope reads the bucket: write what is buffered.
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	ts := timestamppb.New(now)
+	resolved, err := w.retireScope(sr.Scope, ts)
+	if err != nil {
+		return err
+	}
+	return w.auditRetire(&vigilv1.AuditEntry{Time: ts, Actor: "agent " + sc.Tenant + "/" + sc.Agent, Action: "retire-target", Affected: resolved,
+		Tenant: sc.Tenant, Agent: sc.Agent, Target: sc.Target, Scanner: sc.Scanner, Reason: "the agent no longer scans this target"})
 }
 
 func (w *Writer) touchAgent(tenant, id string, fn func(*vigilv1.Agent)) error {

@@ -416,8 +416,14 @@ type Heartbeat struct {
 	IntervalSeconds uint32 `protobuf:"varint,9,opt,name=interval_seconds,json=intervalSeconds,proto3" json:"interval_seconds,omitempty"`
 	// scan_interval_seconds is how often the agent scans its targets.
 	ScanIntervalSeconds uint32 `protobuf:"varint,10,opt,name=scan_interval_seconds,json=scanIntervalSeconds,proto3" json:"scan_interval_seconds,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// scopes_complete says scopes are all the agent's scopes: its last scan
+	// round scanned every target. The server then retires the agent's scopes
+	// it no longer names (a target taken out of its configuration, or one
+	// whose name changed). After a round in which a target failed it is
+	// false, and nothing is retired.
+	ScopesComplete bool `protobuf:"varint,11,opt,name=scopes_complete,json=scopesComplete,proto3" json:"scopes_complete,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
@@ -518,6 +524,13 @@ func (x *Heartbeat) GetScanIntervalSeconds() uint32 {
 		return x.ScanIntervalSeconds
 	}
 	return 0
+}
+
+func (x *Heartbeat) GetScopesComplete() bool {
+	if x != nil {
+		return x.ScopesComplete
+	}
+	return false
 }
 
 // ResendRequest asks an agent to send the full set of a scope with its next scan.
@@ -816,7 +829,7 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	"\vScanMessage\x12.\n" +
 	"\x05batch\x18\x01 \x01(\v2\x16.vigil.v1.FindingBatchH\x00R\x05batch\x127\n" +
 	"\tcompleted\x18\x02 \x01(\v2\x17.vigil.v1.ScanCompletedH\x00R\tcompletedB\t\n" +
-	"\apayload\"\x8d\x03\n" +
+	"\apayload\"\xb6\x03\n" +
 	"\tHeartbeat\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
 	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x18\n" +
@@ -829,7 +842,8 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	"\foutbox_depth\x18\b \x01(\x04R\voutboxDepth\x12)\n" +
 	"\x10interval_seconds\x18\t \x01(\rR\x0fintervalSeconds\x122\n" +
 	"\x15scan_interval_seconds\x18\n" +
-	" \x01(\rR\x13scanIntervalSeconds\"N\n" +
+	" \x01(\rR\x13scanIntervalSeconds\x12'\n" +
+	"\x0fscopes_complete\x18\v \x01(\bR\x0escopesComplete\"N\n" +
 	"\rResendRequest\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"*\n" +

@@ -570,8 +570,12 @@ type Agent struct {
 	// the server's retire-after without a heartbeat): its findings are
 	// resolved and it counts as neither live nor stale. A heartbeat brings it
 	// back.
-	Retired       bool                   `protobuf:"varint,15,opt,name=retired,proto3" json:"retired,omitempty"`
-	RetiredAt     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
+	Retired   bool                   `protobuf:"varint,15,opt,name=retired,proto3" json:"retired,omitempty"`
+	RetiredAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
+	// known_scopes are the scopes the agent's heartbeats have named since its
+	// last complete scan round. At the next complete round, those it no
+	// longer names are retired: the agent stopped scanning their targets.
+	KnownScopes   []*Scope `protobuf:"bytes,17,rep,name=known_scopes,json=knownScopes,proto3" json:"known_scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -714,6 +718,13 @@ func (x *Agent) GetRetired() bool {
 func (x *Agent) GetRetiredAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.RetiredAt
+	}
+	return nil
+}
+
+func (x *Agent) GetKnownScopes() []*Scope {
+	if x != nil {
+		return x.KnownScopes
 	}
 	return nil
 }
@@ -2745,7 +2756,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
-	"\x02id\x18\x04 \x01(\tR\x02id\"\xb6\x05\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\"\xea\x05\n" +
 	"\x05Agent\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -2765,7 +2776,8 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"lost_since\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tlostSince\x12\x18\n" +
 	"\aretired\x18\x0f \x01(\bR\aretired\x129\n" +
 	"\n" +
-	"retired_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\"\xfd\x05\n" +
+	"retired_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\x122\n" +
+	"\fknown_scopes\x18\x11 \x03(\v2\x0f.vigil.v1.ScopeR\vknownScopes\"\xfd\x05\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -3028,69 +3040,70 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	38, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
 	38, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
 	38, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	40, // 20: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	41, // 21: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
-	0,  // 22: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	38, // 23: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
-	38, // 24: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
-	38, // 25: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
-	38, // 26: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
-	7,  // 27: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 28: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
-	3,  // 29: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	3,  // 30: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	3,  // 31: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
-	0,  // 32: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	40, // 33: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	41, // 34: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	13, // 35: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	7,  // 36: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	5,  // 37: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	6,  // 38: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	4,  // 39: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	4,  // 40: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	4,  // 41: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	4,  // 42: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	38, // 43: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	4,  // 44: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	29, // 45: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	42, // 46: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	39, // 47: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	43, // 48: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	38, // 49: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	35, // 50: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	6,  // 51: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	8,  // 52: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	10, // 53: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	12, // 54: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	15, // 55: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	17, // 56: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	19, // 57: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	21, // 58: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	23, // 59: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	25, // 60: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	27, // 61: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	30, // 62: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	32, // 63: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	34, // 64: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	9,  // 65: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	11, // 66: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	14, // 67: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	16, // 68: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	18, // 69: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	20, // 70: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	22, // 71: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	24, // 72: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	26, // 73: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	28, // 74: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	31, // 75: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	33, // 76: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	36, // 77: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	65, // [65:78] is the sub-list for method output_type
-	52, // [52:65] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	39, // 20: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
+	40, // 21: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	41, // 22: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	0,  // 23: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
+	38, // 24: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
+	38, // 25: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
+	38, // 26: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
+	38, // 27: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
+	7,  // 28: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 29: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
+	3,  // 30: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	3,  // 31: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	3,  // 32: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
+	0,  // 33: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	40, // 34: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	41, // 35: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	13, // 36: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	7,  // 37: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	5,  // 38: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	6,  // 39: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	4,  // 40: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	4,  // 41: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	4,  // 42: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	4,  // 43: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	38, // 44: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 45: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	29, // 46: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	42, // 47: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	39, // 48: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	43, // 49: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	38, // 50: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	35, // 51: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	6,  // 52: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	8,  // 53: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	10, // 54: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	12, // 55: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	15, // 56: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	17, // 57: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	19, // 58: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	21, // 59: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	23, // 60: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	25, // 61: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	27, // 62: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	30, // 63: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	32, // 64: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	34, // 65: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	9,  // 66: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	11, // 67: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	14, // 68: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	16, // 69: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	18, // 70: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	20, // 71: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	22, // 72: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	24, // 73: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	26, // 74: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	28, // 75: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	31, // 76: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	33, // 77: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	36, // 78: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	66, // [66:79] is the sub-list for method output_type
+	53, // [53:66] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
