@@ -115,15 +115,12 @@ func enumName[E interface {
 // encodeEvent returns the OCSF JSON of a lifecycle event, with the stored
 // finding in protobuf JSON under unmapped.vigil.
 func encodeEvent(ev *vigilv1.FindingEvent) ([]byte, error) {
-	stored, err := json.Marshal(storedOf(ev.GetFinding()))
-	if err != nil {
-		return nil, err
-	}
 	uid := ev.GetId() // the outbox's id: the same on every delivery
 	if uid == "" {
 		uid = fmt.Sprintf("%s:%d:%d", ev.GetFinding().GetId(), ev.GetType(), ev.GetTime().AsTime().UnixNano())
 	}
-	return json.Marshal(ocsf.FromEvent(ev, stored, version.Version, uid))
+	// The stored finding is encoded in the same pass as the event around it.
+	return json.Marshal(ocsf.FromEvent(ev, storedOf(ev.GetFinding()), version.Version, uid))
 }
 
 // storedOf is the protobuf JSON form of a stored finding.

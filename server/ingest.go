@@ -105,6 +105,7 @@ func (s *Server) ingest(ctx context.Context) error {
 			continue
 		}
 		lastMsg = time.Now()
+		fetched := lastMsg
 		msgs := []jetstream.Msg{m}
 		for len(msgs) < s.cfg.FetchBatch {
 			m, err := it.Next(jetstream.NextMaxWait(2 * time.Millisecond))
@@ -115,6 +116,7 @@ func (s *Server) ingest(ctx context.Context) error {
 		}
 		// The messages in hand are finished even when ctx ends meanwhile.
 		for _, chunk := range s.decode(msgs) {
+			chunk[0].fetched = fetched
 			work <- chunk
 		}
 		backoff = 0
@@ -138,6 +140,9 @@ func (s *Server) consumerHasWork(ctx context.Context, cons jetstream.Consumer) b
 type decoded struct {
 	msg jetstream.Msg
 	sm  *vigilv1.ScanMessage
+	// fetched is when the ingest loop took the chunk's messages from the
+	// consumer; set on a chunk's first item.
+	fetched time.Time
 	// deferred is set for a ScanCompleted whose batches are not all in yet.
 	deferred bool
 }
@@ -153,7 +158,7 @@ const forceAfter = 15
 const pullBytes = 16 << 20
 
 // maxTxFindings bounds the findings one store transaction writes.
-const maxTxFindings = 2000
+const maxTxFindings = 5000
 
 // decode validates fetched messages, dead-letters the unusable ones and
 // splits the rest into chunks of at most maxTxFindings findings, one store
@@ -291,7 +296,26 @@ func (s *Server) commit(items []decoded, now time.Time) error {
 	}
 	s.after(events, resend)
 	s.log.Debug("batch committed", "messages", len(items), "events", len(events), "took", took)
+	if f := s.traceCommit.Load(); f != nil {
+		legs := commitLegs{Fetched: items[0].fetched, Began: start, Committed: start.Add(took), Findings: received}
+		for _, d := range items {
+			if md, err := d.msg.Metadata(); err == nil {
+				legs.Stored = append(legs.Stored, md.Timestamp)
+			}
+		}
+		(*f)(legs)
+	}
 	return nil
+}
+
+// commitLegs are the times of one committed chunk: when JetStream stored
+// each of its messages (and acknowledged the publisher), when the ingest
+// loop fetched them, when their transaction began and when it committed,
+// which is when they became visible to queries.
+type commitLegs struct {
+	Stored                    []time.Time
+	Fetched, Began, Committed time.Time
+	Findings                  int
 }
 
 // Stats are running ingest counters since the server started.

@@ -24,13 +24,33 @@ import (
 // TestLoad (make load) runs a fleet against one server on loopback: 1,000
 // agents (VIGIL_LOAD_AGENTS), each with its own NATS connection,
 // publishing 1,000 findings (VIGIL_LOAD_FINDINGS) through JetStream into
-// a real, fsync'ed bbolt store, while gRPC clients list and summarize. It
-// reports the sustained ingest rate, JetStream ack latency, end-to-end
-// lag from ack to query-visible (with every agent publishing at once, most
-// of it is the backlog draining), and query latencies under ingest.
+// a real, fsync'ed bbolt store, while gRPC clients list and summarize.
+// The agents together offer VIGIL_LOAD_RATE findings a second (50,000 by
+// default; 0 publishes everything at once, and the lag then measures the
+// backlog draining). It reports the sustained ingest rate, JetStream ack
+// latency, the lag from ack to query-visible per message, broken into its
+// legs (waiting in the stream, waiting for the writer, the transaction),
+// and query latencies under ingest.
 func TestLoad(t *testing.T) {
 	agents, per := envInt("VIGIL_LOAD_AGENTS", 1000), envInt("VIGIL_LOAD_FINDINGS", 1000)
+	rate := envInt("VIGIL_LOAD_RATE", 50000)
 	s, _, _, client := startServer(t, Config{})
+	var lmu sync.Mutex
+	var inStream, toWriter, inTx, visible []time.Duration
+	trace := func(l commitLegs) {
+		if l.Fetched.IsZero() {
+			return // a message applied alone after a failed transaction
+		}
+		lmu.Lock()
+		defer lmu.Unlock()
+		for _, at := range l.Stored {
+			inStream = append(inStream, l.Fetched.Sub(at))
+			toWriter = append(toWriter, l.Began.Sub(l.Fetched))
+			inTx = append(inTx, l.Committed.Sub(l.Began))
+			visible = append(visible, l.Committed.Sub(at))
+		}
+	}
+	s.traceCommit.Store(&trace)
 	first, _ := buildFleet(t, agents, per)
 	bySubject := map[string][]fleetMsg{}
 	var order []string
@@ -113,13 +133,38 @@ func TestLoad(t *testing.T) {
 		}
 	}()
 
+	// With a rate, message j of every agent goes out in turn, each when
+	// the findings before it in that order are due.
+	sendAt := map[string][]time.Duration{}
+	if rate > 0 {
+		var due float64
+		for j := 0; ; j++ {
+			more := false
+			for _, subj := range order {
+				if j >= len(bySubject[subj]) {
+					continue
+				}
+				more = true
+				sendAt[subj] = append(sendAt[subj], time.Duration(due/float64(rate)*float64(time.Second)))
+				if sm, err := bus.DecodeScanMsg(subj, bySubject[subj][j].data); err == nil {
+					due += float64(len(sm.GetBatch().GetFindings()))
+				}
+			}
+			if !more {
+				break
+			}
+		}
+	}
 	var amu sync.Mutex
 	ackLat := make([]time.Duration, 0, len(first))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, subj := range order {
 		wg.Go(func() {
-			for _, m := range bySubject[subj] {
+			for j, m := range bySubject[subj] {
+				if at := sendAt[subj]; j < len(at) {
+					time.Sleep(time.Until(start.Add(at[j])))
+				}
 				msg := nats.NewMsg(m.subject)
 				msg.Data = m.data
 				msg.Header.Set(nats.MsgIdHdr, m.id)
@@ -170,7 +215,12 @@ func TestLoad(t *testing.T) {
 		"publish_seconds": published.Seconds(), "ingest_seconds": ingest.Seconds(),
 		"ingest_findings_per_second": float64(total) / ingest.Seconds(),
 		"ack_p50_ms":                 ms(pct(ackLat, .5)), "ack_p99_ms": ms(pct(ackLat, .99)),
-		"visible_lag_p50_ms": ms(pct(lags, .5)), "visible_lag_p99_ms": ms(pct(lags, .99)),
+		"offered_findings_per_second": rate,
+		"visible_lag_p50_ms":          ms(pct(visible, .5)), "visible_lag_p99_ms": ms(pct(visible, .99)),
+		"visible_by_count_p99_ms": ms(pct(lags, .99)),
+		"leg_in_stream_p50_ms":    ms(pct(inStream, .5)), "leg_in_stream_p99_ms": ms(pct(inStream, .99)),
+		"leg_to_writer_p50_ms": ms(pct(toWriter, .5)), "leg_to_writer_p99_ms": ms(pct(toWriter, .99)),
+		"leg_in_tx_p50_ms": ms(pct(inTx, .5)), "leg_in_tx_p99_ms": ms(pct(inTx, .99)),
 		"list_p50_ms": ms(pct(listLat, .5)), "list_p99_ms": ms(pct(listLat, .99)), "list_calls": len(listLat),
 		"summarize_p50_ms": ms(pct(sumLat, .5)), "summarize_p99_ms": ms(pct(sumLat, .99)), "summarize_calls": len(sumLat),
 		"store_bytes": fi.Size(),

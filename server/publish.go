@@ -20,7 +20,7 @@ import (
 
 // outboxBatch is how many events one round of the publisher sends before
 // it waits for their acknowledgements.
-const outboxBatch = 512
+const outboxBatch = 2048
 
 // publishEvents sends the event outbox to the events stream until stop
 // closes, then makes a last attempt and returns; what is left waits in

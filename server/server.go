@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -99,6 +100,10 @@ type Server struct {
 	tls        *pki.Reloader
 	hbSub      *nats.Subscription
 	beats      heartbeats
+	// traceCommit, when set, sees every committed chunk with the times of
+	// its legs (see commitLegs): how the load benchmark breaks down the
+	// delay from ack to visible.
+	traceCommit atomic.Pointer[func(commitLegs)]
 	// ctlSub answers agents' reads of their control requests.
 	ctlSub *nats.Subscription
 	// ctlStream is the control stream's handle, looked up once.

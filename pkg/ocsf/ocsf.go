@@ -6,7 +6,6 @@
 package ocsf
 
 import (
-	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -182,7 +181,7 @@ type Remediation struct {
 // Unmapped carries Vigil's own view: the stored finding as the gRPC API
 // returns it (protobuf JSON names), for what OCSF has no place for.
 type Unmapped struct {
-	Vigil json.RawMessage `json:"vigil"`
+	Vigil any `json:"vigil"`
 }
 
 var advisory = regexp.MustCompile(`^(CVE-\d{4}-\d+|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|OSV-\d{4}-\d+|DSA-\d+(-\d+)?|DLA-\d+(-\d+)?|USN-\d+(-\d+)?|ALSA-\d{4}:\d+|RHSA-\d{4}:\d+|ALPINE-CVE-\d{4}-\d+)$`)
@@ -232,8 +231,9 @@ func status(s vigilv1.Status) int {
 }
 
 // FromEvent builds the OCSF event of a lifecycle event. vigil is the stored
-// finding's JSON for unmapped; uid identifies the event.
-func FromEvent(ev *vigilv1.FindingEvent, vigil json.RawMessage, productVersion, uid string) *Event {
+// finding for unmapped, as a value encoding/json writes in the API's JSON
+// form; uid identifies the event.
+func FromEvent(ev *vigilv1.FindingEvent, vigil any, productVersion, uid string) *Event {
 	sf := ev.GetFinding()
 	f := sf.GetFinding()
 	res := f.GetResource()
@@ -339,7 +339,7 @@ type Blind struct {
 // so a SIEM sees what the fleet stopped watching. uid identifies the
 // event; the finding's uid is the same for the lost and restored events of
 // one blind spot.
-func CoverageEvent(b Blind, productVersion, uid string, vigil json.RawMessage) *Event {
+func CoverageEvent(b Blind, productVersion, uid string, vigil any) *Event {
 	act, st, sev, word := ActivityCreate, StatusNew, 3, "lost"
 	if !b.Lost {
 		act, st, sev, word = ActivityClose, StatusResolved, 1, "restored"
@@ -371,7 +371,7 @@ type Refusal struct {
 // QuotaEvent announces a refused scan: a Detection Finding of medium
 // severity, since the scope keeps the state of its last whole scan and so
 // may miss what changed since.
-func QuotaEvent(r Refusal, productVersion, uid string, vigil json.RawMessage) *Event {
+func QuotaEvent(r Refusal, productVersion, uid string, vigil any) *Event {
 	what := fmt.Sprintf("%s scan of %s by agent %s", r.Scanner, r.Target, r.Agent)
 	subject := "vigil:" + r.Tenant + "/" + r.Agent + "/" + r.Scanner + "/" + r.Target
 	msg := fmt.Sprintf("ingest quota exceeded: %s refused (%s); the scope keeps its last whole scan", what, r.Reason)
@@ -384,7 +384,7 @@ func QuotaEvent(r Refusal, productVersion, uid string, vigil json.RawMessage) *E
 
 // header fills what every Vigil event carries: class, activity, severity,
 // status, time and the product metadata.
-func header(class, act, sev, st int, at int64, msg, productVersion, uid, tenant, code string, vigil json.RawMessage) *Event {
+func header(class, act, sev, st int, at int64, msg, productVersion, uid, tenant, code string, vigil any) *Event {
 	return &Event{
 		ActivityID: act, ActivityName: activityName[act],
 		CategoryUID: CategoryFindings, CategoryName: "Findings",

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,14 +24,20 @@ import (
 // is often longer than the rest of the finding).
 var bShared = []byte("shared")
 
-// sharedCache keeps the shared entries a store has read. An id always
-// names the same content, so an entry cached from a transaction that
-// rolled back is still right; writers check the bucket, never the cache,
-// before leaving a part out.
+// sharedCache keeps the shared entries a store has read, and the id of
+// each shared part it has encoded (by its fields, so the hash is not
+// computed again). An id always names the same content, so an entry cached
+// from a transaction that rolled back is still right; writers check the
+// bucket, never the cache, before leaving a part out. Each map holds at
+// most maxShared entries (the catalog has far fewer checks; past that it
+// starts over), so odd input cannot grow it without bound.
 type sharedCache struct {
-	mu sync.RWMutex
-	m  map[uint64]*vigilv1.Finding
+	mu  sync.RWMutex
+	m   map[uint64]*vigilv1.Finding
+	ids map[string]uint64
 }
+
+const maxShared = 20000
 
 func (c *sharedCache) get(id uint64) *vigilv1.Finding {
 	if c == nil {
@@ -46,20 +54,65 @@ func (c *sharedCache) put(id uint64, f *vigilv1.Finding) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
+	if c.m == nil || len(c.m) >= maxShared {
 		c.m = map[uint64]*vigilv1.Finding{}
 	}
 	c.m[id] = f
+}
+
+func (c *sharedCache) idOf(key string) (uint64, bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.ids[key]
+	return id, ok
+}
+
+func (c *sharedCache) putID(key string, id uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil || len(c.ids) >= maxShared {
+		c.ids = map[string]uint64{}
+	}
+	c.ids[key] = id
 }
 
 // codec encodes and decodes finding records inside one transaction.
 type codec struct {
 	b     *bolt.Bucket // nil in a store of a schema before it
 	cache *sharedCache
+	// present holds the ids this transaction found in, or wrote to, b.
+	present map[uint64]bool
 }
 
 func newCodec(tx *bolt.Tx, cache *sharedCache) codec {
-	return codec{b: tx.Bucket(bShared), cache: cache}
+	return codec{b: tx.Bucket(bShared), cache: cache, present: map[uint64]bool{}}
+}
+
+// partKey spells the fields of a shared part as one string: equal keys,
+// equal parts.
+func partKey(f *vigilv1.Finding) string {
+	var b strings.Builder
+	for _, s := range []string{f.CheckId, f.Title, f.Remediation, f.Scanner, strconv.Itoa(int(f.Pillar))} {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	for _, list := range [][]string{f.References, f.Tags} {
+		b.WriteString(strconv.Itoa(len(list)))
+		b.WriteByte('[')
+		for _, s := range list {
+			b.WriteString(strconv.Itoa(len(s)))
+			b.WriteByte(':')
+			b.WriteString(s)
+		}
+	}
+	return b.String()
 }
 
 // sharedPart is the part of f that findings of its check share.
@@ -71,19 +124,32 @@ func sharedPart(f *vigilv1.Finding) *vigilv1.Finding {
 // intern stores the shared part of f unless the bucket has it, and returns
 // its id.
 func (c codec) intern(f *vigilv1.Finding) (uint64, error) {
+	pk := partKey(f)
+	id, known := c.cache.idOf(pk)
+	if known && c.present[id] {
+		return id, nil
+	}
+	if known && c.b.Get(putU64(id)) != nil {
+		c.present[id] = true
+		return id, nil
+	}
 	part := sharedPart(f)
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(part)
 	if err != nil {
 		return 0, err
 	}
-	sum := sha256.Sum256(data)
-	id := binary.BigEndian.Uint64(sum[:8]) | 1 // never 0, which means none
+	if !known {
+		sum := sha256.Sum256(data)
+		id = binary.BigEndian.Uint64(sum[:8]) | 1 // never 0, which means none
+		c.cache.putID(pk, id)
+	}
 	key := putU64(id)
 	if c.b.Get(key) == nil {
 		if err := c.b.Put(key, data); err != nil {
 			return 0, fmt.Errorf("shared part: %w", err)
 		}
 	}
+	c.present[id] = true
 	c.cache.put(id, part)
 	return id, nil
 }
