@@ -263,10 +263,10 @@ func (s *Store) Update(fn func(w *Writer) error) error {
 // few keys to each check's range); where a scan's keys are adjacent (by
 // scope in findings, by tenant or account then scope in their indexes,
 // by value then scope in the small ones) each transaction writes runs of
-// them, and half-full pages would double the file. idx_change only ever
-// grows at its end. Measured by BenchmarkStoredBytes.
+// them, and half-full pages would double the file. idx_change and the
+// event outbox only ever grow at their end. Measured by BenchmarkStoredBytes.
 func fill(tx *bolt.Tx) {
-	for _, name := range [][]byte{bFindings, bIdxTenant, bIdxAccount, bIdxChange} {
+	for _, name := range [][]byte{bFindings, bIdxTenant, bIdxAccount, bIdxChange, bEvents} {
 		if b := tx.Bucket(name); b != nil {
 			b.FillPercent = 1
 		}
