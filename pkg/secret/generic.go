@@ -353,7 +353,7 @@ func (s *Scanner) mayName(line []byte) bool {
 	k := s.words
 	st := int32(0)
 	for i, b := range line {
-		st = k.next[int(st)*256+int(lower(b))]
+		st = k.step(st, b)
 		for _, id := range k.out[st] {
 			if s.wordRules[id][0] >= 0 {
 				continue
@@ -386,7 +386,7 @@ func (s *Scanner) firstGeneric(line []byte) int {
 	k := s.words
 	st := int32(0)
 	for i, b := range line {
-		st = k.next[int(st)*256+int(lower(b))]
+		st = k.step(st, b)
 		for _, id := range k.out[st] {
 			if s.wordRules[id][0] < 0 {
 				return i + 1 - len(k.words[id])

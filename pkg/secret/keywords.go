@@ -4,8 +4,17 @@ package secret
 // one pass (an Aho-Corasick automaton over ASCII-case-folded bytes), so
 // that a rule's expression runs only on texts holding one of its keywords.
 type keywords struct {
-	// next[state*256+b] is the state after reading byte b; the automaton is
-	// complete (failure links folded in), so a pass never backtracks.
+	// class maps a byte to its column in next: bytes that appear in no
+	// keyword share column 0, and upper-case letters take their lower
+	// case's, so the table is a few dozen columns wide rather than 256.
+	class [256]uint16
+	width int
+	// shift is log2 of the table's row length, width rounded up to a
+	// power of two, so a step shifts rather than multiplies.
+	shift uint
+	// next[state<<shift|class[b]] is the state after reading byte b; the
+	// automaton is complete (failure links folded in), so a pass never
+	// backtracks.
 	next []int32
 	// out[state] lists the keyword ids that end at state, its suffixes'
 	// included.
@@ -34,7 +43,24 @@ func newKeywords(words []string) *keywords {
 		}
 		nodes[s].out = append(nodes[s].out, id)
 	}
-	k := &keywords{next: make([]int32, len(nodes)*256), out: make([][]int, len(nodes)), words: words}
+	k := &keywords{out: make([][]int, len(nodes)), words: words}
+	reps := []byte{0} // the byte each column stands for; column 0 matches no child
+	for _, w := range words {
+		for i := 0; i < len(w); i++ {
+			if c := lower(w[i]); k.class[c] == 0 {
+				k.class[c] = uint16(len(reps))
+				reps = append(reps, c)
+			}
+		}
+	}
+	for b := 0; b < 256; b++ {
+		k.class[b] = k.class[lower(byte(b))]
+	}
+	k.width = len(reps)
+	for 1<<k.shift < k.width {
+		k.shift++
+	}
+	k.next = make([]int32, len(nodes)<<k.shift)
 	// Breadth-first: a node's failure state is finished before its children.
 	queue := []int{0}
 	for len(queue) > 0 {
@@ -44,16 +70,15 @@ func newKeywords(words []string) *keywords {
 		if s == 0 {
 			k.out[s] = nodes[s].out
 		}
-		for b := 0; b < 256; b++ {
-			c := byte(b)
-			if n, ok := nodes[s].child[c]; ok {
+		for col, c := range reps {
+			if n, ok := nodes[s].child[c]; ok && col > 0 {
 				if s != 0 {
-					nodes[n].fail = int(k.next[nodes[s].fail*256+b])
+					nodes[n].fail = int(k.next[nodes[s].fail<<k.shift|col])
 				}
-				k.next[s*256+b] = int32(n)
+				k.next[s<<k.shift|col] = int32(n)
 				queue = append(queue, n)
 			} else if s != 0 {
-				k.next[s*256+b] = k.next[nodes[s].fail*256+b]
+				k.next[s<<k.shift|col] = k.next[nodes[s].fail<<k.shift|col]
 			}
 		}
 	}
@@ -72,7 +97,7 @@ func (k *keywords) lines(data []byte, fn func(start, end int, ids []int)) {
 			ids, s, ls = ids[:0], 0, i+1
 			continue
 		}
-		s = k.next[int(s)*256+int(lower(b))]
+		s = k.step(s, b)
 		for _, id := range k.out[s] {
 			if mark[id] != ls+1 {
 				mark[id] = ls + 1
@@ -83,6 +108,11 @@ func (k *keywords) lines(data []byte, fn func(start, end int, ids []int)) {
 	if ls < len(data) {
 		fn(ls, len(data), ids)
 	}
+}
+
+// step is the state after reading b in state s.
+func (k *keywords) step(s int32, b byte) int32 {
+	return k.next[int(s)<<k.shift|int(k.class[b])]
 }
 
 func lower(b byte) byte {
