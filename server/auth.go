@@ -33,18 +33,19 @@ var localIdentity = pki.Identity{Name: "local", Role: pki.RoleAdmin, Tenants: []
 var openMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
 
 var methodRoles = map[string]string{
-	vigilv1.FindingService_ListFindings_FullMethodName:          pki.RoleViewer,
-	vigilv1.FindingService_GetFinding_FullMethodName:            pki.RoleViewer,
-	vigilv1.FindingService_SummarizeFindings_FullMethodName:     pki.RoleViewer,
-	vigilv1.FindingService_WatchFindings_FullMethodName:         pki.RoleViewer,
-	vigilv1.AgentService_ListAgents_FullMethodName:              pki.RoleViewer,
-	vigilv1.AgentService_RetireAgent_FullMethodName:             pki.RoleAdmin,
-	vigilv1.AgentService_RetireTarget_FullMethodName:            pki.RoleAdmin,
-	vigilv1.CoverageService_ListCoverage_FullMethodName:         pki.RoleViewer,
-	vigilv1.SuppressionService_ListSuppressions_FullMethodName:  pki.RoleViewer,
-	vigilv1.SuppressionService_ListAudit_FullMethodName:         pki.RoleViewer,
-	vigilv1.SuppressionService_CreateSuppression_FullMethodName: pki.RoleAdmin,
-	vigilv1.SuppressionService_RevokeSuppression_FullMethodName: pki.RoleAdmin,
+	vigilv1.FindingService_ListFindings_FullMethodName:            pki.RoleViewer,
+	vigilv1.FindingService_GetFinding_FullMethodName:              pki.RoleViewer,
+	vigilv1.FindingService_SummarizeFindings_FullMethodName:       pki.RoleViewer,
+	vigilv1.FindingService_StreamGroupFingerprints_FullMethodName: pki.RoleViewer,
+	vigilv1.FindingService_WatchFindings_FullMethodName:           pki.RoleViewer,
+	vigilv1.AgentService_ListAgents_FullMethodName:                pki.RoleViewer,
+	vigilv1.AgentService_RetireAgent_FullMethodName:               pki.RoleAdmin,
+	vigilv1.AgentService_RetireTarget_FullMethodName:              pki.RoleAdmin,
+	vigilv1.CoverageService_ListCoverage_FullMethodName:           pki.RoleViewer,
+	vigilv1.SuppressionService_ListSuppressions_FullMethodName:    pki.RoleViewer,
+	vigilv1.SuppressionService_ListAudit_FullMethodName:           pki.RoleViewer,
+	vigilv1.SuppressionService_CreateSuppression_FullMethodName:   pki.RoleAdmin,
+	vigilv1.SuppressionService_RevokeSuppression_FullMethodName:   pki.RoleAdmin,
 }
 
 type callerKey struct{}

@@ -118,6 +118,35 @@ func (f *findingService) SummarizeFindings(ctx context.Context, req *vigilv1.Sum
 	return resp, nil
 }
 
+// StreamGroupFingerprints streams the fingerprints behind a summary, for a
+// client that merges several shards' into one exact count.
+func (f *findingService) StreamGroupFingerprints(req *vigilv1.StreamGroupFingerprintsRequest, stream grpc.ServerStreamingServer[vigilv1.StreamGroupFingerprintsResponse]) error {
+	tenants, err := scopeTenants(caller(stream.Context()), req.Tenant, req.Tenants)
+	if err != nil {
+		return err
+	}
+	req = proto.Clone(req).(*vigilv1.StreamGroupFingerprintsRequest)
+	req.Tenants = tenants
+	release, err := f.s.reads.enter(stream.Context())
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = f.s.store.GroupFingerprints(req, func(m *vigilv1.StreamGroupFingerprintsResponse) error {
+		if err := stream.Context().Err(); err != nil {
+			return err
+		}
+		return stream.Send(m)
+	})
+	if err != nil {
+		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
+			return err
+		}
+		return status.Errorf(codes.Internal, "group fingerprints: %v", err)
+	}
+	return nil
+}
+
 func (f *findingService) WatchFindings(req *vigilv1.WatchFindingsRequest, stream grpc.ServerStreamingServer[vigilv1.WatchFindingsResponse]) error {
 	filter, err := scopedFilter(stream.Context(), req.Filter)
 	if err != nil {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,8 +99,18 @@ func (s *shards) List(ctx context.Context, filter *vigilv1.FindingFilter, order 
 	return all, nil
 }
 
-// Summarize adds up the shards' counts, group by group.
+// Summarize returns the one server's summary, or over several shards the
+// exact one: their fingerprints merged group by group (see exactSummary).
 func (s *shards) Summarize(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
+	if len(s.conns) > 1 {
+		return s.exactSummary(ctx, req)
+	}
+	return s.addedSummary(ctx, req)
+}
+
+// addedSummary adds up the shards' counts, group by group: a fingerprint
+// that agents on two shards report counts once on each.
+func (s *shards) addedSummary(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
 	type key struct {
 		tenant, account string
 		p               vigilv1.Pillar
@@ -265,5 +279,124 @@ func (s *shards) Coverage(ctx context.Context, req *vigilv1.ListCoverageRequest)
 	sort.Slice(out.StaleAgents, func(i, j int) bool {
 		return out.StaleAgents[i].Tenant+"/"+out.StaleAgents[i].Id < out.StaleAgents[j].Tenant+"/"+out.StaleAgents[j].Id
 	})
+	return out, nil
+}
+
+// feed reads one shard's stream of group fingerprints.
+type feed struct {
+	addr   string
+	stream grpc.ServerStreamingClient[vigilv1.StreamGroupFingerprintsResponse]
+	cur    *vigilv1.StreamGroupFingerprintsResponse
+	off    int
+	done   bool
+}
+
+// advance moves to the next fingerprint, reading the next message when the
+// current one is used up.
+func (f *feed) advance() error {
+	f.off += fpPrefixLen
+	for f.cur == nil || f.off >= len(f.cur.Fingerprints) {
+		m, err := f.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			f.done, f.cur = true, nil
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("group fingerprints on %s: %w", f.addr, err)
+		}
+		f.cur, f.off = m, 0
+	}
+	return nil
+}
+
+func (f *feed) group() string {
+	c := f.cur
+	return c.Tenant + "\x00" + c.Account + "\x00" + string([]byte{byte(c.Pillar), byte(c.Severity)})
+}
+
+func (f *feed) fp() []byte { return f.cur.Fingerprints[f.off : f.off+fpPrefixLen] }
+
+// fpPrefixLen is the length of a fingerprint in StreamGroupFingerprints.
+const fpPrefixLen = 16
+
+// exactSummary counts each group's distinct fingerprints over every shard:
+// each shard streams them in one order (groups by tenant, account, pillar
+// and severity; fingerprints ascending within a group), and a k-way merge
+// counts a fingerprint held by two shards once. Memory is one message per
+// shard whatever the fleet's size.
+func (s *shards) exactSummary(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var feeds []*feed
+	for i, conn := range s.conns {
+		st, err := vigilv1.NewFindingServiceClient(conn).StreamGroupFingerprints(ctx, &vigilv1.StreamGroupFingerprintsRequest{Tenant: req.Tenant, Statuses: req.Statuses, Tenants: req.Tenants})
+		if err != nil {
+			return nil, fmt.Errorf("group fingerprints on %s: %w", s.addrs[i], err)
+		}
+		f := &feed{addr: s.addrs[i], stream: st, off: -fpPrefixLen}
+		if err := f.advance(); err != nil {
+			return nil, err
+		}
+		feeds = append(feeds, f)
+	}
+	type key struct {
+		tenant, account string
+		p               vigilv1.Pillar
+		sev             vigilv1.Severity
+	}
+	sums := map[key]uint64{}
+	out := &vigilv1.SummarizeFindingsResponse{}
+	for {
+		// The least group any shard is on, and the shards on it.
+		g := ""
+		var in []*feed
+		for _, f := range feeds {
+			switch {
+			case f.done:
+			case len(in) == 0 || f.group() < g:
+				g, in = f.group(), []*feed{f}
+			case f.group() == g:
+				in = append(in, f)
+			}
+		}
+		if len(in) == 0 {
+			break
+		}
+		first := in[0].cur
+		k := key{p: first.Pillar, sev: first.Severity}
+		if req.ByTenant {
+			k.tenant = first.Tenant
+		}
+		if req.ByAccount {
+			k.account = first.Account
+		}
+		var n uint64
+		var last []byte
+		for len(in) > 0 {
+			min := 0
+			for i, f := range in {
+				if bytes.Compare(f.fp(), in[min].fp()) < 0 {
+					min = i
+				}
+			}
+			f := in[min]
+			if fp := f.fp(); last == nil || !bytes.Equal(fp, last) {
+				n++
+				last = append(last[:0], fp...)
+			}
+			if err := f.advance(); err != nil {
+				return nil, err
+			}
+			if f.done || f.group() != g {
+				in = slices.Delete(in, min, min+1)
+			}
+		}
+		sums[k] += n
+		out.Total += n
+	}
+	for k, n := range sums {
+		out.Groups = append(out.Groups, &vigilv1.SummaryGroup{Tenant: k.tenant, Account: k.account, Pillar: k.p, Severity: k.sev, Count: n})
+	}
+	finding.SortSummary(out.Groups)
 	return out, nil
 }

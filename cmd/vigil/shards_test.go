@@ -378,3 +378,31 @@ func TestSortedListThroughShards(t *testing.T) {
 		t.Error("an unknown order was accepted")
 	}
 }
+
+// A fingerprint that agents on two shards report counts once in the
+// summary over both, as it would on one server; each shard's own finding
+// counts too.
+func TestSummaryThroughShardsCountsAFingerprintOnce(t *testing.T) {
+	mk := func(check, name string) *vigilv1.Finding {
+		res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Pod", Name: name}
+		return &vigilv1.Finding{Fingerprint: finding.Fingerprint(check, res, "pods.yaml", "x"), CheckId: check,
+			Pillar: vigilv1.Pillar_PILLAR_CLUSTER, Severity: vigilv1.Severity_SEVERITY_HIGH, Resource: res}
+	}
+	shared := mk("VGL-CLUSTER-005", "web")
+	own := []*vigilv1.Finding{mk("VGL-CLUSTER-006", "api"), mk("VGL-CLUSTER-006", "db")}
+	_, both := serveShards(t, 2, func(i int, w *store.Writer) error {
+		scope := &vigilv1.Scope{Tenant: "acme", Agent: []string{"ci", "laptop"}[i], Scanner: "kubernetes", Target: "repo://github.com/acme/app"}
+		return seedScan(w, scope, time.Now(), shared, own[i])
+	})
+	out, err := run(t, "--server", both, "findings", "summary", "--by-tenant", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp vigilv1.SummarizeFindingsResponse
+	if err := protojson.Unmarshal([]byte(out), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Total != 3 || len(resp.Groups) != 1 || resp.Groups[0].Count != 3 || resp.Groups[0].Tenant != "acme" {
+		t.Fatalf("summary over shards: total %d, groups %v; want 3 (the shared fingerprint once)", resp.Total, resp.Groups)
+	}
+}

@@ -1378,6 +1378,152 @@ func (x *SummarizeFindingsResponse) GetTotal() uint64 {
 	return 0
 }
 
+// StreamGroupFingerprintsRequest selects the groups as a summary does.
+type StreamGroupFingerprintsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// statuses to count; empty means open ones (OPEN, REOPENED).
+	Statuses []Status `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=vigil.v1.Status" json:"statuses,omitempty"`
+	// tenants counts only these tenants.
+	Tenants       []string `protobuf:"bytes,3,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamGroupFingerprintsRequest) Reset() {
+	*x = StreamGroupFingerprintsRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamGroupFingerprintsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamGroupFingerprintsRequest) ProtoMessage() {}
+
+func (x *StreamGroupFingerprintsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamGroupFingerprintsRequest.ProtoReflect.Descriptor instead.
+func (*StreamGroupFingerprintsRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *StreamGroupFingerprintsRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *StreamGroupFingerprintsRequest) GetStatuses() []Status {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *StreamGroupFingerprintsRequest) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
+// StreamGroupFingerprintsResponse is a run of the distinct fingerprints one server holds
+// in one summary group (tenant, account, pillar, severity; statuses as in
+// the request, merged), ascending: the first 16 bytes of each, one after
+// another. A group may take several messages; groups come in ascending
+// order of tenant, account, pillar and severity. Servers of a write
+// scale-out each stream theirs, and a client merging the streams counts a
+// fingerprint that two shards hold once.
+type StreamGroupFingerprintsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Pillar        Pillar                 `protobuf:"varint,3,opt,name=pillar,proto3,enum=vigil.v1.Pillar" json:"pillar,omitempty"`
+	Severity      Severity               `protobuf:"varint,4,opt,name=severity,proto3,enum=vigil.v1.Severity" json:"severity,omitempty"`
+	Fingerprints  []byte                 `protobuf:"bytes,5,opt,name=fingerprints,proto3" json:"fingerprints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamGroupFingerprintsResponse) Reset() {
+	*x = StreamGroupFingerprintsResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamGroupFingerprintsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamGroupFingerprintsResponse) ProtoMessage() {}
+
+func (x *StreamGroupFingerprintsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamGroupFingerprintsResponse.ProtoReflect.Descriptor instead.
+func (*StreamGroupFingerprintsResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StreamGroupFingerprintsResponse) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *StreamGroupFingerprintsResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *StreamGroupFingerprintsResponse) GetPillar() Pillar {
+	if x != nil {
+		return x.Pillar
+	}
+	return Pillar_PILLAR_UNSPECIFIED
+}
+
+func (x *StreamGroupFingerprintsResponse) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *StreamGroupFingerprintsResponse) GetFingerprints() []byte {
+	if x != nil {
+		return x.Fingerprints
+	}
+	return nil
+}
+
 // WatchFindingsRequest filters the event stream.
 type WatchFindingsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1388,7 +1534,7 @@ type WatchFindingsRequest struct {
 
 func (x *WatchFindingsRequest) Reset() {
 	*x = WatchFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	mi := &file_vigil_v1_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1546,7 @@ func (x *WatchFindingsRequest) String() string {
 func (*WatchFindingsRequest) ProtoMessage() {}
 
 func (x *WatchFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	mi := &file_vigil_v1_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1559,7 @@ func (x *WatchFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFindingsRequest.ProtoReflect.Descriptor instead.
 func (*WatchFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{12}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchFindingsRequest) GetFilter() *FindingFilter {
@@ -1433,7 +1579,7 @@ type WatchFindingsResponse struct {
 
 func (x *WatchFindingsResponse) Reset() {
 	*x = WatchFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	mi := &file_vigil_v1_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1591,7 @@ func (x *WatchFindingsResponse) String() string {
 func (*WatchFindingsResponse) ProtoMessage() {}
 
 func (x *WatchFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	mi := &file_vigil_v1_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1604,7 @@ func (x *WatchFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFindingsResponse.ProtoReflect.Descriptor instead.
 func (*WatchFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{13}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchFindingsResponse) GetEvent() *FindingEvent {
@@ -1482,7 +1628,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[14]
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1640,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[14]
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1653,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{14}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAgentsRequest) GetTenant() string {
@@ -1545,7 +1691,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[15]
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1703,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[15]
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1716,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{15}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -1606,7 +1752,7 @@ type RetireAgentRequest struct {
 
 func (x *RetireAgentRequest) Reset() {
 	*x = RetireAgentRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1764,7 @@ func (x *RetireAgentRequest) String() string {
 func (*RetireAgentRequest) ProtoMessage() {}
 
 func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1777,7 @@ func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireAgentRequest.ProtoReflect.Descriptor instead.
 func (*RetireAgentRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RetireAgentRequest) GetTenant() string {
@@ -1668,7 +1814,7 @@ type RetireAgentResponse struct {
 
 func (x *RetireAgentResponse) Reset() {
 	*x = RetireAgentResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1826,7 @@ func (x *RetireAgentResponse) String() string {
 func (*RetireAgentResponse) ProtoMessage() {}
 
 func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1839,7 @@ func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireAgentResponse.ProtoReflect.Descriptor instead.
 func (*RetireAgentResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RetireAgentResponse) GetResolved() uint64 {
@@ -1726,7 +1872,7 @@ type RetireTargetRequest struct {
 
 func (x *RetireTargetRequest) Reset() {
 	*x = RetireTargetRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1884,7 @@ func (x *RetireTargetRequest) String() string {
 func (*RetireTargetRequest) ProtoMessage() {}
 
 func (x *RetireTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1897,7 @@ func (x *RetireTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireTargetRequest.ProtoReflect.Descriptor instead.
 func (*RetireTargetRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RetireTargetRequest) GetTenant() string {
@@ -1800,7 +1946,7 @@ type RetireTargetResponse struct {
 
 func (x *RetireTargetResponse) Reset() {
 	*x = RetireTargetResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +1958,7 @@ func (x *RetireTargetResponse) String() string {
 func (*RetireTargetResponse) ProtoMessage() {}
 
 func (x *RetireTargetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +1971,7 @@ func (x *RetireTargetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireTargetResponse.ProtoReflect.Descriptor instead.
 func (*RetireTargetResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RetireTargetResponse) GetResolved() uint64 {
@@ -1852,7 +1998,7 @@ type CreateSuppressionRequest struct {
 
 func (x *CreateSuppressionRequest) Reset() {
 	*x = CreateSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +2010,7 @@ func (x *CreateSuppressionRequest) String() string {
 func (*CreateSuppressionRequest) ProtoMessage() {}
 
 func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +2023,7 @@ func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateSuppressionRequest) GetSuppression() *Suppression {
@@ -1899,7 +2045,7 @@ type CreateSuppressionResponse struct {
 
 func (x *CreateSuppressionResponse) Reset() {
 	*x = CreateSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1911,7 +2057,7 @@ func (x *CreateSuppressionResponse) String() string {
 func (*CreateSuppressionResponse) ProtoMessage() {}
 
 func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1924,7 +2070,7 @@ func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateSuppressionResponse) GetSuppression() *Suppression {
@@ -1953,7 +2099,7 @@ type ListSuppressionsRequest struct {
 
 func (x *ListSuppressionsRequest) Reset() {
 	*x = ListSuppressionsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2111,7 @@ func (x *ListSuppressionsRequest) String() string {
 func (*ListSuppressionsRequest) ProtoMessage() {}
 
 func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2124,7 @@ func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListSuppressionsRequest) GetTenant() string {
@@ -2005,7 +2151,7 @@ type ListSuppressionsResponse struct {
 
 func (x *ListSuppressionsResponse) Reset() {
 	*x = ListSuppressionsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +2163,7 @@ func (x *ListSuppressionsResponse) String() string {
 func (*ListSuppressionsResponse) ProtoMessage() {}
 
 func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +2176,7 @@ func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
@@ -2050,7 +2196,7 @@ type RevokeSuppressionRequest struct {
 
 func (x *RevokeSuppressionRequest) Reset() {
 	*x = RevokeSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2208,7 @@ func (x *RevokeSuppressionRequest) String() string {
 func (*RevokeSuppressionRequest) ProtoMessage() {}
 
 func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2221,7 @@ func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RevokeSuppressionRequest) GetId() string {
@@ -2097,7 +2243,7 @@ type RevokeSuppressionResponse struct {
 
 func (x *RevokeSuppressionResponse) Reset() {
 	*x = RevokeSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2255,7 @@ func (x *RevokeSuppressionResponse) String() string {
 func (*RevokeSuppressionResponse) ProtoMessage() {}
 
 func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2268,7 @@ func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RevokeSuppressionResponse) GetSuppression() *Suppression {
@@ -2164,7 +2310,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2322,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2335,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
@@ -2274,7 +2420,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2286,7 +2432,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2299,7 +2445,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListAuditRequest) GetTenant() string {
@@ -2334,7 +2480,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2346,7 +2492,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2359,7 +2505,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -2385,7 +2531,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2543,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2556,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 // BackupResponse carries the next bytes of the snapshot, a bbolt file.
@@ -2423,7 +2569,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2435,7 +2581,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2448,7 +2594,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BackupResponse) GetData() []byte {
@@ -2479,7 +2625,7 @@ type ListCoverageRequest struct {
 
 func (x *ListCoverageRequest) Reset() {
 	*x = ListCoverageRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2491,7 +2637,7 @@ func (x *ListCoverageRequest) String() string {
 func (*ListCoverageRequest) ProtoMessage() {}
 
 func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2504,7 +2650,7 @@ func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageRequest.ProtoReflect.Descriptor instead.
 func (*ListCoverageRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListCoverageRequest) GetTenant() string {
@@ -2581,7 +2727,7 @@ type ScopeCoverage struct {
 
 func (x *ScopeCoverage) Reset() {
 	*x = ScopeCoverage{}
-	mi := &file_vigil_v1_service_proto_msgTypes[32]
+	mi := &file_vigil_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2739,7 @@ func (x *ScopeCoverage) String() string {
 func (*ScopeCoverage) ProtoMessage() {}
 
 func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[32]
+	mi := &file_vigil_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2752,7 @@ func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeCoverage.ProtoReflect.Descriptor instead.
 func (*ScopeCoverage) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ScopeCoverage) GetScope() *Scope {
@@ -2664,7 +2810,7 @@ type ListCoverageResponse struct {
 
 func (x *ListCoverageResponse) Reset() {
 	*x = ListCoverageResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[33]
+	mi := &file_vigil_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2676,7 +2822,7 @@ func (x *ListCoverageResponse) String() string {
 func (*ListCoverageResponse) ProtoMessage() {}
 
 func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[33]
+	mi := &file_vigil_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2689,7 +2835,7 @@ func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageResponse.ProtoReflect.Descriptor instead.
 func (*ListCoverageResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListCoverageResponse) GetScopes() []*ScopeCoverage {
@@ -2830,7 +2976,17 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x05count\x18\x05 \x01(\x04R\x05count\"a\n" +
 	"\x19SummarizeFindingsResponse\x12.\n" +
 	"\x06groups\x18\x01 \x03(\v2\x16.vigil.v1.SummaryGroupR\x06groups\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x04R\x05total\"G\n" +
+	"\x05total\x18\x02 \x01(\x04R\x05total\"\x80\x01\n" +
+	"\x1eStreamGroupFingerprintsRequest\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12,\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x10.vigil.v1.StatusR\bstatuses\x12\x18\n" +
+	"\atenants\x18\x03 \x03(\tR\atenants\"\xd1\x01\n" +
+	"\x1fStreamGroupFingerprintsResponse\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
+	"\x06pillar\x18\x03 \x01(\x0e2\x10.vigil.v1.PillarR\x06pillar\x12.\n" +
+	"\bseverity\x18\x04 \x01(\x0e2\x12.vigil.v1.SeverityR\bseverity\x12\"\n" +
+	"\ffingerprints\x18\x05 \x01(\fR\ffingerprints\"G\n" +
 	"\x14WatchFindingsRequest\x12/\n" +
 	"\x06filter\x18\x01 \x01(\v2\x17.vigil.v1.FindingFilterR\x06filter\"E\n" +
 	"\x15WatchFindingsResponse\x12,\n" +
@@ -2937,12 +3093,13 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\vFindingSort\x12\x1c\n" +
 	"\x18FINDING_SORT_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15FINDING_SORT_SEVERITY\x10\x01\x12\x1c\n" +
-	"\x18FINDING_SORT_LAST_CHANGE\x10\x022\xda\x02\n" +
+	"\x18FINDING_SORT_LAST_CHANGE\x10\x022\xcc\x03\n" +
 	"\x0eFindingService\x12M\n" +
 	"\fListFindings\x12\x1d.vigil.v1.ListFindingsRequest\x1a\x1e.vigil.v1.ListFindingsResponse\x12G\n" +
 	"\n" +
 	"GetFinding\x12\x1b.vigil.v1.GetFindingRequest\x1a\x1c.vigil.v1.GetFindingResponse\x12\\\n" +
-	"\x11SummarizeFindings\x12\".vigil.v1.SummarizeFindingsRequest\x1a#.vigil.v1.SummarizeFindingsResponse\x12R\n" +
+	"\x11SummarizeFindings\x12\".vigil.v1.SummarizeFindingsRequest\x1a#.vigil.v1.SummarizeFindingsResponse\x12p\n" +
+	"\x17StreamGroupFingerprints\x12(.vigil.v1.StreamGroupFingerprintsRequest\x1a).vigil.v1.StreamGroupFingerprintsResponse0\x01\x12R\n" +
 	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012\xf2\x01\n" +
 	"\fAgentService\x12G\n" +
 	"\n" +
@@ -2972,138 +3129,145 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_vigil_v1_service_proto_goTypes = []any{
-	(Status)(0),                       // 0: vigil.v1.Status
-	(EventType)(0),                    // 1: vigil.v1.EventType
-	(FindingSort)(0),                  // 2: vigil.v1.FindingSort
-	(*StoredFinding)(nil),             // 3: vigil.v1.StoredFinding
-	(*Suppression)(nil),               // 4: vigil.v1.Suppression
-	(*FindingEvent)(nil),              // 5: vigil.v1.FindingEvent
-	(*Agent)(nil),                     // 6: vigil.v1.Agent
-	(*FindingFilter)(nil),             // 7: vigil.v1.FindingFilter
-	(*ListFindingsRequest)(nil),       // 8: vigil.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),      // 9: vigil.v1.ListFindingsResponse
-	(*GetFindingRequest)(nil),         // 10: vigil.v1.GetFindingRequest
-	(*GetFindingResponse)(nil),        // 11: vigil.v1.GetFindingResponse
-	(*SummarizeFindingsRequest)(nil),  // 12: vigil.v1.SummarizeFindingsRequest
-	(*SummaryGroup)(nil),              // 13: vigil.v1.SummaryGroup
-	(*SummarizeFindingsResponse)(nil), // 14: vigil.v1.SummarizeFindingsResponse
-	(*WatchFindingsRequest)(nil),      // 15: vigil.v1.WatchFindingsRequest
-	(*WatchFindingsResponse)(nil),     // 16: vigil.v1.WatchFindingsResponse
-	(*ListAgentsRequest)(nil),         // 17: vigil.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 18: vigil.v1.ListAgentsResponse
-	(*RetireAgentRequest)(nil),        // 19: vigil.v1.RetireAgentRequest
-	(*RetireAgentResponse)(nil),       // 20: vigil.v1.RetireAgentResponse
-	(*RetireTargetRequest)(nil),       // 21: vigil.v1.RetireTargetRequest
-	(*RetireTargetResponse)(nil),      // 22: vigil.v1.RetireTargetResponse
-	(*CreateSuppressionRequest)(nil),  // 23: vigil.v1.CreateSuppressionRequest
-	(*CreateSuppressionResponse)(nil), // 24: vigil.v1.CreateSuppressionResponse
-	(*ListSuppressionsRequest)(nil),   // 25: vigil.v1.ListSuppressionsRequest
-	(*ListSuppressionsResponse)(nil),  // 26: vigil.v1.ListSuppressionsResponse
-	(*RevokeSuppressionRequest)(nil),  // 27: vigil.v1.RevokeSuppressionRequest
-	(*RevokeSuppressionResponse)(nil), // 28: vigil.v1.RevokeSuppressionResponse
-	(*AuditEntry)(nil),                // 29: vigil.v1.AuditEntry
-	(*ListAuditRequest)(nil),          // 30: vigil.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),         // 31: vigil.v1.ListAuditResponse
-	(*BackupRequest)(nil),             // 32: vigil.v1.BackupRequest
-	(*BackupResponse)(nil),            // 33: vigil.v1.BackupResponse
-	(*ListCoverageRequest)(nil),       // 34: vigil.v1.ListCoverageRequest
-	(*ScopeCoverage)(nil),             // 35: vigil.v1.ScopeCoverage
-	(*ListCoverageResponse)(nil),      // 36: vigil.v1.ListCoverageResponse
-	(*Finding)(nil),                   // 37: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),     // 38: google.protobuf.Timestamp
-	(*Scope)(nil),                     // 39: vigil.v1.Scope
-	(Pillar)(0),                       // 40: vigil.v1.Pillar
-	(Severity)(0),                     // 41: vigil.v1.Severity
-	(NotAssessedReason)(0),            // 42: vigil.v1.NotAssessedReason
-	(*Coverage)(nil),                  // 43: vigil.v1.Coverage
+	(Status)(0),                             // 0: vigil.v1.Status
+	(EventType)(0),                          // 1: vigil.v1.EventType
+	(FindingSort)(0),                        // 2: vigil.v1.FindingSort
+	(*StoredFinding)(nil),                   // 3: vigil.v1.StoredFinding
+	(*Suppression)(nil),                     // 4: vigil.v1.Suppression
+	(*FindingEvent)(nil),                    // 5: vigil.v1.FindingEvent
+	(*Agent)(nil),                           // 6: vigil.v1.Agent
+	(*FindingFilter)(nil),                   // 7: vigil.v1.FindingFilter
+	(*ListFindingsRequest)(nil),             // 8: vigil.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),            // 9: vigil.v1.ListFindingsResponse
+	(*GetFindingRequest)(nil),               // 10: vigil.v1.GetFindingRequest
+	(*GetFindingResponse)(nil),              // 11: vigil.v1.GetFindingResponse
+	(*SummarizeFindingsRequest)(nil),        // 12: vigil.v1.SummarizeFindingsRequest
+	(*SummaryGroup)(nil),                    // 13: vigil.v1.SummaryGroup
+	(*SummarizeFindingsResponse)(nil),       // 14: vigil.v1.SummarizeFindingsResponse
+	(*StreamGroupFingerprintsRequest)(nil),  // 15: vigil.v1.StreamGroupFingerprintsRequest
+	(*StreamGroupFingerprintsResponse)(nil), // 16: vigil.v1.StreamGroupFingerprintsResponse
+	(*WatchFindingsRequest)(nil),            // 17: vigil.v1.WatchFindingsRequest
+	(*WatchFindingsResponse)(nil),           // 18: vigil.v1.WatchFindingsResponse
+	(*ListAgentsRequest)(nil),               // 19: vigil.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),              // 20: vigil.v1.ListAgentsResponse
+	(*RetireAgentRequest)(nil),              // 21: vigil.v1.RetireAgentRequest
+	(*RetireAgentResponse)(nil),             // 22: vigil.v1.RetireAgentResponse
+	(*RetireTargetRequest)(nil),             // 23: vigil.v1.RetireTargetRequest
+	(*RetireTargetResponse)(nil),            // 24: vigil.v1.RetireTargetResponse
+	(*CreateSuppressionRequest)(nil),        // 25: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil),       // 26: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),         // 27: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),        // 28: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),        // 29: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil),       // 30: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                      // 31: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),                // 32: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),               // 33: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),                   // 34: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),                  // 35: vigil.v1.BackupResponse
+	(*ListCoverageRequest)(nil),             // 36: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),                   // 37: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),            // 38: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                         // 39: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
+	(*Scope)(nil),                           // 41: vigil.v1.Scope
+	(Pillar)(0),                             // 42: vigil.v1.Pillar
+	(Severity)(0),                           // 43: vigil.v1.Severity
+	(NotAssessedReason)(0),                  // 44: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                        // 45: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	37, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	39, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	38, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	38, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	38, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	39, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	38, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	40, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	40, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	40, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	41, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	40, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
 	4,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	38, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	38, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	38, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	40, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	40, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	40, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
 	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
 	3,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	38, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	38, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	38, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	39, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	38, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
-	38, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
-	38, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	39, // 20: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
-	40, // 21: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	41, // 22: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	40, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	40, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	40, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	41, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	40, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	40, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	40, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	41, // 20: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
+	42, // 21: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	43, // 22: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
 	0,  // 23: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	38, // 24: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
-	38, // 25: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
-	38, // 26: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
-	38, // 27: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
+	40, // 24: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
+	40, // 25: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
+	40, // 26: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
+	40, // 27: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
 	7,  // 28: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	2,  // 29: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
 	3,  // 30: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
 	3,  // 31: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
 	3,  // 32: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
 	0,  // 33: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	40, // 34: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	41, // 35: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	42, // 34: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	43, // 35: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
 	13, // 36: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	7,  // 37: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	5,  // 38: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	6,  // 39: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	4,  // 40: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	4,  // 41: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	4,  // 42: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	4,  // 43: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	38, // 44: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	4,  // 45: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	29, // 46: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	42, // 47: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	39, // 48: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	43, // 49: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	38, // 50: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	35, // 51: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	6,  // 52: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	8,  // 53: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	10, // 54: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	12, // 55: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	15, // 56: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	17, // 57: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	19, // 58: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	21, // 59: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	23, // 60: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	25, // 61: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	27, // 62: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	30, // 63: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	32, // 64: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	34, // 65: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	9,  // 66: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	11, // 67: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	14, // 68: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	16, // 69: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	18, // 70: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	20, // 71: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	22, // 72: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	24, // 73: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	26, // 74: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	28, // 75: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	31, // 76: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	33, // 77: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	36, // 78: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	66, // [66:79] is the sub-list for method output_type
-	53, // [53:66] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	0,  // 37: vigil.v1.StreamGroupFingerprintsRequest.statuses:type_name -> vigil.v1.Status
+	42, // 38: vigil.v1.StreamGroupFingerprintsResponse.pillar:type_name -> vigil.v1.Pillar
+	43, // 39: vigil.v1.StreamGroupFingerprintsResponse.severity:type_name -> vigil.v1.Severity
+	7,  // 40: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	5,  // 41: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	6,  // 42: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	4,  // 43: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	4,  // 44: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	4,  // 45: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	4,  // 46: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	40, // 47: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 48: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	31, // 49: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	44, // 50: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	41, // 51: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	45, // 52: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	40, // 53: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	37, // 54: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	6,  // 55: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	8,  // 56: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	10, // 57: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	12, // 58: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	15, // 59: vigil.v1.FindingService.StreamGroupFingerprints:input_type -> vigil.v1.StreamGroupFingerprintsRequest
+	17, // 60: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	19, // 61: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	21, // 62: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	23, // 63: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	25, // 64: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	27, // 65: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	29, // 66: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	32, // 67: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	34, // 68: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	36, // 69: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	9,  // 70: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	11, // 71: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	14, // 72: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	16, // 73: vigil.v1.FindingService.StreamGroupFingerprints:output_type -> vigil.v1.StreamGroupFingerprintsResponse
+	18, // 74: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	20, // 75: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	22, // 76: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	24, // 77: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	26, // 78: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	28, // 79: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	30, // 80: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	33, // 81: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	35, // 82: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	38, // 83: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	70, // [70:84] is the sub-list for method output_type
+	56, // [56:70] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
@@ -3119,7 +3283,7 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FindingService_ListFindings_FullMethodName      = "/vigil.v1.FindingService/ListFindings"
-	FindingService_GetFinding_FullMethodName        = "/vigil.v1.FindingService/GetFinding"
-	FindingService_SummarizeFindings_FullMethodName = "/vigil.v1.FindingService/SummarizeFindings"
-	FindingService_WatchFindings_FullMethodName     = "/vigil.v1.FindingService/WatchFindings"
+	FindingService_ListFindings_FullMethodName            = "/vigil.v1.FindingService/ListFindings"
+	FindingService_GetFinding_FullMethodName              = "/vigil.v1.FindingService/GetFinding"
+	FindingService_SummarizeFindings_FullMethodName       = "/vigil.v1.FindingService/SummarizeFindings"
+	FindingService_StreamGroupFingerprints_FullMethodName = "/vigil.v1.FindingService/StreamGroupFingerprints"
+	FindingService_WatchFindings_FullMethodName           = "/vigil.v1.FindingService/WatchFindings"
 )
 
 // FindingServiceClient is the client API for FindingService service.
@@ -34,6 +35,10 @@ type FindingServiceClient interface {
 	ListFindings(ctx context.Context, in *ListFindingsRequest, opts ...grpc.CallOption) (*ListFindingsResponse, error)
 	GetFinding(ctx context.Context, in *GetFindingRequest, opts ...grpc.CallOption) (*GetFindingResponse, error)
 	SummarizeFindings(ctx context.Context, in *SummarizeFindingsRequest, opts ...grpc.CallOption) (*SummarizeFindingsResponse, error)
+	// StreamGroupFingerprints streams the fingerprints behind the counts of
+	// SummarizeFindings, by tenant and account, for an exact summary over
+	// shards.
+	StreamGroupFingerprints(ctx context.Context, in *StreamGroupFingerprintsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamGroupFingerprintsResponse], error)
 	WatchFindings(ctx context.Context, in *WatchFindingsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFindingsResponse], error)
 }
 
@@ -75,9 +80,28 @@ func (c *findingServiceClient) SummarizeFindings(ctx context.Context, in *Summar
 	return out, nil
 }
 
+func (c *findingServiceClient) StreamGroupFingerprints(ctx context.Context, in *StreamGroupFingerprintsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamGroupFingerprintsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &FindingService_ServiceDesc.Streams[0], FindingService_StreamGroupFingerprints_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamGroupFingerprintsRequest, StreamGroupFingerprintsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FindingService_StreamGroupFingerprintsClient = grpc.ServerStreamingClient[StreamGroupFingerprintsResponse]
+
 func (c *findingServiceClient) WatchFindings(ctx context.Context, in *WatchFindingsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFindingsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &FindingService_ServiceDesc.Streams[0], FindingService_WatchFindings_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &FindingService_ServiceDesc.Streams[1], FindingService_WatchFindings_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +127,10 @@ type FindingServiceServer interface {
 	ListFindings(context.Context, *ListFindingsRequest) (*ListFindingsResponse, error)
 	GetFinding(context.Context, *GetFindingRequest) (*GetFindingResponse, error)
 	SummarizeFindings(context.Context, *SummarizeFindingsRequest) (*SummarizeFindingsResponse, error)
+	// StreamGroupFingerprints streams the fingerprints behind the counts of
+	// SummarizeFindings, by tenant and account, for an exact summary over
+	// shards.
+	StreamGroupFingerprints(*StreamGroupFingerprintsRequest, grpc.ServerStreamingServer[StreamGroupFingerprintsResponse]) error
 	WatchFindings(*WatchFindingsRequest, grpc.ServerStreamingServer[WatchFindingsResponse]) error
 	mustEmbedUnimplementedFindingServiceServer()
 }
@@ -122,6 +150,9 @@ func (UnimplementedFindingServiceServer) GetFinding(context.Context, *GetFinding
 }
 func (UnimplementedFindingServiceServer) SummarizeFindings(context.Context, *SummarizeFindingsRequest) (*SummarizeFindingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SummarizeFindings not implemented")
+}
+func (UnimplementedFindingServiceServer) StreamGroupFingerprints(*StreamGroupFingerprintsRequest, grpc.ServerStreamingServer[StreamGroupFingerprintsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamGroupFingerprints not implemented")
 }
 func (UnimplementedFindingServiceServer) WatchFindings(*WatchFindingsRequest, grpc.ServerStreamingServer[WatchFindingsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchFindings not implemented")
@@ -201,6 +232,17 @@ func _FindingService_SummarizeFindings_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FindingService_StreamGroupFingerprints_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamGroupFingerprintsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(FindingServiceServer).StreamGroupFingerprints(m, &grpc.GenericServerStream[StreamGroupFingerprintsRequest, StreamGroupFingerprintsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FindingService_StreamGroupFingerprintsServer = grpc.ServerStreamingServer[StreamGroupFingerprintsResponse]
+
 func _FindingService_WatchFindings_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchFindingsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -233,6 +275,11 @@ var FindingService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamGroupFingerprints",
+			Handler:       _FindingService_StreamGroupFingerprints_Handler,
+			ServerStreams: true,
+		},
 		{
 			StreamName:    "WatchFindings",
 			Handler:       _FindingService_WatchFindings_Handler,
