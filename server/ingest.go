@@ -25,17 +25,12 @@ import (
 // are decoded here and applied by a second goroutine, in store transactions
 // of bounded size, and acknowledged after commit.
 func (s *Server) ingest(ctx context.Context) error {
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, bus.FindingsStream, jetstream.ConsumerConfig{
-		Durable:       s.cfg.Consumer,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       10 * time.Second,
-		MaxAckPending: 4 * s.cfg.FetchBatch,
-		FilterSubject: bus.FindingsFilter(s.cfg.Shards, s.cfg.Shard),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MaxDeliver:    -1,
-	})
+	cons, err := s.consumer(ctx)
 	if err != nil {
-		return fmt.Errorf("consumer %s: %w", s.cfg.Consumer, err)
+		if ctx.Err() != nil {
+			return nil // stopped before NATS came back
+		}
+		return err
 	}
 	work := make(chan []decoded, 2)
 	committed := make(chan struct{})
@@ -122,6 +117,39 @@ func (s *Server) ingest(ctx context.Context) error {
 		backoff = 0
 	}
 	return nil
+}
+
+// consumer creates or updates the durable consumer of the findings
+// stream. NATS may be away for a moment (a restart, a lost cluster node):
+// the server waits for it rather than giving up, and stops only with ctx.
+func (s *Server) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	backoff := 100 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		cons, err := s.js.CreateOrUpdateConsumer(cctx, bus.FindingsStream, jetstream.ConsumerConfig{
+			Durable:       s.cfg.Consumer,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       10 * time.Second,
+			MaxAckPending: 4 * s.cfg.FetchBatch,
+			FilterSubject: bus.FindingsFilter(s.cfg.Shards, s.cfg.Shard),
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			MaxDeliver:    -1,
+		})
+		cancel()
+		if err == nil {
+			return cons, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("consumer %s: %w", s.cfg.Consumer, err)
+		}
+		s.log.Warn("findings consumer not ready; retrying", "consumer", s.cfg.Consumer, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("consumer %s: %w", s.cfg.Consumer, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }
 
 // idleRepull is how long the ingest waits without messages before it
