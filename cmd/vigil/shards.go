@@ -21,8 +21,8 @@ import (
 
 // shards are the servers of a write scale-out (--server a,b,…), queried
 // together: each holds the scopes of its shard, so lists concatenate,
-// summaries add up and a finding is in exactly one of them. One server is
-// the one-shard case.
+// summaries merge the shards' fingerprints and a finding (one scope's
+// occurrence) is in exactly one of them. One server is the one-shard case.
 type shards struct {
 	addrs []string
 	conns []*grpc.ClientConn
@@ -105,35 +105,11 @@ func (s *shards) Summarize(ctx context.Context, req *vigilv1.SummarizeFindingsRe
 	if len(s.conns) > 1 {
 		return s.exactSummary(ctx, req)
 	}
-	return s.addedSummary(ctx, req)
-}
-
-// addedSummary adds up the shards' counts, group by group: a fingerprint
-// that agents on two shards report counts once on each.
-func (s *shards) addedSummary(ctx context.Context, req *vigilv1.SummarizeFindingsRequest) (*vigilv1.SummarizeFindingsResponse, error) {
-	type key struct {
-		tenant, account string
-		p               vigilv1.Pillar
-		sev             vigilv1.Severity
+	resp, err := vigilv1.NewFindingServiceClient(s.conns[0]).SummarizeFindings(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("summarize findings on %s: %w", s.addrs[0], err)
 	}
-	sums := map[key]uint64{}
-	out := &vigilv1.SummarizeFindingsResponse{}
-	for i, conn := range s.conns {
-		resp, err := vigilv1.NewFindingServiceClient(conn).SummarizeFindings(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("summarize findings on %s: %w", s.addrs[i], err)
-		}
-		out.Total += resp.Total
-		for _, g := range resp.Groups {
-			sums[key{g.Tenant, g.Account, g.Pillar, g.Severity}] += g.Count
-		}
-	}
-	for k, n := range sums {
-		out.Groups = append(out.Groups, &vigilv1.SummaryGroup{Tenant: k.tenant, Account: k.account, Pillar: k.p, Severity: k.sev, Count: n})
-	}
-	finding.SortSummary(out.Groups)
-
-	return out, nil
+	return resp, nil
 }
 
 // Get asks each shard for the finding until one has it.
