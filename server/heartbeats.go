@@ -13,33 +13,45 @@ import (
 // last heartbeat shows in queries at most this much later.
 const heartbeatFlush = 250 * time.Millisecond
 
-// heartbeats gathers agents' heartbeats between flushes, the latest per
-// agent with the time it arrived, so that a fleet of 10,000 agents costs
-// one write transaction per flush rather than one per heartbeat.
+// heartbeats gathers agents' heartbeats between flushes, so that a fleet
+// of 10,000 agents costs one write transaction per flush rather than one
+// per heartbeat. An agent's heartbeats within one flush are all written, in
+// order: a complete round's heartbeat followed at once by the next run's
+// first (which names no scopes yet) must still retire what the round
+// dropped.
 type heartbeats struct {
 	mu      sync.Mutex
-	pending map[[2]string]beat
+	pending map[[2]string][]beat
 }
+
+// maxPendingBeats bounds the heartbeats kept per agent between flushes; an
+// agent sending more than this in one flush interval loses its oldest.
+const maxPendingBeats = 16
 
 type beat struct {
 	h  *vigilv1.Heartbeat
 	at time.Time
 }
 
-// add keeps h as its agent's latest heartbeat, received at.
+// add queues h, received at, after its agent's earlier heartbeats.
 func (b *heartbeats) add(h *vigilv1.Heartbeat, at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.pending == nil {
-		b.pending = map[[2]string]beat{}
+		b.pending = map[[2]string][]beat{}
 	}
-	b.pending[[2]string{h.Tenant, h.Agent}] = beat{h, at}
+	k := [2]string{h.Tenant, h.Agent}
+	q := b.pending[k]
+	if len(q) >= maxPendingBeats {
+		q = q[1:]
+	}
+	b.pending[k] = append(q, beat{h, at})
 }
 
 // flush writes every gathered heartbeat in one transaction and returns
-// how many, and the lifecycle events of the scopes they retired (see
-// Heartbeat.scopes_complete). On a failed write they are kept for the next
-// flush, unless a newer heartbeat of the same agent came meanwhile.
+// for how many agents, and the lifecycle events of the scopes they retired
+// (see Heartbeat.scopes_complete). On a failed write they are kept for the
+// next flush, ahead of any that came meanwhile.
 func (b *heartbeats) flush(st *store.Store) (int, []*vigilv1.FindingEvent, error) {
 	taken := b.take()
 	if len(taken) == 0 {
@@ -61,7 +73,7 @@ func (b *heartbeats) flush(st *store.Store) (int, []*vigilv1.FindingEvent, error
 }
 
 // take removes and returns the gathered heartbeats.
-func (b *heartbeats) take() map[[2]string]beat {
+func (b *heartbeats) take() map[[2]string][]beat {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	taken := b.pending
@@ -69,26 +81,30 @@ func (b *heartbeats) take() map[[2]string]beat {
 	return taken
 }
 
-// restore puts back heartbeats whose write failed, but not over a newer
-// one of the same agent.
-func (b *heartbeats) restore(taken map[[2]string]beat) {
+// restore puts back heartbeats whose write failed, ahead of those of the
+// same agent that came meanwhile.
+func (b *heartbeats) restore(taken map[[2]string][]beat) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.pending == nil {
-		b.pending = map[[2]string]beat{}
+		b.pending = map[[2]string][]beat{}
 	}
-	for k, p := range taken {
-		if _, newer := b.pending[k]; !newer {
-			b.pending[k] = p
+	for k, q := range taken {
+		q = append(q, b.pending[k]...)
+		if len(q) > maxPendingBeats {
+			q = q[len(q)-maxPendingBeats:]
 		}
+		b.pending[k] = q
 	}
 }
 
-// write records heartbeats in a transaction.
-func write(w *store.Writer, beats map[[2]string]beat) error {
-	for _, p := range beats {
-		if err := w.Heartbeat(p.h, p.at); err != nil {
-			return err
+// write records heartbeats in a transaction, each agent's in order.
+func write(w *store.Writer, beats map[[2]string][]beat) error {
+	for _, q := range beats {
+		for _, p := range q {
+			if err := w.Heartbeat(p.h, p.at); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

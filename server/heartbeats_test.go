@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/server/store"
 )
 
@@ -55,6 +56,58 @@ func TestHeartbeatsFlushTogether(t *testing.T) {
 	}
 	if n, _, _ := b.flush(st); n != 0 {
 		t.Errorf("a second flush wrote %d", n)
+	}
+}
+
+// An agent's complete round and its next start within one flush interval:
+// the complete heartbeat still retires the scope the round dropped,
+// although a heartbeat naming no scopes came after it.
+func TestHeartbeatsInOneFlushApplyInOrder(t *testing.T) {
+	st := openStore(t, true)
+	t0 := time.Now()
+	kept := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/srv/kept"}
+	dropped := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/srv/dropped"}
+	for _, sc := range []*vigilv1.Scope{kept, dropped} {
+		scanScope(t, st, sc, t0)
+	}
+	var b heartbeats
+	b.add(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a1", Scopes: []*vigilv1.Scope{kept, dropped}, ScopesComplete: true}, t0)
+	if _, _, err := b.flush(st); err != nil {
+		t.Fatal(err)
+	}
+	b.add(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a1", Scopes: []*vigilv1.Scope{kept}, ScopesComplete: true}, t0.Add(time.Second))
+	b.add(&vigilv1.Heartbeat{Tenant: "acme", Agent: "a1"}, t0.Add(2*time.Second)) // the next run starts
+	if n, events, err := b.flush(st); err != nil || n != 1 || len(events) != 1 {
+		t.Fatalf("flush: %d agents, %d events, %v; want one agent and the dropped scope's finding resolved", n, len(events), err)
+	}
+	open, _, err := st.List(&vigilv1.FindingFilter{Tenant: "acme", Statuses: []vigilv1.Status{vigilv1.Status_STATUS_OPEN}}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].Finding.Location.Path != "/srv/kept/pod.yaml" {
+		t.Fatalf("open findings %v, want only the kept scope's", open)
+	}
+}
+
+// scanScope stores one finding in scope sc, as a full scan of it.
+func scanScope(t *testing.T, st *store.Store, sc *vigilv1.Scope, at time.Time) {
+	t.Helper()
+	f := &vigilv1.Finding{CheckId: "VGL-T-1", Title: "t", Severity: vigilv1.Severity_SEVERITY_HIGH, Pillar: vigilv1.Pillar_PILLAR_CLUSTER,
+		Resource: &vigilv1.Resource{Tenant: sc.Tenant, Kind: "Pod", Name: "p"}, Location: &vigilv1.Location{Path: sc.Target + "/pod.yaml"}}
+	f.Fingerprint = finding.Fingerprint(f.CheckId, f.Resource, f.Location.Path, "")
+	d := finding.DigestOf([]string{f.Fingerprint})
+	err := st.Update(func(w *store.Writer) error {
+		if err := w.ApplyBatch(&vigilv1.FindingBatch{ScanId: sc.Target, Seq: 1, Scope: sc, Full: true, Findings: []*vigilv1.Finding{f}}, at); err != nil {
+			return err
+		}
+		ok, err := w.ApplyCompleted(&vigilv1.ScanCompleted{ScanId: sc.Target, Scope: sc, Full: true, Batches: 1, FindingCount: 1, SetDigest: d[:]}, at, false)
+		if err == nil && !ok {
+			err = fmt.Errorf("scan of %s not applied", sc.Target)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
