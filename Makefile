@@ -29,7 +29,7 @@ $(PGOGRPC):
 tools: $(BUF) $(PGO) $(PGOGRPC)
 
 build:
-	$(GO) build -trimpath -ldflags="-s -w" -o $(BIN)/ ./cmd/vigil ./server/cmd/vigil-server ./agent/cmd/vigil-agent
+	$(GO) build -trimpath -ldflags="-s -w" -o $(BIN)/ ./cmd/vigil ./server/cmd/vigil-server ./agent/cmd/vigil-agent ./agent/cmd/vigil-agent-scan
 
 generate: tools
 	$(BIN)/buf generate

@@ -9,14 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,20 +27,8 @@ import (
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
-	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
-	"github.com/vigilsec/vigil/pkg/pipeline"
-	"github.com/vigilsec/vigil/pkg/scan"
-	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
-	"github.com/vigilsec/vigil/pkg/scan/cluster"
-	"github.com/vigilsec/vigil/pkg/scan/code/dast"
-	"github.com/vigilsec/vigil/pkg/scan/container/image"
-	"github.com/vigilsec/vigil/pkg/scan/container/signature"
-	"github.com/vigilsec/vigil/pkg/scan/source/kubeapi"
-	"github.com/vigilsec/vigil/pkg/scan/source/procfs"
-	"github.com/vigilsec/vigil/pkg/scan/source/tree"
 	"github.com/vigilsec/vigil/pkg/version"
-	"github.com/vigilsec/vigil/pkg/vuln"
 )
 
 // Config configures an agent.
@@ -49,9 +36,6 @@ type Config struct {
 	NATSURL string
 	Tenant  string
 	ID      string
-	// MaxMemory bounds the agent's memory in bytes (0: no bound): scans
-	// queue rather than exceed it.
-	MaxMemory int64
 	// Credentials is a directory written by vigil-server agent-credentials:
 	// with it the agent talks TLS to NATS, presents its client certificate
 	// and authenticates with its NATS credentials. The files are re-read
@@ -61,18 +45,11 @@ type Config struct {
 	// through, read from the credentials ("" for a credential of its own):
 	// the server knows the agent as <ID>@<Via>.
 	Via string
-	// Targets are the paths to scan.
-	Targets []string
-	// Kubeconfig points at a cluster to scan live through its API;
-	// InCluster uses the pod's service account instead.
-	Kubeconfig string
-	InCluster  bool
-	// KubePageSize bounds each list call to the API (default 500).
-	KubePageSize int64
-	// NodeRoot is where a node's root filesystem is mounted (a DaemonSet's
-	// read-only host mount, such as /host); the node's Kubernetes
-	// configuration under it becomes targets (see NodeTargets).
-	NodeRoot string
+	// Spec is what the agent scans; its tenant and agent are the agent's.
+	Spec Spec
+	// Scanner runs the scans (default: an Exec of the vigil-agent-scan
+	// beside the agent's executable).
+	Scanner Scanner
 	// Once scans once, drains the outbox and returns.
 	Once bool
 	// Interval between scans when not Once (default 1h).
@@ -82,35 +59,6 @@ type Config struct {
 	DrainTimeout time.Duration
 	// DataDir holds the outbox file (default ./vigil-agent-data).
 	DataDir string
-	// ChecksDir adds user check packs.
-	ChecksDir string
-	// VulnDB is OSV vulnerability data (folder or zip) for dependency files.
-	VulnDB string
-	// Images are container image references to scan (layout folders,
-	// docker save tarballs, registry images).
-	Images []string
-	// Image configures how image references are resolved.
-	Image image.OpenOptions
-	// Repos are git repositories whose history is searched for secrets.
-	Repos []string
-	// DAST bounds probes of http(s) targets; only its allowed hosts are
-	// probed.
-	DAST dast.Options
-	// ScanImages scans the images the live cluster's pods and workloads
-	// run, pulled from their registries with the agent's credentials.
-	ScanImages bool
-	// AWS collects the account of the default AWS credentials; AWSOrgRole
-	// instead every account of its organisation through that role, and
-	// AWSRegions limits the regions (default: every enabled one).
-	AWS        bool
-	AWSOrgRole string
-	AWSRegions []string
-	// ProcRoot, when set, is a /proc whose running container processes are
-	// scanned (a node agent's host /proc).
-	ProcRoot string
-	// TrustedKeys are PEM public keys whose signatures registry images
-	// must carry; without them signatures are not checked.
-	TrustedKeys []string
 	// HeartbeatInterval between heartbeats (default 15s).
 	HeartbeatInterval time.Duration
 	// FullEvery sends every scope's full set every this many scans (default 24).
@@ -140,12 +88,10 @@ func (c *Config) Validate() error {
 		}
 		c.Via = via
 	}
-	if err := c.gatherTargets(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(c.Targets) == 0 {
+	if c.Spec.empty() {
 		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
 	}
+	c.Spec.Tenant, c.Spec.Agent = c.Tenant, c.ID
 	c.defaults()
 	return errors.Join(errs...)
 }
@@ -172,52 +118,6 @@ func (c *Config) identityFromCredentials() {
 // sender is who the agent's messages come from, as its credentials prove.
 func (c *Config) sender() bus.Sender { return bus.Sender{Tenant: c.Tenant, Agent: c.ID, Via: c.Via} }
 
-// gatherTargets turns the per-kind options (node root, images, repos,
-// AWS, /proc) into targets.
-func (c *Config) gatherTargets() error {
-	var err error
-	if c.NodeRoot != "" {
-		var nt []string
-		nt, err = NodeTargets(c.NodeRoot)
-		c.Targets = append(c.Targets, nt...)
-	}
-	for _, ref := range c.Images {
-		c.Targets = append(c.Targets, image.AsTarget(ref))
-	}
-	c.Images = nil
-	for _, r := range c.Repos {
-		c.Targets = append(c.Targets, scan.GitTarget+r)
-	}
-	c.Repos = nil
-	switch {
-	case c.AWSOrgRole != "":
-		c.Targets = append(c.Targets, scan.AWSTarget+"org/"+c.AWSOrgRole)
-	case c.AWS:
-		c.Targets = append(c.Targets, scan.AWSTarget)
-	}
-	if c.ProcRoot != "" {
-		c.Targets = append(c.Targets, scan.RuntimeTarget+c.ProcRoot)
-	}
-	if spec := c.kubeSpec(); spec != "" {
-		c.Targets = append(c.Targets, scan.KubernetesTarget+spec)
-	}
-	seen := map[string]bool{}
-	c.Targets = slices.DeleteFunc(c.Targets, func(t string) bool {
-		dup := seen[t]
-		seen[t] = true
-		return dup
-	})
-	return err
-}
-
-// kubeSpec is how the agent reaches a live cluster, "" for none.
-func (c *Config) kubeSpec() string {
-	if c.InCluster {
-		return cluster.InCluster
-	}
-	return c.Kubeconfig
-}
-
 // defaults fills the settings left unset.
 func (c *Config) defaults() {
 	if c.Interval <= 0 {
@@ -243,7 +143,7 @@ type Agent struct {
 	closing atomic.Bool
 	cfg     Config
 	log     *slog.Logger
-	scanner *scan.Scanner
+	scanner Scanner
 	outbox  *Outbox
 
 	nc     *nats.Conn
@@ -263,13 +163,21 @@ type Agent struct {
 // messages at the drain timeout; they are sent at the next start.
 var ErrNotDrained = errors.New("outbox not drained before the drain timeout; the backlog is kept for the next start")
 
-// New loads the checks and opens the outbox.
+// New checks the spec with the scanner and opens the outbox.
 func New(cfg Config) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cat, err := checks.Load(cfg.ChecksDir)
-	if err != nil {
+	if cfg.Scanner == nil {
+		path, err := FindWorker()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Scanner = Exec{Path: path, Logger: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID)}
+	}
+	// Check packs, vulnerability data, keys and a cluster configuration
+	// that do not load are an error at start, not a silent scope.
+	if err := cfg.Scanner.Check(context.Background(), cfg.Spec); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -279,40 +187,8 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if spec := cfg.kubeSpec(); spec != "" {
-		// A configuration that cannot be read is an error at start, not a
-		// silent scope; the cluster itself is reached at each scan.
-		if _, err := cluster.Connect(spec); err != nil {
-			ob.Close()
-			return nil, fmt.Errorf("kubernetes config: %w", err)
-		}
-	}
-	opts := scan.Options{Image: cfg.Image, DAST: cfg.DAST, AWS: awscollect.Options{Regions: cfg.AWSRegions}, KubePageSize: cfg.KubePageSize}
-	if cfg.MaxMemory > 0 {
-		// Half the budget for the data of scans in flight, the rest for the
-		// process (catalog, outbox, runtime); the Go heap is held to the whole.
-		opts.MaxMemory = cfg.MaxMemory / 2
-		debug.SetMemoryLimit(cfg.MaxMemory)
-	}
-	if len(cfg.TrustedKeys) > 0 {
-		if opts.Signatures, err = signature.LoadKeys(cfg.TrustedKeys...); err != nil {
-			ob.Close()
-			return nil, err
-		}
-	}
-	if cfg.VulnDB != "" {
-		if opts.VulnDB, err = vuln.Open(cfg.VulnDB); err != nil {
-			ob.Close()
-			return nil, err
-		}
-		for _, e := range opts.VulnDB.Errors {
-			cfg.Logger.Warn("vulnerability record not loaded", "err", e)
-		}
-	}
-	a := &Agent{meters: newMeters(), cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: scan.NewWith(cat, opts), outbox: ob,
-		kickPublish: make(chan struct{}, 1)}
-	a.warnUnmetNeeds(opts.VulnDB != nil)
-	return a, nil
+	return &Agent{meters: newMeters(), cfg: cfg, log: cfg.Logger.With("tenant", cfg.Tenant, "agent", cfg.ID), scanner: cfg.Scanner, outbox: ob,
+		kickPublish: make(chan struct{}, 1)}, nil
 }
 
 // Outbox exposes the agent's outbox, for tests and tools.
@@ -389,10 +265,13 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		}
 	}
 	if a.cfg.Once {
-		if err := a.ScanOnce(ctx); err != nil {
-			return err
+		// What a failed round did scan is still sent before the failure is
+		// reported.
+		scanErr := a.ScanOnce(ctx)
+		if scanErr != nil && !errors.Is(scanErr, ErrRoundIncomplete) {
+			return scanErr
 		}
-		return a.waitDrained(ctx)
+		return cmp.Or(a.waitDrained(ctx), scanErr)
 	}
 	for {
 		if err := a.ScanOnce(ctx); err != nil {
@@ -435,56 +314,48 @@ func (a *Agent) waitNextScan(ctx context.Context) error {
 	}
 }
 
-// ScanOnce scans every target and enqueues the result of each scope.
+// ErrRoundIncomplete wraps why a scan round ended before every target was
+// scanned (the scan worker failed); what it did scan was enqueued.
+var ErrRoundIncomplete = errors.New("scan round incomplete")
+
+// ScanOnce scans every target and enqueues the result of each scope. Its
+// error is the outbox's or the context's, or ErrRoundIncomplete.
 func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	complete := true // a target that fails gives no scopes
-	for _, target := range a.cfg.Targets {
-		ss, discovered, err := a.scanTarget(ctx, a.fleetName(target))
+	var enqueueErr error
+	scanErr := a.scanner.Scan(ctx, a.cfg.Spec, func(ts *vigilv1.TargetScan) error {
+		ss, err := a.enqueueTarget(ctx, ts)
 		if err != nil {
+			enqueueErr = err
 			return err
 		}
 		complete = complete && len(ss) > 0
 		scopes = append(scopes, ss...)
-		if !a.cfg.ScanImages {
-			continue
-		}
-		// Each image a cluster runs is a target of its own, so an image
-		// the registry will not serve keeps its findings. The scanner reads
-		// each digest once, however many workloads and tags share it.
-		for _, ref := range discovered {
-			ss, _, err := a.scanTarget(ctx, ref)
-			if err != nil {
-				return err
-			}
-			complete = complete && len(ss) > 0
-			scopes = append(scopes, ss...)
-		}
+		return nil
+	})
+	switch {
+	case enqueueErr != nil:
+		return enqueueErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case scanErr != nil:
+		// The targets after the failure keep their findings: the round
+		// is incomplete, so no scope is retired for its absence.
+		complete = false
+		scanErr = fmt.Errorf("%w: %w", ErrRoundIncomplete, scanErr)
+		a.log.ErrorContext(ctx, "scan round ended early", "err", scanErr, "targets_done", len(scopes))
 	}
 	a.scopesMu.Lock()
 	a.scopes, a.complete = scopes, complete
 	a.scopesMu.Unlock()
 	a.lastScan.Store(time.Now().UnixNano())
 	a.kick(a.kickPublish)
-	// Between scans the agent only sends heartbeats: what the scan used
+	// Between scans the agent only sends heartbeats: what the round used
 	// goes back to the system now rather than when the scavenger gets to
 	// it, so an idle agent is small.
 	debug.FreeOSMemory()
-	return nil
-}
-
-// fleetName is how the agent names a target to the fleet: its canonical
-// spelling, and a local path made absolute, so that one tree configured
-// as ./manifests or /srv/app/manifests is one scope with one set of
-// fingerprints.
-func (a *Agent) fleetName(target string) string {
-	t := a.scanner.Normalize(target)
-	if _, ok := a.scanner.Source(t).(tree.Source); ok {
-		if abs, err := filepath.Abs(t); err == nil {
-			return abs
-		}
-	}
-	return t
+	return scanErr
 }
 
 func (a *Agent) kick(ch chan struct{}) {
@@ -664,109 +535,48 @@ func (a *Agent) readControl(ctx context.Context) error {
 	}
 }
 
-// nodePaths are where kubeadm-style nodes keep what node checks read:
-// static pod manifests, the PKI, kubeconfigs and encryption configuration
-// under /etc/kubernetes, and the kubelet's configuration and certificates.
-var nodePaths = []string{"etc/kubernetes", "var/lib/kubelet/config.yaml", "var/lib/kubelet/pki"}
-
-// NodeTargets returns the node paths that exist under root.
-func NodeTargets(root string) ([]string, error) {
-	st, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("node root: %w", err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("node root %s is not a directory", root)
-	}
-	var out []string
-	for _, p := range nodePaths {
-		full := filepath.Join(root, filepath.FromSlash(p))
-		if _, err := os.Stat(full); err == nil {
-			out = append(out, full)
-		}
-	}
-	return out, nil
-}
-
-// scanTarget scans one target and enqueues a scope per scanner; a target
-// that cannot be read as a whole enqueues nothing (its findings stay as
-// they were). It returns the scopes and the targets the scan discovered;
-// the error is the outbox's or the context's.
-func (a *Agent) scanTarget(ctx context.Context, target string) (_ []*vigilv1.Scope, discovered []string, err error) {
-	ctx, span := tracer().Start(ctx, "vigil.scan", trace.WithAttributes(attribute.String("vigil.target", target),
+// enqueueTarget enqueues a scope per scanner of one scanned target; a
+// target that could not be read as a whole enqueues nothing (its findings
+// stay as they were). It returns the scopes; the error is the outbox's.
+func (a *Agent) enqueueTarget(ctx context.Context, ts *vigilv1.TargetScan) (_ []*vigilv1.Scope, err error) {
+	started, finished := ts.GetStartedAt().AsTime(), ts.GetFinishedAt().AsTime()
+	// The scan ran in the worker: its span is recorded with the worker's
+	// times, and the scope's messages carry it as their parent.
+	ctx, span := tracer().Start(ctx, "vigil.scan", trace.WithTimestamp(started), trace.WithAttributes(attribute.String("vigil.target", ts.Target),
 		attribute.String("vigil.tenant", a.cfg.Tenant), attribute.String("vigil.agent", a.cfg.ID)))
-	defer func() { endSpan(span, err) }()
-	started := time.Now()
-	res, err := a.scanner.Target(ctx, target, a.cfg.Tenant)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, err
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
 		}
-		a.log.ErrorContext(ctx, "target not scanned", "target", target, "err", err)
-		span.RecordError(err)
-		return nil, nil, nil
+		span.End(trace.WithTimestamp(finished))
+	}()
+	if ts.Error != "" {
+		a.log.ErrorContext(ctx, "target not scanned", "target", ts.Target, "err", ts.Error)
+		span.SetStatus(codes.Error, ts.Error)
+		return nil, nil
 	}
-	for name, d := range res.Durations {
-		a.meters.scanDuration.Record(ctx, seconds(d), metric.WithAttributes(attribute.String("vigil.scanner", name)))
-	}
-	finished := time.Now()
-	total := res.Ledger.Coverage("")
-	for _, e := range total.NotAssessed {
-		a.log.Warn("not assessed", "unit", e.Path, "reason", pipeline.ReasonName(e.Reason), "err", e.Error)
-	}
-	// A unit no scanner could read (a folder the walk could not enter)
-	// keeps the findings every scanner had under it.
-	var unreadable []string
-	for _, e := range total.NotAssessed {
-		if slices.Contains(e.Analyzers, "walk") {
-			unreadable = append(unreadable, strings.TrimSuffix(e.Path, "/")+"/")
-		}
+	for name, d := range ts.ScannerSeconds {
+		a.meters.scanDuration.Record(ctx, d, metric.WithAttributes(attribute.String("vigil.scanner", name)))
 	}
 	var scopes []*vigilv1.Scope
-	for _, name := range res.Scanners {
-		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: name, Target: res.Identity}
+	for _, r := range ts.Scopes {
+		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: r.Scanner, Target: ts.Identity}
 		scopes = append(scopes, scope)
-		cov := res.Ledger.Coverage(name)
-		notAssessed := slices.Clone(unreadable)
-		for _, e := range cov.NotAssessed {
-			notAssessed = append(notAssessed, e.Path)
-		}
-		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: res.Findings[name], Errors: res.Ledger.Notices(name),
-			NotAssessed: notAssessed, Coverage: cov, StartedAt: started, FinishedAt: finished, TraceParent: traceParent(ctx)},
+		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: r.Findings, Errors: r.Errors,
+			NotAssessed: r.NotAssessed, Coverage: r.Coverage, StartedAt: started, FinishedAt: finished, TraceParent: traceParent(ctx)},
 			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version, Via: a.cfg.Via,
-				AnalyzerVersion: a.scanner.AnalyzerVersion()})
+				AnalyzerVersion: ts.AnalyzerVersion})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		a.meters.findings.Add(ctx, int64(len(res.Findings[name])), metric.WithAttributes(attribute.String("vigil.scanner", name)))
-		a.log.InfoContext(ctx, "scan enqueued", "scanner", name, "target", res.Identity, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+		a.meters.findings.Add(ctx, int64(len(r.Findings)), metric.WithAttributes(attribute.String("vigil.scanner", r.Scanner)))
+		a.log.InfoContext(ctx, "scan enqueued", "scanner", r.Scanner, "target", ts.Identity, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
 	}
-	return scopes, res.Discovered, nil
+	return scopes, nil
 }
 
 // wholeSeconds rounds an interval up to whole seconds, at least one.
 func wholeSeconds(d time.Duration) uint32 {
 	return uint32(max(1, (d+time.Second-1)/time.Second))
-}
-
-// warnUnmetNeeds logs once, at start, each analyzer whose declared needs
-// this agent does not meet: what it reads will be reported not assessed.
-func (a *Agent) warnUnmetNeeds(haveVulnData bool) {
-	runtime := slices.ContainsFunc(a.cfg.Targets, func(t string) bool {
-		_, ok := a.scanner.Source(t).(procfs.Source)
-		return ok
-	})
-	// Everything but a cluster's API may hold dependency files.
-	files := a.cfg.ScanImages || slices.ContainsFunc(a.cfg.Targets, func(t string) bool {
-		_, ok := a.scanner.Source(t).(kubeapi.Source)
-		return !ok
-	})
-	for _, an := range a.scanner.Analyzers() {
-		switch {
-		case an.Needs&pipeline.NeedVulnData != 0 && !haveVulnData && files:
-			a.log.Warn("analyzer has no vulnerability data (--vuln-db): what it reads is reported as lacking it, never as clean", "analyzer", an.String())
-		case an.Needs&pipeline.NeedRoot != 0 && runtime && os.Geteuid() != 0:
-			a.log.Warn("analyzer needs root: processes of other users are not assessed", "analyzer", an.String())
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigilsec/vigil/agent"
+	"github.com/vigilsec/vigil/agent/worker"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/server"
 )
@@ -46,7 +47,7 @@ func TestRelativeAndAbsolutePathAreOneScope(t *testing.T) {
 // in data, and waits until the server has applied scans scans in all.
 func scanOnce(t *testing.T, srv *server.Server, data string, scans uint64, targets ...string) {
 	t.Helper()
-	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Targets: targets, Once: true, DataDir: data, Logger: quiet})
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Spec: agent.Spec{Targets: targets}, Scanner: worker.Local{Logger: quiet}, Once: true, DataDir: data, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

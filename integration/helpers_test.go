@@ -37,7 +37,10 @@ func TestMain(m *testing.M) {
 	}
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(self))
-	for out, pkg := range map[*string]string{&bins.vigil: "./cmd/vigil", &bins.server: "./server/cmd/vigil-server", &bins.agent: "./agent/cmd/vigil-agent"} {
+	// vigil-agent finds vigil-agent-scan beside it.
+	var worker string
+	for out, pkg := range map[*string]string{&bins.vigil: "./cmd/vigil", &bins.server: "./server/cmd/vigil-server", &bins.agent: "./agent/cmd/vigil-agent",
+		&worker: "./agent/cmd/vigil-agent-scan"} {
 		*out = filepath.Join(dir, filepath.Base(pkg))
 		cmd := exec.Command("go", "build", "-o", *out, pkg)
 		cmd.Dir = root

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vigilsec/vigil/agent"
+	"github.com/vigilsec/vigil/agent/worker"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/pipeline"
@@ -42,7 +43,7 @@ func TestCoverageOfAnAgentScan(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
-	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "watcher", Targets: []string{dir}, DataDir: t.TempDir(),
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "watcher", Spec: agent.Spec{Targets: []string{dir}}, Scanner: worker.Local{Logger: quiet}, DataDir: t.TempDir(),
 		Interval: time.Hour, HeartbeatInterval: 200 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

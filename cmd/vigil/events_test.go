@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vigilsec/vigil/agent"
+	"github.com/vigilsec/vigil/agent/worker"
 	"github.com/vigilsec/vigil/server"
 	"github.com/vigilsec/vigil/server/trust"
 )
@@ -39,7 +40,7 @@ func TestEventsTailWithSIEMCredentials(t *testing.T) {
 	if _, err := tr.SIEMCredentials("splunk", []string{"acme"}, siem, 0); err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Credentials: creds, Targets: []string{dir}, Once: true, DataDir: t.TempDir(), Logger: quiet})
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Credentials: creds, Spec: agent.Spec{Targets: []string{dir}}, Scanner: worker.Local{Logger: quiet}, Once: true, DataDir: t.TempDir(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

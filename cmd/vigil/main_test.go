@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vigilsec/vigil/agent"
+	"github.com/vigilsec/vigil/agent/worker"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/scan"
 	"github.com/vigilsec/vigil/server"
@@ -207,7 +208,7 @@ func TestFleetCommands(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
-	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "cli", Targets: []string{dir}, Once: true, DataDir: t.TempDir(), Logger: quiet})
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "cli", Spec: agent.Spec{Targets: []string{dir}}, Scanner: worker.Local{Logger: quiet}, Once: true, DataDir: t.TempDir(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vigilsec/vigil/agent"
+	"github.com/vigilsec/vigil/agent/worker"
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/bus"
 	"github.com/vigilsec/vigil/pkg/finding"
@@ -72,7 +73,7 @@ func TestTwoShardsEqualOneServer(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, "pods.yaml"), []byte(doc), 0o644)
 		tenant := []string{"acme", "globex"}[i/4]
-		a, err := agent.New(agent.Config{NATSURL: ns.ClientURL(), Tenant: tenant, ID: fmt.Sprintf("a%d", i), Targets: []string{dir}, Once: true, DataDir: t.TempDir(), Logger: quiet})
+		a, err := agent.New(agent.Config{NATSURL: ns.ClientURL(), Tenant: tenant, ID: fmt.Sprintf("a%d", i), Spec: agent.Spec{Targets: []string{dir}}, Scanner: worker.Local{Logger: quiet}, Once: true, DataDir: t.TempDir(), Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}

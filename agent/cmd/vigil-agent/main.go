@@ -1,5 +1,6 @@
 // Command vigil-agent scans paths on a schedule and publishes the findings
-// to NATS JetStream through a local outbox.
+// to NATS JetStream through a local outbox. Each scan runs in a
+// vigil-agent-scan process, so between scans the agent is small.
 //
 //	vigil-agent --once --nats-url nats://127.0.0.1:4222 --tenant acme --id a1 ./manifests ./Dockerfile
 package main
@@ -46,7 +47,7 @@ func run() error {
 		if err != nil || q.Sign() <= 0 {
 			return fmt.Errorf("--max-memory %q: want a size like 512Mi", v)
 		}
-		cfg.MaxMemory = q.Value()
+		cfg.Spec.MaxMemory = q.Value()
 		return nil
 	})
 	fs.StringVar(&cfg.Credentials, "credentials", "", "directory from vigil-server agent-credentials: TLS, client certificate and NATS credentials")
@@ -54,32 +55,33 @@ func run() error {
 	fs.DurationVar(&cfg.Interval, "interval", 0, "time between scans (default 1h)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "with --once, how long to wait for the outbox to drain (default 1m)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-agent-data", "directory for the outbox")
-	fs.StringVar(&cfg.ChecksDir, "checks-dir", "", "directory of extra check packs")
-	fs.StringVar(&cfg.VulnDB, "vuln-db", "", "OSV vulnerability data (folder or zip) to match dependency files against")
+	fs.StringVar(&cfg.Spec.ChecksDir, "checks-dir", "", "directory of extra check packs")
+	fs.StringVar(&cfg.Spec.VulnDB, "vuln-db", "", "OSV vulnerability data (folder or zip) to match dependency files against")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")
 	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")
-	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "scan the cluster of this kubeconfig live through its API")
-	fs.Int64Var(&cfg.KubePageSize, "kube-page-size", 500, "objects per list call to the cluster API")
-	fs.BoolVar(&cfg.InCluster, "in-cluster", false, "scan the cluster the agent runs in, with its service account")
-	fs.StringVar(&cfg.NodeRoot, "node-root", "", "host root mounted read-only (e.g. /host): scan the node's control-plane manifests, kubelet config and PKI")
-	fs.StringArrayVar(&cfg.Images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
-	fs.StringVar(&cfg.Image.Platform, "platform", "linux/amd64", "platform to pick from multi-platform images")
-	fs.BoolVar(&cfg.Image.Insecure, "insecure-registry", false, "allow plain-HTTP registries")
-	fs.StringArrayVar(&cfg.Repos, "git", nil, "git repository whose history is searched for secrets (repeatable)")
-	fs.StringArrayVar(&cfg.DAST.AllowedHosts, "dast-allow-host", nil, "host that http(s):// targets may probe (repeatable); other hosts are refused")
-	fs.Float64Var(&cfg.DAST.RatePerSecond, "dast-rate", 5, "DAST requests per second at most")
-	fs.IntVar(&cfg.DAST.Budget, "dast-budget", 60, "DAST requests per target and scan at most")
-	fs.BoolVar(&cfg.ScanImages, "scan-images", false, "with --kubeconfig or --in-cluster, also scan the images the cluster runs (pulled with the docker config's credentials)")
-	fs.BoolVar(&cfg.AWS, "aws", false, "scan the AWS account of the default credential chain (environment, profile, instance or pod role)")
-	fs.StringVar(&cfg.AWSOrgRole, "aws-org-role", "", "scan every active account of the AWS organisation by assuming this role name in each")
+	fs.StringVar(&cfg.Spec.Kubeconfig, "kubeconfig", "", "scan the cluster of this kubeconfig live through its API")
+	fs.Int64Var(&cfg.Spec.KubePageSize, "kube-page-size", 500, "objects per list call to the cluster API")
+	fs.BoolVar(&cfg.Spec.InCluster, "in-cluster", false, "scan the cluster the agent runs in, with its service account")
+	fs.StringVar(&cfg.Spec.NodeRoot, "node-root", "", "host root mounted read-only (e.g. /host): scan the node's control-plane manifests, kubelet config and PKI")
+	fs.StringArrayVar(&cfg.Spec.Images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
+	fs.StringVar(&cfg.Spec.Platform, "platform", "linux/amd64", "platform to pick from multi-platform images")
+	fs.BoolVar(&cfg.Spec.InsecureRegistry, "insecure-registry", false, "allow plain-HTTP registries")
+	fs.StringArrayVar(&cfg.Spec.Repos, "git", nil, "git repository whose history is searched for secrets (repeatable)")
+	fs.StringArrayVar(&cfg.Spec.DAST.AllowedHosts, "dast-allow-host", nil, "host that http(s):// targets may probe (repeatable); other hosts are refused")
+	fs.Float64Var(&cfg.Spec.DAST.RatePerSecond, "dast-rate", 5, "DAST requests per second at most")
+	fs.IntVar(&cfg.Spec.DAST.Budget, "dast-budget", 60, "DAST requests per target and scan at most")
+	fs.BoolVar(&cfg.Spec.ScanImages, "scan-images", false, "with --kubeconfig or --in-cluster, also scan the images the cluster runs (pulled with the docker config's credentials)")
+	fs.BoolVar(&cfg.Spec.AWS, "aws", false, "scan the AWS account of the default credential chain (environment, profile, instance or pod role)")
+	fs.StringVar(&cfg.Spec.AWSOrgRole, "aws-org-role", "", "scan every active account of the AWS organisation by assuming this role name in each")
 	fs.Func("aws-region", "AWS region to scan (repeatable; default every enabled region)", func(v string) error {
-		cfg.AWSRegions = append(cfg.AWSRegions, v)
+		cfg.Spec.AWSRegions = append(cfg.Spec.AWSRegions, v)
 		return nil
 	})
-	fs.StringVar(&cfg.ProcRoot, "proc-root", "", "scan the running container processes under this /proc (a node's, e.g. /host/proc)")
-	fs.StringArrayVar(&cfg.TrustedKeys, "trusted-key", nil, "PEM public key whose cosign signatures registry images must carry (repeatable)")
+	fs.StringVar(&cfg.Spec.ProcRoot, "proc-root", "", "scan the running container processes under this /proc (a node's, e.g. /host/proc)")
+	fs.StringArrayVar(&cfg.Spec.TrustedKeys, "trusted-key", nil, "PEM public key whose cosign signatures registry images must carry (repeatable)")
 	fs.StringSliceVar(&targets, "target", nil, "path to scan (repeatable; positional arguments are targets too)")
+	worker := fs.String("scan-worker", "", "the vigil-agent-scan executable that runs each scan (default: the one beside vigil-agent, else on PATH)")
 	metricsAddr := fs.String("metrics-addr", "", "address of a Prometheus /metrics endpoint (empty: none); OTLP export follows OTEL_EXPORTER_OTLP_ENDPOINT")
 	common.Bind(fs)
 	logger, done, err := common.Load(fs, os.Args[1:], os.Stdout, version.Version)
@@ -87,7 +89,11 @@ func run() error {
 		return err
 	}
 	cfg.Logger = logger
-	cfg.Targets = append(targets, fs.Args()...)
+	cfg.Spec.Targets = append(targets, fs.Args()...)
+	cfg.Spec.LogLevel = common.LogLevel
+	if *worker != "" {
+		cfg.Scanner = agent.Exec{Path: *worker, Logger: logger}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
