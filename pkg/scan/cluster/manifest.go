@@ -75,6 +75,14 @@ func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tena
 		return nil, pipeline.NotAssessed(pipeline.TooLarge, fmt.Errorf("%s: manifest is %d bytes, over the %d byte limit", path, len(data), MaxManifestSize))
 	}
 	data, _ = pipeline.Lenient(data)
+	if plainJSONNotObject(data) {
+		return nil, nil
+	}
+	return m.scanDocuments(ctx, path, data, tenant)
+}
+
+// scanDocuments scans each YAML document of a manifest file.
+func (m *Manifests) scanDocuments(ctx context.Context, path string, data []byte, tenant string) ([]*vigilv1.Finding, error) {
 	lines := bytes.Split(data, []byte("\n"))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []*vigilv1.Finding
@@ -90,6 +98,9 @@ func (m *Manifests) ScanFile(ctx context.Context, path string, data []byte, tena
 		}
 		if err != nil {
 			return out, errors.Join(append(evalErrs, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("%s: document %d: %w", path, doc, err)))...)
+		}
+		if !mayBeObject(&node) {
+			continue
 		}
 		var raw any
 		if err := node.Decode(&raw); err != nil {

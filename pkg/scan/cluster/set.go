@@ -60,12 +60,18 @@ func (m *Manifests) ScanSet(ctx context.Context, files []pipeline.Content, tenan
 			continue // reported by the file scan
 		}
 		data, _ = pipeline.Lenient(data)
+		if plainJSONNotObject(data) {
+			continue
+		}
 		lines := bytes.Split(data, []byte("\n"))
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
 			var node yaml.Node
 			if err := dec.Decode(&node); err != nil {
 				break // io.EOF, or an error ScanFile already reported
+			}
+			if !mayBeObject(&node) {
+				continue
 			}
 			var raw any
 			if node.Decode(&raw) != nil {
