@@ -152,8 +152,11 @@ type Agent struct {
 
 	kickPublish chan struct{}
 	lastScan    atomic.Int64
-	scopesMu    sync.Mutex
-	scopes      []*vigilv1.Scope
+	// remapDue is set by a scan round and cleared when the outbox, once
+	// drained, has been remapped (see Outbox.Remap).
+	remapDue atomic.Bool
+	scopesMu sync.Mutex
+	scopes   []*vigilv1.Scope
 	// complete says scopes came from a round in which every target was
 	// scanned (see Heartbeat.scopes_complete).
 	complete bool
@@ -350,6 +353,7 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 	a.scopes, a.complete = scopes, complete
 	a.scopesMu.Unlock()
 	a.lastScan.Store(time.Now().UnixNano())
+	a.remapDue.Store(true)
 	a.kick(a.kickPublish)
 	// Between scans the agent only sends heartbeats: what the round used
 	// goes back to the system now rather than when the scavenger gets to
@@ -373,6 +377,13 @@ func (a *Agent) publishLoop(ctx context.Context) {
 	for {
 		if err := a.drain(ctx); err != nil && ctx.Err() == nil {
 			a.log.Debug("outbox not drained yet", "err", err, "pending", a.outbox.Depth())
+		} else if err == nil && a.remapDue.Load() && a.outbox.Depth() == 0 && a.remapDue.CompareAndSwap(true, false) {
+			// The round is sent: what its enqueue and drain touched of the
+			// outbox leaves the resident set.
+			if err := a.outbox.Remap(); err != nil {
+				a.log.Error("outbox not reopened", "err", err)
+			}
+			debug.FreeOSMemory()
 		}
 		select {
 		case <-ctx.Done():

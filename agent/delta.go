@@ -98,7 +98,7 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 		errPaths[p] = true
 	}
 	var st EnqueueStats
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err := o.update(func(tx *bolt.Tx) error {
 		sent, scopes := tx.Bucket(bSent), tx.Bucket(bScopes)
 		prev := readSent(sent, sid)
 		scopeVal := scopes.Get(sid[:])

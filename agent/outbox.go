@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,6 +31,9 @@ import (
 //   - meta: "control_seq" → the stream sequence (8 bytes) of the last
 //     control request applied.
 type Outbox struct {
+	path string
+	// mu guards db against Remap; bbolt orders the transactions.
+	mu sync.RWMutex
 	db *bolt.DB
 }
 
@@ -44,6 +48,14 @@ var (
 
 // OpenOutbox opens or creates the outbox file.
 func OpenOutbox(path string) (*Outbox, error) {
+	db, err := openOutboxDB(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Outbox{path: path, db: db}, nil
+}
+
+func openOutboxDB(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
@@ -60,11 +72,59 @@ func OpenOutbox(path string) (*Outbox, error) {
 		db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	return &Outbox{db: db}, nil
+	return db, nil
 }
 
 // Close closes the file.
-func (o *Outbox) Close() error { return o.db.Close() }
+func (o *Outbox) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.db == nil {
+		return nil
+	}
+	err := o.db.Close()
+	o.db = nil
+	return err
+}
+
+// Remap closes and reopens the file. bbolt maps the whole file, and each
+// page a scan's enqueue or a drain read stays in the agent's resident set:
+// reopening once the outbox drained gives those pages back, so an idle
+// agent holds only the pages it reads again.
+func (o *Outbox) Remap() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.db == nil {
+		return errOutboxClosed
+	}
+	if err := o.db.Close(); err != nil {
+		return fmt.Errorf("outbox %s: %w", o.path, err)
+	}
+	db, err := openOutboxDB(o.path)
+	o.db = db // nil on failure: every use reports the outbox closed
+	return err
+}
+
+var errOutboxClosed = errors.New("outbox is closed")
+
+// view and update run a transaction on the file as it is mapped now.
+func (o *Outbox) view(fn func(*bolt.Tx) error) error {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.db == nil {
+		return errOutboxClosed
+	}
+	return o.db.View(fn)
+}
+
+func (o *Outbox) update(fn func(*bolt.Tx) error) error {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.db == nil {
+		return errOutboxClosed
+	}
+	return o.db.Update(fn)
+}
 
 // Pending is one message waiting for an ack.
 type Pending struct {
@@ -105,7 +165,7 @@ func decodePending(seq uint64, v []byte) (Pending, error) {
 // Peek returns up to n of the oldest pending messages, oldest first.
 func (o *Outbox) Peek(n int) ([]Pending, error) {
 	var out []Pending
-	err := o.db.View(func(tx *bolt.Tx) error {
+	err := o.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
 			p, err := decodePending(binary.BigEndian.Uint64(k), v)
@@ -121,7 +181,7 @@ func (o *Outbox) Peek(n int) ([]Pending, error) {
 
 // Delete removes acknowledged messages.
 func (o *Outbox) Delete(seqs []uint64) error {
-	return o.db.Update(func(tx *bolt.Tx) error {
+	return o.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bOutbox)
 		for _, s := range seqs {
 			if err := b.Delete(seqKey(s)); err != nil {
@@ -135,7 +195,7 @@ func (o *Outbox) Delete(seqs []uint64) error {
 // Depth is the number of pending messages.
 func (o *Outbox) Depth() uint64 {
 	var n int
-	o.db.View(func(tx *bolt.Tx) error {
+	o.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bOutbox).Stats().KeyN
 		return nil
 	})
@@ -145,7 +205,7 @@ func (o *Outbox) Depth() uint64 {
 // ForceFull makes the next scan of a scope send its full set, and records
 // the control request's stream sequence as applied.
 func (o *Outbox) ForceFull(scopeID []byte, controlSeq uint64) error {
-	return o.db.Update(func(tx *bolt.Tx) error {
+	return o.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bScopes).Delete(scopeID); err != nil {
 			return err
 		}
@@ -156,7 +216,7 @@ func (o *Outbox) ForceFull(scopeID []byte, controlSeq uint64) error {
 // ControlSeq is the stream sequence of the last control request applied.
 func (o *Outbox) ControlSeq() uint64 {
 	var n uint64
-	o.db.View(func(tx *bolt.Tx) error {
+	o.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bMeta).Get(keyControlSeq); len(v) == 8 {
 			n = binary.BigEndian.Uint64(v)
 		}
