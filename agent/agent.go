@@ -327,16 +327,44 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 	var scopes []*vigilv1.Scope
 	complete := true // a target that fails gives no scopes
 	var enqueueErr error
+	var cur *targetEnqueue // the target whose pieces are arriving
 	scanErr := a.scanner.Scan(ctx, a.cfg.Spec, func(ts *vigilv1.TargetScan) error {
-		ss, err := a.enqueueTarget(ctx, ts)
+		err := func() error {
+			if cur == nil {
+				var err error
+				if cur, err = a.beginTarget(ctx, ts); err != nil {
+					return err
+				}
+			} else if ts.Target != cur.first.Target {
+				return fmt.Errorf("scan worker sent a piece of %s inside %s", ts.Target, cur.first.Target)
+			}
+			if err := a.addPiece(cur, ts); err != nil {
+				return err
+			}
+			if ts.More {
+				return nil
+			}
+			ss, err := a.finishTarget(cur)
+			cur = nil
+			if err != nil {
+				return err
+			}
+			complete = complete && len(ss) > 0
+			scopes = append(scopes, ss...)
+			return nil
+		}()
 		if err != nil {
 			enqueueErr = err
-			return err
 		}
-		complete = complete && len(ss) > 0
-		scopes = append(scopes, ss...)
-		return nil
+		return err
 	})
+	if cur != nil {
+		// The worker stopped inside a target: what it enqueued of it goes.
+		a.abortTarget(cur, cmp.Or(enqueueErr, scanErr, errors.New("scan ended inside a target")))
+		if scanErr == nil && enqueueErr == nil {
+			scanErr = fmt.Errorf("scan worker ended inside target %s", cur.first.Target)
+		}
+	}
 	switch {
 	case enqueueErr != nil:
 		return enqueueErr
@@ -347,7 +375,7 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 		// is incomplete, so no scope is retired for its absence.
 		complete = false
 		scanErr = fmt.Errorf("%w: %w", ErrRoundIncomplete, scanErr)
-		a.log.ErrorContext(ctx, "scan round ended early", "err", scanErr, "targets_done", len(scopes))
+		a.log.ErrorContext(ctx, "scan round ended early", "err", scanErr, "scopes_done", len(scopes))
 	}
 	a.scopesMu.Lock()
 	a.scopes, a.complete = scopes, complete
@@ -546,45 +574,94 @@ func (a *Agent) readControl(ctx context.Context) error {
 	}
 }
 
-// enqueueTarget enqueues a scope per scanner of one scanned target; a
-// target that could not be read as a whole enqueues nothing (its findings
-// stay as they were). It returns the scopes; the error is the outbox's.
-func (a *Agent) enqueueTarget(ctx context.Context, ts *vigilv1.TargetScan) (_ []*vigilv1.Scope, err error) {
+// targetEnqueue is a target whose pieces are arriving: one streaming
+// enqueue per scope, and the scan's span.
+type targetEnqueue struct {
+	first  *vigilv1.TargetScan // the first piece, whose other fields hold for all
+	ctx    context.Context
+	span   trace.Span
+	scans  map[string]*ScanEnqueue
+	scopes []*vigilv1.Scope
+}
+
+// beginTarget starts enqueueing a target from its first piece. A target
+// that could not be read as a whole enqueues nothing (its findings stay as
+// they were).
+func (a *Agent) beginTarget(ctx context.Context, ts *vigilv1.TargetScan) (*targetEnqueue, error) {
 	started, finished := ts.GetStartedAt().AsTime(), ts.GetFinishedAt().AsTime()
 	// The scan ran in the worker: its span is recorded with the worker's
 	// times, and the scope's messages carry it as their parent.
 	ctx, span := tracer().Start(ctx, "vigil.scan", trace.WithTimestamp(started), trace.WithAttributes(attribute.String("vigil.target", ts.Target),
 		attribute.String("vigil.tenant", a.cfg.Tenant), attribute.String("vigil.agent", a.cfg.ID)))
-	defer func() {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End(trace.WithTimestamp(finished))
-	}()
+	t := &targetEnqueue{first: ts, ctx: ctx, span: span, scans: map[string]*ScanEnqueue{}}
 	if ts.Error != "" {
 		a.log.ErrorContext(ctx, "target not scanned", "target", ts.Target, "err", ts.Error)
 		span.SetStatus(codes.Error, ts.Error)
-		return nil, nil
+		return t, nil
 	}
 	for name, d := range ts.ScannerSeconds {
 		a.meters.scanDuration.Record(ctx, d, metric.WithAttributes(attribute.String("vigil.scanner", name)))
 	}
-	var scopes []*vigilv1.Scope
 	for _, r := range ts.Scopes {
 		scope := &vigilv1.Scope{Tenant: a.cfg.Tenant, Agent: a.cfg.ID, Scanner: r.Scanner, Target: ts.Identity}
-		scopes = append(scopes, scope)
-		st, err := a.outbox.EnqueueScan(ScopeScan{Scope: scope, Findings: r.Findings, Errors: r.Errors,
-			NotAssessed: r.NotAssessed, Coverage: r.Coverage, StartedAt: started, FinishedAt: finished, TraceParent: traceParent(ctx)},
+		e, err := a.outbox.BeginScan(ScopeScan{Scope: scope, Errors: r.Errors, NotAssessed: r.NotAssessed, Coverage: r.Coverage,
+			StartedAt: started, FinishedAt: finished, TraceParent: traceParent(ctx)},
 			EnqueueOptions{FullEvery: a.cfg.FullEvery, BatchFindings: a.cfg.BatchFindings, AgentVersion: version.Version, Via: a.cfg.Via,
 				AnalyzerVersion: ts.AnalyzerVersion})
 		if err != nil {
+			a.abortTarget(t, err)
 			return nil, err
 		}
-		a.meters.findings.Add(ctx, int64(len(r.Findings)), metric.WithAttributes(attribute.String("vigil.scanner", r.Scanner)))
-		a.log.InfoContext(ctx, "scan enqueued", "scanner", r.Scanner, "target", ts.Identity, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+		t.scans[r.Scanner] = e
+		t.scopes = append(t.scopes, scope)
 	}
-	return scopes, nil
+	return t, nil
+}
+
+// addPiece enqueues the findings of one piece of t.
+func (a *Agent) addPiece(t *targetEnqueue, ts *vigilv1.TargetScan) error {
+	for _, r := range ts.Scopes {
+		if len(r.Findings) == 0 {
+			continue
+		}
+		e := t.scans[r.Scanner]
+		if e == nil {
+			return fmt.Errorf("scan worker sent findings of scanner %q, which target %s does not have", r.Scanner, ts.Target)
+		}
+		if err := e.Add(r.Findings); err != nil {
+			return err
+		}
+		a.meters.findings.Add(t.ctx, int64(len(r.Findings)), metric.WithAttributes(attribute.String("vigil.scanner", r.Scanner)))
+	}
+	return nil
+}
+
+// finishTarget closes each scope of t and returns the scopes; the error
+// is the outbox's.
+func (a *Agent) finishTarget(t *targetEnqueue) ([]*vigilv1.Scope, error) {
+	for i, scope := range t.scopes {
+		st, err := t.scans[scope.Scanner].Finish()
+		if err != nil {
+			for _, rest := range t.scopes[i:] {
+				t.scans[rest.Scanner].Abort()
+			}
+			endSpan(t.span, err)
+			return nil, err
+		}
+		a.log.InfoContext(t.ctx, "scan enqueued", "scanner", scope.Scanner, "target", scope.Target, "findings", st.SetSize, "sent", st.Sent, "gone", st.Gone, "full", st.Full, "messages", st.Messages)
+	}
+	t.span.End(trace.WithTimestamp(t.first.GetFinishedAt().AsTime()))
+	return t.scopes, nil
+}
+
+// abortTarget drops what was enqueued of t.
+func (a *Agent) abortTarget(t *targetEnqueue, why error) {
+	for _, e := range t.scans {
+		if err := e.Abort(); err != nil {
+			a.log.Error("half-enqueued scan not dropped; it is at the next start", "err", err)
+		}
+	}
+	endSpan(t.span, why)
 }
 
 // wholeSeconds rounds an interval up to whole seconds, at least one.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -80,9 +81,52 @@ type sentEntry struct {
 }
 
 // EnqueueScan computes what changed in a scope since the last scan sent,
-// and in one transaction enqueues the batches and the closing ScanCompleted
-// and records the new set as sent.
+// enqueues the batches and the closing ScanCompleted, and records the new
+// set as sent: a scan whose findings are all in hand.
 func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, error) {
+	e, err := o.BeginScan(s, opts)
+	if err != nil {
+		return EnqueueStats{}, err
+	}
+	if err := e.Add(s.Findings); err != nil {
+		e.Abort()
+		return EnqueueStats{}, err
+	}
+	st, err := e.Finish()
+	if err != nil {
+		e.Abort()
+	}
+	return st, err
+}
+
+// ScanEnqueue enqueues one scan of one scope as its findings arrive, each
+// piece in a transaction of its own, so a scope of a hundred thousand
+// findings never sits in memory whole. Its messages stay invisible to Peek
+// until Finish commits the closing ScanCompleted together with the new sent
+// set; Abort, or reopening the outbox after a crash, deletes them.
+type ScanEnqueue struct {
+	o        *Outbox
+	s        ScopeScan
+	opts     EnqueueOptions
+	sid      [finding.ScopeIDLen]byte
+	errPaths map[string]bool
+	prev     map[string]sentEntry
+	cur      map[string]sentEntry
+	changed  []string // fingerprints whose sent entries change
+	// sinceFull and version are the scope's record before this scan; known
+	// says there was one.
+	sinceFull uint64
+	version   string
+	known     bool
+	w         *scanWriter
+	// failed is set when a piece did not commit: the scan can only be
+	// aborted.
+	failed bool
+}
+
+// BeginScan starts enqueueing a scan of s.Scope; s.Findings are ignored,
+// they come through Add.
+func (o *Outbox) BeginScan(s ScopeScan, opts EnqueueOptions) (*ScanEnqueue, error) {
 	if opts.FullEvery <= 0 {
 		opts.FullEvery = 24
 	}
@@ -92,65 +136,166 @@ func (o *Outbox) EnqueueScan(s ScopeScan, opts EnqueueOptions) (EnqueueStats, er
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = 512 << 10
 	}
-	sid := finding.ScopeID(s.Scope)
-	errPaths := map[string]bool{}
+	s.Findings = nil
+	e := &ScanEnqueue{o: o, s: s, opts: opts, sid: finding.ScopeID(s.Scope), errPaths: map[string]bool{}, cur: map[string]sentEntry{}}
 	for _, p := range s.NotAssessed {
-		errPaths[p] = true
+		e.errPaths[p] = true
+	}
+	scanID := newScanID()
+	err := o.update(func(tx *bolt.Tx) error {
+		e.prev = readSent(tx.Bucket(bSent), e.sid)
+		scopeVal := tx.Bucket(bScopes).Get(e.sid[:])
+		e.known = scopeVal != nil
+		if len(scopeVal) >= 8 {
+			e.sinceFull, e.version = binary.BigEndian.Uint64(scopeVal), string(scopeVal[8:])
+		}
+		return tx.Bucket(bOpen).Put([]byte(scanID), nil)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue scan of %s/%s: %w", s.Scope.Scanner, s.Scope.Target, err)
+	}
+	full := !e.known || e.sinceFull+1 >= uint64(opts.FullEvery) || e.version != opts.AnalyzerVersion
+	if full && e.known && len(e.errPaths) > 0 {
+		full = false // a full send cannot carry findings of files that failed to parse
+	}
+	e.w = &scanWriter{subject: bus.Sender{Tenant: s.Scope.Tenant, Agent: s.Scope.Agent, Via: opts.Via}.FindingsSubject(), scanID: scanID, s: &e.s, full: full, opts: opts}
+	e.w.batch = e.w.newBatch()
+	o.setOpen(scanID, true)
+	return e, nil
+}
+
+// Add enqueues what changed among fs since the scope's last sent scan.
+func (e *ScanEnqueue) Add(fs []*vigilv1.Finding) error {
+	if e.failed {
+		return errors.New("enqueue: an earlier piece failed")
+	}
+	err := e.o.update(func(tx *bolt.Tx) error {
+		e.w.out = tx.Bucket(bOutbox)
+		for _, f := range fs {
+			b, err := proto.MarshalOptions{Deterministic: true}.Marshal(f)
+			if err != nil {
+				return fmt.Errorf("encode finding: %w", err)
+			}
+			h := sha256.Sum256(b)
+			en := sentEntry{path: f.GetLocation().GetPath()}
+			copy(en.hash[:], h[:8])
+			e.cur[f.Fingerprint] = en
+			if p, ok := e.prev[f.Fingerprint]; e.w.full || !ok || p.hash != en.hash {
+				e.changed = append(e.changed, f.Fingerprint)
+				if err := e.w.add(f); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.failed = true
+		return fmt.Errorf("enqueue scan of %s/%s: %w", e.s.Scope.Scanner, e.s.Scope.Target, err)
+	}
+	return nil
+}
+
+// Finish enqueues the fingerprints gone since the last sent scan and the
+// closing ScanCompleted, records the new set as sent and makes the scan's
+// messages visible, in one transaction.
+func (e *ScanEnqueue) Finish() (EnqueueStats, error) {
+	if e.failed {
+		return EnqueueStats{}, errors.New("enqueue: an earlier piece failed")
 	}
 	var st EnqueueStats
-	err := o.update(func(tx *bolt.Tx) error {
-		sent, scopes := tx.Bucket(bSent), tx.Bucket(bScopes)
-		prev := readSent(sent, sid)
-		scopeVal := scopes.Get(sid[:])
-		sinceFull, lastVersion := uint64(0), ""
-		if len(scopeVal) >= 8 {
-			sinceFull, lastVersion = binary.BigEndian.Uint64(scopeVal), string(scopeVal[8:])
+	err := e.o.update(func(tx *bolt.Tx) error {
+		e.w.out = tx.Bucket(bOutbox)
+		var gone []string
+		for fp, en := range e.prev {
+			if _, ok := e.cur[fp]; ok {
+				continue
+			}
+			if errored(e.errPaths, en.path) {
+				e.cur[fp] = en // carried over: the file (or kind) could not be read this time
+				continue
+			}
+			if !e.w.full { // the server resolves what a full scan does not report
+				gone = append(gone, fp)
+			}
 		}
-		full := scopeVal == nil || sinceFull+1 >= uint64(opts.FullEvery) || lastVersion != opts.AnalyzerVersion
-		if full && scopeVal != nil && len(errPaths) > 0 {
-			full = false // a full send cannot carry findings of files that failed to parse
+		for _, fp := range gone {
+			if err := e.w.addGone(fp); err != nil {
+				return err
+			}
 		}
-
-		cur, changed, gone, err := diff(prev, s.Findings, full, errPaths)
-		if err != nil {
+		if err := e.w.flush(); err != nil {
 			return err
 		}
-		w := &scanWriter{out: tx.Bucket(bOutbox), subject: bus.Sender{Tenant: s.Scope.Tenant, Agent: s.Scope.Agent, Via: opts.Via}.FindingsSubject(), scanID: newScanID(), s: &s, full: full, opts: opts}
-		if err := w.send(changed, gone); err != nil {
-			return err
-		}
-		set := make([]string, 0, len(cur))
-		for fp := range cur {
+		set := make([]string, 0, len(e.cur))
+		for fp := range e.cur {
 			set = append(set, fp)
 		}
 		digest := finding.DigestOf(set)
+		s, opts := &e.s, e.opts
 		done := &vigilv1.ScanCompleted{
-			ScanId: w.scanID, Scope: s.Scope, Batches: w.seq, Full: full, FindingCount: uint64(len(cur)),
+			ScanId: e.w.scanID, Scope: s.Scope, Batches: e.w.seq, Full: e.w.full, FindingCount: uint64(len(e.cur)),
 			SetDigest: digest[:], StartedAt: timestamppb.New(s.StartedAt), FinishedAt: timestamppb.New(s.FinishedAt),
 			Errors: s.Errors, AgentVersion: opts.AgentVersion, AnalyzerVersion: opts.AnalyzerVersion,
 			Coverage: pipeline.Capped(s.Coverage, maxCoverageUnits, maxCoverageDetail),
 		}
-		if err := w.enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: done}}); err != nil {
+		if err := e.w.enqueue(&vigilv1.ScanMessage{Payload: &vigilv1.ScanMessage_Completed{Completed: done}}); err != nil {
 			return err
 		}
-		if err := recordSent(sent, sid, cur, changed, gone); err != nil {
+		if err := recordSent(tx.Bucket(bSent), e.sid, e.cur, e.changed, gone); err != nil {
 			return err
 		}
-		next, version := sinceFull+1, lastVersion
-		if full {
+		next, version := e.sinceFull+1, e.version
+		if e.w.full {
 			next, version = 0, opts.AnalyzerVersion
 		}
 		nb := binary.BigEndian.AppendUint64(nil, next)
-		if err := scopes.Put(sid[:], append(nb, version...)); err != nil {
+		if err := tx.Bucket(bScopes).Put(e.sid[:], append(nb, version...)); err != nil {
 			return err
 		}
-		st = EnqueueStats{Full: full, Sent: len(changed), Gone: len(gone), Messages: w.messages, SetSize: len(cur)}
-		return nil
+		st = EnqueueStats{Full: e.w.full, Sent: len(e.changed), Gone: len(gone), Messages: e.w.messages, SetSize: len(e.cur)}
+		return tx.Bucket(bOpen).Delete([]byte(e.w.scanID))
 	})
 	if err != nil {
-		return EnqueueStats{}, fmt.Errorf("enqueue scan of %s/%s: %w", s.Scope.Scanner, s.Scope.Target, err)
+		e.failed = true
+		return EnqueueStats{}, fmt.Errorf("enqueue scan of %s/%s: %w", e.s.Scope.Scanner, e.s.Scope.Target, err)
 	}
+	e.o.setOpen(e.w.scanID, false)
 	return st, nil
+}
+
+// Abort deletes what the scan enqueued; the scope's sent set stays as it
+// was, so the next scan sends the same changes again.
+func (e *ScanEnqueue) Abort() error {
+	err := e.o.update(func(tx *bolt.Tx) error { return dropScan(tx, e.w.scanID) })
+	if err == nil {
+		e.o.setOpen(e.w.scanID, false)
+	} // else its messages stay held back until the next start drops them
+	return err
+}
+
+// dropScan deletes the messages of an unfinished scan and its open mark.
+func dropScan(tx *bolt.Tx, scanID string) error {
+	c := tx.Bucket(bOutbox).Cursor()
+	for k, v := c.First(); k != nil; {
+		p, err := decodePending(0, v)
+		if err == nil && scanOf(p.MsgID) == scanID {
+			at := append([]byte(nil), k...)
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			k, v = c.Seek(at) // the next key: Next after Delete may skip one
+			continue
+		}
+		k, v = c.Next()
+	}
+	return tx.Bucket(bOpen).Delete([]byte(scanID))
+}
+
+// scanOf is the scan id of a message id (scan id "/" message number).
+func scanOf(msgID string) string {
+	id, _, _ := strings.Cut(msgID, "/")
+	return id
 }
 
 // readSent returns what was last sent for a scope, by fingerprint.
@@ -170,20 +315,20 @@ func readSent(sent *bolt.Bucket, sid [finding.ScopeIDLen]byte) map[string]sentEn
 }
 
 // recordSent makes the scope's sent set the new one: gone fingerprints
-// deleted, changed findings written with their hash and path.
-func recordSent(sent *bolt.Bucket, sid [finding.ScopeIDLen]byte, cur map[string]sentEntry, changed []*vigilv1.Finding, gone []string) error {
+// deleted, changed ones written with their hash and path.
+func recordSent(sent *bolt.Bucket, sid [finding.ScopeIDLen]byte, cur map[string]sentEntry, changed []string, gone []string) error {
 	for _, fp := range gone {
 		k, _ := hex.DecodeString(fp)
 		if err := sent.Delete(append(append([]byte(nil), sid[:]...), k...)); err != nil {
 			return err
 		}
 	}
-	for _, f := range changed {
-		k, err := hex.DecodeString(f.Fingerprint)
+	for _, fp := range changed {
+		k, err := hex.DecodeString(fp)
 		if err != nil || len(k) != 32 {
-			return fmt.Errorf("finding with malformed fingerprint %q", f.Fingerprint)
+			return fmt.Errorf("finding with malformed fingerprint %q", fp)
 		}
-		e := cur[f.Fingerprint]
+		e := cur[fp]
 		if err := sent.Put(append(append([]byte(nil), sid[:]...), k...), append(e.hash[:], e.path...)); err != nil {
 			return err
 		}
@@ -224,6 +369,11 @@ func (w *scanWriter) enqueue(m *vigilv1.ScanMessage) error {
 	return w.out.Put(seqKey(n), encodePending(w.subject, fmt.Sprintf("%s/%d", w.scanID, w.seq), w.s.TraceParent, data))
 }
 
+// newBatch is an empty batch of the scan.
+func (w *scanWriter) newBatch() *vigilv1.FindingBatch {
+	return &vigilv1.FindingBatch{ScanId: w.scanID, Scope: w.s.Scope, Full: w.full}
+}
+
 // flush enqueues the batch being filled, if it holds anything.
 func (w *scanWriter) flush() error {
 	if w.batch != nil && (len(w.batch.Findings) > 0 || len(w.batch.GoneFingerprints) > 0) {
@@ -232,36 +382,35 @@ func (w *scanWriter) flush() error {
 			return err
 		}
 	}
-	w.batch = &vigilv1.FindingBatch{ScanId: w.scanID, Scope: w.s.Scope, Full: w.full}
+	w.batch = w.newBatch()
 	w.size = 0
 	return nil
 }
 
-// send enqueues the changed findings and the gone fingerprints in batches.
-func (w *scanWriter) send(changed []*vigilv1.Finding, gone []string) error {
-	if err := w.flush(); err != nil { // starts the first batch
-		return err
-	}
-	for _, f := range changed {
-		fs := proto.Size(f) + 8
-		if len(w.batch.Findings) >= w.opts.BatchFindings || (w.size+fs > w.opts.BatchBytes && len(w.batch.Findings) > 0) {
-			if err := w.flush(); err != nil {
-				return err
-			}
+// add puts a changed finding in the batch, first enqueueing the batch when
+// it is full by count or bytes.
+func (w *scanWriter) add(f *vigilv1.Finding) error {
+	fs := proto.Size(f) + 8
+	if len(w.batch.Findings) >= w.opts.BatchFindings || (w.size+fs > w.opts.BatchBytes && len(w.batch.Findings) > 0) {
+		if err := w.flush(); err != nil {
+			return err
 		}
-		w.batch.Findings = append(w.batch.Findings, f)
-		w.size += fs
 	}
-	for _, fp := range gone {
-		if w.size+70 > w.opts.BatchBytes {
-			if err := w.flush(); err != nil {
-				return err
-			}
+	w.batch.Findings = append(w.batch.Findings, f)
+	w.size += fs
+	return nil
+}
+
+// addGone puts a gone fingerprint in the batch.
+func (w *scanWriter) addGone(fp string) error {
+	if w.size+70 > w.opts.BatchBytes {
+		if err := w.flush(); err != nil {
+			return err
 		}
-		w.batch.GoneFingerprints = append(w.batch.GoneFingerprints, fp)
-		w.size += 70
 	}
-	return w.flush()
+	w.batch.GoneFingerprints = append(w.batch.GoneFingerprints, fp)
+	w.size += 70
+	return nil
 }
 
 // newScanID is unique per scan and sorts by time.
@@ -284,39 +433,4 @@ func errored(errPaths map[string]bool, path string) bool {
 		}
 	}
 	return false
-}
-
-// diff compares a scan's findings with what was last sent for the scope:
-// cur is the new set, changed the findings to send (all of them when
-// full), gone the fingerprints to resolve. A finding of a unit that could
-// not be read this time is carried over into cur, not gone.
-func diff(prev map[string]sentEntry, findings []*vigilv1.Finding, full bool, errPaths map[string]bool) (cur map[string]sentEntry, changed []*vigilv1.Finding, gone []string, err error) {
-	cur = make(map[string]sentEntry, len(findings))
-	for _, f := range findings {
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(f)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("encode finding: %w", err)
-		}
-		h := sha256.Sum256(b)
-		e := sentEntry{path: f.GetLocation().GetPath()}
-		copy(e.hash[:], h[:8])
-		cur[f.Fingerprint] = e
-		if p, ok := prev[f.Fingerprint]; full || !ok || p.hash != e.hash {
-			changed = append(changed, f)
-		}
-	}
-	for fp, e := range prev {
-		if _, ok := cur[fp]; ok {
-			continue
-		}
-		if errored(errPaths, e.path) {
-			cur[fp] = e // carried over: the file (or kind) could not be read this time
-			continue
-		}
-		gone = append(gone, fp)
-	}
-	if full {
-		gone = nil // the server resolves what a full scan does not report
-	}
-	return cur, changed, gone, nil
 }

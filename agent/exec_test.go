@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vigilsec/vigil/agent"
@@ -173,6 +175,23 @@ func TestWorkerCrashIsAnIncompleteRound(t *testing.T) {
 	if d := a.Outbox().Depth(); d == 0 {
 		t.Fatal("the target scanned before the crash was not enqueued")
 	}
+
+	// A worker that dies between two pieces of a target: nothing of the
+	// target is sent, and the round is incomplete.
+	half := proto.CloneOf(one)
+	half.GetTarget().More = true
+	b, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a2", Spec: agent.Spec{Targets: []string{"/srv/a"}},
+		Scanner: checkless{fakeWorker(t, 0, half)}, DataDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Outbox().Close()
+	if err := b.ScanOnce(context.Background()); !errors.Is(err, agent.ErrRoundIncomplete) {
+		t.Fatalf("cut inside a target: ScanOnce = %v, want an incomplete round", err)
+	}
+	if d := b.Outbox().Depth(); d != 0 {
+		t.Fatalf("%d messages of the cut target left in the outbox", d)
+	}
 }
 
 // checkless passes Check, so a fake worker that only scans can back an agent.
@@ -200,4 +219,63 @@ func FuzzReadFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A target that arrives in pieces is one scan per scope, with every
+// finding of every piece in it.
+func TestTargetInPieces(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	now := timestamppb.Now()
+	ts := &vigilv1.TargetScan{Target: "/srv/big", Identity: "/srv/big", StartedAt: now, FinishedAt: now, AnalyzerVersion: "v"}
+	for _, scanner := range []string{"kubernetes", "secrets"} {
+		sr := &vigilv1.ScopeResult{Scanner: scanner, Coverage: &vigilv1.Coverage{}}
+		for i := range 1500 {
+			path := fmt.Sprintf("%s/%d.yaml", scanner, i)
+			sr.Findings = append(sr.Findings, &vigilv1.Finding{CheckId: "VGL-X-1", Fingerprint: finding.Fingerprint("VGL-X-1", nil, path, ""),
+				Title: "t", Severity: vigilv1.Severity_SEVERITY_LOW, Location: &vigilv1.Location{Path: path}})
+		}
+		ts.Scopes = append(ts.Scopes, sr)
+	}
+	var frames []*vigilv1.WorkerMessage
+	for _, p := range worker.Pieces(ts, worker.PieceFindings) {
+		frames = append(frames, &vigilv1.WorkerMessage{Body: &vigilv1.WorkerMessage_Target{Target: p}})
+	}
+	if len(frames) != 3 {
+		t.Fatalf("%d pieces, want 3", len(frames))
+	}
+	frames = append(frames, &vigilv1.WorkerMessage{Body: &vigilv1.WorkerMessage_Done{Done: &vigilv1.WorkerDone{}}})
+	srv := serve(t)
+	a, err := agent.New(agent.Config{NATSURL: srv.NATSURL(), Tenant: "acme", ID: "a1", Spec: agent.Spec{Targets: []string{"/srv/big"}},
+		Scanner: checkless{fakeWorker(t, 0, frames...)}, DataDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Outbox().Close()
+	if err := a.ScanOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for {
+		ps, err := a.Outbox().Peek(100)
+		if err != nil || len(ps) == 0 {
+			break
+		}
+		var seqs []uint64
+		for _, p := range ps {
+			m := &vigilv1.ScanMessage{}
+			if err := proto.Unmarshal(p.Data, m); err != nil {
+				t.Fatal(err)
+			}
+			if c := m.GetCompleted(); c != nil {
+				counts[c.Scope.Scanner] = c.FindingCount
+			}
+			seqs = append(seqs, p.Seq)
+		}
+		a.Outbox().Delete(seqs)
+	}
+	if counts["kubernetes"] != 1500 || counts["secrets"] != 1500 {
+		t.Fatalf("completed scans %v, want both scopes with their 1,500 findings", counts)
+	}
 }

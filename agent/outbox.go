@@ -30,11 +30,18 @@ import (
 //     a missing key forces the next scan of the scope to send in full.
 //   - meta: "control_seq" → the stream sequence (8 bytes) of the last
 //     control request applied.
+//   - open: key = scan id of a scan being enqueued piece by piece (see
+//     ScanEnqueue). Its messages are in outbox but not sent: Peek stops at
+//     the first of them until the scan finishes. Opening the file deletes
+//     the messages of scans left open by a crash.
 type Outbox struct {
 	path string
 	// mu guards db against Remap; bbolt orders the transactions.
 	mu sync.RWMutex
 	db *bolt.DB
+	// open holds the ids of the scans being enqueued.
+	openMu sync.Mutex
+	open   map[string]bool
 }
 
 var (
@@ -42,6 +49,7 @@ var (
 	bSent   = []byte("sent")
 	bScopes = []byte("scopes")
 	bMeta   = []byte("meta")
+	bOpen   = []byte("open")
 
 	keyControlSeq = []byte("control_seq")
 )
@@ -52,7 +60,43 @@ func OpenOutbox(path string) (*Outbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Outbox{path: path, db: db}, nil
+	// Scans a crash left half enqueued are dropped: their scopes' sent
+	// sets never changed, so the next scan sends the same again.
+	err = db.Update(func(tx *bolt.Tx) error {
+		var open []string
+		tx.Bucket(bOpen).ForEach(func(k, _ []byte) error {
+			open = append(open, string(k))
+			return nil
+		})
+		for _, id := range open {
+			if err := dropScan(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	return &Outbox{path: path, db: db, open: map[string]bool{}}, nil
+}
+
+// setOpen marks a scan as being enqueued, or no longer.
+func (o *Outbox) setOpen(scanID string, open bool) {
+	o.openMu.Lock()
+	defer o.openMu.Unlock()
+	if open {
+		o.open[scanID] = true
+	} else {
+		delete(o.open, scanID)
+	}
+}
+
+func (o *Outbox) isOpen(scanID string) bool {
+	o.openMu.Lock()
+	defer o.openMu.Unlock()
+	return o.open[scanID]
 }
 
 func openOutboxDB(path string) (*bolt.DB, error) {
@@ -61,7 +105,7 @@ func openOutboxDB(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bOutbox, bSent, bScopes, bMeta} {
+		for _, b := range [][]byte{bOutbox, bSent, bScopes, bMeta, bOpen} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -171,6 +215,9 @@ func (o *Outbox) Peek(n int) ([]Pending, error) {
 			p, err := decodePending(binary.BigEndian.Uint64(k), v)
 			if err != nil {
 				return fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if o.isOpen(scanOf(p.MsgID)) {
+				break // the scan is still being enqueued; what follows waits for it
 			}
 			out = append(out, p)
 		}

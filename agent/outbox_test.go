@@ -75,3 +75,73 @@ func TestRemapKeepsStateAndReleasesPages(t *testing.T) {
 		t.Fatalf("rescan after the remap: %+v, %v; want nothing sent of %d", st, err, len(fs))
 	}
 }
+
+// A scan enqueued piece by piece is held back until it finishes, and so is
+// every message behind it; a crash before the end drops it at the next
+// open, leaving the scope's sent set as it was.
+func TestPiecewiseScanIsAtomic(t *testing.T) {
+	o, path := openOutbox(t)
+	scope := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "kubernetes", Target: "/srv"}
+	other := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "dockerfile", Target: "/srv"}
+	now := time.Now()
+	opts := EnqueueOptions{BatchFindings: 10}
+	e, err := o.BeginScan(ScopeScan{Scope: scope, StartedAt: now, FinishedAt: now}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []*vigilv1.Finding
+	for i := range 95 {
+		fs = append(fs, mk("m.yaml", i))
+	}
+	for i := 0; i < len(fs); i += 30 {
+		if err := e.Add(fs[i:min(i+30, len(fs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.EnqueueScan(ScopeScan{Scope: other, Findings: []*vigilv1.Finding{mk("Dockerfile", 1)}, StartedAt: now, FinishedAt: now}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := o.Peek(100); len(ps) != 0 {
+		t.Fatalf("%d messages visible while a scan before them is being enqueued", len(ps))
+	}
+	st, err := e.Finish()
+	if err != nil || st.Sent != 95 || st.SetSize != 95 {
+		t.Fatalf("finish: %+v, %v", st, err)
+	}
+	msgs := drainAll(t, o)
+	var batches, findings int
+	for _, m := range msgs {
+		if b := m.GetBatch(); b != nil {
+			batches++
+			findings += len(b.Findings)
+		}
+	}
+	if findings != 96 || batches != 11 || msgs[len(msgs)-1].GetCompleted() == nil {
+		t.Fatalf("%d messages, %d batches with %d findings; want 10 + 1 batches, 96 findings, a completion last", len(msgs), batches, findings)
+	}
+
+	// The next scan dies after its first piece.
+	e, err = o.BeginScan(ScopeScan{Scope: scope, StartedAt: now, FinishedAt: now}, EnqueueOptions{BatchFindings: 10, FullEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Add(fs[:50]); err != nil {
+		t.Fatal(err)
+	}
+	if o.Depth() == 0 {
+		t.Fatal("the piece enqueued nothing")
+	}
+	o.Close()
+	o, err = OpenOutbox(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if d := o.Depth(); d != 0 {
+		t.Fatalf("%d messages of the unfinished scan survived the reopen", d)
+	}
+	st, err = o.EnqueueScan(ScopeScan{Scope: scope, Findings: fs, StartedAt: now, FinishedAt: now}, opts)
+	if err != nil || st.Sent != 0 || st.SetSize != 95 {
+		t.Fatalf("rescan after the dropped scan: %+v, %v; want the sent set of the finished one, nothing to send", st, err)
+	}
+}

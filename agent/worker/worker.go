@@ -191,7 +191,53 @@ func (j *job) scanTarget(ctx context.Context, target, tenant string, emit func(*
 		ts.Scopes = append(ts.Scopes, &vigilv1.ScopeResult{Scanner: name, Findings: res.Findings[name], Errors: res.Ledger.Notices(name),
 			NotAssessed: notAssessed, Coverage: cov})
 	}
-	return res.Discovered, emit(ts)
+	for _, p := range Pieces(ts, PieceFindings) {
+		if err := emit(p); err != nil {
+			return nil, err
+		}
+	}
+	return res.Discovered, nil
+}
+
+// PieceFindings bounds the findings of one piece of a target's result.
+const PieceFindings = 1000
+
+// Pieces splits a target's result into pieces of at most n findings, in
+// scope order: the first carries every field of ts, the others the target
+// and their scopes' scanner and findings; all but the last say More.
+func Pieces(ts *vigilv1.TargetScan, n int) []*vigilv1.TargetScan {
+	first := &vigilv1.TargetScan{Target: ts.Target, Identity: ts.Identity, Error: ts.Error, StartedAt: ts.StartedAt, FinishedAt: ts.FinishedAt,
+		ScannerSeconds: ts.ScannerSeconds, AnalyzerVersion: ts.AnalyzerVersion}
+	for _, s := range ts.Scopes {
+		head := &vigilv1.ScopeResult{Scanner: s.Scanner, Errors: s.Errors, NotAssessed: s.NotAssessed, Coverage: s.Coverage}
+		first.Scopes = append(first.Scopes, head)
+	}
+	out := []*vigilv1.TargetScan{first}
+	cur, room := first, n
+	for i, s := range ts.Scopes {
+		rest := s.Findings
+		for len(rest) > 0 {
+			if room == 0 {
+				cur = &vigilv1.TargetScan{Target: ts.Target, Identity: ts.Identity}
+				out = append(out, cur)
+				room = n
+			}
+			take := min(room, len(rest))
+			var sr *vigilv1.ScopeResult
+			if cur == first {
+				sr = first.Scopes[i]
+			} else {
+				sr = &vigilv1.ScopeResult{Scanner: s.Scanner}
+				cur.Scopes = append(cur.Scopes, sr)
+			}
+			sr.Findings = append(sr.Findings, rest[:take]...)
+			rest, room = rest[take:], room-take
+		}
+	}
+	for _, p := range out[:len(out)-1] {
+		p.More = true
+	}
+	return out
 }
 
 // fleetName is how the agent names a target to the fleet: its canonical

@@ -125,8 +125,13 @@ type TargetScan struct {
 	ScannerSeconds map[string]float64 `protobuf:"bytes,7,rep,name=scanner_seconds,json=scannerSeconds,proto3" json:"scanner_seconds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	// AnalyzerVersion names the scanner build and its checks.
 	AnalyzerVersion string `protobuf:"bytes,8,opt,name=analyzer_version,json=analyzerVersion,proto3" json:"analyzer_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// More says further pieces of this target follow. A large target's
+	// findings travel in several pieces, so neither side holds them all in
+	// one message: the first piece carries every field, the next ones the
+	// target and their scopes' scanner and findings only.
+	More          bool `protobuf:"varint,9,opt,name=more,proto3" json:"more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TargetScan) Reset() {
@@ -213,6 +218,13 @@ func (x *TargetScan) GetAnalyzerVersion() string {
 		return x.AnalyzerVersion
 	}
 	return ""
+}
+
+func (x *TargetScan) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
 }
 
 // ScopeResult is one scanner's result for one target.
@@ -350,7 +362,7 @@ const file_vigil_v1_worker_proto_rawDesc = "" +
 	"\rWorkerMessage\x12.\n" +
 	"\x06target\x18\x01 \x01(\v2\x14.vigil.v1.TargetScanH\x00R\x06target\x12*\n" +
 	"\x04done\x18\x02 \x01(\v2\x14.vigil.v1.WorkerDoneH\x00R\x04doneB\x06\n" +
-	"\x04body\"\xbe\x03\n" +
+	"\x04body\"\xd2\x03\n" +
 	"\n" +
 	"TargetScan\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x1a\n" +
@@ -362,7 +374,8 @@ const file_vigil_v1_worker_proto_rawDesc = "" +
 	"finishedAt\x12-\n" +
 	"\x06scopes\x18\x06 \x03(\v2\x15.vigil.v1.ScopeResultR\x06scopes\x12Q\n" +
 	"\x0fscanner_seconds\x18\a \x03(\v2(.vigil.v1.TargetScan.ScannerSecondsEntryR\x0escannerSeconds\x12)\n" +
-	"\x10analyzer_version\x18\b \x01(\tR\x0fanalyzerVersion\x1aA\n" +
+	"\x10analyzer_version\x18\b \x01(\tR\x0fanalyzerVersion\x12\x12\n" +
+	"\x04more\x18\t \x01(\bR\x04more\x1aA\n" +
 	"\x13ScannerSecondsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xd6\x01\n" +
