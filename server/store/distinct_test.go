@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
 )
@@ -75,4 +77,49 @@ func scopeKeyHex(sc *vigilv1.Scope, fp string) string {
 		panic(err)
 	}
 	return hex.EncodeToString(k)
+}
+
+// A receiver that takes its time holds no transaction: pages the writer
+// frees meanwhile are reused, where an open read transaction would pin
+// them and make the file grow with every write.
+func TestGroupFingerprintsHoldsNoTransactionWhileEmitting(t *testing.T) {
+	s := openTemp(t)
+	var fs []*vigilv1.Finding
+	for i := range 10 {
+		fs = append(fs, mkFinding("acme", "VGL-CLUSTER-001", vigilv1.Severity_SEVERITY_HIGH, i))
+	}
+	sc := &vigilv1.Scope{Tenant: "acme", Agent: "a1", Scanner: "k", Target: "/m"}
+	scan(t, s, sc, "s1", true, fs, nil, fingerprints(fs), time.Unix(1_700_000_000, 0))
+	rewrite := func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("ballast"))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte("k"), make([]byte, 1<<20))
+		})
+	}
+	if err := rewrite(); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		var n int64
+		s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+		return n
+	}
+	start := size()
+	err := s.GroupFingerprints(&vigilv1.StreamGroupFingerprintsRequest{}, func(*vigilv1.StreamGroupFingerprintsResponse) error {
+		for range 40 {
+			if err := rewrite(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grown := size() - start; grown > 8<<20 {
+		t.Fatalf("the file grew %d MiB while 40 rewrites of 1 MiB ran during the stream: freed pages were pinned", grown>>20)
+	}
 }
