@@ -42,7 +42,7 @@ func run() error {
 	fs.StringVar(&cfg.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated")
 	fs.StringVar(&cfg.Tenant, "tenant", "", "tenant this agent reports for")
 	fs.StringVar(&cfg.ID, "id", "", "agent id, unique within the tenant")
-	fs.Func("max-memory", "memory budget, like 512Mi or 2Gi: scans queue rather than exceed it (default no bound)", func(v string) error {
+	fs.Func("max-memory", "memory budget of the scan worker, like 512Mi or 2Gi: scans queue rather than exceed it (default: no budget, the worker's heap held softly to 384Mi)", func(v string) error {
 		q, err := resource.ParseQuantity(v)
 		if err != nil || q.Sign() <= 0 {
 			return fmt.Errorf("--max-memory %q: want a size like 512Mi", v)
