@@ -42,8 +42,13 @@ type Local struct {
 
 // Check prepares the spec's scanner and reports what it will lack.
 func (l Local) Check(ctx context.Context, spec agent.Spec) error {
-	_, err := prepare(spec, l.logger(spec))
-	return err
+	j, err := prepare(spec, l.logger(spec))
+	if err != nil {
+		return err
+	}
+	// Once, at the agent's start, rather than at every round.
+	j.warnUnmetNeeds(spec.VulnDB != "")
+	return nil
 }
 
 // Scan scans the spec's targets.
@@ -72,7 +77,6 @@ type job struct {
 
 // prepare loads what the spec's scans need: check packs, vulnerability
 // data, trusted keys, and a cluster configuration that must be readable.
-// It logs each analyzer whose needs the spec does not meet.
 func prepare(spec agent.Spec, log *slog.Logger) (*job, error) {
 	targets, err := Targets(spec)
 	if err != nil {
@@ -121,7 +125,6 @@ func prepare(spec agent.Spec, log *slog.Logger) (*job, error) {
 	for _, t := range targets {
 		j.targets = append(j.targets, j.fleetName(t))
 	}
-	j.warnUnmetNeeds(opts.VulnDB != nil)
 	return j, nil
 }
 
