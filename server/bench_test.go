@@ -156,6 +156,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 		publishAll(b, js, first)
 		waitScans(b, srv, uint64(scopes), 10*time.Minute)
 		ingest := time.Since(start)
+		written := srv.store.PagesWritten()
 
 		start = time.Now()
 		publishAll(b, js, again)
@@ -207,6 +208,7 @@ func BenchmarkIngestFleet(b *testing.B) {
 		}
 		b.ReportMetric(total/ingest.Seconds(), "findings/s")
 		b.ReportMetric(ingest.Seconds(), "ingest-s")
+		b.ReportMetric(float64(written)/total, "store-written-B/finding")
 		b.ReportMetric(rescan.Seconds(), "rescan-s")
 		b.ReportMetric(float64(percentile(list, 0.5).Microseconds())/1000, "list-p50-ms")
 		b.ReportMetric(float64(percentile(list, 0.99).Microseconds())/1000, "list-p99-ms")

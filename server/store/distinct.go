@@ -39,10 +39,14 @@ func (s *Store) GroupFingerprints(req *vigilv1.StreamGroupFingerprintsRequest, e
 	w := groupWalk{req: req, statuses: statuses, prefix: prefix, seek: prefix}
 	for {
 		var msg *vigilv1.StreamGroupFingerprintsResponse
+		// The overlay's lock is taken before the transaction begins, so
+		// that counts written back meanwhile are still in the overlay.
+		s.occ.mu.RLock()
 		err := s.db.View(func(tx *bolt.Tx) error {
-			msg = w.next(tx.Bucket(bOccur))
+			msg = w.next(tx.Bucket(bOccur), s.occ)
 			return nil
 		})
+		s.occ.mu.RUnlock()
 		if err != nil || msg == nil {
 			return err
 		}
@@ -65,7 +69,7 @@ type groupWalk struct {
 }
 
 // next reads the next run, nil when the walk is done.
-func (w *groupWalk) next(b *bolt.Bucket) *vigilv1.StreamGroupFingerprintsResponse {
+func (w *groupWalk) next(b *bolt.Bucket, occ *occurrences) *vigilv1.StreamGroupFingerprintsResponse {
 	c := b.Cursor()
 	for {
 		if w.group == nil {
@@ -73,14 +77,25 @@ func (w *groupWalk) next(b *bolt.Bucket) *vigilv1.StreamGroupFingerprintsRespons
 			for k != nil && bytes.HasPrefix(k, w.prefix) && len(k) < occurrenceFPLen+5 {
 				k, _ = c.Next()
 			}
-			if k == nil || !bytes.HasPrefix(k, w.prefix) {
+			var group []byte
+			if k != nil && bytes.HasPrefix(k, w.prefix) {
+				group = k[:len(k)-occurrenceFPLen-1]
+			}
+			// The overlay may hold groups the bucket has not seen yet.
+			for name := range occ.groups {
+				g := []byte(name[:len(name)-1])
+				if len(name) >= 5 && bytes.HasPrefix(g, w.prefix) && bytes.Compare([]byte(name), w.seek) >= 0 && (group == nil || bytes.Compare(g, group) < 0) {
+					group = g
+				}
+			}
+			if group == nil {
 				return nil
 			}
-			w.group, w.after = bytes.Clone(k[:len(k)-occurrenceFPLen-1]), nil
+			w.group, w.after = bytes.Clone(group), nil
 		}
 		tenant, account, p, sev, _, ok := parseCountKey(append(bytes.Clone(w.group), 0))
 		if ok && (len(w.req.GetTenants()) == 0 || containsTenant(w.req.GetTenants(), tenant)) {
-			fps, more := mergeGroup(b, w.group, w.statuses, w.after)
+			fps, more := mergeGroup(b, occ, w.group, w.statuses, w.after)
 			if len(fps) > 0 {
 				msg := &vigilv1.StreamGroupFingerprintsResponse{Tenant: tenant, Account: account, Pillar: p, Severity: sev, Fingerprints: fps}
 				if more {
@@ -98,45 +113,109 @@ func (w *groupWalk) next(b *bolt.Bucket) *vigilv1.StreamGroupFingerprintsRespons
 // mergeGroup merges the fingerprints of one group under each status that
 // sort after after into one ascending run without repeats, of at most
 // maxRun; more says the group has fingerprints beyond the run.
-func mergeGroup(b *bolt.Bucket, group []byte, statuses []vigilv1.Status, after []byte) (run []byte, more bool) {
-	type cur struct {
-		c      *bolt.Cursor
-		prefix []byte
-		fp     []byte
-	}
-	var curs []*cur
+func mergeGroup(b *bolt.Bucket, occ *occurrences, group []byte, statuses []vigilv1.Status, after []byte) (run []byte, more bool) {
+	var curs []fpSource
 	for _, st := range statuses {
-		r := &cur{c: b.Cursor(), prefix: append(bytes.Clone(group), byte(st))}
-		k, _ := r.c.Seek(append(bytes.Clone(r.prefix), after...))
-		if k != nil && after != nil && bytes.Equal(k[len(k)-min(len(k), occurrenceFPLen):], after) {
-			k, _ = r.c.Next()
+		prefix := append(bytes.Clone(group), byte(st))
+		g := occ.groups[string(prefix)]
+		t := &treeSource{c: b.Cursor(), prefix: prefix, overlay: g}
+		if t.seek(after) {
+			curs = append(curs, t)
 		}
-		if k != nil && bytes.HasPrefix(k, r.prefix) && len(k) == len(r.prefix)+occurrenceFPLen {
-			r.fp = k[len(r.prefix):]
-			curs = append(curs, r)
+		if g != nil {
+			o := newOverlaySource(g, after)
+			if o.ok() {
+				curs = append(curs, o)
+			}
 		}
 	}
 	var last []byte
 	for len(curs) > 0 {
 		low := 0
 		for i, r := range curs {
-			if bytes.Compare(r.fp, curs[low].fp) < 0 {
+			if bytes.Compare(r.fp(), curs[low].fp()) < 0 {
 				low = i
 			}
 		}
 		r := curs[low]
-		if last == nil || !bytes.Equal(r.fp, last) {
+		if fp := r.fp(); last == nil || !bytes.Equal(fp, last) {
 			if len(run) >= maxRun*occurrenceFPLen {
 				return run, true
 			}
-			run = append(run, r.fp...)
+			run = append(run, fp...)
 			last = run[len(run)-occurrenceFPLen:]
 		}
-		if k, _ := r.c.Next(); k != nil && bytes.HasPrefix(k, r.prefix) && len(k) == len(r.prefix)+occurrenceFPLen {
-			r.fp = k[len(r.prefix):]
-		} else {
+		if !r.next() {
 			curs = slices.Delete(curs, low, low+1)
 		}
 	}
 	return run, false
 }
+
+// fpSource gives the fingerprints present in one counts key, ascending.
+type fpSource interface {
+	fp() []byte
+	next() bool
+}
+
+// treeSource walks the occurrences bucket under prefix, leaving out the
+// fingerprints the overlay has a count for (overlaySource gives those).
+type treeSource struct {
+	c       *bolt.Cursor
+	prefix  []byte
+	overlay *occGroup
+	cur     []byte
+}
+
+func (t *treeSource) fp() []byte { return t.cur }
+
+// seek places the walk at the first fingerprint after after.
+func (t *treeSource) seek(after []byte) bool {
+	k, _ := t.c.Seek(append(bytes.Clone(t.prefix), after...))
+	if k != nil && after != nil && bytes.Equal(k[len(k)-min(len(k), occurrenceFPLen):], after) {
+		k, _ = t.c.Next()
+	}
+	return t.settle(k)
+}
+
+func (t *treeSource) next() bool {
+	k, _ := t.c.Next()
+	return t.settle(k)
+}
+
+// settle moves from k to the first key the overlay does not shadow.
+func (t *treeSource) settle(k []byte) bool {
+	for ; k != nil && bytes.HasPrefix(k, t.prefix) && len(k) == len(t.prefix)+occurrenceFPLen; k, _ = t.c.Next() {
+		fp := k[len(t.prefix):]
+		if t.overlay != nil {
+			if _, ok := t.overlay.fps[[occurrenceFPLen]byte(fp)]; ok {
+				continue
+			}
+		}
+		t.cur = fp
+		return true
+	}
+	return false
+}
+
+// overlaySource gives the overlay's present fingerprints of one counts
+// key after a point, ascending.
+type overlaySource struct {
+	fps [][occurrenceFPLen]byte
+	i   int
+}
+
+func newOverlaySource(g *occGroup, after []byte) *overlaySource {
+	o := &overlaySource{}
+	for fp, n := range g.fps {
+		if n > 0 && (after == nil || bytes.Compare(fp[:], after) > 0) {
+			o.fps = append(o.fps, fp)
+		}
+	}
+	slices.SortFunc(o.fps, func(a, b [occurrenceFPLen]byte) int { return bytes.Compare(a[:], b[:]) })
+	return o
+}
+
+func (o *overlaySource) ok() bool   { return o.i < len(o.fps) }
+func (o *overlaySource) fp() []byte { return o.fps[o.i][:] }
+func (o *overlaySource) next() bool { o.i++; return o.ok() }

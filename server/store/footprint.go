@@ -47,3 +47,10 @@ func (s *Store) Footprint() (Footprint, error) {
 	})
 	return fp, err
 }
+
+// PagesWritten is the number of bytes of pages the store's transactions
+// have written since it was opened: what its write amplification costs.
+func (s *Store) PagesWritten() int64 {
+	st := s.db.Stats()
+	return st.TxStats.GetPageAlloc()
+}

@@ -44,8 +44,11 @@ func (s *Store) Purge(before time.Time, batch int) (int, error) {
 func (s *Store) purgeBatch(limit, from []byte, batch int) (int, []byte, error) {
 	n := 0
 	var next []byte
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var w *Writer
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := newWriter(tx, s.shared)
+		w = newWriter(tx, s.shared, s.occ)
 		keys, rest := indexKeys(tx.Bucket(bIdxChange).Cursor(), from, func(k []byte) bool { return bytes.Compare(k[:8], limit) < 0 }, batch)
 		next = rest
 		for _, key := range keys {
@@ -63,6 +66,9 @@ func (s *Store) purgeBatch(limit, from []byte, batch int) (int, []byte, error) {
 		}
 		return w.Flush()
 	})
+	if err == nil {
+		err = s.afterCommit(w)
+	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("purge: %w", err)
 	}

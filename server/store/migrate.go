@@ -15,7 +15,14 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	2: addEventOutbox,
 	3: countDistinct,
 	4: compactRecords,
+	5: holdOccurrences,
 }
+
+// holdOccurrences (schema 5 → 6) changes no data: from schema 6 the
+// occurrences bucket may lag an in-memory overlay, marked in meta by
+// keyOccurPending, which a server of schema 5 would not know to rebuild
+// from; the version keeps such a server from opening the file.
+func holdOccurrences(*bolt.Tx) error { return nil }
 
 func migrate(tx *bolt.Tx, from int) error {
 	for v := from; v < SchemaVersion; v++ {

@@ -1,6 +1,6 @@
 // Package store keeps the server's view of the fleet in a bbolt file.
 //
-// Layout and invariants (schema 5; migrate.go upgrades older files):
+// Layout and invariants (schema 6; migrate.go upgrades older files):
 //
 //   - findings: key = scope id (8 bytes) + fingerprint (32 bytes) →
 //     FindingRecord. Keys are clustered by scope so one scan's writes touch
@@ -15,8 +15,12 @@
 //     idx_account when its account is empty); they are rewritten in the
 //     same transaction as the finding.
 //   - counts: key = tenant 0x00 account 0x00 pillar severity status (one
-//     byte each) → big-endian uint64; the sum over a group equals the
-//     number of findings with those values.
+//     byte each) → big-endian uint64: the number of distinct fingerprints
+//     with those values (a fingerprint two scopes hold counts once).
+//   - occurrences: key = counts key + the first 16 bytes of a fingerprint
+//     → big-endian uint64, the number of scopes holding it with those
+//     values. Its recent changes live in an in-memory overlay written back
+//     in parts, with a mark in meta while any are pending (occurrences.go).
 //   - scopes: key = scope id → ScopeRecord. Its digest is the XOR of
 //     SHA-256(fingerprint) over the findings of the scope that are present
 //     (open, reopened or suppressed), and present is their number.
@@ -32,7 +36,8 @@
 //   - suppressions: key = id → Suppression; audit: key = time-ordered id →
 //     AuditEntry. Neither is ever deleted: exceptions stay accountable.
 //   - agents: key = tenant 0x00 agent id → Agent.
-//   - meta: "schema" → schema version.
+//   - meta: "schema" → schema version; "event_prefix"; and
+//     "occurrences_pending" while the occurrences bucket lags its overlay.
 //
 // An unchanged finding is not rewritten on re-scan: its last-seen time and
 // times-seen count derive from its scope's completed scans.
@@ -43,13 +48,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // SchemaVersion is the layout version written to meta.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 var (
 	bFindings = []byte("findings")
@@ -93,6 +99,10 @@ type Store struct {
 	db     *bolt.DB
 	path   string
 	shared *sharedCache
+	// writeMu orders the transactions that change findings, so that the
+	// occurrences overlay follows the commits (see occurrences.go).
+	writeMu sync.Mutex
+	occ     *occurrences
 }
 
 // Options tune a store.
@@ -102,6 +112,10 @@ type Options struct {
 	// ReadOnly opens the file for reading: nothing is created or migrated
 	// (for checking a file, such as a backup, that must stay as it is).
 	ReadOnly bool
+	// OccurrenceOverlay is how many changed occurrence counts are held in
+	// memory before part of them is written back; 0 means
+	// DefaultOccurrenceOverlay.
+	OccurrenceOverlay int
 }
 
 // Open opens or creates the store at path. It refuses a file that is not a
@@ -117,7 +131,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, shared: &sharedCache{}}
+	s := &Store{db: db, path: path, shared: &sharedCache{}, occ: newOccurrences(opts.OccurrenceOverlay)}
 	if opts.ReadOnly {
 		if _, err := s.Schema(); err != nil {
 			db.Close()
@@ -157,6 +171,9 @@ func (s *Store) init() error {
 		if err := migrate(tx, int(v[0])); err != nil {
 			return err
 		}
+		if err := recoverOccurrences(tx, s.path); err != nil {
+			return err
+		}
 		// After the migrations every bucket of the layout must exist.
 		for _, b := range allBuckets {
 			if tx.Bucket(b) == nil {
@@ -190,7 +207,15 @@ func (s *Store) Schema() (int, error) {
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var err error
+	if !s.db.IsReadOnly() {
+		err = s.writeBack(64<<10, true)
+	}
+	return errors.Join(err, s.db.Close())
+}
 
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }
@@ -247,14 +272,21 @@ func walk(path string, b *bolt.Bucket) error {
 // Update runs fn in one write transaction; everything fn does commits
 // together or not at all.
 func (s *Store) Update(fn func(w *Writer) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var w *Writer
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		fill(tx)
-		w := newWriter(tx, s.shared)
+		w = newWriter(tx, s.shared, s.occ)
 		if err := fn(w); err != nil {
 			return err
 		}
 		return w.Flush()
 	})
+	if err != nil {
+		return err
+	}
+	return s.afterCommit(w)
 }
 
 // fill sets how full bbolt packs the pages it splits in this transaction.

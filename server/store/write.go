@@ -43,6 +43,12 @@ type Writer struct {
 	// changes of the running counts, countDelta.
 	occDelta   map[string]int64
 	countDelta map[string]int64
+	// occ is the store's overlay of the occurrences bucket; staged holds
+	// the counts this transaction gives, applied to occ once it commits,
+	// and marks says it put keyOccurPending in meta.
+	occ    *occurrences
+	staged map[string]uint64
+	marks  bool
 	// fresh marks scopes that had no finding record when this transaction
 	// began: their lookups need only the pending records.
 	fresh map[[finding.ScopeIDLen]byte]bool
@@ -63,9 +69,9 @@ type Writer struct {
 	Received, Written int
 }
 
-func newWriter(tx *bolt.Tx, cache *sharedCache) *Writer {
+func newWriter(tx *bolt.Tx, cache *sharedCache, occ *occurrences) *Writer {
 	w := &Writer{
-		tx: tx, codec: newCodec(tx, cache), findings: tx.Bucket(bFindings), scopes: tx.Bucket(bScopes), counts: tx.Bucket(bCounts),
+		tx: tx, codec: newCodec(tx, cache), occ: occ, staged: map[string]uint64{}, findings: tx.Bucket(bFindings), scopes: tx.Bucket(bScopes), counts: tx.Bucket(bCounts),
 		idx:        map[string]*bolt.Bucket{},
 		scopeCache: map[[finding.ScopeIDLen]byte]*vigilv1.ScopeRecord{},
 		dirty:      map[[finding.ScopeIDLen]byte]bool{},
@@ -113,19 +119,16 @@ func (w *Writer) Flush() error {
 		}
 	}
 	clear(w.idxOps)
-	occ := w.tx.Bucket(bOccur)
-	for _, k := range sortedKeys(w.occDelta) {
-		before := int64(u64(occ.Get([]byte(k))))
-		after := before + w.occDelta[k]
-		var err error
-		if after <= 0 {
-			err = occ.Delete([]byte(k))
-		} else {
-			err = occ.Put([]byte(k), putU64(uint64(after)))
-		}
-		if err != nil {
+	if len(w.occDelta) > 0 && !w.occ.marked && !w.marks {
+		if err := w.tx.Bucket(bMeta).Put(keyOccurPending, []byte{1}); err != nil {
 			return fmt.Errorf("occurrences: %w", err)
 		}
+		w.marks = true
+	}
+	for k, d := range w.occDelta {
+		before := int64(w.occurrenceCount(k))
+		after := max(before+d, 0)
+		w.staged[k] = uint64(after)
 		group := k[:len(k)-occurrenceFPLen]
 		switch {
 		case before <= 0 && after > 0:
