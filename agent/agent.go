@@ -57,7 +57,7 @@ type Config struct {
 	// DrainTimeout bounds how long Once waits for the outbox to drain
 	// (default 1m); what is left stays for the next start.
 	DrainTimeout time.Duration
-	// DataDir holds the outbox file (default ./vigil-agent-data).
+	// DataDir holds the outbox file (default DefaultDataDir()).
 	DataDir string
 	// HeartbeatInterval between heartbeats (default 15s).
 	HeartbeatInterval time.Duration
@@ -66,6 +66,9 @@ type Config struct {
 	// BatchFindings caps findings per FindingBatch (default 500).
 	BatchFindings int
 	Logger        *slog.Logger
+
+	// defaultedDataDir is set when Validate chose DataDir.
+	defaultedDataDir bool
 }
 
 // Validate checks the configuration and fills in defaults.
@@ -92,6 +95,14 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("no targets: give one or more paths to scan, --node-root, --kubeconfig or --in-cluster"))
 	}
 	c.Spec.Tenant, c.Spec.Agent = c.Tenant, c.ID
+	if c.DataDir == "" {
+		dir, err := DefaultDataDir()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.DataDir = dir
+		c.defaultedDataDir = true
+	}
 	c.defaults()
 	return errors.Join(errs...)
 }
@@ -125,9 +136,6 @@ func (c *Config) defaults() {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = time.Minute
-	}
-	if c.DataDir == "" {
-		c.DataDir = "./vigil-agent-data"
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 15 * time.Second
@@ -185,6 +193,14 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if cfg.defaultedDataDir {
+		// An outbox an earlier release left in the folder the agent was
+		// started from may hold scans not yet sent: say where it is.
+		if _, err := os.Stat(filepath.Join(LegacyDataDir, "outbox.db")); err == nil {
+			cfg.Logger.Warn("an outbox of an earlier release is in the current folder and is not used; run once with --data-dir "+LegacyDataDir+" to send what it holds",
+				"folder", LegacyDataDir, "data_dir", cfg.DataDir)
+		}
 	}
 	ob, err := OpenOutbox(filepath.Join(cfg.DataDir, "outbox.db"))
 	if err != nil {

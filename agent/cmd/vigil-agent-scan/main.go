@@ -38,7 +38,7 @@ func main() {
 	// Frames own stdout: anything else printed goes to stderr.
 	frames := bufio.NewWriterSize(os.Stdout, 256<<10)
 	os.Stdout = os.Stderr
-	if err := run(frames); err != nil {
+	if err := run(frames); err != nil && !errors.Is(err, pflag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "vigil-agent-scan:", err)
 		os.Exit(1)
 	}

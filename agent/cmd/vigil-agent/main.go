@@ -25,6 +25,8 @@ import (
 func main() {
 	err := run()
 	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		// Help asked for is not a failure.
 	case errors.Is(err, agent.ErrNotDrained):
 		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
 		os.Exit(3)
@@ -54,7 +56,7 @@ func run() error {
 	fs.BoolVar(&cfg.Once, "once", false, "scan once, wait for the outbox to drain, and exit")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "time between scans (default 1h)")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "with --once, how long to wait for the outbox to drain (default 1m)")
-	fs.StringVar(&cfg.DataDir, "data-dir", "./vigil-agent-data", "directory for the outbox")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the outbox (default: $STATE_DIRECTORY under systemd, /var/lib/vigil-agent as root, else $XDG_STATE_HOME/vigil-agent or ~/.local/state/vigil-agent)")
 	fs.StringVar(&cfg.Spec.ChecksDir, "checks-dir", "", "directory of extra check packs")
 	fs.StringVar(&cfg.Spec.VulnDB, "vuln-db", "", "OSV vulnerability data (folder or zip) to match dependency files against")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -273,6 +274,10 @@ func bindCredential(cmd string, fs *pflag.FlagSet, args []string) (credentialFla
 	c.anyID = fs.Bool("any-id", false, "the tenant-wide agent credential named --name")
 	kinds := "agent, siem, client or token"
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if slices.Contains(args, "--help") || slices.Contains(args, "-h") {
+			fs.Usage()
+			return c, nil, pflag.ErrHelp
+		}
 		return c, nil, fmt.Errorf("%s what? give %s first, for example: vigil-server %s agent --tenant acme --id a1", cmd, kinds, cmd)
 	}
 	c.kind = args[0]
