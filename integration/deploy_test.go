@@ -9,8 +9,12 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -128,4 +132,64 @@ func TestDeployManifestsAreValid(t *testing.T) {
 		checked++
 	}
 	t.Logf("%d objects accepted by the API server", checked)
+}
+
+// Every PodDisruptionBudget of the base and the overlays lets at least one
+// pod of its workload go at a time, so none blocks a node drain (a
+// minAvailable of 1 over one replica would).
+func TestDisruptionBudgetsAllowADrain(t *testing.T) {
+	for _, rel := range []string{"base", "overlays/small"} {
+		objs := render(t, rel)
+		budgets := 0
+		for _, o := range objs {
+			if o.GetKind() != "PodDisruptionBudget" {
+				continue
+			}
+			budgets++
+			var pdb policyv1.PodDisruptionBudget
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &pdb); err != nil {
+				t.Fatalf("%s: PodDisruptionBudget %s: %v", rel, o.GetName(), err)
+			}
+			sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+			if err != nil {
+				t.Fatalf("%s: PodDisruptionBudget %s: %v", rel, o.GetName(), err)
+			}
+			matched := 0
+			for _, w := range objs {
+				if (w.GetKind() != "StatefulSet" && w.GetKind() != "Deployment") || w.GetNamespace() != o.GetNamespace() {
+					continue
+				}
+				podLabels, _, _ := unstructured.NestedStringMap(w.Object, "spec", "template", "metadata", "labels")
+				if !sel.Matches(labels.Set(podLabels)) {
+					continue
+				}
+				matched++
+				replicas := int64(1)
+				if r, ok, _ := unstructured.NestedInt64(w.Object, "spec", "replicas"); ok {
+					replicas = r
+				}
+				var allowed int
+				switch {
+				case pdb.Spec.MaxUnavailable != nil:
+					allowed, err = intstr.GetScaledValueFromIntOrPercent(pdb.Spec.MaxUnavailable, int(replicas), true)
+				case pdb.Spec.MinAvailable != nil:
+					var min int
+					min, err = intstr.GetScaledValueFromIntOrPercent(pdb.Spec.MinAvailable, int(replicas), true)
+					allowed = int(replicas) - min
+				}
+				if err != nil {
+					t.Fatalf("%s: PodDisruptionBudget %s: %v", rel, o.GetName(), err)
+				}
+				if allowed < 1 {
+					t.Errorf("%s: PodDisruptionBudget %s allows %d of %s %s's %d replicas to go: a drain would block", rel, o.GetName(), allowed, w.GetKind(), w.GetName(), replicas)
+				}
+			}
+			if matched == 0 {
+				t.Errorf("%s: PodDisruptionBudget %s selects no workload", rel, o.GetName())
+			}
+		}
+		if budgets == 0 {
+			t.Errorf("%s: no PodDisruptionBudget", rel)
+		}
+	}
 }
