@@ -12,7 +12,7 @@ BUF      := $(BIN)/.buf-$(BUF_VERSION)
 PGO      := $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION)
 PGOGRPC  := $(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
 
-.PHONY: all tools build generate check-generated lint test test-short demo bench bench-compare eval fuzz fuzz-short load dogfood clean
+.PHONY: all tools build version generate check-generated lint test test-short demo bench bench-compare eval fuzz fuzz-short load dogfood clean
 
 all: build
 
@@ -28,8 +28,20 @@ $(PGOGRPC):
 
 tools: $(BUF) $(PGO) $(PGOGRPC)
 
+# A commit tagged vX.Y.Z builds as X.Y.Z; any other build says it is
+# X.Y.Z-dev (pkg/version/VERSION) with its commit, and .dirty when the
+# work tree has changes.
+RELEASE_TAG := $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null)
+COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo .dirty)
+VERSION     := $(if $(RELEASE_TAG),$(RELEASE_TAG:v%=%),$(shell cat pkg/version/VERSION)-dev$(if $(COMMIT),+$(COMMIT)))
+LDFLAGS     := -s -w -X github.com/vigilsec/vigil/pkg/version.Version=$(VERSION)
+
 build:
-	$(GO) build -trimpath -ldflags="-s -w" -o $(BIN)/ ./cmd/vigil ./server/cmd/vigil-server ./agent/cmd/vigil-agent ./agent/cmd/vigil-agent-scan
+	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $(BIN)/ ./cmd/vigil ./server/cmd/vigil-server ./agent/cmd/vigil-agent ./agent/cmd/vigil-agent-scan
+
+# version prints the version make build stamps.
+version:
+	@echo $(VERSION)
 
 generate: tools
 	$(BIN)/buf generate

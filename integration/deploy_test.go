@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/vigilsec/vigil/pkg/version"
 )
 
 // render builds a kustomization under deploy/kubernetes with the
@@ -190,6 +192,33 @@ func TestDisruptionBudgetsAllowADrain(t *testing.T) {
 		}
 		if budgets == 0 {
 			t.Errorf("%s: no PodDisruptionBudget", rel)
+		}
+	}
+}
+
+// The manifests run the images of this source tree's release: the tag of
+// every Vigil image is pkg/version's Release.
+func TestDeployImagesAreTheRelease(t *testing.T) {
+	for _, rel := range []string{"base", "overlays/small"} {
+		images := 0
+		for _, o := range render(t, rel) {
+			containers, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec", "containers")
+			inits, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec", "initContainers")
+			cs, _ := containers.([]any)
+			is, _ := inits.([]any)
+			for _, c := range append(cs, is...) {
+				image, _ := c.(map[string]any)["image"].(string)
+				if !strings.HasPrefix(image, "ghcr.io/vigilsec/") {
+					continue
+				}
+				images++
+				if _, tag, _ := strings.Cut(strings.TrimPrefix(image, "ghcr.io/vigilsec/"), ":"); tag != version.Release {
+					t.Errorf("%s: %s %s runs %s, the release is %s", rel, o.GetKind(), o.GetName(), image, version.Release)
+				}
+			}
+		}
+		if images == 0 {
+			t.Errorf("%s: no Vigil image", rel)
 		}
 	}
 }
