@@ -39,6 +39,7 @@ var methodRoles = map[string]string{
 	vigilv1.FindingService_StreamGroupFingerprints_FullMethodName: pki.RoleViewer,
 	vigilv1.FindingService_WatchFindings_FullMethodName:           pki.RoleViewer,
 	vigilv1.AgentService_ListAgents_FullMethodName:                pki.RoleViewer,
+	vigilv1.ServerService_GetServerInfo_FullMethodName:            pki.RoleViewer,
 	vigilv1.AgentService_RetireAgent_FullMethodName:               pki.RoleAdmin,
 	vigilv1.AgentService_RetireTarget_FullMethodName:              pki.RoleAdmin,
 	vigilv1.CoverageService_ListCoverage_FullMethodName:           pki.RoleViewer,

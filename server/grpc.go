@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"golang.org/x/mod/semver"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/version"
 	"github.com/vigilsec/vigil/server/store"
 )
 
@@ -29,11 +31,12 @@ func (s *Server) newGRPC(opts ...grpc.ServerOption) *grpc.Server {
 	vigilv1.RegisterSuppressionServiceServer(g, &suppressionService{s: s})
 	vigilv1.RegisterBackupServiceServer(g, &backupService{s: s})
 	vigilv1.RegisterCoverageServiceServer(g, &coverageService{s: s})
+	vigilv1.RegisterServerServiceServer(g, &serverService{s: s})
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(vigilv1.FindingService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	for _, name := range []string{vigilv1.AgentService_ServiceDesc.ServiceName, vigilv1.SuppressionService_ServiceDesc.ServiceName, vigilv1.BackupService_ServiceDesc.ServiceName,
-		vigilv1.CoverageService_ServiceDesc.ServiceName} {
+		vigilv1.CoverageService_ServiceDesc.ServiceName, vigilv1.ServerService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	healthpb.RegisterHealthServer(g, hs)
@@ -182,5 +185,25 @@ func (a *agentService) ListAgents(ctx context.Context, req *vigilv1.ListAgentsRe
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "agents: %v", err)
 	}
+	for _, ag := range list {
+		ag.OlderThanServer = olderThan(ag.GetVersion(), version.Version)
+	}
 	return &vigilv1.ListAgentsResponse{Agents: list, NextPageToken: next, Total: int64(total)}, nil
+}
+
+// olderThan reports whether version v sorts before server (semantic
+// versions without their leading v). A version that is not semver, as
+// agents before versions were stamped may send, is not judged.
+func olderThan(v, server string) bool {
+	return semver.IsValid("v"+v) && semver.IsValid("v"+server) && semver.Compare("v"+v, "v"+server) < 0
+}
+
+// serverService answers what a server is.
+type serverService struct {
+	vigilv1.UnimplementedServerServiceServer
+	s *Server
+}
+
+func (v *serverService) GetServerInfo(context.Context, *vigilv1.GetServerInfoRequest) (*vigilv1.GetServerInfoResponse, error) {
+	return &vigilv1.GetServerInfoResponse{Version: version.Version, Shard: int32(v.s.cfg.Shard), Shards: int32(v.s.cfg.Shards)}, nil
 }

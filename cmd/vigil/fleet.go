@@ -374,7 +374,11 @@ func newAgentsCmd(g *globals) *cobra.Command {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "TENANT\tAGENT\tVERSION\tHOST\tLAST HEARTBEAT\tLAST SCAN\tSTALE")
 				for _, a := range resp.Agents {
-					report.Row(tw, a.Tenant, a.Id, a.Version, a.Hostname, ts(a.LastHeartbeat.AsTime()), ts(a.LastScan.AsTime()), a.Stale)
+					v := a.Version
+					if a.OlderThanServer {
+						v += " (older than the server)"
+					}
+					report.Row(tw, a.Tenant, a.Id, v, a.Hostname, ts(a.LastHeartbeat.AsTime()), ts(a.LastScan.AsTime()), a.Stale)
 				}
 				return tw.Flush()
 			}

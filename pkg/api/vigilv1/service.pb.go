@@ -575,9 +575,13 @@ type Agent struct {
 	// known_scopes are the scopes the agent's heartbeats have named since its
 	// last complete scan round. At the next complete round, those it no
 	// longer names are retired: the agent stopped scanning their targets.
-	KnownScopes   []*Scope `protobuf:"bytes,17,rep,name=known_scopes,json=knownScopes,proto3" json:"known_scopes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	KnownScopes []*Scope `protobuf:"bytes,17,rep,name=known_scopes,json=knownScopes,proto3" json:"known_scopes,omitempty"`
+	// older_than_server is set, in ListAgents answers, when the agent's
+	// version sorts before the answering server's (semantic versions): an
+	// agent to upgrade.
+	OlderThanServer bool `protobuf:"varint,18,opt,name=older_than_server,json=olderThanServer,proto3" json:"older_than_server,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Agent) Reset() {
@@ -727,6 +731,13 @@ func (x *Agent) GetKnownScopes() []*Scope {
 		return x.KnownScopes
 	}
 	return nil
+}
+
+func (x *Agent) GetOlderThanServer() bool {
+	if x != nil {
+		return x.OlderThanServer
+	}
+	return false
 }
 
 // FindingFilter selects stored findings. Empty fields match everything.
@@ -1988,6 +1999,107 @@ func (x *RetireTargetResponse) GetScopes() uint32 {
 	return 0
 }
 
+// GetServerInfoRequest asks a server about itself.
+type GetServerInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerInfoRequest) Reset() {
+	*x = GetServerInfoRequest{}
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerInfoRequest) ProtoMessage() {}
+
+func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetServerInfoRequest) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+}
+
+// GetServerInfoResponse describes the server that answers.
+type GetServerInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version is the server's build version (semantic version).
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// shard is the write shard the server consumes (-1: all of them), of
+	// shards.
+	Shard         int32 `protobuf:"varint,2,opt,name=shard,proto3" json:"shard,omitempty"`
+	Shards        int32 `protobuf:"varint,3,opt,name=shards,proto3" json:"shards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServerInfoResponse) Reset() {
+	*x = GetServerInfoResponse{}
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServerInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServerInfoResponse) ProtoMessage() {}
+
+func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServerInfoResponse.ProtoReflect.Descriptor instead.
+func (*GetServerInfoResponse) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetServerInfoResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *GetServerInfoResponse) GetShard() int32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *GetServerInfoResponse) GetShards() int32 {
+	if x != nil {
+		return x.Shards
+	}
+	return 0
+}
+
 // CreateSuppressionRequest adds an exception.
 type CreateSuppressionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1998,7 +2110,7 @@ type CreateSuppressionRequest struct {
 
 func (x *CreateSuppressionRequest) Reset() {
 	*x = CreateSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2122,7 @@ func (x *CreateSuppressionRequest) String() string {
 func (*CreateSuppressionRequest) ProtoMessage() {}
 
 func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2135,7 @@ func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateSuppressionRequest) GetSuppression() *Suppression {
@@ -2045,7 +2157,7 @@ type CreateSuppressionResponse struct {
 
 func (x *CreateSuppressionResponse) Reset() {
 	*x = CreateSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2169,7 @@ func (x *CreateSuppressionResponse) String() string {
 func (*CreateSuppressionResponse) ProtoMessage() {}
 
 func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2182,7 @@ func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateSuppressionResponse) GetSuppression() *Suppression {
@@ -2099,7 +2211,7 @@ type ListSuppressionsRequest struct {
 
 func (x *ListSuppressionsRequest) Reset() {
 	*x = ListSuppressionsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2223,7 @@ func (x *ListSuppressionsRequest) String() string {
 func (*ListSuppressionsRequest) ProtoMessage() {}
 
 func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2236,7 @@ func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListSuppressionsRequest) GetTenant() string {
@@ -2151,7 +2263,7 @@ type ListSuppressionsResponse struct {
 
 func (x *ListSuppressionsResponse) Reset() {
 	*x = ListSuppressionsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2275,7 @@ func (x *ListSuppressionsResponse) String() string {
 func (*ListSuppressionsResponse) ProtoMessage() {}
 
 func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2288,7 @@ func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
@@ -2196,7 +2308,7 @@ type RevokeSuppressionRequest struct {
 
 func (x *RevokeSuppressionRequest) Reset() {
 	*x = RevokeSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2208,7 +2320,7 @@ func (x *RevokeSuppressionRequest) String() string {
 func (*RevokeSuppressionRequest) ProtoMessage() {}
 
 func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2221,7 +2333,7 @@ func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RevokeSuppressionRequest) GetId() string {
@@ -2243,7 +2355,7 @@ type RevokeSuppressionResponse struct {
 
 func (x *RevokeSuppressionResponse) Reset() {
 	*x = RevokeSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2255,7 +2367,7 @@ func (x *RevokeSuppressionResponse) String() string {
 func (*RevokeSuppressionResponse) ProtoMessage() {}
 
 func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2268,7 +2380,7 @@ func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RevokeSuppressionResponse) GetSuppression() *Suppression {
@@ -2310,7 +2422,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2434,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2447,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
@@ -2420,7 +2532,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2544,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2557,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListAuditRequest) GetTenant() string {
@@ -2480,7 +2592,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2604,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2617,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -2531,7 +2643,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2655,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2668,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 // BackupResponse carries the next bytes of the snapshot, a bbolt file.
@@ -2569,7 +2681,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[32]
+	mi := &file_vigil_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2693,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[32]
+	mi := &file_vigil_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2706,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BackupResponse) GetData() []byte {
@@ -2625,7 +2737,7 @@ type ListCoverageRequest struct {
 
 func (x *ListCoverageRequest) Reset() {
 	*x = ListCoverageRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[33]
+	mi := &file_vigil_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2749,7 @@ func (x *ListCoverageRequest) String() string {
 func (*ListCoverageRequest) ProtoMessage() {}
 
 func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[33]
+	mi := &file_vigil_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2762,7 @@ func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageRequest.ProtoReflect.Descriptor instead.
 func (*ListCoverageRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListCoverageRequest) GetTenant() string {
@@ -2727,7 +2839,7 @@ type ScopeCoverage struct {
 
 func (x *ScopeCoverage) Reset() {
 	*x = ScopeCoverage{}
-	mi := &file_vigil_v1_service_proto_msgTypes[34]
+	mi := &file_vigil_v1_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2739,7 +2851,7 @@ func (x *ScopeCoverage) String() string {
 func (*ScopeCoverage) ProtoMessage() {}
 
 func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[34]
+	mi := &file_vigil_v1_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2752,7 +2864,7 @@ func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeCoverage.ProtoReflect.Descriptor instead.
 func (*ScopeCoverage) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{34}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ScopeCoverage) GetScope() *Scope {
@@ -2810,7 +2922,7 @@ type ListCoverageResponse struct {
 
 func (x *ListCoverageResponse) Reset() {
 	*x = ListCoverageResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[35]
+	mi := &file_vigil_v1_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2822,7 +2934,7 @@ func (x *ListCoverageResponse) String() string {
 func (*ListCoverageResponse) ProtoMessage() {}
 
 func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[35]
+	mi := &file_vigil_v1_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2835,7 +2947,7 @@ func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageResponse.ProtoReflect.Descriptor instead.
 func (*ListCoverageResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{35}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListCoverageResponse) GetScopes() []*ScopeCoverage {
@@ -2902,7 +3014,7 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x121\n" +
 	"\afinding\x18\x02 \x01(\v2\x17.vigil.v1.StoredFindingR\afinding\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
-	"\x02id\x18\x04 \x01(\tR\x02id\"\xea\x05\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\"\x96\x06\n" +
 	"\x05Agent\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -2923,7 +3035,8 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\aretired\x18\x0f \x01(\bR\aretired\x129\n" +
 	"\n" +
 	"retired_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\x122\n" +
-	"\fknown_scopes\x18\x11 \x03(\v2\x0f.vigil.v1.ScopeR\vknownScopes\"\xfd\x05\n" +
+	"\fknown_scopes\x18\x11 \x03(\v2\x0f.vigil.v1.ScopeR\vknownScopes\x12*\n" +
+	"\x11older_than_server\x18\x12 \x01(\bR\x0folderThanServer\"\xfd\x05\n" +
 	"\rFindingFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12(\n" +
@@ -3015,7 +3128,12 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"J\n" +
 	"\x14RetireTargetResponse\x12\x1a\n" +
 	"\bresolved\x18\x01 \x01(\x04R\bresolved\x12\x16\n" +
-	"\x06scopes\x18\x02 \x01(\rR\x06scopes\"S\n" +
+	"\x06scopes\x18\x02 \x01(\rR\x06scopes\"\x16\n" +
+	"\x14GetServerInfoRequest\"_\n" +
+	"\x15GetServerInfoResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x14\n" +
+	"\x05shard\x18\x02 \x01(\x05R\x05shard\x12\x16\n" +
+	"\x06shards\x18\x03 \x01(\x05R\x06shards\"S\n" +
 	"\x18CreateSuppressionRequest\x127\n" +
 	"\vsuppression\x18\x01 \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\"p\n" +
 	"\x19CreateSuppressionResponse\x127\n" +
@@ -3100,7 +3218,9 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	"GetFinding\x12\x1b.vigil.v1.GetFindingRequest\x1a\x1c.vigil.v1.GetFindingResponse\x12\\\n" +
 	"\x11SummarizeFindings\x12\".vigil.v1.SummarizeFindingsRequest\x1a#.vigil.v1.SummarizeFindingsResponse\x12p\n" +
 	"\x17StreamGroupFingerprints\x12(.vigil.v1.StreamGroupFingerprintsRequest\x1a).vigil.v1.StreamGroupFingerprintsResponse0\x01\x12R\n" +
-	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012\xf2\x01\n" +
+	"\rWatchFindings\x12\x1e.vigil.v1.WatchFindingsRequest\x1a\x1f.vigil.v1.WatchFindingsResponse0\x012a\n" +
+	"\rServerService\x12P\n" +
+	"\rGetServerInfo\x12\x1e.vigil.v1.GetServerInfoRequest\x1a\x1f.vigil.v1.GetServerInfoResponse2\xf2\x01\n" +
 	"\fAgentService\x12G\n" +
 	"\n" +
 	"ListAgents\x12\x1b.vigil.v1.ListAgentsRequest\x1a\x1c.vigil.v1.ListAgentsResponse\x12J\n" +
@@ -3129,7 +3249,7 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                             // 0: vigil.v1.Status
 	(EventType)(0),                          // 1: vigil.v1.EventType
@@ -3156,69 +3276,71 @@ var file_vigil_v1_service_proto_goTypes = []any{
 	(*RetireAgentResponse)(nil),             // 22: vigil.v1.RetireAgentResponse
 	(*RetireTargetRequest)(nil),             // 23: vigil.v1.RetireTargetRequest
 	(*RetireTargetResponse)(nil),            // 24: vigil.v1.RetireTargetResponse
-	(*CreateSuppressionRequest)(nil),        // 25: vigil.v1.CreateSuppressionRequest
-	(*CreateSuppressionResponse)(nil),       // 26: vigil.v1.CreateSuppressionResponse
-	(*ListSuppressionsRequest)(nil),         // 27: vigil.v1.ListSuppressionsRequest
-	(*ListSuppressionsResponse)(nil),        // 28: vigil.v1.ListSuppressionsResponse
-	(*RevokeSuppressionRequest)(nil),        // 29: vigil.v1.RevokeSuppressionRequest
-	(*RevokeSuppressionResponse)(nil),       // 30: vigil.v1.RevokeSuppressionResponse
-	(*AuditEntry)(nil),                      // 31: vigil.v1.AuditEntry
-	(*ListAuditRequest)(nil),                // 32: vigil.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),               // 33: vigil.v1.ListAuditResponse
-	(*BackupRequest)(nil),                   // 34: vigil.v1.BackupRequest
-	(*BackupResponse)(nil),                  // 35: vigil.v1.BackupResponse
-	(*ListCoverageRequest)(nil),             // 36: vigil.v1.ListCoverageRequest
-	(*ScopeCoverage)(nil),                   // 37: vigil.v1.ScopeCoverage
-	(*ListCoverageResponse)(nil),            // 38: vigil.v1.ListCoverageResponse
-	(*Finding)(nil),                         // 39: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
-	(*Scope)(nil),                           // 41: vigil.v1.Scope
-	(Pillar)(0),                             // 42: vigil.v1.Pillar
-	(Severity)(0),                           // 43: vigil.v1.Severity
-	(NotAssessedReason)(0),                  // 44: vigil.v1.NotAssessedReason
-	(*Coverage)(nil),                        // 45: vigil.v1.Coverage
+	(*GetServerInfoRequest)(nil),            // 25: vigil.v1.GetServerInfoRequest
+	(*GetServerInfoResponse)(nil),           // 26: vigil.v1.GetServerInfoResponse
+	(*CreateSuppressionRequest)(nil),        // 27: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil),       // 28: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),         // 29: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),        // 30: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),        // 31: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil),       // 32: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                      // 33: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),                // 34: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),               // 35: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),                   // 36: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),                  // 37: vigil.v1.BackupResponse
+	(*ListCoverageRequest)(nil),             // 38: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),                   // 39: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),            // 40: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                         // 41: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*Scope)(nil),                           // 43: vigil.v1.Scope
+	(Pillar)(0),                             // 44: vigil.v1.Pillar
+	(Severity)(0),                           // 45: vigil.v1.Severity
+	(NotAssessedReason)(0),                  // 46: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                        // 47: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	39, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	41, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	40, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	40, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	40, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	41, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	40, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	42, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	42, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	42, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	43, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	42, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
 	4,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	40, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	40, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	40, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	42, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	42, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	42, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
 	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
 	3,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	40, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	40, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	40, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	41, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	40, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
-	40, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
-	40, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	41, // 20: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
-	42, // 21: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	43, // 22: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	42, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	42, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	42, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	43, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	42, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	42, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	42, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	43, // 20: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
+	44, // 21: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	45, // 22: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
 	0,  // 23: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	40, // 24: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
-	40, // 25: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
-	40, // 26: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
-	40, // 27: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
+	42, // 24: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
+	42, // 25: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
+	42, // 26: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
+	42, // 27: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
 	7,  // 28: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	2,  // 29: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
 	3,  // 30: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
 	3,  // 31: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
 	3,  // 32: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
 	0,  // 33: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	42, // 34: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	43, // 35: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	44, // 34: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	45, // 35: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
 	13, // 36: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
 	0,  // 37: vigil.v1.StreamGroupFingerprintsRequest.statuses:type_name -> vigil.v1.Status
-	42, // 38: vigil.v1.StreamGroupFingerprintsResponse.pillar:type_name -> vigil.v1.Pillar
-	43, // 39: vigil.v1.StreamGroupFingerprintsResponse.severity:type_name -> vigil.v1.Severity
+	44, // 38: vigil.v1.StreamGroupFingerprintsResponse.pillar:type_name -> vigil.v1.Pillar
+	45, // 39: vigil.v1.StreamGroupFingerprintsResponse.severity:type_name -> vigil.v1.Severity
 	7,  // 40: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
 	5,  // 41: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
 	6,  // 42: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
@@ -3226,45 +3348,47 @@ var file_vigil_v1_service_proto_depIdxs = []int32{
 	4,  // 44: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
 	4,  // 45: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
 	4,  // 46: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	40, // 47: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	42, // 47: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	4,  // 48: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	31, // 49: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	44, // 50: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	41, // 51: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	45, // 52: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	40, // 53: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	37, // 54: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	33, // 49: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	46, // 50: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	43, // 51: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	47, // 52: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	42, // 53: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	39, // 54: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
 	6,  // 55: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
 	8,  // 56: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
 	10, // 57: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
 	12, // 58: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
 	15, // 59: vigil.v1.FindingService.StreamGroupFingerprints:input_type -> vigil.v1.StreamGroupFingerprintsRequest
 	17, // 60: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	19, // 61: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	21, // 62: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	23, // 63: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	25, // 64: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	27, // 65: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	29, // 66: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	32, // 67: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	34, // 68: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	36, // 69: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	9,  // 70: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	11, // 71: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	14, // 72: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	16, // 73: vigil.v1.FindingService.StreamGroupFingerprints:output_type -> vigil.v1.StreamGroupFingerprintsResponse
-	18, // 74: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	20, // 75: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	22, // 76: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	24, // 77: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	26, // 78: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	28, // 79: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	30, // 80: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	33, // 81: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	35, // 82: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	38, // 83: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	70, // [70:84] is the sub-list for method output_type
-	56, // [56:70] is the sub-list for method input_type
+	25, // 61: vigil.v1.ServerService.GetServerInfo:input_type -> vigil.v1.GetServerInfoRequest
+	19, // 62: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	21, // 63: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	23, // 64: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	27, // 65: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	29, // 66: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	31, // 67: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	34, // 68: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	36, // 69: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	38, // 70: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	9,  // 71: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	11, // 72: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	14, // 73: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	16, // 74: vigil.v1.FindingService.StreamGroupFingerprints:output_type -> vigil.v1.StreamGroupFingerprintsResponse
+	18, // 75: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	26, // 76: vigil.v1.ServerService.GetServerInfo:output_type -> vigil.v1.GetServerInfoResponse
+	20, // 77: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	22, // 78: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	24, // 79: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	28, // 80: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	30, // 81: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	32, // 82: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	35, // 83: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	37, // 84: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	40, // 85: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	71, // [71:86] is the sub-list for method output_type
+	56, // [56:71] is the sub-list for method input_type
 	56, // [56:56] is the sub-list for extension type_name
 	56, // [56:56] is the sub-list for extension extendee
 	0,  // [0:56] is the sub-list for field type_name
@@ -3283,9 +3407,9 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_vigil_v1_service_proto_goTypes,
 		DependencyIndexes: file_vigil_v1_service_proto_depIdxs,
