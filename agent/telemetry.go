@@ -25,15 +25,29 @@ type meters struct {
 	publishTime  metric.Float64Histogram
 }
 
+// Bucket boundaries of the agent's histograms, in seconds, from measured
+// distributions (OpenTelemetry's default boundaries suit milliseconds).
+var (
+	// scanBuckets: one target. A manifest folder takes milliseconds,
+	// examples/ about a second, the Go module cache 753 – 863 s.
+	scanBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600}
+	// publishBuckets: publish to acknowledgement. make load measured p50
+	// 11 – 21 ms and p99 57 – 191 ms; while NATS is away, seconds to
+	// minutes.
+	publishBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+)
+
 func newMeters() meters {
 	m := otel.Meter(instrumentation)
 	var ms meters
 	ms.scanDuration, _ = m.Float64Histogram("vigil.agent.scan.duration", metric.WithUnit("s"),
-		metric.WithDescription("time spent scanning one target, per scanner (summed over its files)"))
+		metric.WithDescription("time spent scanning one target, per scanner (summed over its files)"),
+		metric.WithExplicitBucketBoundaries(scanBuckets...))
 	ms.findings, _ = m.Int64Counter("vigil.agent.findings", metric.WithDescription("findings reported by scans, per scanner"))
 	ms.published, _ = m.Int64Counter("vigil.agent.messages.published", metric.WithDescription("scan messages acknowledged by JetStream"))
 	ms.publishTime, _ = m.Float64Histogram("vigil.agent.publish.duration", metric.WithUnit("s"),
-		metric.WithDescription("time from publish to JetStream acknowledgement"))
+		metric.WithDescription("time from publish to JetStream acknowledgement"),
+		metric.WithExplicitBucketBoundaries(publishBuckets...))
 	return ms
 }
 

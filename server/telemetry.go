@@ -28,6 +28,21 @@ type meters struct {
 	agentsReg metric.Registration
 }
 
+// Bucket boundaries of the server's histograms, in seconds, from measured
+// distributions (OpenTelemetry's default boundaries, 0 to 10,000, suit
+// milliseconds and put every one of these in the first bucket).
+var (
+	// commitBuckets: one store transaction. make load measured p50 24 –
+	// 121 ms and p99 254 – 294 ms for up to 5,000 findings with fsync; a
+	// heartbeat flush or a small scan takes a millisecond or two, a
+	// write-back of occurrence counts or a retirement seconds.
+	commitBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10}
+	// lagBuckets: arrival in JetStream to commit. Under a second when the
+	// writer keeps up (make load at 25,000 findings/s: p99 0.85 s), tens of
+	// seconds when it falls behind, minutes after an outage.
+	lagBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900}
+)
+
 func (s *Server) newMeters() {
 	m := otel.Meter(instrumentation)
 	s.m.received, _ = m.Int64Counter("vigil.ingest.findings.received", metric.WithDescription("findings carried by ingested batches"))
@@ -36,9 +51,10 @@ func (s *Server) newMeters() {
 	s.m.messages, _ = m.Int64Counter("vigil.ingest.messages", metric.WithDescription("scan messages applied"))
 	s.m.lag, _ = m.Float64Histogram("vigil.ingest.lag", metric.WithUnit("s"),
 		metric.WithDescription("time from a message's arrival in JetStream to its commit in the store"),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+		metric.WithExplicitBucketBoundaries(lagBuckets...))
 	s.m.commit, _ = m.Float64Histogram("vigil.ingest.commit.duration", metric.WithUnit("s"),
-		metric.WithDescription("time of one store transaction"))
+		metric.WithDescription("time of one store transaction"),
+		metric.WithExplicitBucketBoundaries(commitBuckets...))
 	s.m.dead, _ = m.Int64Counter("vigil.ingest.deadlettered", metric.WithDescription("messages sent to the dead-letter subject, per reason"))
 	s.m.events, _ = m.Int64Counter("vigil.events.published", metric.WithDescription("lifecycle events, per type"))
 	dedup, _ := m.Float64ObservableGauge("vigil.ingest.dedup.ratio",
