@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -87,18 +86,18 @@ func (f *findingService) ListFindings(ctx context.Context, req *vigilv1.ListFind
 }
 
 func (f *findingService) GetFinding(ctx context.Context, req *vigilv1.GetFindingRequest) (*vigilv1.GetFindingResponse, error) {
-	sf, all, err := f.s.store.GetAll(req.Id, 0)
-	if err == nil && !caller(ctx).AllowsTenant(sf.GetFinding().GetResource().GetTenant()) {
-		// Outside the caller's scope reads as absent: no existence leak.
-		err = store.ErrNotFound
-	}
+	// Outside the caller's tenants reads as absent, and makes no prefix
+	// ambiguous: no existence leaks.
+	sf, all, err := f.s.store.GetAll(req.Id, 0, caller(ctx).AllowsTenant)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, status.Errorf(codes.NotFound, "finding %q not found", req.Id)
+	}
+	if errors.Is(err, store.ErrAmbiguous) {
+		return nil, status.Errorf(codes.InvalidArgument, "%v: give more digits", err)
 	}
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "get: %v", err)
 	}
-	all = slices.DeleteFunc(all, func(o *vigilv1.StoredFinding) bool { return !caller(ctx).AllowsTenant(o.GetScope().GetTenant()) })
 	return &vigilv1.GetFindingResponse{Finding: sf, Occurrences: all}, nil
 }
 

@@ -124,8 +124,14 @@ func (s *shards) Get(ctx context.Context, id string) (*vigilv1.GetFindingRespons
 			return nil, fmt.Errorf("get finding on %s: %w", s.addrs[i], err)
 		}
 		// Each shard holds its own scopes' occurrences; the finding is
-		// the one asked for by id, or the one that matters most.
-		if out.Finding == nil || len(id) == 64 && matters(resp.Finding, out.Finding) {
+		// the one asked for by id, or the one that matters most. A
+		// fingerprint prefix must name one fingerprint on every shard.
+		byID := len(id) == 2*(finding.ScopeIDLen+32) // a finding id: scope id and fingerprint
+		if out.Finding != nil && !byID && resp.Finding.GetFinding().GetFingerprint() != out.Finding.GetFinding().GetFingerprint() {
+			return nil, status.Errorf(codes.InvalidArgument, "ambiguous fingerprint prefix: %q starts both %s and %s; give more digits",
+				id, out.Finding.GetFinding().GetFingerprint(), resp.Finding.GetFinding().GetFingerprint())
+		}
+		if out.Finding == nil || !byID && matters(resp.Finding, out.Finding) {
 			out.Finding = resp.Finding
 		}
 		out.Occurrences = append(out.Occurrences, resp.Occurrences...)

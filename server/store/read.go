@@ -332,26 +332,50 @@ func (s scopeReader) get(id []byte) (*vigilv1.ScopeRecord, error) {
 // Get returns a finding by id (the hex store key) or by fingerprint (64
 // hex digits; then the occurrence that matters most, see GetAll).
 func (s *Store) Get(id string) (*vigilv1.StoredFinding, error) {
-	f, _, err := s.GetAll(id, 0)
+	f, _, err := s.GetAll(id, 0, nil)
 	return f, err
 }
 
 // MaxOccurrences bounds the occurrences GetAll returns.
 const MaxOccurrences = 100
 
+// MinPrefix is the shortest fingerprint prefix, in hex digits, a lookup
+// accepts: 32 bits, unique among tens of thousands of findings.
+const MinPrefix = 8
+
+// ErrAmbiguous is returned for a fingerprint prefix that several
+// fingerprints start with.
+var ErrAmbiguous = errors.New("ambiguous fingerprint prefix")
+
 // GetAll is Get with the occurrences of the finding's fingerprint in every
-// scope (at most max, MaxOccurrences when 0), the finding among them. Asked
-// for by fingerprint, the finding is the occurrence that matters most:
-// present before resolved, then the latest change. The walk reads keys
-// only and decodes the matches.
-func (s *Store) GetAll(id string, max int) (*vigilv1.StoredFinding, []*vigilv1.StoredFinding, error) {
+// scope (at most max, MaxOccurrences when 0), the finding among them. id
+// is a finding id, a fingerprint, or a prefix of at least MinPrefix hex
+// digits of one (as tables print them). Asked for by fingerprint, the
+// finding is the occurrence that matters most: present before resolved,
+// then the latest change. allow, when not nil, keeps only the tenants it
+// accepts: others' findings are neither returned nor make a prefix
+// ambiguous. Fingerprints are looked up with a seek in each scope's run
+// of keys.
+func (s *Store) GetAll(id string, max int, allow func(tenant string) bool) (*vigilv1.StoredFinding, []*vigilv1.StoredFinding, error) {
 	if max <= 0 || max > MaxOccurrences {
 		max = MaxOccurrences
 	}
-	raw, err := hex.DecodeString(id)
-	if err != nil || (len(raw) != KeyLen && len(raw) != 32) {
-		return nil, nil, fmt.Errorf("%w: %q is neither a finding id nor a fingerprint", ErrNotFound, id)
+	id = strings.ToLower(id)
+	// An odd prefix is matched on its whole bytes, then its last digit.
+	even := id[:len(id)&^1]
+	raw, err := hex.DecodeString(even)
+	if err != nil || (len(id) != KeyLen*2 && (len(id) < MinPrefix || len(id) > 64)) {
+		return nil, nil, fmt.Errorf("%w: %q is neither a finding id nor a fingerprint (or %d or more of its first hex digits)", ErrNotFound, id, MinPrefix)
 	}
+	var nibble byte
+	odd := len(id)%2 == 1
+	if odd {
+		if _, err := hex.DecodeString(id[len(id)-1:] + "0"); err != nil {
+			return nil, nil, fmt.Errorf("%w: %q is not hex", ErrNotFound, id)
+		}
+		nibble = fromHex(id[len(id)-1])
+	}
+	allowed := func(tenant string) bool { return allow == nil || allow(tenant) }
 	var out *vigilv1.StoredFinding
 	var all []*vigilv1.StoredFinding
 	err = s.db.View(func(tx *bolt.Tx) error {
@@ -369,7 +393,7 @@ func (s *Store) GetAll(id string, max int) (*vigilv1.StoredFinding, []*vigilv1.S
 			}
 			return view(key, rec, sr), nil
 		}
-		fp := raw
+		prefix := raw
 		if len(raw) == KeyLen {
 			val := b.Get(raw)
 			if val == nil {
@@ -379,18 +403,49 @@ func (s *Store) GetAll(id string, max int) (*vigilv1.StoredFinding, []*vigilv1.S
 			if err != nil {
 				return err
 			}
-			out, fp = f, raw[finding.ScopeIDLen:]
+			if !allowed(f.GetScope().GetTenant()) {
+				return ErrNotFound
+			}
+			out, prefix, odd = f, raw[finding.ScopeIDLen:], false
 		}
-		c := b.Cursor()
-		for k, v := c.First(); k != nil && len(all) < max; k, v = c.Next() {
-			if !bytes.Equal(k[finding.ScopeIDLen:], fp) {
+		matches := func(fp []byte) bool {
+			if !bytes.HasPrefix(fp, prefix) {
+				return false
+			}
+			return !odd || (len(fp) > len(prefix) && fp[len(prefix)]>>4 == nibble)
+		}
+		var fp []byte // the one fingerprint the prefix names
+		c, sc := b.Cursor(), tx.Bucket(bScopes).Cursor()
+		for scope, v := sc.First(); scope != nil; scope, v = sc.Next() {
+			if len(scope) != finding.ScopeIDLen {
 				continue
 			}
-			f, err := decode(k, v)
-			if err != nil {
-				return err
+			if allow != nil {
+				sr := &vigilv1.ScopeRecord{}
+				if err := proto.Unmarshal(v, sr); err != nil {
+					return fmt.Errorf("decode scope %x: %w", scope, err)
+				}
+				if !allow(sr.GetScope().GetTenant()) {
+					continue
+				}
 			}
-			all = append(all, f)
+			seek := append(bytes.Clone(scope), prefix...)
+			for k, val := c.Seek(seek); k != nil && bytes.HasPrefix(k, seek); k, val = c.Next() {
+				if len(k) != KeyLen || !matches(k[finding.ScopeIDLen:]) {
+					continue
+				}
+				if fp != nil && !bytes.Equal(fp, k[finding.ScopeIDLen:]) {
+					return fmt.Errorf("%w: %q starts both %x and %x", ErrAmbiguous, id, fp, k[finding.ScopeIDLen:])
+				}
+				fp = bytes.Clone(k[finding.ScopeIDLen:])
+				if len(all) < max {
+					f, err := decode(k, val)
+					if err != nil {
+						return err
+					}
+					all = append(all, f)
+				}
+			}
 		}
 		if out == nil {
 			for _, f := range all {
@@ -405,6 +460,15 @@ func (s *Store) GetAll(id string, max int) (*vigilv1.StoredFinding, []*vigilv1.S
 		return nil
 	})
 	return out, all, err
+}
+
+func fromHex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	default:
+		return c - 'a' + 10
+	}
 }
 
 // matters reports whether occurrence a comes before b: present before

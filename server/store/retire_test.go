@@ -164,7 +164,7 @@ func TestOccurrencesOfAFingerprint(t *testing.T) {
 	scan(t, s, one, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, t0)
 	scan(t, s, two, "s1", true, []*vigilv1.Finding{f}, nil, []string{f.Fingerprint}, t0.Add(time.Hour))
 	scan(t, s, one, "s2", true, nil, nil, nil, t0.Add(2*time.Hour)) // fixed on ci: resolved there
-	got, all, err := s.GetAll(f.Fingerprint, 0)
+	got, all, err := s.GetAll(f.Fingerprint, 0, nil)
 	if err != nil || len(all) != 2 {
 		t.Fatalf("%d occurrences, %v", len(all), err)
 	}
@@ -178,7 +178,7 @@ func TestOccurrencesOfAFingerprint(t *testing.T) {
 	if agents["ci"] != vigilv1.Status_STATUS_RESOLVED || agents["laptop"] != vigilv1.Status_STATUS_OPEN {
 		t.Errorf("occurrences %v", agents)
 	}
-	byID, all2, err := s.GetAll(all[0].Id, 0)
+	byID, all2, err := s.GetAll(all[0].Id, 0, nil)
 	if err != nil || byID.Id != all[0].Id || len(all2) != 2 {
 		t.Errorf("by id: %v, %d occurrences, %v", byID.GetId(), len(all2), err)
 	}
