@@ -137,8 +137,6 @@ func (Severity) EnumDescriptor() ([]byte, []int) {
 	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{1}
 }
 
-// Reachability is what a call-graph analysis of the program found about a
-// vulnerable dependency's vulnerable functions.
 type Reachability int32
 
 const (
@@ -502,8 +500,11 @@ type Finding struct {
 	// store.Open → yaml.Unmarshal"), what was searched for NOT_REACHABLE, and
 	// why the analysis could not say for UNKNOWN.
 	ReachabilityDetail string `protobuf:"bytes,19,opt,name=reachability_detail,json=reachabilityDetail,proto3" json:"reachability_detail,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// package is, on a vulnerable-package finding, the package with its
+	// installed version and the lowest version that fixes the advisory.
+	Package       *Package `protobuf:"bytes,20,opt,name=package,proto3" json:"package,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
@@ -669,6 +670,89 @@ func (x *Finding) GetReachabilityDetail() string {
 	return ""
 }
 
+func (x *Finding) GetPackage() *Package {
+	if x != nil {
+		return x.Package
+	}
+	return nil
+}
+
+// Reachability is what a call-graph analysis of the program found about a
+// vulnerable dependency's vulnerable functions.
+// Package is an installed software package a finding is about.
+type Package struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// version is the installed version.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// fixed_version is the lowest version above version that fixes the
+	// finding's advisory; empty when no fix is known.
+	FixedVersion string `protobuf:"bytes,3,opt,name=fixed_version,json=fixedVersion,proto3" json:"fixed_version,omitempty"`
+	// ecosystem is the OSV name of the package's ecosystem (Go, npm, PyPI,
+	// Debian:12, Alpine:v3.20, …).
+	Ecosystem     string `protobuf:"bytes,4,opt,name=ecosystem,proto3" json:"ecosystem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Package) Reset() {
+	*x = Package{}
+	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Package) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Package) ProtoMessage() {}
+
+func (x *Package) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Package.ProtoReflect.Descriptor instead.
+func (*Package) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Package) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Package) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Package) GetFixedVersion() string {
+	if x != nil {
+		return x.FixedVersion
+	}
+	return ""
+}
+
+func (x *Package) GetEcosystem() string {
+	if x != nil {
+		return x.Ecosystem
+	}
+	return ""
+}
+
 // Exemption is an exception written next to the resource it covers.
 type Exemption struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -683,7 +767,7 @@ type Exemption struct {
 
 func (x *Exemption) Reset() {
 	*x = Exemption{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	mi := &file_vigil_v1_finding_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +779,7 @@ func (x *Exemption) String() string {
 func (*Exemption) ProtoMessage() {}
 
 func (x *Exemption) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[3]
+	mi := &file_vigil_v1_finding_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +792,7 @@ func (x *Exemption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exemption.ProtoReflect.Descriptor instead.
 func (*Exemption) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{3}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Exemption) GetReason() string {
@@ -750,7 +834,7 @@ type ScanError struct {
 
 func (x *ScanError) Reset() {
 	*x = ScanError{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[4]
+	mi := &file_vigil_v1_finding_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +846,7 @@ func (x *ScanError) String() string {
 func (*ScanError) ProtoMessage() {}
 
 func (x *ScanError) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[4]
+	mi := &file_vigil_v1_finding_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +859,7 @@ func (x *ScanError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanError.ProtoReflect.Descriptor instead.
 func (*ScanError) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{4}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ScanError) GetPath() string {
@@ -827,7 +911,7 @@ type CheckNotRun struct {
 
 func (x *CheckNotRun) Reset() {
 	*x = CheckNotRun{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[5]
+	mi := &file_vigil_v1_finding_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +923,7 @@ func (x *CheckNotRun) String() string {
 func (*CheckNotRun) ProtoMessage() {}
 
 func (x *CheckNotRun) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[5]
+	mi := &file_vigil_v1_finding_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +936,7 @@ func (x *CheckNotRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckNotRun.ProtoReflect.Descriptor instead.
 func (*CheckNotRun) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{5}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CheckNotRun) GetCheckId() string {
@@ -902,7 +986,7 @@ type Coverage struct {
 
 func (x *Coverage) Reset() {
 	*x = Coverage{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[6]
+	mi := &file_vigil_v1_finding_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +998,7 @@ func (x *Coverage) String() string {
 func (*Coverage) ProtoMessage() {}
 
 func (x *Coverage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[6]
+	mi := &file_vigil_v1_finding_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1011,7 @@ func (x *Coverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Coverage.ProtoReflect.Descriptor instead.
 func (*Coverage) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{6}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Coverage) GetUnitsAttempted() uint64 {
@@ -990,7 +1074,7 @@ type ScanReport struct {
 
 func (x *ScanReport) Reset() {
 	*x = ScanReport{}
-	mi := &file_vigil_v1_finding_proto_msgTypes[7]
+	mi := &file_vigil_v1_finding_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1086,7 @@ func (x *ScanReport) String() string {
 func (*ScanReport) ProtoMessage() {}
 
 func (x *ScanReport) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_finding_proto_msgTypes[7]
+	mi := &file_vigil_v1_finding_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1099,7 @@ func (x *ScanReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanReport.ProtoReflect.Descriptor instead.
 func (*ScanReport) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{7}
+	return file_vigil_v1_finding_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ScanReport) GetFindings() []*Finding {
@@ -1072,7 +1156,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\n" +
 	"start_line\x18\x02 \x01(\x05R\tstartLine\x12\x19\n" +
 	"\bend_line\x18\x03 \x01(\x05R\aendLine\x12\x18\n" +
-	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xbd\x05\n" +
+	"\asnippet\x18\x04 \x01(\tR\asnippet\"\xea\x05\n" +
 	"\aFinding\x12 \n" +
 	"\vfingerprint\x18\x01 \x01(\tR\vfingerprint\x12\x19\n" +
 	"\bcheck_id\x18\x02 \x01(\tR\acheckId\x12(\n" +
@@ -1098,7 +1182,13 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\vcvss_vector\x18\x11 \x01(\tR\n" +
 	"cvssVector\x12:\n" +
 	"\freachability\x18\x12 \x01(\x0e2\x16.vigil.v1.ReachabilityR\freachability\x12/\n" +
-	"\x13reachability_detail\x18\x13 \x01(\tR\x12reachabilityDetail\"q\n" +
+	"\x13reachability_detail\x18\x13 \x01(\tR\x12reachabilityDetail\x12+\n" +
+	"\apackage\x18\x14 \x01(\v2\x11.vigil.v1.PackageR\apackage\"z\n" +
+	"\aPackage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12#\n" +
+	"\rfixed_version\x18\x03 \x01(\tR\ffixedVersion\x12\x1c\n" +
+	"\tecosystem\x18\x04 \x01(\tR\tecosystem\"q\n" +
 	"\tExemption\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
 	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x16\n" +
@@ -1175,7 +1265,7 @@ func file_vigil_v1_finding_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_finding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_vigil_v1_finding_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_vigil_v1_finding_proto_goTypes = []any{
 	(Pillar)(0),                   // 0: vigil.v1.Pillar
 	(Severity)(0),                 // 1: vigil.v1.Severity
@@ -1184,34 +1274,36 @@ var file_vigil_v1_finding_proto_goTypes = []any{
 	(*Resource)(nil),              // 4: vigil.v1.Resource
 	(*Location)(nil),              // 5: vigil.v1.Location
 	(*Finding)(nil),               // 6: vigil.v1.Finding
-	(*Exemption)(nil),             // 7: vigil.v1.Exemption
-	(*ScanError)(nil),             // 8: vigil.v1.ScanError
-	(*CheckNotRun)(nil),           // 9: vigil.v1.CheckNotRun
-	(*Coverage)(nil),              // 10: vigil.v1.Coverage
-	(*ScanReport)(nil),            // 11: vigil.v1.ScanReport
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*Package)(nil),               // 7: vigil.v1.Package
+	(*Exemption)(nil),             // 8: vigil.v1.Exemption
+	(*ScanError)(nil),             // 9: vigil.v1.ScanError
+	(*CheckNotRun)(nil),           // 10: vigil.v1.CheckNotRun
+	(*Coverage)(nil),              // 11: vigil.v1.Coverage
+	(*ScanReport)(nil),            // 12: vigil.v1.ScanReport
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_vigil_v1_finding_proto_depIdxs = []int32{
 	0,  // 0: vigil.v1.Finding.pillar:type_name -> vigil.v1.Pillar
 	1,  // 1: vigil.v1.Finding.severity:type_name -> vigil.v1.Severity
 	4,  // 2: vigil.v1.Finding.resource:type_name -> vigil.v1.Resource
 	5,  // 3: vigil.v1.Finding.location:type_name -> vigil.v1.Location
-	7,  // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
+	8,  // 4: vigil.v1.Finding.exemption:type_name -> vigil.v1.Exemption
 	2,  // 5: vigil.v1.Finding.reachability:type_name -> vigil.v1.Reachability
-	12, // 6: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
-	3,  // 7: vigil.v1.ScanError.reason:type_name -> vigil.v1.NotAssessedReason
-	3,  // 8: vigil.v1.CheckNotRun.reason:type_name -> vigil.v1.NotAssessedReason
-	8,  // 9: vigil.v1.Coverage.not_assessed:type_name -> vigil.v1.ScanError
-	9,  // 10: vigil.v1.Coverage.checks_not_run:type_name -> vigil.v1.CheckNotRun
-	6,  // 11: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
-	8,  // 12: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
-	10, // 13: vigil.v1.ScanReport.coverage:type_name -> vigil.v1.Coverage
-	8,  // 14: vigil.v1.ScanReport.failed_targets:type_name -> vigil.v1.ScanError
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	7,  // 6: vigil.v1.Finding.package:type_name -> vigil.v1.Package
+	13, // 7: vigil.v1.Exemption.expires:type_name -> google.protobuf.Timestamp
+	3,  // 8: vigil.v1.ScanError.reason:type_name -> vigil.v1.NotAssessedReason
+	3,  // 9: vigil.v1.CheckNotRun.reason:type_name -> vigil.v1.NotAssessedReason
+	9,  // 10: vigil.v1.Coverage.not_assessed:type_name -> vigil.v1.ScanError
+	10, // 11: vigil.v1.Coverage.checks_not_run:type_name -> vigil.v1.CheckNotRun
+	6,  // 12: vigil.v1.ScanReport.findings:type_name -> vigil.v1.Finding
+	9,  // 13: vigil.v1.ScanReport.errors:type_name -> vigil.v1.ScanError
+	11, // 14: vigil.v1.ScanReport.coverage:type_name -> vigil.v1.Coverage
+	9,  // 15: vigil.v1.ScanReport.failed_targets:type_name -> vigil.v1.ScanError
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_finding_proto_init() }
@@ -1225,7 +1317,7 @@ func file_vigil_v1_finding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_finding_proto_rawDesc), len(file_vigil_v1_finding_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -162,6 +162,7 @@ func (d *Dependencies) finding(path string, lines [][]byte, tenant string, p loc
 		Path:     path,
 		Key:      p.Version + "/" + m.ID,
 	})
+	f.Package = &vigilv1.Package{Name: p.Name, Version: p.Version, FixedVersion: m.Fixed, Ecosystem: p.Ecosystem}
 	vuln.Rate(f, m.Rating)
 	f.References = append(f.References, ids...)
 	return f

@@ -80,6 +80,9 @@ func TestGoMod(t *testing.T) {
 		!strings.Contains(f.Message, "fixed in 0.3.8") || !strings.Contains(f.Message, "direct dependency") || !strings.Contains(f.Message, "CVE-2022-32149") {
 		t.Fatalf("finding = %v", f)
 	}
+	if p := f.Package; p.GetName() != "golang.org/x/text" || p.GetVersion() != "v0.3.7" || p.GetFixedVersion() != "0.3.8" || p.GetEcosystem() != "Go" {
+		t.Fatalf("package = %v", p)
+	}
 	pkgs, _ := lockfile.ParseGoMod("go.mod", []byte(goMod))
 	if len(pkgs) != 2 || pkgs[1].Direct {
 		t.Fatalf("packages = %+v (local replacement dropped, indirect marked)", pkgs)

@@ -425,6 +425,7 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 		p, m := v.Package, v.Match
 		ids := append([]string{m.ID}, m.Aliases...)
 		f := add(c, m.Describe(p.Name, p.Version, ""), p.Path, 0, p.Name+" "+p.Version, p.Name+"@"+p.Version+"/"+m.ID)
+		f.Package = &vigilv1.Package{Name: p.Name, Version: p.Version, FixedVersion: m.Fixed, Ecosystem: p.Ecosystem}
 		vuln.Rate(f, m.Rating)
 		f.References = append(f.References, ids...)
 	}

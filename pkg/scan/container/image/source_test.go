@@ -75,6 +75,9 @@ func TestInventoryOfDebianImage(t *testing.T) {
 	checks := map[string][]string{}
 	for _, f := range fs {
 		checks[f.CheckId] = append(checks[f.CheckId], f.Message)
+		if f.CheckId == CheckVulnOS && (f.Package.GetName() != "libssl3" || f.Package.GetFixedVersion() != "3.0.11-1~deb12u2" || f.Package.GetVersion() == "") {
+			t.Errorf("openssl finding's package = %v", f.Package)
+		}
 		if strings.Contains(f.Location.Snippet, "Sup3rS3cretPw") || strings.Contains(f.Message, "Sup3rS3cretPw") {
 			t.Fatalf("secret leaked into finding: %v", f)
 		}
