@@ -108,6 +108,7 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	var ff filterFlags
 	var format, order string
 	var limit, pageSize int
+	var wide bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List stored findings (all pages unless --limit)",
@@ -135,20 +136,10 @@ func newFindingsCmd(g *globals) *cobra.Command {
 			case "json":
 				return report.WriteJSON(cmd.OutOrStdout(), &vigilv1.ListFindingsResponse{Findings: all})
 			case "table":
-				if by != vigilv1.FindingSort_FINDING_SORT_UNSPECIFIED {
-					return report.StoredTable(cmd.OutOrStdout(), all) // in the order asked
+				if by == vigilv1.FindingSort_FINDING_SORT_UNSPECIFIED {
+					report.SortStored(all) // else in the order asked
 				}
-				sort.SliceStable(all, func(i, j int) bool {
-					a, b := all[i].GetFinding(), all[j].GetFinding()
-					if a.GetSeverity() != b.GetSeverity() {
-						return a.GetSeverity() > b.GetSeverity()
-					}
-					if a.GetLocation().GetPath() != b.GetLocation().GetPath() {
-						return a.GetLocation().GetPath() < b.GetLocation().GetPath()
-					}
-					return a.GetLocation().GetStartLine() < b.GetLocation().GetStartLine()
-				})
-				return report.StoredTable(cmd.OutOrStdout(), all)
+				return report.StoredTable(cmd.OutOrStdout(), all, report.TerminalStyle(cmd.OutOrStdout(), wide))
 			}
 			return fmt.Errorf("unknown format %q (want table or json)", format)
 		},
@@ -156,13 +147,15 @@ func newFindingsCmd(g *globals) *cobra.Command {
 	ff.add(list)
 	list.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
 	list.Flags().IntVar(&limit, "limit", 0, "stop after this many findings (0: all)")
+	list.Flags().BoolVar(&wide, "wide", false, "every column (whole finding ids, check, tenant, agent, message), nothing wrapped")
 	list.Flags().StringVar(&order, "sort", "", "order: severity (most severe first) or last-change (latest first); with --limit, the first ones of that order")
 	list.Flags().IntVar(&pageSize, "page-size", 500, "findings per request")
 
 	var getFormat string
+	var getWide bool
 	get := &cobra.Command{
 		Use:   "get ID",
-		Short: "Show one stored finding by id or fingerprint",
+		Short: "Show one stored finding in full by id, fingerprint or a fingerprint prefix (the ID column of findings list)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sh, err := dialShards(g)
@@ -177,13 +170,12 @@ func newFindingsCmd(g *globals) *cobra.Command {
 			if getFormat == "json" {
 				return report.WriteJSON(cmd.OutOrStdout(), resp)
 			}
-			if err := writeFindingDetail(cmd.OutOrStdout(), resp.Finding); err != nil {
-				return err
-			}
-			return writeOccurrences(cmd.OutOrStdout(), resp.Occurrences)
+			out := cmd.OutOrStdout()
+			return report.FindingDetail(out, resp.Finding, resp.Occurrences, report.TerminalStyle(out, getWide))
 		},
 	}
 	get.Flags().StringVarP(&getFormat, "format", "f", "table", "output format: table or json")
+	get.Flags().BoolVar(&getWide, "wide", false, "whole finding ids of the occurrences")
 
 	var sumFormat, sumTenant string
 	var byTenant, byAccount bool
@@ -283,39 +275,6 @@ func newFindingsCmd(g *globals) *cobra.Command {
 
 	cmd.AddCommand(list, get, summary, watch)
 	return cmd
-}
-
-func writeFindingDetail(w io.Writer, s *vigilv1.StoredFinding) error {
-	f := s.Finding
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	rows := [][2]string{
-		{"ID", s.Id}, {"Fingerprint", f.GetFingerprint()}, {"Check", f.GetCheckId() + " " + f.GetTitle()},
-		{"Status", strings.ToUpper(finding.StatusName(s.Status))}, {"Severity", strings.ToUpper(finding.SeverityName(f.GetSeverity()))},
-		{"Pillar", finding.PillarName(f.GetPillar())}, {"Tenant", f.GetResource().GetTenant()},
-		{"Resource", report.ResourceName(f.GetResource())}, {"Location", fmt.Sprintf("%s:%d", f.GetLocation().GetPath(), f.GetLocation().GetStartLine())},
-		{"Message", f.GetMessage()}, {"First seen", s.GetFirstSeen().AsTime().Format(time.RFC3339)},
-		{"Last seen", s.GetLastSeen().AsTime().Format(time.RFC3339)}, {"Times seen", fmt.Sprint(s.TimesSeen)},
-		{"Agent", s.GetScope().GetAgent()}, {"Remediation", f.GetRemediation()}, {"References", strings.Join(f.GetReferences(), ", ")},
-	}
-	for _, r := range rows {
-		report.Row(tw, r[0]+":", r[1])
-	}
-	return tw.Flush()
-}
-
-// writeOccurrences lists where a fingerprint stands: one row per scope.
-func writeOccurrences(w io.Writer, occ []*vigilv1.StoredFinding) error {
-	if len(occ) < 2 {
-		return nil // the finding alone: its detail says it all
-	}
-	fmt.Fprintf(w, "\nSeen by %d scopes:\n", len(occ))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tSCANNER\tTARGET\tSTATUS\tFIRST SEEN\tLAST SEEN\tID")
-	for _, o := range occ {
-		report.Row(tw, o.GetScope().GetAgent(), o.GetScope().GetScanner(), o.GetScope().GetTarget(), strings.ToUpper(finding.StatusName(o.Status)),
-			ts(o.GetFirstSeen().AsTime()), ts(o.GetLastSeen().AsTime()), o.Id)
-	}
-	return tw.Flush()
 }
 
 func writeSummary(w io.Writer, resp *vigilv1.SummarizeFindingsResponse, byTenant, byAccount bool) error {

@@ -29,6 +29,7 @@ import (
 
 func newScanCmd(g *globals) *cobra.Command {
 	var format, severity, tenant, vulnDB string
+	var wide bool
 	var images, repos []string
 	var runtimeScan bool
 	var only []string
@@ -93,7 +94,7 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 			}
 			if format == "" {
 				format = "json"
-				if term.IsTerminal(int(os.Stdout.Fd())) {
+				if f, ok := cmd.OutOrStdout().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					format = "table"
 				}
 			}
@@ -140,7 +141,7 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 			out := cmd.OutOrStdout()
 			switch format {
 			case "table":
-				err = report.Table(out, rep)
+				err = report.Table(out, rep, report.TerminalStyle(out, wide))
 			case "json":
 				err = report.WriteJSON(out, rep)
 			case "sarif":
@@ -155,6 +156,7 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output format: table, json or sarif (table on a terminal, else json)")
+	cmd.Flags().BoolVar(&wide, "wide", false, "tables: every column (the whole message too), nothing wrapped")
 	cmd.Flags().StringVar(&severity, "severity", "", "report only findings at or above this severity")
 	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported, or an input was not assessed")
 	cmd.Flags().BoolVar(&allowUnassessed, "allow-unassessed", false, "with --exit-code, let inputs that could not be assessed pass the gate (a target that cannot be scanned at all still exits 2)")
@@ -210,6 +212,7 @@ func (f *imageFlags) options() image.OpenOptions {
 
 func newProbeCmd(g *globals) *cobra.Command {
 	var format, tenant, severity string
+	var wide bool
 	var exitCode int
 	var allowUnassessed bool
 	var opts dast.Options
@@ -246,7 +249,7 @@ nothing exits 2; with --exit-code N, N when a finding at or above
 			}
 			switch format {
 			case "table":
-				err = report.Table(cmd.OutOrStdout(), rep)
+				err = report.Table(cmd.OutOrStdout(), rep, report.TerminalStyle(cmd.OutOrStdout(), wide))
 			case "json":
 				err = report.WriteJSON(cmd.OutOrStdout(), rep)
 			default:
@@ -265,6 +268,7 @@ nothing exits 2; with --exit-code N, N when a finding at or above
 	cmd.Flags().Float64Var(&opts.RatePerSecond, "rate", 5, "requests per second at most")
 	cmd.Flags().IntVar(&opts.Budget, "budget", 60, "requests per URL at most")
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&wide, "wide", false, "tables: every column (the whole message too), nothing wrapped")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings")
 	return cmd
 }

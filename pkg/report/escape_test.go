@@ -32,7 +32,7 @@ func TestTableEscapesHostileFields(t *testing.T) {
 		Resource: &vigilv1.Resource{Kind: "Pod", Name: "web\x1b]0;owned\x07\nCRITICAL\tVGL-FAKE"},
 		Location: &vigilv1.Location{Path: "p\x1b[2J.yaml", StartLine: 3}}}}
 	var out bytes.Buffer
-	if err := Table(&out, rep); err != nil {
+	if err := Table(&out, rep, Style{}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.ContainsAny(out.String(), "\x1b\x07") {

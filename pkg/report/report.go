@@ -4,17 +4,19 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/ocsf"
 	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
@@ -38,24 +40,31 @@ func WriteJSON(w io.Writer, m proto.Message) error {
 	return err
 }
 
-// Table writes a scan report as an aligned table followed by its errors.
-func Table(w io.Writer, rep *vigilv1.ScanReport) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEVERITY\tCHECK\tRESOURCE\tLOCATION\tMESSAGE")
+// Table writes a scan report as a table, most severe first, followed by
+// its errors and what it could not assess.
+func Table(w io.Writer, rep *vigilv1.ScanReport, st Style) error {
+	g := &grid{cols: []column{{head: "SEVERITY", severity: true}, {head: "CHECK"}, {head: "TITLE", flex: true}, {head: "RESOURCE", flex: true}, {head: "LOCATION", flex: true}}}
+	if st.Wide {
+		g.cols = append(g.cols, column{head: "MESSAGE", flex: true})
+	}
+	fs := slices.Clone(rep.Findings)
+	slices.SortStableFunc(fs, bySeverity)
 	exempt := 0
-	for _, f := range rep.Findings {
-		msg := oneLine(f.Message)
-		if e := f.Exemption; e != nil {
+	for _, f := range fs {
+		if f.Exemption != nil {
 			exempt++
-			msg = "[exempt: " + oneLine(e.Reason) + until(e) + "] " + msg
 		}
 		loc := location(f.Location)
 		if n := len(f.Evidence); n > 0 {
 			loc += fmt.Sprintf(" (+%d more)", n)
 		}
-		Row(tw, strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId, ResourceName(f.Resource), loc, msg)
+		cells := []string{strings.ToUpper(finding.SeverityName(f.Severity)), f.CheckId, Title(f), resourceCell(f), loc}
+		if st.Wide {
+			cells = append(cells, oneLine(f.Message))
+		}
+		g.add(cells...)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := g.write(w, st); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%d findings", len(rep.Findings))
@@ -147,24 +156,107 @@ func location(l *vigilv1.Location) string {
 	return l.Path
 }
 
+// oneLine puts text on one line; wrapping is the table's.
 func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 120 {
-		s = s[:117] + "..."
-	}
-	return s
+	return strings.ReplaceAll(s, "\n", " ")
 }
 
-// StoredTable writes stored findings as a table.
-func StoredTable(w io.Writer, fs []*vigilv1.StoredFinding) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tSEVERITY\tCHECK\tTENANT\tRESOURCE\tLOCATION\tSEEN\tID")
-	for _, s := range fs {
-		f := s.Finding
-		Row(tw, strings.ToUpper(finding.StatusName(s.Status)), strings.ToUpper(finding.SeverityName(f.GetSeverity())), f.GetCheckId(),
-			f.GetResource().GetTenant(), ResourceName(f.GetResource()), location(f.GetLocation()), s.TimesSeen, s.Id)
+// StoredTable writes stored findings as a table, in the order given. Its
+// ID column is the fingerprint's first ShortID digits, which findings get
+// accepts; --wide shows the whole finding id and every column.
+func StoredTable(w io.Writer, fs []*vigilv1.StoredFinding, st Style) error {
+	g := &grid{cols: []column{{head: "ID"}, {head: "SEVERITY", severity: true}, {head: "STATUS"}, {head: "TITLE", flex: true}, {head: "RESOURCE", flex: true}, {head: "LOCATION", flex: true}}}
+	if st.Wide {
+		g.cols = append(g.cols, column{head: "CHECK"}, column{head: "TENANT"}, column{head: "AGENT"}, column{head: "FIRST SEEN"}, column{head: "SEEN"}, column{head: "MESSAGE", flex: true})
 	}
-	return tw.Flush()
+	for _, s := range fs {
+		f := s.GetFinding()
+		id := f.GetFingerprint()
+		if st.Wide {
+			id = s.GetId()
+		} else if len(id) > ShortID {
+			id = id[:ShortID]
+		}
+		cells := []string{id, strings.ToUpper(finding.SeverityName(f.GetSeverity())), strings.ToUpper(finding.StatusName(s.GetStatus())),
+			Title(f), resourceCell(f), location(f.GetLocation())}
+		if st.Wide {
+			cells = append(cells, f.GetCheckId(), f.GetResource().GetTenant(), s.GetScope().GetAgent(),
+				s.GetFirstSeen().AsTime().UTC().Format("2006-01-02 15:04"), fmt.Sprint(s.GetTimesSeen()), oneLine(f.GetMessage()))
+		}
+		g.add(cells...)
+	}
+	return g.write(w, st)
+}
+
+// ShortID is how many digits of a fingerprint a table shows as its id.
+const ShortID = 12
+
+// bySeverity orders findings most severe first, then by check, resource
+// and place.
+func bySeverity(a, b *vigilv1.Finding) int {
+	return cmp.Or(cmp.Compare(b.GetSeverity(), a.GetSeverity()), cmp.Compare(a.GetCheckId(), b.GetCheckId()),
+		cmp.Compare(ResourceName(a.GetResource()), ResourceName(b.GetResource())),
+		cmp.Compare(a.GetLocation().GetPath(), b.GetLocation().GetPath()), cmp.Compare(a.GetLocation().GetStartLine(), b.GetLocation().GetStartLine()))
+}
+
+// SortStored orders stored findings as tables show them: most severe
+// first, then by check, resource and place.
+func SortStored(fs []*vigilv1.StoredFinding) {
+	slices.SortStableFunc(fs, func(a, b *vigilv1.StoredFinding) int { return bySeverity(a.GetFinding(), b.GetFinding()) })
+}
+
+// Title is what a table row says a finding is: for a vulnerable package
+// its advisory (a CVE where the advisory has one) and the fixed version;
+// otherwise the check's title (its message when it has none); an
+// exemption declared at the source is marked in front.
+func Title(f *vigilv1.Finding) string {
+	t := f.GetTitle()
+	if p := f.GetPackage(); p != nil {
+		t = advisoryOf(f)
+		switch {
+		case p.GetFixedVersion() != "":
+			t += ", fixed in " + p.GetFixedVersion()
+		default:
+			t += ", no fix yet"
+		}
+	}
+	if t == "" {
+		t = f.GetMessage()
+	}
+	if e := f.GetExemption(); e != nil {
+		t = "[exempt: " + e.GetReason() + until(e) + "] " + t
+	}
+	return oneLine(t)
+}
+
+// advisoryOf is the advisory a package finding names: its CVE when it has
+// one, else its first advisory id.
+func advisoryOf(f *vigilv1.Finding) string {
+	first := ""
+	for _, r := range f.GetReferences() {
+		if !ocsf.IsAdvisory(r) {
+			continue
+		}
+		if strings.HasPrefix(r, "CVE-") {
+			return r
+		}
+		if first == "" {
+			first = r
+		}
+	}
+	if first == "" {
+		first = f.GetCheckId()
+	}
+	return first
+}
+
+// resourceCell is a row's resource: a package as name@version, anything
+// else as kind/namespace/name.
+func resourceCell(f *vigilv1.Finding) string {
+	if p := f.GetPackage(); p != nil {
+		return p.GetName() + "@" + p.GetVersion()
+	}
+	return ResourceName(f.GetResource())
 }
 
 func until(e *vigilv1.Exemption) string {

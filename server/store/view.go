@@ -15,7 +15,7 @@ func view(key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord) *vigi
 	out := &vigilv1.StoredFinding{
 		Id: hex.EncodeToString(key), Finding: st.Finding, Status: st.Status, FirstSeen: st.FirstSeen,
 		LastSeen: st.LastSeen, TimesSeen: st.TimesSeen, LastChange: st.LastChange, Scope: st.Scope, ResolvedAt: st.ResolvedAt,
-		Suppression: st.Suppression, Resolution: st.Resolution,
+		Suppression: st.Suppression, Resolution: st.Resolution, History: st.History,
 	}
 	if sr != nil && sr.Scope != nil {
 		out.Scope = sr.Scope // records do not repeat their scope

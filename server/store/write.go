@@ -660,6 +660,28 @@ func (w *Writer) idxOp(bucket []byte, key string, put bool) {
 
 // event records a lifecycle transition: in the outbox, in this
 // transaction, and in Events for the watchers once it commits.
+// Every transition but the first opening (first_seen says when) is kept in
+// the record's history, the last maxHistory of them; rec is the record
+// this transaction writes.
 func (w *Writer) event(t vigilv1.EventType, key []byte, rec *vigilv1.FindingRecord, sr *vigilv1.ScopeRecord, ts *timestamppb.Timestamp) {
-	w.Events = append(w.Events, &vigilv1.FindingEvent{Type: t, Finding: view(key, rec, sr), Time: ts})
+	if t != vigilv1.EventType_EVENT_TYPE_OPENED {
+		st := rec.Stored
+		detail := ""
+		switch t {
+		case vigilv1.EventType_EVENT_TYPE_RESOLVED:
+			detail = st.GetResolution()
+		case vigilv1.EventType_EVENT_TYPE_SUPPRESSED:
+			detail = st.GetSuppression().GetReason()
+		}
+		st.History = append(st.History, &vigilv1.Transition{Type: t, Time: ts, Detail: detail})
+		if n := len(st.History); n > maxHistory {
+			st.History = slices.Delete(st.History, 0, n-maxHistory)
+		}
+	}
+	ev := view(key, rec, sr)
+	ev.History = nil // an event is one transition; its history stays in the store
+	w.Events = append(w.Events, &vigilv1.FindingEvent{Type: t, Finding: ev, Time: ts})
 }
+
+// maxHistory bounds the transitions a finding record keeps.
+const maxHistory = 16

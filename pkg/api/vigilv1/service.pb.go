@@ -208,7 +208,10 @@ type StoredFinding struct {
 	Suppression *Suppression `protobuf:"bytes,10,opt,name=suppression,proto3" json:"suppression,omitempty"`
 	// resolution says why a RESOLVED finding was resolved: "" when a full
 	// scan no longer reported it, "retired" when its agent was retired.
-	Resolution    string `protobuf:"bytes,11,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	Resolution string `protobuf:"bytes,11,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// history are the finding's lifecycle transitions after it was first
+	// opened (at first_seen), oldest first: the last 16 are kept.
+	History       []*Transition `protobuf:"bytes,12,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,6 +323,77 @@ func (x *StoredFinding) GetResolution() string {
 	return ""
 }
 
+func (x *StoredFinding) GetHistory() []*Transition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// Transition is one lifecycle change of a stored finding.
+type Transition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  EventType              `protobuf:"varint,1,opt,name=type,proto3,enum=vigil.v1.EventType" json:"type,omitempty"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// detail says why, where there is more than the type: the resolution
+	// ("retired", "target retired"), the suppression's reason, how a
+	// suppression ended.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Transition) Reset() {
+	*x = Transition{}
+	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Transition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Transition) ProtoMessage() {}
+
+func (x *Transition) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Transition.ProtoReflect.Descriptor instead.
+func (*Transition) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Transition) GetType() EventType {
+	if x != nil {
+		return x.Type
+	}
+	return EventType_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *Transition) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Transition) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // Suppression is an exception: the findings it selects are kept with status
 // SUPPRESSED, never dropped, until it expires or is revoked. It selects
 // either one finding by fingerprint, or the findings of one check whose
@@ -350,7 +424,7 @@ type Suppression struct {
 
 func (x *Suppression) Reset() {
 	*x = Suppression{}
-	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	mi := &file_vigil_v1_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +436,7 @@ func (x *Suppression) String() string {
 func (*Suppression) ProtoMessage() {}
 
 func (x *Suppression) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[1]
+	mi := &file_vigil_v1_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +449,7 @@ func (x *Suppression) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suppression.ProtoReflect.Descriptor instead.
 func (*Suppression) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{1}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Suppression) GetId() string {
@@ -484,7 +558,7 @@ type FindingEvent struct {
 
 func (x *FindingEvent) Reset() {
 	*x = FindingEvent{}
-	mi := &file_vigil_v1_service_proto_msgTypes[2]
+	mi := &file_vigil_v1_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +570,7 @@ func (x *FindingEvent) String() string {
 func (*FindingEvent) ProtoMessage() {}
 
 func (x *FindingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[2]
+	mi := &file_vigil_v1_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +583,7 @@ func (x *FindingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingEvent.ProtoReflect.Descriptor instead.
 func (*FindingEvent) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{2}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *FindingEvent) GetType() EventType {
@@ -586,7 +660,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_vigil_v1_service_proto_msgTypes[3]
+	mi := &file_vigil_v1_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +672,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[3]
+	mi := &file_vigil_v1_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +685,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{3}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Agent) GetTenant() string {
@@ -778,7 +852,7 @@ type FindingFilter struct {
 
 func (x *FindingFilter) Reset() {
 	*x = FindingFilter{}
-	mi := &file_vigil_v1_service_proto_msgTypes[4]
+	mi := &file_vigil_v1_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +864,7 @@ func (x *FindingFilter) String() string {
 func (*FindingFilter) ProtoMessage() {}
 
 func (x *FindingFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[4]
+	mi := &file_vigil_v1_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +877,7 @@ func (x *FindingFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingFilter.ProtoReflect.Descriptor instead.
 func (*FindingFilter) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{4}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FindingFilter) GetTenant() string {
@@ -950,7 +1024,7 @@ type ListFindingsRequest struct {
 
 func (x *ListFindingsRequest) Reset() {
 	*x = ListFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[5]
+	mi := &file_vigil_v1_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1036,7 @@ func (x *ListFindingsRequest) String() string {
 func (*ListFindingsRequest) ProtoMessage() {}
 
 func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[5]
+	mi := &file_vigil_v1_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1049,7 @@ func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{5}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListFindingsRequest) GetFilter() *FindingFilter {
@@ -1027,7 +1101,7 @@ type ListFindingsResponse struct {
 
 func (x *ListFindingsResponse) Reset() {
 	*x = ListFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[6]
+	mi := &file_vigil_v1_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1113,7 @@ func (x *ListFindingsResponse) String() string {
 func (*ListFindingsResponse) ProtoMessage() {}
 
 func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[6]
+	mi := &file_vigil_v1_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1126,7 @@ func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{6}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListFindingsResponse) GetFindings() []*StoredFinding {
@@ -1086,7 +1160,7 @@ type GetFindingRequest struct {
 
 func (x *GetFindingRequest) Reset() {
 	*x = GetFindingRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[7]
+	mi := &file_vigil_v1_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1172,7 @@ func (x *GetFindingRequest) String() string {
 func (*GetFindingRequest) ProtoMessage() {}
 
 func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[7]
+	mi := &file_vigil_v1_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1185,7 @@ func (x *GetFindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFindingRequest.ProtoReflect.Descriptor instead.
 func (*GetFindingRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{7}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetFindingRequest) GetId() string {
@@ -1138,7 +1212,7 @@ type GetFindingResponse struct {
 
 func (x *GetFindingResponse) Reset() {
 	*x = GetFindingResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[8]
+	mi := &file_vigil_v1_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1224,7 @@ func (x *GetFindingResponse) String() string {
 func (*GetFindingResponse) ProtoMessage() {}
 
 func (x *GetFindingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[8]
+	mi := &file_vigil_v1_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1237,7 @@ func (x *GetFindingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFindingResponse.ProtoReflect.Descriptor instead.
 func (*GetFindingResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{8}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetFindingResponse) GetFinding() *StoredFinding {
@@ -1196,7 +1270,7 @@ type SummarizeFindingsRequest struct {
 
 func (x *SummarizeFindingsRequest) Reset() {
 	*x = SummarizeFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[9]
+	mi := &file_vigil_v1_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1282,7 @@ func (x *SummarizeFindingsRequest) String() string {
 func (*SummarizeFindingsRequest) ProtoMessage() {}
 
 func (x *SummarizeFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[9]
+	mi := &file_vigil_v1_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1295,7 @@ func (x *SummarizeFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SummarizeFindingsRequest.ProtoReflect.Descriptor instead.
 func (*SummarizeFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{9}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SummarizeFindingsRequest) GetTenant() string {
@@ -1273,7 +1347,7 @@ type SummaryGroup struct {
 
 func (x *SummaryGroup) Reset() {
 	*x = SummaryGroup{}
-	mi := &file_vigil_v1_service_proto_msgTypes[10]
+	mi := &file_vigil_v1_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1359,7 @@ func (x *SummaryGroup) String() string {
 func (*SummaryGroup) ProtoMessage() {}
 
 func (x *SummaryGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[10]
+	mi := &file_vigil_v1_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1372,7 @@ func (x *SummaryGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SummaryGroup.ProtoReflect.Descriptor instead.
 func (*SummaryGroup) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{10}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SummaryGroup) GetTenant() string {
@@ -1347,7 +1421,7 @@ type SummarizeFindingsResponse struct {
 
 func (x *SummarizeFindingsResponse) Reset() {
 	*x = SummarizeFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[11]
+	mi := &file_vigil_v1_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1433,7 @@ func (x *SummarizeFindingsResponse) String() string {
 func (*SummarizeFindingsResponse) ProtoMessage() {}
 
 func (x *SummarizeFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[11]
+	mi := &file_vigil_v1_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1446,7 @@ func (x *SummarizeFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SummarizeFindingsResponse.ProtoReflect.Descriptor instead.
 func (*SummarizeFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{11}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SummarizeFindingsResponse) GetGroups() []*SummaryGroup {
@@ -1403,7 +1477,7 @@ type StreamGroupFingerprintsRequest struct {
 
 func (x *StreamGroupFingerprintsRequest) Reset() {
 	*x = StreamGroupFingerprintsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	mi := &file_vigil_v1_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1489,7 @@ func (x *StreamGroupFingerprintsRequest) String() string {
 func (*StreamGroupFingerprintsRequest) ProtoMessage() {}
 
 func (x *StreamGroupFingerprintsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[12]
+	mi := &file_vigil_v1_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1502,7 @@ func (x *StreamGroupFingerprintsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamGroupFingerprintsRequest.ProtoReflect.Descriptor instead.
 func (*StreamGroupFingerprintsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{12}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StreamGroupFingerprintsRequest) GetTenant() string {
@@ -1472,7 +1546,7 @@ type StreamGroupFingerprintsResponse struct {
 
 func (x *StreamGroupFingerprintsResponse) Reset() {
 	*x = StreamGroupFingerprintsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	mi := &file_vigil_v1_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1558,7 @@ func (x *StreamGroupFingerprintsResponse) String() string {
 func (*StreamGroupFingerprintsResponse) ProtoMessage() {}
 
 func (x *StreamGroupFingerprintsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[13]
+	mi := &file_vigil_v1_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1571,7 @@ func (x *StreamGroupFingerprintsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamGroupFingerprintsResponse.ProtoReflect.Descriptor instead.
 func (*StreamGroupFingerprintsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{13}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StreamGroupFingerprintsResponse) GetTenant() string {
@@ -1545,7 +1619,7 @@ type WatchFindingsRequest struct {
 
 func (x *WatchFindingsRequest) Reset() {
 	*x = WatchFindingsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[14]
+	mi := &file_vigil_v1_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1631,7 @@ func (x *WatchFindingsRequest) String() string {
 func (*WatchFindingsRequest) ProtoMessage() {}
 
 func (x *WatchFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[14]
+	mi := &file_vigil_v1_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1644,7 @@ func (x *WatchFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFindingsRequest.ProtoReflect.Descriptor instead.
 func (*WatchFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{14}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchFindingsRequest) GetFilter() *FindingFilter {
@@ -1590,7 +1664,7 @@ type WatchFindingsResponse struct {
 
 func (x *WatchFindingsResponse) Reset() {
 	*x = WatchFindingsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[15]
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1676,7 @@ func (x *WatchFindingsResponse) String() string {
 func (*WatchFindingsResponse) ProtoMessage() {}
 
 func (x *WatchFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[15]
+	mi := &file_vigil_v1_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1689,7 @@ func (x *WatchFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFindingsResponse.ProtoReflect.Descriptor instead.
 func (*WatchFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{15}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchFindingsResponse) GetEvent() *FindingEvent {
@@ -1639,7 +1713,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1725,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[16]
+	mi := &file_vigil_v1_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1738,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{16}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAgentsRequest) GetTenant() string {
@@ -1702,7 +1776,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1714,7 +1788,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[17]
+	mi := &file_vigil_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1727,7 +1801,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{17}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -1763,7 +1837,7 @@ type RetireAgentRequest struct {
 
 func (x *RetireAgentRequest) Reset() {
 	*x = RetireAgentRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1849,7 @@ func (x *RetireAgentRequest) String() string {
 func (*RetireAgentRequest) ProtoMessage() {}
 
 func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[18]
+	mi := &file_vigil_v1_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1862,7 @@ func (x *RetireAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireAgentRequest.ProtoReflect.Descriptor instead.
 func (*RetireAgentRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{18}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RetireAgentRequest) GetTenant() string {
@@ -1825,7 +1899,7 @@ type RetireAgentResponse struct {
 
 func (x *RetireAgentResponse) Reset() {
 	*x = RetireAgentResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1911,7 @@ func (x *RetireAgentResponse) String() string {
 func (*RetireAgentResponse) ProtoMessage() {}
 
 func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[19]
+	mi := &file_vigil_v1_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1924,7 @@ func (x *RetireAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireAgentResponse.ProtoReflect.Descriptor instead.
 func (*RetireAgentResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{19}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RetireAgentResponse) GetResolved() uint64 {
@@ -1883,7 +1957,7 @@ type RetireTargetRequest struct {
 
 func (x *RetireTargetRequest) Reset() {
 	*x = RetireTargetRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +1969,7 @@ func (x *RetireTargetRequest) String() string {
 func (*RetireTargetRequest) ProtoMessage() {}
 
 func (x *RetireTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[20]
+	mi := &file_vigil_v1_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +1982,7 @@ func (x *RetireTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireTargetRequest.ProtoReflect.Descriptor instead.
 func (*RetireTargetRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{20}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RetireTargetRequest) GetTenant() string {
@@ -1957,7 +2031,7 @@ type RetireTargetResponse struct {
 
 func (x *RetireTargetResponse) Reset() {
 	*x = RetireTargetResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2043,7 @@ func (x *RetireTargetResponse) String() string {
 func (*RetireTargetResponse) ProtoMessage() {}
 
 func (x *RetireTargetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[21]
+	mi := &file_vigil_v1_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2056,7 @@ func (x *RetireTargetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireTargetResponse.ProtoReflect.Descriptor instead.
 func (*RetireTargetResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RetireTargetResponse) GetResolved() uint64 {
@@ -2008,7 +2082,7 @@ type GetServerInfoRequest struct {
 
 func (x *GetServerInfoRequest) Reset() {
 	*x = GetServerInfoRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2020,7 +2094,7 @@ func (x *GetServerInfoRequest) String() string {
 func (*GetServerInfoRequest) ProtoMessage() {}
 
 func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[22]
+	mi := &file_vigil_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2033,7 +2107,7 @@ func (x *GetServerInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetServerInfoRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 // GetServerInfoResponse describes the server that answers.
@@ -2051,7 +2125,7 @@ type GetServerInfoResponse struct {
 
 func (x *GetServerInfoResponse) Reset() {
 	*x = GetServerInfoResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2063,7 +2137,7 @@ func (x *GetServerInfoResponse) String() string {
 func (*GetServerInfoResponse) ProtoMessage() {}
 
 func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[23]
+	mi := &file_vigil_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2076,7 +2150,7 @@ func (x *GetServerInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetServerInfoResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetServerInfoResponse) GetVersion() string {
@@ -2110,7 +2184,7 @@ type CreateSuppressionRequest struct {
 
 func (x *CreateSuppressionRequest) Reset() {
 	*x = CreateSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2196,7 @@ func (x *CreateSuppressionRequest) String() string {
 func (*CreateSuppressionRequest) ProtoMessage() {}
 
 func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[24]
+	mi := &file_vigil_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2209,7 @@ func (x *CreateSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateSuppressionRequest) GetSuppression() *Suppression {
@@ -2157,7 +2231,7 @@ type CreateSuppressionResponse struct {
 
 func (x *CreateSuppressionResponse) Reset() {
 	*x = CreateSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2243,7 @@ func (x *CreateSuppressionResponse) String() string {
 func (*CreateSuppressionResponse) ProtoMessage() {}
 
 func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[25]
+	mi := &file_vigil_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2256,7 @@ func (x *CreateSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateSuppressionResponse) GetSuppression() *Suppression {
@@ -2211,7 +2285,7 @@ type ListSuppressionsRequest struct {
 
 func (x *ListSuppressionsRequest) Reset() {
 	*x = ListSuppressionsRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2297,7 @@ func (x *ListSuppressionsRequest) String() string {
 func (*ListSuppressionsRequest) ProtoMessage() {}
 
 func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[26]
+	mi := &file_vigil_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2310,7 @@ func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListSuppressionsRequest) GetTenant() string {
@@ -2263,7 +2337,7 @@ type ListSuppressionsResponse struct {
 
 func (x *ListSuppressionsResponse) Reset() {
 	*x = ListSuppressionsResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2349,7 @@ func (x *ListSuppressionsResponse) String() string {
 func (*ListSuppressionsResponse) ProtoMessage() {}
 
 func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[27]
+	mi := &file_vigil_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2362,7 @@ func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
@@ -2308,7 +2382,7 @@ type RevokeSuppressionRequest struct {
 
 func (x *RevokeSuppressionRequest) Reset() {
 	*x = RevokeSuppressionRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2394,7 @@ func (x *RevokeSuppressionRequest) String() string {
 func (*RevokeSuppressionRequest) ProtoMessage() {}
 
 func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[28]
+	mi := &file_vigil_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2407,7 @@ func (x *RevokeSuppressionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RevokeSuppressionRequest) GetId() string {
@@ -2355,7 +2429,7 @@ type RevokeSuppressionResponse struct {
 
 func (x *RevokeSuppressionResponse) Reset() {
 	*x = RevokeSuppressionResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2441,7 @@ func (x *RevokeSuppressionResponse) String() string {
 func (*RevokeSuppressionResponse) ProtoMessage() {}
 
 func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[29]
+	mi := &file_vigil_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +2454,7 @@ func (x *RevokeSuppressionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSuppressionResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSuppressionResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RevokeSuppressionResponse) GetSuppression() *Suppression {
@@ -2422,7 +2496,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2508,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[30]
+	mi := &file_vigil_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2521,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AuditEntry) GetTime() *timestamppb.Timestamp {
@@ -2532,7 +2606,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2544,7 +2618,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[31]
+	mi := &file_vigil_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2557,7 +2631,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAuditRequest) GetTenant() string {
@@ -2592,7 +2666,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[32]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2604,7 +2678,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[32]
+	mi := &file_vigil_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2617,7 +2691,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -2643,7 +2717,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[33]
+	mi := &file_vigil_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2729,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[33]
+	mi := &file_vigil_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2742,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
 // BackupResponse carries the next bytes of the snapshot, a bbolt file.
@@ -2681,7 +2755,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[34]
+	mi := &file_vigil_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2693,7 +2767,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[34]
+	mi := &file_vigil_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2706,7 +2780,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{34}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BackupResponse) GetData() []byte {
@@ -2737,7 +2811,7 @@ type ListCoverageRequest struct {
 
 func (x *ListCoverageRequest) Reset() {
 	*x = ListCoverageRequest{}
-	mi := &file_vigil_v1_service_proto_msgTypes[35]
+	mi := &file_vigil_v1_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2823,7 @@ func (x *ListCoverageRequest) String() string {
 func (*ListCoverageRequest) ProtoMessage() {}
 
 func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[35]
+	mi := &file_vigil_v1_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +2836,7 @@ func (x *ListCoverageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageRequest.ProtoReflect.Descriptor instead.
 func (*ListCoverageRequest) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{35}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListCoverageRequest) GetTenant() string {
@@ -2839,7 +2913,7 @@ type ScopeCoverage struct {
 
 func (x *ScopeCoverage) Reset() {
 	*x = ScopeCoverage{}
-	mi := &file_vigil_v1_service_proto_msgTypes[36]
+	mi := &file_vigil_v1_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2851,7 +2925,7 @@ func (x *ScopeCoverage) String() string {
 func (*ScopeCoverage) ProtoMessage() {}
 
 func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[36]
+	mi := &file_vigil_v1_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2864,7 +2938,7 @@ func (x *ScopeCoverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeCoverage.ProtoReflect.Descriptor instead.
 func (*ScopeCoverage) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{36}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ScopeCoverage) GetScope() *Scope {
@@ -2922,7 +2996,7 @@ type ListCoverageResponse struct {
 
 func (x *ListCoverageResponse) Reset() {
 	*x = ListCoverageResponse{}
-	mi := &file_vigil_v1_service_proto_msgTypes[37]
+	mi := &file_vigil_v1_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2934,7 +3008,7 @@ func (x *ListCoverageResponse) String() string {
 func (*ListCoverageResponse) ProtoMessage() {}
 
 func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_service_proto_msgTypes[37]
+	mi := &file_vigil_v1_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2947,7 +3021,7 @@ func (x *ListCoverageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCoverageResponse.ProtoReflect.Descriptor instead.
 func (*ListCoverageResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_service_proto_rawDescGZIP(), []int{37}
+	return file_vigil_v1_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListCoverageResponse) GetScopes() []*ScopeCoverage {
@@ -2975,7 +3049,7 @@ var File_vigil_v1_service_proto protoreflect.FileDescriptor
 
 const file_vigil_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x16vigil/v1/service.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\"\x83\x04\n" +
+	"\x16vigil/v1/service.proto\x12\bvigil.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12vigil/v1/bus.proto\x1a\x16vigil/v1/finding.proto\"\xb3\x04\n" +
 	"\rStoredFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12+\n" +
 	"\afinding\x18\x02 \x01(\v2\x11.vigil.v1.FindingR\afinding\x12(\n" +
@@ -2994,7 +3068,13 @@ const file_vigil_v1_service_proto_rawDesc = "" +
 	" \x01(\v2\x15.vigil.v1.SuppressionR\vsuppression\x12\x1e\n" +
 	"\n" +
 	"resolution\x18\v \x01(\tR\n" +
-	"resolution\"\xb6\x03\n" +
+	"resolution\x12.\n" +
+	"\ahistory\x18\f \x03(\v2\x14.vigil.v1.TransitionR\ahistory\"}\n" +
+	"\n" +
+	"Transition\x12'\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x13.vigil.v1.EventTypeR\x04type\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xb6\x03\n" +
 	"\vSuppression\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x19\n" +
@@ -3249,149 +3329,153 @@ func file_vigil_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_vigil_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_vigil_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_vigil_v1_service_proto_goTypes = []any{
 	(Status)(0),                             // 0: vigil.v1.Status
 	(EventType)(0),                          // 1: vigil.v1.EventType
 	(FindingSort)(0),                        // 2: vigil.v1.FindingSort
 	(*StoredFinding)(nil),                   // 3: vigil.v1.StoredFinding
-	(*Suppression)(nil),                     // 4: vigil.v1.Suppression
-	(*FindingEvent)(nil),                    // 5: vigil.v1.FindingEvent
-	(*Agent)(nil),                           // 6: vigil.v1.Agent
-	(*FindingFilter)(nil),                   // 7: vigil.v1.FindingFilter
-	(*ListFindingsRequest)(nil),             // 8: vigil.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),            // 9: vigil.v1.ListFindingsResponse
-	(*GetFindingRequest)(nil),               // 10: vigil.v1.GetFindingRequest
-	(*GetFindingResponse)(nil),              // 11: vigil.v1.GetFindingResponse
-	(*SummarizeFindingsRequest)(nil),        // 12: vigil.v1.SummarizeFindingsRequest
-	(*SummaryGroup)(nil),                    // 13: vigil.v1.SummaryGroup
-	(*SummarizeFindingsResponse)(nil),       // 14: vigil.v1.SummarizeFindingsResponse
-	(*StreamGroupFingerprintsRequest)(nil),  // 15: vigil.v1.StreamGroupFingerprintsRequest
-	(*StreamGroupFingerprintsResponse)(nil), // 16: vigil.v1.StreamGroupFingerprintsResponse
-	(*WatchFindingsRequest)(nil),            // 17: vigil.v1.WatchFindingsRequest
-	(*WatchFindingsResponse)(nil),           // 18: vigil.v1.WatchFindingsResponse
-	(*ListAgentsRequest)(nil),               // 19: vigil.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),              // 20: vigil.v1.ListAgentsResponse
-	(*RetireAgentRequest)(nil),              // 21: vigil.v1.RetireAgentRequest
-	(*RetireAgentResponse)(nil),             // 22: vigil.v1.RetireAgentResponse
-	(*RetireTargetRequest)(nil),             // 23: vigil.v1.RetireTargetRequest
-	(*RetireTargetResponse)(nil),            // 24: vigil.v1.RetireTargetResponse
-	(*GetServerInfoRequest)(nil),            // 25: vigil.v1.GetServerInfoRequest
-	(*GetServerInfoResponse)(nil),           // 26: vigil.v1.GetServerInfoResponse
-	(*CreateSuppressionRequest)(nil),        // 27: vigil.v1.CreateSuppressionRequest
-	(*CreateSuppressionResponse)(nil),       // 28: vigil.v1.CreateSuppressionResponse
-	(*ListSuppressionsRequest)(nil),         // 29: vigil.v1.ListSuppressionsRequest
-	(*ListSuppressionsResponse)(nil),        // 30: vigil.v1.ListSuppressionsResponse
-	(*RevokeSuppressionRequest)(nil),        // 31: vigil.v1.RevokeSuppressionRequest
-	(*RevokeSuppressionResponse)(nil),       // 32: vigil.v1.RevokeSuppressionResponse
-	(*AuditEntry)(nil),                      // 33: vigil.v1.AuditEntry
-	(*ListAuditRequest)(nil),                // 34: vigil.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),               // 35: vigil.v1.ListAuditResponse
-	(*BackupRequest)(nil),                   // 36: vigil.v1.BackupRequest
-	(*BackupResponse)(nil),                  // 37: vigil.v1.BackupResponse
-	(*ListCoverageRequest)(nil),             // 38: vigil.v1.ListCoverageRequest
-	(*ScopeCoverage)(nil),                   // 39: vigil.v1.ScopeCoverage
-	(*ListCoverageResponse)(nil),            // 40: vigil.v1.ListCoverageResponse
-	(*Finding)(nil),                         // 41: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
-	(*Scope)(nil),                           // 43: vigil.v1.Scope
-	(Pillar)(0),                             // 44: vigil.v1.Pillar
-	(Severity)(0),                           // 45: vigil.v1.Severity
-	(NotAssessedReason)(0),                  // 46: vigil.v1.NotAssessedReason
-	(*Coverage)(nil),                        // 47: vigil.v1.Coverage
+	(*Transition)(nil),                      // 4: vigil.v1.Transition
+	(*Suppression)(nil),                     // 5: vigil.v1.Suppression
+	(*FindingEvent)(nil),                    // 6: vigil.v1.FindingEvent
+	(*Agent)(nil),                           // 7: vigil.v1.Agent
+	(*FindingFilter)(nil),                   // 8: vigil.v1.FindingFilter
+	(*ListFindingsRequest)(nil),             // 9: vigil.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),            // 10: vigil.v1.ListFindingsResponse
+	(*GetFindingRequest)(nil),               // 11: vigil.v1.GetFindingRequest
+	(*GetFindingResponse)(nil),              // 12: vigil.v1.GetFindingResponse
+	(*SummarizeFindingsRequest)(nil),        // 13: vigil.v1.SummarizeFindingsRequest
+	(*SummaryGroup)(nil),                    // 14: vigil.v1.SummaryGroup
+	(*SummarizeFindingsResponse)(nil),       // 15: vigil.v1.SummarizeFindingsResponse
+	(*StreamGroupFingerprintsRequest)(nil),  // 16: vigil.v1.StreamGroupFingerprintsRequest
+	(*StreamGroupFingerprintsResponse)(nil), // 17: vigil.v1.StreamGroupFingerprintsResponse
+	(*WatchFindingsRequest)(nil),            // 18: vigil.v1.WatchFindingsRequest
+	(*WatchFindingsResponse)(nil),           // 19: vigil.v1.WatchFindingsResponse
+	(*ListAgentsRequest)(nil),               // 20: vigil.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),              // 21: vigil.v1.ListAgentsResponse
+	(*RetireAgentRequest)(nil),              // 22: vigil.v1.RetireAgentRequest
+	(*RetireAgentResponse)(nil),             // 23: vigil.v1.RetireAgentResponse
+	(*RetireTargetRequest)(nil),             // 24: vigil.v1.RetireTargetRequest
+	(*RetireTargetResponse)(nil),            // 25: vigil.v1.RetireTargetResponse
+	(*GetServerInfoRequest)(nil),            // 26: vigil.v1.GetServerInfoRequest
+	(*GetServerInfoResponse)(nil),           // 27: vigil.v1.GetServerInfoResponse
+	(*CreateSuppressionRequest)(nil),        // 28: vigil.v1.CreateSuppressionRequest
+	(*CreateSuppressionResponse)(nil),       // 29: vigil.v1.CreateSuppressionResponse
+	(*ListSuppressionsRequest)(nil),         // 30: vigil.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),        // 31: vigil.v1.ListSuppressionsResponse
+	(*RevokeSuppressionRequest)(nil),        // 32: vigil.v1.RevokeSuppressionRequest
+	(*RevokeSuppressionResponse)(nil),       // 33: vigil.v1.RevokeSuppressionResponse
+	(*AuditEntry)(nil),                      // 34: vigil.v1.AuditEntry
+	(*ListAuditRequest)(nil),                // 35: vigil.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),               // 36: vigil.v1.ListAuditResponse
+	(*BackupRequest)(nil),                   // 37: vigil.v1.BackupRequest
+	(*BackupResponse)(nil),                  // 38: vigil.v1.BackupResponse
+	(*ListCoverageRequest)(nil),             // 39: vigil.v1.ListCoverageRequest
+	(*ScopeCoverage)(nil),                   // 40: vigil.v1.ScopeCoverage
+	(*ListCoverageResponse)(nil),            // 41: vigil.v1.ListCoverageResponse
+	(*Finding)(nil),                         // 42: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil),           // 43: google.protobuf.Timestamp
+	(*Scope)(nil),                           // 44: vigil.v1.Scope
+	(Pillar)(0),                             // 45: vigil.v1.Pillar
+	(Severity)(0),                           // 46: vigil.v1.Severity
+	(NotAssessedReason)(0),                  // 47: vigil.v1.NotAssessedReason
+	(*Coverage)(nil),                        // 48: vigil.v1.Coverage
 }
 var file_vigil_v1_service_proto_depIdxs = []int32{
-	41, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
+	42, // 0: vigil.v1.StoredFinding.finding:type_name -> vigil.v1.Finding
 	0,  // 1: vigil.v1.StoredFinding.status:type_name -> vigil.v1.Status
-	42, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
-	42, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
-	42, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
-	43, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
-	42, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
-	4,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
-	42, // 8: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	42, // 9: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	42, // 10: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
-	1,  // 11: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
-	3,  // 12: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
-	42, // 13: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
-	42, // 14: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
-	42, // 15: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
-	43, // 16: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
-	42, // 17: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
-	42, // 18: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
-	42, // 19: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
-	43, // 20: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
-	44, // 21: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
-	45, // 22: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
-	0,  // 23: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
-	42, // 24: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
-	42, // 25: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
-	42, // 26: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
-	42, // 27: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
-	7,  // 28: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	2,  // 29: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
-	3,  // 30: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
-	3,  // 31: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
-	3,  // 32: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
-	0,  // 33: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
-	44, // 34: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
-	45, // 35: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
-	13, // 36: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
-	0,  // 37: vigil.v1.StreamGroupFingerprintsRequest.statuses:type_name -> vigil.v1.Status
-	44, // 38: vigil.v1.StreamGroupFingerprintsResponse.pillar:type_name -> vigil.v1.Pillar
-	45, // 39: vigil.v1.StreamGroupFingerprintsResponse.severity:type_name -> vigil.v1.Severity
-	7,  // 40: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
-	5,  // 41: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
-	6,  // 42: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
-	4,  // 43: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
-	4,  // 44: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	4,  // 45: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
-	4,  // 46: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
-	42, // 47: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	4,  // 48: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
-	33, // 49: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
-	46, // 50: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
-	43, // 51: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
-	47, // 52: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
-	42, // 53: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
-	39, // 54: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
-	6,  // 55: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
-	8,  // 56: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
-	10, // 57: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
-	12, // 58: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
-	15, // 59: vigil.v1.FindingService.StreamGroupFingerprints:input_type -> vigil.v1.StreamGroupFingerprintsRequest
-	17, // 60: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
-	25, // 61: vigil.v1.ServerService.GetServerInfo:input_type -> vigil.v1.GetServerInfoRequest
-	19, // 62: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
-	21, // 63: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
-	23, // 64: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
-	27, // 65: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
-	29, // 66: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
-	31, // 67: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
-	34, // 68: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
-	36, // 69: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
-	38, // 70: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
-	9,  // 71: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
-	11, // 72: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
-	14, // 73: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
-	16, // 74: vigil.v1.FindingService.StreamGroupFingerprints:output_type -> vigil.v1.StreamGroupFingerprintsResponse
-	18, // 75: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
-	26, // 76: vigil.v1.ServerService.GetServerInfo:output_type -> vigil.v1.GetServerInfoResponse
-	20, // 77: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
-	22, // 78: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
-	24, // 79: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
-	28, // 80: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
-	30, // 81: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
-	32, // 82: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
-	35, // 83: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
-	37, // 84: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
-	40, // 85: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
-	71, // [71:86] is the sub-list for method output_type
-	56, // [56:71] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	43, // 2: vigil.v1.StoredFinding.first_seen:type_name -> google.protobuf.Timestamp
+	43, // 3: vigil.v1.StoredFinding.last_seen:type_name -> google.protobuf.Timestamp
+	43, // 4: vigil.v1.StoredFinding.last_change:type_name -> google.protobuf.Timestamp
+	44, // 5: vigil.v1.StoredFinding.scope:type_name -> vigil.v1.Scope
+	43, // 6: vigil.v1.StoredFinding.resolved_at:type_name -> google.protobuf.Timestamp
+	5,  // 7: vigil.v1.StoredFinding.suppression:type_name -> vigil.v1.Suppression
+	4,  // 8: vigil.v1.StoredFinding.history:type_name -> vigil.v1.Transition
+	1,  // 9: vigil.v1.Transition.type:type_name -> vigil.v1.EventType
+	43, // 10: vigil.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	43, // 11: vigil.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	43, // 12: vigil.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	43, // 13: vigil.v1.Suppression.ended:type_name -> google.protobuf.Timestamp
+	1,  // 14: vigil.v1.FindingEvent.type:type_name -> vigil.v1.EventType
+	3,  // 15: vigil.v1.FindingEvent.finding:type_name -> vigil.v1.StoredFinding
+	43, // 16: vigil.v1.FindingEvent.time:type_name -> google.protobuf.Timestamp
+	43, // 17: vigil.v1.Agent.last_heartbeat:type_name -> google.protobuf.Timestamp
+	43, // 18: vigil.v1.Agent.last_scan:type_name -> google.protobuf.Timestamp
+	44, // 19: vigil.v1.Agent.scopes:type_name -> vigil.v1.Scope
+	43, // 20: vigil.v1.Agent.last_heartbeat_sent:type_name -> google.protobuf.Timestamp
+	43, // 21: vigil.v1.Agent.lost_since:type_name -> google.protobuf.Timestamp
+	43, // 22: vigil.v1.Agent.retired_at:type_name -> google.protobuf.Timestamp
+	44, // 23: vigil.v1.Agent.known_scopes:type_name -> vigil.v1.Scope
+	45, // 24: vigil.v1.FindingFilter.pillar:type_name -> vigil.v1.Pillar
+	46, // 25: vigil.v1.FindingFilter.min_severity:type_name -> vigil.v1.Severity
+	0,  // 26: vigil.v1.FindingFilter.statuses:type_name -> vigil.v1.Status
+	43, // 27: vigil.v1.FindingFilter.first_seen_after:type_name -> google.protobuf.Timestamp
+	43, // 28: vigil.v1.FindingFilter.first_seen_before:type_name -> google.protobuf.Timestamp
+	43, // 29: vigil.v1.FindingFilter.last_change_after:type_name -> google.protobuf.Timestamp
+	43, // 30: vigil.v1.FindingFilter.last_change_before:type_name -> google.protobuf.Timestamp
+	8,  // 31: vigil.v1.ListFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	2,  // 32: vigil.v1.ListFindingsRequest.sort:type_name -> vigil.v1.FindingSort
+	3,  // 33: vigil.v1.ListFindingsResponse.findings:type_name -> vigil.v1.StoredFinding
+	3,  // 34: vigil.v1.GetFindingResponse.finding:type_name -> vigil.v1.StoredFinding
+	3,  // 35: vigil.v1.GetFindingResponse.occurrences:type_name -> vigil.v1.StoredFinding
+	0,  // 36: vigil.v1.SummarizeFindingsRequest.statuses:type_name -> vigil.v1.Status
+	45, // 37: vigil.v1.SummaryGroup.pillar:type_name -> vigil.v1.Pillar
+	46, // 38: vigil.v1.SummaryGroup.severity:type_name -> vigil.v1.Severity
+	14, // 39: vigil.v1.SummarizeFindingsResponse.groups:type_name -> vigil.v1.SummaryGroup
+	0,  // 40: vigil.v1.StreamGroupFingerprintsRequest.statuses:type_name -> vigil.v1.Status
+	45, // 41: vigil.v1.StreamGroupFingerprintsResponse.pillar:type_name -> vigil.v1.Pillar
+	46, // 42: vigil.v1.StreamGroupFingerprintsResponse.severity:type_name -> vigil.v1.Severity
+	8,  // 43: vigil.v1.WatchFindingsRequest.filter:type_name -> vigil.v1.FindingFilter
+	6,  // 44: vigil.v1.WatchFindingsResponse.event:type_name -> vigil.v1.FindingEvent
+	7,  // 45: vigil.v1.ListAgentsResponse.agents:type_name -> vigil.v1.Agent
+	5,  // 46: vigil.v1.CreateSuppressionRequest.suppression:type_name -> vigil.v1.Suppression
+	5,  // 47: vigil.v1.CreateSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	5,  // 48: vigil.v1.ListSuppressionsResponse.suppressions:type_name -> vigil.v1.Suppression
+	5,  // 49: vigil.v1.RevokeSuppressionResponse.suppression:type_name -> vigil.v1.Suppression
+	43, // 50: vigil.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	5,  // 51: vigil.v1.AuditEntry.suppression:type_name -> vigil.v1.Suppression
+	34, // 52: vigil.v1.ListAuditResponse.entries:type_name -> vigil.v1.AuditEntry
+	47, // 53: vigil.v1.ListCoverageRequest.reason:type_name -> vigil.v1.NotAssessedReason
+	44, // 54: vigil.v1.ScopeCoverage.scope:type_name -> vigil.v1.Scope
+	48, // 55: vigil.v1.ScopeCoverage.coverage:type_name -> vigil.v1.Coverage
+	43, // 56: vigil.v1.ScopeCoverage.last_scan_time:type_name -> google.protobuf.Timestamp
+	40, // 57: vigil.v1.ListCoverageResponse.scopes:type_name -> vigil.v1.ScopeCoverage
+	7,  // 58: vigil.v1.ListCoverageResponse.stale_agents:type_name -> vigil.v1.Agent
+	9,  // 59: vigil.v1.FindingService.ListFindings:input_type -> vigil.v1.ListFindingsRequest
+	11, // 60: vigil.v1.FindingService.GetFinding:input_type -> vigil.v1.GetFindingRequest
+	13, // 61: vigil.v1.FindingService.SummarizeFindings:input_type -> vigil.v1.SummarizeFindingsRequest
+	16, // 62: vigil.v1.FindingService.StreamGroupFingerprints:input_type -> vigil.v1.StreamGroupFingerprintsRequest
+	18, // 63: vigil.v1.FindingService.WatchFindings:input_type -> vigil.v1.WatchFindingsRequest
+	26, // 64: vigil.v1.ServerService.GetServerInfo:input_type -> vigil.v1.GetServerInfoRequest
+	20, // 65: vigil.v1.AgentService.ListAgents:input_type -> vigil.v1.ListAgentsRequest
+	22, // 66: vigil.v1.AgentService.RetireAgent:input_type -> vigil.v1.RetireAgentRequest
+	24, // 67: vigil.v1.AgentService.RetireTarget:input_type -> vigil.v1.RetireTargetRequest
+	28, // 68: vigil.v1.SuppressionService.CreateSuppression:input_type -> vigil.v1.CreateSuppressionRequest
+	30, // 69: vigil.v1.SuppressionService.ListSuppressions:input_type -> vigil.v1.ListSuppressionsRequest
+	32, // 70: vigil.v1.SuppressionService.RevokeSuppression:input_type -> vigil.v1.RevokeSuppressionRequest
+	35, // 71: vigil.v1.SuppressionService.ListAudit:input_type -> vigil.v1.ListAuditRequest
+	37, // 72: vigil.v1.BackupService.Backup:input_type -> vigil.v1.BackupRequest
+	39, // 73: vigil.v1.CoverageService.ListCoverage:input_type -> vigil.v1.ListCoverageRequest
+	10, // 74: vigil.v1.FindingService.ListFindings:output_type -> vigil.v1.ListFindingsResponse
+	12, // 75: vigil.v1.FindingService.GetFinding:output_type -> vigil.v1.GetFindingResponse
+	15, // 76: vigil.v1.FindingService.SummarizeFindings:output_type -> vigil.v1.SummarizeFindingsResponse
+	17, // 77: vigil.v1.FindingService.StreamGroupFingerprints:output_type -> vigil.v1.StreamGroupFingerprintsResponse
+	19, // 78: vigil.v1.FindingService.WatchFindings:output_type -> vigil.v1.WatchFindingsResponse
+	27, // 79: vigil.v1.ServerService.GetServerInfo:output_type -> vigil.v1.GetServerInfoResponse
+	21, // 80: vigil.v1.AgentService.ListAgents:output_type -> vigil.v1.ListAgentsResponse
+	23, // 81: vigil.v1.AgentService.RetireAgent:output_type -> vigil.v1.RetireAgentResponse
+	25, // 82: vigil.v1.AgentService.RetireTarget:output_type -> vigil.v1.RetireTargetResponse
+	29, // 83: vigil.v1.SuppressionService.CreateSuppression:output_type -> vigil.v1.CreateSuppressionResponse
+	31, // 84: vigil.v1.SuppressionService.ListSuppressions:output_type -> vigil.v1.ListSuppressionsResponse
+	33, // 85: vigil.v1.SuppressionService.RevokeSuppression:output_type -> vigil.v1.RevokeSuppressionResponse
+	36, // 86: vigil.v1.SuppressionService.ListAudit:output_type -> vigil.v1.ListAuditResponse
+	38, // 87: vigil.v1.BackupService.Backup:output_type -> vigil.v1.BackupResponse
+	41, // 88: vigil.v1.CoverageService.ListCoverage:output_type -> vigil.v1.ListCoverageResponse
+	74, // [74:89] is the sub-list for method output_type
+	59, // [59:74] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_service_proto_init() }
@@ -3407,7 +3491,7 @@ func file_vigil_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_service_proto_rawDesc), len(file_vigil_v1_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   6,
 		},
