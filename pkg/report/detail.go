@@ -53,7 +53,7 @@ func FindingDetail(w io.Writer, sf *vigilv1.StoredFinding, occurrences []*vigilv
 	if s := sf.GetSuppression(); s != nil {
 		field("Suppressed", s.GetReason()+" ("+s.GetAuthor()+until(&vigilv1.Exemption{Expires: s.GetExpires()})+")")
 	}
-	field("Seen", fmt.Sprintf("%d times, first %s, last %s", sf.GetTimesSeen(), when(sf.GetFirstSeen().AsTime()), when(sf.GetLastSeen().AsTime())))
+	field("Seen", fmt.Sprintf("%d %s, first %s, last %s", sf.GetTimesSeen(), plural("time", sf.GetTimesSeen()), when(sf.GetFirstSeen().AsTime()), when(sf.GetLastSeen().AsTime())))
 	plain := Style{Width: st.Width}
 	if err := g.writeBody(&b, plain); err != nil {
 		return err
