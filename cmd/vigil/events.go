@@ -88,7 +88,9 @@ func newEventsCmd(_ *globals) *cobra.Command {
 					fmt.Fprintln(out, strings.TrimSpace(string(data)))
 				default:
 					res := ""
-					if len(ev.Resources) > 0 {
+					if r := ev.Resource; r != nil {
+						res = strings.Trim(r.Type+"/"+r.Name, "/")
+					} else if len(ev.Resources) > 0 {
 						res = strings.Trim(ev.Resources[0].Type+"/"+ev.Resources[0].Name, "/")
 					}
 					report.Row(tw, ev.When().Format(time.RFC3339), strings.TrimPrefix(ev.Metadata.EventCode, "EVENT_TYPE_"),

@@ -63,9 +63,11 @@ type Event struct {
 	StatusID        int             `json:"status_id"`
 	Status          string          `json:"status"`
 	Time            int64           `json:"time"`
+	TimezoneOffset  int             `json:"timezone_offset"`
 	Message         string          `json:"message,omitempty"`
 	Metadata        Metadata        `json:"metadata"`
 	FindingInfo     FindingInfo     `json:"finding_info"`
+	Resource        *Resource       `json:"resource,omitempty"`
 	Resources       []Resource      `json:"resources,omitempty"`
 	Cloud           *Cloud          `json:"cloud,omitempty"`
 	Compliance      *Compliance     `json:"compliance,omitempty"`
@@ -77,12 +79,13 @@ type Event struct {
 
 // Metadata names the product and schema.
 type Metadata struct {
-	Version   string  `json:"version"`
-	Product   Product `json:"product"`
-	UID       string  `json:"uid,omitempty"`
-	TenantUID string  `json:"tenant_uid,omitempty"`
-	EventCode string  `json:"event_code,omitempty"`
-	LogName   string  `json:"log_name,omitempty"`
+	Version   string   `json:"version"`
+	Product   Product  `json:"product"`
+	Profiles  []string `json:"profiles,omitempty"`
+	UID       string   `json:"uid,omitempty"`
+	TenantUID string   `json:"tenant_uid,omitempty"`
+	EventCode string   `json:"event_code,omitempty"`
+	LogName   string   `json:"log_name,omitempty"`
 }
 
 // Product is the reporting product.
@@ -94,28 +97,30 @@ type Product struct {
 
 // FindingInfo identifies the finding across events.
 type FindingInfo struct {
-	UID           string   `json:"uid"`
-	Title         string   `json:"title"`
-	Desc          string   `json:"desc,omitempty"`
-	Types         []string `json:"types,omitempty"`
-	FirstSeenTime int64    `json:"first_seen_time,omitempty"`
-	LastSeenTime  int64    `json:"last_seen_time,omitempty"`
-	ModifiedTime  int64    `json:"modified_time,omitempty"`
-	ProductUID    string   `json:"product_uid,omitempty"`
+	UID           string    `json:"uid"`
+	Title         string    `json:"title"`
+	Desc          string    `json:"desc,omitempty"`
+	Types         []string  `json:"types,omitempty"`
+	FirstSeenTime int64     `json:"first_seen_time,omitempty"`
+	LastSeenTime  int64     `json:"last_seen_time,omitempty"`
+	ModifiedTime  int64     `json:"modified_time,omitempty"`
+	ProductUID    string    `json:"product_uid,omitempty"`
+	Analytic      *Analytic `json:"analytic,omitempty"`
 }
 
 // Resource is what the finding is about.
 type Resource struct {
-	UID    string `json:"uid,omitempty"`
-	Name   string `json:"name,omitempty"`
-	Type   string `json:"type,omitempty"`
-	Region string `json:"region,omitempty"`
-	Owner  *Owner `json:"owner,omitempty"`
+	UID       string `json:"uid,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Owner     *Owner `json:"owner,omitempty"`
 }
 
 // Owner carries the account a resource belongs to.
 type Owner struct {
-	AccountUID string `json:"account_uid,omitempty"`
+	Account *Account `json:"account,omitempty"`
 }
 
 // Cloud places a cloud finding.
@@ -146,6 +151,8 @@ type Vulnerability struct {
 	Severity         string            `json:"severity"`
 	References       []string          `json:"references,omitempty"`
 	AffectedPackages []AffectedPackage `json:"affected_packages,omitempty"`
+	IsFixAvailable   *bool             `json:"is_fix_available,omitempty"`
+	Remediation      *Remediation      `json:"remediation,omitempty"`
 }
 
 // CVE identifies an advisory (a CVE, or another id when it has none).
@@ -156,8 +163,16 @@ type CVE struct {
 // AffectedPackage is the package a vulnerability is in.
 type AffectedPackage struct {
 	Name           string `json:"name"`
-	Version        string `json:"version,omitempty"`
+	Version        string `json:"version"`
+	FixedInVersion string `json:"fixed_in_version,omitempty"`
 	PackageManager string `json:"package_manager,omitempty"`
+}
+
+type Analytic struct {
+	UID    string `json:"uid,omitempty"`
+	Name   string `json:"name,omitempty"`
+	TypeID int    `json:"type_id"`
+	Type   string `json:"type,omitempty"`
 }
 
 // Evidence points at where a detection was made.
@@ -248,32 +263,39 @@ func FromEvent(ev *vigilv1.FindingEvent, vigil any, productVersion, uid string) 
 	}
 	out := header(class, act, sev, st, ms(t), f.GetMessage(), productVersion, uid, res.GetTenant(), ev.GetType().String(), vigil)
 	out.FindingInfo = FindingInfo{UID: f.GetFingerprint(), Title: f.GetTitle(), Desc: f.GetMessage(), Types: []string{finding.PillarName(f.GetPillar())},
-		FirstSeenTime: ms(sf.GetFirstSeen()), LastSeenTime: ms(sf.GetLastSeen()), ModifiedTime: ms(sf.GetLastChange()), ProductUID: f.GetCheckId()}
+		FirstSeenTime: ms(sf.GetFirstSeen()), LastSeenTime: ms(sf.GetLastSeen()), ModifiedTime: ms(sf.GetLastChange()), ProductUID: f.GetCheckId(),
+		Analytic: &Analytic{UID: f.GetCheckId(), Name: f.GetTitle(), TypeID: 1, Type: "Rule"}}
 	if out.FindingInfo.Title == "" {
 		out.FindingInfo.Title = f.GetCheckId()
 	}
+	var r *Resource
 	if res != nil {
-		r := Resource{UID: res.GetUri(), Name: res.GetName(), Type: res.GetKind(), Region: res.GetRegion()}
+		r = &Resource{UID: res.GetUri(), Name: res.GetName(), Type: res.GetKind(), Namespace: res.GetNamespace(), Region: res.GetRegion()}
 		if r.UID == "" {
 			r.UID = strings.Trim(strings.Join([]string{res.GetProvider(), res.GetAccount(), res.GetNamespace(), res.GetKind(), res.GetName()}, "/"), "/")
 		}
 		if res.GetAccount() != "" {
-			r.Owner = &Owner{AccountUID: res.GetAccount()}
+			r.Owner = &Owner{Account: &Account{UID: res.GetAccount()}}
 		}
-		out.Resources = []Resource{r}
 		switch p := res.GetProvider(); p {
 		case "aws", "google", "gcp", "azure", "openstack":
 			out.Cloud = &Cloud{Provider: p, Region: res.GetRegion()}
 			if res.GetAccount() != "" {
 				out.Cloud.Account = &Account{UID: res.GetAccount()}
 			}
+			out.Metadata.Profiles = []string{"cloud"}
 		}
 	}
-	if rem := f.GetRemediation(); rem != "" {
-		out.Remediation = &Remediation{Desc: rem, References: f.GetReferences()}
+	var rem *Remediation
+	if desc := f.GetRemediation(); desc != "" {
+		rem = &Remediation{Desc: desc, References: f.GetReferences()}
 	}
+	// OCSF 1.1: Vulnerability and Compliance Findings name one resource
+	// (resource), Detection Findings a list (resources); Vulnerability
+	// Findings carry their remediation inside the vulnerability.
 	switch class {
 	case ClassCompliance:
+		out.Resource, out.Remediation = r, rem
 		// The control failed while the finding is present; a resolved
 		// finding is a pass.
 		c := &Compliance{Control: f.GetCheckId(), Standards: standards(f.GetReferences()), StatusID: 3, Status: "Fail"}
@@ -282,6 +304,7 @@ func FromEvent(ev *vigilv1.FindingEvent, vigil any, productVersion, uid string) 
 		}
 		out.Compliance = c
 	case ClassVulnerability:
+		out.Resource = r
 		var ids []string
 		for _, r := range f.GetReferences() {
 			if IsAdvisory(r) {
@@ -295,17 +318,35 @@ func FromEvent(ev *vigilv1.FindingEvent, vigil any, productVersion, uid string) 
 				break
 			}
 		}
-		v := Vulnerability{CVE: &CVE{UID: uid}, Title: f.GetTitle(), Desc: f.GetMessage(), Severity: severityName[sev], References: ids}
-		if res.GetKind() == "Package" {
-			v.AffectedPackages = []AffectedPackage{{Name: res.GetName(), PackageManager: res.GetProvider()}}
+		v := Vulnerability{CVE: &CVE{UID: uid}, Title: f.GetTitle(), Desc: f.GetMessage(), Severity: severityName[sev], References: ids, Remediation: rem}
+		if p := f.GetPackage(); p != nil {
+			fix := p.GetFixedVersion() != ""
+			v.IsFixAvailable = &fix
+			v.AffectedPackages = []AffectedPackage{{Name: p.GetName(), Version: p.GetVersion(), FixedInVersion: p.GetFixedVersion(), PackageManager: packageManager(p.GetEcosystem(), res.GetProvider())}}
+		} else if res.GetKind() == "Package" {
+			v.AffectedPackages = []AffectedPackage{{Name: res.GetName(), Version: "unknown", PackageManager: res.GetProvider()}}
 		}
 		out.Vulnerabilities = []Vulnerability{v}
 	case ClassDetection:
+		out.Remediation = rem
+		if r != nil {
+			out.Resources = []Resource{*r}
+		}
 		if p := f.GetLocation().GetPath(); p != "" {
 			out.Evidences = []Evidence{{File: &File{Name: path.Base(p), Path: p, TypeID: 1}}}
 		}
 	}
 	return out
+}
+
+// packageManager names the package manager of an OSV ecosystem (Go, npm,
+// PyPI, Debian:12, Alpine:v3.20): the ecosystem without its release.
+func packageManager(ecosystem, provider string) string {
+	if ecosystem == "" {
+		return provider
+	}
+	name, _, _ := strings.Cut(ecosystem, ":")
+	return name
 }
 
 // standards are the references that name a benchmark or standard (CIS,

@@ -148,8 +148,8 @@ func TestSchemaOfEachClass(t *testing.T) {
 		t.Fatalf("vulnerability = %+v", vuln.Vulnerabilities)
 	}
 	cloud := FromEvent(&vigilv1.FindingEvent{Type: vigilv1.EventType_EVENT_TYPE_OPENED, Finding: stored(cases[1].f, vigilv1.Status_STATUS_OPEN)}, nil, "", "")
-	if cloud.Cloud == nil || cloud.Cloud.Provider != "aws" || cloud.Cloud.Account.UID != "123456789012" || cloud.Resources[0].UID != "arn:aws:s3:::logs" {
-		t.Fatalf("cloud = %+v %+v", cloud.Cloud, cloud.Resources)
+	if cloud.Cloud == nil || cloud.Cloud.Provider != "aws" || cloud.Cloud.Account.UID != "123456789012" || cloud.Resource.UID != "arn:aws:s3:::logs" {
+		t.Fatalf("cloud = %+v %+v", cloud.Cloud, cloud.Resource)
 	}
 	secret := FromEvent(&vigilv1.FindingEvent{Type: vigilv1.EventType_EVENT_TYPE_OPENED, Finding: stored(cases[3].f, vigilv1.Status_STATUS_OPEN)}, nil, "", "")
 	if secret.Evidences[0].File.Path != "src/config.env" || secret.Evidences[0].File.Name != "config.env" {
