@@ -15,6 +15,10 @@ type Spec struct {
 	InCluster  bool   `json:"in_cluster,omitempty"`
 	// KubePageSize bounds each list call to the API (default 500).
 	KubePageSize int64 `json:"kube_page_size,omitempty"`
+	// KubeContext picks the kubeconfig's context (default: its current
+	// one); KubeNamespace limits the cluster scan to one namespace.
+	KubeContext   string `json:"kube_context,omitempty"`
+	KubeNamespace string `json:"kube_namespace,omitempty"`
 	// NodeRoot is where a node's root filesystem is mounted (a DaemonSet's
 	// read-only host mount, such as /host); the node's Kubernetes
 	// configuration under it becomes targets.

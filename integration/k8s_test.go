@@ -271,4 +271,55 @@ func TestLiveCluster(t *testing.T) {
 	if c := rep.Coverage; c.UnitsAttempted < 12 || c.UnitsNotAssessed != 0 || c.UnitKind != "kubernetes object" {
 		t.Errorf("coverage of the CLI's cluster scan: %v", c)
 	}
+
+	// A kubeconfig whose current context points nowhere: --context picks
+	// the one that works, and finds the same.
+	two := filepath.Join(t.TempDir(), "kubeconfig")
+	body := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- {name: test, cluster: {server: %q, insecure-skip-tls-verify: true}}
+- {name: gone, cluster: {server: "https://127.0.0.1:1"}}
+users:
+- {name: agent, user: {token: %q}}
+contexts:
+- {name: test, context: {cluster: test, user: agent}}
+- {name: gone, context: {cluster: gone, user: agent}}
+current-context: gone
+`, kc.url, kc.agentToken)
+	if err := os.WriteFile(two, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	byContext := localScanArgs(t, "--tenant", "acme", "--kubeconfig", two, "--context", "test")
+	if len(byContext.Findings) != len(rep.Findings) || len(byContext.FailedTargets) != 0 {
+		t.Errorf("--context test: %d findings, %d failed targets; the kubeconfig's own: %d", len(byContext.Findings), len(byContext.FailedTargets), len(rep.Findings))
+	}
+	if out, err := exec.Command(bins.vigil, "scan", "--format", "json", "--kubeconfig", two).CombinedOutput(); err == nil {
+		t.Errorf("the kubeconfig's current context points nowhere, yet the scan passed:\n%s", out)
+	}
+
+	// One namespace: exactly the whole scan's findings on its objects and
+	// on itself, its objects the only units.
+	ns := localScanArgs(t, "--tenant", "acme", "--kubeconfig", kc.kubeconfig(t, kc.agentToken), "--namespace", "shop")
+	want := map[string]string{}
+	for _, f := range rep.Findings {
+		if r := f.Resource; r.GetNamespace() == "shop" || (r.GetKind() == "Namespace" && r.GetName() == "shop") {
+			want[f.Fingerprint] = f.CheckId + " on " + f.Location.Path
+		}
+	}
+	inNS := map[string]bool{}
+	for _, f := range ns.Findings {
+		inNS[f.Fingerprint] = true
+		if _, ok := want[f.Fingerprint]; !ok {
+			t.Errorf("--namespace shop: %s on %s, outside the namespace or not in the whole scan", f.CheckId, f.Location.Path)
+		}
+	}
+	for fp, what := range want {
+		if !inNS[fp] {
+			t.Errorf("--namespace shop missed %s", what)
+		}
+	}
+	if len(want) == 0 || ns.Coverage.UnitsAttempted >= rep.Coverage.UnitsAttempted || ns.Coverage.UnitsNotAssessed != 0 {
+		t.Errorf("--namespace shop: %d findings wanted, coverage %v (whole cluster %v)", len(want), ns.Coverage, rep.Coverage)
+	}
 }

@@ -88,7 +88,7 @@ func prepare(spec agent.Spec, log *slog.Logger) (*job, error) {
 	if ks := kubeSpec(spec); ks != "" {
 		// The cluster itself is reached at each scan; its configuration
 		// must read now.
-		if _, err := cluster.Connect(ks); err != nil {
+		if _, err := cluster.Connect(ks, spec.KubeContext); err != nil {
 			return nil, fmt.Errorf("kubernetes config: %w", err)
 		}
 	}
@@ -101,6 +101,7 @@ func prepare(spec agent.Spec, log *slog.Logger) (*job, error) {
 		DAST:         dast.Options{AllowedHosts: spec.DAST.AllowedHosts, RatePerSecond: spec.DAST.RatePerSecond, Budget: spec.DAST.Budget},
 		AWS:          awscollect.Options{Regions: spec.AWSRegions},
 		KubePageSize: spec.KubePageSize,
+		KubeContext:  spec.KubeContext, KubeNamespace: spec.KubeNamespace,
 	}
 	if spec.MaxMemory > 0 {
 		// Half the budget for the data of scans in flight, the rest for the

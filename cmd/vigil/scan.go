@@ -41,7 +41,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	var exitCode int
 	var allowUnassessed bool
 	var clusterScan, inCluster bool
-	var kubeconfig string
+	var kubeconfig, kubeContext, kubeNamespace string
 	var maxMemory int64
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...] [--image REF...] [--git REPO...] [--runtime]",
@@ -55,6 +55,8 @@ tarball, or a registry image; prefixes oci:, docker-archive: and registry:
 force the kind. A cluster is scanned through its API with --cluster (the
 default kubeconfig and its current context), --kubeconfig PATH or
 --in-cluster; or name it as a target, k8s:PATH, k8s:in-cluster or k8s:.
+--context picks another context of the kubeconfig, --namespace scans one
+namespace (its objects and itself).
 
 Exit status: 2 when a target cannot be scanned at all (a missing path, a
 folder that is not a repository, an image that cannot be read, no cloud
@@ -79,7 +81,7 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 				args = append(args, scan.KubernetesTarget+cluster.InCluster)
 			case kubeconfig != "":
 				args = append(args, scan.KubernetesTarget+kubeconfig)
-			case clusterScan:
+			case clusterScan || kubeContext != "" || kubeNamespace != "":
 				args = append(args, scan.KubernetesTarget)
 			}
 			for _, r := range repos {
@@ -107,7 +109,7 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 					return fmt.Errorf("unknown scanner %q (want one of %s)", n, strings.Join(scan.FileScanners(), ", "))
 				}
 			}
-			opts := scan.Options{Image: img.options(), Scanners: only, AWS: awscollect.Options{Regions: awsRegions}}
+			opts := scan.Options{Image: img.options(), Scanners: only, AWS: awscollect.Options{Regions: awsRegions}, KubeContext: kubeContext, KubeNamespace: kubeNamespace}
 			if maxMemory > 0 {
 				// As the agent's budget: half for the data of scans in
 				// flight, the Go heap held to the whole.
@@ -172,6 +174,8 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 	cmd.Flags().StringVar(&procRoot, "proc-root", "/proc", "the /proc to read with --runtime (a host's, mounted elsewhere)")
 	cmd.Flags().BoolVar(&clusterScan, "cluster", false, "scan the Kubernetes cluster of the default kubeconfig ($KUBECONFIG or ~/.kube/config, current context) through its API")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "scan the Kubernetes cluster of this kubeconfig through its API")
+	cmd.Flags().StringVar(&kubeContext, "context", "", "the kubeconfig context of the cluster to scan (default: the current one)")
+	cmd.Flags().StringVar(&kubeNamespace, "namespace", "", "scan only this namespace of the cluster (its objects and itself)")
 	cmd.Flags().BoolVar(&inCluster, "in-cluster", false, "scan the Kubernetes cluster this pod runs in, as its service account")
 	cmd.Flags().Func("max-memory", "memory budget, like 512Mi or 2Gi: scans queue and the heap is collected sooner rather than exceed it (default no bound)", func(v string) error {
 		q, err := resource.ParseQuantity(v)

@@ -108,6 +108,9 @@ type Options struct {
 	AWS awscollect.Options
 	// KubePageSize bounds each list call to a cluster's API (0: 500).
 	KubePageSize int64
+	// KubeContext names the kubeconfig context of k8s: targets (empty: the
+	// current one); KubeNamespace limits them to one namespace.
+	KubeContext, KubeNamespace string
 	// MaxMemory bounds the memory scans hold at once (0: no bound). File,
 	// set and image scans reserve an estimate of their peak and wait while
 	// the budget is spent. Pair it with debug.SetMemoryLimit for the heap.

@@ -29,7 +29,7 @@ func (s *Scanner) registry(secrets *code.Secrets, cloudChecks []*checks.Check, o
 		git.Source{Secrets: secrets},
 		awsaccount.Source{Checks: cloudChecks, Options: opts.AWS},
 		procfs.Source{Runtime: s.runtime},
-		kubeapi.Source{Manifests: s.manifests(), PageSize: opts.KubePageSize},
+		kubeapi.Source{Manifests: s.manifests(), PageSize: opts.KubePageSize, Context: opts.KubeContext, Namespace: opts.KubeNamespace},
 		images,
 		tree.Source{Files: s.files, Layouts: images, LayoutScanner: s.images.Name(), Budget: s.budget},
 	}

@@ -64,6 +64,8 @@ func run() error {
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")
 	fs.StringVar(&cfg.Spec.Kubeconfig, "kubeconfig", "", "scan the cluster of this kubeconfig live through its API")
 	fs.Int64Var(&cfg.Spec.KubePageSize, "kube-page-size", 500, "objects per list call to the cluster API")
+	fs.StringVar(&cfg.Spec.KubeContext, "context", "", "with --kubeconfig, the kubeconfig context to use (default: its current context)")
+	fs.StringVar(&cfg.Spec.KubeNamespace, "namespace", "", "with --kubeconfig or --in-cluster, scan only this namespace (its objects and itself); the scope is the namespace")
 	fs.BoolVar(&cfg.Spec.InCluster, "in-cluster", false, "scan the cluster the agent runs in, with its service account")
 	fs.StringVar(&cfg.Spec.NodeRoot, "node-root", "", "host root mounted read-only (e.g. /host): scan the node's control-plane manifests, kubelet config and PKI")
 	fs.StringArrayVar(&cfg.Spec.Images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")

@@ -19,11 +19,16 @@ const InCluster = "in-cluster"
 // Connect returns the client configuration of a cluster: from the
 // kubeconfig file at spec, from the pod's service account when spec is
 // InCluster, or from the default kubeconfig ($KUBECONFIG, else
-// ~/.kube/config, current context) when spec is empty. A configuration
-// that cannot be read is an error marked not assessed with its reason.
-func Connect(spec string) (*rest.Config, error) {
+// ~/.kube/config) when spec is empty; kubeContext names the kubeconfig's
+// context to use, its current one when empty. A configuration that cannot
+// be read is an error marked not assessed with its reason.
+func Connect(spec, kubeContext string) (*rest.Config, error) {
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
 	switch spec {
 	case InCluster:
+		if kubeContext != "" {
+			return nil, pipeline.NotAssessed(pipeline.NoCredentials, fmt.Errorf("in-cluster configuration has no context %q", kubeContext))
+		}
 		rc, err := rest.InClusterConfig()
 		if err != nil {
 			return nil, pipeline.NotAssessed(pipeline.NoCredentials, fmt.Errorf("in-cluster configuration: %w", err))
@@ -31,7 +36,7 @@ func Connect(spec string) (*rest.Config, error) {
 		return rc, nil
 	case "":
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+		rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 		if err != nil {
 			return nil, pipeline.NotAssessed(pipeline.NoCredentials, fmt.Errorf("default kubeconfig: %w", err))
 		}
@@ -44,7 +49,8 @@ func Connect(spec string) (*rest.Config, error) {
 		}
 		return nil, pipeline.NotAssessed(reason, fmt.Errorf("kubeconfig: %w", err))
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", spec)
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: spec}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 	if err != nil {
 		return nil, pipeline.NotAssessed(pipeline.ParseError, fmt.Errorf("kubeconfig %s: %w", spec, err))
 	}

@@ -22,30 +22,32 @@ import (
 var liveResources = []struct {
 	gvr  schema.GroupVersionResource
 	kind string
+	// cluster marks kinds that live outside namespaces.
+	cluster bool
 }{
-	{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "Namespace"},
-	{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod"},
-	{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service"},
-	{schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, "ServiceAccount"},
-	{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap"},
-	{schema.GroupVersionResource{Version: "v1", Resource: "replicationcontrollers"}, "ReplicationController"},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment"},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet"},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, "DaemonSet"},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet"},
-	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job"},
-	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, "CronJob"},
-	{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, "Ingress"},
-	{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "NetworkPolicy"},
-	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, "Role"},
-	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "RoleBinding"},
-	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, "ClusterRole"},
-	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, "ClusterRoleBinding"},
+	{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "Namespace", true},
+	{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", false},
+	{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service", false},
+	{schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, "ServiceAccount", false},
+	{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap", false},
+	{schema.GroupVersionResource{Version: "v1", Resource: "replicationcontrollers"}, "ReplicationController", false},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", false},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet", false},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, "DaemonSet", false},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet", false},
+	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job", false},
+	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, "CronJob", false},
+	{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}, "Ingress", false},
+	{schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}, "NetworkPolicy", false},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, "Role", false},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "RoleBinding", false},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, "ClusterRole", true},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, "ClusterRoleBinding", true},
 	// Istio's policies, where Istio is installed (a cluster without it
 	// answers NotFound, which is no object, not a failure). v1beta1 is
 	// served by every Istio release since 1.5.
-	{schema.GroupVersionResource{Group: "security.istio.io", Version: "v1beta1", Resource: "peerauthentications"}, "PeerAuthentication"},
-	{schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "destinationrules"}, "DestinationRule"},
+	{schema.GroupVersionResource{Group: "security.istio.io", Version: "v1beta1", Resource: "peerauthentications"}, "PeerAuthentication", false},
+	{schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1beta1", Resource: "destinationrules"}, "DestinationRule", false},
 }
 
 // controllers are kinds whose pods and replica sets are judged through the
@@ -60,6 +62,11 @@ type Live struct {
 	Client    dynamic.Interface
 	// PageSize bounds each list call (default 500).
 	PageSize int64
+	// Namespace, when set, limits the scan to the objects of one
+	// namespace and the namespace itself. Cluster-wide objects (cluster
+	// roles and their bindings) are still read for what the namespace's
+	// objects refer to, but are neither units nor reported.
+	Namespace string
 
 	images map[string]bool // of the last Scan
 }
@@ -109,8 +116,18 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 	defer func() { l.images = images }()
 	for _, r := range liveResources {
 		cont := ""
+		ns, opts := "", metav1.ListOptions{Limit: l.PageSize}
+		if l.Namespace != "" {
+			switch {
+			case r.kind == "Namespace":
+				opts.FieldSelector = "metadata.name=" + l.Namespace
+			case !r.cluster:
+				ns = l.Namespace
+			}
+		}
 		for {
-			list, err := l.Client.Resource(r.gvr).Namespace("").List(ctx, metav1.ListOptions{Limit: l.PageSize, Continue: cont})
+			opts.Continue = cont
+			list, err := l.Client.Resource(r.gvr).Namespace(ns).List(ctx, opts)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -132,7 +149,8 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 					continue
 				}
 				path := ObjectPath(clusterID, r.kind, list.Items[i].GetNamespace(), list.Items[i].GetName())
-				objs = append(objs, located{object: object{obj: normalize(obj).(map[string]any)}, path: path, account: clusterID, uri: path})
+				objs = append(objs, located{object: object{obj: normalize(obj).(map[string]any)}, path: path, account: clusterID, uri: path,
+					context: l.Namespace != "" && r.cluster && r.kind != "Namespace"})
 			}
 			if cont = list.GetContinue(); cont == "" {
 				break
@@ -141,13 +159,21 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 	}
 	var out []*vigilv1.Finding
 	for _, o := range objs {
+		if o.context {
+			continue
+		}
 		fs, errs := l.Manifests.scanObject(ctx, o, tenant)
 		out = append(out, fs...)
 		ledger.Record(scanner, pipeline.KubeObject, o.path, errors.Join(errs...))
 	}
 	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
 	ledger.RecordSet(scanner, pipeline.KubeObject, "k8s://"+clusterID, err)
-	out = append(out, set...)
+	for _, f := range set {
+		// Set checks may judge the cluster-wide objects read for context.
+		if r := f.GetResource(); l.Namespace == "" || r.GetNamespace() == l.Namespace || (r.GetKind() == "Namespace" && r.GetName() == l.Namespace) {
+			out = append(out, f)
+		}
+	}
 	return pipeline.Unique(out), nil
 }
 

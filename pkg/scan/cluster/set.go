@@ -41,6 +41,9 @@ type located struct {
 	lines [][]byte
 	// account and uri identify objects read from a live cluster.
 	account, uri string
+	// context marks objects read only for what others refer to: they are
+	// neither judged nor units (a namespace's scan reads cluster roles).
+	context bool
 }
 
 // ScanSet evaluates the set-level checks over all manifests of a target.

@@ -30,6 +30,12 @@ type Source struct {
 	Manifests *cluster.Manifests
 	// PageSize bounds each list call (0: the default).
 	PageSize int64
+	// Context names the kubeconfig's context (empty: its current one).
+	Context string
+	// Namespace limits the scan to one namespace (see cluster.Live); the
+	// scope is then the namespace of the cluster, so a scan of one
+	// namespace never resolves the findings of a scan of the cluster.
+	Namespace string
 }
 
 // Name is "kubernetes".
@@ -50,7 +56,7 @@ func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant str
 	if s.Manifests == nil {
 		return errors.New("the kubernetes scanner is not among the scanners run (--scanners)")
 	}
-	rc, err := cluster.Connect(strings.TrimPrefix(target, Prefix))
+	rc, err := cluster.Connect(strings.TrimPrefix(target, Prefix), s.Context)
 	if err != nil {
 		return err
 	}
@@ -64,6 +70,7 @@ func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant str
 	if s.PageSize > 0 {
 		live.PageSize = s.PageSize
 	}
+	live.Namespace = s.Namespace
 	id, err := live.ClusterID(ctx)
 	if err != nil {
 		return err
@@ -76,6 +83,9 @@ func (s Source) Scan(ctx context.Context, res *source.Result, target, tenant str
 	res.Findings = map[string][]*vigilv1.Finding{name: fs}
 	res.Scanners = []string{name}
 	res.Identity = cluster.ClusterTarget(id)
+	if s.Namespace != "" {
+		res.Identity += "?namespace=" + s.Namespace
+	}
 	for _, ref := range live.Images() {
 		res.Discovered = append(res.Discovered, image.TransportRemote+ref)
 	}
