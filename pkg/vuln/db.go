@@ -1,14 +1,10 @@
 package vuln
 
 import (
-	"archive/zip"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -31,84 +27,30 @@ type DB struct {
 	records    int
 	// Errors lists the files that could not be read, with the reason.
 	Errors []error
+	// Manifest describes the data when it came as a bundle (nil otherwise).
+	Manifest *Manifest
 }
 
 // Open loads OSV records from a folder (searched recursively for *.json,
 // and *.zip archives of them, which is the layout of the per-ecosystem OSV
-// exports) or from one zip file. Unreadable records are listed in Errors;
+// exports) or from one zip file, such as a bundle (see WriteBundle), whose
+// manifest is kept in Manifest. Unreadable records are listed in Errors;
 // the rest load.
 func Open(path string) (*DB, error) {
 	db := &DB{byPackage: map[string][]*Entry{}, ecosystems: map[string]bool{}}
-	st, err := os.Stat(path)
+	err := Walk(path, db.addRecord, func(err error) { db.Errors = append(db.Errors, err) })
 	if err != nil {
-		return nil, fmt.Errorf("vulnerability data: %w", err)
+		return nil, err
 	}
-	if !st.IsDir() {
-		if err := db.addZip(path); err != nil {
-			return nil, err
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		if m, err := ReadManifest(path); err == nil {
+			db.Manifest = m
 		}
-		return db, nil
-	}
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			db.Errors = append(db.Errors, err)
-			return nil
-		}
-		switch {
-		case d.IsDir():
-			return nil
-		case strings.HasSuffix(p, ".json"):
-			f, err := os.Open(p)
-			if err != nil {
-				db.Errors = append(db.Errors, err)
-				return nil
-			}
-			defer f.Close()
-			db.addRecord(p, f)
-		case strings.HasSuffix(p, ".zip"):
-			if err := db.addZip(p); err != nil {
-				db.Errors = append(db.Errors, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vulnerability data %s: %w", path, err)
 	}
 	return db, nil
 }
 
-func (db *DB) addZip(path string) error {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return fmt.Errorf("vulnerability data %s: %w", path, err)
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		if !strings.HasSuffix(f.Name, ".json") {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			db.Errors = append(db.Errors, fmt.Errorf("%s: %s: %w", path, f.Name, err))
-			continue
-		}
-		db.addRecord(path+"!"+f.Name, rc)
-		rc.Close()
-	}
-	return nil
-}
-
-func (db *DB) addRecord(name string, r io.Reader) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxRecordSize+1))
-	if err != nil {
-		db.Errors = append(db.Errors, fmt.Errorf("%s: %w", name, err))
-		return
-	}
-	if len(data) > MaxRecordSize {
-		db.Errors = append(db.Errors, fmt.Errorf("%s: record larger than %d bytes", name, MaxRecordSize))
-		return
-	}
+func (db *DB) addRecord(name string, data []byte) {
 	e := &Entry{}
 	if err := json.Unmarshal(data, e); err != nil {
 		db.Errors = append(db.Errors, fmt.Errorf("%s: %w", name, err))
