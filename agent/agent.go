@@ -188,7 +188,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	// Check packs, vulnerability data, keys and a cluster configuration
 	// that do not load are an error at start, not a silent scope.
-	if err := cfg.Scanner.Check(context.Background(), cfg.Spec); err != nil {
+	if err := cfg.Scanner.Check(context.Background(), cfg.checkSpec()); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -344,7 +344,7 @@ func (a *Agent) ScanOnce(ctx context.Context) error {
 	complete := true // a target that fails gives no scopes
 	var enqueueErr error
 	var cur *targetEnqueue // the target whose pieces are arriving
-	scanErr := a.scanner.Scan(ctx, a.cfg.Spec, func(ts *vigilv1.TargetScan) error {
+	scanErr := a.scanner.Scan(ctx, a.roundSpec(ctx), func(ts *vigilv1.TargetScan) error {
 		err := func() error {
 			if cur == nil {
 				var err error

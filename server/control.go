@@ -50,6 +50,11 @@ func (s *Server) readControl(subject string, data []byte, reply *vigilv1.Control
 	if err := proto.Unmarshal(data, req); err != nil {
 		return err
 	}
+	if req.VulnDb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return s.readVulnDB(ctx, req.VulnDb, reply)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stream := s.ctlStream

@@ -108,6 +108,8 @@ type Server struct {
 	ctlSub *nats.Subscription
 	// ctlStream is the control stream's handle, looked up once.
 	ctlStream jetstream.Stream
+	// vulns guards the copy of the vulnerability bundle served to agents.
+	vulns vulnCache
 	// kickEvents wakes the event outbox's publisher after a commit.
 	kickEvents chan struct{}
 	eventsDone chan struct{}

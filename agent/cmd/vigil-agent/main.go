@@ -58,7 +58,7 @@ func run() error {
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", 0, "with --once, how long to wait for the outbox to drain (default 1m)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the outbox (default: $STATE_DIRECTORY under systemd, /var/lib/vigil-agent as root, else $XDG_STATE_HOME/vigil-agent or ~/.local/state/vigil-agent)")
 	fs.StringVar(&cfg.Spec.ChecksDir, "checks-dir", "", "directory of extra check packs")
-	fs.StringVar(&cfg.Spec.VulnDB, "vuln-db", "", "OSV vulnerability data (folder or zip) to match dependency files against")
+	fs.StringVar(&cfg.Spec.VulnDB, "vuln-db", "", "OSV vulnerability data (folder or zip) to match dependency files and images against; \"server\": the data the server hands out (vigil-server db import), fetched when it changes")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 0, "time between heartbeats (default 15s)")
 	fs.IntVar(&cfg.FullEvery, "full-every", 24, "send the full finding set every N scans")
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")

@@ -589,8 +589,11 @@ func (x *ResendRequest) GetReason() string {
 // ControlRead asks the server for the control requests stored for the
 // agent of the subject after a sequence of the control stream.
 type ControlRead struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AfterSeq      uint64                 `protobuf:"varint,1,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	AfterSeq uint64                 `protobuf:"varint,1,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	// vuln_db, when set, asks for the server's vulnerability data instead of
+	// control requests.
+	VulnDb        *VulnDBRead `protobuf:"bytes,2,opt,name=vuln_db,json=vulnDb,proto3" json:"vuln_db,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -632,6 +635,142 @@ func (x *ControlRead) GetAfterSeq() uint64 {
 	return 0
 }
 
+func (x *ControlRead) GetVulnDb() *VulnDBRead {
+	if x != nil {
+		return x.VulnDb
+	}
+	return nil
+}
+
+// VulnDBRead asks which vulnerability bundle the server hands out, and
+// with digest set, a piece of it.
+type VulnDBRead struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// digest names the bundle whose bytes are asked for; empty asks only
+	// which bundle is current.
+	Digest        string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	Offset        int64  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VulnDBRead) Reset() {
+	*x = VulnDBRead{}
+	mi := &file_vigil_v1_bus_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VulnDBRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VulnDBRead) ProtoMessage() {}
+
+func (x *VulnDBRead) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_bus_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VulnDBRead.ProtoReflect.Descriptor instead.
+func (*VulnDBRead) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *VulnDBRead) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *VulnDBRead) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+// VulnDBPiece answers a VulnDBRead: the current bundle, and the bytes
+// from the offset asked (at most 512 KiB) when its digest was named.
+type VulnDBPiece struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// digest is the hex SHA-256 of the current bundle; empty when the
+	// server has none.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	Size   int64  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// created is when the bundle was made (its manifest's time).
+	Created       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created,proto3" json:"created,omitempty"`
+	Data          []byte                 `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VulnDBPiece) Reset() {
+	*x = VulnDBPiece{}
+	mi := &file_vigil_v1_bus_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VulnDBPiece) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VulnDBPiece) ProtoMessage() {}
+
+func (x *VulnDBPiece) ProtoReflect() protoreflect.Message {
+	mi := &file_vigil_v1_bus_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VulnDBPiece.ProtoReflect.Descriptor instead.
+func (*VulnDBPiece) Descriptor() ([]byte, []int) {
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *VulnDBPiece) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *VulnDBPiece) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *VulnDBPiece) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *VulnDBPiece) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 // ControlEntry is one stored control request and its sequence.
 type ControlEntry struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -643,7 +782,7 @@ type ControlEntry struct {
 
 func (x *ControlEntry) Reset() {
 	*x = ControlEntry{}
-	mi := &file_vigil_v1_bus_proto_msgTypes[7]
+	mi := &file_vigil_v1_bus_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +794,7 @@ func (x *ControlEntry) String() string {
 func (*ControlEntry) ProtoMessage() {}
 
 func (x *ControlEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_bus_proto_msgTypes[7]
+	mi := &file_vigil_v1_bus_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +807,7 @@ func (x *ControlEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlEntry.ProtoReflect.Descriptor instead.
 func (*ControlEntry) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{7}
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ControlEntry) GetSeq() uint64 {
@@ -688,17 +827,19 @@ func (x *ControlEntry) GetRequest() *ResendRequest {
 // ControlReadReply answers a ControlRead, oldest first; more says the
 // agent should ask again after the last entry.
 type ControlReadReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*ControlEntry        `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
-	More          bool                   `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"`
-	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Entries []*ControlEntry        `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	More    bool                   `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"`
+	Error   string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// vuln_db answers a ControlRead's vuln_db.
+	VulnDb        *VulnDBPiece `protobuf:"bytes,4,opt,name=vuln_db,json=vulnDb,proto3" json:"vuln_db,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ControlReadReply) Reset() {
 	*x = ControlReadReply{}
-	mi := &file_vigil_v1_bus_proto_msgTypes[8]
+	mi := &file_vigil_v1_bus_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +851,7 @@ func (x *ControlReadReply) String() string {
 func (*ControlReadReply) ProtoMessage() {}
 
 func (x *ControlReadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_bus_proto_msgTypes[8]
+	mi := &file_vigil_v1_bus_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +864,7 @@ func (x *ControlReadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlReadReply.ProtoReflect.Descriptor instead.
 func (*ControlReadReply) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{8}
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ControlReadReply) GetEntries() []*ControlEntry {
@@ -747,6 +888,13 @@ func (x *ControlReadReply) GetError() string {
 	return ""
 }
 
+func (x *ControlReadReply) GetVulnDb() *VulnDBPiece {
+	if x != nil {
+		return x.VulnDb
+	}
+	return nil
+}
+
 // ResendResponse acknowledges a ResendRequest.
 type ResendResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -757,7 +905,7 @@ type ResendResponse struct {
 
 func (x *ResendResponse) Reset() {
 	*x = ResendResponse{}
-	mi := &file_vigil_v1_bus_proto_msgTypes[9]
+	mi := &file_vigil_v1_bus_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +917,7 @@ func (x *ResendResponse) String() string {
 func (*ResendResponse) ProtoMessage() {}
 
 func (x *ResendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vigil_v1_bus_proto_msgTypes[9]
+	mi := &file_vigil_v1_bus_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +930,7 @@ func (x *ResendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendResponse.ProtoReflect.Descriptor instead.
 func (*ResendResponse) Descriptor() ([]byte, []int) {
-	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{9}
+	return file_vigil_v1_bus_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResendResponse) GetAccepted() bool {
@@ -846,16 +994,27 @@ const file_vigil_v1_bus_proto_rawDesc = "" +
 	"\x0fscopes_complete\x18\v \x01(\bR\x0escopesComplete\"N\n" +
 	"\rResendRequest\x12%\n" +
 	"\x05scope\x18\x01 \x01(\v2\x0f.vigil.v1.ScopeR\x05scope\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"*\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"Y\n" +
 	"\vControlRead\x12\x1b\n" +
-	"\tafter_seq\x18\x01 \x01(\x04R\bafterSeq\"S\n" +
+	"\tafter_seq\x18\x01 \x01(\x04R\bafterSeq\x12-\n" +
+	"\avuln_db\x18\x02 \x01(\v2\x14.vigil.v1.VulnDBReadR\x06vulnDb\"<\n" +
+	"\n" +
+	"VulnDBRead\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\"\x83\x01\n" +
+	"\vVulnDBPiece\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x124\n" +
+	"\acreated\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\"S\n" +
 	"\fControlEntry\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x121\n" +
-	"\arequest\x18\x02 \x01(\v2\x17.vigil.v1.ResendRequestR\arequest\"n\n" +
+	"\arequest\x18\x02 \x01(\v2\x17.vigil.v1.ResendRequestR\arequest\"\x9e\x01\n" +
 	"\x10ControlReadReply\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.vigil.v1.ControlEntryR\aentries\x12\x12\n" +
 	"\x04more\x18\x02 \x01(\bR\x04more\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\",\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12.\n" +
+	"\avuln_db\x18\x04 \x01(\v2\x15.vigil.v1.VulnDBPieceR\x06vulnDb\",\n" +
 	"\x0eResendResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\bR\bacceptedB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
@@ -871,7 +1030,7 @@ func file_vigil_v1_bus_proto_rawDescGZIP() []byte {
 	return file_vigil_v1_bus_proto_rawDescData
 }
 
-var file_vigil_v1_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_vigil_v1_bus_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vigil_v1_bus_proto_goTypes = []any{
 	(*Scope)(nil),                 // 0: vigil.v1.Scope
 	(*FindingBatch)(nil),          // 1: vigil.v1.FindingBatch
@@ -880,35 +1039,40 @@ var file_vigil_v1_bus_proto_goTypes = []any{
 	(*Heartbeat)(nil),             // 4: vigil.v1.Heartbeat
 	(*ResendRequest)(nil),         // 5: vigil.v1.ResendRequest
 	(*ControlRead)(nil),           // 6: vigil.v1.ControlRead
-	(*ControlEntry)(nil),          // 7: vigil.v1.ControlEntry
-	(*ControlReadReply)(nil),      // 8: vigil.v1.ControlReadReply
-	(*ResendResponse)(nil),        // 9: vigil.v1.ResendResponse
-	(*Finding)(nil),               // 10: vigil.v1.Finding
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*ScanError)(nil),             // 12: vigil.v1.ScanError
-	(*Coverage)(nil),              // 13: vigil.v1.Coverage
+	(*VulnDBRead)(nil),            // 7: vigil.v1.VulnDBRead
+	(*VulnDBPiece)(nil),           // 8: vigil.v1.VulnDBPiece
+	(*ControlEntry)(nil),          // 9: vigil.v1.ControlEntry
+	(*ControlReadReply)(nil),      // 10: vigil.v1.ControlReadReply
+	(*ResendResponse)(nil),        // 11: vigil.v1.ResendResponse
+	(*Finding)(nil),               // 12: vigil.v1.Finding
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*ScanError)(nil),             // 14: vigil.v1.ScanError
+	(*Coverage)(nil),              // 15: vigil.v1.Coverage
 }
 var file_vigil_v1_bus_proto_depIdxs = []int32{
 	0,  // 0: vigil.v1.FindingBatch.scope:type_name -> vigil.v1.Scope
-	10, // 1: vigil.v1.FindingBatch.findings:type_name -> vigil.v1.Finding
+	12, // 1: vigil.v1.FindingBatch.findings:type_name -> vigil.v1.Finding
 	0,  // 2: vigil.v1.ScanCompleted.scope:type_name -> vigil.v1.Scope
-	11, // 3: vigil.v1.ScanCompleted.started_at:type_name -> google.protobuf.Timestamp
-	11, // 4: vigil.v1.ScanCompleted.finished_at:type_name -> google.protobuf.Timestamp
-	12, // 5: vigil.v1.ScanCompleted.errors:type_name -> vigil.v1.ScanError
-	13, // 6: vigil.v1.ScanCompleted.coverage:type_name -> vigil.v1.Coverage
+	13, // 3: vigil.v1.ScanCompleted.started_at:type_name -> google.protobuf.Timestamp
+	13, // 4: vigil.v1.ScanCompleted.finished_at:type_name -> google.protobuf.Timestamp
+	14, // 5: vigil.v1.ScanCompleted.errors:type_name -> vigil.v1.ScanError
+	15, // 6: vigil.v1.ScanCompleted.coverage:type_name -> vigil.v1.Coverage
 	1,  // 7: vigil.v1.ScanMessage.batch:type_name -> vigil.v1.FindingBatch
 	2,  // 8: vigil.v1.ScanMessage.completed:type_name -> vigil.v1.ScanCompleted
 	0,  // 9: vigil.v1.Heartbeat.scopes:type_name -> vigil.v1.Scope
-	11, // 10: vigil.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
-	11, // 11: vigil.v1.Heartbeat.last_scan_at:type_name -> google.protobuf.Timestamp
+	13, // 10: vigil.v1.Heartbeat.sent_at:type_name -> google.protobuf.Timestamp
+	13, // 11: vigil.v1.Heartbeat.last_scan_at:type_name -> google.protobuf.Timestamp
 	0,  // 12: vigil.v1.ResendRequest.scope:type_name -> vigil.v1.Scope
-	5,  // 13: vigil.v1.ControlEntry.request:type_name -> vigil.v1.ResendRequest
-	7,  // 14: vigil.v1.ControlReadReply.entries:type_name -> vigil.v1.ControlEntry
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	7,  // 13: vigil.v1.ControlRead.vuln_db:type_name -> vigil.v1.VulnDBRead
+	13, // 14: vigil.v1.VulnDBPiece.created:type_name -> google.protobuf.Timestamp
+	5,  // 15: vigil.v1.ControlEntry.request:type_name -> vigil.v1.ResendRequest
+	9,  // 16: vigil.v1.ControlReadReply.entries:type_name -> vigil.v1.ControlEntry
+	8,  // 17: vigil.v1.ControlReadReply.vuln_db:type_name -> vigil.v1.VulnDBPiece
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_vigil_v1_bus_proto_init() }
@@ -927,7 +1091,7 @@ func file_vigil_v1_bus_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vigil_v1_bus_proto_rawDesc), len(file_vigil_v1_bus_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

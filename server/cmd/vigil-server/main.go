@@ -60,6 +60,7 @@ func init() {
 		"compact":           {"rewrite the store file without free pages (server stopped)", compact},
 		"restore":           {"replace the store with a backup snapshot (server stopped)", restore},
 		"check":             {"verify the store file's pages and invariants", check},
+		"db":                {"import vulnerability data (OSV folders or zips) that every agent started with --vuln-db server fetches", dbImport},
 		// checkFile is check's child: the one place a damaged file is read.
 		"check-file": {"(internal) check one store file in this process", checkFile},
 	}
