@@ -27,6 +27,9 @@ type Spec struct {
 	ChecksDir string `json:"checks_dir,omitempty"`
 	// VulnDB is OSV vulnerability data (folder or zip) for dependency files.
 	VulnDB string `json:"vuln_db,omitempty"`
+	// VulnDBMaxAge, in nanoseconds, is how old VulnDB may be before it is
+	// stale (nil: vuln.DefaultMaxAge, 0: no limit).
+	VulnDBMaxAge *int64 `json:"vuln_db_max_age,omitempty"`
 	// Images are container image references to scan (layout folders,
 	// docker save tarballs, registry images), picked for Platform and
 	// pulled over plain HTTP when InsecureRegistry.

@@ -121,6 +121,14 @@ func prepare(spec agent.Spec, log *slog.Logger) (*job, error) {
 		for _, e := range opts.VulnDB.Errors {
 			log.Warn("vulnerability record not loaded", "err", e)
 		}
+		maxAge := vuln.DefaultMaxAge
+		if spec.VulnDBMaxAge != nil {
+			maxAge = time.Duration(*spec.VulnDBMaxAge)
+		}
+		opts.VulnDB.SetMaxAge(maxAge)
+		if err := opts.VulnDB.Stale(time.Now()); err != nil {
+			log.Warn("vulnerability data is stale; the units matched against it are reported not assessed", "err", err)
+		}
 	}
 	j := &job{scanner: scan.NewWith(cat, opts), scanImages: spec.ScanImages, log: log}
 	for _, t := range targets {

@@ -57,7 +57,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.cert, "cert", os.Getenv("VIGIL_CERT"), "client certificate from vigil-server client-cert (env VIGIL_CERT)")
 	root.PersistentFlags().StringVar(&g.key, "key", os.Getenv("VIGIL_KEY"), "key of the client certificate (env VIGIL_KEY)")
 	root.PersistentFlags().StringVar(&g.tokenFile, "token-file", os.Getenv("VIGIL_TOKEN_FILE"), "file holding a bearer token from vigil-server token (env VIGIL_TOKEN_FILE, or the token itself in VIGIL_TOKEN)")
-	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newProbeCmd(g), newChecksCmd(g), newFindingsCmd(g), newAgentsCmd(g), newScopesCmd(g), newSuppressCmd(g), newBackupCmd(g), newEventsCmd(g), newCoverageCmd(g), newAnalyzersCmd(g), newVersionCmd(g))
+	root.AddCommand(newScanCmd(g), newSBOMCmd(g), newProbeCmd(g), newChecksCmd(g), newFindingsCmd(g), newAgentsCmd(g), newScopesCmd(g), newSuppressCmd(g), newBackupCmd(g), newEventsCmd(g), newCoverageCmd(g), newAnalyzersCmd(g), newVersionCmd(g), newDBCmd())
 	return root
 }
 

@@ -30,6 +30,7 @@ import (
 func newScanCmd(g *globals) *cobra.Command {
 	var format, severity, tenant, vulnDB string
 	var wide bool
+	var vulnMaxAge time.Duration
 	var images, repos []string
 	var runtimeScan bool
 	var only []string
@@ -126,6 +127,10 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 				for _, e := range opts.VulnDB.Errors {
 					fmt.Fprintln(cmd.ErrOrStderr(), "vigil: vulnerability data:", e)
 				}
+				opts.VulnDB.SetMaxAge(vulnMaxAge)
+				if err := opts.VulnDB.Stale(time.Now()); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "vigil: warning:", err)
+				}
 			}
 			stop := spin(fmt.Sprintf("scanning %d path(s)", len(args)))
 			rep, err := scan.NewWith(cat, opts).Run(cmd.Context(), args, tenant)
@@ -163,6 +168,7 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 	cmd.Flags().IntVar(&exitCode, "exit-code", 0, "exit with this code when a finding at or above --severity is reported, or an input was not assessed")
 	cmd.Flags().BoolVar(&allowUnassessed, "allow-unassessed", false, "with --exit-code, let inputs that could not be assessed pass the gate (a target that cannot be scanned at all still exits 2)")
 	cmd.Flags().StringVar(&vulnDB, "vuln-db", os.Getenv("VIGIL_VULN_DB"), "OSV vulnerability data (folder or zip) to match dependencies against (env VIGIL_VULN_DB)")
+	cmd.Flags().DurationVar(&vulnMaxAge, "vuln-db-max-age", vuln.DefaultMaxAge, "vulnerability data older than this is stale: a warning, and the units matched against it not assessed (0: no limit)")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant to stamp on findings (changes fingerprints as the agent's would)")
 	cmd.Flags().StringArrayVar(&images, "image", nil, "container image to scan: layout folder, docker save tarball or registry reference (repeatable)")
 	cmd.Flags().StringArrayVar(&repos, "git", nil, "git repository whose whole history (every branch and tag) is searched for secrets, each reported with the commit that added it (repeatable)")

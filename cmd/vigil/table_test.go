@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -199,4 +200,53 @@ func mkFindingFor(check string, sev vigilv1.Severity, name string) *vigilv1.Find
 	res := &vigilv1.Resource{Tenant: "acme", Provider: "kubernetes", Kind: "Deployment", Namespace: "shop", Name: name}
 	return &vigilv1.Finding{Fingerprint: finding.Fingerprint(check, res, "deploy.yaml", "x"), CheckId: check, Pillar: vigilv1.Pillar_PILLAR_CLUSTER,
 		Severity: sev, Title: "Check " + check, Resource: res, Location: &vigilv1.Location{Path: "deploy.yaml", StartLine: 3}}
+}
+
+// vigil db import makes a bundle that --vuln-db reads, and db status says
+// what it holds, and fails on stale data.
+func TestDBImportAndStatus(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().AddDate(0, -2, 0).UTC().Format(time.RFC3339)
+	for name, body := range map[string]string{
+		"Go/GO-2099-0001.json": `{"id":"GO-2099-0001","modified":"` + old + `","aliases":["CVE-2099-1111"],"affected":[{"package":{"ecosystem":"Go","name":"example.org/hdr"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.4.2"}]}]}]}`,
+		"npm/N-1.json":         `{"id":"N-1","modified":"` + old + `","affected":[{"package":{"ecosystem":"npm","name":"left"}}]}`,
+	} {
+		p := filepath.Join(dir, "osv", name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bundle := filepath.Join(dir, "osv.zip")
+	out, err := run(t, "db", "import", "-o", bundle, filepath.Join(dir, "osv"))
+	if err != nil || !strings.Contains(out, "2 records") {
+		t.Fatalf("db import: %v\n%s", err, out)
+	}
+	out, err = run(t, "db", "status", "--max-age", "2400h", bundle)
+	if err != nil {
+		t.Fatalf("db status: %v\n%s", err, out)
+	}
+	for _, want := range []string{"bundle made", "source", "age", "records  2", "Go", "npm"} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("db status: %q missing:\n%s", want, out)
+		}
+	}
+	out, err = run(t, "db", "status", bundle) // a week's limit: two months is stale
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(out, "STALE") {
+		t.Errorf("stale data: %v\n%s", err, out)
+	}
+	// The bundle scans like any data: the finding, and the go.mod not
+	// assessed for stale data under the default limit.
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.org/app\n\ngo 1.22\n\nrequire example.org/hdr v1.4.0\n"), 0o644)
+	out, _ = run(t, "scan", "--format", "json", "--vuln-db", bundle, src)
+	if !strings.Contains(out, "CVE-2099-1111") || !strings.Contains(out, "NOT_ASSESSED_REASON_STALE_VULNERABILITY_DATA") {
+		t.Errorf("scan with stale bundle:\n%s", out)
+	}
+	out, _ = run(t, "scan", "--format", "json", "--vuln-db", bundle, "--vuln-db-max-age", "0", src)
+	if !strings.Contains(out, "CVE-2099-1111") || strings.Contains(out, "STALE") {
+		t.Errorf("scan without a limit:\n%s", out)
+	}
 }

@@ -32,6 +32,7 @@ const (
 	UnsupportedFormat   = vigilv1.NotAssessedReason_NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT
 	Unreadable          = vigilv1.NotAssessedReason_NOT_ASSESSED_REASON_UNREADABLE
 	AnalyzerFailed      = vigilv1.NotAssessedReason_NOT_ASSESSED_REASON_ANALYZER_FAILED
+	StaleData           = vigilv1.NotAssessedReason_NOT_ASSESSED_REASON_STALE_VULNERABILITY_DATA
 )
 
 // ReasonName is a reason as people read it ("parse error", "too large").

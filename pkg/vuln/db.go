@@ -9,8 +9,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 )
 
 // MaxRecordSize bounds one OSV record; larger files are reported and skipped.
@@ -29,6 +31,53 @@ type DB struct {
 	Errors []error
 	// Manifest describes the data when it came as a bundle (nil otherwise).
 	Manifest *Manifest
+	// newest is the latest modification time of a record loaded.
+	newest time.Time
+	// perEcosystem counts the records that affect a package of each
+	// ecosystem.
+	perEcosystem map[string]int
+	// maxAge, when set, is how old the data may be before it is stale.
+	maxAge time.Duration
+}
+
+// Age is how old the data is at now: since its newest record was
+// modified, or, when no record says, since its bundle was made; ok is
+// false when neither is known.
+func (db *DB) Age(now time.Time) (age time.Duration, ok bool) {
+	switch {
+	case db == nil:
+		return 0, false
+	case !db.newest.IsZero() && db.newest.Year() > 1:
+		return now.Sub(db.newest), true
+	case db.Manifest != nil:
+		return now.Sub(db.Manifest.Created), true
+	}
+	return 0, false
+}
+
+// DefaultMaxAge is how old vulnerability data may be by default: OSV
+// sources publish daily, so a week-old copy misses a week of advisories.
+const DefaultMaxAge = 7 * 24 * time.Hour
+
+// SetMaxAge sets how old the data may be before matching against it
+// reports it stale (0: never).
+func (db *DB) SetMaxAge(d time.Duration) {
+	if db != nil {
+		db.maxAge = d
+	}
+}
+
+// Stale returns an error, marked with the stale-data reason, when the
+// data is older than its limit at now; nil otherwise.
+func (db *DB) Stale(now time.Time) error {
+	if db == nil || db.maxAge <= 0 {
+		return nil
+	}
+	if age, ok := db.Age(now); ok && age > db.maxAge {
+		return &pipeline.Error{Reason: pipeline.StaleData, Err: fmt.Errorf("vulnerability data is %s old, over the %s limit: what was published since is missing",
+			age.Round(time.Hour), db.maxAge)}
+	}
+	return nil
 }
 
 // Open loads OSV records from a folder (searched recursively for *.json,
@@ -69,7 +118,15 @@ func (db *DB) addRecord(name string, data []byte) {
 // Add indexes one record.
 func (db *DB) Add(e *Entry) {
 	seen := map[string]bool{}
+	ecos := map[string]bool{}
 	for _, a := range e.Affected {
+		if !ecos[a.Package.Ecosystem] {
+			ecos[a.Package.Ecosystem] = true
+			if db.perEcosystem == nil {
+				db.perEcosystem = map[string]int{}
+			}
+			db.perEcosystem[a.Package.Ecosystem]++
+		}
 		k := a.Package.Ecosystem + "\x00" + normalizeName(a.Package.Ecosystem, a.Package.Name)
 		if seen[k] {
 			continue
@@ -83,6 +140,9 @@ func (db *DB) Add(e *Entry) {
 	}
 	if db.byID == nil {
 		db.byID = map[string]*Entry{}
+	}
+	if m, err := time.Parse(time.RFC3339, e.Modified); err == nil && m.After(db.newest) {
+		db.newest = m
 	}
 	db.byID[e.ID] = e
 	db.records++
@@ -101,6 +161,22 @@ func (db *DB) Covers(ecosystem string) bool {
 	}
 	base, _, found := strings.Cut(ecosystem, ":")
 	return found && db.ecosystems[base]
+}
+
+// EcosystemCount is how many records of the data affect an ecosystem.
+type EcosystemCount struct {
+	Name    string
+	Records int
+}
+
+// Ecosystems lists the ecosystems of the data with their records, by name.
+func (db *DB) Ecosystems() []EcosystemCount {
+	out := make([]EcosystemCount, 0, len(db.perEcosystem))
+	for name, n := range db.perEcosystem {
+		out = append(out, EcosystemCount{name, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Len is the number of records loaded.

@@ -6,7 +6,10 @@ import (
 
 // Entry is the part of an OSV record that matching reads.
 type Entry struct {
-	ID       string     `json:"id"`
+	ID string `json:"id"`
+	// Modified is when the record last changed (RFC 3339); a value that
+	// does not parse leaves the data's age unknown, not the record out.
+	Modified string     `json:"modified"`
 	Summary  string     `json:"summary"`
 	Details  string     `json:"details"`
 	Aliases  []string   `json:"aliases"`

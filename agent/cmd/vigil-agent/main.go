@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -64,6 +65,15 @@ func run() error {
 	fs.IntVar(&cfg.BatchFindings, "batch-size", 500, "findings per published batch")
 	fs.StringVar(&cfg.Spec.Kubeconfig, "kubeconfig", "", "scan the cluster of this kubeconfig live through its API")
 	fs.Int64Var(&cfg.Spec.KubePageSize, "kube-page-size", 500, "objects per list call to the cluster API")
+	fs.Func("vuln-db-max-age", "vulnerability data older than this is stale: a warning, and the units matched against it not assessed (default 168h; 0: no limit)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("--vuln-db-max-age %q: want a duration like 72h", v)
+		}
+		n := int64(d)
+		cfg.Spec.VulnDBMaxAge = &n
+		return nil
+	})
 	fs.StringVar(&cfg.Spec.KubeContext, "context", "", "with --kubeconfig, the kubeconfig context to use (default: its current context)")
 	fs.StringVar(&cfg.Spec.KubeNamespace, "namespace", "", "with --kubeconfig or --in-cluster, scan only this namespace (its objects and itself); the scope is the namespace")
 	fs.BoolVar(&cfg.Spec.InCluster, "in-cluster", false, "scan the cluster the agent runs in, with its service account")

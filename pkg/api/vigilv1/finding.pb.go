@@ -225,6 +225,9 @@ const (
 	NotAssessedReason_NOT_ASSESSED_REASON_UNREADABLE NotAssessedReason = 11
 	// An analyzer failed on the unit for a reason of its own.
 	NotAssessedReason_NOT_ASSESSED_REASON_ANALYZER_FAILED NotAssessedReason = 12
+	// The vulnerability data is older than the configured limit: the unit
+	// was matched against it, but what was published since is missing.
+	NotAssessedReason_NOT_ASSESSED_REASON_STALE_VULNERABILITY_DATA NotAssessedReason = 13
 )
 
 // Enum value maps for NotAssessedReason.
@@ -243,21 +246,23 @@ var (
 		10: "NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT",
 		11: "NOT_ASSESSED_REASON_UNREADABLE",
 		12: "NOT_ASSESSED_REASON_ANALYZER_FAILED",
+		13: "NOT_ASSESSED_REASON_STALE_VULNERABILITY_DATA",
 	}
 	NotAssessedReason_value = map[string]int32{
-		"NOT_ASSESSED_REASON_UNSPECIFIED":           0,
-		"NOT_ASSESSED_REASON_PARSE_ERROR":           1,
-		"NOT_ASSESSED_REASON_NOT_UTF8":              2,
-		"NOT_ASSESSED_REASON_TOO_LARGE":             3,
-		"NOT_ASSESSED_REASON_PERMISSION_DENIED":     4,
-		"NOT_ASSESSED_REASON_RATE_LIMITED":          5,
-		"NOT_ASSESSED_REASON_TIMED_OUT":             6,
-		"NOT_ASSESSED_REASON_NO_VULNERABILITY_DATA": 7,
-		"NOT_ASSESSED_REASON_NO_CREDENTIALS":        8,
-		"NOT_ASSESSED_REASON_NEEDS_ROOT":            9,
-		"NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT":    10,
-		"NOT_ASSESSED_REASON_UNREADABLE":            11,
-		"NOT_ASSESSED_REASON_ANALYZER_FAILED":       12,
+		"NOT_ASSESSED_REASON_UNSPECIFIED":              0,
+		"NOT_ASSESSED_REASON_PARSE_ERROR":              1,
+		"NOT_ASSESSED_REASON_NOT_UTF8":                 2,
+		"NOT_ASSESSED_REASON_TOO_LARGE":                3,
+		"NOT_ASSESSED_REASON_PERMISSION_DENIED":        4,
+		"NOT_ASSESSED_REASON_RATE_LIMITED":             5,
+		"NOT_ASSESSED_REASON_TIMED_OUT":                6,
+		"NOT_ASSESSED_REASON_NO_VULNERABILITY_DATA":    7,
+		"NOT_ASSESSED_REASON_NO_CREDENTIALS":           8,
+		"NOT_ASSESSED_REASON_NEEDS_ROOT":               9,
+		"NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT":       10,
+		"NOT_ASSESSED_REASON_UNREADABLE":               11,
+		"NOT_ASSESSED_REASON_ANALYZER_FAILED":          12,
+		"NOT_ASSESSED_REASON_STALE_VULNERABILITY_DATA": 13,
 	}
 )
 
@@ -1235,7 +1240,7 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"\x18REACHABILITY_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REACHABILITY_REACHABLE\x10\x01\x12\x1e\n" +
 	"\x1aREACHABILITY_NOT_REACHABLE\x10\x02\x12\x18\n" +
-	"\x14REACHABILITY_UNKNOWN\x10\x03*\x8a\x04\n" +
+	"\x14REACHABILITY_UNKNOWN\x10\x03*\xbc\x04\n" +
 	"\x11NotAssessedReason\x12#\n" +
 	"\x1fNOT_ASSESSED_REASON_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fNOT_ASSESSED_REASON_PARSE_ERROR\x10\x01\x12 \n" +
@@ -1250,7 +1255,8 @@ const file_vigil_v1_finding_proto_rawDesc = "" +
 	"&NOT_ASSESSED_REASON_UNSUPPORTED_FORMAT\x10\n" +
 	"\x12\"\n" +
 	"\x1eNOT_ASSESSED_REASON_UNREADABLE\x10\v\x12'\n" +
-	"#NOT_ASSESSED_REASON_ANALYZER_FAILED\x10\fB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
+	"#NOT_ASSESSED_REASON_ANALYZER_FAILED\x10\f\x120\n" +
+	",NOT_ASSESSED_REASON_STALE_VULNERABILITY_DATA\x10\rB3Z1github.com/vigilsec/vigil/pkg/api/vigilv1;vigilv1b\x06proto3"
 
 var (
 	file_vigil_v1_finding_proto_rawDescOnce sync.Once

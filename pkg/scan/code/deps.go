@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
@@ -71,6 +72,9 @@ func (d *Dependencies) ScanFile(ctx context.Context, path string, data []byte, t
 	var errs []error
 	var goVulns []goVuln
 	uncovered := map[string]bool{}
+	if err := d.DB.Stale(time.Now()); err != nil && len(pkgs) > 0 {
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
 	for _, p := range pkgs {
 		if err := ctx.Err(); err != nil {
 			return out, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
@@ -334,5 +335,43 @@ func TestGoReachability(t *testing.T) {
 		if f.Reachability != vigilv1.Reachability_REACHABILITY_UNKNOWN {
 			t.Errorf("%s away from its sources: %v", f.Message, f.Reachability)
 		}
+	}
+}
+
+// Data older than its limit still matches, and marks the file not
+// assessed for stale data; fresh data, data of unknown age or no limit
+// does not.
+func TestStaleVulnerabilityData(t *testing.T) {
+	goMod := "module example.org/app\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"
+	for _, c := range []struct {
+		name     string
+		modified string
+		maxAge   time.Duration
+		stale    bool
+	}{
+		{"a year old", time.Now().AddDate(-1, 0, 0).UTC().Format(time.RFC3339), vuln.DefaultMaxAge, true},
+		{"a day old", time.Now().AddDate(0, 0, -1).UTC().Format(time.RFC3339), vuln.DefaultMaxAge, false},
+		{"a year old, no limit", time.Now().AddDate(-1, 0, 0).UTC().Format(time.RFC3339), 0, false},
+		{"age unknown", "0001-01-01T00:00:00Z", vuln.DefaultMaxAge, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rec := `{"id":"GO-2022-1059","modified":"` + c.modified + `","aliases":["CVE-2022-32149"],
+				"affected":[{"package":{"ecosystem":"Go","name":"golang.org/x/text"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.3.8"}]}]}]}`
+			if err := os.WriteFile(filepath.Join(dir, "r.json"), []byte(rec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			db, err := vuln.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.SetMaxAge(c.maxAge)
+			fs, err := scanner(t, db).ScanFile(context.Background(), "app/go.mod", []byte(goMod), "acme")
+			var pe *pipeline.Error
+			isStale := errors.As(err, &pe) && pe.Reason == pipeline.StaleData
+			if len(fs) != 1 || isStale != c.stale {
+				t.Fatalf("%d findings, error %v; want 1 finding, stale %v", len(fs), err, c.stale)
+			}
+		})
 	}
 }

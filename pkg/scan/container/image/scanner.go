@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -335,6 +336,9 @@ func secretCandidate(e *Entry) bool {
 
 // match looks up every package of the inventory in the vulnerability data.
 func (s *Scanner) match(a *Analysis) {
+	if err := s.DB.Stale(time.Now()); err != nil && len(a.Inventory.Packages) > 0 {
+		a.addErr(err)
+	}
 	for _, p := range a.Inventory.Packages {
 		if p.Ecosystem == "" {
 			continue
