@@ -1,8 +1,12 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -43,6 +48,98 @@ func render(t *testing.T, rel string) []*unstructured.Unstructured {
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
 	return out
+}
+
+// renderChart renders the Helm chart with Helm's library (deploy/helm/render)
+// and the values given, as helm --set takes them.
+func renderChart(t *testing.T, sets ...string) []*unstructured.Unstructured {
+	t.Helper()
+	args := []string{"--namespace", "vigil"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	args = append(args, filepath.Join(filepath.Dir(examplesDir()), "deploy", "helm", "vigil"))
+	out, err := exec.Command(bins.render, args...).Output()
+	if err != nil {
+		t.Fatalf("render the chart %v: %v", sets, err)
+	}
+	var objs []*unstructured.Unstructured
+	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("rendered chart: %v", err)
+		}
+		if len(m) > 0 {
+			objs = append(objs, &unstructured.Unstructured{Object: m})
+		}
+	}
+	return objs
+}
+
+// renders are every way the deployment files are applied: the Kustomize
+// base and overlay, the chart with its defaults and with one NATS node.
+func renders(t *testing.T) map[string][]*unstructured.Unstructured {
+	return map[string][]*unstructured.Unstructured{
+		"base": render(t, "base"), "overlays/small": render(t, "overlays/small"),
+		"chart": renderChart(t), "chart nats.replicas=1": renderChart(t, "nats.replicas=1"),
+	}
+}
+
+// The chart installs what the Kustomize base does (the cluster role named
+// after the release's namespace), in the release's namespace, and is of
+// the source tree's release.
+func TestHelmChartMatchesTheBase(t *testing.T) {
+	key := func(o *unstructured.Unstructured) string {
+		return o.GetKind() + " " + o.GetNamespace() + "/" + strings.TrimSuffix(o.GetName(), "-vigil")
+	}
+	want := map[string]bool{}
+	for _, o := range render(t, "base") {
+		if o.GetKind() == "Namespace" && o.GetName() == "vigil" {
+			continue // the release's namespace is helm's to make
+		}
+		want[key(o)] = true
+	}
+	got := map[string]bool{}
+	for _, o := range renderChart(t) {
+		got[key(o)] = true
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("the chart lacks %s", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("the chart has %s, the base does not", k)
+		}
+	}
+	small := renderChart(t, "nats.replicas=1", "nodeAgent.enabled=false")
+	for _, o := range small {
+		switch {
+		case o.GetKind() == "StatefulSet" && o.GetName() == "nats":
+			if r, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "replicas"); fmt.Sprint(r) != "1" {
+				t.Errorf("nats.replicas=1: NATS replicas %v", r)
+			}
+		case o.GetKind() == "DaemonSet", o.GetKind() == "PodDisruptionBudget" && o.GetName() == "nats":
+			t.Errorf("nats.replicas=1, nodeAgent.enabled=false still renders %s %s", o.GetKind(), o.GetName())
+		case o.GetKind() == "StatefulSet" && o.GetName() == "vigil-server":
+			if !strings.Contains(fmt.Sprint(o.Object), "--stream-replicas=1") {
+				t.Error("one NATS node, yet streams asked for more replicas")
+			}
+		}
+	}
+	chart, err := os.ReadFile(filepath.Join(filepath.Dir(examplesDir()), "deploy", "helm", "vigil", "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"version: " + version.Release, `appVersion: "` + version.Release + `"`} {
+		if !strings.Contains(string(chart), "\n"+field+"\n") {
+			t.Errorf("Chart.yaml lacks %q: chart and release disagree", field)
+		}
+	}
 }
 
 // TestDeployManifestsAreValid renders the Kustomize base and its overlays,
@@ -110,7 +207,8 @@ func TestDeployManifestsAreValid(t *testing.T) {
 		}
 	}
 	checked := 0
-	for _, o := range append(objs, small...) {
+	chart := append(renderChart(t), renderChart(t, "nats.replicas=1")...)
+	for _, o := range append(append(objs, small...), chart...) {
 		if o.GetKind() == "Namespace" {
 			continue
 		}
@@ -140,8 +238,7 @@ func TestDeployManifestsAreValid(t *testing.T) {
 // pod of its workload go at a time, so none blocks a node drain (a
 // minAvailable of 1 over one replica would).
 func TestDisruptionBudgetsAllowADrain(t *testing.T) {
-	for _, rel := range []string{"base", "overlays/small"} {
-		objs := render(t, rel)
+	for rel, objs := range renders(t) {
 		budgets := 0
 		for _, o := range objs {
 			if o.GetKind() != "PodDisruptionBudget" {
@@ -199,9 +296,9 @@ func TestDisruptionBudgetsAllowADrain(t *testing.T) {
 // The manifests run the images of this source tree's release: the tag of
 // every Vigil image is pkg/version's Release.
 func TestDeployImagesAreTheRelease(t *testing.T) {
-	for _, rel := range []string{"base", "overlays/small"} {
+	for rel, objs := range renders(t) {
 		images := 0
-		for _, o := range render(t, rel) {
+		for _, o := range objs {
 			containers, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec", "containers")
 			inits, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "template", "spec", "initContainers")
 			cs, _ := containers.([]any)

@@ -27,7 +27,7 @@ import (
 )
 
 // bins are the binaries under test, built once by TestMain.
-var bins struct{ vigil, server, agent string }
+var bins struct{ vigil, server, agent, render string }
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vigil-integration-bins")
@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 	// vigil-agent finds vigil-agent-scan beside it.
 	var worker string
 	for out, pkg := range map[*string]string{&bins.vigil: "./cmd/vigil", &bins.server: "./server/cmd/vigil-server", &bins.agent: "./agent/cmd/vigil-agent",
-		&worker: "./agent/cmd/vigil-agent-scan"} {
+		&worker: "./agent/cmd/vigil-agent-scan", &bins.render: "./deploy/helm/render"} {
 		*out = filepath.Join(dir, filepath.Base(pkg))
 		cmd := exec.Command("go", "build", "-o", *out, pkg)
 		cmd.Dir = root
