@@ -104,11 +104,11 @@ func (a *Agent) syncVulnDB(ctx context.Context) (string, error) {
 	if err := f.Close(); err != nil {
 		return local, err
 	}
-	data, err := os.ReadFile(tmp)
+	got, err := vuln.DigestFile(tmp)
 	if err != nil {
 		return local, err
 	}
-	if got := vuln.Digest(data); got != cur.GetDigest() {
+	if got != cur.GetDigest() {
 		return local, fmt.Errorf("the fetched bundle hashes to %s, the server named %s", got, cur.GetDigest())
 	}
 	if err := os.Rename(tmp, dst); err != nil {

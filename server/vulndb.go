@@ -82,11 +82,11 @@ func (s *Server) fetchVulnDB(ctx context.Context, obs jetstream.ObjectStore, pat
 		os.Remove(tmp)
 		return fmt.Errorf("vulnerability store: %w", err)
 	}
-	data, err := os.ReadFile(tmp)
+	got, err := vuln.DigestFile(tmp)
 	if err != nil {
 		return err
 	}
-	if got := vuln.Digest(data); got != digest {
+	if got != digest {
 		os.Remove(tmp)
 		return fmt.Errorf("vulnerability store: the bundle's bytes hash to %s, its header says %s", got, digest)
 	}

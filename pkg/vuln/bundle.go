@@ -240,6 +240,20 @@ func Digest(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// DigestFile is Digest of a file's content, read in a stream.
+func DigestFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // EcosystemNames returns the manifest's ecosystems sorted by name.
 func (m *Manifest) EcosystemNames() []string {
 	out := make([]string, 0, len(m.Ecosystems))

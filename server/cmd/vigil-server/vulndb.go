@@ -50,11 +50,10 @@ func dbImport(args []string, out io.Writer) error {
 	if m.Records == 0 {
 		return fmt.Errorf("no OSV records in %v", sources)
 	}
-	data, err := os.ReadFile(tmp.Name())
+	digest, err := vuln.DigestFile(tmp.Name())
 	if err != nil {
 		return err
 	}
-	digest := vuln.Digest(data)
 	var opts []nats.Option
 	if *useTLS {
 		t, err := trust.Load(*dataDir)
