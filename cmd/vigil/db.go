@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -31,23 +30,8 @@ the data to every agent, give the same sources to vigil-server db import.`,
 			if outPath == "" {
 				return fmt.Errorf("name the bundle to write with -o")
 			}
-			tmp := outPath + ".part"
-			f, err := os.Create(tmp)
+			m, err := vuln.WriteBundleFile(outPath, args, time.Now())
 			if err != nil {
-				return err
-			}
-			defer os.Remove(tmp)
-			m, err := vuln.WriteBundle(f, args, time.Now())
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-			if m.Records == 0 {
-				return fmt.Errorf("no OSV records in %v", args)
-			}
-			if err := os.Rename(tmp, outPath); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()

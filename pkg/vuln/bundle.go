@@ -181,6 +181,31 @@ func WriteBundle(w io.Writer, sources []string, now time.Time) (*Manifest, error
 	return m, nil
 }
 
+// WriteBundleFile writes the bundle of sources to path, whole or not at
+// all (through path.part), and refuses sources that hold no record.
+func WriteBundleFile(path string, sources []string, now time.Time) (*Manifest, error) {
+	tmp := path + ".part"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	m, err := WriteBundle(f, sources, now)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Records == 0 {
+		return nil, fmt.Errorf("no OSV records in %v", sources)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // safeName keeps an ecosystem or id usable as one path element of a zip.
 func safeName(s string) string {
 	return strings.Map(func(r rune) rune {

@@ -35,22 +35,17 @@ func dbImport(args []string, out io.Writer) error {
 		return errors.New("usage: vigil-server db import [--nats-url URL] [--tls --data-dir DIR] SOURCE...")
 	}
 	sources := fs.Args()[1:]
-	tmp, err := os.CreateTemp("", "vigil-vulndb-*.zip")
+	dir, err := os.MkdirTemp("", "vigil-vulndb-")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	m, err := vuln.WriteBundle(tmp, sources, time.Now())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	defer os.RemoveAll(dir)
+	bundle := filepath.Join(dir, "osv.zip")
+	m, err := vuln.WriteBundleFile(bundle, sources, time.Now())
 	if err != nil {
 		return err
 	}
-	if m.Records == 0 {
-		return fmt.Errorf("no OSV records in %v", sources)
-	}
-	digest, err := vuln.DigestFile(tmp.Name())
+	digest, err := vuln.DigestFile(bundle)
 	if err != nil {
 		return err
 	}
@@ -77,7 +72,7 @@ func dbImport(args []string, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	info, err := bus.PutVulnDB(ctx, js, tmp.Name(), digest, m.Created, *replicas)
+	info, err := bus.PutVulnDB(ctx, js, bundle, digest, m.Created, *replicas)
 	if err != nil {
 		return err
 	}
