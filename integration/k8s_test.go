@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ import (
 	"k8s.io/client-go/rest"
 
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
+	"github.com/vigilsec/vigil/pkg/checks"
+	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/scan"
 )
 
 // k8sVersion pins the kube-apiserver and etcd the live tests run against.
@@ -321,5 +325,28 @@ current-context: gone
 	}
 	if len(want) == 0 || ns.Coverage.UnitsAttempted >= rep.Coverage.UnitsAttempted || ns.Coverage.UnitsNotAssessed != 0 {
 		t.Errorf("--namespace shop: %d findings wanted, coverage %v (whole cluster %v)", len(want), ns.Coverage, rep.Coverage)
+	}
+
+	// The scan reports its progress (what the CLI's bar shows on a
+	// terminal): each kind it lists, then the objects it judges, to the end.
+	cat, err := checks.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := map[string][2]int{}
+	var mu sync.Mutex
+	pctx := pipeline.WithProgress(ctx, func(stage string, done, total int) {
+		mu.Lock()
+		stages[stage] = [2]int{done, total}
+		mu.Unlock()
+	})
+	if _, err := scan.New(cat).Run(pctx, []string{"k8s:" + kc.kubeconfig(t, kc.agentToken)}, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := stages["listing pods"]; !ok || p[1] < 20 {
+		t.Errorf("no progress while listing pods: %v", stages)
+	}
+	if p := stages["judging objects together"]; p[1] == 0 || p[0] != p[1] {
+		t.Errorf("progress did not reach the end of the objects: %v", stages)
 	}
 }

@@ -286,13 +286,19 @@ func TestFleetCommands(t *testing.T) {
 
 func TestSpinnerClearsItsLine(t *testing.T) {
 	var buf syncBuf
-	stop := spinTo(&buf, "scanning 1 path(s)", time.Millisecond)
+	stop, prog := spinTo(&buf, "scanning 1 path(s)", time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	prog("listing pods", 5, 20)
 	time.Sleep(20 * time.Millisecond)
 	stop()
 	stop() // idempotent
 	out := buf.String()
 	if !strings.Contains(out, "scanning 1 path(s)") || !strings.HasSuffix(out, "\r\033[K") {
 		t.Fatalf("spinner output %q", out)
+	}
+	// The progress the work reports shows as a bar of its counts.
+	if !strings.Contains(out, "scanning 1 path(s): listing pods [#####...............] 5/20") {
+		t.Fatalf("spinner shows no progress: %q", out)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	vigilv1 "github.com/vigilsec/vigil/pkg/api/vigilv1"
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
+	"github.com/vigilsec/vigil/pkg/pipeline"
 	"github.com/vigilsec/vigil/pkg/report"
 	"github.com/vigilsec/vigil/pkg/scan"
 	awscollect "github.com/vigilsec/vigil/pkg/scan/cloud/aws"
@@ -132,8 +133,12 @@ assessed (unless --allow-unassessed); 0 otherwise.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), "vigil: warning:", err)
 				}
 			}
-			stop := spin(fmt.Sprintf("scanning %d path(s)", len(args)))
-			rep, err := scan.NewWith(cat, opts).Run(cmd.Context(), args, tenant)
+			stop, prog := spin(fmt.Sprintf("scanning %d path(s)", len(args)))
+			ctx := cmd.Context()
+			if prog != nil {
+				ctx = pipeline.WithProgress(ctx, prog)
+			}
+			rep, err := scan.NewWith(cat, opts).Run(ctx, args, tenant)
 			stop()
 			if err != nil {
 				return err

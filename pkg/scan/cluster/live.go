@@ -114,7 +114,8 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 	var objs []located
 	images := map[string]bool{}
 	defer func() { l.images = images }()
-	for _, r := range liveResources {
+	for i, r := range liveResources {
+		pipeline.Report(ctx, "listing "+r.gvr.Resource, i, len(liveResources))
 		cont := ""
 		ns, opts := "", metav1.ListOptions{Limit: l.PageSize}
 		if l.Namespace != "" {
@@ -158,7 +159,10 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 		}
 	}
 	var out []*vigilv1.Finding
-	for _, o := range objs {
+	for i, o := range objs {
+		if i%64 == 0 {
+			pipeline.Report(ctx, "judging objects", i, len(objs))
+		}
 		if o.context {
 			continue
 		}
@@ -166,6 +170,7 @@ func (l *Live) Scan(ctx context.Context, ledger *pipeline.Ledger, clusterID, ten
 		out = append(out, fs...)
 		ledger.Record(scanner, pipeline.KubeObject, o.path, errors.Join(errs...))
 	}
+	pipeline.Report(ctx, "judging objects together", len(objs), len(objs))
 	set, err := l.Manifests.scanSetObjects(objs, l.Manifests.setChecks(), tenant)
 	ledger.RecordSet(scanner, pipeline.KubeObject, "k8s://"+clusterID, err)
 	for _, f := range set {
