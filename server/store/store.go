@@ -220,9 +220,10 @@ func (s *Store) Close() error {
 // Path is the file the store lives in.
 func (s *Store) Path() string { return s.path }
 
-// Check verifies the file's pages: every page reachable once and of a
-// known type (bbolt's own check), then every key and value of every
-// bucket read, so a leaf page whose elements point outside it is found
+// Check verifies the file's pages: the file is as long as its pages (a
+// copy cut short is damaged even when what it lost was free pages), every
+// page reachable once and of a known type (bbolt's own check), then every
+// key and value of every bucket read, so a leaf page whose elements point outside it is found
 // here rather than by a later query. A corrupt file gives an error; a
 // panic of the page reader on this goroutine is returned as one too.
 // (bbolt also reads pages on goroutines of its own, where a panic ends
@@ -234,6 +235,13 @@ func (s *Store) Check() (err error) {
 		}
 	}()
 	return s.db.View(func(tx *bolt.Tx) error {
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			return err
+		}
+		if fi.Size() < tx.Size() {
+			return fmt.Errorf("the file is %d bytes, shorter than the %d bytes of its pages: it was cut short", fi.Size(), tx.Size())
+		}
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
