@@ -265,18 +265,8 @@ func TestCorruptStoreRefusesToStart(t *testing.T) {
 // a copy of the file b.
 func pagesInUse(b []byte, n int) []int {
 	const pageSize = 4096
-	f, err := os.CreateTemp("", "pages-*.db")
-	if err != nil {
-		panic(err)
-	}
-	defer os.Remove(f.Name())
-	f.Write(b)
-	f.Close()
-	db, err := bolt.Open(f.Name(), 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		panic(err)
-	}
-	defer db.Close()
+	db, done := openCopy(b, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	defer done()
 	var out []int
 	db.View(func(tx *bolt.Tx) error {
 		for id := 2; id*pageSize < len(b) && len(out) < n; id++ {
@@ -292,21 +282,28 @@ func pagesInUse(b []byte, n int) []int {
 	return out
 }
 
+// openCopy opens a copy of store bytes with bbolt (writable copies load
+// the free list); close removes the copy.
+func openCopy(b []byte, opts *bolt.Options) (db *bolt.DB, close func()) {
+	f, err := os.CreateTemp("", "store-*.db")
+	if err != nil {
+		panic(err)
+	}
+	f.Write(b)
+	f.Close()
+	db, err = bolt.Open(f.Name(), 0o600, opts)
+	if err != nil {
+		os.Remove(f.Name())
+		panic(err)
+	}
+	return db, func() { db.Close(); os.Remove(f.Name()) }
+}
+
 // pagesSize is the size of a store file's pages, up to its high-water
 // mark: what a copy must hold at least.
 func pagesSize(b []byte) int {
-	f, err := os.CreateTemp("", "size-*.db")
-	if err != nil {
-		panic(err)
-	}
-	defer os.Remove(f.Name())
-	f.Write(b)
-	f.Close()
-	db, err := bolt.Open(f.Name(), 0o600, &bolt.Options{ReadOnly: true})
-	if err != nil {
-		panic(err)
-	}
-	defer db.Close()
+	db, done := openCopy(b, &bolt.Options{ReadOnly: true})
+	defer done()
 	var n int64
 	db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return int(n)
@@ -314,17 +311,7 @@ func pagesSize(b []byte) int {
 
 func damageLeaf(b []byte) []byte {
 	const pageSize, leafFlag, keyLen = 4096, 0x02, store.KeyLen
-	f, err := os.CreateTemp("", "leaf-*.db")
-	if err != nil {
-		panic(err)
-	}
-	defer os.Remove(f.Name())
-	f.Write(b)
-	f.Close()
-	db, err := bolt.Open(f.Name(), 0o600, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType}) // a copy: loads the free list
-	if err != nil {
-		panic(err)
-	}
+	db, done := openCopy(b, &bolt.Options{NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	var leaves []int
 	db.View(func(tx *bolt.Tx) error {
 		for off := 2 * pageSize; off+pageSize <= len(b); off += pageSize {
@@ -340,7 +327,7 @@ func damageLeaf(b []byte) []byte {
 		}
 		return nil
 	})
-	db.Close()
+	done()
 	if len(leaves) == 0 {
 		panic("no leaf page of findings in use")
 	}
