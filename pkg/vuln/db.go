@@ -127,7 +127,8 @@ func (db *DB) Add(e *Entry) {
 			}
 			db.perEcosystem[a.Package.Ecosystem]++
 		}
-		k := a.Package.Ecosystem + "\x00" + normalizeName(a.Package.Ecosystem, a.Package.Name)
+		eco := scope(a.Package.Ecosystem)
+		k := eco + "\x00" + normalizeName(eco, a.Package.Name)
 		if seen[k] {
 			continue
 		}
@@ -136,7 +137,7 @@ func (db *DB) Add(e *Entry) {
 		if db.ecosystems == nil {
 			db.ecosystems = map[string]bool{}
 		}
-		db.ecosystems[a.Package.Ecosystem] = true
+		db.ecosystems[eco] = true
 	}
 	if db.byID == nil {
 		db.byID = map[string]*Entry{}
@@ -203,7 +204,9 @@ var ErrUnsupportedEcosystem = errors.New("no version ordering for this ecosystem
 
 // Query returns the vulnerabilities affecting one version of a package.
 // ecosystem is OSV's name ("Go", "npm", "Debian:12", "Alpine:v3.20"); a
-// record for the bare ecosystem ("Debian") also applies to its releases.
+// record for the bare ecosystem ("Debian") also applies to its releases,
+// and a Red Hat product stream ("Red Hat:enterprise_linux:9") takes the
+// records of each of its repositories.
 func (db *DB) Query(ecosystem, name, version string) ([]Match, error) {
 	cmp, ok := comparer(ecosystem)
 	if !ok {
@@ -221,7 +224,7 @@ func (db *DB) Query(ecosystem, name, version string) ([]Match, error) {
 				continue
 			}
 			for _, a := range e.Affected {
-				if normalizeName(eco, a.Package.Name) != normalizeName(eco, name) || a.Package.Ecosystem != eco {
+				if normalizeName(eco, a.Package.Name) != normalizeName(eco, name) || scope(a.Package.Ecosystem) != eco {
 					continue
 				}
 				if hit, fixed := a.affects(cmp, version); hit {
@@ -284,6 +287,19 @@ func Level(word string) (level vigilv1.Severity, ok bool) {
 		return vigilv1.Severity_SEVERITY_LOW, true
 	}
 	return 0, false
+}
+
+// scope is the ecosystem a record's package is indexed under. Red Hat
+// names a product stream and a repository ("Red Hat:enterprise_linux:9::
+// appstream"); an installed RPM does not record its repository, so the
+// stream's repositories are one scope.
+func scope(ecosystem string) string {
+	if strings.HasPrefix(ecosystem, "Red Hat:") {
+		if i := strings.Index(ecosystem, "::"); i >= 0 {
+			return ecosystem[:i]
+		}
+	}
+	return ecosystem
 }
 
 var pypiSeparators = regexp.MustCompile(`[-_.]+`)

@@ -1,6 +1,7 @@
 // Package vuln matches packages against vulnerability data in OSV format
 // (https://ossf.github.io/osv-schema/), with the version ordering of each
-// ecosystem: dpkg for Debian and Ubuntu, apk for Alpine, PEP 440 for PyPI,
+// ecosystem: dpkg for Debian and Ubuntu, apk for Alpine, rpm for the
+// RPM-based distributions, PEP 440 for PyPI,
 // Maven's ordering, RubyGems', Go module versions, and SemVer for npm,
 // crates.io and the like.
 package vuln
@@ -39,6 +40,8 @@ func comparer(ecosystem string) (compareFunc, bool) {
 		return compareMaven, true
 	case "RubyGems":
 		return compareGem, true
+	case "Red Hat", "AlmaLinux", "Rocky Linux", "openSUSE", "SUSE", "Mageia", "Photon OS", "openEuler", "Azure Linux":
+		return compareRPM, true
 	}
 	return nil, false
 }

@@ -38,6 +38,26 @@ func TestVersionOrdering(t *testing.T) {
 		{"Maven", "1.0.RELEASE", "1.0.1", -1},
 		{"RubyGems", "1.0.0.pre", "1.0.0", -1},
 		{"RubyGems", "5.2.4.3", "5.2.4.10", -1},
+		{"AlmaLinux:9", "1:3.0.7-18.el9", "3.0.8-1.el9", 1}, // epoch wins
+		{"Red Hat:enterprise_linux:9", "0:1.9.5p2-10.el9_6.1", "1.9.5p2-10.el9_6", 1},
+		{"Rocky Linux", "1.0", "1.0", 0},
+		{"Rocky Linux", "1.01", "1.1", 0}, // leading zeros do not count
+		{"Rocky Linux", "2.0.1", "2.0", 1},
+		{"Rocky Linux", "2.0.1a", "2.0.1", 1},
+		{"Rocky Linux", "5.5p1", "5.5p10", -1},
+		{"Rocky Linux", "10xyz", "10.1xyz", -1}, // a number is newer than letters
+		{"Rocky Linux", "xyz10", "xyz10.1", -1},
+		{"Rocky Linux", "2a", "2.0", -1},
+		{"Rocky Linux", "1.0aa", "1.0a", 1},
+		{"Rocky Linux", "1.0~rc1", "1.0", -1}, // tilde sorts before the end
+		{"Rocky Linux", "1.0~rc1~git123", "1.0~rc1", -1},
+		{"Rocky Linux", "1.0^", "1.0", 1}, // caret sorts after the end...
+		{"Rocky Linux", "1.0^git1", "1.0.1", -1}, // ...but before anything else
+		{"Rocky Linux", "1.0^", "1.0^git1", -1},
+		{"Rocky Linux", "1.0^git1~pre", "1.0^git1", -1},
+		{"Rocky Linux", "1.0-1.el9", "1.0-1.el9_2", -1},
+		{"SUSE:Linux Enterprise Server 15 SP5", "3.0.8-150500.5.14.1", "3.0.8-150500.5.8.1", 1},
+		{"openSUSE:Leap 15.5", "2.37-150500.4.3.1", "2.38-1.1", -1},
 	}
 	for _, c := range cases {
 		cmp, ok := comparer(c.eco)
@@ -47,6 +67,11 @@ func TestVersionOrdering(t *testing.T) {
 		got, err := cmp(c.a, c.b)
 		if err != nil || got != c.want {
 			t.Errorf("%s: compare(%s, %s) = %d, %v; want %d", c.eco, c.a, c.b, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "x:1.0-1", "-1"} {
+		if _, err := compareRPM(bad, "1.0-1"); err == nil {
+			t.Errorf("RPM version %q compared without an error", bad)
 		}
 	}
 	if _, ok := comparer("Hackage"); ok {
@@ -108,6 +133,24 @@ func TestQuery(t *testing.T) {
 				t.Errorf("%s %s %s: got %v, want %v", c.eco, c.name, c.version, got, c.want)
 			}
 		}
+	}
+	// Red Hat names a repository in each record; an image's packages match
+	// the stream's records once, whichever repository lists them.
+	rh := record("RHSA-1", "Red Hat:enterprise_linux:9::appstream", "openssl-libs", nil, Range{Type: "ECOSYSTEM", Events: []Event{{Introduced: "0"}, {Fixed: "1:3.0.7-27.el9"}}})
+	rh.Affected = append(rh.Affected, rh.Affected[0])
+	rh.Affected[1].Package.Ecosystem = "Red Hat:enterprise_linux:9::baseos"
+	db.Add(rh)
+	for v, want := range map[string]int{"1:3.0.7-24.el9": 1, "1:3.0.7-27.el9": 0, "1:3.0.9-1.el9": 0, "3.0.9-1.el9": 1} {
+		ms, err := db.Query("Red Hat:enterprise_linux:9", "openssl-libs", v)
+		if err != nil || len(ms) != want {
+			t.Errorf("Red Hat openssl-libs %s: %v, %v; want %d match", v, ms, err, want)
+		}
+	}
+	if ms, _ := db.Query("Red Hat:enterprise_linux:8", "openssl-libs", "1:1.1.1k-1.el8"); len(ms) != 0 {
+		t.Errorf("a RHEL 9 record matched RHEL 8: %v", ms)
+	}
+	if !db.Covers("Red Hat:enterprise_linux:9") || db.Covers("Red Hat:enterprise_linux:8") {
+		t.Error("Red Hat coverage is by product stream")
 	}
 	if _, err := db.Query("Hackage", "aeson", "2.2"); err == nil {
 		t.Error("an unsupported ecosystem was queried silently")
