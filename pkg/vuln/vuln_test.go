@@ -51,7 +51,7 @@ func TestVersionOrdering(t *testing.T) {
 		{"Rocky Linux", "1.0aa", "1.0a", 1},
 		{"Rocky Linux", "1.0~rc1", "1.0", -1}, // tilde sorts before the end
 		{"Rocky Linux", "1.0~rc1~git123", "1.0~rc1", -1},
-		{"Rocky Linux", "1.0^", "1.0", 1}, // caret sorts after the end...
+		{"Rocky Linux", "1.0^", "1.0", 1},        // caret sorts after the end...
 		{"Rocky Linux", "1.0^git1", "1.0.1", -1}, // ...but before anything else
 		{"Rocky Linux", "1.0^", "1.0^git1", -1},
 		{"Rocky Linux", "1.0^git1~pre", "1.0^git1", -1},
