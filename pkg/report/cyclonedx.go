@@ -117,8 +117,24 @@ func serial(digest string) string {
 // packageURL builds the purl of a package (https://github.com/package-url/purl-spec).
 func packageURL(p sbom.Package, o sbom.OS) string {
 	var q packageurl.Qualifiers
-	namespace, name := "", p.Name
+	namespace, name, version := "", p.Name, p.Version
 	switch p.Type {
+	case "rpm":
+		// The purl of an RPM carries its epoch as a qualifier.
+		if e, v, ok := strings.Cut(version, ":"); ok {
+			version = v
+			q = append(q, packageurl.Qualifier{Key: "epoch", Value: e})
+		}
+		namespace = o.ID
+		if namespace == "rhel" {
+			namespace = "redhat"
+		}
+		if p.Arch != "" {
+			q = append(q, packageurl.Qualifier{Key: "arch", Value: p.Arch})
+		}
+		if o.ID != "" {
+			q = append(q, packageurl.Qualifier{Key: "distro", Value: o.ID + "-" + o.VersionID})
+		}
 	case "deb", "apk":
 		namespace = o.ID
 		if p.Arch != "" {
@@ -136,7 +152,7 @@ func packageURL(p sbom.Package, o sbom.OS) string {
 	if typ == "" {
 		typ = "generic"
 	}
-	return packageurl.NewPackageURL(typ, namespace, name, p.Version, q, "").ToString()
+	return packageurl.NewPackageURL(typ, namespace, name, version, q, "").ToString()
 }
 
 // imagePURL is the oci purl of an image: pkg:oci/name@digest?repository_url=….

@@ -51,3 +51,20 @@ func TestCycloneDXOfABillOfMaterials(t *testing.T) {
 		t.Error("an image read from a file was given a registry purl")
 	}
 }
+
+func TestRPMPackageURL(t *testing.T) {
+	o := sbom.OS{ID: "rhel", VersionID: "9.4"}
+	for _, c := range []struct {
+		p    sbom.Package
+		want string
+	}{
+		{sbom.Package{Name: "openssl-libs", Version: "1:3.0.7-24.el9", Type: "rpm", Arch: "x86_64"},
+			"pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rhel-9.4&epoch=1"},
+		{sbom.Package{Name: "bash", Version: "5.1.8-6.el9", Type: "rpm", Arch: "x86_64"},
+			"pkg:rpm/redhat/bash@5.1.8-6.el9?arch=x86_64&distro=rhel-9.4"},
+	} {
+		if got := packageURL(c.p, o); got != c.want {
+			t.Errorf("%s: %s, want %s", c.p.Name, got, c.want)
+		}
+	}
+}

@@ -124,7 +124,7 @@ func Open(ctx context.Context, name string, f Format) ([]Package, error) {
 	defer file.Close()
 	st, err := file.Stat()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if st.Size() > MaxFileBytes {
 		return nil, fmt.Errorf("%s: %d bytes, over the %d byte limit", name, st.Size(), MaxFileBytes)
@@ -143,7 +143,11 @@ func Open(ctx context.Context, name string, f Format) ([]Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", name, f, err)
 	}
-	return parseAll(blobs)
+	pkgs, err := parseAll(blobs)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	return pkgs, err
 }
 
 // parseAll parses header blobs, skipping the public keys rpm stores as

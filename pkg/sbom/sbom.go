@@ -41,23 +41,32 @@ type Package struct {
 	// the binary's.
 	SourceVersion string
 	Version       string
-	// Type is the package URL type: deb, apk, golang, npm, cargo, composer.
+	// Type is the package URL type: deb, apk, rpm, golang, npm, cargo,
+	// composer.
 	Type string
 	// Path is the file that records the package.
 	Path string
 	Arch string
 }
 
+// OSPackage reports whether the package is one of the distribution's
+// (dpkg, apk or rpm), matched against the distribution's advisories.
+func (p Package) OSPackage() bool { return p.Type == "deb" || p.Type == "apk" || p.Type == "rpm" }
+
 // OS is the distribution an image is built on, from os-release.
 type OS struct {
-	ID        string // "debian", "alpine", "ubuntu"
-	VersionID string // "12", "3.20.3", "22.04"
-	Name      string // PRETTY_NAME
+	ID        string // "debian", "alpine", "ubuntu", "rhel"
+	VersionID string // "12", "3.20.3", "22.04", "9.4"
+	// Version is VERSION, which alone says whether an Ubuntu release is
+	// LTS ("22.04.4 LTS (Jammy Jellyfish)").
+	Version string
+	Name    string // PRETTY_NAME
 }
 
 // Ecosystem is the OSV ecosystem of the distribution's packages, "" when
-// the distribution has none.
+// OSV has none for it (Amazon Linux, CentOS, Fedora, Oracle Linux).
 func (o OS) Ecosystem() string {
+	major, _, _ := strings.Cut(o.VersionID, ".")
 	switch o.ID {
 	case "debian":
 		if o.VersionID == "" {
@@ -65,6 +74,12 @@ func (o OS) Ecosystem() string {
 		}
 		return "Debian:" + o.VersionID
 	case "ubuntu":
+		if o.VersionID == "" {
+			return ""
+		}
+		if strings.Contains(o.Version, "LTS") {
+			return "Ubuntu:" + o.VersionID + ":LTS"
+		}
 		return "Ubuntu:" + o.VersionID
 	case "alpine":
 		parts := strings.SplitN(o.VersionID, ".", 3)
@@ -72,8 +87,51 @@ func (o OS) Ecosystem() string {
 			return "Alpine"
 		}
 		return "Alpine:v" + parts[0] + "." + parts[1]
+	case "rhel":
+		// Red Hat scopes its records by product stream; UBI and RHEL
+		// images are on the main one.
+		if major == "" {
+			return ""
+		}
+		return "Red Hat:enterprise_linux:" + major
+	case "almalinux":
+		return withRelease("AlmaLinux", major)
+	case "rocky":
+		return withRelease("Rocky Linux", major)
+	case "mageia":
+		return withRelease("Mageia", o.VersionID)
+	case "photon":
+		return withRelease("Photon OS", o.VersionID)
+	case "sles", "sled", "sles_sap", "sle-micro":
+		// SUSE's releases are the product's marketing name, which
+		// PRETTY_NAME spells after the vendor.
+		if name, ok := strings.CutPrefix(o.Name, "SUSE "); ok && name != "" {
+			return "SUSE:" + name
+		}
+	case "opensuse-leap", "opensuse-tumbleweed", "opensuse-leap-micro":
+		if name, ok := strings.CutPrefix(o.Name, "openSUSE "); ok && name != "" {
+			return "openSUSE:" + name
+		}
 	}
 	return ""
+}
+
+func withRelease(eco, release string) string {
+	if release == "" {
+		return eco
+	}
+	return eco + ":" + release
+}
+
+// String names the distribution as people read it.
+func (o OS) String() string {
+	switch {
+	case o.Name != "":
+		return o.Name
+	case o.ID != "":
+		return strings.TrimSpace(o.ID + " " + o.VersionID)
+	}
+	return "an unknown distribution"
 }
 
 // Inventory is what an image holds: its distribution and packages.

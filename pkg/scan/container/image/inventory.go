@@ -56,6 +56,8 @@ func parseOSRelease(data []byte) OS {
 			o.ID = strings.ToLower(v)
 		case "VERSION_ID":
 			o.VersionID = v
+		case "VERSION":
+			o.Version = v
 		case "PRETTY_NAME":
 			o.Name = v
 		}
@@ -211,7 +213,7 @@ func finish(inv *Inventory) {
 	eco := inv.OS.Ecosystem()
 	for i := range inv.Packages {
 		p := &inv.Packages[i]
-		if p.Type == "deb" || p.Type == "apk" {
+		if p.OSPackage() {
 			p.Ecosystem = eco
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 	"github.com/vigilsec/vigil/pkg/finding"
 	"github.com/vigilsec/vigil/pkg/pipeline"
+	"github.com/vigilsec/vigil/pkg/rpmdb"
 	"github.com/vigilsec/vigil/pkg/sbom"
 	"github.com/vigilsec/vigil/pkg/scan/container/signature"
 	"github.com/vigilsec/vigil/pkg/secret"
@@ -166,7 +168,7 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	r := &fileReader{s: s, a: &Analysis{Digest: digest, Config: cfg}, lim: s.Limits.withDefaults()}
+	r := &fileReader{ctx: ctx, s: s, a: &Analysis{Digest: digest, Config: cfg}, lim: s.Limits.withDefaults()}
 	err = Walk(img, r.lim, func(e *Entry, content io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -185,6 +187,7 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 		r.osRelease = r.osReleaseFallback
 	}
 	a.Inventory.OS = parseOSRelease(r.osRelease)
+	a.Inventory.Packages = append(a.Inventory.Packages, r.rpmPackages()...)
 	finish(&a.Inventory)
 	if s.DB != nil {
 		s.match(a)
@@ -196,14 +199,20 @@ func (s *Scanner) analyze(ctx context.Context, img v1.Image, digest string) (*An
 // inventory's, those that may hold secrets, and executables that may be Go
 // binaries.
 type fileReader struct {
+	ctx context.Context
 	s   *Scanner
 	a   *Analysis
 	lim Limits
 	// os-release is read from /etc, else from /usr/lib.
 	osRelease, osReleaseFallback []byte
+	// rpm holds the rpm databases found, by format.
+	rpm map[rpmdb.Format]rpmDatabase
 }
 
 func (r *fileReader) read(e *Entry, content io.Reader) error {
+	if f, ok := rpmdb.FormatOf(e.Path); ok && e.Regular() {
+		return r.readRPM(r.ctx, e, f, content)
+	}
 	wantInventory := inventoryFile(e.Path)
 	wantSecret := secretCandidate(e)
 	wantBinary := e.Mode&0o111 != 0 && e.Size >= 1024 && e.Size <= r.lim.MaxBinaryBytes
@@ -335,25 +344,34 @@ func secretCandidate(e *Entry) bool {
 }
 
 // match looks up every package of the inventory in the vulnerability data.
+// Packages it cannot look up (a distribution OSV has no advisories for, an
+// ecosystem the data lacks) leave their check not run on the image, with
+// the reason; so does data past its age.
 func (s *Scanner) match(a *Analysis) {
-	if err := s.DB.Stale(time.Now()); err != nil && len(a.Inventory.Packages) > 0 {
-		a.addErr(err)
-	}
+	type gap struct{ check, what string }
+	gaps := map[gap]int{}
+	checked := map[string]bool{}
 	for _, p := range a.Inventory.Packages {
-		if p.Ecosystem == "" {
+		check := CheckVulnApp
+		if p.OSPackage() {
+			check = CheckVulnOS
+		}
+		switch {
+		case p.Ecosystem == "":
+			gaps[gap{check, a.Inventory.OS.String()}]++
+			continue
+		case !s.DB.Covers(p.Ecosystem):
+			gaps[gap{check, p.Ecosystem}]++
 			continue
 		}
-		name, version := p.Name, p.Version
-		if p.Type == "deb" || p.Type == "apk" {
-			name = p.Source
-			if p.SourceVersion != "" {
-				version = p.SourceVersion
-			}
-		}
+		checked[check] = true
+		name, version := matchName(p)
 		ms, err := s.DB.Query(p.Ecosystem, name, version)
 		if err != nil {
 			if !errors.Is(err, vuln.ErrUnsupportedEcosystem) {
 				a.addErr(fmt.Errorf("%s: %s %s: %w", p.Path, p.Name, p.Version, err))
+			} else {
+				gaps[gap{check, p.Ecosystem}]++
 			}
 			continue
 		}
@@ -361,6 +379,42 @@ func (s *Scanner) match(a *Analysis) {
 			a.Vulns = append(a.Vulns, PackageVuln{Package: p, Match: m})
 		}
 	}
+	keys := make([]gap, 0, len(gaps))
+	for g := range gaps {
+		keys = append(keys, g)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].check+keys[i].what < keys[j].check+keys[j].what })
+	for _, g := range keys {
+		a.addErr(&pipeline.CheckError{Check: g.check, Reason: pipeline.NoVulnerabilityData,
+			Err: fmt.Errorf("%s: no vulnerability data; %d packages not checked", g.what, gaps[g])})
+	}
+	if err := s.DB.Stale(time.Now()); err != nil {
+		for _, check := range []string{CheckVulnOS, CheckVulnApp} {
+			if checked[check] {
+				a.addErr(&pipeline.CheckError{Check: check, Reason: pipeline.StaleData, Err: err})
+			}
+		}
+	}
+}
+
+// matchName is the name and version a package is looked up by: the
+// source package for distributions whose advisories name source packages,
+// the binary package for Red Hat and Photon OS, whose advisories name
+// those, and the package itself elsewhere.
+func matchName(p Package) (name, version string) {
+	name, version = p.Name, p.Version
+	switch p.Type {
+	case "deb", "apk":
+		name = p.Source
+		if p.SourceVersion != "" {
+			version = p.SourceVersion
+		}
+	case "rpm":
+		if !strings.HasPrefix(p.Ecosystem, "Red Hat:") && !strings.HasPrefix(p.Ecosystem, "Photon OS:") && p.Source != "" {
+			name = p.Source
+		}
+	}
+	return name, version
 }
 
 // Scan reads one image and returns its findings under name for tenant.
@@ -419,7 +473,7 @@ func (s *Scanner) Findings(a *Analysis, name, tenant string) []*vigilv1.Finding 
 	}
 	for _, v := range a.Vulns {
 		id := CheckVulnApp
-		if v.Package.Type == "deb" || v.Package.Type == "apk" {
+		if v.Package.OSPackage() {
 			id = CheckVulnOS
 		}
 		c, ok := s.analyzer[id]
@@ -554,8 +608,8 @@ type Report struct {
 	Findings []*vigilv1.Finding
 	// Analyses of the images that were read, in the order of the sources.
 	Images []Scanned
-	// Errors name the image (or the reference) and the reason; other images
-	// of the reference are still scanned.
+	// Errors name the images (or the reference) that could not be read, and
+	// why; other images of the reference are still scanned.
 	Errors []*vigilv1.ScanError
 }
 
@@ -563,6 +617,10 @@ type Report struct {
 type Scanned struct {
 	Source   Source
 	Analysis *Analysis
+	// Errors are the problems of reading it that left it assessed: files
+	// that could not be read, checks that could not run (as
+	// *pipeline.CheckError), a signature that could not be checked.
+	Errors []error
 }
 
 // ScanRef opens a reference and scans each of its images.
@@ -581,16 +639,15 @@ func (s *Scanner) ScanRef(ctx context.Context, ref, tenant string, opts OpenOpti
 			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: err.Error()})
 			continue
 		}
-		for _, e := range a.Errors {
-			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: e.Error()})
-		}
+		// The analysis is shared by every name of the image: copy its errors.
+		errs := append([]error(nil), a.Errors...)
 		if f, err := s.signature(ctx, src, a, tenant); err != nil {
-			rep.Errors = append(rep.Errors, &vigilv1.ScanError{Path: src.Name, Error: err.Error()})
+			errs = append(errs, err)
 		} else if f != nil {
 			fs = append(fs, f)
 		}
 		rep.Findings = append(rep.Findings, fs...)
-		rep.Images = append(rep.Images, Scanned{Source: src, Analysis: a})
+		rep.Images = append(rep.Images, Scanned{Source: src, Analysis: a, Errors: errs})
 	}
 	if len(rep.Images) == 0 {
 		// Nothing was read: say so as a whole, so that callers keep what

@@ -44,17 +44,20 @@ func (s Source) Scan(ctx context.Context, res *source.Result, ref, tenant string
 		return err
 	}
 	name := s.Images.Name()
-	read := map[string]bool{}
 	for _, im := range rep.Images {
-		read[im.Source.Name] = true
 		res.Ledger.Attempt(name, pipeline.Image, im.Source.Name)
+		for _, err := range im.Errors {
+			// A check that could not run is counted as such; the rest
+			// leave the image assessed and are reported.
+			var ce *pipeline.CheckError
+			if !errors.As(err, &ce) {
+				err = pipeline.AsNotice(err)
+			}
+			res.Ledger.Record(name, pipeline.Image, im.Source.Name, err)
+		}
 	}
 	for _, e := range rep.Errors {
-		if read[e.Path] {
-			res.Ledger.Record(name, pipeline.Image, e.Path, pipeline.AsNotice(errors.New(e.Error)))
-		} else {
-			res.Ledger.NotAssessed(name, pipeline.Image, e.Path, pipeline.Unreadable, e.Error)
-		}
+		res.Ledger.NotAssessed(name, pipeline.Image, e.Path, pipeline.Unreadable, e.Error)
 	}
 	res.Findings[name] = append(res.Findings[name], rep.Findings...)
 	return nil
