@@ -175,6 +175,13 @@ func azureClusters(g *graph) []*cloud.Resource {
 			logs = append(logs, "api")
 		}
 		r.Attrs["control_plane_logging"] = cloud.List(logs)
+		policy := a.Block("network_profile").Str("network_policy", "", "unknown")
+		r.Attrs["network_policy"] = policy != ""
+		// azurerm 2.99 moved the switch out of its block; both default on.
+		r.Attrs["rbac"] = a.Bool("role_based_access_control_enabled", true, true) &&
+			a.Block("role_based_access_control").Bool("enabled", true, true)
+		r.Attrs["admission_policy"] = a.Bool("azure_policy_enabled", false, true) ||
+			a.Path("addon_profile", "azure_policy").Bool("enabled", false, true)
 		out = append(out, r)
 	}
 	return out

@@ -164,9 +164,52 @@ func googleClusters(g *graph) []*cloud.Resource {
 			logs = append(logs, "api")
 		}
 		r.Attrs["control_plane_logging"] = cloud.List(logs)
+		np := a.Block("network_policy")
+		r.Attrs["network_policy"] = np.Bool("enabled", false, true) || a.Str("datapath_provider", "", "ADVANCED_DATAPATH") == "ADVANCED_DATAPATH" ||
+			a.Bool("enable_autopilot", false, true)
+		r.Attrs["private_nodes"] = a.Block("private_cluster_config").Bool("enable_private_nodes", false, true)
+		r.Attrs["rbac"] = !a.Bool("enable_legacy_abac", false, false)
+		ma := a.Block("master_auth")
+		r.Attrs["legacy_credentials"] = ma.Str("username", "", "") != "" || ma.Str("password", "", "") != "" ||
+			ma.Block("client_certificate_config").Bool("issue_client_certificate", false, false)
+		mon := a.Str("monitoring_service", "monitoring.googleapis.com/kubernetes", "monitoring.googleapis.com/kubernetes")
+		r.Attrs["monitoring"] = mon == "monitoring.googleapis.com/kubernetes"
+		r.Attrs["shielded_nodes"] = a.Bool("enable_shielded_nodes", true, true)
 		out = append(out, r)
+		// The default pool's settings, and those of the pools node
+		// auto-provisioning creates, are written on the cluster.
+		if a.Has("node_config") && !a.Bool("remove_default_node_pool", false, false) {
+			p := googleNodePool(a.Block("node_config"), cloud.Attrs{}, b)
+			out = append(out, p)
+		}
+		if ca := a.Block("cluster_autoscaling"); ca.Has("auto_provisioning_defaults") {
+			d := ca.Block("auto_provisioning_defaults")
+			out = append(out, googleNodePool(d, d.Block("management"), b))
+		}
+	}
+	for _, b := range g.byType["google_container_node_pool"] {
+		a := cloud.Attrs(b.Attrs)
+		out = append(out, googleNodePool(a.Block("node_config"), a.Block("management"), b))
 	}
 	return out
+}
+
+// googleNodePool reads a GKE node_config (or auto-provisioning defaults,
+// which spell the same fields) and a management block.
+func googleNodePool(nc, mgmt cloud.Attrs, b *Block) *cloud.Resource {
+	r := resource("k8s_node_pool", "google", b)
+	r.Attrs["auto_upgrade"] = mgmt.Bool("auto_upgrade", true, true)
+	r.Attrs["auto_repair"] = mgmt.Bool("auto_repair", true, true)
+	sa := nc.Str("service_account", "", "unknown")
+	r.Attrs["default_service_account"] = sa == "" || sa == "default"
+	r.Attrs["image_type"] = nc.Str("image_type", "", "")
+	md := nc.Block("metadata")
+	r.Attrs["legacy_metadata_endpoints"] = !md.Bool("disable-legacy-endpoints", true, true)
+	wm := nc.Block("workload_metadata_config")
+	mode := wm.Str("mode", "", "")
+	legacy := wm.Str("node_metadata", "", "")
+	r.Attrs["metadata_exposed"] = mode == "GCE_METADATA" || legacy == "EXPOSE" || legacy == "UNSPECIFIED"
+	return r
 }
 
 func googleKeys(g *graph) []*cloud.Resource {
