@@ -76,6 +76,12 @@ var Kinds = map[string]Kind{
 		"attached_to_users": {"users the policy is attached to directly", []any{}},
 		"resource_policy":   {"a policy on a resource (principals matter), not an identity's", false},
 	}},
+	"iam_binding": {Doc: "a grant of one role to members at a level of the resource hierarchy: a GCP project, folder or organization IAM binding or member", Attrs: map[string]Attr{
+		"level":       {"where the grant applies: project, folder or organization", ""},
+		"role":        {"the role granted", ""},
+		"members":     {"who gets it, as written (user:, group:, serviceAccount:, domain:)", []any{}},
+		"conditional": {"the grant has a condition", false},
+	}},
 	"iam_role": {Doc: "a role that principals assume", Attrs: map[string]Attr{
 		"trust_statements": {"statements of the trust (assume role) policy", []any{}},
 	}},

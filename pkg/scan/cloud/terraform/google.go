@@ -335,6 +335,29 @@ var primitive = map[string]bool{"roles/owner": true, "roles/editor": true}
 
 // googleBindings maps IAM bindings of basic roles to service accounts and
 // users at project, folder and organisation level to iam_policy.
+// googleGrants reads every role grant of the resource hierarchy.
+func googleGrants(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, level := range []string{"project", "folder", "organization"} {
+		for _, kind := range []string{"member", "binding"} {
+			for _, b := range g.byType["google_"+level+"_iam_"+kind] {
+				a := cloud.Attrs(b.Attrs)
+				members := a.Strs("members")
+				if m := a.Str("member", "", ""); m != "" {
+					members = append(members, m)
+				}
+				r := resource("iam_binding", "google", b)
+				r.Attrs["level"] = level
+				r.Attrs["role"] = a.Str("role", "", "")
+				r.Attrs["members"] = cloud.List(members)
+				r.Attrs["conditional"] = len(a.Blocks("condition")) > 0
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
 func googleBindings(g *graph) []*cloud.Resource {
 	var out []*cloud.Resource
 	for _, level := range []string{"project", "folder", "organization"} {
