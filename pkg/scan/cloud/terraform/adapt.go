@@ -111,7 +111,7 @@ var adapters = []func(*graph) []*cloud.Resource{
 	awsDatabases, awsTrails, awsKeys, awsClusters, awsFunctions, awsVPCs, awsRegion, awsStores, awsEndpoints, awsSubnets, awsTasks,
 	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks,
 	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
-	otherBuckets, googleBindings, googleGrants, azureRoles, openstackGroups,
+	otherBuckets, googleBindings, googleGrants, googleProjects, azureRoles, openstackGroups,
 }
 
 // allPorts is the port range of a rule for every port.

@@ -182,6 +182,10 @@ func azureClusters(g *graph) []*cloud.Resource {
 			a.Block("role_based_access_control").Bool("enabled", true, true)
 		r.Attrs["admission_policy"] = a.Bool("azure_policy_enabled", false, true) ||
 			a.Path("addon_profile", "azure_policy").Bool("enabled", false, true)
+		// Local accounts hand out a static admin kubeconfig (a client
+		// certificate) besides Entra ID sign-in.
+		r.Attrs["legacy_credentials"] = !a.Bool("local_account_disabled", false, true)
+		r.Attrs["dashboard"] = a.Path("addon_profile", "kube_dashboard").Bool("enabled", false, false)
 		out = append(out, r)
 	}
 	return out

@@ -175,28 +175,50 @@ func googleClusters(g *graph) []*cloud.Resource {
 		mon := a.Str("monitoring_service", "monitoring.googleapis.com/kubernetes", "monitoring.googleapis.com/kubernetes")
 		r.Attrs["monitoring"] = mon == "monitoring.googleapis.com/kubernetes"
 		r.Attrs["shielded_nodes"] = a.Bool("enable_shielded_nodes", true, true)
+		ac := a.Block("addons_config")
+		r.Attrs["dashboard"] = ac.Has("kubernetes_dashboard") && !ac.Block("kubernetes_dashboard").Bool("disabled", true, true)
+		ba := a.Block("binary_authorization")
+		r.Attrs["binary_authorization"] = a.Bool("enable_binary_authorization", false, true) || ba.Bool("enabled", false, true) ||
+			strings.HasSuffix(ba.Str("evaluation_mode", "", "_ENFORCE"), "_ENFORCE")
+		rc := a.Block("release_channel").Str("channel", "UNSPECIFIED", "REGULAR")
+		r.Attrs["release_channel"] = rc != "UNSPECIFIED" || a.Bool("enable_autopilot", false, true)
 		out = append(out, r)
 		// The default pool's settings, and those of the pools node
 		// auto-provisioning creates, are written on the cluster.
+		wi := workloadIdentity(a)
 		if a.Has("node_config") && !a.Bool("remove_default_node_pool", false, false) {
-			p := googleNodePool(a.Block("node_config"), cloud.Attrs{}, b)
-			out = append(out, p)
+			out = append(out, googleNodePool(a.Block("node_config"), cloud.Attrs{}, wi, b))
 		}
 		if ca := a.Block("cluster_autoscaling"); ca.Has("auto_provisioning_defaults") {
 			d := ca.Block("auto_provisioning_defaults")
-			out = append(out, googleNodePool(d, d.Block("management"), b))
+			out = append(out, googleNodePool(d, d.Block("management"), wi, b))
 		}
 	}
 	for _, b := range g.byType["google_container_node_pool"] {
 		a := cloud.Attrs(b.Attrs)
-		out = append(out, googleNodePool(a.Block("node_config"), a.Block("management"), b))
+		// A pool whose cluster is not in the configuration: its workload
+		// identity is unknown, and so is the metadata default.
+		wi := true
+		for _, c := range g.byType["google_container_cluster"] {
+			if refers(a["cluster"], c) {
+				wi = workloadIdentity(cloud.Attrs(c.Attrs))
+			}
+		}
+		out = append(out, googleNodePool(a.Block("node_config"), a.Block("management"), wi, b))
 	}
 	return out
 }
 
+// workloadIdentity reports whether a GKE cluster turns on Workload
+// Identity, which makes the GKE metadata server the nodes' default.
+func workloadIdentity(a cloud.Attrs) bool {
+	return a.Bool("enable_autopilot", false, true) || a.Block("workload_identity_config").Str("workload_pool", "", "unknown") != "" ||
+		a.Block("workload_identity_config").Str("identity_namespace", "", "unknown") != ""
+}
+
 // googleNodePool reads a GKE node_config (or auto-provisioning defaults,
 // which spell the same fields) and a management block.
-func googleNodePool(nc, mgmt cloud.Attrs, b *Block) *cloud.Resource {
+func googleNodePool(nc, mgmt cloud.Attrs, workloadIdentity bool, b *Block) *cloud.Resource {
 	r := resource("k8s_node_pool", "google", b)
 	r.Attrs["auto_upgrade"] = mgmt.Bool("auto_upgrade", true, true)
 	r.Attrs["auto_repair"] = mgmt.Bool("auto_repair", true, true)
@@ -208,7 +230,15 @@ func googleNodePool(nc, mgmt cloud.Attrs, b *Block) *cloud.Resource {
 	wm := nc.Block("workload_metadata_config")
 	mode := wm.Str("mode", "", "")
 	legacy := wm.Str("node_metadata", "", "")
-	r.Attrs["metadata_exposed"] = mode == "GCE_METADATA" || legacy == "EXPOSE" || legacy == "UNSPECIFIED"
+	switch {
+	case mode != "" || legacy != "":
+		r.Attrs["metadata_exposed"] = mode == "GCE_METADATA" || mode == "MODE_UNSPECIFIED" || legacy == "EXPOSE" || legacy == "UNSPECIFIED"
+	default:
+		// Pools take the GKE metadata server only when the cluster has
+		// Workload Identity.
+		r.Attrs["metadata_exposed"] = !workloadIdentity
+	}
+	r.Attrs["secure_boot"] = nc.Block("shielded_instance_config").Bool("enable_secure_boot", false, true)
 	return r
 }
 
@@ -268,6 +298,18 @@ func googleInstances(g *graph) []*cloud.Resource {
 			}
 			md := a.Block("metadata")
 			r.Attrs["user_data"] = a.Str("metadata_startup_script", md.Str("startup-script", md.Str("user-data", "", ""), ""), "")
+			r.Attrs["serial_port"] = md.Bool("serial-port-enable", false, false)
+			r.Attrs["ip_forwarding"] = a.Bool("can_ip_forward", false, false)
+			osLogin := md.Str("enable-oslogin", "", "")
+			r.Attrs["os_login_disabled"] = osLogin != "" && !strings.EqualFold(osLogin, "true")
+			r.Attrs["project_ssh_keys"] = !md.Bool("block-project-ssh-keys", false, true) && !strings.EqualFold(osLogin, "true")
+			sh := a.Block("shielded_instance_config")
+			r.Attrs["secure_boot"] = sh.Bool("enable_secure_boot", false, true)
+			r.Attrs["measured_boot"] = sh.Bool("enable_vtpm", true, true) && sh.Bool("enable_integrity_monitoring", true, true)
+			if sas := a.Blocks("service_account"); len(sas) > 0 {
+				email := sas[0].Str("email", "", "unknown")
+				r.Attrs["default_service_account"] = email == "" || email == "default" || strings.HasSuffix(email, "-compute@developer.gserviceaccount.com")
+			}
 			out = append(out, r)
 		}
 	}
@@ -335,6 +377,27 @@ var primitive = map[string]bool{"roles/owner": true, "roles/editor": true}
 
 // googleBindings maps IAM bindings of basic roles to service accounts and
 // users at project, folder and organisation level to iam_policy.
+// googleProjects reads project-wide metadata.
+func googleProjects(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_compute_project_metadata"] {
+		r := resource("project", "google", b)
+		v := cloud.Attrs(b.Attrs).Block("metadata").Str("enable-oslogin", "", "true")
+		r.Attrs["os_login"] = strings.EqualFold(v, "true")
+		out = append(out, r)
+	}
+	for _, b := range g.byType["google_compute_project_metadata_item"] {
+		a := cloud.Attrs(b.Attrs)
+		if a.Str("key", "", "") != "enable-oslogin" {
+			continue
+		}
+		r := resource("project", "google", b)
+		r.Attrs["os_login"] = strings.EqualFold(a.Str("value", "", "true"), "true")
+		out = append(out, r)
+	}
+	return out
+}
+
 // googleGrants reads every role grant of the resource hierarchy.
 func googleGrants(g *graph) []*cloud.Resource {
 	var out []*cloud.Resource

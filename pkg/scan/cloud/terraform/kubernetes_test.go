@@ -11,7 +11,7 @@ import (
 
 // TestManagedKubernetes reads GKE and AKS clusters and node pools, each
 // case once insecure and once hardened, and lists the cluster checks
-// (VGL-CLOUD-090 and 093 to 104) that fail.
+// (VGL-CLOUD-090, 093 to 104 and 109 to 113) that fail.
 func TestManagedKubernetes(t *testing.T) {
 	cases := []struct {
 		name, hcl string
@@ -23,7 +23,7 @@ resource "google_container_cluster" "c" {
   node_config {
     machine_type = "e2-standard-4"
   }
-}`, []string{"090", "093", "094", "102"}},
+}`, []string{"090", "093", "094", "102", "104", "111", "112", "113"}},
 		{"GKE hardened", `
 resource "google_container_cluster" "c" {
   name              = "c"
@@ -32,11 +32,20 @@ resource "google_container_cluster" "c" {
     enable_private_nodes    = true
     enable_private_endpoint = true
   }
+  workload_identity_config {
+    workload_pool = "p.svc.id.goog"
+  }
+  binary_authorization {
+    evaluation_mode = "PROJECT_SINGLETON_POLICY_ENFORCE"
+  }
+  release_channel {
+    channel = "REGULAR"
+  }
   node_config {
     service_account = "nodes@p.iam.gserviceaccount.com"
     image_type      = "COS_CONTAINERD"
-    workload_metadata_config {
-      mode = "GKE_METADATA"
+    shielded_instance_config {
+      enable_secure_boot = true
     }
   }
 }`, nil},
@@ -62,7 +71,7 @@ resource "google_container_cluster" "c" {
       issue_client_certificate = true
     }
   }
-}`, []string{"095", "096", "097", "098"}},
+}`, []string{"095", "096", "097", "098", "111", "113"}},
 		{"GKE node pool with risky management and metadata", `
 resource "google_container_node_pool" "p" {
   name    = "p"
@@ -78,7 +87,7 @@ resource "google_container_node_pool" "p" {
       disable-legacy-endpoints = "false"
     }
   }
-}`, []string{"100", "101", "102", "103", "104"}},
+}`, []string{"100", "101", "102", "103", "109", "112"}},
 		{"GKE node pool exposing the metadata server", `
 resource "google_container_node_pool" "p" {
   name    = "p"
@@ -89,7 +98,7 @@ resource "google_container_node_pool" "p" {
       mode = "GCE_METADATA"
     }
   }
-}`, []string{"104"}},
+}`, []string{"104", "112"}},
 		{"GKE auto-provisioned pools without a service account", `
 resource "google_container_cluster" "c" {
   name = "c"
@@ -104,7 +113,7 @@ resource "google_container_cluster" "c" {
       oauth_scopes = ["https://www.googleapis.com/auth/cloud-platform"]
     }
   }
-}`, []string{"102"}},
+}`, []string{"102", "104", "111", "112", "113"}},
 		{"AKS as created by default", `
 resource "azurerm_kubernetes_cluster" "a" {
   name = "a"
@@ -112,7 +121,7 @@ resource "azurerm_kubernetes_cluster" "a" {
     name    = "default"
     vm_size = "Standard_D2_v2"
   }
-}`, []string{"090", "093", "099"}},
+}`, []string{"090", "093", "096", "099"}},
 		{"AKS with RBAC turned off (block form)", `
 resource "azurerm_kubernetes_cluster" "a" {
   name                    = "a"
@@ -125,12 +134,13 @@ resource "azurerm_kubernetes_cluster" "a" {
   role_based_access_control {
     enabled = false
   }
-}`, []string{"095"}},
+}`, []string{"095", "096"}},
 		{"AKS hardened", `
 resource "azurerm_kubernetes_cluster" "a" {
   name                              = "a"
   role_based_access_control_enabled = true
   azure_policy_enabled              = true
+  local_account_disabled            = true
   api_server_access_profile {
     authorized_ip_ranges = ["203.0.113.0/24"]
   }
@@ -154,7 +164,7 @@ resource "azurerm_kubernetes_cluster" "a" {
 			for _, f := range findings(t, cfg) {
 				id, _, _ := strings.Cut(f, " ")
 				n := strings.TrimPrefix(id, "VGL-CLOUD-")
-				if (n == "090" || n >= "093" && n <= "104") && !slices.Contains(got, n) {
+				if (n == "090" || n >= "093" && n <= "104" || n >= "109" && n <= "113") && !slices.Contains(got, n) {
 					got = append(got, n)
 				}
 			}
