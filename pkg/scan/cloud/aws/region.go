@@ -329,6 +329,9 @@ func databases(ctx context.Context, a *account, cfg aws.Config) {
 			}
 			r.Attrs["kms_key"] = k
 			r.Attrs["backup_retention"] = int64(aws.ToInt32(d.BackupRetentionPeriod))
+			if d.ReadReplicaSourceDBInstanceIdentifier != nil {
+				r.Attrs["backup_retention"] = int64(7) // restored from its source's backups
+			}
 			a.add(r)
 		}
 	}

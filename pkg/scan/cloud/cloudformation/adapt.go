@@ -364,7 +364,11 @@ func (s *stack) databases() []*cloud.Resource {
 			inCluster := typ == "AWS::RDS::DBInstance" && p.Has("DBClusterIdentifier")
 			r.Attrs["encrypted"] = p.Bool(encProp, inCluster || p.Str("EngineMode", "", "") == "serverless", true)
 			r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
-			r.Attrs["backup_retention"] = p.Num("BackupRetentionPeriod", 1, 7)
+			def := int64(1)
+			if p.Has("SourceDBInstanceIdentifier") || p.Has("SourceDBClusterIdentifier") {
+				def = 7 // a read replica is restored from its source's backups
+			}
+			r.Attrs["backup_retention"] = p.Num("BackupRetentionPeriod", def, 7)
 			exports := p.Strs("EnableCloudwatchLogsExports")
 			if typ == "AWS::Neptune::DBCluster" {
 				exports = p.Strs("EnableCloudwatchLogsExports")

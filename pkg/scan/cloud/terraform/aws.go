@@ -446,6 +446,9 @@ func awsDatabases(g *graph) []*cloud.Resource {
 			r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 			// RDS keeps automated backups for one day unless told otherwise.
 			def := int64(1)
+			if a.Has("replicate_source_db") {
+				def = 7 // a read replica is restored from its source's backups
+			}
 			r.Attrs["backup_retention"] = a.Num("backup_retention_period", def, 7)
 			awsDatabaseLogs(g, r, b)
 			out = append(out, r)

@@ -128,7 +128,8 @@ func googleDatabases(g *graph) []*cloud.Resource {
 		r.Attrs["public_cidrs"] = cloud.List(cidrs)
 		r.Attrs["encrypted"] = true
 		r.Attrs["kms_key"] = a.Str("encryption_key_name", "", "unknown")
-		if a.Path("settings", "backup_configuration").Bool("enabled", false, true) {
+		// A read replica takes no backups of its own: its primary does.
+		if a.Path("settings", "backup_configuration").Bool("enabled", false, true) || a.Has("master_instance_name") {
 			r.Attrs["backup_retention"] = int64(7)
 		}
 		mode := ip.Str("ssl_mode", "", "ENCRYPTED_ONLY")
