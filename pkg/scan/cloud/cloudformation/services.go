@@ -35,6 +35,8 @@ var cfnStores = []cloud.Mapping{
 			k = cloud.CustomerKey(ec.Str("KmsKey", "", "unknown"))
 		}
 		r.Attrs["kms_key"] = k
+		r.Attrs["image_scanning"] = p.Block("ImageScanningConfiguration").Bool("ScanOnPush", false, true)
+		r.Attrs["immutable_tags"] = strings.HasPrefix(p.Str("ImageTagMutability", "MUTABLE", "IMMUTABLE"), "IMMUTABLE")
 	}},
 	{Types: []string{"AWS::SecretsManager::Secret"}, Service: "secretsmanager", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))

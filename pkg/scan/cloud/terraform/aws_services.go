@@ -52,6 +52,8 @@ var awsStoreMappings = []cloud.Mapping{
 			}
 		}
 		r.Attrs["kms_key"] = k
+		r.Attrs["image_scanning"] = a.Block("image_scanning_configuration").Bool("scan_on_push", false, true)
+		r.Attrs["immutable_tags"] = strings.HasPrefix(a.Str("image_tag_mutability", "MUTABLE", "IMMUTABLE"), "IMMUTABLE")
 	}},
 	{Types: []string{"aws_secretsmanager_secret"}, Service: "secretsmanager", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
@@ -159,11 +161,32 @@ func awsStores(g *graph) []*cloud.Resource {
 			for _, b := range g.byType[typ] {
 				r := store(m.Service, b)
 				m.Set(b.Attrs, r)
+				if m.Service == "ecr" && registryScans(g) {
+					r.Attrs["image_scanning"] = true
+				}
 				out = append(out, r)
 			}
 		}
 	}
 	return out
+}
+
+// registryScans reports whether the account's registry scanning
+// configuration scans pushed images, which applies to every repository
+// whatever its own setting.
+func registryScans(g *graph) bool {
+	for _, b := range g.byType["aws_ecr_registry_scanning_configuration"] {
+		a := cloud.Attrs(b.Attrs)
+		if a.Str("scan_type", "BASIC", "ENHANCED") == "ENHANCED" {
+			return true
+		}
+		for _, rule := range a.Blocks("rule") {
+			if rule.Str("scan_frequency", "", "SCAN_ON_PUSH") != "MANUAL" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // awsDatabaseLogs reads which managed databases export their audit logs.

@@ -348,6 +348,7 @@ func openstackGroups(g *graph) []*cloud.Resource {
 	}
 	for _, b := range g.byType["openstack_networking_secgroup_v2"] {
 		r := resource("security_group", "openstack", b)
+		r.Attrs["description"] = cloud.Attrs(b.Attrs).Str("description", "", "unknown")
 		var rules []any
 		for _, sr := range g.linked(b, "openstack_networking_secgroup_rule_v2", "security_group_id") {
 			rules = append(rules, osRule(sr.Attrs))
