@@ -189,10 +189,12 @@ var Kinds = map[string]Kind{
 		"immutable_tags": {"a tag, once pushed, cannot be moved to another image (container registries)", true},
 	}},
 	"endpoint": {Doc: "a public entry point for HTTP traffic: API stage, CDN distribution, load balancer listener, web app", Attrs: map[string]Attr{
-		"https_only":      {"plain HTTP is refused or redirected", true},
-		"min_tls_version": {"lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\"); empty for the provider default", ""},
-		"logging":         {"access logs are kept", true},
-		"public":          {"it faces the internet", false},
+		"https_only":            {"plain HTTP is refused or redirected", true},
+		"min_tls_version":       {"lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\"); empty for the provider default", ""},
+		"logging":               {"access logs are kept", true},
+		"public":                {"it faces the internet", false},
+		"drops_invalid_headers": {"requests with malformed header fields are dropped before reaching targets (application load balancers)", true},
+		"waf":                   {"a web application firewall filters its requests (CDN distributions); true where the association is made elsewhere", true},
 	}},
 	"region": {Doc: "a region's account-wide settings", Attrs: map[string]Attr{
 		"guardduty":              {"GuardDuty (threat detection) is enabled", false},

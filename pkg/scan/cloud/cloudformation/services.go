@@ -166,6 +166,7 @@ func (s *stack) endpoints() []*cloud.Resource {
 			r.Attrs["min_tls_version"] = cloud.TLSVersion(vc.Str("MinimumProtocolVersion", "TLSv1", "TLSv1.2_2021"))
 		}
 		r.Attrs["logging"] = c.Has("Logging")
+		r.Attrs["waf"] = c.Str("WebACLId", "", "unknown") != ""
 		out = append(out, r)
 	}
 	for _, typ := range []string{"AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage", "AWS::Serverless::Api", "AWS::Serverless::HttpApi"} {
@@ -195,13 +196,19 @@ func (s *stack) endpoints() []*cloud.Resource {
 		p := lb.Properties
 		r := s.resource("endpoint", lb)
 		r.Attrs["public"] = p.Str("Scheme", "internet-facing", "internal") == "internet-facing" && p.Str("Type", "application", "application") == "application"
-		logs := false
+		logs, drops := false, false
 		for _, a := range p.Blocks("LoadBalancerAttributes") {
-			if a.Str("Key", "", "") == "access_logs.s3.enabled" {
+			switch a.Str("Key", "", "") {
+			case "access_logs.s3.enabled":
 				logs = a.Str("Value", "false", "true") == "true"
+			case "routing.http.drop_invalid_header_fields.enabled":
+				drops = a.Str("Value", "false", "true") == "true"
 			}
 		}
 		r.Attrs["logging"] = logs
+		if p.Str("Type", "application", "application") == "application" {
+			r.Attrs["drops_invalid_headers"] = drops
+		}
 		out = append(out, r)
 	}
 	for _, l := range s.byType["AWS::ElasticLoadBalancingV2::Listener"] {

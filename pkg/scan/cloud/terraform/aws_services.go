@@ -219,6 +219,7 @@ func awsEndpoints(g *graph) []*cloud.Resource {
 			r.Attrs["min_tls_version"] = cloud.TLSVersion(vc.Str("minimum_protocol_version", "TLSv1", "TLSv1.2_2021"))
 		}
 		r.Attrs["logging"] = len(a.Blocks("logging_config")) > 0
+		r.Attrs["waf"] = a.Str("web_acl_id", "", "unknown") != ""
 		out = append(out, r)
 	}
 	for _, typ := range []string{"aws_api_gateway_stage", "aws_apigatewayv2_stage"} {
@@ -247,6 +248,9 @@ func awsEndpoints(g *graph) []*cloud.Resource {
 			r := endpoint(b)
 			r.Attrs["public"] = !a.Bool("internal", false, true) && a.Str("load_balancer_type", "application", "application") == "application"
 			r.Attrs["logging"] = a.Block("access_logs").Bool("enabled", len(a.Blocks("access_logs")) > 0, true)
+			if typ != "aws_elb" && a.Str("load_balancer_type", "application", "application") == "application" {
+				r.Attrs["drops_invalid_headers"] = a.Bool("drop_invalid_header_fields", false, true)
+			}
 			out = append(out, r)
 		}
 	}

@@ -10,8 +10,8 @@ import (
 )
 
 // TestRegistriesAndGroupHygiene: repository settings, the registry-wide
-// scanning configuration that overrides them, and descriptions of groups
-// and rules.
+// scanning configuration that overrides them, descriptions of groups and
+// rules, and HTTP entry points' header and WAF settings.
 func TestRegistriesAndGroupHygiene(t *testing.T) {
 	cases := []struct {
 		name, hcl string
@@ -50,6 +50,40 @@ resource "aws_security_group" "h" {
     cidr_blocks = ["10.0.0.0/8"]
   }
 }`, []string{"VGL-CLOUD-124 aws_security_group.g", "VGL-CLOUD-125 aws_security_group.g"}},
+		{"entry points: ALB and network load balancer, CloudFront with and without WAF", `
+resource "aws_lb" "app" {
+  name     = "app"
+  internal = true
+}
+resource "aws_lb" "net" {
+  name               = "net"
+  internal           = true
+  load_balancer_type = "network"
+}
+resource "aws_lb" "strict" {
+  name                       = "strict"
+  internal                   = true
+  drop_invalid_header_fields = true
+}
+resource "aws_cloudfront_distribution" "open" {
+  enabled = true
+  default_cache_behavior {
+    viewer_protocol_policy = "redirect-to-https"
+  }
+  logging_config {
+    bucket = "logs.s3.amazonaws.com"
+  }
+}
+resource "aws_cloudfront_distribution" "guarded" {
+  enabled    = true
+  web_acl_id = "arn:aws:wafv2:us-east-1:111122223333:global/webacl/w/1"
+  default_cache_behavior {
+    viewer_protocol_policy = "redirect-to-https"
+  }
+  logging_config {
+    bucket = "logs.s3.amazonaws.com"
+  }
+}`, []string{"VGL-CLOUD-126 aws_lb.app", "VGL-CLOUD-127 aws_cloudfront_distribution.open"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,7 +97,7 @@ resource "aws_security_group" "h" {
 			}
 			var got []string
 			for _, f := range findings(t, cfg) {
-				if id, _, _ := strings.Cut(f, " "); id >= "VGL-CLOUD-122" && id <= "VGL-CLOUD-125" {
+				if id, _, _ := strings.Cut(f, " "); id >= "VGL-CLOUD-122" && id <= "VGL-CLOUD-127" {
 					got = append(got, f)
 				}
 			}
