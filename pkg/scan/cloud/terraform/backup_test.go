@@ -1,18 +1,13 @@
 package terraform
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
 // TestDatabaseBackups: a primary left at the one-day default is reported;
 // a read replica, which takes no backups of its own, is not.
 func TestDatabaseBackups(t *testing.T) {
-	dir := t.TempDir()
 	hcl := `
 resource "aws_db_instance" "primary" {
   identifier        = "primary"
@@ -42,20 +37,7 @@ resource "google_sql_database_instance" "read" {
   master_instance_name = "off"
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadDir(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, f := range findings(t, cfg) {
-		if strings.HasPrefix(f, "VGL-CLOUD-062 ") {
-			got = append(got, f)
-		}
-	}
-	slices.Sort(got)
+	got := findingsIn(t, hcl, "VGL-CLOUD-062", "VGL-CLOUD-062")
 	want := []string{"VGL-CLOUD-062 aws_db_instance.primary", "VGL-CLOUD-062 google_sql_database_instance.off"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)

@@ -1,11 +1,7 @@
 package terraform
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -13,7 +9,6 @@ import (
 // with every risky switch, one hardened, and both kinds of project
 // metadata.
 func TestComputeEngine(t *testing.T) {
-	dir := t.TempDir()
 	hcl := `
 resource "google_compute_instance" "risky" {
   name           = "risky"
@@ -61,20 +56,7 @@ resource "google_compute_project_metadata_item" "on" {
   value = "TRUE"
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadDir(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, f := range findings(t, cfg) {
-		if id, _, _ := strings.Cut(f, " "); id >= "VGL-CLOUD-114" && id <= "VGL-CLOUD-121" {
-			got = append(got, f)
-		}
-	}
-	slices.Sort(got)
+	got := findingsIn(t, hcl, "VGL-CLOUD-114", "VGL-CLOUD-121")
 	want := []string{
 		"VGL-CLOUD-114 google_compute_instance.risky",
 		"VGL-CLOUD-115 google_compute_instance.risky",

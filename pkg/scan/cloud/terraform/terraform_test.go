@@ -201,3 +201,25 @@ func FuzzPlan(f *testing.F) {
 		cloud.Evaluate(context.Background(), checks, Adapt(cfg), "", "terraform", nil)
 	})
 }
+
+// findingsIn loads hcl as a one-file root module and returns the "CHECK
+// address" lines of the checks from first to last (ids, inclusive), sorted.
+func findingsIn(t *testing.T, hcl, first, last string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range findings(t, cfg) {
+		if id, _, _ := strings.Cut(f, " "); id >= first && id <= last {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
