@@ -1,5 +1,7 @@
 package cloud
 
+import "strings"
+
 // Kind documents one normalised resource kind: what it stands for and
 // each attribute with the value it has when the source does not set it.
 type Kind struct {
@@ -131,6 +133,8 @@ var Kinds = map[string]Kind{
 		"backup_retention":    {"days automated backups are kept, 0 for none", int64(0)},
 		"ssl_required":        {"clients must use TLS", true},
 		"audit_logging":       {"audit or query logs are exported", true},
+		"iam_auth":            {"IAM database authentication is on (RDS and Aurora MySQL, MariaDB and PostgreSQL); true where the engine has none or a cluster decides", true},
+		"deletion_protection": {"the database cannot be deleted until protection is turned off (RDS and Aurora); true where a cluster decides", true},
 	}},
 	"trail": {Doc: "an audit log trail: CloudTrail", Attrs: map[string]Attr{
 		"logging":        {"the trail is recording", true},
@@ -200,6 +204,13 @@ var Kinds = map[string]Kind{
 		"guardduty":              {"GuardDuty (threat detection) is enabled", false},
 		"ebs_default_encryption": {"new EBS volumes are encrypted by default", false},
 	}},
+}
+
+// IAMAuthEngine reports whether an RDS engine accepts IAM database
+// authentication: MySQL, MariaDB, PostgreSQL and their Aurora editions.
+func IAMAuthEngine(engine string) bool {
+	e := strings.ToLower(engine)
+	return strings.Contains(e, "mysql") || strings.Contains(e, "mariadb") || strings.Contains(e, "postgres") || e == "aurora"
 }
 
 // New returns a resource of kind with every attribute at its default.

@@ -329,6 +329,12 @@ func databases(ctx context.Context, a *account, cfg aws.Config) {
 			}
 			r.Attrs["kms_key"] = k
 			r.Attrs["backup_retention"] = int64(aws.ToInt32(d.BackupRetentionPeriod))
+			if d.DBClusterIdentifier == nil {
+				r.Attrs["deletion_protection"] = aws.ToBool(d.DeletionProtection)
+				if cloud.IAMAuthEngine(aws.ToString(d.Engine)) {
+					r.Attrs["iam_auth"] = aws.ToBool(d.IAMDatabaseAuthenticationEnabled)
+				}
+			}
 			if d.ReadReplicaSourceDBInstanceIdentifier != nil {
 				r.Attrs["backup_retention"] = int64(7) // restored from its source's backups
 			}

@@ -369,6 +369,12 @@ func (s *stack) databases() []*cloud.Resource {
 				def = 7 // a read replica is restored from its source's backups
 			}
 			r.Attrs["backup_retention"] = p.Num("BackupRetentionPeriod", def, 7)
+			if (typ == "AWS::RDS::DBInstance" && !inCluster) || typ == "AWS::RDS::DBCluster" {
+				r.Attrs["deletion_protection"] = p.Bool("DeletionProtection", false, true)
+				if cloud.IAMAuthEngine(r.Attrs["engine"].(string)) {
+					r.Attrs["iam_auth"] = p.Bool("EnableIAMDatabaseAuthentication", false, true)
+				}
+			}
 			exports := p.Strs("EnableCloudwatchLogsExports")
 			if typ == "AWS::Neptune::DBCluster" {
 				exports = p.Strs("EnableCloudwatchLogsExports")

@@ -431,7 +431,11 @@ func awsDatabases(g *graph) []*cloud.Resource {
 		for _, b := range g.byType[typ] {
 			a := cloud.Attrs(b.Attrs)
 			r := resource("database", "aws", b)
-			r.Attrs["engine"] = a.Str("engine", strings.TrimPrefix(strings.TrimSuffix(typ, "_cluster"), "aws_"), "")
+			engine := strings.TrimPrefix(strings.TrimSuffix(typ, "_cluster"), "aws_")
+			if typ == "aws_rds_cluster" {
+				engine = "aurora" // the provider's default engine (Aurora MySQL)
+			}
+			r.Attrs["engine"] = a.Str("engine", engine, "")
 			public := a.Bool("publicly_accessible", false, false)
 			r.Attrs["publicly_accessible"] = public
 			if public {
@@ -450,6 +454,13 @@ func awsDatabases(g *graph) []*cloud.Resource {
 				def = 7 // a read replica is restored from its source's backups
 			}
 			r.Attrs["backup_retention"] = a.Num("backup_retention_period", def, 7)
+			// Instances of an Aurora cluster take these from the cluster.
+			if (typ == "aws_db_instance" && !a.Has("cluster_identifier")) || typ == "aws_rds_cluster" {
+				r.Attrs["deletion_protection"] = a.Bool("deletion_protection", false, true)
+				if cloud.IAMAuthEngine(r.Attrs["engine"].(string)) {
+					r.Attrs["iam_auth"] = a.Bool("iam_database_authentication_enabled", false, true)
+				}
+			}
 			awsDatabaseLogs(g, r, b)
 			out = append(out, r)
 		}
