@@ -67,6 +67,11 @@ func newEnv(secrets *secret.Scanner) (*cel.Env, error) {
 		cel.Function("has_secret",
 			cel.Overload("has_secret_string", []*cel.Type{cel.StringType}, cel.BoolType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.Bool(len(secrets.Scan([]byte(v.(types.String)))) > 0) }))),
+		cel.Function("wildcard_match",
+			cel.Overload("wildcard_match_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
+				cel.BinaryBinding(func(p, v ref.Val) ref.Val {
+					return types.Bool(WildcardMatch(string(p.(types.String)), string(v.(types.String))))
+				}))),
 		cel.Function("image_digest",
 			cel.Overload("image_digest_string", []*cel.Type{cel.StringType}, cel.StringType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val { return types.String(ImageDigest(string(v.(types.String)))) }))),
@@ -75,6 +80,30 @@ func newEnv(secrets *secret.Scanner) (*cel.Env, error) {
 		opts = append(opts, cel.Variable(v, cel.DynType))
 	}
 	return cel.NewEnv(opts...)
+}
+
+// WildcardMatch reports whether pattern, where "*" stands for any run of
+// characters, matches s, ignoring case: how IAM actions such as
+// "Microsoft.Authorization/*" or "s3:Get*" are written.
+func WildcardMatch(pattern, s string) bool {
+	pattern, s = strings.ToLower(pattern), strings.ToLower(s)
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, last)
 }
 
 // ImageTag returns the tag of an image reference, "" when it has none.

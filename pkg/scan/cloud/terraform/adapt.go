@@ -111,6 +111,7 @@ var adapters = []func(*graph) []*cloud.Resource{
 	awsDatabases, awsTrails, awsKeys, awsClusters, awsFunctions, awsVPCs, awsRegion, awsStores, awsEndpoints, awsSubnets, awsTasks,
 	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks,
 	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
+	azureVaults, azureSecurityCenter, azureAlertPolicies, azureAuditLogs, azureNetworkWatch, azureMachines, azureDataLakes,
 	otherBuckets, googleBindings, googleGrants, googleProjects, azureRoles, openstackGroups,
 }
 

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"strings"
+	"time"
 
 	"github.com/vigilsec/vigil/pkg/cloud"
 )
@@ -28,6 +29,26 @@ func azureStorage(g *graph) []*cloud.Resource {
 		r.Attrs["logging"] = len(a.Block("queue_properties").Blocks("logging")) > 0
 		r.Attrs["https_only"] = a.Bool("https_traffic_only_enabled", a.Bool("enable_https_traffic_only", true, true), true)
 		r.Attrs["min_tls_version"] = azureTLS(a.Str("min_tls_version", "TLS1_2", "TLS1_2"))
+		r.Attrs["double_encryption"] = a.Bool("infrastructure_encryption_enabled", false, true)
+		azureNetworkRules(r, a.Blocks("network_rules"), g.linked(b, "azurerm_storage_account_network_rules", "storage_account_id"),
+			g.linked(b, "azurerm_storage_account_network_rules", "storage_account_name"))
+		switch strings.ToUpper(a.Str("account_replication_type", "GRS", "GRS")) {
+		case "LRS", "ZRS":
+			r.Attrs["geo_redundant"] = false
+		}
+		if bp := a.Block("blob_properties"); bp.Has("delete_retention_policy") {
+			r.Attrs["soft_delete"] = bp.Block("delete_retention_policy").Num("days", 7, 7) > 0
+		}
+		out = append(out, r)
+	}
+	// Network rules whose account is defined elsewhere count on their own.
+	for _, b := range g.byType["azurerm_storage_account_network_rules"] {
+		if defined(g, b.Attrs["storage_account_id"], "azurerm_storage_account") || defined(g, b.Attrs["storage_account_name"], "azurerm_storage_account") {
+			continue
+		}
+		r := resource("bucket", "azure", b)
+		r.Attrs["encrypted"], r.Attrs["versioning"], r.Attrs["logging"] = true, true, true // account settings
+		azureNetworkRules(r, nil, []*Block{b})
 		out = append(out, r)
 	}
 	for _, b := range g.byType["azurerm_storage_container"] {
@@ -41,6 +62,32 @@ func azureStorage(g *graph) []*cloud.Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// azureNetworkRules reads a storage account's firewall: an inline
+// network_rules block or separate azurerm_storage_account_network_rules.
+// Without either, every network may connect.
+func azureNetworkRules(r *cloud.Resource, inline []cloud.Attrs, separate ...[]*Block) {
+	rules := inline
+	for _, bs := range separate {
+		for _, b := range bs {
+			rules = append(rules, b.Attrs)
+		}
+	}
+	if len(rules) == 0 {
+		r.Attrs["network_default_deny"] = false
+		return
+	}
+	for _, nr := range rules {
+		r.Attrs["network_default_deny"] = strings.EqualFold(nr.Str("default_action", "Deny", "Deny"), "Deny")
+		if nr.Has("bypass") && !nr.IsUnknown("bypass") {
+			trusted := false
+			for _, v := range nr.Strs("bypass") {
+				trusted = trusted || strings.EqualFold(v, "AzureServices")
+			}
+			r.Attrs["trusted_services_bypass"] = trusted
+		}
+	}
 }
 
 // azurePeers reads a rule's source or destination prefixes.
@@ -144,6 +191,28 @@ func azureDatabases(g *graph) []*cloud.Resource {
 			r.Attrs["encrypted"] = true
 			r.Attrs["backup_retention"] = a.Num("backup_retention_days", 7, 7)
 			r.Attrs["audit_logging"] = azureDatabaseLogging(g, b)
+			switch typ {
+			case "azurerm_mysql_server", "azurerm_postgresql_server", "azurerm_mariadb_server":
+				r.Attrs["threat_detection"] = a.Block("threat_detection_policy").Bool("enabled", false, true)
+				if typ != "azurerm_mariadb_server" {
+					r.Attrs["double_encryption"] = a.Bool("infrastructure_encryption_enabled", false, true)
+				}
+				r.Attrs["geo_backup"] = a.Bool("geo_redundant_backup_enabled", false, true)
+			case "azurerm_mysql_flexible_server", "azurerm_postgresql_flexible_server":
+				r.Attrs["geo_backup"] = a.Bool("geo_redundant_backup_enabled", false, true)
+			case "azurerm_sql_server", "azurerm_mssql_server":
+				r.Attrs["directory_admin"] = len(a.Blocks("azuread_administrator")) > 0 ||
+					len(g.linked(b, "azurerm_sql_active_directory_administrator", "server_name")) > 0 ||
+					len(g.linked(b, "azurerm_mssql_server_active_directory_administrator", "server_id")) > 0
+			}
+			if typ == "azurerm_postgresql_server" {
+				for _, c := range g.linked(b, "azurerm_postgresql_configuration", "server_name") {
+					ca := cloud.Attrs(c.Attrs)
+					if ca.Str("name", "", "") == "connection_throttling" && strings.EqualFold(ca.Str("value", "on", "on"), "off") {
+						r.Attrs["connection_throttling"] = false
+					}
+				}
+			}
 			r.Attrs["ssl_required"] = a.Bool("ssl_enforcement_enabled", true, true) &&
 				azureTLS(a.Str("ssl_minimal_tls_version_enforced", "TLS1_2", "TLS1_2")) >= "1.2" &&
 				azureTLS(a.Str("minimum_tls_version", "1.2", "1.2")) >= "1.2"
@@ -269,7 +338,7 @@ func azureDatabaseLogging(g *graph, b *Block) bool {
 		for _, c := range g.linked(b, "azurerm_postgresql_configuration", "server_name") {
 			ca := cloud.Attrs(c.Attrs)
 			switch ca.Str("name", "", "") {
-			case "log_checkpoints", "log_connections", "connection_throttling", "log_disconnections":
+			case "log_checkpoints", "log_connections", "log_disconnections":
 				if strings.EqualFold(ca.Str("value", "on", "on"), "off") {
 					return false
 				}
@@ -297,10 +366,69 @@ func azureWebApps(g *graph) []*cloud.Resource {
 			r.Attrs["https_only"] = a.Bool("https_only", false, true) && ftps != "AllAllowed"
 			r.Attrs["min_tls_version"] = azureTLS(sc.Str("minimum_tls_version", sc.Str("min_tls_version", "1.2", "1.2"), "1.2"))
 			r.Attrs["public"] = a.Bool("public_network_access_enabled", true, false)
+			azureAppSettings(r, typ, a)
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// azureAppSettings reads an App Service app's authentication, identity,
+// client certificates, HTTP/2, runtime and logs. Function apps keep no
+// web server logs, so those stay at the passing default for them.
+func azureAppSettings(r *cloud.Resource, typ string, a cloud.Attrs) {
+	legacy := typ == "azurerm_app_service" || typ == "azurerm_function_app"
+	r.Attrs["authentication"] = a.Block("auth_settings").Bool("enabled", false, true) ||
+		a.Block("auth_settings_v2").Bool("auth_enabled", false, true)
+	r.Attrs["managed_identity"] = len(a.Blocks("identity")) > 0
+	if legacy {
+		r.Attrs["client_certs"] = a.Bool("client_cert_enabled", false, true)
+	} else {
+		r.Attrs["client_certs"] = a.Bool("client_certificate_enabled", false, true)
+	}
+	if strings.EqualFold(a.Str("client_certificate_mode", a.Str("client_cert_mode", "Required", "Required"), "Required"), "Optional") {
+		r.Attrs["client_certs"] = false
+	}
+	sc := a.Block("site_config")
+	r.Attrs["http2"] = sc.Bool("http2_enabled", false, true)
+	r.Attrs["runtime"] = appRuntime(sc)
+	if eol, known := cloud.EndOfLife(r.Attrs["runtime"].(string), time.Now()); known {
+		r.Attrs["runtime_end_of_life"] = eol
+	}
+	if strings.Contains(typ, "function_app") {
+		return
+	}
+	logs := a.Block("logs")
+	r.Attrs["logging"] = len(logs.Blocks("http_logs")) > 0
+	if legacy {
+		r.Attrs["detailed_errors"] = logs.Bool("detailed_error_messages_enabled", false, true)
+		r.Attrs["failed_request_tracing"] = logs.Bool("failed_request_tracing_enabled", false, true)
+	} else {
+		r.Attrs["detailed_errors"] = logs.Bool("detailed_error_messages", false, true)
+		r.Attrs["failed_request_tracing"] = logs.Bool("failed_request_tracing", false, true)
+	}
+}
+
+// appRuntime finds the language runtime an app names: in site_config
+// (python_version, php_version), its application_stack, or a Linux
+// container string such as "PYTHON|3.8".
+func appRuntime(sc cloud.Attrs) string {
+	for _, src := range []cloud.Attrs{sc.Block("application_stack"), sc} {
+		for _, lang := range []string{"python", "php", "node", "dotnet"} {
+			if v := src.Str(lang+"_version", "", ""); v != "" {
+				return cloud.Runtime(lang, v)
+			}
+		}
+	}
+	for _, attr := range []string{"linux_fx_version", "windows_fx_version"} {
+		if lang, v, ok := strings.Cut(sc.Str(attr, "", ""), "|"); ok {
+			return cloud.Runtime(lang, v)
+		}
+	}
+	if v := sc.Str("dotnet_framework_version", "", ""); strings.HasPrefix(v, "v") && v >= "v5" {
+		return cloud.Runtime("dotnet", v)
+	}
+	return ""
 }
 
 // azureRoles maps custom role definitions to iam_policy: their actions on
