@@ -7,15 +7,15 @@ import (
 
 func TestRuntime(t *testing.T) {
 	for in, want := range map[[2]string]string{
-		{"python", "3.8.10"}:    "python 3.8",
-		{"PYTHON", "3.12"}:      "python 3.12",
-		{"node", "18-lts"}:      "node 18",
-		{"nodejs", "16.x"}:      "node 16",
-		{"DOTNETCORE", "3.1"}:   "dotnet 3.1",
-		{"dotnet", "v6.0"}:      "dotnet 6.0",
-		{"dotnet", "8"}:         "dotnet 8.0",
-		{"php", ""}:             "",
-		{"", "3.9"}:             "",
+		{"python", "3.8.10"}:  "python 3.8",
+		{"PYTHON", "3.12"}:    "python 3.12",
+		{"node", "18-lts"}:    "node 18",
+		{"nodejs", "16.x"}:    "node 16",
+		{"DOTNETCORE", "3.1"}: "dotnet 3.1",
+		{"dotnet", "v6.0"}:    "dotnet 6.0",
+		{"dotnet", "8"}:       "dotnet 8.0",
+		{"php", ""}:           "",
+		{"", "3.9"}:           "",
 	} {
 		if got := Runtime(in[0], in[1]); got != want {
 			t.Errorf("Runtime(%q, %q) = %q, want %q", in[0], in[1], got, want)
