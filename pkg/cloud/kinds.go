@@ -71,6 +71,7 @@ var Kinds = map[string]Kind{
 	}},
 	"security_group": {Doc: "a stateful firewall attached to instances: an AWS security group, a GCP firewall rule, an Azure network security group, a DigitalOcean or OpenStack firewall", Attrs: map[string]Attr{
 		"rules":       {"the group's rules (see Rule)", []any{}},
+		"classic":     {"an EC2-Classic group (ElastiCache, Redshift or RDS security group), a platform AWS has retired", false},
 		"is_default":  {"the VPC's default security group", false},
 		"description": {"the group's description", ""},
 	}},
@@ -143,6 +144,8 @@ var Kinds = map[string]Kind{
 		"deletion_protection":   {"the database cannot be deleted until protection is turned off (RDS and Aurora); true where a cluster decides", true},
 		"threat_detection":      {"the provider's threat detection watches the server (Azure MySQL and PostgreSQL threat_detection_policy); true where it is configured elsewhere", true},
 		"double_encryption":     {"data is encrypted a second time at the infrastructure layer (Azure MySQL and PostgreSQL infrastructure encryption); true where the provider has no such option", true},
+		"performance_insights":  {"Performance Insights records the database's load and queries (RDS and Aurora)", true},
+		"in_vpc":                {"it runs in a VPC subnet group, not on the retired EC2-Classic network (Redshift)", true},
 		"geo_backup":            {"backups are copied to a paired region (Azure MySQL and PostgreSQL); true where the provider decides elsewhere", true},
 		"directory_admin":       {"a directory (Entra ID) administrator is set, so logins can be managed centrally (Azure SQL)", true},
 		"connection_throttling": {"repeated failed logins from one address are throttled (Azure PostgreSQL connection_throttling)", true},
@@ -186,7 +189,8 @@ var Kinds = map[string]Kind{
 		"secure_boot":               {"nodes boot with secure boot", true},
 	}},
 	"function": {Doc: "a serverless function or a container task definition: Lambda, ECS, Cloud Functions, Azure Functions", Attrs: map[string]Attr{
-		"env": {"environment variables, name to value", map[string]any{}},
+		"env":     {"environment variables, name to value", map[string]any{}},
+		"tracing": {"requests are traced end to end (X-Ray active tracing); true where the service has no tracing", true},
 	}},
 	"vpc": {Doc: "a virtual network", Attrs: map[string]Attr{
 		"flow_logs":  {"flow logs record its traffic", false},
@@ -204,6 +208,7 @@ var Kinds = map[string]Kind{
 		"public":               {"reachable from the internet without authentication", false},
 		"image_scanning":       {"images are scanned for vulnerabilities when pushed (container registries)", true},
 		"immutable_tags":       {"a tag, once pushed, cannot be moved to another image (container registries)", true},
+		"backups":              {"automatic backups or point-in-time recovery keep the data restorable (ElastiCache Redis snapshots, DynamoDB point-in-time recovery); true where the service has none to turn on", true},
 		"purge_protection":     {"deleted items cannot be purged before their retention ends (Key Vault purge protection); true where the service has no such switch", true},
 		"soft_delete_days":     {"days deleted items stay recoverable (Key Vault soft delete, 7 to 90); 90 where the service has no such setting", int64(90)},
 		"network_default_deny": {"requests from networks no rule names are refused (Key Vault network_acls default_action Deny); true where the service has no such firewall", true},
@@ -214,6 +219,7 @@ var Kinds = map[string]Kind{
 		"logging":                {"access logs are kept", true},
 		"public":                 {"it faces the internet", false},
 		"drops_invalid_headers":  {"requests with malformed header fields are dropped before reaching targets (application load balancers)", true},
+		"tracing":                {"requests are traced end to end (API Gateway X-Ray tracing); true where the service has no tracing", true},
 		"waf":                    {"a web application firewall filters its requests (CDN distributions); true where the association is made elsewhere", true},
 		"authentication":         {"the platform authenticates callers before the app sees the request (App Service authentication)", true},
 		"managed_identity":       {"the app has a managed identity to reach other services without stored credentials", true},
@@ -223,6 +229,9 @@ var Kinds = map[string]Kind{
 		"runtime_end_of_life":    {"the runtime's version no longer gets security fixes from its maintainers", false},
 		"detailed_errors":        {"detailed error pages are logged (App Service)", true},
 		"failed_request_tracing": {"failed requests are traced to logs (App Service)", true},
+	}},
+	"container_cluster": {Doc: "a cluster that runs containers outside Kubernetes: an ECS cluster", Attrs: map[string]Attr{
+		"insights": {"per-task and per-container metrics are collected (ECS Container Insights)", true},
 	}},
 	"secret": {Doc: "a stored secret value: a Key Vault secret", Attrs: map[string]Attr{
 		"expires": {"the secret has an expiry date", true},
@@ -247,6 +256,7 @@ var Kinds = map[string]Kind{
 	"audit_log": {Doc: "where audit records are kept: an Azure Monitor log profile, a SQL auditing policy", Attrs: map[string]Attr{
 		"source":         {"what is audited: activity (the subscription's control plane) or database", ""},
 		"retention_days": {"days records are kept, 0 for indefinitely", int64(0)},
+		"all_regions":    {"records come from every region (AWS Config aggregators); true where the source is global", true},
 		"all_operations": {"every category of operation is recorded (Action, Write and Delete)", true},
 	}},
 	"flow_log": {Doc: "a record of traffic through a network filter: an Azure network watcher flow log", Attrs: map[string]Attr{

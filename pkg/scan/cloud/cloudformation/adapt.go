@@ -53,7 +53,7 @@ func Adapt(path string, t *Template) []*cloud.Resource {
 	var out []*cloud.Resource
 	for _, a := range []func() []*cloud.Resource{s.buckets, s.securityGroups, s.networkACLs, s.policies, s.volumes,
 		s.instances, s.databases, s.trails, s.keys, s.clusters, s.functions, s.vpcs, s.detectors, s.stores, s.endpoints,
-		s.subnets, s.tasks} {
+		s.subnets, s.tasks, s.more} {
 		out = append(out, a()...)
 	}
 	return out
@@ -383,6 +383,16 @@ func (s *stack) databases() []*cloud.Resource {
 				}
 			}
 			switch typ {
+			case "AWS::RDS::DBInstance":
+				if !inCluster {
+					r.Attrs["performance_insights"] = p.Bool("EnablePerformanceInsights", false, true)
+				}
+			case "AWS::RDS::DBCluster":
+				r.Attrs["performance_insights"] = p.Bool("PerformanceInsightsEnabled", false, true)
+			case "AWS::Redshift::Cluster":
+				r.Attrs["in_vpc"] = p.Has("ClusterSubnetGroupName")
+			}
+			switch typ {
 			case "AWS::DocDB::DBCluster":
 				r.Attrs["audit_logging"] = slices.Contains(exports, "audit") || slices.Contains(exports, "profiler")
 			case "AWS::Neptune::DBCluster":
@@ -467,6 +477,18 @@ func (s *stack) functions() []*cloud.Resource {
 				}
 			}
 			r.Attrs["env"] = env
+			if typ == "AWS::Serverless::Function" {
+				r.Attrs["tracing"] = strings.EqualFold(f.Properties.Str("Tracing", "PassThrough", "Active"), "Active")
+			} else {
+				r.Attrs["tracing"] = strings.EqualFold(f.Properties.Block("TracingConfig").Str("Mode", "PassThrough", "Active"), "Active")
+			}
+			out = append(out, r)
+		}
+	}
+	for typ, prop := range map[string]string{"AWS::StepFunctions::StateMachine": "TracingConfiguration", "AWS::Serverless::StateMachine": "Tracing"} {
+		for _, f := range s.byType[typ] {
+			r := s.resource("function", f)
+			r.Attrs["tracing"] = f.Properties.Block(prop).Bool("Enabled", false, true)
 			out = append(out, r)
 		}
 	}

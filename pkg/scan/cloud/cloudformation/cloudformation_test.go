@@ -129,3 +129,40 @@ func FuzzParse(f *testing.F) {
 		cloud.Evaluate(context.Background(), cs, Adapt("t.yaml", tmpl), "", "cloudformation", nil)
 	})
 }
+
+// TestServerlessGlobals reads settings SAM resources inherit from Globals
+// (tracing here) next to their own, and the services around them.
+func TestServerlessGlobals(t *testing.T) {
+	var got []string
+	for _, f := range scan(t, "testdata/sam.yaml") {
+		if f >= "VGL-CLOUD-170" && f < "VGL-CLOUD-180" {
+			got = append(got, f)
+		}
+	}
+	slices.Sort(got)
+	want := []string{"VGL-CLOUD-170 Flow", "VGL-CLOUD-170 Untraced", "VGL-CLOUD-173 Cache", "VGL-CLOUD-178 Invoke"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	tmpl, err := Parse("sam.yaml", mustRead(t, "testdata/sam.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tmpl.Resources {
+		if r.ID == "Traced" {
+			vars := r.Properties.Block("Environment").Block("Variables")
+			if vars["STAGE"] != "prod" || vars["MODE"] != "fast" {
+				t.Errorf("global and own variables not merged: %v", vars)
+			}
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -19,7 +19,10 @@ var cfnStores = []cloud.Mapping{
 	{Types: []string{"AWS::Logs::LogGroup"}, Service: "logs", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["kms_key"] = p.Str("KmsKeyId", "", "unknown")
 	}},
-	{Types: []string{"AWS::DynamoDB::Table"}, Service: "dynamodb", Set: dynamoKey},
+	{Types: []string{"AWS::DynamoDB::Table"}, Service: "dynamodb", Set: func(p cloud.Attrs, r *cloud.Resource) {
+		dynamoKey(p, r)
+		r.Attrs["backups"] = p.Block("PointInTimeRecoverySpecification").Bool("PointInTimeRecoveryEnabled", false, true)
+	}},
 	{Types: []string{"AWS::Serverless::SimpleTable"}, Service: "dynamodb", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		dynamoKey(p, r)
 		r.Attrs["encrypted"] = p.Block("SSESpecification").Bool("SSEEnabled", false, true)
@@ -49,6 +52,14 @@ var cfnStores = []cloud.Mapping{
 		r.Attrs["encrypted"] = p.Bool("AtRestEncryptionEnabled", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(p.Str("KmsKeyId", "", "unknown"))
 		r.Attrs["in_transit"] = p.Bool("TransitEncryptionEnabled", false, true)
+		r.Attrs["backups"] = p.Num("SnapshotRetentionLimit", 0, 1) > 0
+	}},
+	{Types: []string{"AWS::ElastiCache::CacheCluster"}, Service: "elasticache", Set: func(p cloud.Attrs, r *cloud.Resource) {
+		// Memcached and cache.t1.micro nodes take no snapshots.
+		r.Attrs["kms_key"] = "-"
+		if strings.EqualFold(p.Str("Engine", "redis", "redis"), "redis") && p.Str("CacheNodeType", "", "") != "cache.t1.micro" {
+			r.Attrs["backups"] = p.Num("SnapshotRetentionLimit", 0, 1) > 0
+		}
 	}},
 	{Types: []string{"AWS::Elasticsearch::Domain", "AWS::OpenSearchService::Domain"}, Service: "elasticsearch", Set: func(p cloud.Attrs, r *cloud.Resource) {
 		at := p.Block("EncryptionAtRestOptions")
@@ -175,6 +186,9 @@ func (s *stack) endpoints() []*cloud.Resource {
 			// Logs go nowhere without a destination.
 			r.Attrs["logging"] = st.Properties.Block("AccessLogSetting").Has("DestinationArn") ||
 				st.Properties.Block("AccessLogSettings").Has("DestinationArn")
+			if typ == "AWS::ApiGateway::Stage" || typ == "AWS::Serverless::Api" { // HTTP APIs have no X-Ray tracing
+				r.Attrs["tracing"] = st.Properties.Bool("TracingEnabled", false, true)
+			}
 			if dom := st.Properties.Block("Domain"); len(dom) > 0 {
 				r.Attrs["min_tls_version"] = cloud.TLSVersion(dom.Str("SecurityPolicy", "TLS_1_0", "TLS_1_2"))
 			}

@@ -105,9 +105,41 @@ func Parse(path string, data []byte) (*Template, error) {
 		if props == nil {
 			props = map[string]any{}
 		}
+		if g, ok := samGlobals(top)[strings.TrimPrefix(typ, "AWS::Serverless::")]; ok && strings.HasPrefix(typ, "AWS::Serverless::") {
+			inherit(props, r.resolve(g, 0))
+		}
 		tmpl.Resources = append(tmpl.Resources, &Resource{ID: id, Type: typ, Line: lines[id], Properties: props, Lines: propLines[id]})
 	}
 	return tmpl, nil
+}
+
+// samGlobals returns the Globals section of a SAM template: settings
+// every AWS::Serverless resource of a type (Function, Api, HttpApi,
+// SimpleTable) inherits unless it sets them itself.
+func samGlobals(top map[string]any) map[string]any {
+	g, _ := top["Globals"].(map[string]any)
+	return g
+}
+
+// inherit copies into props the global settings it does not set, merging
+// maps key by key as SAM does (a function's own Environment variables
+// override the global ones of the same name).
+func inherit(props map[string]any, global any) {
+	gm, ok := global.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, gv := range gm {
+		own, set := props[k]
+		if !set {
+			props[k] = gv
+			continue
+		}
+		om, ok1 := own.(map[string]any)
+		if _, ok2 := gv.(map[string]any); ok1 && ok2 {
+			inherit(om, gv)
+		}
+	}
 }
 
 // resourceLines finds the line of each resource's logical id, and of its

@@ -109,6 +109,7 @@ func Adapt(cfg *Config) []*cloud.Resource {
 var adapters = []func(*graph) []*cloud.Resource{
 	awsBuckets, awsSecurityGroups, awsNetworkACLs, awsPolicies, awsRoles, awsPasswordPolicy, awsVolumes, awsInstances,
 	awsDatabases, awsTrails, awsKeys, awsClusters, awsFunctions, awsVPCs, awsRegion, awsStores, awsEndpoints, awsSubnets, awsTasks,
+	awsContainerClusters, awsConfigAggregators, awsLambdaPermissions, awsClassicGroups,
 	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks,
 	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
 	azureVaults, azureSecurityCenter, azureAlertPolicies, azureAuditLogs, azureNetworkWatch, azureMachines, azureDataLakes,

@@ -462,6 +462,12 @@ func awsDatabases(g *graph) []*cloud.Resource {
 				}
 			}
 			awsDatabaseLogs(g, r, b)
+			switch typ {
+			case "aws_db_instance", "aws_rds_cluster":
+				r.Attrs["performance_insights"] = a.Bool("performance_insights_enabled", false, true)
+			case "aws_redshift_cluster":
+				r.Attrs["in_vpc"] = a.Has("cluster_subnet_group_name") || a.IsUnknown("cluster_subnet_group_name")
+			}
 			out = append(out, r)
 		}
 	}
@@ -551,6 +557,12 @@ func awsFunctions(g *graph) []*cloud.Resource {
 			}
 		}
 		r.Attrs["env"] = env
+		r.Attrs["tracing"] = strings.EqualFold(a.Block("tracing_config").Str("mode", "PassThrough", "Active"), "Active")
+		out = append(out, r)
+	}
+	for _, b := range g.byType["aws_sfn_state_machine"] {
+		r := resource("function", "aws", b)
+		r.Attrs["tracing"] = cloud.Attrs(b.Attrs).Block("tracing_configuration").Bool("enabled", false, true)
 		out = append(out, r)
 	}
 	return out

@@ -37,6 +37,7 @@ var awsStoreMappings = []cloud.Mapping{
 			k = cloud.CustomerKey(sse.Str("kms_key_arn", "", "unknown"))
 		}
 		r.Attrs["kms_key"] = k
+		r.Attrs["backups"] = a.Block("point_in_time_recovery").Bool("enabled", false, true)
 	}},
 	{Types: []string{"aws_dax_cluster"}, Service: "dax", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Block("server_side_encryption").Bool("enabled", false, true)
@@ -66,6 +67,17 @@ var awsStoreMappings = []cloud.Mapping{
 		r.Attrs["encrypted"] = a.Bool("at_rest_encryption_enabled", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Str("kms_key_id", "", "unknown"))
 		r.Attrs["in_transit"] = a.Bool("transit_encryption_enabled", false, true)
+		r.Attrs["backups"] = a.Num("snapshot_retention_limit", 0, 1) > 0
+	}},
+	{Types: []string{"aws_elasticache_cluster"}, Service: "elasticache", Set: func(a cloud.Attrs, r *cloud.Resource) {
+		// Encryption is a replication group setting; a member takes the
+		// group's backups, and Memcached keeps no snapshots at all.
+		r.Attrs["kms_key"] = "-"
+		// cache.t1.micro nodes cannot take snapshots either.
+		if !a.Has("replication_group_id") && strings.EqualFold(a.Str("engine", "redis", "redis"), "redis") &&
+			a.Str("node_type", "", "") != "cache.t1.micro" {
+			r.Attrs["backups"] = a.Num("snapshot_retention_limit", 0, 1) > 0
+		}
 	}},
 	{Types: []string{"aws_elasticsearch_domain", "aws_opensearch_domain"}, Service: "elasticsearch", Set: func(a cloud.Attrs, r *cloud.Resource) {
 		r.Attrs["encrypted"] = a.Block("encrypt_at_rest").Bool("enabled", false, true)
@@ -227,6 +239,9 @@ func awsEndpoints(g *graph) []*cloud.Resource {
 			a := cloud.Attrs(b.Attrs)
 			r := endpoint(b)
 			r.Attrs["logging"] = len(a.Blocks("access_log_settings")) > 0
+			if typ == "aws_api_gateway_stage" { // HTTP APIs have no X-Ray tracing
+				r.Attrs["tracing"] = a.Bool("xray_tracing_enabled", false, true)
+			}
 			out = append(out, r)
 		}
 	}
