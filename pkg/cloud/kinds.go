@@ -59,6 +59,7 @@ var Kinds = map[string]Kind{
 		"restrict_public_buckets": {"access through public policies is restricted to the account", false},
 		"encrypted":               {"objects are encrypted at rest by default", false},
 		"kms_key":                 {"customer-managed key used for encryption, empty for provider-managed keys", ""},
+		"uniform_access":          {"access is granted by IAM alone, object ACLs are off (GCS uniform bucket-level access); true where the provider has no object ACLs", true},
 		"versioning":              {"object versioning is enabled", false},
 		"logging":                 {"access logging is enabled", false},
 		"https_only":              {"plain-HTTP access is refused", true},
@@ -129,7 +130,8 @@ var Kinds = map[string]Kind{
 		"password_auth":           {"SSH accepts passwords, not only keys (Azure Linux machines)", false},
 	}},
 	"project": {Doc: "a project's or account's own settings that apply to every machine in it: GCP project metadata", Attrs: map[string]Attr{
-		"os_login": {"OS Login governs SSH access to the project's machines", true},
+		"default_network": {"the project was created with the auto-mode default network and its permissive firewall rules", false},
+		"os_login":        {"OS Login governs SSH access to the project's machines", true},
 	}},
 	"database": {Doc: "a managed database: RDS instance or cluster, Cloud SQL, Azure SQL, PostgreSQL or MySQL server, DocumentDB, Neptune", Attrs: map[string]Attr{
 		"engine":                {"the database engine", ""},
@@ -146,6 +148,9 @@ var Kinds = map[string]Kind{
 		"double_encryption":     {"data is encrypted a second time at the infrastructure layer (Azure MySQL and PostgreSQL infrastructure encryption); true where the provider has no such option", true},
 		"performance_insights":  {"Performance Insights records the database's load and queries (RDS and Aurora)", true},
 		"in_vpc":                {"it runs in a VPC subnet group, not on the retired EC2-Classic network (Redshift)", true},
+		"local_infile":          {"clients may make the server read files from their machine (MySQL local_infile)", false},
+		"cross_db_chaining":     {"ownership chains cross databases (SQL Server cross db ownership chaining)", false},
+		"contained_db_auth":     {"databases authenticate their own users (SQL Server contained database authentication)", false},
 		"geo_backup":            {"backups are copied to a paired region (Azure MySQL and PostgreSQL); true where the provider decides elsewhere", true},
 		"directory_admin":       {"a directory (Entra ID) administrator is set, so logins can be managed centrally (Azure SQL)", true},
 		"connection_throttling": {"repeated failed logins from one address are throttled (Azure PostgreSQL connection_throttling)", true},
@@ -177,6 +182,9 @@ var Kinds = map[string]Kind{
 		"admission_policy":      {"a managed policy add-on enforces admission policies (AKS Azure Policy); true where the provider has none", true},
 		"dashboard":             {"the Kubernetes dashboard add-on runs", false},
 		"binary_authorization":  {"only images that pass the project's Binary Authorization policy are admitted; true where the provider has no such switch", true},
+		"labelled":              {"the cluster carries resource labels, so its owner and purpose can be traced (GKE)", true},
+		"vpc_native":            {"pods get addresses from the VPC (alias IP ranges), so VPC firewall rules and flow logs see them (GKE)", true},
+		"group_rbac":            {"RBAC can name directory groups, not only users (GKE Google Groups for RBAC)", true},
 		"release_channel":       {"the cluster follows a release channel, so it gets patch versions automatically; true where the provider has no channels", true},
 	}},
 	"k8s_node_pool": {Doc: "the nodes of a managed Kubernetes cluster: a GKE node pool, a cluster's default node_config or its auto-provisioning defaults", Attrs: map[string]Attr{
@@ -193,8 +201,9 @@ var Kinds = map[string]Kind{
 		"tracing": {"requests are traced end to end (X-Ray active tracing); true where the service has no tracing", true},
 	}},
 	"vpc": {Doc: "a virtual network", Attrs: map[string]Attr{
-		"flow_logs":  {"flow logs record its traffic", false},
-		"is_default": {"the region's default VPC", false},
+		"private_google_access": {"machines without public addresses reach Google APIs privately (GCP subnetworks); true where the provider has no such switch", true},
+		"flow_logs":             {"flow logs record its traffic", false},
+		"is_default":            {"the region's default VPC", false},
 	}},
 	"subnet": {Doc: "a subnet of a virtual network", Attrs: map[string]Attr{
 		"public_ip_on_launch": {"instances get public IP addresses by default", false},
@@ -232,6 +241,13 @@ var Kinds = map[string]Kind{
 	}},
 	"container_cluster": {Doc: "a cluster that runs containers outside Kubernetes: an ECS cluster", Attrs: map[string]Attr{
 		"insights": {"per-task and per-container metrics are collected (ECS Container Insights)", true},
+	}},
+	"dns_zone": {Doc: "a public DNS zone: a Cloud DNS managed zone", Attrs: map[string]Attr{
+		"dnssec":       {"answers are signed (DNSSEC), so resolvers can detect forged records; true where the zone is private", true},
+		"weak_signing": {"a signing key uses RSA/SHA-1", false},
+	}},
+	"federation": {Doc: "trust in an outside identity provider: a GCP workload identity pool provider", Attrs: map[string]Attr{
+		"conditional": {"an attribute condition limits which outside identities may sign in", true},
 	}},
 	"secret": {Doc: "a stored secret value: a Key Vault secret", Attrs: map[string]Attr{
 		"expires": {"the secret has an expiry date", true},

@@ -110,7 +110,7 @@ var adapters = []func(*graph) []*cloud.Resource{
 	awsBuckets, awsSecurityGroups, awsNetworkACLs, awsPolicies, awsRoles, awsPasswordPolicy, awsVolumes, awsInstances,
 	awsDatabases, awsTrails, awsKeys, awsClusters, awsFunctions, awsVPCs, awsRegion, awsStores, awsEndpoints, awsSubnets, awsTasks,
 	awsContainerClusters, awsConfigAggregators, awsLambdaPermissions, awsClassicGroups,
-	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks,
+	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks, googleZones,
 	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
 	azureVaults, azureSecurityCenter, azureAlertPolicies, azureAuditLogs, azureNetworkWatch, azureMachines, azureDataLakes,
 	otherBuckets, googleBindings, googleGrants, googleProjects, azureRoles, openstackGroups,

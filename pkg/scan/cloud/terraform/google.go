@@ -39,6 +39,8 @@ func googleBuckets(g *graph) []*cloud.Resource {
 		r.Attrs["kms_key"] = a.Block("encryption").Str("default_kms_key_name", "", "unknown")
 		r.Attrs["versioning"] = a.Block("versioning").Bool("enabled", false, true)
 		r.Attrs["logging"] = len(a.Blocks("logging")) > 0
+		// bucket_policy_only is the field's name before provider 3.
+		r.Attrs["uniform_access"] = a.Bool("uniform_bucket_level_access", a.Bool("bucket_policy_only", false, true), true)
 		out = append(out, r)
 	}
 	return out
@@ -89,6 +91,8 @@ func googleFirewalls(g *graph) []*cloud.Resource {
 		a := cloud.Attrs(b.Attrs)
 		r := resource("security_group", "google", b)
 		r.Attrs["description"] = a.Str("description", "", "unknown")
+		// The rules GCP pre-populates on an auto-created default network.
+		r.Attrs["is_default"] = a.Str("network", "", "") == "default" && strings.HasPrefix(a.Str("name", "", ""), "default-allow-")
 		if a.Bool("disabled", false, true) {
 			out = append(out, r)
 			continue
@@ -135,6 +139,20 @@ func googleDatabases(g *graph) []*cloud.Resource {
 		mode := ip.Str("ssl_mode", "", "ENCRYPTED_ONLY")
 		r.Attrs["ssl_required"] = ip.Bool("require_ssl", false, true) || mode == "ENCRYPTED_ONLY" || mode == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
 		r.Attrs["audit_logging"] = googlePGLogging(a)
+		flags := map[string]string{}
+		for _, f := range a.Block("settings").Blocks("database_flags") {
+			flags[strings.ToLower(f.Str("name", "", ""))] = strings.ToLower(f.Str("value", "", "unknown"))
+		}
+		version := r.Attrs["engine"].(string)
+		if strings.HasPrefix(version, "MYSQL") {
+			// MySQL turned local_infile off by default in 8.0.
+			v, set := flags["local_infile"]
+			r.Attrs["local_infile"] = v == "on" || !set && (strings.HasPrefix(version, "MYSQL_5_"))
+		}
+		if strings.HasPrefix(version, "SQLSERVER") {
+			r.Attrs["cross_db_chaining"] = flags["cross db ownership chaining"] == "on"
+			r.Attrs["contained_db_auth"] = flags["contained database authentication"] == "on"
+		}
 		out = append(out, r)
 	}
 	return out
@@ -183,6 +201,10 @@ func googleClusters(g *graph) []*cloud.Resource {
 			strings.HasSuffix(ba.Str("evaluation_mode", "", "_ENFORCE"), "_ENFORCE")
 		rc := a.Block("release_channel").Str("channel", "UNSPECIFIED", "REGULAR")
 		r.Attrs["release_channel"] = rc != "UNSPECIFIED" || a.Bool("enable_autopilot", false, true)
+		r.Attrs["labelled"] = len(a.Block("resource_labels")) > 0 || a.IsUnknown("resource_labels")
+		r.Attrs["vpc_native"] = a.Has("ip_allocation_policy") || a.Str("networking_mode", "", "VPC_NATIVE") == "VPC_NATIVE" ||
+			a.Bool("enable_autopilot", false, true)
+		r.Attrs["group_rbac"] = a.Block("authenticator_groups_config").Str("security_group", "", "unknown") != ""
 		out = append(out, r)
 		// The default pool's settings, and those of the pools node
 		// auto-provisioning creates, are written on the cluster.
@@ -324,7 +346,9 @@ func googleSubnetworks(g *graph) []*cloud.Resource {
 		r := resource("vpc", "google", b)
 		// Proxy-only subnets carry no VM traffic to log.
 		purpose := a.Str("purpose", "PRIVATE", "PRIVATE")
-		r.Attrs["flow_logs"] = len(a.Blocks("log_config")) > 0 || purpose == "REGIONAL_MANAGED_PROXY" || purpose == "INTERNAL_HTTPS_LOAD_BALANCER" || purpose == "GLOBAL_MANAGED_PROXY"
+		proxy := purpose == "REGIONAL_MANAGED_PROXY" || purpose == "INTERNAL_HTTPS_LOAD_BALANCER" || purpose == "GLOBAL_MANAGED_PROXY"
+		r.Attrs["flow_logs"] = len(a.Blocks("log_config")) > 0 || proxy
+		r.Attrs["private_google_access"] = a.Bool("private_ip_google_access", false, true) || proxy
 		out = append(out, r)
 	}
 	return out
@@ -378,9 +402,14 @@ var primitive = map[string]bool{"roles/owner": true, "roles/editor": true}
 
 // googleBindings maps IAM bindings of basic roles to service accounts and
 // users at project, folder and organisation level to iam_policy.
-// googleProjects reads project-wide metadata.
+// googleProjects reads projects and project-wide metadata.
 func googleProjects(g *graph) []*cloud.Resource {
 	var out []*cloud.Resource
+	for _, b := range g.byType["google_project"] {
+		r := resource("project", "google", b)
+		r.Attrs["default_network"] = cloud.Attrs(b.Attrs).Bool("auto_create_network", true, false)
+		out = append(out, r)
+	}
 	for _, b := range g.byType["google_compute_project_metadata"] {
 		r := resource("project", "google", b)
 		v := cloud.Attrs(b.Attrs).Block("metadata").Str("enable-oslogin", "", "true")
@@ -440,6 +469,31 @@ func googleBindings(g *graph) []*cloud.Resource {
 				out = append(out, r)
 			}
 		}
+	}
+	return out
+}
+
+// googleZones maps Cloud DNS zones and workload identity pool providers.
+func googleZones(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["google_dns_managed_zone"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("dns_zone", "google", b)
+		dc := a.Block("dnssec_config")
+		if strings.EqualFold(a.Str("visibility", "public", "public"), "public") {
+			r.Attrs["dnssec"] = strings.EqualFold(dc.Str("state", "off", "on"), "on")
+		}
+		for _, ks := range dc.Blocks("default_key_specs") {
+			if strings.EqualFold(ks.Str("algorithm", "", ""), "rsasha1") {
+				r.Attrs["weak_signing"] = true
+			}
+		}
+		out = append(out, r)
+	}
+	for _, b := range g.byType["google_iam_workload_identity_pool_provider"] {
+		r := resource("federation", "google", b)
+		r.Attrs["conditional"] = cloud.Attrs(b.Attrs).Str("attribute_condition", "", "unknown") != ""
+		out = append(out, r)
 	}
 	return out
 }
