@@ -116,6 +116,8 @@ var Kinds = map[string]Kind{
 		"key_in_config": {"the key material itself is written in the configuration (a customer-supplied raw key)", false},
 	}},
 	"instance": {Doc: "a virtual machine or the template it starts from", Attrs: map[string]Attr{
+		"shared_network":          {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
+		"firewalled":              {"a security group filters its traffic", true},
 		"volumes_encrypted":       {"every root and data volume it defines is encrypted", false},
 		"imds_v2_required":        {"the metadata service requires session tokens (IMDSv2)", false},
 		"public_ip":               {"it gets a public IP address", false},
@@ -134,6 +136,7 @@ var Kinds = map[string]Kind{
 		"os_login":        {"OS Login governs SSH access to the project's machines", true},
 	}},
 	"database": {Doc: "a managed database: RDS instance or cluster, Cloud SQL, Azure SQL, PostgreSQL or MySQL server, DocumentDB, Neptune", Attrs: map[string]Attr{
+		"shared_network":        {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
 		"engine":                {"the database engine", ""},
 		"publicly_accessible":   {"it has a public endpoint", false},
 		"public_cidrs":          {"networks allowed to reach the public endpoint", []any{}},
@@ -209,6 +212,7 @@ var Kinds = map[string]Kind{
 		"public_ip_on_launch": {"instances get public IP addresses by default", false},
 	}},
 	"store": {Doc: "a managed service that keeps data: queue, topic, stream, table, cache, search domain, file system, log group, secret, container registry, analytics workgroup, build project, virtual desktop, API cache", Attrs: map[string]Attr{
+		"shared_network":       {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
 		"service":              {"the service: sqs, sns, kinesis, dynamodb, dax, elasticache, elasticsearch, efs, logs, secretsmanager, ecr, athena, codebuild, workspaces, emr, msk, mq, apigateway", ""},
 		"encrypted":            {"data is encrypted at rest", true},
 		"kms_key":              {"customer-managed key, empty for provider-managed keys, \"-\" where the service offers no choice of key", ""},
@@ -223,6 +227,7 @@ var Kinds = map[string]Kind{
 		"network_default_deny": {"requests from networks no rule names are refused (Key Vault network_acls default_action Deny); true where the service has no such firewall", true},
 	}},
 	"endpoint": {Doc: "a public entry point for HTTP traffic: API stage, CDN distribution, load balancer listener, web app", Attrs: map[string]Attr{
+		"shared_network":         {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
 		"https_only":             {"plain HTTP is refused or redirected", true},
 		"min_tls_version":        {"lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\"); empty for the provider default", ""},
 		"logging":                {"access logs are kept", true},
@@ -248,6 +253,10 @@ var Kinds = map[string]Kind{
 	}},
 	"federation": {Doc: "trust in an outside identity provider: a GCP workload identity pool provider", Attrs: map[string]Attr{
 		"conditional": {"an attribute condition limits which outside identities may sign in", true},
+	}},
+	"certificate": {Doc: "an X.509 certificate uploaded to the provider: an IAM server certificate, an imported ACM certificate, a NIFCLOUD SSL certificate", Attrs: map[string]Attr{
+		"not_after": {"when it expires, RFC 3339; empty when the configuration does not hold it", ""},
+		"expired":   {"it had expired when the scan ran", false},
 	}},
 	"secret": {Doc: "a stored secret value: a Key Vault secret", Attrs: map[string]Attr{
 		"expires": {"the secret has an expiry date", true},
@@ -279,10 +288,11 @@ var Kinds = map[string]Kind{
 		"enabled":        {"traffic is being recorded", true},
 		"retention_days": {"days records are kept, 0 for indefinitely", int64(0)},
 	}},
-	"network_interface": {Doc: "a virtual network card: an Azure network interface", Attrs: map[string]Attr{
-		"ip_forwarding": {"it may send and receive packets not addressed to it", false},
-		"firewalled":    {"a network security group filters its traffic, on the card or its subnet", true},
-		"public_ip":     {"it has a public IP address", false},
+	"network_interface": {Doc: "a virtual network card, or a network appliance's attachment: an Azure network interface, a NIFCLOUD router or VPN gateway", Attrs: map[string]Attr{
+		"shared_network": {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
+		"ip_forwarding":  {"it may send and receive packets not addressed to it", false},
+		"firewalled":     {"a network security group filters its traffic, on the card or its subnet", true},
+		"public_ip":      {"it has a public IP address", false},
 	}},
 	"region": {Doc: "a region's account-wide settings", Attrs: map[string]Attr{
 		"guardduty":              {"GuardDuty (threat detection) is enabled", false},

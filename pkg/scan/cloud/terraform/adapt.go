@@ -32,7 +32,7 @@ func newGraph(cfg *Config) *graph {
 func names(t *Block) []string {
 	out := []string{t.Address, "arn:vigil:" + t.Address}
 	a := cloud.Attrs(t.Attrs)
-	for _, n := range []string{"bucket", "name", "id", "arn"} {
+	for _, n := range []string{"bucket", "name", "id", "arn", "group_name"} {
 		if x := a.Str(n, "", ""); x != "" {
 			out = append(out, x)
 		}
@@ -113,6 +113,7 @@ var adapters = []func(*graph) []*cloud.Resource{
 	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks, googleZones,
 	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
 	azureVaults, azureSecurityCenter, azureAlertPolicies, azureAuditLogs, azureNetworkWatch, azureMachines, azureDataLakes,
+	nifcloudGroups, nifcloudMachines, otherCertificates,
 	otherBuckets, googleBindings, googleGrants, googleProjects, azureRoles, openstackGroups,
 }
 

@@ -171,6 +171,14 @@ func awsSecurityGroups(g *graph) []*cloud.Resource {
 
 // defined reports whether v names a block of one of types.
 func defined(g *graph, v any, types ...string) bool {
+	if list, ok := v.([]any); ok { // a list names a defined block if any element does
+		for _, x := range list {
+			if defined(g, x, types...) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, t := range types {
 		for _, b := range g.byType[t] {
 			if refers(v, b) {
