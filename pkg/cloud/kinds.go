@@ -60,6 +60,7 @@ var Kinds = map[string]Kind{
 		"encrypted":               {"objects are encrypted at rest by default", false},
 		"kms_key":                 {"customer-managed key used for encryption, empty for provider-managed keys", ""},
 		"uniform_access":          {"access is granted by IAM alone, object ACLs are off (GCS uniform bucket-level access); true where the provider has no object ACLs", true},
+		"replication":             {"objects are copied to a bucket in another region (S3 replication); true where the provider replicates by storage class", true},
 		"versioning":              {"object versioning is enabled", false},
 		"logging":                 {"access logging is enabled", false},
 		"https_only":              {"plain-HTTP access is refused", true},
@@ -118,6 +119,7 @@ var Kinds = map[string]Kind{
 	"instance": {Doc: "a virtual machine or the template it starts from", Attrs: map[string]Attr{
 		"shared_network":          {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
 		"firewalled":              {"a security group filters its traffic", true},
+		"detailed_monitoring":     {"metrics are collected every minute (EC2 detailed monitoring); true where the provider has no such switch", true},
 		"volumes_encrypted":       {"every root and data volume it defines is encrypted", false},
 		"imds_v2_required":        {"the metadata service requires session tokens (IMDSv2)", false},
 		"public_ip":               {"it gets a public IP address", false},
@@ -154,6 +156,10 @@ var Kinds = map[string]Kind{
 		"local_infile":          {"clients may make the server read files from their machine (MySQL local_infile)", false},
 		"cross_db_chaining":     {"ownership chains cross databases (SQL Server cross db ownership chaining)", false},
 		"contained_db_auth":     {"databases authenticate their own users (SQL Server contained database authentication)", false},
+		"multi_az":              {"a standby in another availability zone takes over on failure (RDS Multi-AZ); true where a cluster or the provider decides", true},
+		"enhanced_monitoring":   {"operating-system metrics are collected (RDS enhanced monitoring); true where the provider has none", true},
+		"auto_minor_upgrade":    {"minor engine versions, which carry security fixes, are applied automatically", true},
+		"password_in_config":    {"the administrator password is written in the configuration (a literal or a variable's default)", false},
 		"geo_backup":            {"backups are copied to a paired region (Azure MySQL and PostgreSQL); true where the provider decides elsewhere", true},
 		"directory_admin":       {"a directory (Entra ID) administrator is set, so logins can be managed centrally (Azure SQL)", true},
 		"connection_throttling": {"repeated failed logins from one address are throttled (Azure PostgreSQL connection_throttling)", true},
@@ -200,8 +206,11 @@ var Kinds = map[string]Kind{
 		"secure_boot":               {"nodes boot with secure boot", true},
 	}},
 	"function": {Doc: "a serverless function or a container task definition: Lambda, ECS, Cloud Functions, Azure Functions", Attrs: map[string]Attr{
-		"env":     {"environment variables, name to value", map[string]any{}},
-		"tracing": {"requests are traced end to end (X-Ray active tracing); true where the service has no tracing", true},
+		"in_vpc":            {"it runs attached to a VPC, so VPC controls apply to its traffic (Lambda)", true},
+		"dead_letter":       {"failed asynchronous invocations go to a dead-letter queue or failure destination (Lambda); true where the service has none", true},
+		"concurrency_limit": {"the function has reserved concurrency, so it cannot take every execution slot of the account (Lambda); true where the service has no such pool", true},
+		"env":               {"environment variables, name to value", map[string]any{}},
+		"tracing":           {"requests are traced end to end (X-Ray active tracing); true where the service has no tracing", true},
 	}},
 	"vpc": {Doc: "a virtual network", Attrs: map[string]Attr{
 		"private_google_access": {"machines without public addresses reach Google APIs privately (GCP subnetworks); true where the provider has no such switch", true},
@@ -213,6 +222,7 @@ var Kinds = map[string]Kind{
 	}},
 	"store": {Doc: "a managed service that keeps data: queue, topic, stream, table, cache, search domain, file system, log group, secret, container registry, analytics workgroup, build project, virtual desktop, API cache", Attrs: map[string]Attr{
 		"shared_network":       {"it is attached to the provider's network shared by all its customers (NIFCLOUD common private network)", false},
+		"in_vpc":               {"it runs inside a VPC, not on a public service endpoint (OpenSearch domains); true where the service has no choice", true},
 		"service":              {"the service: sqs, sns, kinesis, dynamodb, dax, elasticache, elasticsearch, efs, logs, secretsmanager, ecr, athena, codebuild, workspaces, emr, msk, mq, apigateway", ""},
 		"encrypted":            {"data is encrypted at rest", true},
 		"kms_key":              {"customer-managed key, empty for provider-managed keys, \"-\" where the service offers no choice of key", ""},
@@ -257,6 +267,9 @@ var Kinds = map[string]Kind{
 	"certificate": {Doc: "an X.509 certificate uploaded to the provider: an IAM server certificate, an imported ACM certificate, a NIFCLOUD SSL certificate", Attrs: map[string]Attr{
 		"not_after": {"when it expires, RFC 3339; empty when the configuration does not hold it", ""},
 		"expired":   {"it had expired when the scan ran", false},
+	}},
+	"provider_config": {Doc: "how a tool signs in to a provider: a Terraform provider block", Attrs: map[string]Attr{
+		"static_credentials": {"a secret (secret key, client secret, service account key) is written in the configuration", false},
 	}},
 	"secret": {Doc: "a stored secret value: a Key Vault secret", Attrs: map[string]Attr{
 		"expires": {"the secret has an expiry date", true},

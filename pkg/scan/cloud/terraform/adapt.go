@@ -19,10 +19,11 @@ type graph struct {
 func newGraph(cfg *Config) *graph {
 	g := &graph{byType: map[string][]*Block{}, byValue: map[string]map[string][]*Block{}}
 	for _, b := range cfg.Blocks {
-		if b.Mode == "resource" {
+		switch b.Mode {
+		case "resource":
 			g.byType[b.Type] = append(g.byType[b.Type], b)
-		} else {
-			g.byType["data."+b.Type] = append(g.byType["data."+b.Type], b)
+		default: // "data." and "provider." keep them apart from resources
+			g.byType[b.Mode+"."+b.Type] = append(g.byType[b.Mode+"."+b.Type], b)
 		}
 	}
 	return g
@@ -113,7 +114,7 @@ var adapters = []func(*graph) []*cloud.Resource{
 	googleBuckets, googleFirewalls, googleDatabases, googleClusters, googleKeys, googleDisks, googleInstances, googleSubnetworks, googleZones,
 	azureStorage, azureNSGs, azureDatabases, azureClusters, azureDisks, azureWebApps,
 	azureVaults, azureSecurityCenter, azureAlertPolicies, azureAuditLogs, azureNetworkWatch, azureMachines, azureDataLakes,
-	nifcloudGroups, nifcloudMachines, otherCertificates,
+	nifcloudGroups, nifcloudMachines, otherCertificates, googleDatasets, ociBuckets, alicloudServices, azureGateways, providerConfigs,
 	otherBuckets, googleBindings, googleGrants, googleProjects, azureRoles, openstackGroups,
 }
 

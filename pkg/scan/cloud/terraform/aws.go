@@ -89,6 +89,8 @@ func awsBuckets(g *graph) []*cloud.Resource {
 		if len(a.Blocks("logging")) > 0 || len(g.linked(b, "aws_s3_bucket_logging", "bucket")) > 0 {
 			r.Attrs["logging"] = true
 		}
+		r.Attrs["replication"] = len(a.Blocks("replication_configuration")) > 0 ||
+			len(g.linked(b, "aws_s3_bucket_replication_configuration", "bucket")) > 0
 		out = append(out, r)
 	}
 	return out
@@ -427,6 +429,14 @@ func awsInstances(g *graph) []*cloud.Resource {
 				}
 			}
 			r.Attrs["user_data"] = ud
+			switch typ {
+			case "aws_instance":
+				r.Attrs["detailed_monitoring"] = a.Bool("monitoring", false, true)
+			case "aws_launch_configuration":
+				r.Attrs["detailed_monitoring"] = a.Bool("enable_monitoring", true, true)
+			case "aws_launch_template":
+				r.Attrs["detailed_monitoring"] = a.Block("monitoring").Bool("enabled", false, true)
+			}
 			out = append(out, r)
 		}
 	}
@@ -470,6 +480,19 @@ func awsDatabases(g *graph) []*cloud.Resource {
 				}
 			}
 			awsDatabaseLogs(g, r, b)
+			r.Attrs["password_in_config"] = a.Str("password", a.Str("master_password", "", ""), "") != ""
+			standalone := typ == "aws_db_instance" && !a.Has("cluster_identifier")
+			if standalone || typ == "aws_rds_cluster" {
+				// RDS.9: logs go to CloudWatch Logs only when exported.
+				r.Attrs["audit_logging"] = len(a.Strs("enabled_cloudwatch_logs_exports")) > 0 || a.IsUnknown("enabled_cloudwatch_logs_exports")
+			}
+			if standalone {
+				r.Attrs["multi_az"] = a.Bool("multi_az", false, true) || a.Has("replicate_source_db")
+				r.Attrs["enhanced_monitoring"] = a.Num("monitoring_interval", 0, 60) > 0
+			}
+			if typ == "aws_db_instance" || typ == "aws_rds_cluster" {
+				r.Attrs["auto_minor_upgrade"] = a.Bool("auto_minor_version_upgrade", true, true)
+			}
 			switch typ {
 			case "aws_db_instance", "aws_rds_cluster":
 				r.Attrs["performance_insights"] = a.Bool("performance_insights_enabled", false, true)
@@ -566,6 +589,11 @@ func awsFunctions(g *graph) []*cloud.Resource {
 		}
 		r.Attrs["env"] = env
 		r.Attrs["tracing"] = strings.EqualFold(a.Block("tracing_config").Str("mode", "PassThrough", "Active"), "Active")
+		r.Attrs["dead_letter"] = a.Block("dead_letter_config").Str("target_arn", "", "unknown") != "" ||
+			len(g.linked(b, "aws_lambda_function_event_invoke_config", "function_name")) > 0
+		r.Attrs["concurrency_limit"] = a.Num("reserved_concurrent_executions", -1, 1) >= 0
+		vc := a.Block("vpc_config")
+		r.Attrs["in_vpc"] = len(vc.Strs("subnet_ids")) > 0 || vc.IsUnknown("subnet_ids")
 		out = append(out, r)
 	}
 	for _, b := range g.byType["aws_sfn_state_machine"] {

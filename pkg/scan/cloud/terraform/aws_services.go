@@ -80,6 +80,7 @@ var awsStoreMappings = []cloud.Mapping{
 		}
 	}},
 	{Types: []string{"aws_elasticsearch_domain", "aws_opensearch_domain"}, Service: "elasticsearch", Set: func(a cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["in_vpc"] = len(a.Blocks("vpc_options")) > 0
 		r.Attrs["encrypted"] = a.Block("encrypt_at_rest").Bool("enabled", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(a.Block("encrypt_at_rest").Str("kms_key_id", "", "unknown"))
 		ep := a.Block("domain_endpoint_options")

@@ -26,7 +26,9 @@ func azureStorage(g *graph) []*cloud.Resource {
 			r.Attrs["kms_key"] = "customer_managed_key"
 		}
 		r.Attrs["versioning"] = a.Block("blob_properties").Bool("versioning_enabled", false, true)
-		r.Attrs["logging"] = len(a.Block("queue_properties").Blocks("logging")) > 0
+		// CIS Azure 3.3: the queue service logs reads, writes and deletes.
+		ql := a.Block("queue_properties").Block("logging")
+		r.Attrs["logging"] = ql.Bool("read", false, true) && ql.Bool("write", false, true) && ql.Bool("delete", false, true)
 		r.Attrs["https_only"] = a.Bool("https_traffic_only_enabled", a.Bool("enable_https_traffic_only", true, true), true)
 		r.Attrs["min_tls_version"] = azureTLS(a.Str("min_tls_version", "TLS1_2", "TLS1_2"))
 		r.Attrs["double_encryption"] = a.Bool("infrastructure_encryption_enabled", false, true)
@@ -191,6 +193,8 @@ func azureDatabases(g *graph) []*cloud.Resource {
 			r.Attrs["encrypted"] = true
 			r.Attrs["backup_retention"] = a.Num("backup_retention_days", 7, 7)
 			r.Attrs["audit_logging"] = azureDatabaseLogging(g, b)
+			r.Attrs["password_in_config"] = a.Str("administrator_login_password", "", "") != "" ||
+				a.Str("administrator_password", "", "") != ""
 			switch typ {
 			case "azurerm_mysql_server", "azurerm_postgresql_server", "azurerm_mariadb_server":
 				r.Attrs["threat_detection"] = a.Block("threat_detection_policy").Bool("enabled", false, true)

@@ -201,7 +201,9 @@ func azureMachines(g *graph) []*cloud.Resource {
 		for _, b := range g.byType[typ] {
 			a := cloud.Attrs(b.Attrs)
 			r := resource("instance", "azure", b)
-			r.Attrs["volumes_encrypted"] = true
+			// Managed disks are encrypted at rest, but temporary disks and
+			// disk caches on the host only with encryption at host.
+			r.Attrs["volumes_encrypted"] = a.Bool("encryption_at_host_enabled", false, true) || typ == "azurerm_virtual_machine"
 			r.Attrs["imds_v2_required"] = true
 			switch typ {
 			case "azurerm_linux_virtual_machine", "azurerm_linux_virtual_machine_scale_set":
@@ -219,6 +221,22 @@ func azureMachines(g *graph) []*cloud.Resource {
 			r.Attrs["user_data"] = data
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// azureGateways maps application gateways to the "endpoint" kind: a WAF
+// SKU, a waf_configuration that is on, or a firewall policy filters them.
+func azureGateways(g *graph) []*cloud.Resource {
+	var out []*cloud.Resource
+	for _, b := range g.byType["azurerm_application_gateway"] {
+		a := cloud.Attrs(b.Attrs)
+		r := resource("endpoint", "azure", b)
+		r.Attrs["public"] = true
+		tier := strings.ToUpper(a.Block("sku").Str("tier", "Standard", "WAF_v2"))
+		r.Attrs["waf"] = strings.HasPrefix(tier, "WAF") && a.Block("waf_configuration").Bool("enabled", true, true) ||
+			a.Has("firewall_policy_id")
+		out = append(out, r)
 	}
 	return out
 }

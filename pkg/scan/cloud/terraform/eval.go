@@ -109,10 +109,20 @@ func (e *evaluator) instances(b rawBlock, prefix string) []instance {
 	return []instance{{base, nil}}
 }
 
-// blocks evaluates the resource and data blocks of a module.
+// blocks evaluates the resource, data and provider blocks of a module.
 func (e *evaluator) blocks(raws []rawBlock, prefix string) []*Block {
 	var out []*Block
 	for _, b := range raws {
+		if b.kind == "provider" && len(b.labels) == 1 && e.left >= 0 {
+			attrs, vals := e.body(b.body, nil, 0)
+			name := b.labels[0]
+			if alias := cloud.Attrs(attrs).Str("alias", "", ""); alias != "" {
+				name += "." + alias
+			}
+			out = append(out, &Block{Mode: "provider", Type: b.labels[0], Name: name, Address: prefix + "provider." + name,
+				Path: b.path, Line: b.line, Lines: sourceLines(b.body), Attrs: attrs, vals: vals})
+			continue
+		}
 		if (b.kind != "resource" && b.kind != "data") || len(b.labels) != 2 {
 			continue
 		}

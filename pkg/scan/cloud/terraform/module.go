@@ -27,7 +27,7 @@ import (
 
 // Block is one resource or data source instance, evaluated.
 type Block struct {
-	// Mode is "resource" or "data".
+	// Mode is "resource", "data" or "provider".
 	Mode string
 	// Type and Name are the block's labels: aws_s3_bucket, logs.
 	Type, Name string
