@@ -95,6 +95,7 @@ func (s *stack) buckets() []*cloud.Resource {
 		}
 		r.Attrs["versioning"] = p.Block("VersioningConfiguration").Str("Status", "", "Enabled") == "Enabled"
 		r.Attrs["logging"] = p.Has("LoggingConfiguration")
+		r.Attrs["replication"] = p.Has("ReplicationConfiguration")
 		out = append(out, r)
 	}
 	return out
@@ -320,6 +321,14 @@ func (s *stack) instances() []*cloud.Resource {
 		}
 		r.Attrs["public_ip"] = public
 		r.Attrs["user_data"] = a.Str("UserData", "", "")
+		switch res.Type {
+		case "AWS::EC2::Instance":
+			r.Attrs["detailed_monitoring"] = a.Bool("Monitoring", false, true)
+		case "AWS::EC2::LaunchTemplate":
+			r.Attrs["detailed_monitoring"] = a.Block("Monitoring").Bool("Enabled", false, true)
+		case "AWS::AutoScaling::LaunchConfiguration":
+			r.Attrs["detailed_monitoring"] = a.Bool("InstanceMonitoring", true, true)
+		}
 		out = append(out, r)
 	}
 	for _, i := range s.byType["AWS::EC2::Instance"] {
@@ -381,6 +390,17 @@ func (s *stack) databases() []*cloud.Resource {
 				if !p.Has("EnableCloudwatchLogsExports") {
 					exports = p.Strs("EnableCloudWatchLogsExports")
 				}
+			}
+			r.Attrs["password_in_config"] = p.Str("MasterUserPassword", "", "") != ""
+			if typ == "AWS::RDS::DBInstance" || typ == "AWS::RDS::DBCluster" {
+				r.Attrs["auto_minor_upgrade"] = p.Bool("AutoMinorVersionUpgrade", true, true)
+				if !inCluster {
+					r.Attrs["audit_logging"] = len(p.Strs("EnableCloudwatchLogsExports")) > 0 || p.IsUnknown("EnableCloudwatchLogsExports")
+				}
+			}
+			if typ == "AWS::RDS::DBInstance" && !inCluster {
+				r.Attrs["multi_az"] = p.Bool("MultiAZ", false, true) || p.Has("SourceDBInstanceIdentifier")
+				r.Attrs["enhanced_monitoring"] = p.Num("MonitoringInterval", 0, 60) > 0
 			}
 			switch typ {
 			case "AWS::RDS::DBInstance":
@@ -477,6 +497,11 @@ func (s *stack) functions() []*cloud.Resource {
 				}
 			}
 			r.Attrs["env"] = env
+			vc := f.Properties.Block("VpcConfig")
+			r.Attrs["in_vpc"] = len(vc.Strs("SubnetIds")) > 0 || vc.IsUnknown("SubnetIds")
+			r.Attrs["concurrency_limit"] = f.Properties.Has("ReservedConcurrentExecutions")
+			r.Attrs["dead_letter"] = f.Properties.Block("DeadLetterConfig").Has("TargetArn") || f.Properties.Has("DeadLetterQueue") ||
+				len(s.linked(f.ID, "AWS::Lambda::EventInvokeConfig", "FunctionName")) > 0
 			if typ == "AWS::Serverless::Function" {
 				r.Attrs["tracing"] = strings.EqualFold(f.Properties.Str("Tracing", "PassThrough", "Active"), "Active")
 			} else {

@@ -166,3 +166,24 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// TestResilienceSettings reads RDS standby, monitoring, upgrades, log
+// exports and passwords, and Lambda's VPC, dead letters and concurrency.
+func TestResilienceSettings(t *testing.T) {
+	got := map[string]bool{}
+	for _, f := range scan(t, "testdata/resilience.yaml") {
+		got[f] = true
+	}
+	for _, w := range []string{"VGL-CLOUD-068 Db", "VGL-CLOUD-196 Db", "VGL-CLOUD-197 Db", "VGL-CLOUD-198 Db", "VGL-CLOUD-201 Db",
+		"VGL-CLOUD-199 Fn", "VGL-CLOUD-202 Fn", "VGL-CLOUD-203 Fn"} {
+		if !got[w] {
+			t.Errorf("missing %s", w)
+		}
+	}
+	for _, n := range []string{"VGL-CLOUD-068 SafeDb", "VGL-CLOUD-196 SafeDb", "VGL-CLOUD-197 SafeDb", "VGL-CLOUD-198 SafeDb",
+		"VGL-CLOUD-201 SafeDb", "VGL-CLOUD-199 Search"} {
+		if got[n] {
+			t.Errorf("unexpected %s", n)
+		}
+	}
+}

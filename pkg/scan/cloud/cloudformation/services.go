@@ -62,6 +62,7 @@ var cfnStores = []cloud.Mapping{
 		}
 	}},
 	{Types: []string{"AWS::Elasticsearch::Domain", "AWS::OpenSearchService::Domain"}, Service: "elasticsearch", Set: func(p cloud.Attrs, r *cloud.Resource) {
+		r.Attrs["in_vpc"] = p.Has("VPCOptions")
 		at := p.Block("EncryptionAtRestOptions")
 		r.Attrs["encrypted"] = at.Bool("Enabled", false, true)
 		r.Attrs["kms_key"] = cloud.CustomerKey(at.Str("KmsKeyId", "", "unknown"))
