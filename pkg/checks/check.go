@@ -52,6 +52,8 @@ type Check struct {
 	// reads, in order of appearance: a finding points at the first one
 	// its resource's source sets.
 	Reads []string
+	// Expr is the check's CEL expression as written.
+	Expr string
 	// Subsumes are checks on the same element whose failures follow from
 	// this one's (a wildcard rule grants whatever a narrower check looks
 	// for): when both fail on one element, Fold keeps this check's finding.
@@ -142,7 +144,7 @@ func compile(env *cel.Env, s Spec, source string) (*Check, error) {
 	c := &Check{
 		ID: s.ID, Pillar: pillar, Severity: sev, Title: s.Title, Description: s.Description,
 		Remediation: s.Remediation, References: s.References, Tags: s.Tags, Input: s.Input,
-		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source, Subsumes: s.Subsumes, Reads: reads(s.Expr),
+		Kinds: s.Kinds, Each: s.Each, Field: s.Field, Source: source, Subsumes: s.Subsumes, Reads: reads(s.Expr), Expr: s.Expr,
 	}
 	if s.Input == "analyzer" {
 		if s.Expr != "" || s.Message != "" || s.Secrets != "" {

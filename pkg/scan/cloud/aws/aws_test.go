@@ -68,7 +68,9 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-086 us-east-1 us-east-1", "VGL-CLOUD-080 us-east-1 management", "VGL-CLOUD-081 us-east-1 management",
 		"VGL-CLOUD-064 us-east-1 1234abcd-12ab-34cd-56ef-1234567890ab", "VGL-CLOUD-060 eu-west-1 orders", "VGL-CLOUD-061 eu-west-1 orders",
 		"VGL-CLOUD-062 eu-west-1 orders", "VGL-CLOUD-090 us-east-1 prod", "VGL-CLOUD-091 us-east-1 prod", "VGL-CLOUD-092 us-east-1 prod",
-		"VGL-CLOUD-065 us-east-1 billing",
+		"VGL-CLOUD-065 us-east-1 billing", "VGL-CLOUD-170 us-east-1 billing", "VGL-CLOUD-199 us-east-1 billing",
+		"VGL-CLOUD-068 eu-west-1 orders", "VGL-CLOUD-176 eu-west-1 orders", "VGL-CLOUD-196 eu-west-1 orders",
+		"VGL-CLOUD-197 eu-west-1 orders", "VGL-CLOUD-198 eu-west-1 orders",
 	}
 	for _, w := range want {
 		if !got[w] {
@@ -81,17 +83,27 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-006 eu-west-1 private-logs", "VGL-CLOUD-007 eu-west-1 private-logs",
 		"VGL-CLOUD-085 us-east-1 us-east-1", // GuardDuty could not be listed
 		"VGL-CLOUD-030  read-logs",
+		"VGL-CLOUD-202 us-east-1 billing", "VGL-CLOUD-203 us-east-1 billing", // not collected: not assessed, not passed
 	} {
 		if got[notWant] {
 			t.Errorf("unexpected %s", notWant)
 		}
 	}
-	var policy, guardduty bool
+	for _, n := range []string{"VGL-CLOUD-060", "VGL-CLOUD-061", "VGL-CLOUD-068", "VGL-CLOUD-128", "VGL-CLOUD-129", "VGL-CLOUD-176",
+		"VGL-CLOUD-196", "VGL-CLOUD-197", "VGL-CLOUD-198"} {
+		for _, region := range []string{"us-east-1", "eu-west-1"} {
+			if got[n+" "+region+" ledger"] {
+				t.Errorf("hardened instance reported: %s", n)
+			}
+		}
+	}
+	var policy, guardduty, concurrency bool
 	for _, s := range skipped {
+		concurrency = concurrency || (s.Check == "VGL-CLOUD-203" && strings.Contains(s.Reason, "GetFunctionConcurrency"))
 		policy = policy || (s.Check == "VGL-CLOUD-002" && strings.Contains(s.Resource, "public-site") && strings.Contains(s.Reason, "AccessDenied"))
 		guardduty = guardduty || (s.Check == "VGL-CLOUD-085" && strings.Contains(s.Reason, "AccessDeniedException"))
 	}
-	if !policy || !guardduty {
+	if !policy || !guardduty || !concurrency {
 		t.Errorf("denied calls not reported as not assessed: %v", skipped)
 	}
 	if n := srv.Calls("iam:ListPolicies"); n != 2 {

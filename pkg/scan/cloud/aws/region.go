@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/vigilsec/vigil/pkg/cloud"
@@ -329,7 +330,12 @@ func databases(ctx context.Context, a *account, cfg aws.Config) {
 			}
 			r.Attrs["kms_key"] = k
 			r.Attrs["backup_retention"] = int64(aws.ToInt32(d.BackupRetentionPeriod))
+			r.Attrs["auto_minor_upgrade"] = aws.ToBool(d.AutoMinorVersionUpgrade)
+			r.Attrs["performance_insights"] = aws.ToBool(d.PerformanceInsightsEnabled)
 			if d.DBClusterIdentifier == nil {
+				r.Attrs["audit_logging"] = len(d.EnabledCloudwatchLogsExports) > 0
+				r.Attrs["multi_az"] = aws.ToBool(d.MultiAZ) || d.ReadReplicaSourceDBInstanceIdentifier != nil
+				r.Attrs["enhanced_monitoring"] = aws.ToInt32(d.MonitoringInterval) > 0
 				r.Attrs["deletion_protection"] = aws.ToBool(d.DeletionProtection)
 				if cloud.IAMAuthEngine(aws.ToString(d.Engine)) {
 					r.Attrs["iam_auth"] = aws.ToBool(d.IAMDatabaseAuthenticationEnabled)
@@ -413,6 +419,20 @@ func functions(ctx context.Context, a *account, cfg aws.Config) {
 				}
 			}
 			r.Attrs["env"] = env
+			r.Attrs["tracing"] = f.TracingConfig != nil && f.TracingConfig.Mode == lambdatypes.TracingModeActive
+			r.Attrs["in_vpc"] = f.VpcConfig != nil && len(f.VpcConfig.SubnetIds) > 0
+			// Failure destinations and reserved concurrency take a call per
+			// function (GetFunctionEventInvokeConfig, GetFunctionConcurrency)
+			// that the collector does not make: without a dead-letter queue,
+			// and always for concurrency, those checks are not assessed.
+			r.NotAssessed = map[string]string{"concurrency_limit": "reserved concurrency is not collected (lambda:GetFunctionConcurrency)"}
+			delete(r.Attrs, "concurrency_limit")
+			if f.DeadLetterConfig != nil && aws.ToString(f.DeadLetterConfig.TargetArn) != "" {
+				r.Attrs["dead_letter"] = true
+			} else {
+				delete(r.Attrs, "dead_letter")
+				r.NotAssessed["dead_letter"] = "failure destinations are not collected (lambda:GetFunctionEventInvokeConfig)"
+			}
 			a.add(r)
 		}
 	}

@@ -69,6 +69,9 @@ var providerSecrets = map[string][]string{
 	"oci":      {"private_key", "private_key_password"},
 }
 
+// providerNames are the model's names of Terraform's providers.
+var providerNames = map[string]string{"aws": "aws", "azurerm": "azure", "azuread": "azure", "google": "google", "alicloud": "alicloud", "oci": "oracle"}
+
 // providerConfigs maps provider blocks that sign in with a secret written
 // in the configuration (a literal or a variable's default).
 func providerConfigs(g *graph) []*cloud.Resource {
@@ -76,7 +79,7 @@ func providerConfigs(g *graph) []*cloud.Resource {
 	for name, args := range providerSecrets {
 		for _, b := range g.byType["provider."+name] {
 			a := cloud.Attrs(b.Attrs)
-			r := resource("provider_config", name, b)
+			r := resource("provider_config", providerNames[name], b)
 			r.Name = b.Name
 			for _, arg := range args {
 				v := a.Str(arg, "", "")
