@@ -7,7 +7,9 @@ import (
 	"github.com/vigilsec/vigil/pkg/checks"
 )
 
-func TestBuiltinFrameworks(t *testing.T) {
+// builtins loads the shipped frameworks and the check catalog.
+func builtins(t *testing.T) ([]*Framework, *checks.Catalog) {
+	t.Helper()
 	fws, err := Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -16,6 +18,11 @@ func TestBuiltinFrameworks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fws, cat
+}
+
+func TestBuiltinFrameworks(t *testing.T) {
+	fws, cat := builtins(t)
 	if len(fws) == 0 {
 		t.Fatal("no frameworks")
 	}
@@ -85,14 +92,7 @@ func TestParseRejects(t *testing.T) {
 // TestReferencesAgree keeps the checks' CIS AWS references and the
 // framework file in step: a check citing control X is mapped to X.
 func TestReferencesAgree(t *testing.T) {
-	fws, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := checks.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fws, cat := builtins(t)
 	mapped := map[string]map[string]bool{}
 	for _, f := range fws {
 		if f.ID != "cis-aws-foundations-3.0" {

@@ -19,14 +19,7 @@ const (
 // TestREADMESummary keeps the README's check counts equal to what the
 // catalog and framework files give.
 func TestREADMESummary(t *testing.T) {
-	cat, err := checks.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fws, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fws, cat := builtins(t)
 	want := Summary(cat, fws)
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {

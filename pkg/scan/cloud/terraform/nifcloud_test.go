@@ -1,32 +1,17 @@
 package terraform
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vigilsec/vigil/pkg/cloud/cloudtest"
 )
 
 // TestNifcloud reads NIFCLOUD groups, rules, machines, appliances,
 // databases, load balancers and certificates.
 func TestNifcloud(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "old.example"},
-		NotBefore: time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	cert := cloudtest.Certificate(t, time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC))
 	hcl := `
 resource "nifcloud_security_group" "web" {
   group_name  = "web"
@@ -64,7 +49,7 @@ resource "nifcloud_load_balancer" "lb" {
 }
 resource "nifcloud_ssl_certificate" "old" {
   certificate = <<CERT
-` + string(cert) + `CERT
+` + cert + `CERT
 }
 `
 	var got []string
