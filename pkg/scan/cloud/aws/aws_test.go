@@ -71,6 +71,8 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-065 us-east-1 billing", "VGL-CLOUD-170 us-east-1 billing", "VGL-CLOUD-199 us-east-1 billing",
 		"VGL-CLOUD-068 eu-west-1 orders", "VGL-CLOUD-176 eu-west-1 orders", "VGL-CLOUD-196 eu-west-1 orders",
 		"VGL-CLOUD-197 eu-west-1 orders", "VGL-CLOUD-198 eu-west-1 orders",
+		"VGL-CLOUD-122 us-east-1 web", "VGL-CLOUD-123 us-east-1 web", "VGL-CLOUD-172 eu-west-1 batch",
+		"VGL-CLOUD-173 us-east-1 sessions", "VGL-CLOUD-005 us-east-1 sessions", "VGL-CLOUD-005 us-east-1 web",
 	}
 	for _, w := range want {
 		if !got[w] {
@@ -84,6 +86,8 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-085 us-east-1 us-east-1", // GuardDuty could not be listed
 		"VGL-CLOUD-030  read-logs",
 		"VGL-CLOUD-202 us-east-1 billing", "VGL-CLOUD-203 us-east-1 billing", // not collected: not assessed, not passed
+		"VGL-CLOUD-122 us-east-1 api", "VGL-CLOUD-123 us-east-1 api", "VGL-CLOUD-172 us-east-1 frontend",
+		"VGL-CLOUD-173 us-east-1 carts", "VGL-CLOUD-005 us-east-1 carts", "VGL-CLOUD-005 us-east-1 api",
 	} {
 		if got[notWant] {
 			t.Errorf("unexpected %s", notWant)
@@ -192,4 +196,25 @@ func shortName(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// A repository that does not scan on push may still be scanned by the
+// registry; when the registry's configuration cannot be read, its scanning
+// is not assessed rather than reported.
+func TestRegistryScanningUnreadable(t *testing.T) {
+	srv := awstest.New(t, "testdata")
+	srv.Fail("ecr:GetRegistryScanningConfiguration", "AccessDeniedException", 403, 0)
+	inv := collect(t, srv, Options{Regions: []string{"us-east-1"}})
+	var web, api bool
+	for _, r := range inv.Resources {
+		switch r.Name {
+		case "web":
+			_, web = r.NotAssessed["image_scanning"]
+		case "api":
+			api = r.Attrs["image_scanning"] == true
+		}
+	}
+	if !web || !api {
+		t.Errorf("web not assessed %v, api scanning %v", web, api)
+	}
 }

@@ -24,7 +24,8 @@ import (
 // own goroutine.
 func collectRegion(ctx context.Context, a *account, cfg aws.Config) {
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context, *account, aws.Config){network, compute, regionSettings, trails, keys, databases, clusters, functions} {
+	for _, f := range []func(context.Context, *account, aws.Config){network, compute, regionSettings, trails, keys, databases, clusters, functions,
+		registries, containerClusters, tables} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx, a, cfg) }()
 	}

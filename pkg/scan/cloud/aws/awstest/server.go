@@ -74,7 +74,7 @@ var credential = regexp.MustCompile(`Credential=[^/]+/[0-9]+/([a-z0-9-]+)/([a-z0
 
 // protocol families, by service.
 var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "organizations": "json",
-	"cloudtrail": "json", "kms": "json", "eks": "rest-json", "lambda": "rest-json", "guardduty": "rest-json", "s3": "rest-xml"}
+	"cloudtrail": "json", "kms": "json", "ecr": "json", "ecs": "json", "dynamodb": "json", "eks": "rest-json", "lambda": "rest-json", "guardduty": "rest-json", "s3": "rest-xml"}
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	m := credential.FindStringSubmatch(r.Header.Get("Authorization"))
@@ -160,9 +160,10 @@ func (s *Server) operation(service string, r *http.Request, body []byte) (op, va
 		op = t[strings.LastIndex(t, ".")+1:]
 		var in map[string]any
 		json.Unmarshal(body, &in)
-		variant, _ = in["NextToken"].(string)
-		if variant == "" {
-			variant, _ = in["Marker"].(string)
+		for _, k := range []string{"NextToken", "Marker", "nextToken", "ExclusiveStartTableName", "TableName"} {
+			if v, _ := in[k].(string); variant == "" && v != "" {
+				variant = v
+			}
 		}
 	case "rest-json":
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")

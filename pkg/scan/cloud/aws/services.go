@@ -1,0 +1,138 @@
+package aws
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/vigilsec/vigil/pkg/cloud"
+)
+
+// registries reads ECR repositories: their key, tag mutability and scan
+// on push, which a registry-wide scanning configuration also turns on.
+func registries(ctx context.Context, a *account, cfg aws.Config) {
+	c := ecr.NewFromConfig(cfg)
+	registryScans, scanKnown := false, true
+	if sc, err := c.GetRegistryScanningConfiguration(ctx, &ecr.GetRegistryScanningConfigurationInput{}); err != nil {
+		a.fail(cfg.Region, "ecr:GetRegistryScanningConfiguration", err)
+		scanKnown = false
+	} else if sc.ScanningConfiguration != nil {
+		registryScans = sc.ScanningConfiguration.ScanType == ecrtypes.ScanTypeEnhanced
+		for _, r := range sc.ScanningConfiguration.Rules {
+			registryScans = registryScans || r.ScanFrequency != ecrtypes.ScanFrequencyManual
+		}
+	}
+	p := ecr.NewDescribeRepositoriesPaginator(c, &ecr.DescribeRepositoriesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "ecr:DescribeRepositories", err)
+			return
+		}
+		for _, repo := range page.Repositories {
+			r := cloud.New("store", "aws", "ecr:repository", aws.ToString(repo.RepositoryArn))
+			r.Name, r.Region = aws.ToString(repo.RepositoryName), cfg.Region
+			r.Attrs["service"] = "ecr"
+			k := ""
+			if e := repo.EncryptionConfiguration; e != nil && e.EncryptionType != ecrtypes.EncryptionTypeAes256 {
+				k = aws.ToString(e.KmsKey)
+			}
+			r.Attrs["kms_key"] = k
+			r.Attrs["immutable_tags"] = strings.HasPrefix(string(repo.ImageTagMutability), "IMMUTABLE")
+			onPush := repo.ImageScanningConfiguration != nil && repo.ImageScanningConfiguration.ScanOnPush
+			switch {
+			case onPush || registryScans:
+				r.Attrs["image_scanning"] = true
+			case !scanKnown:
+				delete(r.Attrs, "image_scanning")
+				r.NotAssessed = map[string]string{"image_scanning": "the registry's scanning configuration could not be read"}
+			default:
+				r.Attrs["image_scanning"] = false
+			}
+			a.add(r)
+		}
+	}
+}
+
+// containerClusters reads ECS clusters and their Container Insights setting.
+func containerClusters(ctx context.Context, a *account, cfg aws.Config) {
+	c := ecs.NewFromConfig(cfg)
+	p := ecs.NewListClustersPaginator(c, &ecs.ListClustersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "ecs:ListClusters", err)
+			return
+		}
+		// DescribeClusters takes at most 100 clusters a call.
+		for start := 0; start < len(page.ClusterArns); start += 100 {
+			arns := page.ClusterArns[start:min(start+100, len(page.ClusterArns))]
+			d, err := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: arns, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings}})
+			if err != nil {
+				a.fail(cfg.Region, "ecs:DescribeClusters", err)
+				continue
+			}
+			for _, cl := range d.Clusters {
+				r := cloud.New("container_cluster", "aws", "ecs:cluster", aws.ToString(cl.ClusterArn))
+				r.Name, r.Region = aws.ToString(cl.ClusterName), cfg.Region
+				insights := false
+				for _, s := range cl.Settings {
+					if s.Name == ecstypes.ClusterSettingNameContainerInsights {
+						v := strings.ToLower(aws.ToString(s.Value))
+						insights = v == "enabled" || v == "enhanced"
+					}
+				}
+				r.Attrs["insights"] = insights
+				a.add(r)
+			}
+		}
+	}
+}
+
+// tables reads DynamoDB tables: their key and point-in-time recovery.
+func tables(ctx context.Context, a *account, cfg aws.Config) {
+	c := dynamodb.NewFromConfig(cfg)
+	p := dynamodb.NewListTablesPaginator(c, &dynamodb.ListTablesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "dynamodb:ListTables", err)
+			return
+		}
+		for _, name := range page.TableNames {
+			d, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+			if err != nil {
+				a.fail(cfg.Region, "dynamodb:DescribeTable", err)
+				continue
+			}
+			t := d.Table
+			r := cloud.New("store", "aws", "dynamodb:table", aws.ToString(t.TableArn))
+			r.Name, r.Region = name, cfg.Region
+			r.Attrs["service"] = "dynamodb"
+			k := "" // without an SSE description the table uses an AWS owned key
+			if s := t.SSEDescription; s != nil && s.SSEType == dynamotypes.SSETypeKms {
+				k = cloud.CustomerKey(aws.ToString(s.KMSMasterKeyArn))
+			}
+			r.Attrs["kms_key"] = k
+			b, err := c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(name)})
+			switch {
+			case err != nil:
+				a.fail(cfg.Region, "dynamodb:DescribeContinuousBackups", err)
+				delete(r.Attrs, "backups")
+				r.NotAssessed = map[string]string{"backups": "dynamodb:DescribeContinuousBackups: " + err.Error()}
+			default:
+				pitr := b.ContinuousBackupsDescription != nil && b.ContinuousBackupsDescription.PointInTimeRecoveryDescription != nil &&
+					b.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == dynamotypes.PointInTimeRecoveryStatusEnabled
+				r.Attrs["backups"] = pitr
+			}
+			a.add(r)
+		}
+	}
+}
