@@ -166,9 +166,10 @@ func TestLiveCluster(t *testing.T) {
 	}
 	// The agent's role: read what the checks need, never secrets.
 	must(kc.admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "vigil-reader"}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"", "apps", "batch", "networking.k8s.io", "rbac.authorization.k8s.io"},
+		{APIGroups: []string{"", "apps", "batch", "networking.k8s.io", "rbac.authorization.k8s.io", "admissionregistration.k8s.io"},
 			Resources: []string{"namespaces", "pods", "services", "serviceaccounts", "configmaps", "replicationcontrollers", "deployments", "statefulsets",
-				"daemonsets", "replicasets", "jobs", "cronjobs", "ingresses", "networkpolicies", "roles", "rolebindings", "clusterroles", "clusterrolebindings"},
+				"daemonsets", "replicasets", "jobs", "cronjobs", "ingresses", "networkpolicies", "roles", "rolebindings", "clusterroles", "clusterrolebindings",
+				"resourcequotas", "limitranges", "validatingwebhookconfigurations", "mutatingwebhookconfigurations"},
 			Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{"security.istio.io", "networking.istio.io"}, Resources: []string{"peerauthentications", "destinationrules"},
 			Verbs: []string{"get", "list", "watch"}}}}, metav1.CreateOptions{}))

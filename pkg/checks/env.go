@@ -24,8 +24,8 @@ var variables = []string{
 	// Kubernetes, per container: the command line of control-plane components
 	"component", "flags",
 	// Kubernetes, across objects: a binding's role, the policies selecting a
-	// workload, the policies of a namespace
-	"role", "selected_by", "policies",
+	// workload, the policies, resource quotas and limit ranges of a namespace
+	"role", "selected_by", "policies", "quotas", "limit_ranges",
 	// Kubernetes: the effective kubelet configuration; the Pod Security
 	// Standards level of a workload
 	"kubelet", "pss",

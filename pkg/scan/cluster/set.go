@@ -98,7 +98,7 @@ func setKind(obj map[string]any) bool {
 	kind, _ := obj["kind"].(string)
 	switch kind {
 	case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy",
-		"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "Namespace":
+		"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "Namespace", "ResourceQuota", "LimitRange":
 		return true
 	}
 	spec, _, _ := podSpec(obj, kind)
@@ -185,6 +185,9 @@ type setIndex struct {
 	// policies by namespace; clusterPolicies apply to every namespace.
 	policies        map[string][]policy
 	clusterPolicies []policy
+	// quotas and limitRanges are the names of each namespace's
+	// ResourceQuotas and LimitRanges.
+	quotas, limitRanges map[string][]string
 }
 
 type policy struct {
@@ -209,7 +212,8 @@ func nameOf(obj map[string]any) string {
 }
 
 func newSetIndex(objs []located) *setIndex {
-	ix := &setIndex{objs: objs, roles: map[string]map[string]any{}, policies: map[string][]policy{}}
+	ix := &setIndex{objs: objs, roles: map[string]map[string]any{}, policies: map[string][]policy{},
+		quotas: map[string][]string{}, limitRanges: map[string][]string{}}
 	for _, o := range objs {
 		kind, _ := o.obj["kind"].(string)
 		switch kind {
@@ -217,6 +221,10 @@ func newSetIndex(objs []located) *setIndex {
 			ix.roles["Role/"+namespaceOf(o.obj)+"/"+nameOf(o.obj)] = o.obj
 		case "ClusterRole":
 			ix.roles["ClusterRole//"+nameOf(o.obj)] = o.obj
+		case "ResourceQuota":
+			ix.quotas[namespaceOf(o.obj)] = append(ix.quotas[namespaceOf(o.obj)], nameOf(o.obj))
+		case "LimitRange":
+			ix.limitRanges[namespaceOf(o.obj)] = append(ix.limitRanges[namespaceOf(o.obj)], nameOf(o.obj))
 		case "NetworkPolicy":
 			if sel, ok := selectorAt(o.obj, "spec", "podSelector"); ok {
 				ix.policies[namespaceOf(o.obj)] = append(ix.policies[namespaceOf(o.obj)], policy{nameOf(o.obj), sel})
@@ -375,8 +383,21 @@ func (ix *setIndex) elements(each string) []setElement {
 				pol = append(pol, n)
 			}
 			vars["policies"] = pol
+			vars["quotas"] = sortedNames(ix.quotas[nameOf(o.obj)])
+			vars["limit_ranges"] = sortedNames(ix.limitRanges[nameOf(o.obj)])
 			out = append(out, setElement{obj: o, kind: kind, vars: vars, path: ""})
 		}
+	}
+	return out
+}
+
+// sortedNames returns names sorted, as CEL list values.
+func sortedNames(names []string) []any {
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	out := make([]any, len(sorted))
+	for i, n := range sorted {
+		out[i] = n
 	}
 	return out
 }
