@@ -72,7 +72,12 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-068 eu-west-1 orders", "VGL-CLOUD-176 eu-west-1 orders", "VGL-CLOUD-196 eu-west-1 orders",
 		"VGL-CLOUD-197 eu-west-1 orders", "VGL-CLOUD-198 eu-west-1 orders",
 		"VGL-CLOUD-122 us-east-1 web", "VGL-CLOUD-123 us-east-1 web", "VGL-CLOUD-172 eu-west-1 batch",
-		"VGL-CLOUD-173 us-east-1 sessions", "VGL-CLOUD-005 us-east-1 sessions", "VGL-CLOUD-005 us-east-1 web",
+		"VGL-CLOUD-173 us-east-1 sessions",
+		// storefront: no access logs, forwards malformed headers, HTTP without
+		// a redirect, and TLS 1.0 allowed on 443
+		"VGL-CLOUD-071 us-east-1 50dc6c495c0c9188", "VGL-CLOUD-126 us-east-1 50dc6c495c0c9188",
+		"VGL-CLOUD-072 us-east-1 50dc6c495c0c9188",
+		"VGL-CLOUD-070 us-east-1 f2f7dc8efc522ab2", "VGL-CLOUD-070 us-east-1 a1b2c3d4e5f60718", "VGL-CLOUD-005 us-east-1 sessions", "VGL-CLOUD-005 us-east-1 web",
 	}
 	for _, w := range want {
 		if !got[w] {
@@ -87,7 +92,10 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-030  read-logs",
 		"VGL-CLOUD-202 us-east-1 billing", "VGL-CLOUD-203 us-east-1 billing", // not collected: not assessed, not passed
 		"VGL-CLOUD-122 us-east-1 api", "VGL-CLOUD-123 us-east-1 api", "VGL-CLOUD-172 us-east-1 frontend",
-		"VGL-CLOUD-173 us-east-1 carts", "VGL-CLOUD-005 us-east-1 carts", "VGL-CLOUD-005 us-east-1 api",
+		"VGL-CLOUD-173 us-east-1 carts",
+		// backoffice: internal, logged, drops bad headers, redirects HTTP, TLS 1.2
+		"VGL-CLOUD-071 us-east-1 6d0ecf831eec9f09", "VGL-CLOUD-126 us-east-1 6d0ecf831eec9f09", "VGL-CLOUD-072 us-east-1 6d0ecf831eec9f09",
+		"VGL-CLOUD-070 us-east-1 0a1b2c3d4e5f6071", "VGL-CLOUD-070 us-east-1 1a1b2c3d4e5f6071", "VGL-CLOUD-005 us-east-1 carts", "VGL-CLOUD-005 us-east-1 api",
 	} {
 		if got[notWant] {
 			t.Errorf("unexpected %s", notWant)
@@ -216,5 +224,28 @@ func TestRegistryScanningUnreadable(t *testing.T) {
 	}
 	if !web || !api {
 		t.Errorf("web not assessed %v, api scanning %v", web, api)
+	}
+}
+
+// Load balancer attributes the credentials may not read leave logging and
+// header handling not assessed; the listeners are still judged.
+func TestLoadBalancerAttributesDenied(t *testing.T) {
+	srv := awstest.New(t, "testdata")
+	srv.Fail("elasticloadbalancing:DescribeLoadBalancerAttributes", "AccessDenied", 403, 0)
+	inv := collect(t, srv, Options{Regions: []string{"us-east-1"}})
+	var lbs, listeners int
+	for _, r := range inv.Resources {
+		switch r.Type {
+		case "elbv2:loadbalancer":
+			lbs++
+			if _, ok := r.NotAssessed["drops_invalid_headers"]; !ok {
+				t.Errorf("%s: header handling judged without its attributes", r.Name)
+			}
+		case "elbv2:listener":
+			listeners++
+		}
+	}
+	if lbs != 2 || listeners != 4 {
+		t.Errorf("%d load balancers and %d listeners, want 2 and 4", lbs, listeners)
 	}
 }

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +12,8 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/vigilsec/vigil/pkg/cloud"
 )
@@ -131,6 +134,77 @@ func tables(ctx context.Context, a *account, cfg aws.Config) {
 				pitr := b.ContinuousBackupsDescription != nil && b.ContinuousBackupsDescription.PointInTimeRecoveryDescription != nil &&
 					b.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == dynamotypes.PointInTimeRecoveryStatusEnabled
 				r.Attrs["backups"] = pitr
+			}
+			a.add(r)
+		}
+	}
+}
+
+// loadBalancers reads application and network load balancers (scheme,
+// access logs, invalid-header handling) and their listeners (protocol,
+// TLS policy, redirects to HTTPS).
+func loadBalancers(ctx context.Context, a *account, cfg aws.Config) {
+	c := elbv2.NewFromConfig(cfg)
+	p := elbv2.NewDescribeLoadBalancersPaginator(c, &elbv2.DescribeLoadBalancersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "elasticloadbalancing:DescribeLoadBalancers", err)
+			return
+		}
+		for _, lb := range page.LoadBalancers {
+			arn := aws.ToString(lb.LoadBalancerArn)
+			r := cloud.New("endpoint", "aws", "elbv2:loadbalancer", arn)
+			r.Name, r.Region = aws.ToString(lb.LoadBalancerName), cfg.Region
+			app := lb.Type == elbtypes.LoadBalancerTypeEnumApplication
+			r.Attrs["public"] = lb.Scheme == elbtypes.LoadBalancerSchemeEnumInternetFacing && app
+			attrs, err := c.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: lb.LoadBalancerArn})
+			if err != nil {
+				a.fail(cfg.Region, "elasticloadbalancing:DescribeLoadBalancerAttributes", err)
+				delete(r.Attrs, "logging")
+				delete(r.Attrs, "drops_invalid_headers")
+				reason := "elasticloadbalancing:DescribeLoadBalancerAttributes: " + err.Error()
+				r.NotAssessed = map[string]string{"logging": reason, "drops_invalid_headers": reason}
+			} else {
+				logs, drops := false, false
+				for _, kv := range attrs.Attributes {
+					switch aws.ToString(kv.Key) {
+					case "access_logs.s3.enabled":
+						logs = aws.ToString(kv.Value) == "true"
+					case "routing.http.drop_invalid_header_fields.enabled":
+						drops = aws.ToString(kv.Value) == "true"
+					}
+				}
+				r.Attrs["logging"] = logs
+				if app {
+					r.Attrs["drops_invalid_headers"] = drops
+				}
+			}
+			a.add(r)
+			listeners(ctx, a, cfg, c, lb)
+		}
+	}
+}
+
+func listeners(ctx context.Context, a *account, cfg aws.Config, c *elbv2.Client, lb elbtypes.LoadBalancer) {
+	p := elbv2.NewDescribeListenersPaginator(c, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "elasticloadbalancing:DescribeListeners", err)
+			return
+		}
+		for _, l := range page.Listeners {
+			r := cloud.New("endpoint", "aws", "elbv2:listener", aws.ToString(l.ListenerArn))
+			r.Name, r.Region = aws.ToString(lb.LoadBalancerName)+":"+strconv.Itoa(int(aws.ToInt32(l.Port))), cfg.Region
+			redirect := false
+			for _, act := range l.DefaultActions {
+				redirect = redirect || act.Type == elbtypes.ActionTypeEnumRedirect && act.RedirectConfig != nil &&
+					strings.EqualFold(aws.ToString(act.RedirectConfig.Protocol), "HTTPS")
+			}
+			r.Attrs["https_only"] = l.Protocol != elbtypes.ProtocolEnumHttp || redirect
+			if l.Protocol == elbtypes.ProtocolEnumHttps || l.Protocol == elbtypes.ProtocolEnumTls {
+				r.Attrs["min_tls_version"] = cloud.TLSVersion(aws.ToString(l.SslPolicy))
 			}
 			a.add(r)
 		}
