@@ -73,7 +73,7 @@ var accessKey = regexp.MustCompile(`Credential=([^/]+)/`)
 var credential = regexp.MustCompile(`Credential=[^/]+/[0-9]+/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request`)
 
 // protocol families, by service.
-var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "elasticloadbalancing": "query", "organizations": "json",
+var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "elasticloadbalancing": "query", "sns": "query", "sqs": "json", "secretsmanager": "json", "organizations": "json",
 	"cloudtrail": "json", "kms": "json", "ecr": "json", "ecs": "json", "dynamodb": "json", "eks": "rest-json", "lambda": "rest-json", "guardduty": "rest-json", "s3": "rest-xml"}
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -150,6 +150,10 @@ func (s *Server) operation(service string, r *http.Request, body []byte) (op, va
 			if parts := strings.Split(form.Get("RoleArn"), ":"); len(parts) > 4 {
 				variant = parts[4]
 			}
+		case "GetTopicAttributes": // the topic's name
+			if arn := form.Get("TopicArn"); variant == "" && arn != "" {
+				variant = arn[strings.LastIndex(arn, ":")+1:]
+			}
 		case "DescribeLoadBalancerAttributes", "DescribeListeners": // the load balancer's name
 			if parts := strings.Split(form.Get("LoadBalancerArn"), "/"); variant == "" && len(parts) >= 3 {
 				variant = parts[len(parts)-2]
@@ -164,9 +168,9 @@ func (s *Server) operation(service string, r *http.Request, body []byte) (op, va
 		op = t[strings.LastIndex(t, ".")+1:]
 		var in map[string]any
 		json.Unmarshal(body, &in)
-		for _, k := range []string{"NextToken", "Marker", "nextToken", "ExclusiveStartTableName", "TableName"} {
+		for _, k := range []string{"NextToken", "Marker", "nextToken", "ExclusiveStartTableName", "TableName", "QueueUrl"} {
 			if v, _ := in[k].(string); variant == "" && v != "" {
-				variant = v
+				variant = v[strings.LastIndex(v, "/")+1:]
 			}
 		}
 	case "rest-json":
