@@ -278,11 +278,17 @@ func errorCode(err error) string {
 
 // notAssessed removes an attribute a denied call would have given.
 func notAssessed(r *cloud.Resource, attr, op string, err error) {
+	notCollected(r, attr, op+": "+errorCode(err))
+}
+
+// notCollected marks an attribute the collector does not read, with why,
+// so the checks reading it are not assessed rather than passed.
+func notCollected(r *cloud.Resource, attr, reason string) {
 	delete(r.Attrs, attr)
 	if r.NotAssessed == nil {
 		r.NotAssessed = map[string]string{}
 	}
-	r.NotAssessed[attr] = op + ": " + errorCode(err)
+	r.NotAssessed[attr] = reason
 }
 
 // arn builds an ARN for resources the API names by id only.

@@ -426,13 +426,11 @@ func functions(ctx context.Context, a *account, cfg aws.Config) {
 			// function (GetFunctionEventInvokeConfig, GetFunctionConcurrency)
 			// that the collector does not make: without a dead-letter queue,
 			// and always for concurrency, those checks are not assessed.
-			r.NotAssessed = map[string]string{"concurrency_limit": "reserved concurrency is not collected (lambda:GetFunctionConcurrency)"}
-			delete(r.Attrs, "concurrency_limit")
+			notCollected(r, "concurrency_limit", "reserved concurrency is not collected (lambda:GetFunctionConcurrency)")
 			if f.DeadLetterConfig != nil && aws.ToString(f.DeadLetterConfig.TargetArn) != "" {
 				r.Attrs["dead_letter"] = true
 			} else {
-				delete(r.Attrs, "dead_letter")
-				r.NotAssessed["dead_letter"] = "failure destinations are not collected (lambda:GetFunctionEventInvokeConfig)"
+				notCollected(r, "dead_letter", "failure destinations are not collected (lambda:GetFunctionEventInvokeConfig)")
 			}
 			a.add(r)
 		}

@@ -22,10 +22,10 @@ import (
 // on push, which a registry-wide scanning configuration also turns on.
 func registries(ctx context.Context, a *account, cfg aws.Config) {
 	c := ecr.NewFromConfig(cfg)
-	registryScans, scanKnown := false, true
-	if sc, err := c.GetRegistryScanningConfiguration(ctx, &ecr.GetRegistryScanningConfigurationInput{}); err != nil {
-		a.fail(cfg.Region, "ecr:GetRegistryScanningConfiguration", err)
-		scanKnown = false
+	registryScans := false
+	sc, scanErr := c.GetRegistryScanningConfiguration(ctx, &ecr.GetRegistryScanningConfigurationInput{})
+	if scanErr != nil {
+		a.fail(cfg.Region, "ecr:GetRegistryScanningConfiguration", scanErr)
 	} else if sc.ScanningConfiguration != nil {
 		registryScans = sc.ScanningConfiguration.ScanType == ecrtypes.ScanTypeEnhanced
 		for _, r := range sc.ScanningConfiguration.Rules {
@@ -53,9 +53,8 @@ func registries(ctx context.Context, a *account, cfg aws.Config) {
 			switch {
 			case onPush || registryScans:
 				r.Attrs["image_scanning"] = true
-			case !scanKnown:
-				delete(r.Attrs, "image_scanning")
-				r.NotAssessed = map[string]string{"image_scanning": "the registry's scanning configuration could not be read"}
+			case scanErr != nil:
+				notAssessed(r, "image_scanning", "ecr:GetRegistryScanningConfiguration", scanErr)
 			default:
 				r.Attrs["image_scanning"] = false
 			}
@@ -128,8 +127,7 @@ func tables(ctx context.Context, a *account, cfg aws.Config) {
 			switch {
 			case err != nil:
 				a.fail(cfg.Region, "dynamodb:DescribeContinuousBackups", err)
-				delete(r.Attrs, "backups")
-				r.NotAssessed = map[string]string{"backups": "dynamodb:DescribeContinuousBackups: " + err.Error()}
+				notAssessed(r, "backups", "dynamodb:DescribeContinuousBackups", err)
 			default:
 				pitr := b.ContinuousBackupsDescription != nil && b.ContinuousBackupsDescription.PointInTimeRecoveryDescription != nil &&
 					b.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == dynamotypes.PointInTimeRecoveryStatusEnabled
@@ -161,10 +159,8 @@ func loadBalancers(ctx context.Context, a *account, cfg aws.Config) {
 			attrs, err := c.DescribeLoadBalancerAttributes(ctx, &elbv2.DescribeLoadBalancerAttributesInput{LoadBalancerArn: lb.LoadBalancerArn})
 			if err != nil {
 				a.fail(cfg.Region, "elasticloadbalancing:DescribeLoadBalancerAttributes", err)
-				delete(r.Attrs, "logging")
-				delete(r.Attrs, "drops_invalid_headers")
-				reason := "elasticloadbalancing:DescribeLoadBalancerAttributes: " + err.Error()
-				r.NotAssessed = map[string]string{"logging": reason, "drops_invalid_headers": reason}
+				notAssessed(r, "logging", "elasticloadbalancing:DescribeLoadBalancerAttributes", err)
+				notAssessed(r, "drops_invalid_headers", "elasticloadbalancing:DescribeLoadBalancerAttributes", err)
 			} else {
 				logs, drops := false, false
 				for _, kv := range attrs.Attributes {
