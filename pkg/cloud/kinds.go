@@ -121,6 +121,7 @@ var Kinds = map[string]Kind{
 		"firewalled":              {"a security group filters its traffic", true},
 		"detailed_monitoring":     {"metrics are collected every minute (EC2 detailed monitoring); true where the provider has no such switch", true},
 		"volumes_encrypted":       {"every root and data volume it defines is encrypted", false},
+		"host_encryption":         {"the host encrypts the machine's temporary disk and disk caches too (Azure encryption at host); true where the provider has no such layer", true},
 		"imds_v2_required":        {"the metadata service requires session tokens (IMDSv2)", false},
 		"public_ip":               {"it gets a public IP address", false},
 		"user_data":               {"the startup script, decoded", ""},

@@ -201,9 +201,10 @@ func azureMachines(g *graph) []*cloud.Resource {
 		for _, b := range g.byType[typ] {
 			a := cloud.Attrs(b.Attrs)
 			r := resource("instance", "azure", b)
+			r.Attrs["volumes_encrypted"] = true
 			// Managed disks are encrypted at rest, but temporary disks and
 			// disk caches on the host only with encryption at host.
-			r.Attrs["volumes_encrypted"] = a.Bool("encryption_at_host_enabled", false, true) || typ == "azurerm_virtual_machine"
+			r.Attrs["host_encryption"] = a.Bool("encryption_at_host_enabled", false, true) || typ == "azurerm_virtual_machine"
 			r.Attrs["imds_v2_required"] = true
 			switch typ {
 			case "azurerm_linux_virtual_machine", "azurerm_linux_virtual_machine_scale_set":

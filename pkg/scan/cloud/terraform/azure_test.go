@@ -237,7 +237,8 @@ resource "azurerm_linux_virtual_machine" "passwords" {
   disable_password_authentication = false
 }
 resource "azurerm_linux_virtual_machine" "keys" {
-  name = "keys"
+  name                       = "keys"
+  encryption_at_host_enabled = true
 }
 resource "azurerm_storage_account" "local" {
   name                     = "local"
@@ -265,6 +266,8 @@ resource "azurerm_storage_account" "geo" {
 	got := findingsIn(t, hcl, "VGL-CLOUD-158", "VGL-CLOUD-165")
 	got = append(got, findingsIn(t, hcl, "VGL-CLOUD-053", "VGL-CLOUD-053")...)
 	got = append(got, findingsIn(t, hcl, "VGL-CLOUD-115", "VGL-CLOUD-115")...)
+	got = append(got, findingsIn(t, hcl, "VGL-CLOUD-204", "VGL-CLOUD-204")...)
+	got = append(got, findingsIn(t, hcl, "VGL-CLOUD-051", "VGL-CLOUD-051")...)
 	want := []string{
 		"VGL-CLOUD-158 azurerm_network_watcher_flow_log.off",
 		"VGL-CLOUD-159 azurerm_network_watcher_flow_log.short",
@@ -275,6 +278,7 @@ resource "azurerm_storage_account" "geo" {
 		"VGL-CLOUD-165 azurerm_storage_account.local",
 		"VGL-CLOUD-053 azurerm_network_interface.naked",
 		"VGL-CLOUD-115 azurerm_network_interface.naked",
+		"VGL-CLOUD-204 azurerm_linux_virtual_machine.passwords",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
