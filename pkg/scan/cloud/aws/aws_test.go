@@ -73,6 +73,8 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-197 eu-west-1 orders", "VGL-CLOUD-198 eu-west-1 orders",
 		"VGL-CLOUD-122 us-east-1 web", "VGL-CLOUD-123 us-east-1 web", "VGL-CLOUD-172 eu-west-1 batch",
 		"VGL-CLOUD-173 us-east-1 sessions",
+		"VGL-CLOUD-066 us-east-1 sessions-cache", "VGL-CLOUD-067 us-east-1 sessions-cache", "VGL-CLOUD-173 us-east-1 sessions-cache",
+		"VGL-CLOUD-005 us-east-1 sessions-cache", "VGL-CLOUD-173 us-east-1 lonely-redis", "VGL-CLOUD-067 us-east-1 lonely-redis",
 		"VGL-CLOUD-066 us-east-1 jobs", "VGL-CLOUD-069 us-east-1 jobs", "VGL-CLOUD-034 us-east-1 policy", "VGL-CLOUD-005 us-east-1 alerts", "VGL-CLOUD-005 us-east-1 db-AbCdEf",
 		// storefront: no access logs, forwards malformed headers, HTTP without
 		// a redirect, and TLS 1.0 allowed on 443
@@ -94,6 +96,8 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-202 us-east-1 billing", "VGL-CLOUD-203 us-east-1 billing", // not collected: not assessed, not passed
 		"VGL-CLOUD-122 us-east-1 api", "VGL-CLOUD-123 us-east-1 api", "VGL-CLOUD-172 us-east-1 frontend",
 		"VGL-CLOUD-173 us-east-1 carts",
+		"VGL-CLOUD-066 us-east-1 ledger-cache", "VGL-CLOUD-067 us-east-1 ledger-cache", "VGL-CLOUD-173 us-east-1 ledger-cache",
+		"VGL-CLOUD-005 us-east-1 ledger-cache", "VGL-CLOUD-173 us-east-1 sessions-cache-001", "VGL-CLOUD-173 us-east-1 memo",
 		"VGL-CLOUD-066 us-east-1 events", "VGL-CLOUD-005 us-east-1 events", "VGL-CLOUD-069 us-east-1 events", "VGL-CLOUD-005 us-east-1 api-GhIjKl",
 		// backoffice: internal, logged, drops bad headers, redirects HTTP, TLS 1.2
 		"VGL-CLOUD-071 us-east-1 6d0ecf831eec9f09", "VGL-CLOUD-126 us-east-1 6d0ecf831eec9f09", "VGL-CLOUD-072 us-east-1 6d0ecf831eec9f09",

@@ -12,6 +12,7 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -202,6 +203,53 @@ func listeners(ctx context.Context, a *account, cfg aws.Config, c *elbv2.Client,
 			if l.Protocol == elbtypes.ProtocolEnumHttps || l.Protocol == elbtypes.ProtocolEnumTls {
 				r.Attrs["min_tls_version"] = cloud.TLSVersion(aws.ToString(l.SslPolicy))
 			}
+			a.add(r)
+		}
+	}
+}
+
+// caches reads ElastiCache replication groups (encryption at rest and in
+// transit, key, snapshots) and the Redis clusters outside any group.
+func caches(ctx context.Context, a *account, cfg aws.Config) {
+	c := elasticache.NewFromConfig(cfg)
+	groups := elasticache.NewDescribeReplicationGroupsPaginator(c, &elasticache.DescribeReplicationGroupsInput{})
+	for groups.HasMorePages() {
+		page, err := groups.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "elasticache:DescribeReplicationGroups", err)
+			break
+		}
+		for _, g := range page.ReplicationGroups {
+			r := cloud.New("store", "aws", "elasticache:replicationgroup", aws.ToString(g.ARN))
+			r.Name, r.Region = aws.ToString(g.ReplicationGroupId), cfg.Region
+			r.Attrs["service"] = "elasticache"
+			r.Attrs["encrypted"] = aws.ToBool(g.AtRestEncryptionEnabled)
+			r.Attrs["kms_key"] = cloud.CustomerKey(aws.ToString(g.KmsKeyId))
+			r.Attrs["in_transit"] = aws.ToBool(g.TransitEncryptionEnabled)
+			r.Attrs["backups"] = aws.ToInt32(g.SnapshotRetentionLimit) > 0
+			a.add(r)
+		}
+	}
+	clusters := elasticache.NewDescribeCacheClustersPaginator(c, &elasticache.DescribeCacheClustersInput{})
+	for clusters.HasMorePages() {
+		page, err := clusters.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "elasticache:DescribeCacheClusters", err)
+			return
+		}
+		for _, cl := range page.CacheClusters {
+			// Members of a group were judged with it; Memcached and
+			// cache.t1.micro nodes take no snapshots.
+			if cl.ReplicationGroupId != nil || !strings.EqualFold(aws.ToString(cl.Engine), "redis") {
+				continue
+			}
+			r := cloud.New("store", "aws", "elasticache:cluster", aws.ToString(cl.ARN))
+			r.Name, r.Region = aws.ToString(cl.CacheClusterId), cfg.Region
+			r.Attrs["service"] = "elasticache"
+			r.Attrs["kms_key"] = "-" // encryption is a replication group setting
+			r.Attrs["encrypted"] = aws.ToBool(cl.AtRestEncryptionEnabled)
+			r.Attrs["in_transit"] = aws.ToBool(cl.TransitEncryptionEnabled)
+			r.Attrs["backups"] = aws.ToInt32(cl.SnapshotRetentionLimit) > 0 || aws.ToString(cl.CacheNodeType) == "cache.t1.micro"
 			a.add(r)
 		}
 	}

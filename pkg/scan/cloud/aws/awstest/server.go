@@ -73,7 +73,7 @@ var accessKey = regexp.MustCompile(`Credential=([^/]+)/`)
 var credential = regexp.MustCompile(`Credential=[^/]+/[0-9]+/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request`)
 
 // protocol families, by service.
-var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "elasticloadbalancing": "query", "sns": "query", "sqs": "json", "secretsmanager": "json", "organizations": "json",
+var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "elasticloadbalancing": "query", "elasticache": "query", "sns": "query", "sqs": "json", "secretsmanager": "json", "organizations": "json",
 	"cloudtrail": "json", "kms": "json", "ecr": "json", "ecs": "json", "dynamodb": "json", "eks": "rest-json", "lambda": "rest-json", "guardduty": "rest-json", "s3": "rest-xml"}
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
