@@ -73,6 +73,8 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-197 eu-west-1 orders", "VGL-CLOUD-198 eu-west-1 orders",
 		"VGL-CLOUD-122 us-east-1 web", "VGL-CLOUD-123 us-east-1 web", "VGL-CLOUD-172 eu-west-1 batch",
 		"VGL-CLOUD-173 us-east-1 sessions",
+		"VGL-CLOUD-060 us-east-1 0d5fbd4c-analytics", "VGL-CLOUD-061 us-east-1 0d5fbd4c-analytics", "VGL-CLOUD-062 us-east-1 0d5fbd4c-analytics",
+		"VGL-CLOUD-068 us-east-1 0d5fbd4c-analytics", "VGL-CLOUD-177 us-east-1 0d5fbd4c-analytics",
 		"VGL-CLOUD-066 us-east-1 sessions-cache", "VGL-CLOUD-067 us-east-1 sessions-cache", "VGL-CLOUD-173 us-east-1 sessions-cache",
 		"VGL-CLOUD-005 us-east-1 sessions-cache", "VGL-CLOUD-173 us-east-1 lonely-redis", "VGL-CLOUD-067 us-east-1 lonely-redis",
 		"VGL-CLOUD-066 us-east-1 jobs", "VGL-CLOUD-069 us-east-1 jobs", "VGL-CLOUD-034 us-east-1 policy", "VGL-CLOUD-005 us-east-1 alerts", "VGL-CLOUD-005 us-east-1 db-AbCdEf",
@@ -96,6 +98,8 @@ func TestCollectAccount(t *testing.T) {
 		"VGL-CLOUD-202 us-east-1 billing", "VGL-CLOUD-203 us-east-1 billing", // not collected: not assessed, not passed
 		"VGL-CLOUD-122 us-east-1 api", "VGL-CLOUD-123 us-east-1 api", "VGL-CLOUD-172 us-east-1 frontend",
 		"VGL-CLOUD-173 us-east-1 carts",
+		"VGL-CLOUD-060 us-east-1 7a1c2e9b-finance", "VGL-CLOUD-061 us-east-1 7a1c2e9b-finance", "VGL-CLOUD-062 us-east-1 7a1c2e9b-finance",
+		"VGL-CLOUD-068 us-east-1 7a1c2e9b-finance", "VGL-CLOUD-177 us-east-1 7a1c2e9b-finance", "VGL-CLOUD-005 us-east-1 7a1c2e9b-finance",
 		"VGL-CLOUD-066 us-east-1 ledger-cache", "VGL-CLOUD-067 us-east-1 ledger-cache", "VGL-CLOUD-173 us-east-1 ledger-cache",
 		"VGL-CLOUD-005 us-east-1 ledger-cache", "VGL-CLOUD-173 us-east-1 sessions-cache-001", "VGL-CLOUD-173 us-east-1 memo",
 		"VGL-CLOUD-066 us-east-1 events", "VGL-CLOUD-005 us-east-1 events", "VGL-CLOUD-069 us-east-1 events", "VGL-CLOUD-005 us-east-1 api-GhIjKl",
@@ -150,7 +154,7 @@ func TestDeniedListIsNotAssessed(t *testing.T) {
 		t.Fatalf("not assessed: %v", inv.NotAssessed)
 	}
 	for _, r := range inv.Resources {
-		if r.Kind == "database" {
+		if r.Type == "rds:db" {
 			t.Fatalf("database collected from a denied list: %s", r.Address)
 		}
 	}

@@ -25,7 +25,7 @@ import (
 func collectRegion(ctx context.Context, a *account, cfg aws.Config) {
 	var wg sync.WaitGroup
 	for _, f := range []func(context.Context, *account, aws.Config){network, compute, regionSettings, trails, keys, databases, clusters, functions,
-		registries, containerClusters, tables, loadBalancers, queues, topics, secrets, caches} {
+		registries, containerClusters, tables, loadBalancers, queues, topics, secrets, caches, warehouses} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx, a, cfg) }()
 	}

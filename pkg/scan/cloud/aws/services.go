@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/redshift"
 
 	"github.com/vigilsec/vigil/pkg/cloud"
 )
@@ -250,6 +251,45 @@ func caches(ctx context.Context, a *account, cfg aws.Config) {
 			r.Attrs["encrypted"] = aws.ToBool(cl.AtRestEncryptionEnabled)
 			r.Attrs["in_transit"] = aws.ToBool(cl.TransitEncryptionEnabled)
 			r.Attrs["backups"] = aws.ToInt32(cl.SnapshotRetentionLimit) > 0 || aws.ToString(cl.CacheNodeType) == "cache.t1.micro"
+			a.add(r)
+		}
+	}
+}
+
+// warehouses reads Redshift clusters: reachability, encryption, key,
+// snapshots, VPC and audit logging.
+func warehouses(ctx context.Context, a *account, cfg aws.Config) {
+	c := redshift.NewFromConfig(cfg)
+	p := redshift.NewDescribeClustersPaginator(c, &redshift.DescribeClustersInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			a.fail(cfg.Region, "redshift:DescribeClusters", err)
+			return
+		}
+		for _, cl := range page.Clusters {
+			id := aws.ToString(cl.ClusterIdentifier)
+			r := cloud.New("database", "aws", "redshift:cluster", aws.ToString(cl.ClusterNamespaceArn))
+			if r.Address == "" {
+				r.Address = arn(cfg.Region, a.id, "redshift", "cluster:"+id)
+			}
+			r.Name, r.Region = id, cfg.Region
+			r.Attrs["engine"] = "redshift"
+			public := aws.ToBool(cl.PubliclyAccessible)
+			r.Attrs["publicly_accessible"] = public
+			if public {
+				r.Attrs["public_cidrs"] = []any{"0.0.0.0/0"}
+			}
+			r.Attrs["encrypted"] = aws.ToBool(cl.Encrypted)
+			r.Attrs["kms_key"] = cloud.CustomerKey(aws.ToString(cl.KmsKeyId))
+			r.Attrs["backup_retention"] = int64(aws.ToInt32(cl.AutomatedSnapshotRetentionPeriod))
+			r.Attrs["in_vpc"] = aws.ToString(cl.VpcId) != ""
+			if ls, err := c.DescribeLoggingStatus(ctx, &redshift.DescribeLoggingStatusInput{ClusterIdentifier: cl.ClusterIdentifier}); err != nil {
+				a.fail(cfg.Region, "redshift:DescribeLoggingStatus", err)
+				notAssessed(r, "audit_logging", "redshift:DescribeLoggingStatus", err)
+			} else {
+				r.Attrs["audit_logging"] = aws.ToBool(ls.LoggingEnabled)
+			}
 			a.add(r)
 		}
 	}

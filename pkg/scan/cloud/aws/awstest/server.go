@@ -73,7 +73,7 @@ var accessKey = regexp.MustCompile(`Credential=([^/]+)/`)
 var credential = regexp.MustCompile(`Credential=[^/]+/[0-9]+/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request`)
 
 // protocol families, by service.
-var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "elasticloadbalancing": "query", "elasticache": "query", "sns": "query", "sqs": "json", "secretsmanager": "json", "organizations": "json",
+var protocols = map[string]string{"ec2": "ec2", "iam": "query", "sts": "query", "rds": "query", "elasticloadbalancing": "query", "elasticache": "query", "redshift": "query", "sns": "query", "sqs": "json", "secretsmanager": "json", "organizations": "json",
 	"cloudtrail": "json", "kms": "json", "ecr": "json", "ecs": "json", "dynamodb": "json", "eks": "rest-json", "lambda": "rest-json", "guardduty": "rest-json", "s3": "rest-xml"}
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +149,10 @@ func (s *Server) operation(service string, r *http.Request, body []byte) (op, va
 		case "AssumeRole": // the account of the role
 			if parts := strings.Split(form.Get("RoleArn"), ":"); len(parts) > 4 {
 				variant = parts[4]
+			}
+		case "DescribeLoggingStatus": // the cluster's name
+			if variant == "" {
+				variant = form.Get("ClusterIdentifier")
 			}
 		case "GetTopicAttributes": // the topic's name
 			if arn := form.Get("TopicArn"); variant == "" && arn != "" {
